@@ -1,0 +1,1 @@
+"""Edge TPU compilability checks (static prediction, real compiler, compiled-model reader)."""

@@ -1,0 +1,391 @@
+"""The policy file's schema (pydantic), as users write it.
+
+Every key documented in docs/policy.md is declared here; ``extra="forbid"`` everywhere so
+a misspelt key is an error with its line, not a silently ignored budget. Quantities stay as
+text here and are checked by validators (so errors point at the key); ``resolved.py`` turns
+a validated file into typed, defaulted values for the pipeline.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from edgegate.policy import quantities as q
+
+SCHEMA_VERSION = 1
+
+# Conversion stages (the last stage of a recipe) and training stages (before it), in order.
+CONVERSIONS = ("float32", "float16", "dynamic", "int8", "int16x8")
+TRAININGS = ("prune", "cluster", "qat")
+DEPLOY_SELECTORS = ("best", "smallest", "fastest", "most_accurate", "all")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Quantity = Union[str, int, float]
+LevelName = Literal["error", "warn"]
+
+
+# --- datasets -------------------------------------------------------------------------
+
+class DatasetSpec(_Strict):
+    """Where samples come from. Exactly one of ``path`` / ``x`` / ``images`` / ``hook``."""
+
+    path: str | None = Field(None, description="An .npz file (arrays named by x_key/y_key), or a "
+                             "folder of images with one sub-folder per class.")
+    x_key: str = Field("x", description="Array name of the inputs inside the .npz.")
+    y_key: str | None = Field("y", description="Array name of the labels inside the .npz; null for none.")
+    x: str | None = Field(None, description="An .npy file of inputs (with y: an .npy of labels).")
+    y: str | None = Field(None, description="An .npy file of labels, paired with x.")
+    images: str | None = Field(None, description="A folder with one sub-folder of images per class.")
+    image_size: tuple[int, int] | None = Field(None, description="[height, width] to resize images to; "
+                                               "default: the model's input size.")
+    color: Literal["rgb", "grayscale"] = "rgb"
+    scale: Literal["0..1", "-1..1", "0..255"] = Field("0..1", description="Pixel value range fed to the model.")
+    hook: str | None = Field(None, description="'module:function' returning (x, y) arrays, x alone, or an "
+                             "iterable of (x, y) batches. Runs the repository's own code.")
+    limit: int | None = Field(None, ge=1, description="Use at most this many samples.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v):
+        if isinstance(v, str):
+            return {"hook": v} if ":" in v and not v.endswith((".npz", ".npy")) else {"path": v}
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        given = [k for k in ("path", "x", "images", "hook") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of path, x (+y), images or hook"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        if self.y and not self.x:
+            raise ValueError("y needs x: give both .npy files")
+        if self.hook and ":" not in self.hook:
+            raise ValueError(f"hook must be 'module:function', got {self.hook!r}")
+        return self
+
+
+MetricName = Literal["top1", "topk", "mae", "mse", "rmse", "fidelity"]
+
+
+class MetricSpec(_Strict):
+    name: MetricName = "top1"
+    k: int = Field(5, ge=1, description="For topk.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v):
+        if isinstance(v, str):
+            m = v.strip().lower()
+            if m.startswith("top") and m[3:].isdigit() and m != "top1":
+                return {"name": "topk", "k": int(m[3:])}
+            return {"name": m}
+        return v
+
+
+class EvalSpec(_Strict):
+    data: DatasetSpec
+    metric: MetricSpec = MetricSpec()
+    batch_size: int = Field(32, ge=1)
+
+
+class CalibrationSpec(_Strict):
+    data: DatasetSpec
+    samples: int = Field(200, ge=1, description="Representative samples fed to the int8 converter.")
+
+
+class TrainingSpec(_Strict):
+    """Fine-tuning data and settings for prune / cluster / qat (training-based recipes)."""
+
+    data: DatasetSpec | None = None
+    loss: str = "sparse_categorical_crossentropy"
+    optimizer: str = "adam"
+    learning_rate: float = Field(1e-4, gt=0)
+    epochs: int = Field(2, ge=1)
+    batch_size: int = Field(32, ge=1)
+    seed: int = 0
+    hook: str | None = Field(None, description="'module:function(model, dataset) -> model' that fine-tunes "
+                             "the wrapped model itself.")
+
+
+# --- recipes --------------------------------------------------------------------------
+
+class Int8Options(_Strict):
+    io: Literal["int8", "uint8", "float32"] = Field("int8", description="Input/output tensor type.")
+    per_channel: bool = True
+
+
+class Int16x8Options(_Strict):
+    io: Literal["int16", "float32"] = "float32"
+
+
+class PruneOptions(_Strict):
+    sparsity: float = Field(0.5, gt=0, lt=1)
+    schedule: Literal["constant", "polynomial"] = "polynomial"
+    initial_sparsity: float = Field(0.0, ge=0, lt=1)
+    structured: Literal["2:4"] | None = None
+    epochs: int | None = Field(None, ge=1)
+    skip_unsupported: bool = Field(False, description="Leave layers tfmot cannot wrap unpruned instead of failing.")
+
+
+class ClusterOptions(_Strict):
+    clusters: int = Field(16, ge=2)
+    init: Literal["kmeans_plus_plus", "linear", "random", "density"] = "kmeans_plus_plus"
+    epochs: int | None = Field(None, ge=1)
+    skip_unsupported: bool = False
+
+
+class QatOptions(_Strict):
+    epochs: int | None = Field(None, ge=1)
+    io: Literal["int8", "uint8", "float32"] = "int8"
+
+
+class RecipeSpec(_Strict):
+    """One candidate to build: stages joined by '+', e.g. ``int8``, ``prune+int8``, ``cluster+qat``."""
+
+    recipe: str
+    name: str | None = Field(None, description="Label in the report; default: the recipe string.")
+    int8: Int8Options = Int8Options()
+    int16x8: Int16x8Options = Int16x8Options()
+    prune: PruneOptions = PruneOptions()
+    cluster: ClusterOptions = ClusterOptions()
+    qat: QatOptions = QatOptions()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v):
+        if isinstance(v, str):
+            return {"recipe": v}
+        return v
+
+    @field_validator("recipe")
+    @classmethod
+    def _grammar(cls, v: str) -> str:
+        stages = [s.strip() for s in v.split("+")]
+        unknown = [s for s in stages if s not in CONVERSIONS + TRAININGS]
+        if unknown:
+            raise ValueError(f"unknown recipe {unknown[0]!r} in {v!r}; recipes are built from "
+                             f"{', '.join(CONVERSIONS + TRAININGS)} joined by '+' (e.g. prune+int8)")
+        convs = [s for s in stages if s in CONVERSIONS]
+        trains = [s for s in stages if s in TRAININGS]
+        if len(convs) > 1 or (convs and stages[-1] not in CONVERSIONS):
+            raise ValueError(f"{v!r}: a recipe has at most one conversion ({', '.join(CONVERSIONS)}), last")
+        if trains != sorted(set(trains), key=TRAININGS.index):
+            raise ValueError(f"{v!r}: training stages go in the order prune, cluster, qat, each once")
+        if "qat" in trains and convs and convs[0] != "int8":
+            raise ValueError(f"{v!r}: qat produces a full-integer model; only '+int8' may follow it")
+        return "+".join(stages)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.recipe
+
+
+# --- budgets --------------------------------------------------------------------------
+
+class _Limit(_Strict):
+    level: LevelName = "error"
+
+
+class SizeLimit(_Limit):
+    max: Quantity
+
+    @field_validator("max")
+    @classmethod
+    def _v(cls, v):
+        q.parse_size(v)
+        return v
+
+
+class LatencyLimit(_Limit):
+    max: Quantity
+
+    @field_validator("max")
+    @classmethod
+    def _v(cls, v):
+        q.parse_duration_ms(v)
+        return v
+
+
+class AccuracyLimit(_Limit):
+    min: Quantity | None = Field(None, description="Lowest acceptable value (higher-is-better metrics).")
+    max: Quantity | None = Field(None, description="Highest acceptable value (error metrics: mae, mse, rmse).")
+    max_drop: Quantity | None = Field(None, description="Largest loss vs the float model: 1pt, 2%, 0.01.")
+
+    @field_validator("min", "max")
+    @classmethod
+    def _v(cls, v):
+        if v is not None:
+            q.parse_accuracy(v)
+        return v
+
+    @field_validator("max_drop")
+    @classmethod
+    def _d(cls, v):
+        if v is not None:
+            q.parse_change(v, "accuracy")
+        return v
+
+    @model_validator(mode="after")
+    def _some(self):
+        if self.min is None and self.max is None and self.max_drop is None:
+            raise ValueError("give min, max or max_drop")
+        return self
+
+
+class SizeChange(_Limit):
+    max_increase: Quantity
+
+    @field_validator("max_increase")
+    @classmethod
+    def _v(cls, v):
+        q.parse_change(v, "size")
+        return v
+
+
+class LatencyChange(_Limit):
+    max_increase: Quantity
+
+    @field_validator("max_increase")
+    @classmethod
+    def _v(cls, v):
+        q.parse_change(v, "latency")
+        return v
+
+
+class AccuracyChange(_Limit):
+    max_drop: Quantity
+
+    @field_validator("max_drop")
+    @classmethod
+    def _v(cls, v):
+        q.parse_change(v, "accuracy")
+        return v
+
+
+def _listify(shorthand_key: str):
+    """Budgets accept one mapping, a list of them, or a bare quantity meaning ``{key: value}``."""
+    def before(v):
+        if v is None:
+            return v
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            return [{shorthand_key: v}]
+        if isinstance(v, dict):
+            return [v]
+        return v
+    return before
+
+
+class BaseBudgets(_Strict):
+    """Limits on the change from the same candidate on the PR's base branch."""
+
+    size: list[SizeChange] | None = None
+    gzip_size: list[SizeChange] | None = None
+    latency: list[LatencyChange] | None = None
+    accuracy: list[AccuracyChange] | None = None
+
+    @field_validator("size", "gzip_size", "latency", mode="before")
+    @classmethod
+    def _l(cls, v):
+        return _listify("max_increase")(v)
+
+    @field_validator("accuracy", mode="before")
+    @classmethod
+    def _a(cls, v):
+        return _listify("max_drop")(v)
+
+
+class Budgets(_Strict):
+    size: list[SizeLimit] | None = None
+    gzip_size: list[SizeLimit] | None = None
+    latency: list[LatencyLimit] | None = None
+    accuracy: list[AccuracyLimit] | None = None
+    vs_base: BaseBudgets | None = None
+
+    @field_validator("size", "gzip_size", "latency", mode="before")
+    @classmethod
+    def _l(cls, v):
+        return _listify("max")(v)
+
+    @field_validator("accuracy", mode="before")
+    @classmethod
+    def _a(cls, v):
+        return _listify("min")(v)
+
+
+# --- Edge TPU -------------------------------------------------------------------------
+
+class EdgeTpuSpec(_Strict):
+    level: Literal["error", "warn", "off"] = "off"
+    compiler_version: Literal[14, 15, 16] = Field(16, description="Major version of edgetpu_compiler to predict.")
+    runtime: int | None = Field(None, ge=10, le=14, description="Target runtime version (-m); default: the "
+                                "compiler's default (14 for 16.x).")
+    compiler: str = Field("auto", description="'auto' (edgetpu_compiler if on PATH, else static), 'static', "
+                          "or a path to the compiler.")
+    timeout_s: int = Field(180, ge=1)
+    all_mapped: bool = Field(False, description="Fail unless every op maps to the Edge TPU.")
+    min_mapped: Quantity | None = Field(None, description="Lowest share of ops on the Edge TPU, e.g. 90%.")
+    max_partitions: int | None = Field(None, ge=0, description="Most CPU/TPU partitions allowed.")
+
+    @field_validator("min_mapped")
+    @classmethod
+    def _p(cls, v):
+        if v is not None:
+            val = q.parse_accuracy(v)
+            if not 0 <= val <= 1:
+                raise ValueError(f"min_mapped must be between 0% and 100%, got {v!r}")
+        return v
+
+
+# --- models ---------------------------------------------------------------------------
+
+class LatencySpec(_Strict):
+    runs: int = Field(30, ge=1, description="Timed invocations per model (after warm-up).")
+    warmup: int = Field(3, ge=0)
+    threads: int = Field(1, ge=1, description="Interpreter threads; fixed so numbers are comparable.")
+
+
+class ModelSettings(_Strict):
+    """Keys a model may set and ``defaults:`` may provide for every model."""
+
+    recipes: list[RecipeSpec] | Literal["auto"] | None = None
+    deploy: str | None = Field(None, description="A recipe label, or best|smallest|fastest|most_accurate|all.")
+    objective: Literal["smallest", "fastest", "most_accurate"] | None = Field(
+        None, description="What 'deploy: best' optimizes.")
+    eval: EvalSpec | None = None
+    calibration: CalibrationSpec | None = None
+    training: TrainingSpec | None = None
+    budgets: Budgets | None = None
+    edgetpu: EdgeTpuSpec | None = None
+    latency: LatencySpec | None = None
+    trust_code: bool | None = Field(None, description="Allow Lambda layers / custom objects (runs model code).")
+
+    @field_validator("recipes", mode="before")
+    @classmethod
+    def _one(cls, v):
+        return [v] if isinstance(v, (str, dict)) and v != "auto" else v
+
+
+class ModelEntry(ModelSettings):
+    name: str = Field(min_length=1)
+    path: str = Field(min_length=1, description="A model file/folder, or a glob (one model per match).")
+    watch: list[str] = Field(default_factory=list, description="Paths/globs whose change marks this model changed.")
+
+
+class PolicyFile(_Strict):
+    version: Literal[1] = Field(description="Schema version of this file.")
+    defaults: ModelSettings = ModelSettings()
+    models: list[ModelEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [m.name for m in self.models]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"model names must be unique: {', '.join(dup)}")
+        return self

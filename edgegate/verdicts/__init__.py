@@ -1,0 +1,1 @@
+"""Verdicts: turning measurements into pass / warn / fail checks."""
