@@ -1,0 +1,101 @@
+"""`edgegate init`: a commented starter policy for the models found in a repository.
+
+The file it writes validates as is (a test loads it), so a user starts from something that
+runs and edits the budgets, rather than from an empty page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from edgegate.errors import UsageError
+
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
+_MODEL_SUFFIXES = {".keras", ".h5", ".hdf5", ".tflite"}
+
+
+def find_models(root: Path) -> list[tuple[str, list[str]]]:
+    """(model path, nearby .npz files) for every model under ``root``, sorted."""
+    found: list[tuple[str, list[str]]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        if "saved_model.pb" in filenames:
+            dirnames[:] = []  # a SavedModel's variables/ and assets/ are part of it
+            found.append((here.relative_to(root).as_posix(), []))
+            continue
+        for f in sorted(filenames):
+            if Path(f).suffix.lower() in _MODEL_SUFFIXES and not f.endswith("_edgetpu.tflite"):
+                found.append(((here / f).relative_to(root).as_posix(), []))
+    for i, (path, _) in enumerate(found):
+        folder = (root / path).parent
+        npz = sorted(p.relative_to(root).as_posix() for p in folder.rglob("*.npz"))[:5]
+        found[i] = (path, npz)
+    return found
+
+
+def _name(path: str, taken: set[str]) -> str:
+    stem = Path(path).stem if Path(path).suffix else Path(path).name
+    parent = Path(path).parent.name
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", stem if stem not in ("model", "saved_model") or not parent else parent)
+    name, n = base or "model", 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def starter_text(models: list[tuple[str, list[str]]]) -> str:
+    lines = [
+        "# EdgeGate policy: what each model must stay within. Reference: docs/policy.md",
+        "# Run `edgegate check` before pushing; in CI the GitHub Action runs `edgegate ci`.",
+        "version: 1",
+        "",
+        "defaults:",
+        "  # Candidates to build from every model (training-based ones: prune, cluster, qat — see docs).",
+        "  recipes: [float16, dynamic, int8]",
+        "  deploy: smallest            # ship the smallest candidate that passes every budget",
+        "  budgets:",
+        "    vs_base:                  # compared with the same candidate on the PR's base branch",
+        "      size: 5%                # fail if a candidate grows more than 5 %",
+        "      latency: {max_increase: 20%, level: warn}",
+        "",
+        "models:",
+    ]
+    taken: set[str] = set()
+    for path, npz in models:
+        lines += [f"  - name: {_name(path, taken)}", f"    path: {path}"]
+        if path.endswith(".tflite"):
+            lines.append("    # a .tflite is measured as it is (no recipes)")
+        evals = [p for p in npz if "eval" in p or "test" in p or "val" in p] or npz
+        calib = [p for p in npz if "calib" in p or "train" in p or "rep" in p]
+        if evals:
+            lines += ["    eval:", f"      data: {evals[0]}     # arrays x (inputs) and y (labels)",
+                      "      metric: top1            # top1 | top5 | mae | mse | rmse | fidelity"]
+        else:
+            lines += ["    # eval:                     # add evaluation data to gate accuracy:",
+                      "    #   data: path/to/eval.npz  # arrays x and y", "    #   metric: top1"]
+        if calib:
+            lines += ["    calibration:", f"      data: {calib[0]}", "      samples: 200"]
+        lines += ["    budgets:", "      size: 10 MB               # the candidate that ships must stay under this"]
+        if evals:
+            lines += ["      accuracy: {max_drop: 1pt}  # at most 1 percentage point below the float model"]
+        lines.append("")
+    if not models:
+        lines += ["  - name: my-model", "    path: path/to/model.keras   # SavedModel folder, .keras, .h5 or .tflite",
+                  "    budgets:", "      size: 10 MB", ""]
+    return "\n".join(lines)
+
+
+def write_starter_policy(repo: Path, output: Path | None, *, force: bool = False) -> tuple[Path, list[str]]:
+    root = Path(repo).resolve()
+    if not root.is_dir():
+        raise UsageError(f"{repo}: not a folder")
+    target = Path(output) if output else root / "edgegate.yml"
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; pass --force to overwrite it or -o to write elsewhere")
+    models = find_models(root)
+    target.write_text(starter_text(models), encoding="utf-8")
+    return target, [m for m, _ in models]

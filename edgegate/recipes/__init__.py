@@ -1,0 +1,7 @@
+"""Recipes: how a candidate is made from a source model.
+
+A recipe string is training stages then one conversion, joined by '+': ``int8``,
+``prune+int8``, ``cluster+qat``. Conversions (``conversions.py``) configure the LiteRT converter;
+training stages (``training/``) fine-tune a tf-keras model with tfmot before conversion.
+Everything below this package except ``interface.py`` and ``plan.py`` runs in worker processes.
+"""

@@ -1,0 +1,127 @@
+"""Building candidates from a source model (worker-only: imports TensorFlow).
+
+``build_candidates`` serves one ``BuildRequest``: it loads the source once, runs the shared
+training stages once (if any), then converts once per recipe. A failure in one recipe
+becomes that candidate's error; it never hides the others.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgegate.errors import InputError
+from edgegate.recipes.conversions import CONVERSIONS, convert, make_converter
+from edgegate.recipes.interface import BuildRequest, BuiltCandidate, TrainingContext, stages_of
+from edgegate.recipes.loading import load_keras_model, saved_model_signature
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    # The converter's useful sentence is usually the last 'error:' line of its MLIR dump.
+    errors = [ln.split("error:", 1)[1].strip() for ln in lines if "error:" in ln]
+    return (errors[-1] if errors else lines[0])[:400]
+
+
+def _model_input_shape(converter_source) -> tuple | None:
+    try:
+        return tuple(converter_source.inputs[0].shape[1:])
+    except Exception:
+        return None
+
+
+def _representative(request: BuildRequest, input_shape: tuple | None, notes: list[str]):
+    """The calibration generator, or None when the policy gives no calibration data."""
+    if request.calibration is None:
+        return None
+    from edgegate.datasets import load_dataset
+
+    hw = tuple(input_shape[:2]) if input_shape and len(input_shape) == 3 else None
+    data = load_dataset(request.calibration.data, request.root, key=request.calibration_key, input_hw=hw)
+    x = data.x[: request.calibration.samples].astype(np.float32)
+    if input_shape is not None and tuple(x.shape[1:]) != tuple(d for d in input_shape):
+        if None not in input_shape:
+            raise InputError(f"{request.calibration_key}: samples of shape {tuple(x.shape[1:])} do not fit model "
+                             f"{request.model_name}'s input {tuple(input_shape)}")
+    if len(x) < request.calibration.samples:
+        notes.append(f"calibrated on {len(x)} samples (fewer than the {request.calibration.samples} asked)")
+
+    def gen():
+        for i in range(len(x)):
+            yield [x[i: i + 1]]
+
+    return gen
+
+
+def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
+    request.out_dir.mkdir(parents=True, exist_ok=True)
+    trainings, _ = stages_of(request.recipes[0])
+    source = request.source
+    notes: list[str] = []
+    try:
+        figures = None
+        if trainings:
+            from edgegate.recipes import training as training_mod
+
+            model = training_mod.load_for_training(source)
+            data = None
+            spec = request.training
+            if spec is not None and spec.data is not None:
+                from edgegate.datasets import load_dataset
+
+                data = load_dataset(spec.data, request.root, key=request.training_key + ".data")
+            context = TrainingContext(request.model_name, spec, data, request.root, spec.seed if spec else 0)
+            outcome = training_mod.train(model, trainings, request.recipes[0], context)
+            model, figures = outcome.model, outcome.figures
+            notes.extend(outcome.notes)
+            saved_model_dir = signature = None
+        elif source.kind == "savedmodel":
+            model = None
+            saved_model_dir, signature = str(source.path), saved_model_signature(source)
+        else:
+            model = load_keras_model(source)
+            saved_model_dir = signature = None
+    except Exception as e:  # the whole group fails alike: report it on each recipe
+        reason = str(e) if isinstance(e, InputError) else _first_line(e)
+        skipped = type(e).__name__ == "TrainingSkipped"
+        return [BuiltCandidate(r.label, None, error=("skipped: " if skipped else "") + reason)
+                for r in request.recipes]
+
+    input_shape = _model_input_shape(model) if model is not None else None
+    built: list[BuiltCandidate] = []
+    representative = None
+    representative_error: str | None = None
+    for recipe in request.recipes:
+        _, conversion_name = stages_of(recipe)
+        conversion = CONVERSIONS[conversion_name]
+        own_notes = list(notes)
+        try:
+            after_qat = "qat" in trainings
+            rep = None
+            if conversion.needs_calibration and not after_qat:
+                if representative is None and representative_error is None:
+                    try:
+                        representative = _representative(request, input_shape, own_notes)
+                    except InputError as e:
+                        representative_error = str(e)
+                if representative_error:
+                    raise InputError(representative_error)
+                if representative is None:
+                    raise InputError(f"{recipe.label} needs calibration data: add `calibration:` (or `eval:`, "
+                                     f"used as a fallback) to model {request.model_name!r} in the policy")
+                rep = representative
+            converter = make_converter(keras_model=model, saved_model_dir=saved_model_dir, signature=signature)
+            blob = convert(converter, conversion, recipe, rep, after_qat=after_qat)
+            path = request.out_dir / f"{_safe(recipe.label)}.tflite"
+            path.write_bytes(blob)
+            built.append(BuiltCandidate(recipe.label, path, training=figures, notes=tuple(own_notes)))
+        except InputError as e:
+            built.append(BuiltCandidate(recipe.label, None, error=str(e), training=figures))
+        except Exception as e:
+            built.append(BuiltCandidate(recipe.label, None, error=f"conversion failed: {_first_line(e)}",
+                                        training=figures))
+    return built
+
+
+def _safe(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label.replace("+", "-"))

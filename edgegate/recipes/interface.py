@@ -1,0 +1,109 @@
+"""Types shared by the recipe code that runs in workers and the parent that schedules it.
+
+``SourceModel`` is a model on disk (head working tree or a base export); ``BuildRequest``
+asks a worker for one or more candidates that share their training stages (so a fine-tuned
+parent is trained once for ``prune``, ``prune+int8`` and ``prune+qat``); ``BuiltCandidate``
+is what came back. ``TrainingStage`` is the base of ``prune``, ``cluster`` and ``qat``.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from edgegate.policy.schema import CONVERSIONS, TRAININGS, CalibrationSpec, RecipeSpec, TrainingSpec
+from edgegate.results import TrainingFigures
+
+if TYPE_CHECKING:  # pragma: no cover
+    from edgegate.datasets.interface import Dataset
+
+ModelKind = Literal["keras", "h5", "savedmodel", "tflite"]
+
+
+def model_kind(path: Path) -> ModelKind | None:
+    """What kind of model a path holds, by name and layout; None when it is not a model."""
+    if path.is_dir():
+        return "savedmodel" if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file() \
+            else None
+    suffix = path.suffix.lower()
+    return {".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".tflite": "tflite"}.get(suffix)
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    path: Path  # local path to read (working tree or a temp export of the base version)
+    kind: ModelKind
+    display: str  # repository-relative path, for messages
+    trust_code: bool = False  # allow Lambda layers / custom objects
+
+
+def stages_of(recipe: RecipeSpec) -> tuple[tuple[str, ...], str]:
+    """Split a recipe into (training stages, conversion). ``qat`` alone converts to int8."""
+    parts = recipe.recipe.split("+")
+    trainings = tuple(p for p in parts if p in TRAININGS)
+    conversions = [p for p in parts if p in CONVERSIONS]
+    conversion = conversions[0] if conversions else ("int8" if "qat" in trainings else "float32")
+    return trainings, conversion
+
+
+def training_key(recipe: RecipeSpec) -> tuple:
+    """Recipes with equal keys share one fine-tuned parent model."""
+    trainings, _ = stages_of(recipe)
+    return tuple((stage, getattr(recipe, stage).model_dump_json()) for stage in trainings)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    model_name: str
+    source: SourceModel
+    recipes: tuple[RecipeSpec, ...]  # all with the same training_key
+    out_dir: Path  # one <label>.tflite per recipe is written here
+    root: Path  # repository root (dataset paths and hooks resolve against it)
+    calibration: CalibrationSpec | None = None
+    calibration_key: str = ""  # policy key path, for messages
+    training: TrainingSpec | None = None
+    training_key: str = ""
+
+
+@dataclass(frozen=True)
+class BuiltCandidate:
+    label: str
+    path: Path | None  # the .tflite, None on failure
+    error: str | None = None
+    training: TrainingFigures | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainingContext:
+    """What fine-tuning needs besides the model."""
+
+    model_name: str
+    training: TrainingSpec
+    data: "Dataset | None"  # None when the policy gives no training data (and no hook)
+    root: Path
+    seed: int
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    model: Any  # a tf_keras.Model, stripped of tfmot wrappers where the stage allows
+    figures: TrainingFigures
+    notes: tuple[str, ...] = ()
+
+
+class TrainingStage(abc.ABC):
+    """One training-based optimization (prune / cluster / qat), applied to a tf-keras model.
+
+    ``previous`` lists the stages already applied, so collaborative variants can preserve
+    them (sparsity-preserving clustering, pruning- or cluster-preserving QAT).
+    """
+
+    name: str
+
+    @abc.abstractmethod
+    def apply(self, model: Any, recipe: RecipeSpec, previous: tuple[str, ...],
+              context: TrainingContext) -> StageOutcome:
+        """Return the fine-tuned model; raise ``InputError`` naming layers it cannot handle."""

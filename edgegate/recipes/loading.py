@@ -1,0 +1,139 @@
+"""Opening source models safely, in worker processes.
+
+PR content is untrusted: a Keras file can carry Python (``Lambda`` layers hold marshalled
+bytecode; Keras 3 configs can name any module to import). Before anything is deserialized
+we read the model's config as plain JSON and refuse those unless the policy sets
+``trust_code: true`` for the model. SavedModels are graphs, not Python, and load as such.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from typing import Any
+
+from edgegate.errors import InputError
+from edgegate.recipes.interface import SourceModel
+
+# Layers that store an op name rather than code (tf-keras wraps tf.* calls in these).
+_SAFE_OP_LAYERS = {"TFOpLambda", "SlicingOpLambda"}
+_CODE_LAYERS = {"Lambda"}
+
+
+def read_keras_config(source: SourceModel) -> dict | None:
+    """The model's architecture config as JSON, without deserializing any layer."""
+    try:
+        if source.kind == "keras":
+            with zipfile.ZipFile(source.path) as z:
+                return json.loads(z.read("config.json"))
+        if source.kind == "h5":
+            import h5py
+
+            with h5py.File(source.path, "r") as f:
+                raw = f.attrs.get("model_config")
+                if raw is None:
+                    raise InputError(f"{source.display}: this .h5 file holds weights only (no model_config); "
+                                     "save the whole model with model.save(...)")
+                return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
+        raise InputError(f"{source.display}: not a readable {source.kind} model file ({e}); "
+                         "check that the file is complete (not an LFS pointer or a partial upload)") from None
+    return None
+
+
+def keras_version(source: SourceModel) -> int:
+    """Major Keras version that wrote a ``.keras`` file (2 = tf-keras, 3 = Keras 3)."""
+    if source.kind != "keras":
+        return 2
+    try:
+        with zipfile.ZipFile(source.path) as z:
+            meta = json.loads(z.read("metadata.json"))
+        return int(str(meta.get("keras_version", "3")).split(".")[0])
+    except (KeyError, ValueError, zipfile.BadZipFile):
+        return 3
+
+
+def _walk(node: Any):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def check_config_safety(config: dict | None, source: SourceModel) -> None:
+    """Raise ``InputError`` if loading this config would run code, unless the model is trusted."""
+    if config is None or source.trust_code:
+        return
+    problems: list[str] = []
+    for node in _walk(config):
+        cls = node.get("class_name")
+        if not isinstance(cls, str):
+            continue
+        name = (node.get("config") or {}).get("name", "?") if isinstance(node.get("config"), dict) else "?"
+        module = node.get("module")
+        registered = node.get("registered_name")
+        if cls in _CODE_LAYERS or cls == "__lambda__":
+            problems.append(f"Lambda layer {name!r}")
+        elif cls in _SAFE_OP_LAYERS:
+            continue
+        elif isinstance(module, str) and not (module == "builtins" or module.split(".")[0] in ("keras", "tf_keras")):
+            problems.append(f"custom object {cls!r} from module {module!r}")
+        elif isinstance(registered, str) and ">" in registered:
+            problems.append(f"custom object {registered!r}")
+    if problems:
+        listed = ", ".join(sorted(set(problems))[:5])
+        raise InputError(
+            f"{source.display}: refusing to load {listed}: loading it would run code from the repository. "
+            "Use built-in layers, or set `trust_code: true` for this model in the policy if you trust "
+            "this repository's code (never for untrusted pull requests)."
+        )
+
+
+def load_keras_model(source: SourceModel):
+    """Load a ``.keras``/``.h5`` model for conversion (Keras 3 or tf-keras, whichever wrote it)."""
+    check_config_safety(read_keras_config(source), source)
+    safe = not source.trust_code
+    try:
+        if source.kind == "keras" and keras_version(source) >= 3:
+            import keras
+
+            return keras.models.load_model(source.path, compile=False, safe_mode=safe)
+        import tf_keras
+
+        if source.kind == "keras":
+            return tf_keras.models.load_model(source.path, compile=False, safe_mode=safe)
+        return tf_keras.models.load_model(source.path, compile=False)
+    except InputError:
+        raise
+    except Exception as e:  # Keras raises many types for corrupt or unknown content
+        raise InputError(f"{source.display}: Keras could not load this model: {_first_line(e)}") from None
+
+
+def saved_model_signature(source: SourceModel) -> str:
+    """The serving signature key of a SavedModel; ``InputError`` when it has none."""
+    import tensorflow as tf
+
+    try:
+        loaded = tf.saved_model.load(str(source.path))
+    except Exception as e:
+        raise InputError(f"{source.display}: not a loadable SavedModel: {_first_line(e)}") from None
+    keys = list(getattr(loaded, "signatures", {}).keys())
+    if "serving_default" in keys:
+        return "serving_default"
+    if len(keys) == 1:
+        return keys[0]
+    raise InputError(
+        f"{source.display}: SavedModel has {'no' if not keys else 'several'} serving signatures"
+        f"{' (' + ', '.join(keys) + ')' if keys else ''}; export it with a 'serving_default' signature, "
+        "e.g. tf.saved_model.save(obj, path, signatures={'serving_default': fn.get_concrete_function(spec)})"
+    )
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0][:300]

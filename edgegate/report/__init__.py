@@ -1,0 +1,1 @@
+"""Reports: the markdown a reviewer reads (PR comment, job summary) and the terminal table."""

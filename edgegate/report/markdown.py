@@ -1,0 +1,95 @@
+"""Rendering a ``RunResult`` as markdown with the jinja2 templates in ``templates/``.
+
+The same report goes to a file, the job summary and the PR comment. A comment has a hard
+size limit, so ``max_chars`` folds progressively: first the details, then the tables,
+always keeping the verdict and every failure with its reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from edgegate.policy.quantities import format_bytes, format_ms
+from edgegate.results import CandidateResult, RunResult
+from edgegate.verdicts.budgets import format_accuracy, format_accuracy_change
+from edgegate.verdicts.interface import Status
+
+ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "➖"}
+
+
+def _template_dirs() -> list[str]:
+    dirs = []
+    try:
+        from importlib.resources import files
+
+        dirs.append(str(files("edgegate.templates")))
+    except (ModuleNotFoundError, TypeError):
+        pass
+    dirs.append(str(Path(__file__).resolve().parents[2] / "templates"))  # running from a source checkout
+    return dirs
+
+
+def _delta_bytes(value, base) -> str:
+    if value is None or base is None:
+        return "–"
+    d = value - base
+    if d == 0:
+        return "±0"
+    pct = f" ({d / base * 100:+.1f}%)" if base else ""
+    return f"{'+' if d > 0 else '−'}{format_bytes(abs(d))}{pct}"
+
+
+def _delta_ms(value, base) -> str:
+    if value is None or base is None:
+        return "–"
+    pct = (value - base) / base * 100 if base else 0.0
+    return f"{pct:+.1f}%"
+
+
+def _accuracy(c: CandidateResult) -> str:
+    return format_accuracy(c.accuracy.value, c.accuracy.metric) if c.accuracy else "–"
+
+
+def _accuracy_drop(c: CandidateResult) -> str:
+    if not c.accuracy or c.accuracy.drop is None:
+        return "–"
+    return format_accuracy_change(-c.accuracy.drop, c.accuracy.metric)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_template_dirs()), autoescape=False,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(bytes=format_bytes, ms=format_ms, icon=lambda s: ICON[getattr(s, "value", s)],
+                       delta_bytes=_delta_bytes, delta_ms=_delta_ms, accuracy=_accuracy,
+                       accuracy_drop=_accuracy_drop, cell=lambda s: str(s).replace("|", "\\|").replace("\n", " "))
+    return env
+
+
+def _headline(run: RunResult) -> str:
+    n = len(run.models)
+    failing = [m for m in run.models if m.status.fails]
+    warning = [m for m in run.models if m.status == Status.WARN]
+    if not n:
+        return f"{ICON['pass']} EdgeGate: no model changed"
+    if failing:
+        return f"{ICON['fail']} EdgeGate: {len(failing)} of {n} model{'s' if n > 1 else ''} " \
+               f"{'fails' if len(failing) == 1 else 'fail'} the gate"
+    if warning:
+        return f"{ICON['warn']} EdgeGate: {n} model{'s' if n > 1 else ''} pass with warnings"
+    return f"{ICON['pass']} EdgeGate: {n} model{'s' if n > 1 else ''} within budget"
+
+
+def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url: str | None = None) -> str:
+    """The report; with ``max_chars``, folded to fit (linking ``details_url`` for the rest)."""
+    template = _environment().get_template("report.md.j2")
+    order = sorted(run.models, key=lambda m: -m.status.rank)  # failures first
+    levels = ("full", "no-details", "summary")
+    for level in levels:
+        text = template.render(run=run, models=order, headline=_headline(run), level=level,
+                               details_url=details_url, Status=Status)
+        if max_chars is None or len(text) <= max_chars:
+            return text
+    suffix = f"\n\n…truncated; full report: {details_url}\n" if details_url else "\n\n…truncated\n"
+    return text[: max_chars - len(suffix)] + suffix

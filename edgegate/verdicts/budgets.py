@@ -1,0 +1,149 @@
+"""Budget checks: each policy ``Budget`` applied to one measured candidate.
+
+Every check says, in one sentence, what was measured against what. A budget that cannot be
+evaluated (no base version, latency not measured, no eval data) is ``skip`` with the reason,
+never a silent pass.
+"""
+
+from __future__ import annotations
+
+from edgegate.policy.quantities import format_bytes, format_ms
+from edgegate.policy.resolved import Budget
+from edgegate.results import CandidateResult
+from edgegate.verdicts.interface import Check, Status
+
+
+def _fmt(metric: str, value: float | None, accuracy_metric: str | None = None) -> str:
+    if value is None:
+        return "–"
+    if metric in ("size", "gzip_size"):
+        return format_bytes(value)
+    if metric == "latency":
+        return format_ms(value)
+    return format_accuracy(value, accuracy_metric)
+
+
+def format_accuracy(value: float | None, metric: str | None) -> str:
+    if value is None:
+        return "–"
+    if metric in ("top1", "fidelity") or (metric or "").startswith("top"):
+        return f"{value * 100:.2f}%"
+    return f"{value:.4g}"
+
+
+def format_accuracy_change(delta: float | None, metric: str | None) -> str:
+    """A change of a metric: percentage points for 0..1 metrics, metric units otherwise."""
+    if delta is None:
+        return "–"
+    if metric in ("top1", "fidelity") or (metric or "").startswith("top"):
+        return f"{delta * 100:+.2f} pt"
+    return f"{delta:+.4g}"
+
+
+_NAMES = {"size": "size", "gzip_size": "gzip size", "latency": "latency", "accuracy": "accuracy"}
+
+
+def _value(c: CandidateResult, metric: str) -> float | None:
+    if metric == "size":
+        return c.size_bytes
+    if metric == "gzip_size":
+        return c.gzip_bytes
+    if metric == "latency":
+        return c.latency_ms
+    return c.accuracy.value if c.accuracy else None
+
+
+def _base_value(c: CandidateResult, metric: str) -> float | None:
+    b = c.base
+    if b is None:
+        return None
+    return {"size": b.size_bytes, "gzip_size": b.gzip_bytes, "latency": b.latency_ms, "accuracy": b.accuracy}[metric]
+
+
+def _check_name(b: Budget) -> str:
+    if b.against == "base":
+        return f"vs_base.{b.metric}"
+    if b.against == "float":
+        return "accuracy_drop"
+    return b.metric
+
+
+def _missing_reason(b: Budget, c: CandidateResult, latency_measured: bool) -> str | None:
+    if b.metric == "latency" and not latency_measured:
+        return "latency was not measured (--no-latency)"
+    if b.metric == "accuracy" and c.accuracy is None:
+        return "no accuracy: the model has no eval: data in the policy"
+    return None
+
+
+def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Check:
+    name = _check_name(b)
+    what = _NAMES[b.metric]
+    metric = c.accuracy.metric if c.accuracy else None
+    common = dict(key=b.key, line=b.line)
+    reason = _missing_reason(b, c, latency_measured)
+    if reason:
+        return Check(name, Status.SKIP, f"{what} not checked: {reason}.", **common)
+
+    if b.against == "absolute":
+        value = _value(c, b.metric)
+        if value is None:
+            return Check(name, Status.SKIP, f"{what} not checked: not measured.", **common)
+        limit_text = f"{'≤' if b.bound == 'max' else '≥'} {_fmt(b.metric, b.value, metric)}"
+        ok = value <= b.value if b.bound == "max" else value >= b.value
+        shown = _fmt(b.metric, value, metric)
+        if ok:
+            msg = f"{what} {shown} is within the {limit_text} budget."
+        else:
+            over = abs(value - b.value)
+            msg = (f"{what} {shown} is {'over' if b.bound == 'max' else 'under'} the {limit_text} budget by "
+                   f"{_fmt(b.metric, over, metric) if b.metric != 'accuracy' else format_accuracy_change(over, metric).lstrip('+')}.")
+        return Check(name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common)
+
+    if b.against == "float":
+        drop = c.accuracy.drop
+        if drop is None:
+            return Check(name, Status.SKIP, "accuracy drop not checked: there is no float reference "
+                         "(a .tflite source is measured as it is).", **common)
+        reference = (c.accuracy.value or 0.0) + drop
+        allowed = b.change.allowed(reference)
+        limit_text = f"drop ≤ {b.written}"
+        shown = format_accuracy_change(-drop, metric)
+        ok = drop <= allowed + 1e-12
+        msg = (f"accuracy {'fell' if drop > 0 else 'changed'} {format_accuracy_change(-drop, metric)} vs the float model "
+               f"({'within' if ok else 'more than'} the {b.written} allowed).")
+        return Check(name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common)
+
+    # against base
+    value, base = _value(c, b.metric), _base_value(c, b.metric)
+    if c.base is None:
+        return Check(name, Status.SKIP, f"{what} vs base not checked: the model is new in this change.", **common)
+    if base is None or value is None:
+        why = c.base.error or "not measured on one side"
+        return Check(name, Status.SKIP, f"{what} vs base not checked: {why}.", **common)
+    higher_is_better = bool(c.accuracy.higher_is_better) if (b.metric == "accuracy" and c.accuracy) else False
+    worsening = (base - value) if higher_is_better else (value - base)
+    allowed = b.change.allowed(base)
+    ok = worsening <= allowed + 1e-12
+    verb = "max +" if b.metric != "accuracy" else "drop ≤ "
+    limit_text = f"{verb}{b.written}"
+    if b.metric == "accuracy":
+        shown = format_accuracy_change(value - base, metric)
+    else:
+        delta = value - base
+        pct = f" ({delta / base * 100:+.1f}%)" if base else ""
+        shown = ("+" if delta >= 0 else "−") + _fmt(b.metric, abs(delta)) + pct
+    msg = (f"{what} {'grew' if b.metric != 'accuracy' and value > base else 'changed'} {shown} vs base "
+           f"({_fmt(b.metric, base, metric)} → {_fmt(b.metric, value, metric)}); "
+           f"{'within' if ok else 'more than'} the {b.written} allowed.")
+    return Check(name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common)
+
+
+def candidate_checks(c: CandidateResult, budgets, *, latency_measured: bool) -> tuple[Check, ...]:
+    return tuple(budget_check(b, c, latency_measured=latency_measured) for b in budgets)
+
+
+def candidate_status(c: CandidateResult) -> Status:
+    if c.error:
+        return Status.SKIP if c.error.startswith("skipped:") else Status.ERROR
+    return Status.worst(ch.status for ch in c.checks)

@@ -1,0 +1,43 @@
+"""The loop a worker process runs: receive a task, call it, send back the value or the error.
+
+Output of native code (TensorFlow's C++ logging, the converter's prints) goes to the worker's
+log file, not the user's terminal; the parent quotes its tail when a worker dies.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+
+def serve(conn, log_path: str) -> None:
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # decided before TF loads; tfmot needs it
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    from edgegate.errors import EdgeGateError
+
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        key, func, args = msg
+        try:
+            module, name = func.split(":")
+            value = getattr(importlib.import_module(module), name)(*args)
+            conn.send((key, None, value))
+        except EdgeGateError as e:
+            conn.send((key, str(e), None))
+        except BaseException as e:  # report anything; the parent decides what it means
+            import traceback
+
+            traceback.print_exc()
+            text = str(e).strip() or type(e).__name__
+            conn.send((key, f"{type(e).__name__}: {text.splitlines()[0][:400]}", None))

@@ -1,0 +1,165 @@
+"""A small pool of long-lived worker processes with crash isolation.
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: one worker killed by the converter (a
+segfault, or the kernel's OOM killer) breaks that whole executor and every pending task.
+Here a dead worker fails only the task it was running, with a message saying how it died,
+and is replaced. Workers import TensorFlow once and serve many tasks; they are recycled
+after ``max_tasks`` because the converter leaks memory.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import signal
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Callable, Iterable
+
+from edgegate.workers import child
+from edgegate.workers.interface import Task, TaskOutcome
+
+_CTX = multiprocessing.get_context("spawn")
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.Process
+    conn: object
+    log: Path
+    served: int = 0
+    task: Task | None = None
+    started: float = 0.0
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        sig = -exitcode
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        if sig == signal.SIGKILL:
+            return f"the worker process was killed ({name}; most often the system ran out of memory)"
+        return f"the worker process crashed ({name})"
+    return f"the worker process exited unexpectedly (exit code {exitcode})"
+
+
+def _tail(path: Path, lines: int = 6) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    useful = [ln for ln in text if ln.strip()][-lines:]
+    return "\n".join(useful)
+
+
+@dataclass
+class WorkerPool:
+    size: int
+    log_dir: Path
+    max_tasks: int = 12
+    _workers: list[_Worker] = field(default_factory=list)
+    _spawned: int = 0
+
+    def _spawn(self) -> _Worker:
+        parent, child_conn = _CTX.Pipe()
+        self._spawned += 1
+        log = self.log_dir / f"worker-{self._spawned}.log"
+        proc = _CTX.Process(target=child.serve, args=(child_conn, str(log)), daemon=True)
+        proc.start()
+        child_conn.close()
+        return _Worker(proc, parent, log)
+
+    def _retire(self, w: _Worker, kill: bool = False) -> None:
+        try:
+            if kill:
+                w.process.kill()
+            else:
+                w.conn.send(None)
+        except (OSError, BrokenPipeError):
+            pass
+        w.process.join(timeout=5)
+        if w.process.is_alive():
+            w.process.kill()
+            w.process.join()
+        w.conn.close()
+
+    def run(self, tasks: Iterable[Task], on_outcome: Callable[[TaskOutcome], Iterable[Task] | None],
+            on_start: Callable[[Task], None] | None = None) -> None:
+        """Run ``tasks`` and whatever ``on_outcome`` returns as follow-ups, until none are left."""
+        queue: collections.deque[Task] = collections.deque(tasks)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+        def finish(w: _Worker, outcome: TaskOutcome) -> None:
+            w.task = None
+            queue.extend(on_outcome(outcome) or ())
+
+        while queue or any(w.task for w in self._workers):
+            busy = [w for w in self._workers if w.task]
+            exclusive_running = any(w.task.exclusive for w in busy)
+            while queue and not exclusive_running:
+                nxt = queue[0]
+                if nxt.exclusive and busy:
+                    break  # wait for the others to drain
+                idle = [w for w in self._workers if w.task is None]
+                if not idle:
+                    if len(self._workers) >= self.size:
+                        break
+                    self._workers.append(self._spawn())
+                    continue
+                w = idle[0]
+                queue.popleft()
+                w.task, w.started, w.served = nxt, time.monotonic(), w.served + 1
+                if on_start:
+                    on_start(nxt)
+                try:
+                    w.conn.send((nxt.key, nxt.func, nxt.args))
+                except (OSError, BrokenPipeError):
+                    pass  # the death is noticed below
+                busy.append(w)
+                exclusive_running = nxt.exclusive
+
+            busy = [w for w in self._workers if w.task]
+            if not busy:
+                continue
+            deadline = min((w.started + w.task.timeout_s for w in busy if w.task.timeout_s), default=None)
+            timeout = max(0.0, deadline - time.monotonic()) if deadline else None
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
+            for w in list(busy):
+                task = w.task
+                if w.conn in ready:
+                    try:
+                        key, error, value = w.conn.recv()
+                    except (EOFError, OSError):
+                        pass  # died mid-send: handled as a death below
+                    else:
+                        finish(w, TaskOutcome(task, value=value, error=error))
+                        if w.served >= self.max_tasks:
+                            self._retire(w)
+                            self._workers.remove(w)
+                        continue
+                if w.process.sentinel in ready or not w.process.is_alive():
+                    w.process.join(timeout=1)
+                    msg = _death(w.process.exitcode)
+                    tail = _tail(w.log)
+                    self._retire(w, kill=True)
+                    self._workers.remove(w)
+                    finish(w, TaskOutcome(task, error=msg + (f"; last output:\n{tail}" if tail else "")))
+                elif task.timeout_s and time.monotonic() - w.started > task.timeout_s:
+                    self._retire(w, kill=True)
+                    self._workers.remove(w)
+                    finish(w, TaskOutcome(task, error=f"timed out after {task.timeout_s:.0f} s"))
+
+    def close(self) -> None:
+        for w in self._workers:
+            self._retire(w)
+        self._workers.clear()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,64 @@
+"""The functions workers run (named by ``Task.func``). Each takes and returns plain typed values.
+
+Datasets are cached per worker process: a model's eval set is read once even though every
+candidate of that model is evaluated against it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from edgegate.policy.schema import DatasetSpec, MetricSpec
+from edgegate.recipes.interface import BuildRequest, BuiltCandidate
+
+
+def build(request: BuildRequest) -> list[BuiltCandidate]:
+    from edgegate.recipes.build import build_candidates
+
+    return build_candidates(request)
+
+
+@functools.lru_cache(maxsize=4)
+def _dataset(spec_json: str, root: str, key: str, input_hw):
+    from edgegate.datasets import load_dataset
+
+    return load_dataset(DatasetSpec.model_validate_json(spec_json), Path(root), key=key, input_hw=input_hw)
+
+
+def _input_hw(model: Path):
+    from edgegate.measurements.interpreter import open_interpreter
+
+    shape = open_interpreter(model, name=model.name).get_input_details()[0]["shape"]
+    return (int(shape[1]), int(shape[2])) if len(shape) == 4 else None
+
+
+def evaluate(model: str, name: str, data: DatasetSpec, data_key: str, metric: MetricSpec, root: str,
+             batch_size: int, threads: int, reference_outputs: str | None, save_outputs: str | None):
+    """Accuracy of one ``.tflite`` on the eval set (``drop`` is filled in by the parent)."""
+    from edgegate.measurements.accuracy import evaluate as run_eval
+    from edgegate.metrics import metric_for
+
+    path = Path(model)
+    dataset = _dataset(data.model_dump_json(), root, data_key, _input_hw(path) if data.images else None)
+    reference = np.load(reference_outputs) if reference_outputs else None
+    result = run_eval(path, dataset, metric_for(metric), name=name, batch_size=batch_size, threads=threads,
+                      reference=reference)
+    if save_outputs:
+        np.save(save_outputs, result.outputs)
+    return result.accuracy
+
+
+def latency(models: dict[str, str], runs: int, warmup: int, threads: int):
+    from edgegate.measurements.latency import measure_latency
+
+    return measure_latency({k: Path(v) for k, v in models.items()}, runs=runs, warmup=warmup, threads=threads)
+
+
+def worst_layers(request: BuildRequest, label: str, top: int = 5):
+    """Per-layer quantization error of one recipe (for "why accuracy dropped")."""
+    from edgegate.recipes.layer_errors import worst_layers_for_request
+
+    return worst_layers_for_request(request, label, top)
