@@ -83,6 +83,7 @@ class _ModelRun:
     reference_done: bool = False
     waiting_evals: list[Task] = field(default_factory=list)
     search: object | None = None  # AutoSearch for recipes: auto
+    base_same: bool = False  # base version byte-identical to head: its candidates are head's
     results: tuple[CandidateResult, ...] = ()
     decision_lines: tuple[str, ...] = ()
 
@@ -251,7 +252,8 @@ class _Run:
 
     def latency_task(self, m: _ModelRun, labels: list[str]) -> Task | None:
         paths: dict[str, str] = {}
-        for side, store in (("head", m.head_cands), ("base", m.base_cands)):
+        sides = (("head", m.head_cands),) if m.base_same else (("head", m.head_cands), ("base", m.base_cands))
+        for side, store in sides:
             for label, c in store.items():
                 if c.path is not None and c.error is None and (label in labels or label == m.reference_label):
                     paths[f"{side}:{label}"] = str(c.path)
@@ -280,6 +282,19 @@ def _source(path: Path, display: str, trust: bool) -> SourceModel:
         if path.stat().st_size == 0:
             raise InputError(f"{display}: the file is empty")
     return SourceModel(path=path, kind=kind, display=display, trust_code=trust)
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    """Whether two models (files or SavedModel folders) hold the same bytes."""
+    import filecmp
+
+    if a.is_file() and b.is_file():
+        return filecmp.cmp(a, b, shallow=False)
+    if a.is_dir() and b.is_dir():
+        files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+        files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+        return files_a == files_b and all(filecmp.cmp(a / f, b / f, shallow=False) for f in files_a)
+    return False
 
 
 def run(options: CheckOptions, progress: Progress | None = None) -> RunResult:
@@ -343,6 +358,9 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, progress: Pr
                                      target.model.trust_code)
                 except EdgeGateError as e:
                     m.notes.append(f"base version not measured: {e}")
+            if m.base is not None and _same_content(m.head.path, m.base.path):
+                m.base_cands = m.head_cands  # identical bytes: the base figures are the head's
+                m.base_same = True
             if m.is_tflite and not (len(m.model.recipes) == 1 and m.model.recipes[0].label == AS_IS):
                 m.notes.append(".tflite sources are measured as they are; the policy's recipes apply to "
                                "SavedModel, .keras and .h5 sources")

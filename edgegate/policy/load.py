@@ -152,9 +152,11 @@ def _resolve(parsed: PolicyFile, i: int, lines: dict, shown: str, problems: list
 
     def where(field_loc: Loc) -> tuple[Loc, int]:
         """The model's own key if written there, else the defaults' key."""
-        for candidate in (loc + field_loc, ("defaults",) + field_loc):
-            if candidate in lines:
-                return candidate, lines[candidate]
+        for origin in (loc, ("defaults",)):
+            for n in range(len(field_loc), 0, -1):  # a shorthand value has no deeper keys
+                candidate = origin + field_loc[:n]
+                if candidate in lines:
+                    return candidate, lines[candidate]
         return loc, lines.get(loc, 1)
 
     def problem(field_loc: Loc, msg: str):

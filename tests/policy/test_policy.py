@@ -1,0 +1,141 @@
+"""Policy loading: every problem reported as file:line: key: message, defaults resolved."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from edgegate.errors import PolicyError
+from edgegate.policy import load_policy
+from edgegate.policy.jsonschema import SCHEMA_FILE, policy_json_schema
+from edgegate.policy.starter import write_starter_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path, text):
+    p = tmp_path / "edgegate.yml"
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def problems(tmp_path, text):
+    with pytest.raises(PolicyError) as e:
+        load_policy(write(tmp_path, text), root=tmp_path)
+    return e.value.problems
+
+
+def test_repository_policy_loads_with_every_budget_kind():
+    policy = load_policy(ROOT / "edgegate.yml", root=ROOT)
+    (m,) = policy.models
+    kinds = {(b.metric, b.against) for b in m.budgets}
+    assert kinds == {("size", "absolute"), ("gzip_size", "absolute"), ("latency", "absolute"),
+                     ("accuracy", "absolute"), ("accuracy", "float"), ("size", "base"), ("latency", "base"),
+                     ("accuracy", "base")}
+    assert {r.recipe for r in m.recipes} == {"float16", "dynamic", "int8", "int16x8"}
+    size = next(b for b in m.budgets if b.metric == "size" and b.against == "absolute")
+    assert size.value == 80_000 and size.line == 27 and size.key == "models[0].budgets.size"
+
+
+def test_every_problem_listed_with_line_and_key(tmp_path):
+    found = problems(tmp_path, """\
+        version: 1
+        models:
+          - name: a
+            path: m.keras
+            recipes: [int9]
+            budgets:
+              size: 12 KBB
+              latency: {max: 2ms, levl: warn}
+          - name: b
+    """)
+    assert found == [
+        "edgegate.yml:5: models[0].recipes[0]: unknown recipe 'int9' in 'int9'; recipes are built from float32, "
+        "float16, dynamic, int8, int16x8, prune, cluster, qat joined by '+' (e.g. prune+int8)",
+        "edgegate.yml:7: models[0].budgets.size: unknown size unit 'KBB' in '12 KBB'; use B, KB, MB, GB, KiB, "
+        "MiB or GiB",
+        "edgegate.yml:8: models[0].budgets.latency[0].levl: unknown key (see docs/policy.md for the keys this "
+        "section takes)",
+        "edgegate.yml:9: models[1]: missing required key 'path'",
+    ]
+
+
+def test_paths_must_stay_inside_the_repository(tmp_path):
+    found = problems(tmp_path, """\
+        version: 1
+        models:
+          - name: a
+            path: ../outside.tflite
+            eval: {data: /etc/passwd.npz}
+    """)
+    assert "edgegate.yml:4: models[0].path: '../outside.tflite' points outside the repository" in found[0]
+    assert found[1].startswith("edgegate.yml:5: models[0].eval.data: '/etc/passwd.npz' points outside")
+
+
+def test_deploy_must_name_a_recipe(tmp_path):
+    found = problems(tmp_path, """\
+        version: 1
+        models:
+          - {name: a, path: a.keras, recipes: [int8], deploy: fp16}
+    """)
+    assert "models[0].deploy: 'fp16' is neither a recipe of this model (int8) nor one of best" in found[0]
+
+
+def test_recipe_grammar(tmp_path):
+    found = problems(tmp_path, """\
+        version: 1
+        models:
+          - {name: a, path: a.keras, recipes: [int8+prune, qat+float16, prune+prune]}
+    """)
+    assert "a recipe has at most one conversion" in found[0]
+    assert "qat produces a full-integer model" in found[1]
+    assert "training stages go in the order prune, cluster, qat, each once" in found[2]
+
+
+def test_defaults_inherited_and_overridden(tmp_path):
+    policy = load_policy(write(tmp_path, """\
+        version: 1
+        defaults:
+          recipes: [int8]
+          budgets: {size: 1 MiB, vs_base: {size: 10 KB}}
+        models:
+          - {name: a, path: a.keras}
+          - {name: b, path: b.keras, recipes: [float16, int8], budgets: {size: 2 MB}}
+    """), root=tmp_path)
+    a, b = policy.models
+    assert [r.label for r in a.recipes] == ["int8"] and a.deploy == "int8"
+    assert [(x.metric, x.against, x.value or x.change.amount, x.key) for x in a.budgets] == [
+        ("size", "absolute", 1024 ** 2, "defaults.budgets.size"), ("size", "base", 10_000, "defaults.budgets.vs_base.size")]
+    assert b.deploy == "smallest"
+    assert [(x.metric, x.value, x.key) for x in b.budgets if x.against == "absolute"] == [
+        ("size", 2_000_000, "models[1].budgets.size")]
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path):
+    found = problems(tmp_path, "version: 1\nmodels:\n  - name: [a\n")
+    assert found[0].startswith("edgegate.yml:4: yaml:")
+
+
+def test_missing_policy_says_how_to_start(tmp_path):
+    with pytest.raises(PolicyError, match="run `edgegate init`"):
+        load_policy(tmp_path / "edgegate.yml", root=tmp_path)
+
+
+def test_shipped_json_schema_is_current():
+    assert SCHEMA_FILE.read_text() == policy_json_schema(), "run: python -m edgegate.policy.jsonschema"
+    assert "models" in json.loads(SCHEMA_FILE.read_text())["properties"]
+
+
+def test_starter_policy_validates(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "net.tflite").write_bytes(b"x")
+    (tmp_path / "vision" / "saved").mkdir(parents=True)
+    (tmp_path / "vision" / "saved" / "saved_model.pb").write_bytes(b"x")
+    (tmp_path / "vision" / "saved" / "variables").mkdir()
+    (tmp_path / "vision" / "eval.npz").write_bytes(b"x")
+    path, found = write_starter_policy(tmp_path, None)
+    assert found == ["models/net.tflite", "vision/saved"]
+    policy = load_policy(path, root=tmp_path)
+    assert [m.name for m in policy.models] == ["net", "saved"]
+    assert policy.models[1].eval.data.path == "vision/eval.npz"
