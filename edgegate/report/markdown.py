@@ -37,7 +37,7 @@ def _delta_bytes(value, base) -> str:
     d = value - base
     if d == 0:
         return "±0"
-    pct = f" ({d / base * 100:+.1f}%)" if base else ""
+    pct = f" ({'+' if d > 0 else '−'}{abs(d) / base * 100:.1f}%)" if base else ""
     return f"{'+' if d > 0 else '−'}{format_bytes(abs(d))}{pct}"
 
 
@@ -45,7 +45,7 @@ def _delta_ms(value, base) -> str:
     if value is None or base is None:
         return "–"
     pct = (value - base) / base * 100 if base else 0.0
-    return f"{pct:+.1f}%"
+    return f"{'+' if pct >= 0 else '−'}{abs(pct):.1f}%"
 
 
 def _accuracy(c: CandidateResult) -> str:
@@ -77,7 +77,7 @@ def _headline(run: RunResult) -> str:
         return f"{ICON['fail']} EdgeGate: {len(failing)} of {n} model{'s' if n > 1 else ''} " \
                f"{'fails' if len(failing) == 1 else 'fail'} the gate"
     if warning:
-        return f"{ICON['warn']} EdgeGate: {n} model{'s' if n > 1 else ''} pass with warnings"
+        return f"{ICON['warn']} EdgeGate: {n} model{'s pass' if n > 1 else ' passes'} with warnings"
     return f"{ICON['pass']} EdgeGate: {n} model{'s' if n > 1 else ''} within budget"
 
 

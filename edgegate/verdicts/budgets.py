@@ -35,9 +35,11 @@ def format_accuracy_change(delta: float | None, metric: str | None) -> str:
     """A change of a metric: percentage points for 0..1 metrics, metric units otherwise."""
     if delta is None:
         return "–"
-    if metric in ("top1", "fidelity") or (metric or "").startswith("top"):
-        return f"{delta * 100:+.2f} pt"
-    return f"{delta:+.4g}"
+    fraction = metric in ("top1", "fidelity") or (metric or "").startswith("top")
+    text = f"{abs(delta) * 100:.2f} pt" if fraction else f"{abs(delta):.4g}"
+    if text.startswith("0.00 ") or text == "0":
+        return "±" + text
+    return ("+" if delta > 0 else "−") + text
 
 
 _NAMES = {"size": "size", "gzip_size": "gzip size", "latency": "latency", "accuracy": "accuracy"}
@@ -110,7 +112,8 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
         limit_text = f"drop ≤ {b.written}"
         shown = format_accuracy_change(-drop, metric)
         ok = drop <= allowed + 1e-12
-        msg = (f"accuracy {'fell' if drop > 0 else 'changed'} {format_accuracy_change(-drop, metric)} vs the float model "
+        change = format_accuracy_change(-drop, metric)
+        msg = (f"accuracy {'fell ' + change.lstrip('−') if drop > 0 else 'changed ' + change} vs the float model "
                f"({'within' if ok else 'more than'} the {b.written} allowed).")
         return Check(name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common)
 

@@ -1,0 +1,108 @@
+"""Budget checks, deploy choice, and the markdown report built from them."""
+
+from pathlib import Path
+
+from edgegate.policy import load_policy
+from edgegate.report.markdown import render_markdown
+from edgegate.results import Accuracy, BaseFigures, CandidateResult, GitRef, ModelResult, RunResult
+from edgegate.verdicts.budgets import candidate_checks, candidate_status
+from edgegate.verdicts.deploy import choose
+from edgegate.verdicts.interface import Status
+
+POLICY = """\
+version: 1
+models:
+  - name: m
+    path: m.keras
+    recipes: [float16, int8]
+    budgets:
+      size: [{max: 100 KB}, {max: 50 KB, level: warn}]
+      latency: 2 ms
+      accuracy: [{min: 90%}, {max_drop: 1pt}]
+      vs_base: {size: 5%, accuracy: {max_drop: 0.5pt, level: warn}}
+"""
+
+
+def budgets(tmp_path):
+    (tmp_path / "edgegate.yml").write_text(POLICY)
+    return load_policy(tmp_path / "edgegate.yml", root=tmp_path).models[0].budgets
+
+
+def cand(label, size, latency, acc, drop, base=None):
+    return CandidateResult(label, label, Status.PASS, size_bytes=size, gzip_bytes=size, latency_ms=latency,
+                           accuracy=Accuracy("top1", acc, 500, True, drop), base=base)
+
+
+def judged(c, bs, latency=True):
+    from dataclasses import replace
+
+    c = replace(c, checks=candidate_checks(c, bs, latency_measured=latency))
+    return replace(c, status=candidate_status(c))
+
+
+def by_name(c):
+    return {(ch.name, ch.limit): ch for ch in c.checks}
+
+
+def test_each_budget_kind(tmp_path):
+    bs = budgets(tmp_path)
+    c = judged(cand("int8", 60_000, 1.5, 0.95, 0.02, BaseFigures(55_000, 55_000, 1.4, 0.96)), bs)
+    checks = by_name(c)
+    assert checks[("size", "≤ 100.0 KB")].status == Status.PASS
+    warn = checks[("size", "≤ 50.0 KB")]
+    assert warn.status == Status.WARN and warn.message == "size 60.0 KB is over the ≤ 50.0 KB budget by 10.0 KB."
+    assert warn.line == 7 and warn.key == "models[0].budgets.size"
+    drop = checks[("accuracy_drop", "drop ≤ 1pt")]
+    assert drop.status == Status.FAIL and drop.value == "−2.00 pt"
+    assert drop.message == "accuracy fell 2.00 pt vs the float model (more than the 1pt allowed)."
+    grew = checks[("vs_base.size", "max +5%")]
+    assert grew.status == Status.FAIL and grew.value == "+5.0 KB (+9.1%)"
+    base_acc = checks[("vs_base.accuracy", "drop ≤ 0.5pt")]
+    assert base_acc.status == Status.WARN and base_acc.value == "−1.00 pt"
+    assert c.status == Status.FAIL
+
+
+def test_unmeasurable_budgets_are_skipped_with_reason(tmp_path):
+    bs = budgets(tmp_path)
+    c = judged(CandidateResult("x", "x", Status.PASS, size_bytes=10, gzip_bytes=10), bs, latency=False)
+    checks = by_name(c)
+    assert checks[("latency", None)].message == "latency not checked: latency was not measured (--no-latency)."
+    assert checks[("vs_base.size", None)].message == "size vs base not checked: the model is new in this change."
+    assert "no eval: data" in checks[("accuracy", None)].message
+    assert c.status == Status.PASS
+
+
+def test_deploy_choice():
+    small_fail = CandidateResult("int8", "int8", Status.FAIL, size_bytes=10)
+    mid = CandidateResult("dynamic", "dynamic", Status.WARN, size_bytes=20, latency_ms=3.0)
+    big = CandidateResult("float16", "float16", Status.PASS, size_bytes=30, latency_ms=1.0)
+    cands = (small_fail, mid, big)
+    assert choose("smallest", "smallest", cands).label == "dynamic"
+    assert choose("smallest", "smallest", cands).status == Status.WARN
+    assert choose("fastest", "smallest", cands).label == "float16"
+    assert choose("int8", "smallest", cands).status == Status.FAIL
+    assert choose("all", "smallest", cands).status == Status.FAIL
+    assert choose("smallest", "smallest", (small_fail,)).status == Status.FAIL
+
+
+def run_with(n_models):
+    models = []
+    for i in range(n_models):
+        c = CandidateResult("int8", "int8", Status.FAIL, size_bytes=10_000 + i, latency_ms=1.0, deploy=True,
+                            notes=("x" * 200,))
+        models.append(ModelResult(f"model-{i}", f"models/m{i}.tflite", Status.FAIL, candidates=(c,),
+                                  deploy="int8", notes=("int8 is the smallest candidate that passes",)))
+    models.append(ModelResult("broken", "b.keras", Status.ERROR, error="b.keras: the file is empty"))
+    return RunResult(Status.ERROR, GitRef("main", "a" * 40), GitRef("head", "b" * 40), tuple(models), "edgegate.yml")
+
+
+def test_report_puts_failures_first_and_folds_to_fit():
+    full = render_markdown(run_with(3))
+    assert full.startswith("## ❌ EdgeGate: 4 of 4 models fail the gate")
+    assert full.index("broken") < full.index("model-0")  # errors before failures
+    assert "**Could not be gated:** b.keras: the file is empty" in full
+    assert "<details>" in full
+    big = run_with(400)
+    folded = render_markdown(big, max_chars=65_536, details_url="https://example.invalid/summary")
+    assert len(folded) <= 65_536
+    assert "job summary" in folded or "truncated" in folded
