@@ -21,7 +21,7 @@ err = Console(stderr=True)
 
 
 def _fail(e: Exception) -> None:
-    err.print(f"edgegate: {e}", style="red", highlight=False, markup=False)
+    err.print(f"edgegate: {e}", style="red", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(2)
 
 

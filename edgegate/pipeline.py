@@ -19,7 +19,7 @@ from pathlib import Path
 
 from edgegate import __version__
 from edgegate.check import CheckOptions
-from edgegate.errors import EdgeGateError, InputError
+from edgegate.errors import EdgeGateError, InputError, UsageError
 from edgegate.policy import Policy, ResolvedModel, load_policy
 from edgegate.policy.schema import CalibrationSpec, RecipeSpec
 from edgegate.progress import Progress
@@ -174,7 +174,7 @@ class _Run:
         needs_reference = model.eval.metric.name == "fidelity" and not is_reference
         save = m.work / "reference_outputs.npy" if is_reference else None
         task = Task(f"{m.index}:{side}:eval:{label}", "edgegate.workers.tasks:evaluate",
-                    (str(cand.path), f"{m.name} ({label}{', base' if side == 'base' else ''})", model.eval.data,
+                    (str(cand.path), _shown(m, side, label), model.eval.data,
                      _key_of(self.policy, model, "eval") + ".data", model.eval.metric, str(self.policy.root),
                      model.eval.batch_size, self.threads(m), None, str(save) if save else None),
                     f"{m.name} · {label}{' (base)' if side == 'base' else ''} · evaluate", timeout_s=EVAL_TIMEOUT_S)
@@ -219,6 +219,8 @@ class _Run:
                 cand.accuracy = outcome.value
             else:
                 cand.error = f"evaluation failed: {outcome.error}"
+                if side == "head" and rest == AS_IS:  # a .tflite source is its own only candidate
+                    m.error = m.error or outcome.error
             if side == "head" and rest == m.reference_label:
                 if outcome.ok:
                     m.reference_outputs = m.work / "reference_outputs.npy"
@@ -232,6 +234,8 @@ class _Run:
                 s, label = name.split(":", 1)
                 (m.head_cands if s == "head" else m.base_cands)[label].latency = figures
             if not outcome.ok:
+                if m.is_tflite:
+                    m.error = m.error or outcome.error
                 m.notes.append(f"latency could not be measured: {outcome.error}")
         self.progress.plan(len(follow))
         return follow
@@ -265,10 +269,18 @@ class _Run:
                     timeout_s=EVAL_TIMEOUT_S)
 
 
-def _source(path: Path, display: str, trust: bool) -> SourceModel:
-    """Check that ``path`` is a model EdgeGate can read; ``InputError`` naming it otherwise."""
-    from edgegate.changes.lfs import check_not_lfs_pointer
+def _shown(m: _ModelRun, side: str, label: str) -> str:
+    """How messages name a candidate: the repository path for a .tflite source, else model (recipe)."""
+    if label == AS_IS:
+        source = m.head if side == "head" else m.base
+        return source.display
+    return f"{m.name} ({label}{', base' if side == 'base' else ''})"
 
+
+def _source(path: Path, display: str, trust: bool) -> SourceModel:
+    """Check that ``path`` is a model EdgeGate can read; ``InputError`` naming it otherwise.
+
+    (LFS pointers and symlink escapes were refused already by the ``ModelMaterializer``.)"""
     if not path.exists():
         raise InputError(f"{display}: no such file or folder")
     kind = model_kind(path)
@@ -277,10 +289,8 @@ def _source(path: Path, display: str, trust: bool) -> SourceModel:
             raise InputError(f"{display}: a folder without saved_model.pb is not a SavedModel")
         raise InputError(f"{display}: unknown model format {path.suffix!r}; EdgeGate reads SavedModel folders, "
                          ".keras, .h5 and .tflite files")
-    if path.is_file():
-        check_not_lfs_pointer(path, display)
-        if path.stat().st_size == 0:
-            raise InputError(f"{display}: the file is empty")
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"{display}: the file is empty")
     return SourceModel(path=path, kind=kind, display=display, trust_code=trust)
 
 
@@ -307,6 +317,12 @@ def run(options: CheckOptions, progress: Progress | None = None) -> RunResult:
     root = repo.root
     policy_path = options.policy or root / "edgegate.yml"
     policy = load_policy(policy_path, root=root)
+    if options.recipes:
+        known = {r.label for m in policy.models for r in m.recipes}
+        unknown = sorted(set(options.recipes) - known)
+        if unknown:
+            raise UsageError(f"--recipes: no recipe labelled {', '.join(unknown)} in {policy.display_path}; "
+                             f"the policy has {', '.join(sorted(known))}")
     changes = find_changes(policy, repo, base=options.base, all_models=options.all_models, paths=options.paths)
     changed = list(changes.models)
     if options.shard:
@@ -365,7 +381,7 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, progress: Pr
                 m.notes.append(".tflite sources are measured as they are; the policy's recipes apply to "
                                "SavedModel, .keras and .h5 sources")
 
-        pending = {m.index: _initial_recipes(m) for m in runner.models if not m.error}
+        pending = {m.index: _initial_recipes(m, options.recipes) for m in runner.models if not m.error}
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
             while pending:
@@ -388,9 +404,11 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, progress: Pr
     return [_model_result(runner, m, work_root, options.out_dir is not None) for m in runner.models]
 
 
-def _initial_recipes(m: _ModelRun) -> list[RecipeSpec]:
+def _initial_recipes(m: _ModelRun, only: tuple[str, ...]) -> list[RecipeSpec]:
     if m.is_tflite:
         return []
+    if only:
+        return [r for r in m.model.recipes if r.label in only]
     if m.model.auto:
         from edgegate.recipes.plan import AutoSearch
 

@@ -74,8 +74,8 @@ def _headline(run: RunResult) -> str:
     if not n:
         return f"{ICON['pass']} EdgeGate: no model changed"
     if failing:
-        return f"{ICON['fail']} EdgeGate: {len(failing)} of {n} model{'s' if n > 1 else ''} " \
-               f"{'fails' if len(failing) == 1 else 'fail'} the gate"
+        count = f"{len(failing)} of {n} models" if n > 1 else "the model"
+        return f"{ICON['fail']} EdgeGate: {count} {'fails' if len(failing) == 1 else 'fail'} the gate"
     if warning:
         return f"{ICON['warn']} EdgeGate: {n} model{'s pass' if n > 1 else ' passes'} with warnings"
     return f"{ICON['pass']} EdgeGate: {n} model{'s' if n > 1 else ''} within budget"

@@ -18,7 +18,7 @@ def print_summary(run: RunResult, console: Console) -> None:
         console.print(f"\n{ICON[m.status.value]} [bold]{m.name}[/bold] [dim]{m.path} ({m.change})[/dim]",
                       highlight=False)
         if m.error:
-            console.print(f"  [red]{m.error}[/red]", highlight=False, markup=False)
+            console.print(f"  {m.error}", style="red", highlight=False, markup=False, soft_wrap=True)
             continue
         table = Table(box=None, pad_edge=False, show_edge=False)
         for col, justify in (("", "left"), ("candidate", "left"), ("size", "right"), ("Δ base", "right"),

@@ -1,0 +1,188 @@
+"""The git CLI as a ``ChangeSource``: refs, merge bases, changed paths and base-version exports.
+
+Everything runs ``git`` in a subprocess at the top level of the working tree with literal
+pathspecs (a model named ``[v2].tflite`` is a name, not a pattern). Failures the user can fix
+(not a repository, unknown ref, shallow history) are ``UsageError``s saying how; a base
+version that cannot be read belongs to one model and is an ``InputError``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from edgegate.changes.interface import ChangeSource, PathChange
+from edgegate.changes.lfs import check_not_lfs_pointer
+from edgegate.errors import InputError, UsageError
+
+DEFAULT_BASES = ("origin/main", "main", "origin/master", "master")
+FETCH_ALL_HINT = "in GitHub Actions, give actions/checkout `fetch-depth: 0`"
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _git_error(proc: subprocess.CompletedProcess) -> str:
+    return _decode(proc.stderr).strip().replace("\n", " ") or f"exit status {proc.returncode}"
+
+
+class GitRepo(ChangeSource):
+    """The git working tree containing ``path``."""
+
+    def __init__(self, path: Path | str):
+        path = Path(path)
+        if not path.is_dir():
+            raise UsageError(f"{path}: no such folder; run edgegate inside your repository's checkout")
+        proc = self._run(["rev-parse", "--show-toplevel"], cwd=path)
+        top = _decode(proc.stdout).strip()
+        if proc.returncode or not top:
+            raise UsageError(
+                f"{path.absolute()} is not inside a git repository (git says: {_git_error(proc)}). EdgeGate "
+                "gates the models a change touches by comparing your working tree with a base branch: run it "
+                "inside a clone of your repository or point --repo at one (in CI, after actions/checkout), "
+                "or `git init` and commit your models first")
+        self.root = Path(top)
+
+    # --- running git ----------------------------------------------------------------------
+
+    @staticmethod
+    def _run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None, input: bytes | None = None,
+             stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, "GIT_LITERAL_PATHSPECS": "1", **(env or {})}
+        try:
+            return subprocess.run(["git", *args], cwd=cwd, env=full_env, input=input, stdout=stdout,
+                                  stderr=subprocess.PIPE)
+        except FileNotFoundError:
+            raise UsageError("git is not installed or not on PATH; EdgeGate needs the git command line") \
+                from None
+
+    def _git(self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None):
+        return self._run(list(args), cwd=self.root, env=env, input=input)
+
+    def _checked(self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None) -> bytes:
+        proc = self._git(*args, env=env, input=input)
+        if proc.returncode:
+            raise UsageError(f"`git {' '.join(args)}` failed in {self.root}: {_git_error(proc)}")
+        return proc.stdout
+
+    def _commit_of(self, ref: str) -> str | None:
+        proc = self._git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+        return _decode(proc.stdout).strip() if proc.returncode == 0 else None
+
+    # --- refs -----------------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> str:
+        sha = self._commit_of(ref)
+        if sha:
+            return sha
+        remotes = {"origin", *_decode(self._git("remote").stdout).split()}
+        remote, _, branch = ref.partition("/")
+        if remote not in remotes or not branch:
+            remote, branch = "origin", ref
+        raise UsageError(
+            f"base ref {ref!r} does not exist in this clone ({self.root}). Fetch it first, e.g. "
+            f"`git fetch {remote} {branch}` ({FETCH_ALL_HINT}), or pass --base with a branch, tag or "
+            "commit that exists here")
+
+    def default_base(self) -> str:
+        proc = self._git("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+        origin_head = _decode(proc.stdout).strip()
+        if proc.returncode == 0 and origin_head:
+            return origin_head
+        for ref in DEFAULT_BASES:
+            if self._commit_of(ref):
+                return ref
+        raise UsageError(
+            f"no base branch to compare with in {self.root}: origin/HEAD is not set and none of "
+            f"{', '.join(DEFAULT_BASES)} exists. Pass --base REF (e.g. --base origin/develop), or fetch the "
+            f"default branch, e.g. `git fetch origin main` ({FETCH_ALL_HINT})")
+
+    def merge_base(self, a: str, b: str) -> str:
+        proc = self._git("merge-base", "--end-of-options", a, b)
+        if proc.returncode == 0:
+            return _decode(proc.stdout).strip()
+        shallow = _decode(self._git("rev-parse", "--is-shallow-repository").stdout).strip() == "true"
+        if shallow:
+            raise UsageError(
+                f"this clone is shallow and lacks the history where {a} and {b} meet, so EdgeGate cannot "
+                "tell what your change touched. Fetch more history, e.g. `git fetch --unshallow origin` "
+                f"({FETCH_ALL_HINT})")
+        raise UsageError(f"{a} and {b} share no history; pass a --base your branch was started from")
+
+    def head_sha(self) -> str | None:
+        return self._commit_of("HEAD")
+
+    # --- paths ----------------------------------------------------------------------------
+
+    def changed_paths(self, base_sha: str) -> list[PathChange]:
+        diff = ("diff", "--name-status", "-M", "-z", "--no-relative", "--no-ext-diff", base_sha, "--")
+        untracked = self._checked("ls-files", "--others", "--exclude-standard", "-z")
+        if not untracked:
+            return _parse_name_status(self._checked(*diff))
+        # Untracked files join the diff through a throwaway index where they are intent-to-add:
+        # git then pairs them with deleted files, so a model moved without `git mv` is a rename.
+        # The user's own index is never written.
+        index = Path(_decode(self._checked("rev-parse", "--git-path", "index")).strip())
+        with tempfile.TemporaryDirectory(prefix="edgegate-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if (self.root / index).is_file():
+                # copy2 keeps the mtime git's racy-clean check compares entries with.
+                shutil.copy2(self.root / index, env["GIT_INDEX_FILE"])
+            self._checked("add", "--intent-to-add", "--pathspec-from-file=-", "--pathspec-file-nul",
+                          env=env, input=untracked)
+            return _parse_name_status(self._checked(*diff, env=env))
+
+    def exists_at(self, sha: str, path: str) -> bool:
+        return self._git("cat-file", "-e", f"{sha}:{path}").returncode == 0
+
+    def export(self, sha: str, path: str, dest: Path) -> Path:
+        """Write ``path`` (a file or a whole folder) as of ``sha`` below ``dest``; return ``dest / path``.
+
+        Content goes through the checkout filters (``cat-file --filters``), so with git-lfs
+        installed and its objects fetched, LFS files come out as the real models.
+        """
+        listing = _decode(self._checked("ls-tree", "-r", "-z", sha, "--", path)).split("\0")
+        short = sha[:12]
+        entries = []
+        for line in filter(None, listing):
+            meta, _, entry_path = line.partition("\t")
+            mode, kind, _ = meta.split(" ")
+            if entry_path == path or entry_path.startswith(path + "/"):
+                entries.append((mode, kind, entry_path))
+        if not entries:
+            raise InputError(f"{path} does not exist at the base commit {short}")
+        for mode, kind, entry_path in entries:
+            if kind != "blob" or mode == "120000":
+                what = "a symlink" if mode == "120000" else "a submodule"
+                raise InputError(f"{entry_path} is {what} at the base commit {short}; EdgeGate reads only "
+                                 "regular files of a model")
+            out = dest / entry_path
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open(out, "wb") as f:
+                proc = self._run(["cat-file", "--filters", f"{sha}:{entry_path}"], cwd=self.root, stdout=f)
+            if proc.returncode:
+                raise InputError(f"{entry_path}: cannot read it at the base commit {short}: "
+                                 f"{_git_error(proc)}")
+            check_not_lfs_pointer(out, f"{entry_path} (base version at {short})", base=True)
+        return dest / path
+
+
+def _parse_name_status(raw: bytes) -> list[PathChange]:
+    """Parse ``git diff --name-status -z``: ``STATUS\\0path\\0``, renames ``R087\\0old\\0new\\0``."""
+    fields = _decode(raw).split("\0")
+    changes: list[PathChange] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = fields[i]
+        if status[0] == "R":
+            changes.append(PathChange(status[0], fields[i + 2], old_path=fields[i + 1],
+                                      similarity=int(status[1:]) if status[1:].isdigit() else None))
+            i += 3
+        else:
+            changes.append(PathChange(status[0], fields[i + 1]))
+            i += 2
+    return changes

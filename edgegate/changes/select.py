@@ -1,0 +1,382 @@
+"""Which models a change touched, and local copies of their head and base versions.
+
+``expand_targets`` turns the policy's model entries into concrete models on disk (globs
+expanded, every path checked to stay inside the repository). ``find_changes`` compares the
+merge base of the base ref and HEAD with the working tree: a model changed when a file under
+its path or under one of its ``watch`` paths changed. ``ModelMaterializer`` hands out the
+working-tree path of a model's head version and exports its base version into a temp dir.
+
+Policy paths are relative to ``policy.root``, which is the repository's top level.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, ModelTarget, PathChange
+from edgegate.changes.lfs import check_not_lfs_pointer
+from edgegate.errors import InputError, PolicyError, UsageError
+from edgegate.policy.resolved import Policy, ResolvedModel
+from edgegate.recipes.interface import model_kind
+
+GLOB_CHARS = frozenset("*?[")
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+SHOWN_PATHS = 3  # changed paths listed in a reason before "and N more"
+
+
+# --- paths and globs -------------------------------------------------------------------------
+
+def _normalize(path: str) -> str:
+    """A policy or command-line path as a repository-relative POSIX path; "" for the root."""
+    norm = posixpath.normpath(path.replace("\\", "/"))
+    return "" if norm == "." else norm
+
+
+def _is_glob(path: str) -> bool:
+    return any(c in GLOB_CHARS for c in path)
+
+
+def _under(path: str, top: str) -> bool:
+    """``path`` is ``top`` or inside it."""
+    return top == "" or path == top or path.startswith(top + "/")
+
+
+@functools.lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern:
+    """``*`` and ``?`` stay within one folder, ``**`` spans folders, ``[...]`` is a character class."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1:end].replace("\\", "\\\\")
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def _matches(pattern: str, path: str) -> bool:
+    """``path`` is the file or folder ``pattern`` names (a path or glob), or lies inside a match."""
+    if not _is_glob(pattern):
+        return _under(path, pattern)
+    regex = _glob_regex(pattern)
+    parts = path.split("/")
+    return any(regex.fullmatch("/".join(parts[:n])) for n in range(len(parts), 0, -1))
+
+
+def _fixed_prefix(pattern: str) -> str:
+    """The folders of a glob before its first wildcard: where to start looking for matches."""
+    fixed = []
+    for part in pattern.split("/")[:-1]:
+        if _is_glob(part):
+            break
+        fixed.append(part)
+    return "/".join(fixed)
+
+
+def _is_saved_model(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in SAVED_MODEL_FILES)
+
+
+def _glob(root: Path, pattern: str) -> list[str]:
+    """Models in the working tree matching ``pattern``: model files and whole SavedModel folders."""
+    regex = _glob_regex(pattern)
+    start = _fixed_prefix(pattern)
+    top = root / start
+    # Files inside a SavedModel folder belong to that one model, never targets of their own.
+    if any(_is_saved_model(root / folder) for folder in [start, *map(str, PurePosixPath(start).parents)]
+           if folder and folder != "."):
+        return []
+    # Without ** a match has as many folders as the pattern: no need to walk deeper.
+    max_depth = None if "**" in pattern else pattern.count("/")
+    found = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir
+        for d in sorted(dirnames):
+            rel = posixpath.join(rel_dir, d)
+            if d == ".git" or _is_saved_model(Path(dirpath) / d):
+                dirnames.remove(d)
+                if d != ".git" and regex.fullmatch(rel):
+                    found.append(rel)
+        if max_depth is not None and (rel_dir.count("/") + 1 if rel_dir else 0) >= max_depth:
+            dirnames.clear()
+        for f in filenames:
+            rel = posixpath.join(rel_dir, f)
+            if regex.fullmatch(rel) and model_kind(Path(dirpath) / f) is not None:
+                found.append(rel)
+    return sorted(found)
+
+
+def _resolves_inside(real_root: str, path: Path) -> tuple[bool, str]:
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root + os.sep), real
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+def _glob_names(entry: ResolvedModel, matches: list[str]) -> list[str]:
+    """``name/stem`` per match; the match's path below the glob's fixed folders where stems clash."""
+    stems = [PurePosixPath(m).stem for m in matches]
+    prefix = _fixed_prefix(_normalize(entry.path))
+    return [f"{entry.name}/{stem}" if stems.count(stem) == 1 else
+            f"{entry.name}/{m[len(prefix) + 1:] if prefix else m}" for m, stem in zip(matches, stems)]
+
+
+def expand_targets(policy: Policy) -> list[ModelTarget]:
+    """One target per plain ``path`` and per glob match (sorted), in policy order.
+
+    Raises ``PolicyError`` naming ``models[i].path`` when a path resolves outside the
+    repository through a symlink (the loader already rejects ``..`` and absolute paths).
+    """
+    root = Path(policy.root)
+    real_root = os.path.realpath(root)
+    targets: list[ModelTarget] = []
+    problems: list[str] = []
+    for entry in policy.models:
+        pattern = _normalize(entry.path)
+        if _is_glob(pattern):
+            matches = _glob(root, pattern)
+            names = _glob_names(entry, matches)
+        else:
+            matches, names = [pattern], [entry.name]
+        for path, name in zip(matches, names):
+            inside, real = _resolves_inside(real_root, root / path)
+            if not inside:
+                line = policy.lines.get(("models", entry.index, "path"), entry.line)
+                problems.append(f"{policy.display_path}:{line}: models[{entry.index}].path: {path!r} "
+                                f"resolves to {real}, outside the repository, through a symlink; EdgeGate "
+                                "reads models only from inside the repository")
+            targets.append(ModelTarget(name, entry, path))
+    if problems:
+        raise PolicyError(problems)
+    return targets
+
+
+# --- selection -------------------------------------------------------------------------------
+
+def _listed(paths: list[str]) -> str:
+    more = len(paths) - SHOWN_PATHS
+    return ", ".join(paths[:SHOWN_PATHS]) + (f" and {more} more" if more > 0 else "")
+
+
+def _renamed_from(target: ModelTarget, changes: list[PathChange]) -> str | None:
+    """The base path of a target that is the new side of a rename (for folders: of files inside it)."""
+    inside = []
+    for c in changes:
+        if c.status != "R" or not _under(c.path, target.path):
+            continue
+        if c.path == target.path:
+            return c.old_path
+        rel = c.path[len(target.path) + 1:]
+        if c.old_path.endswith("/" + rel):
+            inside.append((rel not in SAVED_MODEL_FILES, c.old_path[: -len(rel) - 1]))
+    return min(inside)[1] if inside else None
+
+
+def _unchanged_copy(c: PathChange, target: ModelTarget, old: str) -> bool:
+    """``c`` moved a file of the target from ``old`` without touching its content."""
+    return c.status == "R" and c.similarity == 100 and c.old_path == old + c.path[len(target.path):]
+
+
+def _classify(target: ModelTarget, changes: list[PathChange], repo: ChangeSource,
+              base_sha: str) -> ChangedModel | None:
+    own = [c for c in changes
+           if _under(c.path, target.path) or (c.old_path is not None and _under(c.old_path, target.path))]
+    watched = sorted({p for c in changes for p in (c.path, c.old_path)
+                      if p and any(_matches(_normalize(w), p) for w in target.model.watch)})
+    if not own and not watched:
+        return None
+    watch_reason = (f"watched path changed: {_listed(watched)}",) if watched else ()
+    if repo.exists_at(base_sha, target.path):
+        own_reason = ()
+        if own:
+            paths = sorted({c.path for c in own})
+            own_reason = (f"changed: {_listed(paths)}",)
+        return ChangedModel(target, "modified", target.path, own_reason + watch_reason)
+    old = _renamed_from(target, changes)
+    if old is not None and repo.exists_at(base_sha, old):
+        edited = any(not _unchanged_copy(c, target, old) for c in own)
+        reason = f"renamed from {old}" + (", with edits" if edited else "")
+        return ChangedModel(target, "renamed", old, (reason,) + watch_reason)
+    return ChangedModel(target, "added", None, ("new model: not present at the base commit",) + watch_reason)
+
+
+def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...]) -> dict[str, str]:
+    """Target path → the ``--path`` that asked for it; ``UsageError`` for paths naming no model."""
+    real_root = os.path.realpath(policy.root)
+    chosen: dict[str, str] = {}
+    unknown = []
+    for raw in paths:
+        given = os.path.relpath(os.path.realpath(raw), real_root) if os.path.isabs(raw) else raw
+        p = _normalize(given)
+        hits = [t for t in targets
+                if _under(p, t.path) or _under(t.path, p) or p == _normalize(t.model.path)]
+        if not hits:
+            unknown.append(raw)
+        for t in hits:
+            chosen.setdefault(t.path, raw)
+    if unknown:
+        models = "\n".join(f"  {m.name}: {m.path}" for m in policy.models)
+        raise UsageError(f"no model in {policy.display_path} is at or under {', '.join(map(repr, unknown))} "
+                         f"(paths are relative to the repository root); its models are:\n{models}")
+    return chosen
+
+
+def _moved_to(path: str, changes: list[PathChange]) -> str | None:
+    """Where a removed file or folder went, when the change renamed it rather than deleting it."""
+    for c in changes:
+        if c.status == "R" and _under(c.old_path, path):
+            rel = c.old_path[len(path):]  # "" for the file itself, "/…" for a file in the folder
+            if c.path.endswith(rel):
+                return c.path[: len(c.path) - len(rel)]
+    return None
+
+
+def _gone_note(policy: Policy, entry: ResolvedModel, name: str, path: str, changes: list[PathChange]) -> str:
+    moved = _moved_to(path, changes)
+    if moved:
+        return (f"model {name}: {path} was moved to {moved} in this change; update "
+                f"models[{entry.index}].path in {policy.display_path} to gate it there")
+    return f"model {name}: {path} was deleted in this change: nothing to gate"
+
+
+def _removed_models(root: Path, changes: list[PathChange]) -> set[str]:
+    """Model files and SavedModel folders present at the base commit and gone from the working tree."""
+    removed = set()
+    for c in changes:
+        old = c.old_path if c.status == "R" else c.path if c.status == "D" else None
+        if old is None:
+            continue
+        folder, name = posixpath.split(old)
+        path = folder if name in SAVED_MODEL_FILES else old if model_kind(root / old) is not None else None
+        if path is not None and not os.path.lexists(root / path):
+            removed.add(path)
+    return removed
+
+
+def find_changes(policy: Policy, repo: ChangeSource, *, base: str | None, all_models: bool,
+                 paths: tuple[str, ...]) -> ChangeSet:
+    """The models to gate: the changed ones, every one (``all_models``) or those at ``paths``.
+
+    Unchanged models gated on request get ``change="requested"``. Models the change deleted
+    (or moved away from their policy path) are not gated; a note says so.
+    """
+    root = Path(policy.root)
+    targets = expand_targets(policy)
+    requested = _requested(policy, targets, paths) if paths else {}
+    head_sha = repo.head_sha()
+    base_ref = base or repo.default_base()
+    base_commit = repo.resolve(base_ref)
+    base_sha = repo.merge_base(base_ref, "HEAD") if head_sha else base_commit
+    changes = repo.changed_paths(base_sha)
+
+    models: list[ChangedModel] = []
+    notes: list[str] = []
+    for t in targets:
+        if paths and t.path not in requested:
+            continue
+        if not os.path.lexists(root / t.path):  # only plain paths: glob targets were found on disk
+            if repo.exists_at(base_sha, t.path):
+                notes.append(_gone_note(policy, t.model, t.name, t.path, changes))
+                continue
+            if repo.exists_at(base_commit, t.path):
+                notes.append(f"model {t.name}: {t.path} exists on {base_ref} but not in this branch; "
+                             "nothing to gate until the branch has it")
+                continue
+            # Never existed: a typo in the policy. Gate it so the run fails, naming the file;
+            # a note alone would let a misspelt path pass every PR unnoticed.
+            models.append(ChangedModel(t, "added", None, (
+                f"check models[{t.model.index}].path in {policy.display_path}",)))
+            continue
+        changed = _classify(t, changes, repo, base_sha)
+        if changed is None and (all_models or paths):
+            why = "--all" if all_models else requested[t.path]
+            base_path = t.path if repo.exists_at(base_sha, t.path) else None
+            changed = ChangedModel(t, "requested", base_path, (f"unchanged; gated on request ({why})",))
+        if changed is not None:
+            models.append(changed)
+
+    followed = {m.base_path for m in models if m.change == "renamed"}
+    removed = sorted(_removed_models(root, changes) - followed)
+    for entry in policy.models:
+        pattern = _normalize(entry.path)
+        if not _is_glob(pattern):
+            continue
+        gone = [p for p in removed if _glob_regex(pattern).fullmatch(p)]
+        notes += [_gone_note(policy, entry, f"{entry.name}/{PurePosixPath(p).stem}", p, changes)
+                  for p in gone]
+        if not gone and not any(t.model is entry for t in targets):
+            notes.append(f"model {entry.name}: nothing matches {entry.path!r} in the working tree")
+    return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes))
+
+
+class ModelMaterializer:
+    """Local paths to read a model's versions from: the working tree (head) and a temp export (base).
+
+    Use as a context manager; the exports are removed on exit, whether or not an error occurred.
+    """
+
+    def __init__(self, repo: ChangeSource, base_sha: str | None):
+        self.repo = repo
+        self.base_sha = base_sha
+        self._real_root = os.path.realpath(repo.root)
+        self._dir: Path | None = None
+        self._exported: dict[str, Path] = {}
+
+    def __enter__(self) -> ModelMaterializer:
+        self._dir = Path(tempfile.mkdtemp(prefix="edgegate-base-"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+        self._dir = None
+        self._exported.clear()
+
+    def _check_inside(self, path: Path, display: str) -> None:
+        inside, real = _resolves_inside(self._real_root, path)
+        if not inside:
+            raise InputError(f"{display} resolves to {real}, outside the repository, through a symlink; "
+                             "EdgeGate reads models only from inside the repository")
+
+    def head(self, path: str) -> Path:
+        """The working-tree path of ``path``, checked to stay inside the repository, LFS pointers refused."""
+        full = self.repo.root / path
+        self._check_inside(full, path)
+        if full.is_file():
+            check_not_lfs_pointer(full, path)
+        elif full.is_dir():
+            for dirpath, dirnames, filenames in os.walk(full):
+                for name in dirnames + filenames:
+                    entry = Path(dirpath) / name
+                    display = entry.relative_to(self.repo.root).as_posix()
+                    if entry.is_symlink():
+                        self._check_inside(entry, display)
+                    if entry.is_file():
+                        check_not_lfs_pointer(entry, display)
+        return full
+
+    def base(self, path: str) -> Path:
+        """A local copy of ``path`` as of the base commit (exported once, then reused)."""
+        if path not in self._exported:
+            self._exported[path] = self.repo.export(self.base_sha, path, self._dir)
+        return self._exported[path]
