@@ -33,10 +33,12 @@ def print_summary(run: RunResult, console: Console) -> None:
                           _accuracy_drop(c), f"[{_STYLE[c.status.value]}]{c.status.value}[/]")
         console.print(table)
         for c in m.candidates:
+            if m.deploy and not c.deploy:
+                continue  # the table shows their status; only the shipped candidate gates
             for ch in c.checks:
                 if ch.status.fails or ch.status.value == "warn":
                     console.print(f"  {ICON[ch.status.value]} {c.recipe} · {ch.name}: {ch.message}",
-                                  highlight=False, markup=False)
+                                  highlight=False, markup=False, soft_wrap=True)
             if c.error:
                 console.print(f"  {c.recipe}: {c.error}", style="dim" if c.error.startswith("skipped:") else "red",
                               highlight=False, markup=False)

@@ -42,7 +42,8 @@ def evaluate(model: str, name: str, data: DatasetSpec, data_key: str, metric: Me
     from edgegate.metrics import metric_for
 
     path = Path(model)
-    dataset = _dataset(data.model_dump_json(), root, data_key, _input_hw(path) if data.images else None)
+    # Image folders (images: or a folder path:) resize to the model's input; other sources ignore it.
+    dataset = _dataset(data.model_dump_json(), root, data_key, _input_hw(path))
     reference = np.load(reference_outputs) if reference_outputs else None
     result = run_eval(path, dataset, metric_for(metric), name=name, batch_size=batch_size, threads=threads,
                       reference=reference)

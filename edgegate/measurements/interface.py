@@ -1,0 +1,32 @@
+"""Measurements of one ``.tflite`` file: its size, its latency, and its accuracy on the eval set.
+
+Each function here runs on numpy and ai_edge_litert alone (no TensorFlow), so measuring a
+candidate is cheap for any worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgegate.results import Accuracy
+
+
+@dataclass(frozen=True)
+class SizeFigures:
+    bytes: int
+    gzip_bytes: int  # gzip level 9, no file name or time stamp in the header
+
+
+@dataclass(frozen=True)
+class LatencyFigures:
+    median_ms: float
+    p90_ms: float
+    runs: int  # timed invocations (after warm-up)
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to a single bool
+class Evaluation:
+    accuracy: Accuracy
+    outputs: np.ndarray  # dequantized outputs, one row per sample (the reference for fidelity)

@@ -1,0 +1,20 @@
+"""Metrics named by the policy's ``eval.metric``: top1, topk, mae, mse, rmse, fidelity."""
+
+from __future__ import annotations
+
+from edgegate.metrics.classification import TopK
+from edgegate.metrics.fidelity import Fidelity
+from edgegate.metrics.interface import Metric, MetricScore
+from edgegate.metrics.regression import MeanAbsoluteError, MeanSquaredError, RootMeanSquaredError
+from edgegate.policy.schema import MetricSpec
+
+__all__ = ["Metric", "MetricScore", "metric_for"]
+
+
+def metric_for(spec: MetricSpec) -> Metric:
+    if spec.name == "top1":
+        return TopK(1)
+    if spec.name == "topk":
+        return TopK(spec.k)
+    return {"mae": MeanAbsoluteError, "mse": MeanSquaredError, "rmse": RootMeanSquaredError,
+            "fidelity": Fidelity}[spec.name]()
