@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+                  pretty_exceptions_show_locals=False,  # locals may hold tokens in CI
                   help="Guard on-device TensorFlow model budgets (size, latency, accuracy, Edge TPU).")
 err = Console(stderr=True)
 

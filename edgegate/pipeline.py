@@ -151,9 +151,12 @@ class _Run:
             wanted = [r for r in recipes if r.label not in store]
             if side == "head" and REFERENCE.label not in store and all(r.label != REFERENCE.label for r in wanted):
                 wanted.insert(0, REFERENCE)
+            # Recipes sharing a fine-tuned parent build together (it is trained once); plain
+            # conversions are independent tasks, so the workers convert them in parallel.
             groups: dict[tuple, list[RecipeSpec]] = {}
             for r in wanted:
-                groups.setdefault(training_key(r), []).append(r)
+                key = training_key(r)
+                groups.setdefault(key if key else ("convert", r.label), []).append(r)
                 store[r.label] = _Candidate(r)
             for n, group in enumerate(groups.values()):
                 labels = ", ".join(r.label for r in group)

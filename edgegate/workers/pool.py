@@ -10,8 +10,10 @@ after ``max_tasks`` because the converter leaks memory.
 from __future__ import annotations
 
 import collections
+import contextlib
 import multiprocessing
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
@@ -32,6 +34,28 @@ class _Worker:
     served: int = 0
     task: Task | None = None
     started: float = 0.0
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """Start workers without re-importing the parent's ``__main__``.
+
+    Spawned children normally re-run the parent's main module; for ``python -m edgegate`` or a
+    user's script without an ``if __name__ == "__main__"`` guard that would run the whole
+    command again inside every worker. Workers need nothing from it.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    try:
+        for k in saved:
+            if k == "__spec__":
+                main.__spec__ = None
+            else:
+                del main.__dict__[k]
+        yield
+    finally:
+        for k, v in saved.items():
+            main.__dict__[k] = v
 
 
 def _death(exitcode: int | None) -> str:
@@ -69,7 +93,8 @@ class WorkerPool:
         self._spawned += 1
         log = self.log_dir / f"worker-{self._spawned}.log"
         proc = _CTX.Process(target=child.serve, args=(child_conn, str(log)), daemon=True)
-        proc.start()
+        with _main_hidden():
+            proc.start()
         child_conn.close()
         return _Worker(proc, parent, log)
 

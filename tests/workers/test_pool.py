@@ -1,5 +1,7 @@
 """The worker pool runs tasks in real spawned processes and survives their crashes."""
 
+from pathlib import Path
+
 from edgegate.workers.interface import Task
 from edgegate.workers.pool import WorkerPool
 
@@ -68,3 +70,27 @@ def test_exclusive_task_runs_alone(tmp_path):
     for k in ("s1", "s2"):
         a, b = spans[k]
         assert b <= x0 or a >= x1, "a task overlapped the exclusive one"
+
+
+def test_workers_do_not_rerun_an_unguarded_main_script(tmp_path):
+    """A script without `if __name__ == "__main__"` must not run again inside each worker."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "runs.txt"
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        f"with open({str(marker)!r}, 'a') as f: f.write('run\\n')\n"
+        "from edgegate.workers.pool import WorkerPool\n"
+        "from edgegate.workers.interface import Task\n"
+        "out = []\n"
+        f"with WorkerPool(2, Path({str(tmp_path / 'logs')!r})) as pool:\n"
+        "    pool.run([Task(str(i), 'tests.workers.crashers:square', (i,), 'sq') for i in range(4)],\n"
+        "             lambda o: out.append(o.value))\n"
+        "print(sorted(out))\n")
+    root = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=root,
+                          env={**__import__("os").environ, "PYTHONPATH": root})
+    assert proc.stdout.strip() == "[0, 1, 4, 9]", proc.stderr
+    assert marker.read_text() == "run\n"
