@@ -1,0 +1,95 @@
+"""``edgegate edgetpu MODEL.tflite``: the Edge TPU analysis of one model, for people or as JSON.
+
+Exit codes: 0 when the model compiles with every op on the Edge TPU, 1 when it is rejected
+or some ops run on the CPU, 2 when the file (or the configured compiler) is unusable.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from edgegate.edgetpu.interface import EdgeTpuResult
+from edgegate.edgetpu.select import analyze
+from edgegate.errors import InputError
+from edgegate.policy.schema import EdgeTpuSpec
+
+
+def _emit(console, text: str = "") -> None:
+    if console is None:
+        print(text)
+    else:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def describe(model: Path, r: EdgeTpuResult) -> list[str]:
+    """The human report: who answered, totals, the first blocker with its fix, then the op table."""
+    who = {
+        "static": f"static prediction (edgetpu_compiler {r.compiler_version.split()[0]} rules, runtime "
+        f"{r.runtime_version}; no compiler was run)",
+        "compiler": f"edgetpu_compiler {r.compiler_version} (runtime {r.runtime_version})",
+        "compiled-model": "an already compiled model (its edgetpu-custom-op partitions)",
+    }[r.analyzer]
+    lines = [f"{model}: Edge TPU analysis by {who}"]
+    if not r.compiles:
+        lines.append(f"Does not compile: {r.rejection}")
+    else:
+        lines.append(
+            f"Compiles: {r.ops_on_tpu}/{r.ops_total} ops on the Edge TPU, {r.ops_on_cpu} on the CPU, "
+            f"{r.partitions} Edge TPU partition(s)."
+        )
+    b = r.first_unmapped
+    if b is not None:
+        lines.append(
+            f"First blocking op: #{b.index} {b.op} (tensor '{b.tensor}'): {b.status}"
+            + (f" — {b.reason}" if b.reason else "")
+        )
+    if r.hint:
+        lines.append(f"Fix: {r.hint}")
+    uncertain = [o for o in r.ops if o.uncertain]
+    if uncertain:
+        lines.append(
+            f"Uncertain ({len(uncertain)}): predicted mapped, but the file cannot settle it; confirm with "
+            "edgetpu_compiler:"
+        )
+        lines += [f"  #{o.index} {o.op} (tensor '{o.tensor}'): {o.reason}" for o in uncertain]
+    lines += [f"Note: {n}" for n in r.notes]
+    if r.log:
+        lines += ["", r.log.rstrip("\n")]
+    return lines
+
+
+def run_edgetpu_command(
+    model: Path,
+    compiler_version: int = 16,
+    runtime: int | None = None,
+    compiler: str = "auto",
+    as_json: bool = False,
+    console=None,
+) -> int:
+    try:
+        spec = EdgeTpuSpec(
+            level="error", compiler_version=compiler_version, runtime=runtime, compiler=compiler
+        )
+    except ValidationError as e:
+        _emit(
+            console,
+            "error: " + "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()),
+        )
+        return 2
+    try:
+        result = analyze(Path(model), spec)
+    except InputError as e:
+        if as_json:
+            _emit(console, json.dumps({"error": str(e)}, indent=2))
+        else:
+            _emit(console, f"error: {e}")
+        return 2
+    if as_json:
+        _emit(console, json.dumps(result.to_dict(), indent=2))
+    else:
+        for line in describe(Path(model), result):
+            _emit(console, line)
+    return 0 if result.compiles and result.ops_on_cpu == 0 and result.ops_total > 0 else 1

@@ -1,0 +1,646 @@
+"""The Edge TPU compiler's rules, as data and small functions, for the static check.
+
+Two kinds of rule, applied in the compiler's own order:
+
+* whole-model rules (``model_rejections``): op versions the compiler's embedded TFLite cannot
+  read, models that are not 8-bit quantized, dynamic shapes. Any of these fails the compile.
+* per-op rules (``evaluate_op``): data types, the supported-op table and its runtime versions
+  (``ops.json``), op versions the Edge TPU does not map, compile-time constant parameters,
+  tensor rank, then each op's documented limitations (``OP_LIMITS``, one function per op).
+
+A rule that cannot be decided from the file alone (resize precision, large reshapes) gives
+an *uncertain* mapped finding instead of a guess. Sources: ``docs/edgetpu.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Callable
+
+from edgegate.edgetpu import hints
+from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel
+from edgegate.edgetpu.interface import (
+    BAD_RANK,
+    BAD_TYPE,
+    BAD_VERSION,
+    MAPPED,
+    NOT_CONSTANT,
+    UNSPECIFIED,
+    UNSUPPORTED,
+)
+
+EIGHT_BIT = ("int8", "uint8")
+DEFAULT_RUNTIME = {14: 13, 15: 13, 16: 14}  # runtime each compiler targets without -m
+MAX_RUNTIME = {14: 13, 15: 13, 16: 14}
+SIGNED_INT8_RUNTIME = 12  # -m 10/11 put every int8 op on the CPU (google-coral/edgetpu#222, #439)
+SOFTMAX_MAX_ELEMENTS = 16000
+# Our own threshold for "certain reshapes might not be mapped for large tensor sizes": Coral gives none.
+LARGE_RESHAPE_ELEMENTS = 1 << 16
+
+# Inputs that must be compile-time constants, by op (filters, biases, shapes, axes, paddings).
+PARAM_INPUTS: dict[str, tuple[int, ...]] = {
+    "CONV_2D": (1, 2),
+    "DEPTHWISE_CONV_2D": (1, 2),
+    "FULLY_CONNECTED": (1, 2),
+    "TRANSPOSE_CONV": (0, 1, 3),
+    "RESHAPE": (1,),
+    "RESIZE_BILINEAR": (1,),
+    "RESIZE_NEAREST_NEIGHBOR": (1,),
+    "PAD": (1,),
+    "MEAN": (1,),
+    "SUM": (1,),
+    "REDUCE_MAX": (1,),
+    "REDUCE_MIN": (1,),
+    "STRIDED_SLICE": (1, 2, 3),
+    "SLICE": (1, 2),
+    "TRANSPOSE": (1,),
+    "SPLIT": (0,),
+    "EXPAND_DIMS": (1,),
+    "PRELU": (1,),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    compiler_version: int  # 14, 15 or 16
+    runtime: int  # 10..14
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the compiler does with one op (or the whole model)."""
+
+    status: str  # one of the compiler's status strings
+    reason: str = ""  # plain words; empty when mapped for certain
+    hint: str = ""  # one-line fix
+    uncertain: bool = False
+
+    @property
+    def mapped(self) -> bool:
+        return self.status == MAPPED
+
+
+MAPPED_FINDING = Finding(MAPPED)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A whole-model failure: the compiler writes no model at all."""
+
+    message: str  # the compiler's own words where known
+    reason: str
+    hint: str
+    op: OperatorInfo | None = None  # the op that triggers it, when there is one
+    status: str = BAD_VERSION  # status shown for that op
+
+
+# --- data files ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Support:
+    min_runtime: int
+    max_runtime: int | None
+
+
+@lru_cache(maxsize=1)
+def op_table() -> dict[str, tuple[_Support, ...]]:
+    """Coral's supported-operation table (``ops.json``), by TFLite builtin name."""
+    data = json.loads(resources.files("edgegate.edgetpu").joinpath("ops.json").read_text())
+    table: dict[str, list[_Support]] = {}
+    for row in data["ops"]:
+        table.setdefault(row["tflite_builtin"], []).append(
+            _Support(row["min_runtime_version"], row["max_runtime_version"])
+        )
+    return {k: tuple(v) for k, v in table.items()}
+
+
+@lru_cache(maxsize=1)
+def _versions() -> dict:
+    return json.loads(resources.files("edgegate.edgetpu").joinpath("op_versions.json").read_text())
+
+
+def _tf(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def introduced_in(op: str, version: int) -> str | None:
+    """The TFLite release that introduced ``op`` version ``version``; None when unknown (newer)."""
+    return _versions()["ops"].get(op, {}).get(str(version))
+
+
+def compiler_tflite(compiler_version: int) -> str:
+    return _versions()["compiler_tflite"][str(compiler_version)]
+
+
+def compiler_reads(op: str, version: int, compiler_version: int) -> bool:
+    first = introduced_in(op, version)
+    return first is not None and _tf(first) <= _tf(compiler_tflite(compiler_version))
+
+
+def edgetpu_max_version(op: str) -> int | None:
+    return _versions()["edgetpu_max_version"].get(op)
+
+
+def min_runtime(op: str) -> int | None:
+    rows = op_table().get(op)
+    return min(r.min_runtime for r in rows) if rows else None
+
+
+def available(op: str, runtime: int) -> bool:
+    return any(
+        r.min_runtime <= runtime and (r.max_runtime is None or runtime <= r.max_runtime)
+        for r in op_table().get(op, ())
+    )
+
+
+# --- per-op context -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpContext:
+    model: TfliteModel
+    op: OperatorInfo
+    target: Target
+
+    def input(self, i: int) -> TensorInfo | None:
+        return self.model.tensor(self.op.inputs[i]) if i < len(self.op.inputs) else None
+
+    def output(self, i: int = 0) -> TensorInfo | None:
+        return self.model.tensor(self.op.outputs[i]) if i < len(self.op.outputs) else None
+
+    def values(self, i: int) -> list[int] | None:
+        """Constant integer values of input ``i`` (axes, paddings, strides), flattened."""
+        if i >= len(self.op.inputs):
+            return None
+        data = self.model.constant_values(self.op.inputs[i])
+        return [int(v) for v in data.reshape(-1)] if data is not None else None
+
+    @property
+    def activations(self) -> list[tuple[str, TensorInfo]]:
+        """(role, tensor) of the non-constant inputs that are data, and of every output."""
+        params = PARAM_INPUTS.get(self.op.op, ())
+        found = [
+            ("input", t)
+            for i, idx in enumerate(self.op.inputs)
+            if idx >= 0 and i not in params and (t := self.model.tensor(idx)) and not t.constant
+        ]
+        return found + [("output", t) for idx in self.op.outputs if (t := self.model.tensor(idx))]
+
+
+def _shape(t: TensorInfo) -> str:
+    return "[" + ", ".join(str(d) for d in t.shape) + "]"
+
+
+def _innermost_only(shape: tuple[int, ...]) -> bool:
+    """Only the innermost dimension is larger than 1 (a 1-D vector, maybe with leading 1s)."""
+    return all(d == 1 for d in shape[:-1])
+
+
+def _batch_axes(rank: int, axes: list[int]) -> list[int]:
+    """Axes outside the 3 innermost (y, x, z) dimensions: the batch side of the tensor."""
+    normal = [a + rank if a < 0 else a for a in axes]
+    return [a for a in normal if a < rank - 3]
+
+
+def _limit(reason: str, hint: str) -> Finding:
+    return Finding(UNSPECIFIED, reason, hint)
+
+
+# --- per-op limitations (Coral Table 1), one function per op --------------------------------
+
+
+def _no_fused_activation(ctx: OpContext) -> Finding | None:
+    act = ctx.op.options.fused_activation
+    if act != "NONE":
+        return _limit(
+            f"{ctx.op.op} has a fused {act} activation; the Edge TPU maps it only without one",
+            hints.hint("fused-activation", op=ctx.op.op, act=act),
+        )
+    return None
+
+
+def _conv_2d(ctx: OpContext) -> Finding | None:
+    h, w = ctx.op.options.dilation
+    if h != w:
+        return _limit(f"dilation {h}x{w} differs between y and x", hints.hint("dilation-mismatch"))
+    return None
+
+
+def _depthwise_conv_2d(ctx: OpContext) -> Finding | None:
+    h, w = ctx.op.options.dilation
+    if ctx.target.runtime <= 12 and (h, w) != (1, 1):
+        return _limit(
+            f"dilated depthwise convolution ({h}x{w}) maps only from runtime 13",
+            hints.hint("runtime", op="dilated DEPTHWISE_CONV_2D", runtime=13),
+        )
+    if h != w:
+        return _limit(f"dilation {h}x{w} differs between y and x", hints.hint("dilation-mismatch"))
+    return None
+
+
+def _concatenation(ctx: OpContext) -> Finding | None:
+    found = _no_fused_activation(ctx)
+    if found:
+        return found
+    constants = [i for i, idx in enumerate(ctx.op.inputs) if idx >= 0 and ctx.model.tensors[idx].constant]
+    if not constants:
+        return None
+    if len(ctx.op.inputs) != 2:
+        return _limit(
+            f"a constant input among {len(ctx.op.inputs)} inputs (only 2 are allowed with a constant)",
+            hints.hint("concat-constant"),
+        )
+    t = ctx.model.tensors[ctx.op.inputs[constants[0]]]
+    data = ctx.model.constant_values(t.index)
+    zero = t.quantization.zero_points[0] if t.quantization and t.quantization.zero_points else 0
+    if data is None or any(int(v) != zero for v in data.reshape(-1)):
+        return _limit(f"constant input '{t.name}' is not all zeros", hints.hint("concat-constant"))
+    return None
+
+
+def _fully_connected(ctx: OpContext) -> Finding | None:
+    if ctx.op.options.weights_format != 0:
+        return _limit("weights use a shuffled format; only the default format maps", hints.hint("fc-format"))
+    out = ctx.output()
+    if out is not None and not _innermost_only(out.shape):
+        return _limit(f"output '{out.name}' {_shape(out)} is not one-dimensional", hints.hint("fc-output"))
+    return None
+
+
+def _reduce_axes(ctx: OpContext) -> tuple[TensorInfo, list[int]] | None:
+    t, axes = ctx.input(0), ctx.values(1)
+    return (t, [a + t.rank if a < 0 else a for a in axes]) if t is not None and axes is not None else None
+
+
+def _reduction(ctx: OpContext) -> Finding | None:
+    found = _reduce_axes(ctx)
+    if found is None:
+        return None
+    t, axes = found
+    if _batch_axes(t.rank, axes):
+        return _limit(
+            f"{ctx.op.op} reduces over the batch dimension (axes {axes} of {_shape(t)})",
+            hints.hint("batch-axis", op=ctx.op.op),
+        )
+    return None
+
+
+def _mean(ctx: OpContext) -> Finding | None:
+    reduced = _reduce_axes(ctx)
+    if reduced is None:
+        return None
+    found = _reduction(ctx)
+    if found:
+        return found
+    t, axes = reduced
+    if ctx.target.runtime <= 12 and any(a not in (t.rank - 3, t.rank - 2) for a in axes):
+        return _limit(
+            f"MEAN over axes {axes} of {_shape(t)}: runtime {ctx.target.runtime} reduces only along y/x",
+            hints.hint("runtime", op="MEAN over channels", runtime=13),
+        )
+    if t.rank - 1 in axes and t.shape[-1] % 4:
+        return _limit(
+            f"MEAN over the z (channel) axis needs a multiple of 4 channels, got {t.shape[-1]}",
+            hints.hint("mean-z"),
+        )
+    return None
+
+
+def _pad(ctx: OpContext) -> Finding | None:
+    # Padding the batch dimension makes it larger than 1, which the rank rule already refuses.
+    t, pads = ctx.input(0), ctx.values(1)
+    if t is None or pads is None or len(pads) != 2 * t.rank or ctx.target.runtime > 12:
+        return None
+    padded = [axis for axis in range(t.rank) if pads[2 * axis] or pads[2 * axis + 1]]
+    if any(a not in (t.rank - 3, t.rank - 2) for a in padded):
+        return _limit(
+            f"PAD along axes {padded}: runtime {ctx.target.runtime} pads only along y/x",
+            hints.hint("runtime", op="PAD of channels", runtime=13),
+        )
+    return None
+
+
+def _prelu(ctx: OpContext) -> Finding | None:
+    alpha = ctx.input(1)
+    if alpha is not None and not _innermost_only(alpha.shape):
+        return _limit(f"alpha '{alpha.name}' {_shape(alpha)} is not 1-dimensional", hints.hint("prelu-alpha"))
+    return None
+
+
+def _softmax(ctx: OpContext) -> Finding | None:
+    t = ctx.input(0)
+    if t is None:
+        return None
+    if not _innermost_only(t.shape):
+        return _limit(f"SOFTMAX input {_shape(t)} is not a 1-D vector", hints.hint("softmax"))
+    if t.elements > SOFTMAX_MAX_ELEMENTS:
+        return _limit(
+            f"SOFTMAX over {t.elements} elements (at most {SOFTMAX_MAX_ELEMENTS:,})", hints.hint("softmax")
+        )
+    return None
+
+
+def _squeeze(ctx: OpContext) -> Finding | None:
+    t, out = ctx.input(0), ctx.output()
+    if ctx.target.runtime > 12 or t is None or out is None:
+        return None
+
+    def strip(shape: tuple[int, ...]) -> tuple[int, ...]:
+        i = 0
+        while i < len(shape) - 1 and shape[i] == 1:
+            i += 1
+        return shape[i:]
+
+    if strip(t.shape) != strip(out.shape):
+        return _limit(
+            f"SQUEEZE {_shape(t)} -> {_shape(out)} needs a relayout (runtime {ctx.target.runtime} "
+            "removes only leading 1s)",
+            hints.hint("runtime", op="this SQUEEZE", runtime=13),
+        )
+    return None
+
+
+def _strided_slice(ctx: OpContext) -> Finding | None:
+    o = ctx.op.options
+    strides = ctx.values(3)
+    if strides is not None and any(s != 1 for s in strides):
+        return _limit(f"STRIDED_SLICE strides {strides} (only strides of 1 map)", hints.hint("strided-slice"))
+    if o.ellipsis_mask or o.new_axis_mask:
+        return _limit(
+            f"STRIDED_SLICE with ellipsis_mask={o.ellipsis_mask} new_axis_mask={o.new_axis_mask} "
+            "(both must be 0)",
+            hints.hint("strided-slice-mask"),
+        )
+    return None
+
+
+def _resize(ctx: OpContext) -> Finding | None:
+    t, out = ctx.input(0), ctx.output()
+    size = f"{_shape(t)} -> {_shape(out)}" if t and out else ""
+    if ctx.op.version >= 3:
+        # v3 = half_pixel_centers (or align_corners, for nearest neighbor) in any resize of the model:
+        # TFLite versions an operator code, which all ops of that kind share.
+        flags = (
+            "half_pixel_centers or align_corners"
+            if ctx.op.op == "RESIZE_NEAREST_NEIGHBOR"
+            else "half_pixel_centers"
+        )
+        if ctx.target.compiler_version <= 15:
+            return Finding(
+                BAD_VERSION,
+                f"{ctx.op.op} v{ctx.op.version} ({flags}) is not mapped by compiler "
+                f"{ctx.target.compiler_version}",
+                hints.hint("resize-half-pixel"),
+            )
+        return Finding(
+            MAPPED,
+            f"{ctx.op.op} v{ctx.op.version} ({flags}): compiler 16 logs show such resizes both "
+            "mapped and 'Operation version not supported'",
+            hints.hint("resize-half-pixel"),
+            uncertain=True,
+        )
+    return Finding(
+        MAPPED,
+        f"{ctx.op.op} {size}: the compiler may keep a resize on the CPU to avoid precision "
+        "loss, depending on the sizes (no public rule)",
+        hints.hint("resize-size"),
+        uncertain=True,
+    )
+
+
+def _reshape(ctx: OpContext) -> Finding | None:
+    t, out = ctx.input(0), ctx.output()
+    if t is None or out is None or t.elements < LARGE_RESHAPE_ELEMENTS:
+        return None
+    if t.shape and out.shape and t.shape[-1] == out.shape[-1]:
+        return None  # regroups outer dimensions only: no data moves across the innermost axis
+    return Finding(
+        MAPPED,
+        f"RESHAPE of a large tensor {_shape(t)} -> {_shape(out)}: Coral documents that "
+        "certain large reshapes are not mapped, without a rule",
+        hints.hint("reshape-large"),
+        uncertain=True,
+    )
+
+
+def _transpose(ctx: OpContext) -> Finding | None:
+    return Finding(
+        MAPPED,
+        "TRANSPOSE maps from runtime 14, but real logs also show it 'not mapped due to some "
+        "unspecified limitation' (google-coral/edgetpu#433)",
+        hints.hint("transpose"),
+        uncertain=True,
+    )
+
+
+OP_LIMITS: dict[str, Callable[[OpContext], Finding | None]] = {
+    "AVERAGE_POOL_2D": _no_fused_activation,
+    "MAX_POOL_2D": _no_fused_activation,
+    "CONCATENATION": _concatenation,
+    "CONV_2D": _conv_2d,
+    "DEPTHWISE_CONV_2D": _depthwise_conv_2d,
+    "FULLY_CONNECTED": _fully_connected,
+    "MEAN": _mean,
+    "SUM": _reduction,
+    "REDUCE_MAX": _reduction,
+    "REDUCE_MIN": _reduction,
+    "PAD": _pad,
+    "PRELU": _prelu,
+    "SOFTMAX": _softmax,
+    "SQUEEZE": _squeeze,
+    "STRIDED_SLICE": _strided_slice,
+    "RESIZE_BILINEAR": _resize,
+    "RESIZE_NEAREST_NEIGHBOR": _resize,
+    "RESHAPE": _reshape,
+    "TRANSPOSE": _transpose,
+}
+
+
+# --- per-op evaluation, in the compiler's order ---------------------------------------------
+
+
+def _data_type(ctx: OpContext) -> Finding | None:
+    op, model = ctx.op.op, ctx.model
+    if op == "QUANTIZE":
+        src, out = ctx.input(0), ctx.output()
+        if src is not None and src.dtype not in EIGHT_BIT and out is not None and out.dtype in EIGHT_BIT:
+            rule = "float-input" if src.index in model.inputs else "float-island"
+            return _limit(
+                f"QUANTIZE of the {src.dtype} tensor '{src.name}' runs on the CPU",
+                hints.hint(rule, tensor=src.name),
+            )
+    for role, t in ctx.activations:
+        if op == "QUANTIZE" and role == "input":
+            continue
+        if t.dtype not in EIGHT_BIT:
+            if op == "DEQUANTIZE":
+                rule = "float-output" if t.index in model.outputs else "float-island"
+            else:
+                rule = {"float32": "float-op", "int16": "int16"}.get(t.dtype, "int-op")
+            return Finding(
+                BAD_TYPE,
+                f"{role} '{t.name}' is {t.dtype}; the Edge TPU runs int8/uint8 tensors only",
+                hints.hint(rule, op=op, dtype=t.dtype, tensor=t.name),
+            )
+        if t.dtype == "int8" and ctx.target.runtime < SIGNED_INT8_RUNTIME:
+            return Finding(
+                BAD_TYPE,
+                f"{role} '{t.name}' is int8, which runtime {ctx.target.runtime} does not map",
+                hints.hint("int8-runtime"),
+            )
+    return None
+
+
+def _support(ctx: OpContext) -> Finding | None:
+    op = ctx.op.op
+    if op == "CUSTOM":
+        return Finding(
+            UNSUPPORTED,
+            f"custom op '{ctx.op.custom_code}' runs on the CPU",
+            hints.hint("custom-op", code=ctx.op.custom_code),
+        )
+    if op not in op_table():
+        return Finding(
+            UNSUPPORTED,
+            f"{op} is not in the Edge TPU's supported-operation table",
+            hints.hint("unsupported-op", op=op),
+        )
+    if not available(op, ctx.target.runtime):
+        first = min_runtime(op)
+        return Finding(
+            UNSUPPORTED,
+            f"{op} maps from Edge TPU runtime {first}; the target is runtime {ctx.target.runtime}",
+            hints.hint("runtime", op=op, runtime=first),
+        )
+    return None
+
+
+def _version(ctx: OpContext) -> Finding | None:
+    cap = edgetpu_max_version(ctx.op.op)
+    if cap is not None and ctx.op.version > cap:
+        return Finding(
+            BAD_VERSION,
+            f"{ctx.op.op} v{ctx.op.version} (the Edge TPU maps up to v{cap})",
+            hints.hint("op-version-mapped", op=ctx.op.op, version=ctx.op.version),
+        )
+    return None
+
+
+def _constant_params(ctx: OpContext) -> Finding | None:
+    for i in PARAM_INPUTS.get(ctx.op.op, ()):
+        t = ctx.input(i)
+        if t is not None and not t.constant:
+            return Finding(
+                NOT_CONSTANT,
+                f"input {i} '{t.name}' of {ctx.op.op} is computed at run time",
+                hints.hint("not-constant", op=ctx.op.op, tensor=t.name),
+            )
+    return None
+
+
+def _rank(ctx: OpContext) -> Finding | None:
+    for role, t in ctx.activations:
+        if t.rank > 3 and any(d > 1 for d in t.shape[:-3]):
+            rule = "batch" if t.rank == 4 else "rank"
+            return Finding(
+                BAD_RANK,
+                f"{role} '{t.name}' has shape {_shape(t)}: only the 3 innermost dimensions "
+                "may be larger than 1",
+                hints.hint(rule, batch=t.shape[0], shape=_shape(t)),
+            )
+    return None
+
+
+def evaluate_op(model: TfliteModel, op: OperatorInfo, target: Target) -> Finding:
+    """What the compiler does with ``op`` on its own (the partition rule is applied later)."""
+    ctx = OpContext(model, op, target)
+    for check in (_data_type, _support, _version, _constant_params, _rank):
+        found = check(ctx)
+        if found:
+            return found
+    limit = OP_LIMITS.get(op.op)
+    found = limit(ctx) if limit else None
+    return found or MAPPED_FINDING
+
+
+# --- whole-model rules ---------------------------------------------------------------------
+
+
+def _unreadable_version(model: TfliteModel, target: Target) -> Rejection | None:
+    for op in model.operators:
+        if op.op != "CUSTOM" and not compiler_reads(op.op, op.version, target.compiler_version):
+            first = introduced_in(op.op, op.version)
+            message = (
+                f"Didn't find op for builtin opcode '{op.op}' version '{op.version}'. An older version of "
+                "this builtin might be supported. Are you using an old TFLite binary with a newer model?"
+            )
+            reason = (
+                f"{op.op} v{op.version} (TFLite {first or 'newer than any edgetpu_compiler'}) is newer than "
+                f"the TFLite {compiler_tflite(target.compiler_version)} inside compiler "
+                f"{target.compiler_version}"
+            )
+            return Rejection(
+                message, reason, hints.version_hint(op.op, op.version, first, target.compiler_version), op=op
+            )
+    return None
+
+
+def _is_eight_bit_op(model: TfliteModel, op: OperatorInfo) -> bool:
+    if op.op in ("QUANTIZE", "DEQUANTIZE", "CUSTOM"):
+        return False
+    acts = OpContext(model, op, Target(16, 14)).activations
+    return bool(acts) and all(t.dtype in EIGHT_BIT for _, t in acts)
+
+
+def _hybrid_op(model: TfliteModel, op: OperatorInfo) -> bool:
+    """Dynamic-range quantization: float activations computed with 8-bit constant weights."""
+    ins = [model.tensors[i] for i in op.inputs if i >= 0]
+    if op.op == "DEQUANTIZE":
+        return any(t.constant and t.dtype in EIGHT_BIT for t in ins)
+    return any(not t.constant and t.dtype == "float32" for t in ins) and any(
+        t.constant and t.dtype in EIGHT_BIT for t in ins
+    )
+
+
+def _not_quantized(model: TfliteModel) -> Rejection | None:
+    hybrid = next((op for op in model.operators if _hybrid_op(model, op)), None)
+    if hybrid is None and any(_is_eight_bit_op(model, op) for op in model.operators):
+        return None
+    dtypes = {t.dtype for t in model.tensors}
+    if hybrid is not None:
+        kind, why = (
+            "dynamic",
+            f"{hybrid.op} #{hybrid.index} computes in float with int8 weights (dynamic-range)",
+        )
+    elif "float16" in dtypes:
+        kind, why = "float16", "weights are float16 and every op computes in float32"
+    elif "int16" in dtypes:
+        kind, why = "int16x8", "activations are int16 (16x8 quantization); the Edge TPU needs 8-bit tensors"
+    else:
+        kind, why = "float32", "no op computes on 8-bit quantized tensors"
+    return Rejection(
+        "Model not quantized", why, hints.hint("not-quantized-" + kind), op=hybrid, status=BAD_TYPE
+    )
+
+
+def _dynamic_shape(model: TfliteModel) -> Rejection | None:
+    t = next((t for t in model.tensors if t.dynamic), None)
+    if t is None:
+        return None
+    sig = "[" + ", ".join(str(d) for d in t.signature) + "]"
+    return Rejection(
+        "ERROR: Attempting to use a delegate that only supports static-sized tensors with a graph "
+        "that has dynamic-sized tensors.",
+        f"tensor '{t.name}' has a dynamic shape signature {sig}",
+        hints.hint("dynamic-batch" if t.signature[:1] == (-1,) else "dynamic-shape", tensor=t.name),
+    )
+
+
+def model_rejections(model: TfliteModel, target: Target) -> list[Rejection]:
+    """Every whole-model failure, in the order the compiler meets them (parse, quantization, delegate)."""
+    found = [_unreadable_version(model, target), _not_quantized(model), _dynamic_shape(model)]
+    return [r for r in found if r is not None]

@@ -1,0 +1,213 @@
+"""Edge TPU checks: one ``EdgeTpuResult`` judged against a model's ``edgetpu:`` policy.
+
+``edgetpu.compiles`` always (a compile that maps no op is not a pass), then the thresholds
+the policy sets: ``edgetpu.all_mapped``, ``edgetpu.min_mapped``, ``edgetpu.max_partitions``.
+A broken check is FAIL at ``level: error`` and WARN at ``level: warn``. Ops the static check
+could not settle (``uncertain``) never turn into a silent pass: a check that passes only if
+they map is WARN, and says so.
+"""
+
+from __future__ import annotations
+
+from edgegate.edgetpu.interface import EdgeTpuResult
+from edgegate.policy.quantities import parse_accuracy
+from edgegate.policy.schema import EdgeTpuSpec
+from edgegate.verdicts.interface import Check, Status
+
+
+def _who(r: EdgeTpuResult) -> str:
+    if r.analyzer == "static":
+        return (
+            f"static prediction, compiler {r.compiler_version.split()[0]} rules, runtime {r.runtime_version}"
+        )
+    if r.analyzer == "compiler":
+        return f"edgetpu_compiler {r.compiler_version}, runtime {r.runtime_version}"
+    return "already compiled model"
+
+
+def _blocker(r: EdgeTpuResult) -> str:
+    b = r.first_unmapped
+    if b is None:
+        return ""
+    text = f"first op on the CPU: #{b.index} {b.op} (tensor '{b.tensor}'): {b.status}"
+    text += f" — {b.reason}" if b.reason else ""
+    return text + (f"; fix: {r.hint}" if r.hint else "")
+
+
+def _pct(part: int, total: int) -> str:
+    return f"{part / total * 100:.1f}%" if total else "0%"
+
+
+def _worst_case_mapped(r: EdgeTpuResult) -> int:
+    """Ops on the Edge TPU if the first uncertain op is not mapped (it and all after it go to the CPU)."""
+    first = next((o for o in r.ops if o.uncertain), None)
+    if first is None:
+        return r.ops_on_tpu
+    return sum(o.mapped for o in r.ops if o.index < first.index)
+
+
+def _uncertain_text(r: EdgeTpuResult) -> str:
+    first = next((o for o in r.ops if o.uncertain), None)
+    where = f" (first: #{first.index} {first.op}: {first.reason})" if first else ""
+    return f"{r.uncertain} op(s) depend on rules the file cannot settle{where}"
+
+
+def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSpec, key: str, line: int | None) -> list[Check]:
+    if spec.level == "off":
+        return []
+    broken = Status.FAIL if spec.level == "error" else Status.WARN
+    r, who = result, _who(result)
+    mapped = f"{r.ops_on_tpu}/{r.ops_total} ops mapped"
+    common = dict(key=key, line=line)
+    checks: list[Check] = []
+
+    if not r.compiles:
+        fix = f" Fix: {r.hint}" if r.hint else ""
+        checks.append(
+            Check(
+                "edgetpu.compiles",
+                broken,
+                f"does not compile for the Edge TPU ({who}): {r.rejection}.{fix}",
+                "compiles",
+                "rejected",
+                **common,
+            )
+        )
+        skipped = "not checked: the model does not compile for the Edge TPU."
+        for wanted, name in (
+            (spec.all_mapped, "edgetpu.all_mapped"),
+            (spec.min_mapped is not None, "edgetpu.min_mapped"),
+            (spec.max_partitions is not None, "edgetpu.max_partitions"),
+        ):
+            if wanted:
+                checks.append(Check(name, Status.SKIP, skipped, **common))
+        return checks
+
+    if r.ops_on_tpu == 0:
+        checks.append(
+            Check(
+                "edgetpu.compiles",
+                broken,
+                f"compiles, but no op runs on the Edge TPU ({who}); {_blocker(r)}.",
+                "≥ 1 op mapped",
+                mapped,
+                **common,
+            )
+        )
+    else:
+        extra = f" {_uncertain_text(r)}: confirm with edgetpu_compiler." if r.uncertain else ""
+        checks.append(
+            Check(
+                "edgetpu.compiles",
+                Status.PASS,
+                f"compiles ({who}): {r.ops_on_tpu}/{r.ops_total} ops "
+                f"on the Edge TPU in {r.partitions} partition(s).{extra}",
+                "compiles",
+                mapped,
+                **common,
+            )
+        )
+
+    if spec.all_mapped:
+        if r.ops_on_cpu:
+            checks.append(
+                Check(
+                    "edgetpu.all_mapped",
+                    broken,
+                    f"{r.ops_on_cpu} of {r.ops_total} ops run on the CPU; {_blocker(r)}.",
+                    "all ops mapped",
+                    mapped,
+                    **common,
+                )
+            )
+        elif r.uncertain:
+            checks.append(
+                Check(
+                    "edgetpu.all_mapped",
+                    Status.WARN,
+                    f"all {r.ops_total} ops are predicted on the Edge "
+                    f"TPU, but {_uncertain_text(r)}: not a confirmed pass, run edgetpu_compiler.",
+                    "all ops mapped",
+                    mapped,
+                    **common,
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    "edgetpu.all_mapped",
+                    Status.PASS,
+                    f"all {r.ops_total} ops run on the Edge TPU ({who}).",
+                    "all ops mapped",
+                    mapped,
+                    **common,
+                )
+            )
+
+    if spec.min_mapped is not None:
+        checks.append(_min_mapped(r, spec, broken, who, common))
+
+    if spec.max_partitions is not None:
+        ok = r.partitions <= spec.max_partitions
+        msg = (
+            f"{r.partitions} Edge TPU partition(s), within the limit of {spec.max_partitions}."
+            if ok
+            else f"{r.partitions} Edge TPU partitions, more than the {spec.max_partitions} allowed "
+            "(each partition boundary is a CPU round trip)."
+        )
+        checks.append(
+            Check(
+                "edgetpu.max_partitions",
+                Status.PASS if ok else broken,
+                msg,
+                f"≤ {spec.max_partitions}",
+                str(r.partitions),
+                **common,
+            )
+        )
+    return checks
+
+
+def _min_mapped(r: EdgeTpuResult, spec: EdgeTpuSpec, broken: Status, who: str, common: dict) -> Check:
+    limit = f"≥ {spec.min_mapped}"
+    if r.analyzer == "compiled-model":
+        return Check(
+            "edgetpu.min_mapped",
+            Status.SKIP,
+            "not checked: a compiled model does not record how many source ops its Edge TPU partitions hold.",
+            limit,
+            None,
+            **common,
+        )
+    threshold = parse_accuracy(spec.min_mapped)
+    share = r.mapped_fraction
+    shown = f"{_pct(r.ops_on_tpu, r.ops_total)} ({r.ops_on_tpu}/{r.ops_total})"
+    if share + 1e-12 < threshold:
+        return Check(
+            "edgetpu.min_mapped",
+            broken,
+            f"{shown} of ops run on the Edge TPU, below the {spec.min_mapped} minimum; {_blocker(r)}.",
+            limit,
+            shown,
+            **common,
+        )
+    worst = _worst_case_mapped(r)
+    if r.uncertain and r.ops_total and worst / r.ops_total + 1e-12 < threshold:
+        return Check(
+            "edgetpu.min_mapped",
+            Status.WARN,
+            f"{shown} of ops are predicted on the Edge TPU, but only "
+            f"{_pct(worst, r.ops_total)} if the first uncertain op is not mapped: {_uncertain_text(r)}; "
+            "run edgetpu_compiler to confirm.",
+            limit,
+            shown,
+            **common,
+        )
+    return Check(
+        "edgetpu.min_mapped",
+        Status.PASS,
+        f"{shown} of ops run on the Edge TPU ({who}), at least {spec.min_mapped}.",
+        limit,
+        shown,
+        **common,
+    )
