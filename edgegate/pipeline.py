@@ -35,6 +35,7 @@ from edgegate.results import (
     Accuracy,
     BaseFigures,
     CandidateResult,
+    NO_CHANGE_NOTE,
     GitRef,
     ModelResult,
     RunResult,
@@ -338,7 +339,7 @@ def run(options: CheckOptions, progress: Progress | None = None) -> RunResult:
     head_ref = GitRef("working tree", changes.head_sha)
     shard = f"{options.shard[0]}/{options.shard[1]}" if options.shard else None
     if not changed:
-        notes.append("no model changed: nothing to gate")
+        notes.append(NO_CHANGE_NOTE)
         return RunResult(Status.PASS, base_ref, head_ref, (), policy.display_path, _versions(),
                          round(time.monotonic() - started, 3), shard, tuple(notes))
 

@@ -15,6 +15,7 @@ from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.verdicts.interface import Check, Status
 
 SCHEMA = "edgegate.results/1"
+NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ always keeping the verdict and every failure with its reason.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jinja2
@@ -58,6 +59,7 @@ def _accuracy_drop(c: CandidateResult) -> str:
     return format_accuracy_change(-c.accuracy.drop, c.accuracy.metric)
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_template_dirs()), autoescape=False,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)

@@ -1,0 +1,125 @@
+"""The report as a pull-request comment: one comment per PR, edited on every run.
+
+``sticky`` finds the comment again by a hidden marker on its first line (across all pages of
+comments; a bot's comment before a person's) and edits it; ``new`` posts a fresh comment per
+run (still marked, so a later ``sticky`` run adopts the oldest); ``off`` posts nothing. Bodies
+stay under GitHub's 65,536-character limit: the renderer folds details and links the run.
+
+A PR that changes no model gets no comment (one posted earlier is still updated, so it never
+shows stale failures after the models are reverted).
+
+A token that cannot write (pull requests from forks get a read-only ``GITHUB_TOKEN``) is
+reported with what to do, never raised: the gate's verdict does not depend on the comment.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from edgegate.github.client import GitHubClient
+from edgegate.github.interface import Comment, GitHubApiError
+from edgegate.publishers.interface import CommentMode, Outcome, Publication, Publisher
+
+MARKER = "<!-- edgegate-report -->"
+COMMENT_LIMIT = 65_536  # characters GitHub accepts in a comment body
+SAFETY_MARGIN = 200  # GitHub's count and Python's may differ on line endings
+
+
+def comment_body(publication: Publication) -> str:
+    """Marker, report (folded to fit), and a footer naming the commit and linking the run.
+
+    The report's own footer names the EdgeGate version; this one says which push it describes.
+    """
+    from edgegate.report.markdown import render_markdown
+
+    footer_parts = []
+    if publication.commit:
+        footer_parts.append(f"commit {publication.commit[:7]}")
+    if publication.details_url:
+        footer_parts.append(f"[job summary and artifacts]({publication.details_url})")
+    # A per-run nonce makes every body unique, so a retried POST can recognise its own comment.
+    shown = f"\n\n<sub>{' · '.join(footer_parts)}</sub>" if footer_parts else ""
+    footer = f"{shown}\n<!-- edgegate-run: {uuid.uuid4().hex} -->\n"
+    head = MARKER + "\n"
+    room = COMMENT_LIMIT - SAFETY_MARGIN - len(head) - len(footer)
+    report = render_markdown(publication.run, max_chars=room, details_url=publication.details_url)
+    return head + report[:room].rstrip("\n") + footer
+
+
+def is_edgegate_comment(comment: Comment) -> bool:
+    return comment.body.lstrip().startswith(MARKER)
+
+
+class PrCommentPublisher(Publisher):
+    def __init__(
+        self, client: GitHubClient, repo: str, number: int, mode: CommentMode, *, fork: bool = False
+    ):
+        self.client = client
+        self.repo = repo
+        self.number = number
+        self.mode = mode
+        self.fork = fork
+
+    def publish(self, publication: Publication) -> Outcome:
+        if self.mode is CommentMode.OFF:
+            return Outcome(True, "PR comment is off (comment: off)")
+        body = comment_body(publication)
+        try:
+            if self.mode is CommentMode.STICKY:
+                existing = self.find()
+                if existing:
+                    try:
+                        comment = self.client.update_issue_comment(self.repo, existing.id, body)
+                        return Outcome(
+                            True, f"updated the EdgeGate comment on PR #{self.number}", comment.html_url
+                        )
+                    except GitHubApiError as e:
+                        # 404: deleted since we listed it. 403 with a token that can write: someone
+                        # else's comment carrying the marker. Either way, post our own.
+                        if e.read_only or e.status not in (403, 404):
+                            raise
+            if not publication.run.models:
+                return Outcome(True, f"no model changed: no comment posted on PR #{self.number}")
+            comment = self.client.create_issue_comment(self.repo, self.number, body)
+            return Outcome(True, f"posted the EdgeGate comment on PR #{self.number}", comment.html_url)
+        except GitHubApiError as e:
+            return Outcome(False, self._explain(e, publication))
+
+    def find(self) -> Comment | None:
+        """The comment every run edits: the oldest marked one, a bot's first.
+
+        Preferring bots keeps a person's comment that starts with the marker (pasted, or posted
+        to hijack the thread) from displacing the one the workflow token wrote.
+        """
+        marked = [
+            c for c in self.client.list_issue_comments(self.repo, self.number) if is_edgegate_comment(c)
+        ]
+        return next((c for c in marked if c.author_is_bot), marked[0] if marked else None)
+
+    def _explain(self, error: GitHubApiError, publication: Publication) -> str:
+        where = f"no comment posted on PR #{self.number} of {self.repo}"
+        results = publication.results_path or "the results file"
+        if error.read_only and self.fork:
+            return (
+                f"{where}: this pull request comes from a fork, and GitHub gives its workflows a read-only "
+                f"token ({error.status} {error.message}). The gate's verdict above stands. To comment on "
+                f"fork PRs, add the trusted workflow_run workflow that runs `edgegate publish "
+                f'{results} --pr {self.number}` (docs/github-action.md, "Pull requests from forks").'
+            )
+        if error.read_only:
+            return (
+                f"{where}: the token cannot write to pull requests ({error.status} {error.message}). "
+                "Give the job `permissions: pull-requests: write` (and `contents: read`), or pass a token "
+                "that can."
+            )
+        if error.status == 401:
+            return (
+                f"{where}: GitHub refused the token ({error.status} {error.message}); "
+                "check the github-token input."
+            )
+        if error.status == 404:
+            return (
+                f"{where}: GitHub answered 404 for {error.method} {error.path}: the repository or PR "
+                "does not exist, or the token cannot see it."
+            )
+        return f"{where}: {error}"

@@ -1,0 +1,269 @@
+"""Publishers: the sticky PR comment against the local GitHub, annotations, outputs, summary."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from edgegate.github.client import GitHubClient, RetryPolicy
+from edgegate.publishers.annotations import Annotation, AnnotationsPublisher, annotations, escape_property
+from edgegate.publishers.interface import CommentMode, Publication
+from edgegate.publishers.job_summary import JobSummaryPublisher
+from edgegate.publishers.pr_comment import COMMENT_LIMIT, MARKER, PrCommentPublisher, comment_body
+from edgegate.publishers.step_outputs import StepOutputsPublisher, format_output
+from edgegate.report.markdown import render_markdown
+from tests.github.conftest import READ_TOKEN, REPO, WRITE_TOKEN, make_model, make_run
+
+RUN_URL = "https://github.com/octo-org/vision-models/actions/runs/42"
+FAILING = make_run(
+    make_model("detector", ("size", "fail", "size 12 KB is over the ≤ 10 KB budget by 2 KB.", 9)),
+    make_model("keyword", ("latency", "warn", "latency 2 ms is over the ≤ 1 ms warning.", 15)),
+)
+PASSING = make_run(make_model("detector", ("size", "pass", "size 9 KB is within ≤ 10 KB.", 9)))
+
+
+def headline(run) -> str:
+    return render_markdown(run).splitlines()[0]
+
+
+def publisher(github, mode=CommentMode.STICKY, token=WRITE_TOKEN, number=7, fork=False):
+    client = GitHubClient(github.url, token, retry=RetryPolicy(), sleep=lambda s: None, log=lambda m: None)
+    return PrCommentPublisher(client, REPO, number, mode, fork=fork)
+
+
+def publication(run, commit="abcdef1234567890"):
+    return Publication(run, None, None, RUN_URL, commit)
+
+
+def test_sticky_comment_is_created_once_then_edited_on_every_run(github):
+    github.add_comment(7, "LGTM, but let's see the numbers", author="alice-ml")
+    for i in range(120):  # push the bot's comment onto the second page of 100
+        github.add_comment(7, f"review chatter {i}", author="bob")
+
+    first = publisher(github).publish(publication(FAILING))
+    assert (
+        first.ok and first.message == "posted the EdgeGate comment on PR #7" and "#issuecomment-" in first.url
+    )
+    for _ in range(20):
+        github.add_comment(7, "more chatter", author="bob")
+    github.add_comment(
+        7, f"> quoting the bot: {MARKER} it failed", author="carol"
+    )  # not ours: marker not first
+
+    second = publisher(github).publish(publication(PASSING, commit="1234567deadbeef"))
+    third = publisher(github).publish(publication(FAILING, commit="89abcde00000000"))
+    assert second.ok and third.ok and "updated" in third.message and third.url == first.url
+
+    ours = [c for c in github.comments_on(7) if c["body"].startswith(MARKER)]
+    assert len(ours) == 1 and ours[0]["user"]["login"] == "github-actions[bot]"
+    body = ours[0]["body"]
+    assert headline(FAILING) in body and "commit 89abcde" in body and RUN_URL in body
+    assert [r.method for r in github.requests] == ["GET", "GET", "POST"] + ["GET", "GET", "PATCH"] * 2
+    assert all(r.query.get("per_page") == "100" for r in github.calls("GET"))
+    patches = github.calls("PATCH")
+    assert {p.path for p in patches} == {f"/repos/{REPO}/issues/comments/{ours[0]['id']}"}
+    assert headline(PASSING) in patches[0].body["body"] and headline(FAILING) in patches[1].body["body"]
+
+
+def test_sticky_adopts_the_oldest_marked_comment(github):
+    old = github.add_comment(7, MARKER + "\nold report", author="github-actions[bot]")
+    github.add_comment(7, MARKER + "\nnewer report from `new` mode", author="github-actions[bot]")
+    publisher(github).publish(publication(PASSING))
+    assert github.calls("PATCH")[0].path.endswith(f"/comments/{old['id']}")
+    assert len(github.comments_on(7)) == 2
+
+
+def test_a_persons_comment_with_the_marker_does_not_capture_the_report(github):
+    hijack = github.add_comment(7, MARKER + "\nnot a report", author="mallory-contrib")
+    github.fail("PATCH", rf"/issues/comments/{hijack['id']}$", 403, {"message": "Must have admin rights."})
+    first = publisher(github).publish(publication(FAILING))  # only the person's marked comment exists yet
+    assert first.ok and "posted" in first.message
+    second = publisher(github).publish(publication(PASSING))
+    assert second.ok and "updated" in second.message and second.url == first.url
+    assert github.comments_on(7)[0]["body"] == MARKER + "\nnot a report"
+    assert [r.method for r in github.requests] == ["GET", "PATCH", "POST", "GET", "PATCH"]
+
+
+def test_no_comment_for_a_pr_without_model_changes_unless_one_exists(github):
+    nothing = make_run()
+    outcome = publisher(github).publish(publication(nothing))
+    assert outcome.ok and "no model changed" in outcome.message and outcome.url is None
+    assert publisher(github, CommentMode.NEW).publish(publication(nothing)).ok
+    assert [r.method for r in github.requests] == ["GET"] and github.comments_on(7) == []
+    publisher(github).publish(publication(FAILING))
+    reverted = publisher(github).publish(publication(nothing))
+    assert "updated" in reverted.message
+    assert headline(nothing) in github.comments_on(7)[0]["body"]
+
+
+def test_new_mode_posts_every_run_and_off_posts_nothing(github):
+    for _ in range(3):
+        assert publisher(github, CommentMode.NEW).publish(publication(FAILING)).ok
+    assert len(github.comments_on(7)) == 3 and [r.method for r in github.requests] == ["POST"] * 3
+    outcome = publisher(github, CommentMode.OFF).publish(publication(FAILING))
+    assert outcome.ok and "off" in outcome.message and len(github.requests) == 3
+
+
+def test_a_comment_deleted_between_listing_and_editing_is_posted_again(github):
+    github.add_comment(7, MARKER + "\nold", author="github-actions[bot]")
+    github.fail("PATCH", r"/issues/comments/\d+", 404, {"message": "Not Found"})
+    outcome = publisher(github).publish(publication(PASSING))
+    assert outcome.ok and "posted" in outcome.message
+    assert [r.method for r in github.requests] == ["GET", "PATCH", "POST"]
+
+
+def test_5xx_on_edit_is_retried_and_still_leaves_one_comment(github):
+    publisher(github).publish(publication(FAILING))
+    github.fail("PATCH", r"/issues/comments/\d+", 502, times=2)
+    github.fail("GET", r"comments$", 503)
+    outcome = publisher(github).publish(publication(PASSING))
+    assert outcome.ok and len(github.comments_on(7)) == 1
+    assert headline(PASSING) in github.comments_on(7)[0]["body"]
+
+
+def zoo(n: int, padding: int = 0):
+    return make_run(
+        *[
+            make_model(
+                f"zoo-model-{i:03d}",
+                ("size", "fail", "size is over budget" + "x" * padding, 9),
+                ("gzip_size", "warn", "gzip size is over the warning" + "y" * padding, 10),
+            )
+            for i in range(n)
+        ]
+    )
+
+
+def test_a_large_report_folds_its_details_and_keeps_every_model(github):
+    run = zoo(150)
+    assert len(render_markdown(run)) > COMMENT_LIMIT
+    body = comment_body(publication(run))
+    assert len(body) <= COMMENT_LIMIT and body.startswith(MARKER) and body.splitlines()[1] == headline(run)
+    assert all(f"zoo-model-{i:03d}" in body for i in range(150)) and "<details>" not in body
+    assert f"]({RUN_URL})" in body
+    outcome = publisher(github).publish(publication(run))
+    assert outcome.ok, outcome.message  # the fake answers 422 above 65,536 characters, like GitHub
+
+
+def test_a_huge_report_is_cut_under_the_limit_with_a_link(github):
+    run = zoo(400, padding=300)
+    body = comment_body(publication(run))
+    assert len(body) <= COMMENT_LIMIT and body.splitlines()[1] == headline(run) and RUN_URL in body
+    assert publisher(github).publish(publication(run)).ok
+    assert len(github.comments_on(7)[0]["body"]) <= COMMENT_LIMIT
+
+
+def test_read_only_token_on_a_fork_explains_the_workflow_pair(github):
+    pub = Publication(
+        FAILING, results_path=__import__("pathlib").Path("/tmp/edgegate/results.json"), details_url=RUN_URL
+    )
+    outcome = publisher(github, token=READ_TOKEN, number=23, fork=True).publish(pub)
+    assert not outcome.ok and outcome.url is None
+    assert "from a fork" in outcome.message and "Resource not accessible by integration" in outcome.message
+    assert "edgegate publish /tmp/edgegate/results.json --pr 23" in outcome.message
+    same_repo = publisher(github, token=READ_TOKEN).publish(publication(FAILING))
+    assert "permissions: pull-requests: write" in same_repo.message
+    assert github.comments_on(7) == [] and github.comments_on(23) == []
+
+
+@pytest.mark.parametrize(
+    "token, number, expected", [("ghs_revoked", 7, "refused the token"), (WRITE_TOKEN, 7, None)]
+)
+def test_other_refusals_are_explained(github, token, number, expected):
+    if expected is None:  # an unknown repository answers 404
+        client = GitHubClient(github.url, token, sleep=lambda s: None, log=lambda m: None)
+        outcome = PrCommentPublisher(client, "octo-org/gone", number, CommentMode.STICKY).publish(
+            publication(FAILING)
+        )
+        assert not outcome.ok and "404" in outcome.message and "cannot see it" in outcome.message
+    else:
+        outcome = publisher(github, token=token).publish(publication(FAILING))
+        assert not outcome.ok and expected in outcome.message
+
+
+def test_annotations_point_at_policy_lines_and_escape():
+    run = make_run(
+        make_model(
+            "detector",
+            ("size", "fail", "size 12 KB is over budget.\nSecond line: 100%", 9),
+            ("gzip_size", "warn", "gzip, slightly big", 10),
+            ("latency", "pass", "fine", 11),
+        ),
+        make_model("broken", error="models/broken.keras: not a readable keras model file"),
+        policy="config/edge,gate:v1.yml",
+    )
+    found = annotations(run)
+    assert [a.level for a in found] == ["error", "error", "warning"]
+    stream = io.StringIO()
+    outcome = AnnotationsPublisher(stream).publish(publication(run))
+    assert outcome.message == "2 error and 1 warning annotation(s)"
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == (
+        "::error file=config/edge%2Cgate%3Av1.yml,line=9,title=EdgeGate · detector · size::"
+        "detector · int8: size 12 KB is over budget.%0ASecond line: 100%25"
+    )
+    assert lines[1] == (
+        "::error file=models/broken.tflite,title=EdgeGate · broken%3A could not be gated::"
+        "models/broken.keras: not a readable keras model file"
+    )
+    assert lines[2].startswith("::warning file=config/edge%2Cgate%3Av1.yml,line=10,")
+    assert escape_property("a\r\nb%,c:d") == "a%0D%0Ab%25%2Cc%3Ad"
+
+
+def test_only_the_shipping_candidate_is_annotated_when_one_ships():
+    from dataclasses import replace
+
+    from edgegate.results import CandidateResult
+    from edgegate.verdicts.interface import Check, Status
+
+    model = make_model("detector", ("size", "pass", "ok", 9))
+    loser = CandidateResult(
+        "float16", "float16", Status.FAIL, checks=(Check("size", Status.FAIL, "too big", line=9),)
+    )
+    run = make_run(replace(model, candidates=model.candidates + (loser,)))
+    assert annotations(run) == []
+    no_ship = make_run(
+        replace(
+            model,
+            deploy=None,
+            candidates=(replace(model.candidates[0], deploy=False), loser),
+            status=Status.FAIL,
+        )
+    )
+    assert [a.message for a in annotations(no_ship)] == ["detector · float16: too big"]
+    assert Annotation("error", "m", "t").command() == "::error title=t::m"
+
+
+def test_step_outputs_use_the_multiline_delimiter_syntax(tmp_path):
+    path = tmp_path / "output"
+    path.write_text("earlier=1\n")
+    pub = Publication(FAILING, tmp_path / "results.json", tmp_path / "report.md")
+    StepOutputsPublisher(path, {"comment-url": "https://x/1\nsneaky=injected"}).publish(pub)
+    text = path.read_text()
+    assert text.startswith("earlier=1\n")
+    block = re.compile(r"^([\w-]+)<<(ghadelimiter_[0-9a-f-]+)\n(.*?)\n\2\n", re.MULTILINE | re.DOTALL)
+    parsed = {name: value for name, _, value in block.findall(text)}
+    assert parsed == {
+        "status": "fail",
+        "results-json": str(tmp_path / "results.json"),
+        "report-markdown": str(tmp_path / "report.md"),
+        "comment-url": "https://x/1\nsneaky=injected",
+    }
+    assert block.sub("", text) == "earlier=1\n"  # nothing outside the blocks: the newline set no output
+    with pytest.raises(ValueError):
+        format_output("bad\nname", "x")
+    assert StepOutputsPublisher(None).publish(pub).message.startswith("no step outputs")
+
+
+def test_job_summary_appends_report_and_notes(tmp_path):
+    path = tmp_path / "summary.md"
+    path.write_text("# earlier step\n")
+    outcome = JobSummaryPublisher(path, notes=("no comment posted on PR #23: fork",)).publish(
+        publication(FAILING)
+    )
+    text = path.read_text()
+    assert outcome.ok and text.startswith(f"# earlier step\n{headline(FAILING)}\n")
+    assert text.rstrip().endswith("> no comment posted on PR #23: fork")
+    assert JobSummaryPublisher(None).publish(publication(FAILING)).message.startswith("no job summary")

@@ -1,0 +1,143 @@
+"""Sharding the changed models across matrix jobs, and merging the shards' results."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgegate.errors import UsageError
+from edgegate.results import RunResult
+from edgegate.shards import merge_results, parse_shard, select_shard
+from edgegate.verdicts.interface import Status
+from tests.github.conftest import make_model, make_run
+
+NAMES = [f"zoo/model-{i:03d}" for i in range(103)]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 7, 16])
+def test_shards_partition_the_models_evenly(count):
+    shards = [select_shard(NAMES, i, count) for i in range(1, count + 1)]
+    flat = [n for s in shards for n in s]
+    assert sorted(flat) == sorted(NAMES) and len(flat) == len(set(flat))  # every model in exactly one shard
+    sizes = [len(s) for s in shards]
+    assert max(sizes) - min(sizes) <= 1
+    assert all(s == [n for n in NAMES if n in s] for s in shards)  # the caller's order is kept
+
+
+def test_the_split_depends_on_the_names_only_not_their_order():
+    shuffled = NAMES[:]
+    random.Random(4).shuffle(shuffled)
+    for i in (1, 2, 3):
+        assert set(select_shard(shuffled, i, 3)) == set(select_shard(NAMES, i, 3))
+
+
+def test_the_split_is_the_same_in_every_process():
+    # Each matrix job is its own process: a per-process hash (Python's str hash) would split differently.
+    code = (
+        "import json, sys; from edgegate.shards import select_shard; "
+        "print(json.dumps([select_shard(json.loads(sys.argv[1]), i, 4) for i in (1, 2, 3, 4)]))"
+    )
+    results = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(Path(__file__).parents[2])}
+        out = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(NAMES)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        results.add(out)
+    assert len(results) == 1
+    assert json.loads(results.pop()) == [select_shard(NAMES, i, 4) for i in (1, 2, 3, 4)]
+
+
+def test_more_shards_than_models_leaves_some_empty():
+    assert [select_shard(["only"], i, 3) for i in (1, 2, 3)].count([]) == 2
+
+
+@pytest.mark.parametrize("text, parsed", [("1/1", (1, 1)), ("3/4", (3, 4)), (" 2 / 8 ", (2, 8))])
+def test_parse_shard(text, parsed):
+    assert parse_shard(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["0/4", "5/4", "4", "a/b", "", "1/0", "-1/2"])
+def test_bad_shards_are_usage_errors(text):
+    with pytest.raises(UsageError, match="expected I/N"):
+        parse_shard(text)
+    with pytest.raises(UsageError):
+        select_shard(NAMES, 0, 2)
+
+
+def shard(index: int, count: int, *models) -> RunResult:
+    return make_run(*models, shard=f"{index}/{count}")
+
+
+def test_merge_joins_models_and_recomputes_the_status(tmp_path):
+    a = shard(1, 3, make_model("a", ("size", "pass", "ok", 9)))
+    b = shard(
+        2, 3, make_model("b", ("size", "fail", "too big", 9)), make_model("c", ("size", "warn", "big", 9))
+    )
+    c = shard(3, 3)
+    c = RunResult(
+        c.status,
+        c.base,
+        c.head,
+        (),
+        c.policy,
+        c.versions,
+        9.0,
+        c.shard,
+        ("no model changed: nothing to gate",),
+    )
+    merged = merge_results([b, c, a])
+    assert [m.name for m in merged.models] == ["a", "b", "c"]
+    assert merged.status == Status.FAIL and merged.shard is None and merged.duration_s == 9.0
+    assert "no model changed: nothing to gate" not in merged.notes
+    path = tmp_path / "all.json"
+    merged.write(path)
+    assert RunResult.read(path) == merged
+
+
+def test_merge_notes_missing_shards():
+    merged = merge_results([shard(1, 4, make_model("a")), shard(3, 4, make_model("b"))])
+    assert any("shard 2/4, 4/4 missing" in n for n in merged.notes)
+
+
+def test_merge_of_empty_shards_says_nothing_changed():
+    assert merge_results([shard(1, 2), shard(2, 2)]).notes == ("no model changed: nothing to gate",)
+
+
+@pytest.mark.parametrize(
+    "runs, message",
+    [
+        (
+            lambda: [shard(1, 2, make_model("a")), make_run(make_model("b"), head_sha="d" * 40, shard="2/2")],
+            "different runs: head commit",
+        ),
+        (
+            lambda: [
+                shard(1, 2, make_model("a")),
+                make_run(make_model("b"), policy="other.yml", shard="2/2"),
+            ],
+            "different runs: policy",
+        ),
+        (lambda: [shard(1, 2, make_model("a")), shard(1, 3, make_model("b"))], "different splits"),
+        (lambda: [shard(1, 2, make_model("a")), make_run(make_model("b"))], "different splits"),
+        (
+            lambda: [shard(1, 2, make_model("a")), shard(1, 2, make_model("b"))],
+            "shard 1/2 given more than once",
+        ),
+        (lambda: [make_run(make_model("a")), make_run(make_model("a"))], "model a appears in more than one"),
+        (list, "nothing to merge"),
+    ],
+)
+def test_merge_refuses_inconsistent_inputs(runs, message):
+    with pytest.raises(UsageError, match=message):
+        merge_results(runs())
