@@ -159,7 +159,7 @@ class _Run:
                 key = training_key(r)
                 groups.setdefault(key if key else ("convert", r.label), []).append(r)
                 store[r.label] = _Candidate(r)
-            for n, group in enumerate(groups.values()):
+            for group in groups.values():
                 labels = ", ".join(r.label for r in group)
                 tasks.append(Task(f"{m.index}:{side}:build:{labels}", "edgegate.workers.tasks:build",
                                   (self._request(m, side, source, group),),

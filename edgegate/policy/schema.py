@@ -8,7 +8,7 @@ a validated file into typed, defaulted values for the pipeline.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 

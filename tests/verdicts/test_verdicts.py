@@ -1,6 +1,5 @@
 """Budget checks, deploy choice, and the markdown report built from them."""
 
-from pathlib import Path
 
 from edgegate.policy import load_policy
 from edgegate.report.markdown import render_markdown
