@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import textwrap
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 
 EVENTS = Path(__file__).parent / "events"
 WRITE_TOKEN = "ghs_writeToken0123456789abcdefABCDEF"
@@ -291,49 +290,6 @@ def load_event(name: str, **replace: str) -> dict:
 
 
 # --- real git repositories and models ---------------------------------------------------------
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@t",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@t",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-
-class GitRepo:
-    def __init__(self, root: Path):
-        self.root = root
-
-    def git(self, *args: str) -> str:
-        env = {**os.environ, **GIT_ENV, "HOME": str(self.root.parent)}
-        return subprocess.run(
-            ["git", *args], cwd=self.root, check=True, env=env, capture_output=True, text=True
-        ).stdout.strip()
-
-    def write(self, rel: str, content: str | bytes) -> Path:
-        p = self.root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            p.write_bytes(content)
-        else:
-            p.write_text(textwrap.dedent(content))
-        return p
-
-    def commit(self, message: str = "change") -> str:
-        self.git("add", "-A")
-        self.git("commit", "-qm", message)
-        return self.git("rev-parse", "HEAD")
-
-
-@pytest.fixture
-def repo(tmp_path) -> GitRepo:
-    root = tmp_path / "repo"
-    root.mkdir()
-    r = GitRepo(root)
-    r.git("init", "-q", "-b", "main")
-    return r
-
 
 @pytest.fixture(scope="session")
 def tflite_models() -> dict[str, bytes]:

@@ -380,7 +380,7 @@ def models_repo_for_action(repo, tflite_models):
 
 def test_action_fetches_the_history_a_shallow_pull_request_checkout_lacks(tmp_path):
     """As actions/checkout does for a PR: fetch refs/pull/N/merge at depth 1, detached."""
-    from tests.github.conftest import GitRepo
+    from tests.gitrepo import GitRepo
 
     origin = GitRepo(tmp_path / "origin")
     origin.root.mkdir()

@@ -3,46 +3,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import textwrap
-from pathlib import Path
 
 import numpy as np
-import pytest
-
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_NOSYSTEM": "1"}
-
-
-class Repo:
-    def __init__(self, root: Path):
-        self.root = root
-
-    def git(self, *args: str) -> str:
-        env = {**os.environ, **GIT_ENV, "HOME": str(self.root.parent)}
-        return subprocess.run(["git", *args], cwd=self.root, check=True, env=env, capture_output=True,
-                              text=True).stdout.strip()
-
-    def write(self, rel: str, text: str) -> Path:
-        p = self.root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text))
-        return p
-
-    def commit(self, message: str = "change") -> str:
-        self.git("add", "-A")
-        self.git("commit", "-qm", message)
-        return self.git("rev-parse", "HEAD")
-
-
-@pytest.fixture
-def repo(tmp_path) -> Repo:
-    root = tmp_path / "repo"
-    root.mkdir()
-    r = Repo(root)
-    r.git("init", "-q", "-b", "main")
-    return r
-
 
 def keras_model(units: int = 16, seed: int = 0, nan: bool = False):
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
