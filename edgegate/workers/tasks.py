@@ -28,10 +28,10 @@ def _dataset(spec_json: str, root: str, key: str, input_hw):
     return load_dataset(DatasetSpec.model_validate_json(spec_json), Path(root), key=key, input_hw=input_hw)
 
 
-def _input_hw(model: Path):
+def _input_hw(model: Path, name: str):
     from edgegate.measurements.interpreter import open_interpreter
 
-    shape = open_interpreter(model, name=model.name).get_input_details()[0]["shape"]
+    shape = open_interpreter(model, name=name).get_input_details()[0]["shape"]
     return (int(shape[1]), int(shape[2])) if len(shape) == 4 else None
 
 
@@ -43,7 +43,7 @@ def evaluate(model: str, name: str, data: DatasetSpec, data_key: str, metric: Me
 
     path = Path(model)
     # Image folders (images: or a folder path:) resize to the model's input; other sources ignore it.
-    dataset = _dataset(data.model_dump_json(), root, data_key, _input_hw(path))
+    dataset = _dataset(data.model_dump_json(), root, data_key, _input_hw(path, name))
     reference = np.load(reference_outputs) if reference_outputs else None
     result = run_eval(path, dataset, metric_for(metric), name=name, batch_size=batch_size, threads=threads,
                       reference=reference)
