@@ -508,6 +508,8 @@ def _judge(runner: _Run, m: _ModelRun) -> None:
 
 def _explain_accuracy_losses(runner: _Run, pool: WorkerPool, progress: Progress) -> None:
     """For quantized candidates failing an accuracy budget, find the layers that lose the most."""
+    from edgegate.recipes.layer_errors import NOTABLE
+
     tasks = []
     for m in runner.models:
         if m.head is None or m.is_tflite or m.error:
@@ -523,19 +525,28 @@ def _explain_accuracy_losses(runner: _Run, pool: WorkerPool, progress: Progress)
     if not tasks:
         return
     found: dict[tuple[int, str], tuple] = {}
+    failed: dict[tuple[int, str], str] = {}
 
     def on_outcome(o: TaskOutcome):
         index, _, _, label = o.task.key.split(":", 3)
         progress.finished(o.task.label, o.ok)
-        if o.ok:
+        if o.ok and o.value:
             found[(int(index), label)] = tuple(o.value)
+        elif o.ok:
+            failed[(int(index), label)] = (
+                f"per-layer analysis: no layer's int8 error stands out (RMSE/scale ≤ {NOTABLE} everywhere); "
+                "the loss is spread over the model — try int16x8 or qat")
+        else:
+            failed[(int(index), label)] = f"the per-layer error analysis failed: {o.error}"
         return None
 
     progress.plan(len(tasks))
     pool.run(tasks, on_outcome, on_start=lambda t: progress.started(t.label))
     for m in runner.models:
-        m.results = tuple(replace(r, worst_layers=found.get((m.index, r.recipe), r.worst_layers))
-                          for r in m.results)
+        m.results = tuple(
+            replace(r, worst_layers=found.get((m.index, r.recipe), r.worst_layers),
+                    notes=r.notes + ((failed[(m.index, r.recipe)],) if (m.index, r.recipe) in failed else ()))
+            for r in m.results)
 
 
 def _model_result(runner: _Run, m: _ModelRun, work_root: Path, keep: bool) -> ModelResult:
