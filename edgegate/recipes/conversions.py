@@ -69,9 +69,11 @@ class Int8(Conversion):
         import tensorflow as tf
 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if not after_qat:  # QAT models carry their own ranges
+        if not after_qat:
             converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        # After QAT the fake-quant ranges are in the graph: restricting the op set would make the
+        # converter ask for a representative dataset it does not need.
         io = recipe.qat.io if after_qat else recipe.int8.io
         if io != "float32":
             converter.inference_input_type = getattr(tf, _IO[io])

@@ -53,11 +53,13 @@ def test_without_training_data_candidates_are_skipped_with_the_reason(repo):
     assert all("needs training data" in b.error for b in built)
 
 
-@pytest.mark.xfail(strict=True, reason="conversions.Int8 sets TFLITE_BUILTINS_INT8 after QAT, and the converter "
-                                       "then demands a representative dataset")
 def test_qat_candidate_converts_to_int8(repo):
     [built] = build_candidates(_request(repo, "prune+qat"))
     assert built.error is None
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(built.path))
+    assert it.get_input_details()[0]["dtype"] == np.int8 and it.get_output_details()[0]["dtype"] == np.int8
     assert figures.tflite_sparsity(figures.tflite_weights(built.path)) == pytest.approx(0.5, abs=0.01)
 
 

@@ -98,6 +98,21 @@ def test_qat_names_layers_it_cannot_quantize(train_data, tmp_path):
         train(_model_with_prelu(), ("qat",), _recipe("qat"), make_context(train_data.take(200), tmp_path))
 
 
+def test_qat_folds_batch_norms_after_convolutions_only(train_data, tmp_path):
+    import tf_keras
+
+    inputs = tf_keras.Input((8, 8, 1))
+    h = tf_keras.layers.Conv2D(8, 3, name="conv")(inputs)
+    h = tf_keras.layers.BatchNormalization(name="folded")(h)
+    h = tf_keras.layers.Flatten()(tf_keras.layers.ReLU()(h))
+    outputs = tf_keras.layers.Dense(10, activation="softmax")(tf_keras.layers.BatchNormalization(name="alone")(h))
+    context = make_context(train_data.take(64), tmp_path)
+    with pytest.raises(InputError, match=r"quantize-aware-train 'alone' \(BatchNormalization[^;]*$"):
+        train(tf_keras.Model(inputs, outputs), ("qat",), _recipe("qat"), context)
+    folded_only = tf_keras.Model(inputs, tf_keras.layers.Dense(10, activation="softmax")(h))
+    assert train(folded_only, ("qat",), _recipe("qat"), context).figures.epochs == 1
+
+
 def test_prune_cluster_needs_room_for_the_zero_cluster(float_model, train_data, tmp_path):
     recipe = _recipe({"recipe": "prune+cluster", "cluster": {"clusters": 2}})
     with pytest.raises(InputError, match="cluster.clusters must be at least 3 after prune"):
@@ -162,7 +177,7 @@ def test_a_hook_fine_tunes_the_wrapped_model(float_model, train_data, tmp_path):
     with pytest.raises(InputError, match="training.hook 'tuning:forgets' returned NoneType"):
         train(float_model, ("cluster",), _recipe("cluster"),
               make_context(None, tmp_path, hook="tuning:forgets"))
-    with pytest.raises(InputError, match="training.hook 'missing:f': cannot load it"):
+    with pytest.raises(InputError, match="training.hook: hook module 'missing' not found in the repository"):
         train(float_model, ("cluster",), _recipe("cluster"), make_context(None, tmp_path, hook="missing:f"))
 
 

@@ -1,0 +1,168 @@
+"""``recipes: auto``: LiteRT's optimization decision path, run as a search over candidates.
+
+The guide's advice, in order: post-training quantization first; where int8 loses too much
+accuracy, 16-bit activations (int16x8) if the target can run them, then quantization-aware
+training; where the file is still too big, pruning and clustering before quantizing. The
+parent asks ``next_recipes`` for a batch, builds, measures and gates it, and asks again with
+every result so far; an empty batch means stop. The search stops at the first batch with a
+passing candidate, and ``decision`` explains the path taken in a few lines.
+
+No TensorFlow here: this runs in the parent process.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from edgegate.policy.resolved import ResolvedModel
+from edgegate.policy.schema import RecipeSpec
+from edgegate.results import CandidateResult
+from edgegate.verdicts.interface import Check
+
+PTQ = ("float16", "dynamic", "int8")
+INT16X8_CAVEAT = ("note: int16x8 has no optimized CPU kernels (expect it slower than int8) and does not "
+                  "map to the Edge TPU")
+
+_ACCURACY = {"accuracy", "accuracy_drop", "vs_base.accuracy"}
+_SIZE = {"size", "gzip_size", "vs_base.size", "vs_base.gzip_size"}
+_LATENCY = {"latency", "vs_base.latency"}
+
+
+def passes(candidate: CandidateResult) -> bool:
+    """Built, and no check failed (warnings and skips do not stop a candidate)."""
+    return candidate.error is None and not any(c.status.fails for c in candidate.checks)
+
+
+def failed_on(candidate: CandidateResult) -> set[str]:
+    """Why a candidate failed: any of accuracy, size, latency, edgetpu, other."""
+    kinds = set()
+    for check in candidate.checks:
+        if check.status.fails:
+            kinds.add("accuracy" if check.name in _ACCURACY else "size" if check.name in _SIZE
+                      else "latency" if check.name in _LATENCY
+                      else "edgetpu" if check.name.startswith("edgetpu") else "other")
+    return kinds
+
+
+def _describe(label: str, candidate: CandidateResult | None) -> str:
+    if candidate is None:
+        return f"{label} was not built"
+    if candidate.error:
+        return f"{label} could not be built ({candidate.error})"
+    if passes(candidate):
+        drop = next((c for c in candidate.checks if c.name == "accuracy_drop" and c.value), None)
+        return f"{label} passes" + (f" (accuracy {drop.value})" if drop else "")
+    failed = candidate.failed_checks
+    return f"{label}: {_check_text(failed[0])}" + (f" (+{len(failed) - 1} more)" if len(failed) > 1 else "")
+
+
+def _check_text(check: Check) -> str:
+    if check.value and check.limit:
+        return f"{check.name} {check.value}, limit {check.limit}"
+    return check.message.rstrip(".")
+
+
+class AutoSearch:
+    """One model's search. Call ``next_recipes`` until it returns an empty list."""
+
+    def __init__(self, model: ResolvedModel, *, has_training_data: bool, edgetpu_required: bool):
+        self._objective = model.objective
+        self._has_training_data = has_training_data
+        self._edgetpu_required = edgetpu_required
+        self._asked: tuple[str, ...] = ()  # the batch the parent is measuring
+        self._step = "start"  # start → ptq → int16x8 → qat → compress → done
+        self._lines: list[str] = []
+
+    def next_recipes(self, results: Sequence[CandidateResult]) -> list[RecipeSpec]:
+        if self._step == "start":
+            return self._ask("ptq", PTQ)
+        if self._step == "done":
+            return []
+        by_label = {r.recipe: r for r in results}
+        self._lines.append("; ".join(_describe(label, by_label.get(label)) for label in self._asked))
+        if any(label in by_label and passes(by_label[label]) for label in self._asked):
+            return self._finish(results)
+        return self._escalate(by_label)
+
+    def decision(self) -> tuple[str, ...]:
+        return tuple(self._lines)
+
+    def choose(self, results: Sequence[CandidateResult]) -> str | None:
+        """Label of the best passing candidate by the model's objective; None when none passes."""
+        passing = [r for r in results if passes(r)]
+        if not passing:
+            return None
+
+        def size(r: CandidateResult) -> float:
+            return r.size_bytes if r.size_bytes is not None else float("inf")
+
+        if self._objective == "fastest" and all(r.latency_ms is not None for r in passing):
+            return min(passing, key=lambda r: (r.latency_ms, size(r))).recipe
+        measured = all(r.accuracy and r.accuracy.value is not None for r in passing)
+        if self._objective == "most_accurate" and measured:
+            return min(passing, key=lambda r: (-r.accuracy.value if r.accuracy.higher_is_better
+                                               else r.accuracy.value, size(r))).recipe
+        return min(passing, key=size).recipe
+
+    # --- steps ------------------------------------------------------------------------
+
+    def _ask(self, step: str, labels: Sequence[str]) -> list[RecipeSpec]:
+        self._step = step
+        self._asked = tuple(labels)
+        return [RecipeSpec(recipe=label) for label in labels]
+
+    def _finish(self, results: Sequence[CandidateResult], reason: str | None = None) -> list[RecipeSpec]:
+        self._step = "done"
+        if reason:
+            self._lines.append(reason)
+        chosen = self.choose(results)
+        if chosen is not None:
+            word = {"fastest": "fastest", "most_accurate": "most accurate"}.get(self._objective, "smallest")
+            self._lines.append(f"→ ship {chosen} (the {word} passing candidate)")
+        else:
+            self._lines.append("→ no candidate meets every budget")
+        if any(r.spec.endswith("int16x8") for r in results):
+            self._lines.append(INT16X8_CAVEAT)
+        return []
+
+    def _escalate(self, by_label: dict[str, CandidateResult]) -> list[RecipeSpec]:
+        results = list(by_label.values())
+        if self._step == "compress":
+            return self._finish(results)
+        current_label = {"ptq": "int8", "int16x8": "int16x8", "qat": "qat"}[self._step]
+        current = by_label.get(current_label)
+        if current is None or current.error:
+            return self._finish(results, f"the search stops: {current_label} is the base of every later step")
+        kinds = failed_on(current)
+        # int16x8 failing on speed is what QAT fixes too: int8 kernels with trained ranges.
+        wants_accuracy = "accuracy" in kinds or (self._step == "int16x8" and "latency" in kinds)
+        if wants_accuracy and self._step in ("ptq", "int16x8"):
+            return self._more_accurate(results, current_label)
+        if "accuracy" in kinds:
+            return self._finish(results, "QAT still loses too much accuracy: keep the worst layers in float "
+                                         "or revisit the accuracy budget")
+        if "size" in kinds:
+            return self._compress(results, current_label)
+        what = " and ".join(sorted(kinds - {"other"})) or "other checks"
+        return self._finish(results, f"{current_label} fails on {what} only: no later step on the path "
+                                     "(16-bit activations, QAT, pruning, clustering) improves that")
+
+    def _more_accurate(self, results: list[CandidateResult], current: str) -> list[RecipeSpec]:
+        if self._step == "ptq":
+            if not self._edgetpu_required:
+                self._lines.append("→ int16x8: int8 loses too much accuracy and the target allows 16-bit "
+                                   "activations")
+                return self._ask("int16x8", ("int16x8",))
+            self._lines.append("int16x8 skipped: the Edge TPU runs only full-int8 models")
+        if not self._has_training_data:
+            return self._finish(results, "qat skipped: no training data (add `training: data:` to the model)")
+        self._lines.append(f"→ qat: {current} loses too much; quantization-aware training learns int8 ranges")
+        return self._ask("qat", ("qat",))
+
+    def _compress(self, results: list[CandidateResult], base: str) -> list[RecipeSpec]:
+        if not self._has_training_data:
+            return self._finish(results, "prune/cluster skipped: no training data (add `training: data:` to "
+                                         "the model)")
+        labels = (f"prune+{base}", f"cluster+{base}", f"prune+cluster+{base}")
+        self._lines.append(f"→ {', '.join(labels)}: {base} is still over its size budget")
+        return self._ask("compress", labels)
