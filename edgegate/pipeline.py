@@ -127,7 +127,8 @@ class _Run:
 
     # --- tasks ------------------------------------------------------------------------
 
-    def _request(self, m: _ModelRun, side: str, source: SourceModel, recipes) -> BuildRequest:
+    def request(self, m: _ModelRun, side: str, source: SourceModel, recipes) -> BuildRequest:
+        """What a worker needs to build ``recipes`` from one version of a model."""
         model = m.model
         calibration, calibration_key = model.calibration, _key_of(self.policy, model, "calibration")
         if calibration is None and model.eval is not None:
@@ -162,7 +163,7 @@ class _Run:
             for group in groups.values():
                 labels = ", ".join(r.label for r in group)
                 tasks.append(Task(f"{m.index}:{side}:build:{labels}", "edgegate.workers.tasks:build",
-                                  (self._request(m, side, source, group),),
+                                  (self.request(m, side, source, group),),
                                   f"{m.name} · {labels}{' (base)' if side == 'base' else ''} · convert",
                                   timeout_s=BUILD_TIMEOUT_S))
         return tasks
@@ -518,7 +519,7 @@ def _explain_accuracy_losses(runner: _Run, pool: WorkerPool, progress: Progress)
             failed = any(ch.name in ("accuracy", "accuracy_drop") and ch.status.fails for ch in r.checks)
             _, conversion = stages_of(m.head_cands[r.recipe].spec)
             if failed and conversion in ("int8", "int16x8") and "qat" not in r.spec:
-                request = runner._request(m, "head", m.head, [m.head_cands[r.recipe].spec])
+                request = runner.request(m, "head", m.head, [m.head_cands[r.recipe].spec])
                 tasks.append(Task(f"{m.index}:head:layers:{r.recipe}", "edgegate.workers.tasks:worst_layers",
                                   (request, r.recipe), f"{m.name} · {r.recipe} · per-layer error",
                                   timeout_s=BUILD_TIMEOUT_S))
