@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -55,7 +56,7 @@ def _run(name: str, repo: Path) -> None:
     wall = time.perf_counter() - t
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     report = (repo / "report.md").read_text() if (repo / "report.md").exists() else proc.stderr[-2000:]
-    path = [ln for ln in report.splitlines() if ln[:3].rstrip(".").isdigit()]
+    path = [ln for ln in report.splitlines() if re.match(r"\d+\. ", ln)]
     print(f"{name:12s} recipes: auto   wall {wall:6.1f} s   peak RSS {peak_mb:6.0f} MB   exit {proc.returncode}")
     for line in path:
         print(f"    {line}")
