@@ -21,15 +21,9 @@ ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip":
 
 
 def _template_dirs() -> list[str]:
-    dirs = []
-    try:
-        from importlib.resources import files
-
-        dirs.append(str(files("edgegate.templates")))
-    except (ModuleNotFoundError, TypeError):
-        pass
-    dirs.append(str(Path(__file__).resolve().parents[2] / "templates"))  # running from a source checkout
-    return dirs
+    here = Path(__file__).resolve().parents[1]
+    # Installed: templates/ ships as edgegate/templates; in a source checkout it sits beside edgegate/.
+    return [str(d) for d in (here / "templates", here.parent / "templates") if d.is_dir()]
 
 
 def _delta_bytes(value, base) -> str:

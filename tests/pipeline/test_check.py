@@ -110,7 +110,7 @@ def test_base_comparison_rename_and_exit_codes(repo, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "edgegate", "check", "--base", "main", "--json",
                            str(out / "r.json"), "--report", str(out / "r.md"), "--quiet", "--repo", str(repo.root)],
                           capture_output=True, text=True, cwd=repo.root)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     results = json.loads((out / "r.json").read_text())
     assert results["schema"] == "edgegate.results/1" and results["status"] == "fail"
     models = {m["name"]: m for m in results["models"]}
