@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ["float16", "dynamic", "int8", "int16x8"]
 
-BARE = textwrap.dedent('''
+BARE = textwrap.dedent("""
     import os, sys
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -64,7 +64,7 @@ BARE = textwrap.dedent('''
                 s = np.clip(np.round(s / scale + zp), -128, 127).astype(inp["dtype"])
             it.set_tensor(inp["index"], s); it.invoke()
             correct += int(np.argmax(it.get_tensor(out["index"])) == y[i])
-''')
+""")
 
 
 def _mobilenet(folder: Path, samples: int) -> None:
@@ -87,7 +87,8 @@ def _repo(folder: Path, model: Path, eval_npz: Path, calib_npz: Path) -> Path:
     shutil.copy(model, repo / "m" / "model.keras")
     shutil.copy(eval_npz, repo / "m" / "eval.npz")
     shutil.copy(calib_npz, repo / "m" / "calibration.npz")
-    (repo / "edgegate.yml").write_text(textwrap.dedent(f"""\
+    (repo / "edgegate.yml").write_text(
+        textwrap.dedent(f"""\
         version: 1
         models:
           - name: bench
@@ -95,9 +96,15 @@ def _repo(folder: Path, model: Path, eval_npz: Path, calib_npz: Path) -> Path:
             recipes: {RECIPES}
             eval: {{data: m/eval.npz, metric: top1, batch_size: 1}}
             calibration: {{data: m/calibration.npz, samples: 100}}
-    """))
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@b"}
+    """)
+    )
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@b",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@b",
+    }
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
         subprocess.run(["git", *cmd], cwd=repo, check=True, env=env)
     return repo
@@ -122,8 +129,10 @@ def bench(name: str, model: Path, eval_npz: Path, calib_npz: Path, repeat: int) 
             bare.append(_time(bare_cmd))
             eg.append(_time(eg_cmd, cwd=repo))
         b, e = statistics.median(bare), statistics.median(eg)
-        print(f"{name:12s} bare {b:7.1f} s   edgegate {e:7.1f} s   edgegate time / bare time = {e / b:.2f}"
-              f"   (median of {repeat}; runs: bare {[round(v, 1) for v in bare]}, edgegate {[round(v, 1) for v in eg]})")
+        print(
+            f"{name:12s} bare {b:7.1f} s   edgegate {e:7.1f} s   edgegate time / bare time = {e / b:.2f}"
+            f"   (median of {repeat}; runs: bare {[round(v, 1) for v in bare]}, edgegate {[round(v, 1) for v in eg]})"
+        )
 
 
 def main() -> None:
@@ -140,8 +149,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             _mobilenet(folder, args.mobilenet_samples)
-            bench("MobileNetV2", folder / "model.keras", folder / "eval.npz", folder / "calibration.npz",
-                  args.repeat)
+            bench(
+                "MobileNetV2",
+                folder / "model.keras",
+                folder / "eval.npz",
+                folder / "calibration.npz",
+                args.repeat,
+            )
 
 
 if __name__ == "__main__":

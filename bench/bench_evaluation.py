@@ -35,18 +35,20 @@ def build_model(path: Path, calibration: np.ndarray) -> None:
     import tf_keras as keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(8, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(16, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([calibration[i: i + 1]] for i in range(len(calibration)))
+    converter.representative_dataset = lambda: ([calibration[i : i + 1]] for i in range(len(calibration)))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = converter.inference_output_type = tf.int8
     with warnings.catch_warnings():  # TF's own notice for int io without legacy input statistics
@@ -64,11 +66,11 @@ def bare_loop(path: Path, x: np.ndarray, y: np.ndarray, batch: int) -> float:
     out_scale, out_zero = out["quantization"]
     correct = 0
     for start in range(0, len(x) - len(x) % batch, batch):
-        q = np.clip(np.round(x[start: start + batch] / in_scale + in_zero), -128, 127).astype(np.int8)
+        q = np.clip(np.round(x[start : start + batch] / in_scale + in_zero), -128, 127).astype(np.int8)
         interpreter.set_tensor(inp["index"], q)
         interpreter.invoke()
         scores = (interpreter.get_tensor(out["index"]).astype(np.float32) - out_zero) * out_scale
-        correct += int(np.sum(scores.argmax(axis=1) == y[start: start + batch]))
+        correct += int(np.sum(scores.argmax(axis=1) == y[start : start + batch]))
     return correct / (len(x) - len(x) % batch)
 
 
@@ -88,15 +90,19 @@ def main() -> None:
         model = Path(tmp) / "cnn_int8.tflite"
         build_model(model, x[:100])
         runs = {
-            "edgegate": lambda: evaluate(model, data, TopK(1), name="cnn", batch_size=args.batch_size).accuracy.value,
+            "edgegate": lambda: (
+                evaluate(model, data, TopK(1), name="cnn", batch_size=args.batch_size).accuracy.value
+            ),
             "bare, 1 sample per invoke": lambda: bare_loop(model, x[:samples], y[:samples], 1),
-            f"bare, batch {args.batch_size}": lambda: bare_loop(model, x[:samples], y[:samples], args.batch_size),
+            f"bare, batch {args.batch_size}": lambda: bare_loop(
+                model, x[:samples], y[:samples], args.batch_size
+            ),
         }
         seconds: dict[str, list[float]] = {name: [] for name in runs}
         accuracies: dict[str, float] = {}
         for repeat in range(args.repeats + 1):  # repetition 0 warms caches up and is not counted
             names = list(runs)
-            names = names[repeat % len(names):] + names[: repeat % len(names)]  # rotate who goes first
+            names = names[repeat % len(names) :] + names[: repeat % len(names)]  # rotate who goes first
             for name in names:
                 start = time.perf_counter()
                 accuracies[name] = runs[name]()
@@ -108,8 +114,10 @@ def main() -> None:
         print(f"{name:28s} {value:10.0f} samples/s   top1 {accuracies[name]:.4f}")
     ours, bare = throughput["edgegate"], throughput["bare, 1 sample per invoke"]
     print(f"evaluation throughput: edgegate / bare interpreter loop = {ours / bare:.2f}")
-    print(f"evaluation throughput: edgegate / bare loop at batch {args.batch_size} = "
-          f"{ours / throughput[f'bare, batch {args.batch_size}']:.2f}")
+    print(
+        f"evaluation throughput: edgegate / bare loop at batch {args.batch_size} = "
+        f"{ours / throughput[f'bare, batch {args.batch_size}']:.2f}"
+    )
     if len({round(a, 6) for a in accuracies.values()}) != 1:
         sys.exit(f"the loops disagree on accuracy: {accuracies}")
 

@@ -67,16 +67,23 @@ def main() -> int:
         repo, home = Path(tmp) / "repo", Path(tmp) / "home"
         repo.mkdir()
         home.mkdir()
-        env = {**os.environ, "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1",
-               "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-               "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "HOME": str(home),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "bench",
+            "GIT_AUTHOR_EMAIL": "bench@example.com",
+            "GIT_COMMITTER_NAME": "bench",
+            "GIT_COMMITTER_EMAIL": "bench@example.com",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")])),
+        }
         make_repo(repo, env)
         walls = []
         for run in range(1, args.runs + 1):
             started = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", PROBE], cwd=repo, env=env, capture_output=True,
-                                  text=True)
+            proc = subprocess.run(
+                [sys.executable, "-c", PROBE], cwd=repo, env=env, capture_output=True, text=True
+            )
             wall = time.perf_counter() - started
             line = next((x for x in proc.stdout.splitlines() if x.startswith("EDGEGATE-BENCH ")), None)
             if line is None:
@@ -84,8 +91,10 @@ def main() -> int:
                 return 1
             report = json.loads(line.split(" ", 1)[1])
             walls.append(wall)
-            print(f"run {run}: wall {wall:.3f}s (in process {report['in_process_s']:.3f}s), "
-                  f"exit {report['exit']}, tensorflow imported: {report['tensorflow_imported']}")
+            print(
+                f"run {run}: wall {wall:.3f}s (in process {report['in_process_s']:.3f}s), "
+                f"exit {report['exit']}, tensorflow imported: {report['tensorflow_imported']}"
+            )
             if report["tensorflow_imported"]:
                 print("FAIL: a run with no changed model imported TensorFlow")
                 return 1

@@ -15,9 +15,13 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
-                  pretty_exceptions_show_locals=False,  # locals may hold tokens in CI
-                  help="Guard on-device TensorFlow model budgets (size, latency, accuracy, Edge TPU).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,  # locals may hold tokens in CI
+    help="Guard on-device TensorFlow model budgets (size, latency, accuracy, Edge TPU).",
+)
 err = Console(stderr=True)
 
 
@@ -35,19 +39,31 @@ def exit_code(run) -> int:
 @app.command()
 def check(
     paths: List[str] = typer.Argument(None, help="Gate the models at these paths (changed or not)."),
-    policy: Optional[Path] = typer.Option(None, "--policy", "-p", help="Policy file (default: edgegate.yml at "
-                                          "the repository root)."),
-    base: Optional[str] = typer.Option(None, "--base", "-b", help="Compare with this ref (default: the remote's "
-                                       "default branch, else main)."),
+    policy: Optional[Path] = typer.Option(
+        None, "--policy", "-p", help="Policy file (default: edgegate.yml at the repository root)."
+    ),
+    base: Optional[str] = typer.Option(
+        None, "--base", "-b", help="Compare with this ref (default: the remote's default branch, else main)."
+    ),
     all_models: bool = typer.Option(False, "--all", help="Gate every model in the policy."),
-    recipes: Optional[str] = typer.Option(None, "--recipes", help="Only these recipe labels, comma-separated."),
+    recipes: Optional[str] = typer.Option(
+        None, "--recipes", help="Only these recipe labels, comma-separated."
+    ),
     latency: bool = typer.Option(True, "--latency/--no-latency", help="Time the candidates."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Interpreter threads for latency and "
-                                          "evaluation (default: the policy's, else 1)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: cores)."),
+    threads: Optional[int] = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        help="Interpreter threads for latency and evaluation (default: the policy's, else 1).",
+    ),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", min=1, help="Worker processes (default: cores)."
+    ),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the results file here."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write the markdown report here."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Keep the candidate .tflite files in this folder."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Keep the candidate .tflite files in this folder."
+    ),
     repo: Path = typer.Option(Path("."), "--repo", help="The repository (default: current folder)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the final table."),
 ):
@@ -56,9 +72,17 @@ def check(
     from edgegate.errors import EdgeGateError
 
     options = CheckOptions(
-        repo=repo, policy=policy, base=base, all_models=all_models, paths=tuple(paths or ()),
-        recipes=tuple(r.strip() for r in recipes.split(",")) if recipes else (), latency=latency,
-        threads=threads, jobs=jobs, out_dir=out)
+        repo=repo,
+        policy=policy,
+        base=base,
+        all_models=all_models,
+        paths=tuple(paths or ()),
+        recipes=tuple(r.strip() for r in recipes.split(",")) if recipes else (),
+        latency=latency,
+        threads=threads,
+        jobs=jobs,
+        out_dir=out,
+    )
     console = Console()
     try:
         if quiet or not console.is_terminal:
@@ -90,7 +114,9 @@ def _write_outputs(run, json_out: Path | None, report: Path | None) -> None:
 @app.command()
 def init(
     repo: Path = typer.Option(Path("."), "--repo", help="The repository to scan for models."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write (default: edgegate.yml)."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Where to write (default: edgegate.yml)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing policy file."),
 ):
     """Write a commented starter policy for the models found in the repository."""
@@ -107,7 +133,9 @@ def init(
 @app.command()
 def edgetpu(
     model: Path = typer.Argument(..., help="A .tflite (or compiled *_edgetpu.tflite) file."),
-    compiler_version: int = typer.Option(16, "--compiler-version", help="edgetpu_compiler major version (14-16)."),
+    compiler_version: int = typer.Option(
+        16, "--compiler-version", help="edgetpu_compiler major version (14-16)."
+    ),
     runtime: Optional[int] = typer.Option(None, "--runtime", help="Target runtime version (10-14)."),
     compiler: str = typer.Option("auto", "--compiler", help="auto | static | path to edgetpu_compiler."),
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),

@@ -132,12 +132,20 @@ class _Run:
         model = m.model
         calibration, calibration_key = model.calibration, _key_of(self.policy, model, "calibration")
         if calibration is None and model.eval is not None:
-            calibration, calibration_key = CalibrationSpec(data=model.eval.data), _key_of(self.policy, model, "eval")
+            calibration, calibration_key = (
+                CalibrationSpec(data=model.eval.data),
+                _key_of(self.policy, model, "eval"),
+            )
         return BuildRequest(
-            model_name=m.name, source=source, recipes=tuple(recipes),
-            out_dir=m.work / side, root=self.policy.root,
-            calibration=calibration, calibration_key=calibration_key + ".data",
-            training=model.training, training_key=_key_of(self.policy, model, "training"),
+            model_name=m.name,
+            source=source,
+            recipes=tuple(recipes),
+            out_dir=m.work / side,
+            root=self.policy.root,
+            calibration=calibration,
+            calibration_key=calibration_key + ".data",
+            training=model.training,
+            training_key=_key_of(self.policy, model, "training"),
         )
 
     def build_tasks(self, m: _ModelRun, recipes: list[RecipeSpec]) -> list[Task]:
@@ -151,7 +159,11 @@ class _Run:
                     tasks += self.eval_tasks(m, side, AS_IS)
                 continue
             wanted = [r for r in recipes if r.label not in store]
-            if side == "head" and REFERENCE.label not in store and all(r.label != REFERENCE.label for r in wanted):
+            if (
+                side == "head"
+                and REFERENCE.label not in store
+                and all(r.label != REFERENCE.label for r in wanted)
+            ):
                 wanted.insert(0, REFERENCE)
             # Recipes sharing a fine-tuned parent build together (it is trained once); plain
             # conversions are independent tasks, so the workers convert them in parallel.
@@ -162,10 +174,15 @@ class _Run:
                 store[r.label] = _Candidate(r)
             for group in groups.values():
                 labels = ", ".join(r.label for r in group)
-                tasks.append(Task(f"{m.index}:{side}:build:{labels}", "edgegate.workers.tasks:build",
-                                  (self.request(m, side, source, group),),
-                                  f"{m.name} · {labels}{' (base)' if side == 'base' else ''} · convert",
-                                  timeout_s=BUILD_TIMEOUT_S))
+                tasks.append(
+                    Task(
+                        f"{m.index}:{side}:build:{labels}",
+                        "edgegate.workers.tasks:build",
+                        (self.request(m, side, source, group),),
+                        f"{m.name} · {labels}{' (base)' if side == 'base' else ''} · convert",
+                        timeout_s=BUILD_TIMEOUT_S,
+                    )
+                )
         return tasks
 
     def eval_tasks(self, m: _ModelRun, side: str, label: str) -> list[Task]:
@@ -178,11 +195,24 @@ class _Run:
         is_reference = side == "head" and label == m.reference_label
         needs_reference = model.eval.metric.name == "fidelity" and not is_reference
         save = m.work / "reference_outputs.npy" if is_reference else None
-        task = Task(f"{m.index}:{side}:eval:{label}", "edgegate.workers.tasks:evaluate",
-                    (str(cand.path), _shown(m, side, label), model.eval.data,
-                     _key_of(self.policy, model, "eval") + ".data", model.eval.metric, str(self.policy.root),
-                     model.eval.batch_size, self.threads(m), None, str(save) if save else None),
-                    f"{m.name} · {label}{' (base)' if side == 'base' else ''} · evaluate", timeout_s=EVAL_TIMEOUT_S)
+        task = Task(
+            f"{m.index}:{side}:eval:{label}",
+            "edgegate.workers.tasks:evaluate",
+            (
+                str(cand.path),
+                _shown(m, side, label),
+                model.eval.data,
+                _key_of(self.policy, model, "eval") + ".data",
+                model.eval.metric,
+                str(self.policy.root),
+                model.eval.batch_size,
+                self.threads(m),
+                None,
+                str(save) if save else None,
+            ),
+            f"{m.name} · {label}{' (base)' if side == 'base' else ''} · evaluate",
+            timeout_s=EVAL_TIMEOUT_S,
+        )
         if needs_reference:
             if m.reference_outputs is None and m.reference_label is not None:
                 if m.reference_done:  # the reference failed: its error is on the model already
@@ -231,7 +261,9 @@ class _Run:
                     m.reference_outputs = m.work / "reference_outputs.npy"
                     m.reference_done = True
                     waiting, m.waiting_evals = m.waiting_evals, []
-                    follow += [replace(t, args=t.args[:8] + (str(m.reference_outputs), None)) for t in waiting]
+                    follow += [
+                        replace(t, args=t.args[:8] + (str(m.reference_outputs), None)) for t in waiting
+                    ]
                 else:
                     self._reference_failed(m, outcome.error)
         elif kind == "latency":
@@ -269,9 +301,14 @@ class _Run:
         if not paths or m.error:
             return None
         spec = m.model.latency
-        return Task(f"{m.index}:all:latency:{len(labels)}", "edgegate.workers.tasks:latency",
-                    (paths, spec.runs, spec.warmup, self.threads(m)), f"{m.name} · latency", exclusive=True,
-                    timeout_s=EVAL_TIMEOUT_S)
+        return Task(
+            f"{m.index}:all:latency:{len(labels)}",
+            "edgegate.workers.tasks:latency",
+            (paths, spec.runs, spec.warmup, self.threads(m)),
+            f"{m.name} · latency",
+            exclusive=True,
+            timeout_s=EVAL_TIMEOUT_S,
+        )
 
 
 def _shown(m: _ModelRun, side: str, label: str) -> str:
@@ -292,8 +329,10 @@ def _source(path: Path, display: str, trust: bool) -> SourceModel:
     if kind is None:
         if path.is_dir():
             raise InputError(f"{display}: a folder without saved_model.pb is not a SavedModel")
-        raise InputError(f"{display}: unknown model format {path.suffix!r}; EdgeGate reads SavedModel folders, "
-                         ".keras, .h5 and .tflite files")
+        raise InputError(
+            f"{display}: unknown model format {path.suffix!r}; EdgeGate reads SavedModel folders, "
+            ".keras, .h5 and .tflite files"
+        )
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{display}: the file is empty")
     return SourceModel(path=path, kind=kind, display=display, trust_code=trust)
@@ -326,9 +365,13 @@ def run(options: CheckOptions, progress: Progress | None = None) -> RunResult:
         known = {r.label for m in policy.models for r in m.recipes}
         unknown = sorted(set(options.recipes) - known)
         if unknown:
-            raise UsageError(f"--recipes: no recipe labelled {', '.join(unknown)} in {policy.display_path}; "
-                             f"the policy has {', '.join(sorted(known))}")
-    changes = find_changes(policy, repo, base=options.base, all_models=options.all_models, paths=options.paths)
+            raise UsageError(
+                f"--recipes: no recipe labelled {', '.join(unknown)} in {policy.display_path}; "
+                f"the policy has {', '.join(sorted(known))}"
+            )
+    changes = find_changes(
+        policy, repo, base=options.base, all_models=options.all_models, paths=options.paths
+    )
     changed = list(changes.models)
     if options.shard:
         from edgegate.shards import select_shard
@@ -341,8 +384,17 @@ def run(options: CheckOptions, progress: Progress | None = None) -> RunResult:
     shard = f"{options.shard[0]}/{options.shard[1]}" if options.shard else None
     if not changed:
         notes.append(NO_CHANGE_NOTE)
-        return RunResult(Status.PASS, base_ref, head_ref, (), policy.display_path, _versions(),
-                         round(time.monotonic() - started, 3), shard, tuple(notes))
+        return RunResult(
+            Status.PASS,
+            base_ref,
+            head_ref,
+            (),
+            policy.display_path,
+            _versions(),
+            round(time.monotonic() - started, 3),
+            shard,
+            tuple(notes),
+        )
 
     keep = options.out_dir is not None
     work_root = Path(options.out_dir) if keep else Path(tempfile.mkdtemp(prefix="edgegate-"))
@@ -353,8 +405,17 @@ def run(options: CheckOptions, progress: Progress | None = None) -> RunResult:
         if not keep:
             shutil.rmtree(work_root, ignore_errors=True)
     models = tuple(models)
-    return RunResult(RunResult.status_of(models), base_ref, head_ref, models, policy.display_path, _versions(),
-                     round(time.monotonic() - started, 3), shard, tuple(notes))
+    return RunResult(
+        RunResult.status_of(models),
+        base_ref,
+        head_ref,
+        models,
+        policy.display_path,
+        _versions(),
+        round(time.monotonic() - started, 3),
+        shard,
+        tuple(notes),
+    )
 
 
 def _gate(options, policy, repo, changes, changed, work_root: Path, progress: Progress) -> list[ModelResult]:
@@ -365,7 +426,9 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, progress: Pr
         for i, ch in enumerate(changed):
             target = ch.target
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in target.name)
-            m = _ModelRun(i, target.name, target.model, ch.change, target.path, ch.base_path, work_root / safe)
+            m = _ModelRun(
+                i, target.name, target.model, ch.change, target.path, ch.base_path, work_root / safe
+            )
             m.notes.extend(ch.reasons)
             runner.models.append(m)
             try:
@@ -375,36 +438,52 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, progress: Pr
                 continue
             if ch.base_path is not None:
                 try:
-                    m.base = _source(materializer.base(ch.base_path), f"{ch.base_path} (base)",
-                                     target.model.trust_code)
+                    m.base = _source(
+                        materializer.base(ch.base_path), f"{ch.base_path} (base)", target.model.trust_code
+                    )
                 except EdgeGateError as e:
                     m.notes.append(f"base version not measured: {e}")
             if m.base is not None and _same_content(m.head.path, m.base.path):
                 m.base_cands = m.head_cands  # identical bytes: the base figures are the head's
                 m.base_same = True
             if m.is_tflite and not (len(m.model.recipes) == 1 and m.model.recipes[0].label == AS_IS):
-                m.notes.append(".tflite sources are measured as they are; the policy's recipes apply to "
-                               "SavedModel, .keras and .h5 sources")
+                m.notes.append(
+                    ".tflite sources are measured as they are; the policy's recipes apply to "
+                    "SavedModel, .keras and .h5 sources"
+                )
 
         pending = {m.index: _initial_recipes(m, options.recipes) for m in runner.models if not m.error}
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
             while pending:
-                tasks = [t for m in runner.models if m.index in pending
-                         for t in runner.build_tasks(m, pending[m.index])]
+                tasks = [
+                    t
+                    for m in runner.models
+                    if m.index in pending
+                    for t in runner.build_tasks(m, pending[m.index])
+                ]
                 progress.plan(len(tasks))
                 pool.run(tasks, runner.on_outcome, on_start=lambda t: progress.started(t.label))
                 if options.latency:
-                    lat = [t for m in runner.models if m.index in pending
-                           for t in [runner.latency_task(m, [r.label for r in pending[m.index]] or [AS_IS])]
-                           if t]
+                    lat = [
+                        t
+                        for m in runner.models
+                        if m.index in pending
+                        for t in [runner.latency_task(m, [r.label for r in pending[m.index]] or [AS_IS])]
+                        if t
+                    ]
                     progress.plan(len(lat))
                     pool.run(lat, runner.on_outcome, on_start=lambda t: progress.started(t.label))
                 for m in runner.models:
                     if m.index in pending:
                         _judge(runner, m)
-                pending = {m.index: nxt for m in runner.models if m.index in pending and not m.error
-                           for nxt in [_next_recipes(m)] if nxt}
+                pending = {
+                    m.index: nxt
+                    for m in runner.models
+                    if m.index in pending and not m.error
+                    for nxt in [_next_recipes(m)]
+                    if nxt
+                }
             _explain_accuracy_losses(runner, pool, progress)
     return [_model_result(runner, m, work_root, options.out_dir is not None) for m in runner.models]
 
@@ -417,9 +496,12 @@ def _initial_recipes(m: _ModelRun, only: tuple[str, ...]) -> list[RecipeSpec]:
     if m.model.auto:
         from edgegate.recipes.plan import AutoSearch
 
-        has_data = m.model.training is not None and (m.model.training.data is not None or m.model.training.hook)
-        m.search = AutoSearch(m.model, has_training_data=bool(has_data),
-                              edgetpu_required=m.model.edgetpu.level == "error")
+        has_data = m.model.training is not None and (
+            m.model.training.data is not None or m.model.training.hook
+        )
+        m.search = AutoSearch(
+            m.model, has_training_data=bool(has_data), edgetpu_required=m.model.edgetpu.level == "error"
+        )
         return list(m.search.next_recipes([]))
     return list(m.model.recipes)
 
@@ -437,8 +519,13 @@ def _candidate_result(runner: _Run, m: _ModelRun, label: str, c: _Candidate) -> 
     size = measure_size(c.path) if c.path is not None and c.error is None else None
     accuracy = c.accuracy
     ref = m.head_cands.get(m.reference_label) if m.reference_label else None
-    if accuracy is not None and ref is not None and ref.accuracy is not None and ref.accuracy.value is not None \
-            and accuracy.value is not None:
+    if (
+        accuracy is not None
+        and ref is not None
+        and ref.accuracy is not None
+        and ref.accuracy.value is not None
+        and accuracy.value is not None
+    ):
         worse = ref.accuracy.value - accuracy.value
         accuracy = replace(accuracy, drop=worse if accuracy.higher_is_better else -worse)
     base = None
@@ -447,19 +534,30 @@ def _candidate_result(runner: _Run, m: _ModelRun, label: str, c: _Candidate) -> 
         if b is not None:
             bsize = measure_size(b.path) if b.path is not None and b.error is None else None
             base = BaseFigures(
-                size_bytes=bsize.bytes if bsize else None, gzip_bytes=bsize.gzip_bytes if bsize else None,
+                size_bytes=bsize.bytes if bsize else None,
+                gzip_bytes=bsize.gzip_bytes if bsize else None,
                 latency_ms=b.latency.median_ms if b.latency else None,
-                accuracy=b.accuracy.value if b.accuracy else None, error=b.error)
+                accuracy=b.accuracy.value if b.accuracy else None,
+                error=b.error,
+            )
         else:
             base = BaseFigures(error="the base version has no such candidate")
     notes = list(c.notes)
     result = CandidateResult(
-        recipe=label, spec=c.spec.recipe if label != AS_IS else AS_IS, status=Status.PASS,
-        size_bytes=size.bytes if size else None, gzip_bytes=size.gzip_bytes if size else None,
+        recipe=label,
+        spec=c.spec.recipe if label != AS_IS else AS_IS,
+        status=Status.PASS,
+        size_bytes=size.bytes if size else None,
+        gzip_bytes=size.gzip_bytes if size else None,
         latency_ms=c.latency.median_ms if c.latency else None,
         latency_p90_ms=c.latency.p90_ms if c.latency else None,
-        accuracy=accuracy, base=base, error=c.error, artifact=str(c.path) if c.path else None,
-        training=c.training, notes=tuple(notes))
+        accuracy=accuracy,
+        base=base,
+        error=c.error,
+        artifact=str(c.path) if c.path else None,
+        training=c.training,
+        notes=tuple(notes),
+    )
     if c.error is None:
         checks = list(candidate_checks(result, model.budgets, latency_measured=runner.options.latency))
         edgetpu, edgetpu_checks_ = _edgetpu(m, label, c)
@@ -468,9 +566,14 @@ def _candidate_result(runner: _Run, m: _ModelRun, label: str, c: _Candidate) -> 
         if c.spec.recipe == "dynamic" and ref is not None and ref.path is not None and size is not None:
             ref_size = measure_size(ref.path).bytes
             if size.bytes > 0.9 * ref_size:
-                result = replace(result, notes=result.notes + (
-                    "dynamic-range quantization left most weights in float (tensors under 1024 elements are "
-                    "not quantized); int8 shrinks small models",))
+                result = replace(
+                    result,
+                    notes=result.notes
+                    + (
+                        "dynamic-range quantization left most weights in float (tensors under 1024 elements are "
+                        "not quantized); int8 shrinks small models",
+                    ),
+                )
     return replace(result, status=candidate_status(result))
 
 
@@ -487,13 +590,21 @@ def _edgetpu(m: _ModelRun, label: str, c: _Candidate):
     if label != AS_IS:
         never = why_never_compiles(c.spec.recipe)
         if never:
-            return None, [Check("edgetpu.compiles", Status.SKIP, f"not checked for the Edge TPU: {never}",
-                                key=key, line=line)]
+            return None, [
+                Check(
+                    "edgetpu.compiles",
+                    Status.SKIP,
+                    f"not checked for the Edge TPU: {never}",
+                    key=key,
+                    line=line,
+                )
+            ]
     try:
         result = analyze(c.path, spec)
     except EdgeGateError as e:
-        return None, [Check("edgetpu.compiles", spec_status(spec), f"Edge TPU check failed: {e}", key=key,
-                            line=line)]
+        return None, [
+            Check("edgetpu.compiles", spec_status(spec), f"Edge TPU check failed: {e}", key=key, line=line)
+        ]
     return result, list(edgetpu_checks(result, spec, key, line))
 
 
@@ -502,8 +613,11 @@ def spec_status(spec) -> Status:
 
 
 def _judge(runner: _Run, m: _ModelRun) -> None:
-    labels = [label for label in m.head_cands if label != m.reference_label
-              or any(r.label == label for r in m.model.recipes if not m.model.auto)]
+    labels = [
+        label
+        for label in m.head_cands
+        if label != m.reference_label or any(r.label == label for r in m.model.recipes if not m.model.auto)
+    ]
     m.results = tuple(_candidate_result(runner, m, label, m.head_cands[label]) for label in labels)
 
 
@@ -520,9 +634,15 @@ def _explain_accuracy_losses(runner: _Run, pool: WorkerPool, progress: Progress)
             _, conversion = stages_of(m.head_cands[r.recipe].spec)
             if failed and conversion in ("int8", "int16x8") and "qat" not in r.spec:
                 request = runner.request(m, "head", m.head, [m.head_cands[r.recipe].spec])
-                tasks.append(Task(f"{m.index}:head:layers:{r.recipe}", "edgegate.workers.tasks:worst_layers",
-                                  (request, r.recipe), f"{m.name} · {r.recipe} · per-layer error",
-                                  timeout_s=BUILD_TIMEOUT_S))
+                tasks.append(
+                    Task(
+                        f"{m.index}:head:layers:{r.recipe}",
+                        "edgegate.workers.tasks:worst_layers",
+                        (request, r.recipe),
+                        f"{m.name} · {r.recipe} · per-layer error",
+                        timeout_s=BUILD_TIMEOUT_S,
+                    )
+                )
     if not tasks:
         return
     found: dict[tuple[int, str], tuple] = {}
@@ -536,7 +656,8 @@ def _explain_accuracy_losses(runner: _Run, pool: WorkerPool, progress: Progress)
         elif o.ok:
             failed[(int(index), label)] = (
                 f"per-layer analysis: no layer's int8 error stands out (RMSE/scale ≤ {NOTABLE} everywhere); "
-                "the loss is spread over the model — try int16x8 or qat")
+                "the loss is spread over the model — try int16x8 or qat"
+            )
         else:
             failed[(int(index), label)] = f"the per-layer error analysis failed: {o.error}"
         return None
@@ -545,15 +666,20 @@ def _explain_accuracy_losses(runner: _Run, pool: WorkerPool, progress: Progress)
     pool.run(tasks, on_outcome, on_start=lambda t: progress.started(t.label))
     for m in runner.models:
         m.results = tuple(
-            replace(r, worst_layers=found.get((m.index, r.recipe), r.worst_layers),
-                    notes=r.notes + ((failed[(m.index, r.recipe)],) if (m.index, r.recipe) in failed else ()))
-            for r in m.results)
+            replace(
+                r,
+                worst_layers=found.get((m.index, r.recipe), r.worst_layers),
+                notes=r.notes + ((failed[(m.index, r.recipe)],) if (m.index, r.recipe) in failed else ()),
+            )
+            for r in m.results
+        )
 
 
 def _model_result(runner: _Run, m: _ModelRun, work_root: Path, keep: bool) -> ModelResult:
     if m.error or m.head is None:
-        return ModelResult(m.name, m.head_path, Status.ERROR, m.change, m.base_path, error=m.error,
-                           notes=tuple(m.notes))
+        return ModelResult(
+            m.name, m.head_path, Status.ERROR, m.change, m.base_path, error=m.error, notes=tuple(m.notes)
+        )
     reference = None
     if m.reference_label and m.reference_label in m.head_cands:
         c = m.head_cands[m.reference_label]
@@ -566,14 +692,27 @@ def _model_result(runner: _Run, m: _ModelRun, work_root: Path, keep: bool) -> Mo
         reference = replace(reference, artifact=None) if reference else None
     else:
         candidates = tuple(replace(c, artifact=_relative(c.artifact, work_root)) for c in candidates)
-        reference = replace(reference, artifact=_relative(reference.artifact, work_root)) if reference else None
+        reference = (
+            replace(reference, artifact=_relative(reference.artifact, work_root)) if reference else None
+        )
     notes = list(m.notes)
     decision_lines: tuple[str, ...] = ()
     if m.search is not None:
         decision_lines = tuple(m.search.decision())
     notes.append(decision.note)
-    return ModelResult(m.name, m.head_path, decision.status, m.change, m.base_path, reference, candidates,
-                       decision.label, None, tuple(notes), decision_lines)
+    return ModelResult(
+        m.name,
+        m.head_path,
+        decision.status,
+        m.change,
+        m.base_path,
+        reference,
+        candidates,
+        decision.label,
+        None,
+        tuple(notes),
+        decision_lines,
+    )
 
 
 def _relative(path: str | None, root: Path) -> str | None:
@@ -583,5 +722,3 @@ def _relative(path: str | None, root: Path) -> str | None:
         return Path(path).relative_to(root).as_posix()
     except ValueError:
         return path
-
-

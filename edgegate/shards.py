@@ -90,10 +90,7 @@ def merge_results(runs: list[RunResult]) -> RunResult:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise UsageError(f"model {', '.join(twice)} appears in more than one results file")
-    notes = (
-        list(dict.fromkeys(n for r in runs for n in r.notes if n != NO_CHANGE_NOTE))
-        + notes
-    )
+    notes = list(dict.fromkeys(n for r in runs for n in r.notes if n != NO_CHANGE_NOTE)) + notes
     if not models:
         notes.append(NO_CHANGE_NOTE)
     durations = [r.duration_s for r in runs if r.duration_s is not None]

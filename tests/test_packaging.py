@@ -16,10 +16,29 @@ def test_every_package_is_listed():
 
 
 def test_wheel_contains_templates_and_data(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("edgegate-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("edgegate/templates/report.md.j2", "edgegate/schema/policy.schema.json",
-                     "edgegate/edgetpu/ops.json", "edgegate/edgetpu/op_versions.json", "edgegate/cli.py"):
+    for required in (
+        "edgegate/templates/report.md.j2",
+        "edgegate/schema/policy.schema.json",
+        "edgegate/edgetpu/ops.json",
+        "edgegate/edgetpu/op_versions.json",
+        "edgegate/cli.py",
+    ):
         assert required in names

@@ -44,21 +44,30 @@ class GitRepo(ChangeSource):
                 f"{path.absolute()} is not inside a git repository (git says: {_git_error(proc)}). EdgeGate "
                 "gates the models a change touches by comparing your working tree with a base branch: run it "
                 "inside a clone of your repository or point --repo at one (in CI, after actions/checkout), "
-                "or `git init` and commit your models first")
+                "or `git init` and commit your models first"
+            )
         self.root = Path(top)
 
     # --- running git ----------------------------------------------------------------------
 
     @staticmethod
-    def _run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None, input: bytes | None = None,
-             stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    def _run(
+        args: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        input: bytes | None = None,
+        stdout=subprocess.PIPE,
+    ) -> subprocess.CompletedProcess:
         full_env = {**os.environ, "GIT_LITERAL_PATHSPECS": "1", **(env or {})}
         try:
-            return subprocess.run(["git", *args], cwd=cwd, env=full_env, input=input, stdout=stdout,
-                                  stderr=subprocess.PIPE)
+            return subprocess.run(
+                ["git", *args], cwd=cwd, env=full_env, input=input, stdout=stdout, stderr=subprocess.PIPE
+            )
         except FileNotFoundError:
-            raise UsageError("git is not installed or not on PATH; EdgeGate needs the git command line") \
-                from None
+            raise UsageError(
+                "git is not installed or not on PATH; EdgeGate needs the git command line"
+            ) from None
 
     def _git(self, *args: str, env: dict[str, str] | None = None, input: bytes | None = None):
         return self._run(list(args), cwd=self.root, env=env, input=input)
@@ -86,7 +95,8 @@ class GitRepo(ChangeSource):
         raise UsageError(
             f"base ref {ref!r} does not exist in this clone ({self.root}). Fetch it first, e.g. "
             f"`git fetch {remote} {branch}` ({FETCH_ALL_HINT}), or pass --base with a branch, tag or "
-            "commit that exists here")
+            "commit that exists here"
+        )
 
     def default_base(self) -> str:
         proc = self._git("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
@@ -99,7 +109,8 @@ class GitRepo(ChangeSource):
         raise UsageError(
             f"no base branch to compare with in {self.root}: origin/HEAD is not set and none of "
             f"{', '.join(DEFAULT_BASES)} exists. Pass --base REF (e.g. --base origin/develop), or fetch the "
-            f"default branch, e.g. `git fetch origin main` ({FETCH_ALL_HINT})")
+            f"default branch, e.g. `git fetch origin main` ({FETCH_ALL_HINT})"
+        )
 
     def merge_base(self, a: str, b: str) -> str:
         proc = self._git("merge-base", "--end-of-options", a, b)
@@ -110,7 +121,8 @@ class GitRepo(ChangeSource):
             raise UsageError(
                 f"this clone is shallow and lacks the history where {a} and {b} meet, so EdgeGate cannot "
                 "tell what your change touched. Fetch more history, e.g. `git fetch --unshallow origin` "
-                f"({FETCH_ALL_HINT})")
+                f"({FETCH_ALL_HINT})"
+            )
         raise UsageError(f"{a} and {b} share no history; pass a --base your branch was started from")
 
     def head_sha(self) -> str | None:
@@ -132,8 +144,14 @@ class GitRepo(ChangeSource):
             if (self.root / index).is_file():
                 # copy2 keeps the mtime git's racy-clean check compares entries with.
                 shutil.copy2(self.root / index, env["GIT_INDEX_FILE"])
-            self._checked("add", "--intent-to-add", "--pathspec-from-file=-", "--pathspec-file-nul",
-                          env=env, input=untracked)
+            self._checked(
+                "add",
+                "--intent-to-add",
+                "--pathspec-from-file=-",
+                "--pathspec-file-nul",
+                env=env,
+                input=untracked,
+            )
             return _parse_name_status(self._checked(*diff, env=env))
 
     def exists_at(self, sha: str, path: str) -> bool:
@@ -158,15 +176,18 @@ class GitRepo(ChangeSource):
         for mode, kind, entry_path in entries:
             if kind != "blob" or mode == "120000":
                 what = "a symlink" if mode == "120000" else "a submodule"
-                raise InputError(f"{entry_path} is {what} at the base commit {short}; EdgeGate reads only "
-                                 "regular files of a model")
+                raise InputError(
+                    f"{entry_path} is {what} at the base commit {short}; EdgeGate reads only "
+                    "regular files of a model"
+                )
             out = dest / entry_path
             out.parent.mkdir(parents=True, exist_ok=True)
             with open(out, "wb") as f:
                 proc = self._run(["cat-file", "--filters", f"{sha}:{entry_path}"], cwd=self.root, stdout=f)
             if proc.returncode:
-                raise InputError(f"{entry_path}: cannot read it at the base commit {short}: "
-                                 f"{_git_error(proc)}")
+                raise InputError(
+                    f"{entry_path}: cannot read it at the base commit {short}: {_git_error(proc)}"
+                )
             check_not_lfs_pointer(out, f"{entry_path} (base version at {short})", base=True)
         return dest / path
 
@@ -179,8 +200,14 @@ def _parse_name_status(raw: bytes) -> list[PathChange]:
     while i < len(fields) and fields[i]:
         status = fields[i]
         if status[0] == "R":
-            changes.append(PathChange(status[0], fields[i + 2], old_path=fields[i + 1],
-                                      similarity=int(status[1:]) if status[1:].isdigit() else None))
+            changes.append(
+                PathChange(
+                    status[0],
+                    fields[i + 2],
+                    old_path=fields[i + 1],
+                    similarity=int(status[1:]) if status[1:].isdigit() else None,
+                )
+            )
             i += 3
         else:
             changes.append(PathChange(status[0], fields[i + 1]))

@@ -26,10 +26,13 @@ def check_not_lfs_pointer(path: Path, display: str, *, base: bool = False) -> No
     if not is_lfs_pointer(path.read_bytes()):
         return
     if base:
-        fix = ("fetch the base branch's LFS objects, e.g. `git lfs fetch origin main` (git-lfs must be "
-               "installed), or in GitHub Actions set `lfs: true` on actions/checkout and fetch the base "
-               "branch's objects the same way")
+        fix = (
+            "fetch the base branch's LFS objects, e.g. `git lfs fetch origin main` (git-lfs must be "
+            "installed), or in GitHub Actions set `lfs: true` on actions/checkout and fetch the base "
+            "branch's objects the same way"
+        )
     else:
         fix = "run `git lfs pull`, or in GitHub Actions set `lfs: true` on actions/checkout"
-    raise InputError(f"{display} is a Git LFS pointer, not the model: the LFS object was not downloaded; "
-                     f"{fix}")
+    raise InputError(
+        f"{display} is a Git LFS pointer, not the model: the LFS object was not downloaded; {fix}"
+    )

@@ -32,6 +32,7 @@ SHOWN_PATHS = 3  # changed paths listed in a reason before "and N more"
 
 # --- paths and globs -------------------------------------------------------------------------
 
+
 def _normalize(path: str) -> str:
     """A policy or command-line path as a repository-relative POSIX path; "" for the root."""
     norm = posixpath.normpath(path.replace("\\", "/"))
@@ -65,7 +66,7 @@ def _glob_regex(pattern: str) -> re.Pattern:
             out.append("[^/]")
             i += 1
         elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
-            body = pattern[i + 1:end].replace("\\", "\\\\")
+            body = pattern[i + 1 : end].replace("\\", "\\\\")
             out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
             i = end + 1
         else:
@@ -103,8 +104,11 @@ def _glob(root: Path, pattern: str) -> list[str]:
     start = _fixed_prefix(pattern)
     top = root / start
     # Files inside a SavedModel folder belong to that one model, never targets of their own.
-    if any(_is_saved_model(root / folder) for folder in [start, *map(str, PurePosixPath(start).parents)]
-           if folder and folder != "."):
+    if any(
+        _is_saved_model(root / folder)
+        for folder in [start, *map(str, PurePosixPath(start).parents)]
+        if folder and folder != "."
+    ):
         return []
     # Without ** a match has as many folders as the pattern: no need to walk deeper.
     max_depth = None if "**" in pattern else pattern.count("/")
@@ -134,12 +138,17 @@ def _resolves_inside(real_root: str, path: Path) -> tuple[bool, str]:
 
 # --- targets ---------------------------------------------------------------------------------
 
+
 def _glob_names(entry: ResolvedModel, matches: list[str]) -> list[str]:
     """``name/stem`` per match; the match's path below the glob's fixed folders where stems clash."""
     stems = [PurePosixPath(m).stem for m in matches]
     prefix = _fixed_prefix(_normalize(entry.path))
-    return [f"{entry.name}/{stem}" if stems.count(stem) == 1 else
-            f"{entry.name}/{m[len(prefix) + 1:] if prefix else m}" for m, stem in zip(matches, stems)]
+    return [
+        f"{entry.name}/{stem}"
+        if stems.count(stem) == 1
+        else f"{entry.name}/{m[len(prefix) + 1 :] if prefix else m}"
+        for m, stem in zip(matches, stems)
+    ]
 
 
 def expand_targets(policy: Policy) -> list[ModelTarget]:
@@ -163,9 +172,11 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
             inside, real = _resolves_inside(real_root, root / path)
             if not inside:
                 line = policy.lines.get(("models", entry.index, "path"), entry.line)
-                problems.append(f"{policy.display_path}:{line}: models[{entry.index}].path: {path!r} "
-                                f"resolves to {real}, outside the repository, through a symlink; EdgeGate "
-                                "reads models only from inside the repository")
+                problems.append(
+                    f"{policy.display_path}:{line}: models[{entry.index}].path: {path!r} "
+                    f"resolves to {real}, outside the repository, through a symlink; EdgeGate "
+                    "reads models only from inside the repository"
+                )
             targets.append(ModelTarget(name, entry, path))
     if problems:
         raise PolicyError(problems)
@@ -173,6 +184,7 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
 
 
 # --- selection -------------------------------------------------------------------------------
+
 
 def _listed(paths: list[str]) -> str:
     more = len(paths) - SHOWN_PATHS
@@ -187,7 +199,7 @@ def _renamed_from(target: ModelTarget, changes: list[PathChange]) -> str | None:
             continue
         if c.path == target.path:
             return c.old_path
-        rel = c.path[len(target.path) + 1:]
+        rel = c.path[len(target.path) + 1 :]
         if c.old_path.endswith("/" + rel):
             inside.append((rel not in SAVED_MODEL_FILES, c.old_path[: -len(rel) - 1]))
     return min(inside)[1] if inside else None
@@ -195,15 +207,25 @@ def _renamed_from(target: ModelTarget, changes: list[PathChange]) -> str | None:
 
 def _unchanged_copy(c: PathChange, target: ModelTarget, old: str) -> bool:
     """``c`` moved a file of the target from ``old`` without touching its content."""
-    return c.status == "R" and c.similarity == 100 and c.old_path == old + c.path[len(target.path):]
+    return c.status == "R" and c.similarity == 100 and c.old_path == old + c.path[len(target.path) :]
 
 
-def _classify(target: ModelTarget, changes: list[PathChange], repo: ChangeSource,
-              base_sha: str) -> ChangedModel | None:
-    own = [c for c in changes
-           if _under(c.path, target.path) or (c.old_path is not None and _under(c.old_path, target.path))]
-    watched = sorted({p for c in changes for p in (c.path, c.old_path)
-                      if p and any(_matches(_normalize(w), p) for w in target.model.watch)})
+def _classify(
+    target: ModelTarget, changes: list[PathChange], repo: ChangeSource, base_sha: str
+) -> ChangedModel | None:
+    own = [
+        c
+        for c in changes
+        if _under(c.path, target.path) or (c.old_path is not None and _under(c.old_path, target.path))
+    ]
+    watched = sorted(
+        {
+            p
+            for c in changes
+            for p in (c.path, c.old_path)
+            if p and any(_matches(_normalize(w), p) for w in target.model.watch)
+        }
+    )
     if not own and not watched:
         return None
     watch_reason = (f"watched path changed: {_listed(watched)}",) if watched else ()
@@ -229,16 +251,17 @@ def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...
     for raw in paths:
         given = os.path.relpath(os.path.realpath(raw), real_root) if os.path.isabs(raw) else raw
         p = _normalize(given)
-        hits = [t for t in targets
-                if _under(p, t.path) or _under(t.path, p) or p == _normalize(t.model.path)]
+        hits = [t for t in targets if _under(p, t.path) or _under(t.path, p) or p == _normalize(t.model.path)]
         if not hits:
             unknown.append(raw)
         for t in hits:
             chosen.setdefault(t.path, raw)
     if unknown:
         models = "\n".join(f"  {m.name}: {m.path}" for m in policy.models)
-        raise UsageError(f"no model in {policy.display_path} is at or under {', '.join(map(repr, unknown))} "
-                         f"(paths are relative to the repository root); its models are:\n{models}")
+        raise UsageError(
+            f"no model in {policy.display_path} is at or under {', '.join(map(repr, unknown))} "
+            f"(paths are relative to the repository root); its models are:\n{models}"
+        )
     return chosen
 
 
@@ -246,7 +269,7 @@ def _moved_to(path: str, changes: list[PathChange]) -> str | None:
     """Where a removed file or folder went, when the change renamed it rather than deleting it."""
     for c in changes:
         if c.status == "R" and _under(c.old_path, path):
-            rel = c.old_path[len(path):]  # "" for the file itself, "/…" for a file in the folder
+            rel = c.old_path[len(path) :]  # "" for the file itself, "/…" for a file in the folder
             if c.path.endswith(rel):
                 return c.path[: len(c.path) - len(rel)]
     return None
@@ -255,8 +278,10 @@ def _moved_to(path: str, changes: list[PathChange]) -> str | None:
 def _gone_note(policy: Policy, entry: ResolvedModel, name: str, path: str, changes: list[PathChange]) -> str:
     moved = _moved_to(path, changes)
     if moved:
-        return (f"model {name}: {path} was moved to {moved} in this change; update "
-                f"models[{entry.index}].path in {policy.display_path} to gate it there")
+        return (
+            f"model {name}: {path} was moved to {moved} in this change; update "
+            f"models[{entry.index}].path in {policy.display_path} to gate it there"
+        )
     return f"model {name}: {path} was deleted in this change: nothing to gate"
 
 
@@ -274,8 +299,9 @@ def _removed_models(root: Path, changes: list[PathChange]) -> set[str]:
     return removed
 
 
-def find_changes(policy: Policy, repo: ChangeSource, *, base: str | None, all_models: bool,
-                 paths: tuple[str, ...]) -> ChangeSet:
+def find_changes(
+    policy: Policy, repo: ChangeSource, *, base: str | None, all_models: bool, paths: tuple[str, ...]
+) -> ChangeSet:
     """The models to gate: the changed ones, every one (``all_models``) or those at ``paths``.
 
     Unchanged models gated on request get ``change="requested"``. Models the change deleted
@@ -300,13 +326,18 @@ def find_changes(policy: Policy, repo: ChangeSource, *, base: str | None, all_mo
                 notes.append(_gone_note(policy, t.model, t.name, t.path, changes))
                 continue
             if repo.exists_at(base_commit, t.path):
-                notes.append(f"model {t.name}: {t.path} exists on {base_ref} but not in this branch; "
-                             "nothing to gate until the branch has it")
+                notes.append(
+                    f"model {t.name}: {t.path} exists on {base_ref} but not in this branch; "
+                    "nothing to gate until the branch has it"
+                )
                 continue
             # Never existed: a typo in the policy. Gate it so the run fails, naming the file;
             # a note alone would let a misspelt path pass every PR unnoticed.
-            models.append(ChangedModel(t, "added", None, (
-                f"check models[{t.model.index}].path in {policy.display_path}",)))
+            models.append(
+                ChangedModel(
+                    t, "added", None, (f"check models[{t.model.index}].path in {policy.display_path}",)
+                )
+            )
             continue
         changed = _classify(t, changes, repo, base_sha)
         if changed is None and (all_models or paths):
@@ -323,8 +354,9 @@ def find_changes(policy: Policy, repo: ChangeSource, *, base: str | None, all_mo
         if not _is_glob(pattern):
             continue
         gone = [p for p in removed if _glob_regex(pattern).fullmatch(p)]
-        notes += [_gone_note(policy, entry, f"{entry.name}/{PurePosixPath(p).stem}", p, changes)
-                  for p in gone]
+        notes += [
+            _gone_note(policy, entry, f"{entry.name}/{PurePosixPath(p).stem}", p, changes) for p in gone
+        ]
         if not gone and not any(t.model is entry for t in targets):
             notes.append(f"model {entry.name}: nothing matches {entry.path!r} in the working tree")
     return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes))
@@ -355,8 +387,10 @@ class ModelMaterializer:
     def _check_inside(self, path: Path, display: str) -> None:
         inside, real = _resolves_inside(self._real_root, path)
         if not inside:
-            raise InputError(f"{display} resolves to {real}, outside the repository, through a symlink; "
-                             "EdgeGate reads models only from inside the repository")
+            raise InputError(
+                f"{display} resolves to {real}, outside the repository, through a symlink; "
+                "EdgeGate reads models only from inside the repository"
+            )
 
     def head(self, path: str) -> Path:
         """The working-tree path of ``path``, checked to stay inside the repository, LFS pointers refused."""

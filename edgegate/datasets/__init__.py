@@ -23,7 +23,9 @@ from edgegate.policy.schema import DatasetSpec
 __all__ = ["Dataset", "DatasetSource", "load_dataset"]
 
 
-def load_dataset(spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None) -> Dataset:
+def load_dataset(
+    spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+) -> Dataset:
     """Read the samples ``spec`` names (paths relative to the repository ``root``).
 
     ``key`` is the policy key path for messages (``models[0].eval.data``); ``input_hw`` is the
@@ -49,8 +51,10 @@ def _source_for(spec: DatasetSpec, root: Path, key: str) -> DatasetSource:
         return NpySource()
     if resolve_inside(root, path, key=key).is_dir():
         return ImageFolderSource()
-    raise InputError(f"{key}: {path} is not an .npz file, an .npy file or a folder of images (one sub-folder "
-                     "per class); for other formats use a hook: 'module:function'")
+    raise InputError(
+        f"{key}: {path} is not an .npz file, an .npy file or a folder of images (one sub-folder "
+        "per class); for other formats use a hook: 'module:function'"
+    )
 
 
 def _check(data: Dataset, spec: DatasetSpec) -> None:
@@ -62,15 +66,19 @@ def _check(data: Dataset, spec: DatasetSpec) -> None:
     if x.ndim == 0 or len(x) == 0:
         raise InputError(f"{data.source}: the dataset is empty ({samples} hold no samples)")
     if y is not None and (y.ndim == 0 or len(y) != len(x)):
-        raise InputError(f"{data.source}: {samples} hold {len(x)} samples but {labels} hold "
-                         f"{len(y) if y.ndim else 'a single value'}; give one label per sample")
+        raise InputError(
+            f"{data.source}: {samples} hold {len(x)} samples but {labels} hold "
+            f"{len(y) if y.ndim else 'a single value'}; give one label per sample"
+        )
     n = min(len(x), spec.limit or len(x))
     for what, array in ((samples, x), (labels, y)):
         if array is not None and array.dtype.kind == "f":
             bad = ~np.isfinite(array[:n].reshape(n, -1)).all(axis=1)
             if bad.any():
-                raise InputError(f"{data.source}: {what} contain NaN or infinity ({int(bad.sum())} samples, the "
-                                 f"first is sample {int(np.argmax(bad))})")
+                raise InputError(
+                    f"{data.source}: {what} contain NaN or infinity ({int(bad.sum())} samples, the "
+                    f"first is sample {int(np.argmax(bad))})"
+                )
 
 
 def _names(spec: DatasetSpec) -> tuple[str, str]:

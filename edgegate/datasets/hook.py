@@ -23,7 +23,9 @@ from edgegate.policy.schema import DatasetSpec
 
 
 class HookSource(DatasetSource):
-    def load(self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None) -> Dataset:
+    def load(
+        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+    ) -> Dataset:
         function = import_hook(spec.hook, root, key=key)
         try:
             x, y = _arrays(function())
@@ -46,17 +48,24 @@ def import_hook(hook: str, root: Path, *, key: str):
     except (ImportError, ValueError) as e:
         raise InputError(f"{key}: cannot import hook module {module_name!r}: {e}") from None
     if found is None:
-        raise InputError(f"{key}: hook module {module_name!r} not found in the repository (looked for "
-                         f"{top.replace('.', '/')}.py or {top}/ at the repository root)")
-    location = found.origin if found.origin not in (None, "built-in", "frozen") \
+        raise InputError(
+            f"{key}: hook module {module_name!r} not found in the repository (looked for "
+            f"{top.replace('.', '/')}.py or {top}/ at the repository root)"
+        )
+    location = (
+        found.origin
+        if found.origin not in (None, "built-in", "frozen")
         else next(iter(found.submodule_search_locations or []), None)
+    )
     if location is None:
         raise InputError(f"{key}: hook module {top!r} is built into Python, not a file of the repository")
     resolve_inside(root, location, key=key)  # refuses installed packages and symlinks out of the repository
     try:
         module = importlib.import_module(module_name)
     except Exception as e:  # noqa: BLE001 - any error in the repository's module
-        raise InputError(f"{key}: importing hook module {module_name!r} failed: {type(e).__name__}: {e}") from None
+        raise InputError(
+            f"{key}: importing hook module {module_name!r} failed: {type(e).__name__}: {e}"
+        ) from None
     function = getattr(module, attr, None)
     if not callable(function):
         raise InputError(f"{key}: hook module {module_name!r} has no function {attr!r}")
@@ -71,14 +80,18 @@ def _arrays(returned) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         batches = iter(returned)
     except TypeError:
-        raise InputError(f"the hook returned a {type(returned).__name__}; return (x, y), x, a dict with 'x' "
-                         "and 'y', or an iterable of such batches") from None
+        raise InputError(
+            f"the hook returned a {type(returned).__name__}; return (x, y), x, a dict with 'x' "
+            "and 'y', or an iterable of such batches"
+        ) from None
     xs, ys = [], []
     for i, batch in enumerate(batches):
         part = _one_batch(batch)
         if part is None:
-            raise InputError(f"batch {i} from the hook is a {type(batch).__name__}; each batch must be (x, y), "
-                             "x, or a dict with 'x' and 'y'")
+            raise InputError(
+                f"batch {i} from the hook is a {type(batch).__name__}; each batch must be (x, y), "
+                "x, or a dict with 'x' and 'y'"
+            )
         xs.append(part[0])
         ys.append(part[1])
     if not xs:
@@ -99,8 +112,12 @@ def _one_batch(value) -> tuple[np.ndarray, np.ndarray | None] | None:
         if "x" not in value:
             raise InputError(f"the hook returned a dict without 'x' (keys: {', '.join(map(str, value))})")
         return np.asarray(value["x"]), None if value.get("y") is None else np.asarray(value["y"])
-    if isinstance(value, tuple) and len(value) == 2 and all(_array_like(v) or v is None for v in value) \
-            and value[0] is not None:
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(_array_like(v) or v is None for v in value)
+        and value[0] is not None
+    ):
         return np.asarray(value[0]), None if value[1] is None else np.asarray(value[1])
     if _array_like(value):
         return np.asarray(value), None

@@ -23,30 +23,42 @@ _SCALES = {"0..1": (1 / 255.0, 0.0), "-1..1": (1 / 127.5, -1.0), "0..255": (1.0,
 
 
 class ImageFolderSource(DatasetSource):
-    def load(self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None) -> Dataset:
+    def load(
+        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+    ) -> Dataset:
         try:
             from PIL import Image, UnidentifiedImageError
         except ImportError:
-            raise InputError(f"{key}: reading an image folder needs Pillow; install it (pip install pillow)") \
-                from None
+            raise InputError(
+                f"{key}: reading an image folder needs Pillow; install it (pip install pillow)"
+            ) from None
         written = spec.images or spec.path
         folder = resolve_inside(root, written, key=key)
         if not folder.is_dir():
             raise InputError(f"{key}: {written} is not a folder in the repository")
         classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
         if not classes:
-            raise InputError(f"{key}: {written} has no sub-folders; put each class's images in a sub-folder "
-                             "named after the class")
+            raise InputError(
+                f"{key}: {written} has no sub-folders; put each class's images in a sub-folder "
+                "named after the class"
+            )
         extensions = {ext.lower() for ext in Image.registered_extensions()}
         per_class = [_images_in(folder / name, extensions, root, key) for name in classes]
-        ordered = [item for group in itertools.zip_longest(*[[(f, label) for f in files]
-                                                            for label, files in enumerate(per_class)])
-                   for item in group if item is not None]
+        ordered = [
+            item
+            for group in itertools.zip_longest(
+                *[[(f, label) for f in files] for label, files in enumerate(per_class)]
+            )
+            for item in group
+            if item is not None
+        ]
         if spec.limit:
             ordered = ordered[: spec.limit]
         if not ordered:
-            raise InputError(f"{key}: {written} holds no images (looked for {', '.join(sorted(extensions)[:6])}, "
-                             "... in its class sub-folders)")
+            raise InputError(
+                f"{key}: {written} holds no images (looked for {', '.join(sorted(extensions)[:6])}, "
+                "... in its class sub-folders)"
+            )
 
         size = tuple(spec.image_size) if spec.image_size else input_hw
         mode = "RGB" if spec.color == "rgb" else "L"
@@ -60,11 +72,15 @@ class ImageFolderSource(DatasetSource):
                         img = img.resize((size[1], size[0]), Image.BILINEAR)
                     arrays.append(np.asarray(img, dtype=np.float32))
             except (UnidentifiedImageError, OSError) as e:
-                raise InputError(f"{key}: cannot read image {file.relative_to(folder.parent)} ({e})") from None
+                raise InputError(
+                    f"{key}: cannot read image {file.relative_to(folder.parent)} ({e})"
+                ) from None
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
-            raise InputError(f"{key}: images in {written} have different sizes ({', '.join(map(str, sorted(shapes)[:3]))}"
-                             "); set image_size: [height, width] to resize them")
+            raise InputError(
+                f"{key}: images in {written} have different sizes ({', '.join(map(str, sorted(shapes)[:3]))}"
+                "); set image_size: [height, width] to resize them"
+            )
         x = np.stack(arrays)
         if mode == "L":
             x = x[..., None]

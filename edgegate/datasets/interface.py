@@ -34,7 +34,9 @@ class DatasetSource(abc.ABC):
     """One kind of dataset source. Paths in ``spec`` are relative to the repository ``root``."""
 
     @abc.abstractmethod
-    def load(self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None) -> Dataset:
+    def load(
+        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+    ) -> Dataset:
         """Read the arrays; raise ``InputError`` naming ``key`` and the file when they are unusable.
 
         The returned ``Dataset.source`` is ``"<key> (<what the spec names>)"``.

@@ -15,7 +15,9 @@ from edgegate.policy.schema import DatasetSpec
 class NpySource(DatasetSource):
     """``x:``/``y:`` file pairs, or ``path: samples.npy`` alone (no labels)."""
 
-    def load(self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None) -> Dataset:
+    def load(
+        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+    ) -> Dataset:
         x_written = spec.x or spec.path
         x = read_npy(root, x_written, key=key)
         y = read_npy(root, spec.y, key=key) if spec.y else None
@@ -31,9 +33,13 @@ def read_npy(root: Path, written: str, *, key: str) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except ValueError as e:
         if "pickle" in str(e):  # object arrays need pickle, which would run code from the file
-            raise InputError(f"{key}: {written} holds Python objects, which cannot be read without pickle; "
-                             "save a plain numeric array") from None
-        raise InputError(f"{key}: {written} is not a readable .npy file ({e}); check that it is complete "
-                         "(not a Git LFS pointer or a partial upload)") from None
+            raise InputError(
+                f"{key}: {written} holds Python objects, which cannot be read without pickle; "
+                "save a plain numeric array"
+            ) from None
+        raise InputError(
+            f"{key}: {written} is not a readable .npy file ({e}); check that it is complete "
+            "(not a Git LFS pointer or a partial upload)"
+        ) from None
     except (OSError, EOFError) as e:
         raise InputError(f"{key}: {written} is not a readable .npy file ({e})") from None

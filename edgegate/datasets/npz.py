@@ -14,7 +14,9 @@ from edgegate.policy.schema import DatasetSpec
 
 
 class NpzSource(DatasetSource):
-    def load(self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None) -> Dataset:
+    def load(
+        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+    ) -> Dataset:
         path = resolve_inside(root, spec.path, key=key)
         if not path.is_file():
             raise InputError(f"{key}: {spec.path} not found in the repository")
@@ -23,25 +25,35 @@ class NpzSource(DatasetSource):
         try:
             opened = np.load(path, allow_pickle=False)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-            raise InputError(f"{key}: {spec.path} is not a readable .npz file ({e}); check that it is complete "
-                             "(not a Git LFS pointer or a partial upload)") from None
+            raise InputError(
+                f"{key}: {spec.path} is not a readable .npz file ({e}); check that it is complete "
+                "(not a Git LFS pointer or a partial upload)"
+            ) from None
         if not isinstance(opened, np.lib.npyio.NpzFile):
-            raise InputError(f"{key}: {spec.path} holds a single array, not named arrays; use `x: {spec.path}` "
-                             "(an .npy file) or save it with np.savez(..., x=..., y=...)")
+            raise InputError(
+                f"{key}: {spec.path} holds a single array, not named arrays; use `x: {spec.path}` "
+                "(an .npy file) or save it with np.savez(..., x=..., y=...)"
+            )
         try:
             with opened as npz:
                 names = list(npz.files)
                 if spec.x_key not in names:
-                    raise InputError(f"{key}: {spec.path} has no array {spec.x_key!r} (it has: "
-                                     f"{', '.join(names) or 'no arrays'}); set x_key to the samples' name")
+                    raise InputError(
+                        f"{key}: {spec.path} has no array {spec.x_key!r} (it has: "
+                        f"{', '.join(names) or 'no arrays'}); set x_key to the samples' name"
+                    )
                 if y_required and spec.y_key not in names:
-                    raise InputError(f"{key}: {spec.path} has no array {spec.y_key!r} (it has: "
-                                     f"{', '.join(names)}); set y_key to the labels' name, or y_key: null")
+                    raise InputError(
+                        f"{key}: {spec.path} has no array {spec.y_key!r} (it has: "
+                        f"{', '.join(names)}); set y_key to the labels' name, or y_key: null"
+                    )
                 x = _read(npz, spec.x_key, spec.path, key)
                 y = _read(npz, spec.y_key, spec.path, key) if spec.y_key in names else None
         except (zipfile.BadZipFile, OSError, EOFError) as e:  # a member cut short or corrupt
-            raise InputError(f"{key}: {spec.path} is not a readable .npz file ({e}); check that it is complete "
-                             "(not a Git LFS pointer or a partial upload)") from None
+            raise InputError(
+                f"{key}: {spec.path} is not a readable .npz file ({e}); check that it is complete "
+                "(not a Git LFS pointer or a partial upload)"
+            ) from None
         return Dataset(x, y, f"{key} ({spec.path})")
 
 
@@ -49,5 +61,7 @@ def _read(npz, name: str, written: str, key: str) -> np.ndarray:
     try:
         return npz[name]
     except ValueError as e:  # object arrays need pickle, which would run code from the file
-        raise InputError(f"{key}: array {name!r} in {written} cannot be read without pickle ({e}); "
-                         "save plain numeric arrays (np.savez with numbers, not Python objects)") from None
+        raise InputError(
+            f"{key}: array {name!r} in {written} cannot be read without pickle ({e}); "
+            "save plain numeric arrays (np.savez with numbers, not Python objects)"
+        ) from None

@@ -17,7 +17,8 @@ def resolve_inside(root: Path, written: str, *, key: str) -> Path:
     real_root = Path(os.path.realpath(root))
     target = Path(os.path.realpath(Path(root) / written))
     if not target.is_relative_to(real_root):
-        raise InputError(f"{key}: {written!r} resolves outside the repository (to {target}); dataset paths "
-                         f"must stay inside the repository, without '..' or symlinks leading out of it")
+        raise InputError(
+            f"{key}: {written!r} resolves outside the repository (to {target}); dataset paths "
+            f"must stay inside the repository, without '..' or symlinks leading out of it"
+        )
     return target
-

@@ -20,39 +20,63 @@ from edgegate.metrics.interface import Metric, missing_labels, per_sample
 from edgegate.results import Accuracy
 
 
-def evaluate(model: Path, data: Dataset, metric: Metric, *, name: str, batch_size: int = 32, threads: int = 1,
-             reference: np.ndarray | None = None) -> Evaluation:
+def evaluate(
+    model: Path,
+    data: Dataset,
+    metric: Metric,
+    *,
+    name: str,
+    batch_size: int = 32,
+    threads: int = 1,
+    reference: np.ndarray | None = None,
+) -> Evaluation:
     """Score ``model`` on ``data``. ``reference``: the float model's outputs on the same data (for fidelity)."""
     interpreter = open_interpreter(model, name=name, threads=threads)
     inp, out = _single_io(interpreter, name)
     if metric.needs_labels and data.y is None:
         raise missing_labels(metric, data.source)
     if reference is not None and len(reference) != len(data):
-        raise InputError(f"model {name}: the float model's outputs cover {len(reference)} samples but "
-                         f"{data.source} has {len(data)}; evaluate both on the same data")
+        raise InputError(
+            f"model {name}: the float model's outputs cover {len(reference)} samples but "
+            f"{data.source} has {len(data)}; evaluate both on the same data"
+        )
     feed = to_input(_fitted(data, inp, name), inp)
     raw = _run(interpreter, feed, inp["index"], out["index"], batch_size, name, data.source)
     outputs = from_output(raw, out)
     bad = ~np.isfinite(per_sample(outputs)).all(axis=1)
     if bad.any():
-        raise InputError(f"model {name} produced NaN or infinite outputs for {int(bad.sum())} of {len(bad)} "
-                         f"samples of {data.source} (the first is sample {int(np.argmax(bad))}); check that the "
-                         "data is scaled as the model expects and the model's numerics (log, sqrt, division)")
+        raise InputError(
+            f"model {name} produced NaN or infinite outputs for {int(bad.sum())} of {len(bad)} "
+            f"samples of {data.source} (the first is sample {int(np.argmax(bad))}); check that the "
+            "data is scaled as the model expects and the model's numerics (log, sqrt, division)"
+        )
     try:
         score = metric.score(outputs, data.y, reference)
     except InputError as e:
         raise InputError(f"model {name} on {data.source}: {e}") from None
-    return Evaluation(Accuracy(metric=metric.name, value=score.value, samples=len(outputs),
-                               higher_is_better=metric.higher_is_better, snr_db=score.snr_db), outputs)
+    return Evaluation(
+        Accuracy(
+            metric=metric.name,
+            value=score.value,
+            samples=len(outputs),
+            higher_is_better=metric.higher_is_better,
+            snr_db=score.snr_db,
+        ),
+        outputs,
+    )
 
 
 def _single_io(interpreter: Interpreter, name: str) -> tuple[dict, dict]:
-    for kind, details in (("inputs", interpreter.get_input_details()),
-                          ("outputs", interpreter.get_output_details())):
+    for kind, details in (
+        ("inputs", interpreter.get_input_details()),
+        ("outputs", interpreter.get_output_details()),
+    ):
         if len(details) != 1:
-            raise InputError(f"model {name} has {len(details)} {kind} ({', '.join(d['name'] for d in details)}); "
-                             f"accuracy evaluation supports single-input, single-output models only for now; "
-                             "remove eval: for this model to gate its size and latency")
+            raise InputError(
+                f"model {name} has {len(details)} {kind} ({', '.join(d['name'] for d in details)}); "
+                f"accuracy evaluation supports single-input, single-output models only for now; "
+                "remove eval: for this model to gate its size and latency"
+            )
     return interpreter.get_input_details()[0], interpreter.get_output_details()[0]
 
 
@@ -65,12 +89,21 @@ def _fitted(data: Dataset, inp: dict, name: str) -> np.ndarray:
     if -1 not in wanted and [d for d in wanted if d != 1] == [d for d in sample if d != 1]:
         return data.x.reshape((len(data.x), *wanted))
     shown = [int(d) for d in inp["shape"]]
-    raise InputError(f"model {name} expects input {shown} (samples of shape {tuple(shown[1:])}) but {data.source} "
-                     f"gives samples of shape {sample}; reshape the data or fix the model's input")
+    raise InputError(
+        f"model {name} expects input {shown} (samples of shape {tuple(shown[1:])}) but {data.source} "
+        f"gives samples of shape {sample}; reshape the data or fix the model's input"
+    )
 
 
-def _run(interpreter: Interpreter, feed: np.ndarray, in_index: int, out_index: int, batch_size: int, name: str,
-         source: str) -> np.ndarray:
+def _run(
+    interpreter: Interpreter,
+    feed: np.ndarray,
+    in_index: int,
+    out_index: int,
+    batch_size: int,
+    name: str,
+    source: str,
+) -> np.ndarray:
     """Raw outputs for every sample, in batches of ``batch_size`` (or 1 if the model cannot be resized)."""
     sample_shape = list(feed.shape[1:])
     batch = min(batch_size, len(feed))
@@ -85,8 +118,10 @@ def _run(interpreter: Interpreter, feed: np.ndarray, in_index: int, out_index: i
         interpreter.resize_tensor_input(in_index, [1, *sample_shape])
         interpreter.allocate_tensors()
     except (RuntimeError, ValueError) as e:
-        raise InputError(f"model {name} cannot be prepared for samples of shape {tuple(sample_shape)} from "
-                         f"{source} ({error_summary(e)})") from None
+        raise InputError(
+            f"model {name} cannot be prepared for samples of shape {tuple(sample_shape)} from "
+            f"{source} ({error_summary(e)})"
+        ) from None
     return _batches(interpreter, feed, in_index, out_index, 1, name, source)
 
 
@@ -94,11 +129,18 @@ class _BatchRefused(Exception):
     """The model ran with a resized batch but did not return one output per sample."""
 
 
-def _batches(interpreter: Interpreter, feed: np.ndarray, in_index: int, out_index: int, batch: int, name: str,
-             source: str) -> np.ndarray:
+def _batches(
+    interpreter: Interpreter,
+    feed: np.ndarray,
+    in_index: int,
+    out_index: int,
+    batch: int,
+    name: str,
+    source: str,
+) -> np.ndarray:
     raw = None
     for start in range(0, len(feed), batch):
-        chunk = feed[start: start + batch]
+        chunk = feed[start : start + batch]
         count = len(chunk)
         if count < batch:  # pad the last batch (outputs of the padding are dropped) rather than reallocate
             chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - count, axis=0)])
@@ -108,8 +150,9 @@ def _batches(interpreter: Interpreter, feed: np.ndarray, in_index: int, out_inde
         except (RuntimeError, ValueError) as e:
             if batch > 1 and start == 0:
                 raise _BatchRefused from None
-            raise InputError(f"model {name} failed on {source} (samples {start}..{start + count - 1}): "
-                             f"{error_summary(e)}") from None
+            raise InputError(
+                f"model {name} failed on {source} (samples {start}..{start + count - 1}): {error_summary(e)}"
+            ) from None
         result = interpreter.get_tensor(out_index)
         if result.ndim == 0 or result.shape[0] != batch:
             if batch > 1:
@@ -117,5 +160,5 @@ def _batches(interpreter: Interpreter, feed: np.ndarray, in_index: int, out_inde
             result = result[None]  # an output without a batch axis: the whole tensor is the sample's output
         if raw is None:
             raw = np.empty((len(feed), *result.shape[1:]), result.dtype)
-        raw[start: start + count] = result[:count]
+        raw[start : start + count] = result[:count]
     return raw

@@ -29,16 +29,22 @@ def open_interpreter(path: Path, *, name: str, threads: int = 1) -> Interpreter:
     except OSError as e:
         raise InputError(f"model {name}: cannot read {path} ({e.strerror or e})") from None
     if head.startswith(_LFS_POINTER):
-        raise InputError(f"model {name}: {path.name} is a Git LFS pointer, not the model; fetch LFS files "
-                         "(actions/checkout with lfs: true, or git lfs pull)")
+        raise InputError(
+            f"model {name}: {path.name} is a Git LFS pointer, not the model; fetch LFS files "
+            "(actions/checkout with lfs: true, or git lfs pull)"
+        )
     if len(head) < 8 or head[4:8] != _IDENTIFIER:
-        raise InputError(f"model {name}: {path.name} is not a TensorFlow Lite model (no 'TFL3' flatbuffer "
-                         f"identifier{'; the file is empty' if not head else ''})")
+        raise InputError(
+            f"model {name}: {path.name} is not a TensorFlow Lite model (no 'TFL3' flatbuffer "
+            f"identifier{'; the file is empty' if not head else ''})"
+        )
     try:
         return Interpreter(model_path=str(path), num_threads=threads)
     except (ValueError, RuntimeError) as e:
-        raise InputError(f"model {name}: {path.name} cannot be loaded by the LiteRT interpreter; it may be "
-                         f"truncated or corrupt ({error_summary(e)})") from None
+        raise InputError(
+            f"model {name}: {path.name} cannot be loaded by the LiteRT interpreter; it may be "
+            f"truncated or corrupt ({error_summary(e)})"
+        ) from None
 
 
 def error_summary(e: BaseException) -> str:
@@ -60,8 +66,11 @@ class TensorQuantization:
         params = detail["quantization_parameters"]
         if len(params["scales"]) == 0:
             return None
-        return cls(np.asarray(params["scales"], np.float32), np.asarray(params["zero_points"], np.float32),
-                   int(params["quantized_dimension"]))
+        return cls(
+            np.asarray(params["scales"], np.float32),
+            np.asarray(params["zero_points"], np.float32),
+            int(params["quantized_dimension"]),
+        )
 
     def _along(self, values: np.ndarray, ndim: int) -> np.ndarray:
         """Parameters shaped to broadcast against an array of ``ndim`` dimensions."""
@@ -82,8 +91,9 @@ class TensorQuantization:
 
     def dequantize(self, quantized: np.ndarray) -> np.ndarray:
         ndim = np.ndim(quantized)
-        return ((np.asarray(quantized, np.float32) - self._along(self.zero_points, ndim))
-                * self._along(self.scales, ndim))
+        return (np.asarray(quantized, np.float32) - self._along(self.zero_points, ndim)) * self._along(
+            self.scales, ndim
+        )
 
 
 def to_input(real: np.ndarray, detail: dict) -> np.ndarray:

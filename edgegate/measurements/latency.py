@@ -19,8 +19,9 @@ from edgegate.measurements.interface import LatencyFigures
 from edgegate.measurements.interpreter import error_summary, open_interpreter
 
 
-def measure_latency(models: dict[str, Path], *, runs: int, warmup: int, threads: int,
-                    seed: int = 0) -> dict[str, LatencyFigures]:
+def measure_latency(
+    models: dict[str, Path], *, runs: int, warmup: int, threads: int, seed: int = 0
+) -> dict[str, LatencyFigures]:
     """Median and p90 of ``runs`` timed invocations of each model (keyed like ``models``)."""
     if not models:
         return {}
@@ -41,8 +42,12 @@ def measure_latency(models: dict[str, Path], *, runs: int, warmup: int, threads:
                 timings[name].append(time.perf_counter_ns() - start)
     except (RuntimeError, ValueError) as e:
         raise InputError(f"model {name} failed to run ({error_summary(e)})") from None
-    return {name: LatencyFigures(median_ms=float(np.median(ns)) / 1e6, p90_ms=float(np.percentile(ns, 90)) / 1e6,
-                                 runs=runs) for name, ns in timings.items()}
+    return {
+        name: LatencyFigures(
+            median_ms=float(np.median(ns)) / 1e6, p90_ms=float(np.percentile(ns, 90)) / 1e6, runs=runs
+        )
+        for name, ns in timings.items()
+    }
 
 
 def _prepared(path: Path, name: str, threads: int, seed: int) -> Interpreter:
@@ -51,7 +56,9 @@ def _prepared(path: Path, name: str, threads: int, seed: int) -> Interpreter:
     try:
         interpreter.allocate_tensors()
         for detail in interpreter.get_input_details():
-            interpreter.set_tensor(detail["index"], random_input(detail["shape"], np.dtype(detail["dtype"]), rng))
+            interpreter.set_tensor(
+                detail["index"], random_input(detail["shape"], np.dtype(detail["dtype"]), rng)
+            )
     except (RuntimeError, ValueError) as e:
         raise InputError(f"model {name} cannot be prepared to run ({error_summary(e)})") from None
     return interpreter
@@ -67,4 +74,3 @@ def random_input(shape, dtype: np.dtype, rng: np.random.Generator) -> np.ndarray
         limits = np.iinfo(dtype)
         return rng.integers(limits.min, limits.max, size=shape, endpoint=True).astype(dtype)
     return np.zeros(shape, dtype)
-

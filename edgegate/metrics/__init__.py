@@ -16,5 +16,9 @@ def metric_for(spec: MetricSpec) -> Metric:
         return TopK(1)
     if spec.name == "topk":
         return TopK(spec.k)
-    return {"mae": MeanAbsoluteError, "mse": MeanSquaredError, "rmse": RootMeanSquaredError,
-            "fidelity": Fidelity}[spec.name]()
+    return {
+        "mae": MeanAbsoluteError,
+        "mse": MeanSquaredError,
+        "rmse": RootMeanSquaredError,
+        "fidelity": Fidelity,
+    }[spec.name]()

@@ -28,18 +28,24 @@ def class_labels(labels: np.ndarray, classes: int) -> np.ndarray:
     rows = per_sample(labels)
     if rows.shape[1] > 1:
         if rows.shape[1] != classes:
-            raise InputError(f"labels have {rows.shape[1]} values per sample but the model outputs {classes}; "
-                             "give class indices or one-hot rows as wide as the model's output")
+            raise InputError(
+                f"labels have {rows.shape[1]} values per sample but the model outputs {classes}; "
+                "give class indices or one-hot rows as wide as the model's output"
+            )
         return np.argmax(rows, axis=1)
     column = rows[:, 0]
     if column.dtype.kind == "f" and not np.array_equal(column, np.round(column)):
-        raise InputError("labels are not class indices (they have fractions); for regression targets use "
-                         "metric: mae, mse or rmse")
+        raise InputError(
+            "labels are not class indices (they have fractions); for regression targets use "
+            "metric: mae, mse or rmse"
+        )
     indices = column.astype(np.int64)
     bound = max(classes, 2)
     if indices.min() < 0 or indices.max() >= bound:
-        raise InputError(f"labels range over {indices.min()}..{indices.max()} but the model outputs {bound} "
-                         f"classes (0..{bound - 1})")
+        raise InputError(
+            f"labels range over {indices.min()}..{indices.max()} but the model outputs {bound} "
+            f"classes (0..{bound - 1})"
+        )
     return indices
 
 
@@ -54,8 +60,9 @@ class TopK(Metric):
     def name(self) -> str:
         return f"top{self.k}"
 
-    def score(self, outputs: np.ndarray, labels: np.ndarray | None,
-              reference_outputs: np.ndarray | None) -> MetricScore:
+    def score(
+        self, outputs: np.ndarray, labels: np.ndarray | None, reference_outputs: np.ndarray | None
+    ) -> MetricScore:
         if labels is None:
             raise missing_labels(self, "the eval data")
         scores = per_sample(outputs)
@@ -64,7 +71,9 @@ class TopK(Metric):
         if self.k == 1:
             return MetricScore(float(np.mean(predicted_classes(outputs) == truth)))
         if self.k >= classes:
-            raise InputError(f"metric top{self.k} needs more than {self.k} classes but the model outputs {classes} "
-                             f"(every sample would count as correct); use a smaller k")
+            raise InputError(
+                f"metric top{self.k} needs more than {self.k} classes but the model outputs {classes} "
+                f"(every sample would count as correct); use a smaller k"
+            )
         best = np.argpartition(-scores, self.k - 1, axis=1)[:, : self.k]
         return MetricScore(float(np.mean((best == truth[:, None]).any(axis=1))))

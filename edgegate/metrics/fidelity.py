@@ -23,7 +23,9 @@ from edgegate.metrics.interface import Metric, MetricScore, per_sample
 def _energies(outputs: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
     """(Σ ref², Σ (out − ref)²), in float64."""
     reference = reference.astype(np.float64)
-    return float(np.sum(np.square(reference))), float(np.sum(np.square(outputs.astype(np.float64) - reference)))
+    return float(np.sum(np.square(reference))), float(
+        np.sum(np.square(outputs.astype(np.float64) - reference))
+    )
 
 
 def output_snr_db(outputs: np.ndarray, reference: np.ndarray) -> float | None:
@@ -39,13 +41,16 @@ class Fidelity(Metric):
     higher_is_better = True
     needs_labels = False
 
-    def score(self, outputs: np.ndarray, labels: np.ndarray | None,
-              reference_outputs: np.ndarray | None) -> MetricScore:
+    def score(
+        self, outputs: np.ndarray, labels: np.ndarray | None, reference_outputs: np.ndarray | None
+    ) -> MetricScore:
         # Without reference outputs the model being scored is the float reference itself.
         reference = outputs if reference_outputs is None else reference_outputs
         if reference.shape != outputs.shape:
-            raise InputError(f"metric fidelity: the float model's outputs have shape {reference.shape} but this "
-                             f"model's have {outputs.shape}; both must be evaluated on the same samples")
+            raise InputError(
+                f"metric fidelity: the float model's outputs have shape {reference.shape} but this "
+                f"model's have {outputs.shape}; both must be evaluated on the same samples"
+            )
         if per_sample(outputs).shape[1] > 1:
             value = float(np.mean(predicted_classes(outputs) == predicted_classes(reference)))
         else:

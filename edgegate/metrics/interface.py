@@ -27,15 +27,18 @@ class Metric(abc.ABC):
     needs_labels: bool = True
 
     @abc.abstractmethod
-    def score(self, outputs: np.ndarray, labels: np.ndarray | None,
-              reference_outputs: np.ndarray | None) -> MetricScore:
+    def score(
+        self, outputs: np.ndarray, labels: np.ndarray | None, reference_outputs: np.ndarray | None
+    ) -> MetricScore:
         """Score ``outputs``; ``InputError`` when labels are missing or do not fit the outputs."""
 
 
 def missing_labels(metric: Metric, source: str) -> InputError:
     """The error for a labelled metric on data without labels."""
-    return InputError(f"{source}: metric {metric.name} needs labels but the data has none; add labels (y) "
-                      "or use metric: fidelity, which compares with the float model and needs no labels")
+    return InputError(
+        f"{source}: metric {metric.name} needs labels but the data has none; add labels (y) "
+        "or use metric: fidelity, which compares with the float model and needs no labels"
+    )
 
 
 def per_sample(array: np.ndarray) -> np.ndarray:

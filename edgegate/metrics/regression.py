@@ -15,8 +15,10 @@ def _errors(metric: Metric, outputs: np.ndarray, labels: np.ndarray | None) -> n
         raise missing_labels(metric, "the eval data")
     predicted, targets = per_sample(outputs).astype(np.float64), per_sample(labels).astype(np.float64)
     if predicted.shape[1] != targets.shape[1]:
-        raise InputError(f"metric {metric.name}: the model outputs {predicted.shape[1]} values per sample but the "
-                         f"labels have {targets.shape[1]}; give targets shaped like the model's output")
+        raise InputError(
+            f"metric {metric.name}: the model outputs {predicted.shape[1]} values per sample but the "
+            f"labels have {targets.shape[1]}; give targets shaped like the model's output"
+        )
     return predicted - targets
 
 

@@ -72,7 +72,7 @@ def _line_for(loc: Loc, lines: dict[Loc, int]) -> tuple[Loc, int]:
 def _clean(msg: str) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            return msg[len(prefix):]
+            return msg[len(prefix) :]
     return msg
 
 
@@ -81,8 +81,12 @@ def load_policy(path: Path, root: Path | None = None) -> Policy:
     path = Path(path)
     shown = path.name if root is None else _display(path, root)
     if not path.is_file():
-        raise PolicyError([f"{shown}: no policy file here; run `edgegate init` to write a starter "
-                           "policy, or pass --policy PATH"])
+        raise PolicyError(
+            [
+                f"{shown}: no policy file here; run `edgegate init` to write a starter "
+                "policy, or pass --policy PATH"
+            ]
+        )
     try:
         text = path.read_text(encoding="utf-8")
         data, lines = _compose_with_lines(text)
@@ -114,7 +118,8 @@ def load_policy(path: Path, root: Path | None = None) -> Policy:
             # A union (e.g. recipes: list | 'auto') reports every branch; keep the branch
             # that got deeper into the user's data.
             shadowed = kind in ("literal_error", "model_type", "list_type", "dict_type") and any(
-                len(other) > len(data_loc) and other[: len(data_loc)] == data_loc for other, _, _ in found)
+                len(other) > len(data_loc) and other[: len(data_loc)] == data_loc for other, _, _ in found
+            )
             if not shadowed and entry not in problems:
                 problems.append(entry)
         raise PolicyError(problems) from None
@@ -179,9 +184,12 @@ def _resolve(parsed: PolicyFile, i: int, lines: dict, shown: str, problems: list
     auto = recipes_value == "auto"
     if auto:
         from edgegate.policy.resolved import DEFAULT_RECIPES
+
         recipes = DEFAULT_RECIPES
     else:
-        recipes = tuple(recipes_value) if recipes_value else ResolvedModel.__dataclass_fields__["recipes"].default
+        recipes = (
+            tuple(recipes_value) if recipes_value else ResolvedModel.__dataclass_fields__["recipes"].default
+        )
     labels = [r.label for r in recipes]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:
@@ -189,9 +197,14 @@ def _resolve(parsed: PolicyFile, i: int, lines: dict, shown: str, problems: list
 
     deploy = pick("deploy") or ("best" if auto else (labels[0] if len(labels) == 1 else "smallest"))
     if deploy not in DEPLOY_SELECTORS and deploy not in labels:
-        problem(("deploy",), f"{deploy!r} is neither a recipe of this model ({', '.join(labels)}) nor one of "
-                f"{', '.join(DEPLOY_SELECTORS)}")
-    objective = pick("objective") or (deploy if deploy in ("smallest", "fastest", "most_accurate") else "smallest")
+        problem(
+            ("deploy",),
+            f"{deploy!r} is neither a recipe of this model ({', '.join(labels)}) nor one of "
+            f"{', '.join(DEPLOY_SELECTORS)}",
+        )
+    objective = pick("objective") or (
+        deploy if deploy in ("smallest", "fastest", "most_accurate") else "smallest"
+    )
 
     budgets: list[Budget] = []
     own_b, def_b = entry.budgets, d.budgets
@@ -218,12 +231,23 @@ def _resolve(parsed: PolicyFile, i: int, lines: dict, shown: str, problems: list
                     value = q.parse_duration_ms(raw)
                 else:
                     value = q.parse_accuracy(raw)
-                budgets.append(Budget(metric, "absolute", level, written, key, line,
-                                      bound="min" if field_name == "min" else "max", value=value))
+                budgets.append(
+                    Budget(
+                        metric,
+                        "absolute",
+                        level,
+                        written,
+                        key,
+                        line,
+                        bound="min" if field_name == "min" else "max",
+                        value=value,
+                    )
+                )
             else:
                 quantity = "size" if metric in ("size", "gzip_size") else metric
-                budgets.append(Budget(metric, against, level, written, key, line,
-                                      change=q.parse_change(raw, quantity)))
+                budgets.append(
+                    Budget(metric, against, level, written, key, line, change=q.parse_change(raw, quantity))
+                )
 
     for metric in ("size", "gzip_size", "latency"):
         add(metric, "absolute", "max", getattr(own_b, metric, None), getattr(def_b, metric, None), False)
@@ -233,7 +257,9 @@ def _resolve(parsed: PolicyFile, i: int, lines: dict, shown: str, problems: list
     base_own, base_def = getattr(own_b, "vs_base", None), getattr(def_b, "vs_base", None)
     for metric in ("size", "gzip_size", "latency", "accuracy"):
         field_name = "max_drop" if metric == "accuracy" else "max_increase"
-        add(metric, "base", field_name, getattr(base_own, metric, None), getattr(base_def, metric, None), True)
+        add(
+            metric, "base", field_name, getattr(base_own, metric, None), getattr(base_def, metric, None), True
+        )
 
     return ResolvedModel(
         name=entry.name,

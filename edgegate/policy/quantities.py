@@ -12,8 +12,13 @@ import re
 from dataclasses import dataclass
 
 _SIZE_UNITS = {
-    "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
-    "kib": 1024, "mib": 1024**2, "gib": 1024**3,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
 }
 _DURATION_UNITS = {"us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0}
 _NUMBER = r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
@@ -101,8 +106,10 @@ def parse_change(text: str | int | float, quantity: str) -> Change:
             return Change(value, False, shown)
         if unit.lower() in ("pt", "pts", "pp"):
             return Change(value / 100.0, False, shown)
-        raise ValueError(f"unknown unit {unit!r} in {text!r}; use 1pt (percentage points), 2% (relative) "
-                         "or a bare number in the metric's units")
+        raise ValueError(
+            f"unknown unit {unit!r} in {text!r}; use 1pt (percentage points), 2% (relative) "
+            "or a bare number in the metric's units"
+        )
     raise ValueError(f"unknown quantity {quantity!r}")
 
 

@@ -32,22 +32,32 @@ LevelName = Literal["error", "warn"]
 
 # --- datasets -------------------------------------------------------------------------
 
+
 class DatasetSpec(_Strict):
     """Where samples come from. Exactly one of ``path`` / ``x`` / ``images`` / ``hook``."""
 
-    path: str | None = Field(None, description="An .npz file (arrays named by x_key/y_key), or a "
-                             "folder of images with one sub-folder per class.")
+    path: str | None = Field(
+        None,
+        description="An .npz file (arrays named by x_key/y_key), or a "
+        "folder of images with one sub-folder per class.",
+    )
     x_key: str = Field("x", description="Array name of the inputs inside the .npz.")
     y_key: str | None = Field("y", description="Array name of the labels inside the .npz; null for none.")
     x: str | None = Field(None, description="An .npy file of inputs (with y: an .npy of labels).")
     y: str | None = Field(None, description="An .npy file of labels, paired with x.")
     images: str | None = Field(None, description="A folder with one sub-folder of images per class.")
-    image_size: tuple[int, int] | None = Field(None, description="[height, width] to resize images to; "
-                                               "default: the model's input size.")
+    image_size: tuple[int, int] | None = Field(
+        None, description="[height, width] to resize images to; default: the model's input size."
+    )
     color: Literal["rgb", "grayscale"] = "rgb"
-    scale: Literal["0..1", "-1..1", "0..255"] = Field("0..1", description="Pixel value range fed to the model.")
-    hook: str | None = Field(None, description="'module:function' returning (x, y) arrays, x alone, or an "
-                             "iterable of (x, y) batches. Runs the repository's own code.")
+    scale: Literal["0..1", "-1..1", "0..255"] = Field(
+        "0..1", description="Pixel value range fed to the model."
+    )
+    hook: str | None = Field(
+        None,
+        description="'module:function' returning (x, y) arrays, x alone, or an "
+        "iterable of (x, y) batches. Runs the repository's own code.",
+    )
     limit: int | None = Field(None, ge=1, description="Use at most this many samples.")
 
     @model_validator(mode="before")
@@ -61,8 +71,10 @@ class DatasetSpec(_Strict):
     def _one_source(self):
         given = [k for k in ("path", "x", "images", "hook") if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("give exactly one of path, x (+y), images or hook"
-                             + (f" (got {', '.join(given)})" if given else ""))
+            raise ValueError(
+                "give exactly one of path, x (+y), images or hook"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
         if self.y and not self.x:
             raise ValueError("y needs x: give both .npy files")
         if self.hook and ":" not in self.hook:
@@ -109,11 +121,14 @@ class TrainingSpec(_Strict):
     epochs: int = Field(2, ge=1)
     batch_size: int = Field(32, ge=1)
     seed: int = 0
-    hook: str | None = Field(None, description="'module:function(model, dataset) -> model' that fine-tunes "
-                             "the wrapped model itself.")
+    hook: str | None = Field(
+        None,
+        description="'module:function(model, dataset) -> model' that fine-tunes the wrapped model itself.",
+    )
 
 
 # --- recipes --------------------------------------------------------------------------
+
 
 class Int8Options(_Strict):
     io: Literal["int8", "uint8", "float32"] = Field("int8", description="Input/output tensor type.")
@@ -130,7 +145,9 @@ class PruneOptions(_Strict):
     initial_sparsity: float = Field(0.0, ge=0, lt=1)
     structured: Literal["2:4"] | None = None
     epochs: int | None = Field(None, ge=1)
-    skip_unsupported: bool = Field(False, description="Leave layers tfmot cannot wrap unpruned instead of failing.")
+    skip_unsupported: bool = Field(
+        False, description="Leave layers tfmot cannot wrap unpruned instead of failing."
+    )
 
 
 class ClusterOptions(_Strict):
@@ -169,8 +186,10 @@ class RecipeSpec(_Strict):
         stages = [s.strip() for s in v.split("+")]
         unknown = [s for s in stages if s not in CONVERSIONS + TRAININGS]
         if unknown:
-            raise ValueError(f"unknown recipe {unknown[0]!r} in {v!r}; recipes are built from "
-                             f"{', '.join(CONVERSIONS + TRAININGS)} joined by '+' (e.g. prune+int8)")
+            raise ValueError(
+                f"unknown recipe {unknown[0]!r} in {v!r}; recipes are built from "
+                f"{', '.join(CONVERSIONS + TRAININGS)} joined by '+' (e.g. prune+int8)"
+            )
         convs = [s for s in stages if s in CONVERSIONS]
         trains = [s for s in stages if s in TRAININGS]
         if len(convs) > 1 or (convs and stages[-1] not in CONVERSIONS):
@@ -187,6 +206,7 @@ class RecipeSpec(_Strict):
 
 
 # --- budgets --------------------------------------------------------------------------
+
 
 class _Limit(_Strict):
     level: LevelName = "error"
@@ -214,7 +234,9 @@ class LatencyLimit(_Limit):
 
 class AccuracyLimit(_Limit):
     min: Quantity | None = Field(None, description="Lowest acceptable value (higher-is-better metrics).")
-    max: Quantity | None = Field(None, description="Highest acceptable value (error metrics: mae, mse, rmse).")
+    max: Quantity | None = Field(
+        None, description="Highest acceptable value (error metrics: mae, mse, rmse)."
+    )
     max_drop: Quantity | None = Field(None, description="Largest loss vs the float model: 1pt, 2%, 0.01.")
 
     @field_validator("min", "max")
@@ -270,6 +292,7 @@ class AccuracyChange(_Limit):
 
 def _listify(shorthand_key: str):
     """Budgets accept one mapping, a list of them, or a bare quantity meaning ``{key: value}``."""
+
     def before(v):
         if v is None:
             return v
@@ -278,6 +301,7 @@ def _listify(shorthand_key: str):
         if isinstance(v, dict):
             return [v]
         return v
+
     return before
 
 
@@ -320,13 +344,22 @@ class Budgets(_Strict):
 
 # --- Edge TPU -------------------------------------------------------------------------
 
+
 class EdgeTpuSpec(_Strict):
     level: Literal["error", "warn", "off"] = "off"
-    compiler_version: Literal[14, 15, 16] = Field(16, description="Major version of edgetpu_compiler to predict.")
-    runtime: int | None = Field(None, ge=10, le=14, description="Target runtime version (-m); default: the "
-                                "compiler's default (14 for 16.x).")
-    compiler: str = Field("auto", description="'auto' (edgetpu_compiler if on PATH, else static), 'static', "
-                          "or a path to the compiler.")
+    compiler_version: Literal[14, 15, 16] = Field(
+        16, description="Major version of edgetpu_compiler to predict."
+    )
+    runtime: int | None = Field(
+        None,
+        ge=10,
+        le=14,
+        description="Target runtime version (-m); default: the compiler's default (14 for 16.x).",
+    )
+    compiler: str = Field(
+        "auto",
+        description="'auto' (edgetpu_compiler if on PATH, else static), 'static', or a path to the compiler.",
+    )
     timeout_s: int = Field(180, ge=1)
     all_mapped: bool = Field(False, description="Fail unless every op maps to the Edge TPU.")
     min_mapped: Quantity | None = Field(None, description="Lowest share of ops on the Edge TPU, e.g. 90%.")
@@ -344,6 +377,7 @@ class EdgeTpuSpec(_Strict):
 
 # --- models ---------------------------------------------------------------------------
 
+
 class LatencySpec(_Strict):
     runs: int = Field(30, ge=1, description="Timed invocations per model (after warm-up).")
     warmup: int = Field(3, ge=0)
@@ -354,16 +388,21 @@ class ModelSettings(_Strict):
     """Keys a model may set and ``defaults:`` may provide for every model."""
 
     recipes: list[RecipeSpec] | Literal["auto"] | None = None
-    deploy: str | None = Field(None, description="A recipe label, or best|smallest|fastest|most_accurate|all.")
+    deploy: str | None = Field(
+        None, description="A recipe label, or best|smallest|fastest|most_accurate|all."
+    )
     objective: Literal["smallest", "fastest", "most_accurate"] | None = Field(
-        None, description="What 'deploy: best' optimizes.")
+        None, description="What 'deploy: best' optimizes."
+    )
     eval: EvalSpec | None = None
     calibration: CalibrationSpec | None = None
     training: TrainingSpec | None = None
     budgets: Budgets | None = None
     edgetpu: EdgeTpuSpec | None = None
     latency: LatencySpec | None = None
-    trust_code: bool | None = Field(None, description="Allow Lambda layers / custom objects (runs model code).")
+    trust_code: bool | None = Field(
+        None, description="Allow Lambda layers / custom objects (runs model code)."
+    )
 
     @field_validator("recipes", mode="before")
     @classmethod
@@ -374,7 +413,9 @@ class ModelSettings(_Strict):
 class ModelEntry(ModelSettings):
     name: str = Field(min_length=1)
     path: str = Field(min_length=1, description="A model file/folder, or a glob (one model per match).")
-    watch: list[str] = Field(default_factory=list, description="Paths/globs whose change marks this model changed.")
+    watch: list[str] = Field(
+        default_factory=list, description="Paths/globs whose change marks this model changed."
+    )
 
 
 class PolicyFile(_Strict):

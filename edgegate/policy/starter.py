@@ -39,7 +39,9 @@ def find_models(root: Path) -> list[tuple[str, list[str]]]:
 def _name(path: str, taken: set[str]) -> str:
     stem = Path(path).stem if Path(path).suffix else Path(path).name
     parent = Path(path).parent.name
-    base = re.sub(r"[^A-Za-z0-9_-]+", "-", stem if stem not in ("model", "saved_model") or not parent else parent)
+    base = re.sub(
+        r"[^A-Za-z0-9_-]+", "-", stem if stem not in ("model", "saved_model") or not parent else parent
+    )
     name, n = base or "model", 2
     while name in taken:
         name, n = f"{base}-{n}", n + 1
@@ -72,20 +74,34 @@ def starter_text(models: list[tuple[str, list[str]]]) -> str:
         evals = [p for p in npz if "eval" in p or "test" in p or "val" in p] or npz
         calib = [p for p in npz if "calib" in p or "train" in p or "rep" in p]
         if evals:
-            lines += ["    eval:", f"      data: {evals[0]}     # arrays x (inputs) and y (labels)",
-                      "      metric: top1            # top1 | top5 | mae | mse | rmse | fidelity"]
+            lines += [
+                "    eval:",
+                f"      data: {evals[0]}     # arrays x (inputs) and y (labels)",
+                "      metric: top1            # top1 | top5 | mae | mse | rmse | fidelity",
+            ]
         else:
-            lines += ["    # eval:                     # add evaluation data to gate accuracy:",
-                      "    #   data: path/to/eval.npz  # arrays x and y", "    #   metric: top1"]
+            lines += [
+                "    # eval:                     # add evaluation data to gate accuracy:",
+                "    #   data: path/to/eval.npz  # arrays x and y",
+                "    #   metric: top1",
+            ]
         if calib:
             lines += ["    calibration:", f"      data: {calib[0]}", "      samples: 200"]
-        lines += ["    budgets:", "      size: 10 MB               # the candidate that ships must stay under this"]
+        lines += [
+            "    budgets:",
+            "      size: 10 MB               # the candidate that ships must stay under this",
+        ]
         if evals:
             lines += ["      accuracy: {max_drop: 1pt}  # at most 1 percentage point below the float model"]
         lines.append("")
     if not models:
-        lines += ["  - name: my-model", "    path: path/to/model.keras   # SavedModel folder, .keras, .h5 or .tflite",
-                  "    budgets:", "      size: 10 MB", ""]
+        lines += [
+            "  - name: my-model",
+            "    path: path/to/model.keras   # SavedModel folder, .keras, .h5 or .tflite",
+            "    budgets:",
+            "      size: 10 MB",
+            "",
+        ]
     return "\n".join(lines)
 
 

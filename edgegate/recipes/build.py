@@ -41,14 +41,16 @@ def _representative(request: BuildRequest, input_shape: tuple | None, notes: lis
     x = data.x[: request.calibration.samples].astype(np.float32)
     if input_shape is not None and tuple(x.shape[1:]) != tuple(d for d in input_shape):
         if None not in input_shape:
-            raise InputError(f"{request.calibration_key}: samples of shape {tuple(x.shape[1:])} do not fit model "
-                             f"{request.model_name}'s input {tuple(input_shape)}")
+            raise InputError(
+                f"{request.calibration_key}: samples of shape {tuple(x.shape[1:])} do not fit model "
+                f"{request.model_name}'s input {tuple(input_shape)}"
+            )
     if len(x) < request.calibration.samples:
         notes.append(f"calibrated on {len(x)} samples (fewer than the {request.calibration.samples} asked)")
 
     def gen():
         for i in range(len(x)):
-            yield [x[i: i + 1]]
+            yield [x[i : i + 1]]
 
     return gen
 
@@ -84,8 +86,10 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
     except Exception as e:  # the whole group fails alike: report it on each recipe
         reason = str(e) if isinstance(e, InputError) else _first_line(e)
         skipped = type(e).__name__ == "TrainingSkipped"
-        return [BuiltCandidate(r.label, None, error=("skipped: " if skipped else "") + reason)
-                for r in request.recipes]
+        return [
+            BuiltCandidate(r.label, None, error=("skipped: " if skipped else "") + reason)
+            for r in request.recipes
+        ]
 
     input_shape = _model_input_shape(model) if model is not None else None
     built: list[BuiltCandidate] = []
@@ -107,10 +111,14 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
                 if representative_error:
                     raise InputError(representative_error)
                 if representative is None:
-                    raise InputError(f"{recipe.label} needs calibration data: add `calibration:` (or `eval:`, "
-                                     f"used as a fallback) to model {request.model_name!r} in the policy")
+                    raise InputError(
+                        f"{recipe.label} needs calibration data: add `calibration:` (or `eval:`, "
+                        f"used as a fallback) to model {request.model_name!r} in the policy"
+                    )
                 rep = representative
-            converter = make_converter(keras_model=model, saved_model_dir=saved_model_dir, signature=signature)
+            converter = make_converter(
+                keras_model=model, saved_model_dir=saved_model_dir, signature=signature
+            )
             blob = convert(converter, conversion, recipe, rep, after_qat=after_qat)
             path = request.out_dir / f"{_safe(recipe.label)}.tflite"
             path.write_bytes(blob)
@@ -118,8 +126,11 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
         except InputError as e:
             built.append(BuiltCandidate(recipe.label, None, error=str(e), training=figures))
         except Exception as e:
-            built.append(BuiltCandidate(recipe.label, None, error=f"conversion failed: {_first_line(e)}",
-                                        training=figures))
+            built.append(
+                BuiltCandidate(
+                    recipe.label, None, error=f"conversion failed: {_first_line(e)}", training=figures
+                )
+            )
     return built
 
 

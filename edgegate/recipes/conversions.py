@@ -23,8 +23,9 @@ class Conversion(abc.ABC):
     needs_calibration: bool = False
 
     @abc.abstractmethod
-    def configure(self, converter, recipe: RecipeSpec, representative: Representative | None,
-                  after_qat: bool) -> None:
+    def configure(
+        self, converter, recipe: RecipeSpec, representative: Representative | None, after_qat: bool
+    ) -> None:
         """Set the converter's options for this conversion."""
 
 
@@ -94,7 +95,8 @@ class Int16x8(Conversion):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative
         converter.target_spec.supported_ops = [
-            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
         if recipe.int16x8.io == "int16":
             converter.inference_input_type = tf.int16
             converter.inference_output_type = tf.int16
@@ -125,10 +127,18 @@ def make_converter(*, keras_model=None, saved_model_dir: str | None = None, sign
         fn = tf.function(lambda *xs: keras_model(list(xs) if len(xs) > 1 else xs[0], training=False))
         concrete = fn.get_concrete_function(*specs)
         return tf.lite.TFLiteConverter.from_concrete_functions([concrete], keras_model)
-    return tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[signature] if signature else None)
+    return tf.lite.TFLiteConverter.from_saved_model(
+        saved_model_dir, signature_keys=[signature] if signature else None
+    )
 
 
-def convert(converter, conversion: Conversion, recipe: RecipeSpec, representative: Representative | None,
-            *, after_qat: bool = False) -> bytes:
+def convert(
+    converter,
+    conversion: Conversion,
+    recipe: RecipeSpec,
+    representative: Representative | None,
+    *,
+    after_qat: bool = False,
+) -> bytes:
     conversion.configure(converter, recipe, representative, after_qat)
     return converter.convert()

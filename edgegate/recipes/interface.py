@@ -25,8 +25,11 @@ ModelKind = Literal["keras", "h5", "savedmodel", "tflite"]
 def model_kind(path: Path) -> ModelKind | None:
     """What kind of model a path holds, by name and layout; None when it is not a model."""
     if path.is_dir():
-        return "savedmodel" if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file() \
+        return (
+            "savedmodel"
+            if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
             else None
+        )
     suffix = path.suffix.lower()
     return {".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".tflite": "tflite"}.get(suffix)
 
@@ -104,6 +107,7 @@ class TrainingStage(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    def apply(self, model: Any, recipe: RecipeSpec, previous: tuple[str, ...],
-              context: TrainingContext) -> StageOutcome:
+    def apply(
+        self, model: Any, recipe: RecipeSpec, previous: tuple[str, ...], context: TrainingContext
+    ) -> StageOutcome:
         """Return the fine-tuned model; raise ``InputError`` naming layers it cannot handle."""

@@ -30,8 +30,21 @@ from edgegate.results import LayerError
 NOTABLE = 0.5  # RMSE/scale above which a layer loses clearly more than rounding
 
 _MATMUL = {"CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "CONV_3D", "BATCH_MATMUL"}
-_NONLINEAR = {"SOFTMAX", "LOGISTIC", "TANH", "EXP", "LOG", "LOG_SOFTMAX", "RSQRT", "SQRT", "POW", "DIV",
-              "HARD_SWISH", "GELU", "ELU"}
+_NONLINEAR = {
+    "SOFTMAX",
+    "LOGISTIC",
+    "TANH",
+    "EXP",
+    "LOG",
+    "LOG_SOFTMAX",
+    "RSQRT",
+    "SQRT",
+    "POW",
+    "DIV",
+    "HARD_SWISH",
+    "GELU",
+    "ELU",
+}
 _MIXING = {"ADD", "SUB", "MUL", "CONCATENATION", "SQUARED_DIFFERENCE"}
 _REDUCING = {"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "AVERAGE_POOL_2D", "L2_NORMALIZATION"}
 
@@ -39,13 +52,17 @@ _REDUCING = {"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "AVERAGE_
 def hint_for(op: str) -> str:
     """What usually helps an op that quantizes badly."""
     if op == "DEPTHWISE_CONV_2D":
-        return ("per-channel ranges differ widely in depthwise kernels: QAT learns ranges that fit, "
-                "or keep this layer in float")
+        return (
+            "per-channel ranges differ widely in depthwise kernels: QAT learns ranges that fit, "
+            "or keep this layer in float"
+        )
     if op in _MATMUL:
         return "wide weight or activation range: QAT learns tighter ranges, or keep this layer in float"
     if op in _NONLINEAR:
-        return ("nonlinear op sensitive to 8-bit activations: int16x8 keeps 16-bit activations, "
-                "or keep it in float")
+        return (
+            "nonlinear op sensitive to 8-bit activations: int16x8 keeps 16-bit activations, "
+            "or keep it in float"
+        )
     if op in _MIXING:
         return "inputs with different ranges share one int8 scale: QAT aligns them; int16x8 also helps"
     if op in _REDUCING:
@@ -59,8 +76,9 @@ def _layer_name(tensor_name: str) -> str:
     return "/".join(parts[1:-1]) if len(parts) >= 3 else parts[0]
 
 
-def worst_layers(converter_factory: Callable[[], object], calibration_x: np.ndarray, *, top: int = 5,
-                 samples: int = 64) -> tuple[LayerError, ...]:
+def worst_layers(
+    converter_factory: Callable[[], object], calibration_x: np.ndarray, *, top: int = 5, samples: int = 64
+) -> tuple[LayerError, ...]:
     """Up to ``top`` layers with RMSE/scale above ``NOTABLE`` under int8 quantization, worst first.
 
     ``converter_factory`` returns a fresh ``tf.lite.TFLiteConverter`` for the float model (no
@@ -73,7 +91,7 @@ def worst_layers(converter_factory: Callable[[], object], calibration_x: np.ndar
 
     def representative():
         for i in range(len(x)):
-            yield [x[i: i + 1]]
+            yield [x[i : i + 1]]
 
     converter = converter_factory()
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -107,8 +125,9 @@ def worst_layers_for_request(request: BuildRequest, label: str, top: int = 5) ->
     data = load_dataset(request.calibration.data, request.root, key=request.calibration_key, input_hw=hw)
     if model is not None:
         return worst_layers(lambda: make_converter(keras_model=model), data.x, top=top)
-    return worst_layers(lambda: make_converter(saved_model_dir=str(request.source.path), signature=signature),
-                        data.x, top=top)
+    return worst_layers(
+        lambda: make_converter(saved_model_dir=str(request.source.path), signature=signature), data.x, top=top
+    )
 
 
 def _float_parent(request: BuildRequest, recipe):

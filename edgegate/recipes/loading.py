@@ -32,14 +32,18 @@ def read_keras_config(source: SourceModel) -> dict | None:
             with h5py.File(source.path, "r") as f:
                 raw = f.attrs.get("model_config")
                 if raw is None:
-                    raise InputError(f"{source.display}: this .h5 file holds weights only (no model_config); "
-                                     "save the whole model with model.save(...)")
+                    raise InputError(
+                        f"{source.display}: this .h5 file holds weights only (no model_config); "
+                        "save the whole model with model.save(...)"
+                    )
                 return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except InputError:
         raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise InputError(f"{source.display}: not a readable {source.kind} model file ({e}); "
-                         "check that the file is complete (not an LFS pointer or a partial upload)") from None
+        raise InputError(
+            f"{source.display}: not a readable {source.kind} model file ({e}); "
+            "check that the file is complete (not an LFS pointer or a partial upload)"
+        ) from None
     return None
 
 
@@ -81,7 +85,9 @@ def check_config_safety(config: dict | None, source: SourceModel) -> None:
             problems.append(f"Lambda layer {name!r}")
         elif cls in _SAFE_OP_LAYERS:
             continue
-        elif isinstance(module, str) and not (module == "builtins" or module.split(".")[0] in ("keras", "tf_keras")):
+        elif isinstance(module, str) and not (
+            module == "builtins" or module.split(".")[0] in ("keras", "tf_keras")
+        ):
             problems.append(f"custom object {cls!r} from module {module!r}")
         elif isinstance(registered, str) and ">" in registered:
             problems.append(f"custom object {registered!r}")

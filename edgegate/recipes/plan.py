@@ -20,8 +20,9 @@ from edgegate.results import CandidateResult
 from edgegate.verdicts.interface import Check
 
 PTQ = ("float16", "dynamic", "int8")
-INT16X8_CAVEAT = ("note: int16x8 has no optimized CPU kernels (expect it slower than int8) and does not "
-                  "map to the Edge TPU")
+INT16X8_CAVEAT = (
+    "note: int16x8 has no optimized CPU kernels (expect it slower than int8) and does not map to the Edge TPU"
+)
 
 _ACCURACY = {"accuracy", "accuracy_drop", "vs_base.accuracy"}
 _SIZE = {"size", "gzip_size", "vs_base.size", "vs_base.gzip_size"}
@@ -38,9 +39,17 @@ def failed_on(candidate: CandidateResult) -> set[str]:
     kinds = set()
     for check in candidate.checks:
         if check.status.fails:
-            kinds.add("accuracy" if check.name in _ACCURACY else "size" if check.name in _SIZE
-                      else "latency" if check.name in _LATENCY
-                      else "edgetpu" if check.name.startswith("edgetpu") else "other")
+            kinds.add(
+                "accuracy"
+                if check.name in _ACCURACY
+                else "size"
+                if check.name in _SIZE
+                else "latency"
+                if check.name in _LATENCY
+                else "edgetpu"
+                if check.name.startswith("edgetpu")
+                else "other"
+            )
     return kinds
 
 
@@ -100,8 +109,13 @@ class AutoSearch:
             return min(passing, key=lambda r: (r.latency_ms, size(r))).recipe
         measured = all(r.accuracy and r.accuracy.value is not None for r in passing)
         if self._objective == "most_accurate" and measured:
-            return min(passing, key=lambda r: (-r.accuracy.value if r.accuracy.higher_is_better
-                                               else r.accuracy.value, size(r))).recipe
+            return min(
+                passing,
+                key=lambda r: (
+                    -r.accuracy.value if r.accuracy.higher_is_better else r.accuracy.value,
+                    size(r),
+                ),
+            ).recipe
         return min(passing, key=size).recipe
 
     # --- steps ------------------------------------------------------------------------
@@ -139,19 +153,26 @@ class AutoSearch:
         if wants_accuracy and self._step in ("ptq", "int16x8"):
             return self._more_accurate(results, current_label)
         if "accuracy" in kinds:
-            return self._finish(results, "QAT still loses too much accuracy: keep the worst layers in float "
-                                         "or revisit the accuracy budget")
+            return self._finish(
+                results,
+                "QAT still loses too much accuracy: keep the worst layers in float "
+                "or revisit the accuracy budget",
+            )
         if "size" in kinds:
             return self._compress(results, current_label)
         what = " and ".join(sorted(kinds - {"other"})) or "other checks"
-        return self._finish(results, f"{current_label} fails on {what} only: no later step on the path "
-                                     "(16-bit activations, QAT, pruning, clustering) improves that")
+        return self._finish(
+            results,
+            f"{current_label} fails on {what} only: no later step on the path "
+            "(16-bit activations, QAT, pruning, clustering) improves that",
+        )
 
     def _more_accurate(self, results: list[CandidateResult], current: str) -> list[RecipeSpec]:
         if self._step == "ptq":
             if not self._edgetpu_required:
-                self._lines.append("→ int16x8: int8 loses too much accuracy and the target allows 16-bit "
-                                   "activations")
+                self._lines.append(
+                    "→ int16x8: int8 loses too much accuracy and the target allows 16-bit activations"
+                )
                 return self._ask("int16x8", ("int16x8",))
             self._lines.append("int16x8 skipped: the Edge TPU runs only full-int8 models")
         if not self._has_training_data:
@@ -161,8 +182,9 @@ class AutoSearch:
 
     def _compress(self, results: list[CandidateResult], base: str) -> list[RecipeSpec]:
         if not self._has_training_data:
-            return self._finish(results, "prune/cluster skipped: no training data (add `training: data:` to "
-                                         "the model)")
+            return self._finish(
+                results, "prune/cluster skipped: no training data (add `training: data:` to the model)"
+            )
         labels = (f"prune+{base}", f"cluster+{base}", f"prune+cluster+{base}")
         self._lines.append(f"→ {', '.join(labels)}: {base} is still over its size budget")
         return self._ask("compress", labels)

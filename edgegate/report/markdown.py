@@ -55,11 +55,23 @@ def _accuracy_drop(c: CandidateResult) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_template_dirs()), autoescape=False,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(bytes=format_bytes, ms=format_ms, icon=lambda s: ICON[getattr(s, "value", s)],
-                       delta_bytes=_delta_bytes, delta_ms=_delta_ms, accuracy=_accuracy,
-                       accuracy_drop=_accuracy_drop, cell=lambda s: str(s).replace("|", "\\|").replace("\n", " "))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_template_dirs()),
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(
+        bytes=format_bytes,
+        ms=format_ms,
+        icon=lambda s: ICON[getattr(s, "value", s)],
+        delta_bytes=_delta_bytes,
+        delta_ms=_delta_ms,
+        accuracy=_accuracy,
+        accuracy_drop=_accuracy_drop,
+        cell=lambda s: str(s).replace("|", "\\|").replace("\n", " "),
+    )
     return env
 
 
@@ -83,8 +95,14 @@ def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url
     order = sorted(run.models, key=lambda m: -m.status.rank)  # failures first
     levels = ("full", "no-details", "summary")
     for level in levels:
-        text = template.render(run=run, models=order, headline=_headline(run), level=level,
-                               details_url=details_url, Status=Status)
+        text = template.render(
+            run=run,
+            models=order,
+            headline=_headline(run),
+            level=level,
+            details_url=details_url,
+            Status=Status,
+        )
         if max_chars is None or len(text) <= max_chars:
             return text
     suffix = f"\n\n…truncated; full report: {details_url}\n" if details_url else "\n\n…truncated\n"

@@ -15,33 +15,58 @@ _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red", "ski
 def print_summary(run: RunResult, console: Console) -> None:
     console.print(f"[bold]{_headline(run)}[/bold]", highlight=False)
     for m in sorted(run.models, key=lambda m: -m.status.rank):
-        console.print(f"\n{ICON[m.status.value]} [bold]{m.name}[/bold] [dim]{m.path} ({m.change})[/dim]",
-                      highlight=False)
+        console.print(
+            f"\n{ICON[m.status.value]} [bold]{m.name}[/bold] [dim]{m.path} ({m.change})[/dim]",
+            highlight=False,
+        )
         if m.error:
             console.print(f"  {m.error}", style="red", highlight=False, markup=False, soft_wrap=True)
             continue
         table = Table(box=None, pad_edge=False, show_edge=False)
-        for col, justify in (("", "left"), ("candidate", "left"), ("size", "right"), ("Δ base", "right"),
-                             ("latency", "right"), ("Δ base", "right"), ("accuracy", "right"),
-                             ("Δ float", "right"), ("status", "left")):
+        for col, justify in (
+            ("", "left"),
+            ("candidate", "left"),
+            ("size", "right"),
+            ("Δ base", "right"),
+            ("latency", "right"),
+            ("Δ base", "right"),
+            ("accuracy", "right"),
+            ("Δ float", "right"),
+            ("status", "left"),
+        ):
             table.add_column(col, justify=justify)
         for c in m.candidates:
             base = c.base
-            table.add_row("🚀" if c.deploy else "", c.recipe, format_bytes(c.size_bytes),
-                          _delta_bytes(c.size_bytes, base.size_bytes if base else None), format_ms(c.latency_ms),
-                          _delta_ms(c.latency_ms, base.latency_ms if base else None), _accuracy(c),
-                          _accuracy_drop(c), f"[{_STYLE[c.status.value]}]{c.status.value}[/]")
+            table.add_row(
+                "🚀" if c.deploy else "",
+                c.recipe,
+                format_bytes(c.size_bytes),
+                _delta_bytes(c.size_bytes, base.size_bytes if base else None),
+                format_ms(c.latency_ms),
+                _delta_ms(c.latency_ms, base.latency_ms if base else None),
+                _accuracy(c),
+                _accuracy_drop(c),
+                f"[{_STYLE[c.status.value]}]{c.status.value}[/]",
+            )
         console.print(table)
         for c in m.candidates:
             if m.deploy and not c.deploy:
                 continue  # the table shows their status; only the shipped candidate gates
             for ch in c.checks:
                 if ch.status.fails or ch.status.value == "warn":
-                    console.print(f"  {ICON[ch.status.value]} {c.recipe} · {ch.name}: {ch.message}",
-                                  highlight=False, markup=False, soft_wrap=True)
+                    console.print(
+                        f"  {ICON[ch.status.value]} {c.recipe} · {ch.name}: {ch.message}",
+                        highlight=False,
+                        markup=False,
+                        soft_wrap=True,
+                    )
             if c.error:
-                console.print(f"  {c.recipe}: {c.error}", style="dim" if c.error.startswith("skipped:") else "red",
-                              highlight=False, markup=False)
+                console.print(
+                    f"  {c.recipe}: {c.error}",
+                    style="dim" if c.error.startswith("skipped:") else "red",
+                    highlight=False,
+                    markup=False,
+                )
         if m.notes:
             console.print(f"  [dim]{m.notes[-1]}[/dim]", highlight=False)
     for n in run.notes:

@@ -59,7 +59,9 @@ def _base_value(c: CandidateResult, metric: str) -> float | None:
     b = c.base
     if b is None:
         return None
-    return {"size": b.size_bytes, "gzip_size": b.gzip_bytes, "latency": b.latency_ms, "accuracy": b.accuracy}[metric]
+    return {"size": b.size_bytes, "gzip_size": b.gzip_bytes, "latency": b.latency_ms, "accuracy": b.accuracy}[
+        metric
+    ]
 
 
 def _check_name(b: Budget) -> str:
@@ -98,29 +100,44 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
             msg = f"{what} {shown} is within the {limit_text} budget."
         else:
             over = abs(value - b.value)
-            msg = (f"{what} {shown} is {'over' if b.bound == 'max' else 'under'} the {limit_text} budget by "
-                   f"{_fmt(b.metric, over, metric) if b.metric != 'accuracy' else format_accuracy_change(over, metric).lstrip('+')}.")
-        return Check(name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common)
+            msg = (
+                f"{what} {shown} is {'over' if b.bound == 'max' else 'under'} the {limit_text} budget by "
+                f"{_fmt(b.metric, over, metric) if b.metric != 'accuracy' else format_accuracy_change(over, metric).lstrip('+')}."
+            )
+        return Check(
+            name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common
+        )
 
     if b.against == "float":
         drop = c.accuracy.drop
         if drop is None:
-            return Check(name, Status.SKIP, "accuracy drop not checked: there is no float reference "
-                         "(a .tflite source is measured as it is).", **common)
+            return Check(
+                name,
+                Status.SKIP,
+                "accuracy drop not checked: there is no float reference "
+                "(a .tflite source is measured as it is).",
+                **common,
+            )
         reference = (c.accuracy.value or 0.0) + drop
         allowed = b.change.allowed(reference)
         limit_text = f"drop ≤ {b.written}"
         shown = format_accuracy_change(-drop, metric)
         ok = drop <= allowed + 1e-12
         change = format_accuracy_change(-drop, metric)
-        msg = (f"accuracy {'fell ' + change.lstrip('−') if drop > 0 else 'changed ' + change} vs the float model "
-               f"({'within' if ok else 'more than'} the {b.written} allowed).")
-        return Check(name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common)
+        msg = (
+            f"accuracy {'fell ' + change.lstrip('−') if drop > 0 else 'changed ' + change} vs the float model "
+            f"({'within' if ok else 'more than'} the {b.written} allowed)."
+        )
+        return Check(
+            name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common
+        )
 
     # against base
     value, base = _value(c, b.metric), _base_value(c, b.metric)
     if c.base is None:
-        return Check(name, Status.SKIP, f"{what} vs base not checked: the model is new in this change.", **common)
+        return Check(
+            name, Status.SKIP, f"{what} vs base not checked: the model is new in this change.", **common
+        )
     if base is None or value is None:
         why = c.base.error or "not measured on one side"
         return Check(name, Status.SKIP, f"{what} vs base not checked: {why}.", **common)
@@ -136,9 +153,11 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
         delta = value - base
         pct = f" ({delta / base * 100:+.1f}%)" if base else ""
         shown = ("+" if delta >= 0 else "−") + _fmt(b.metric, abs(delta)) + pct
-    msg = (f"{what} {'grew' if b.metric != 'accuracy' and value > base else 'changed'} {shown} vs base "
-           f"({_fmt(b.metric, base, metric)} → {_fmt(b.metric, value, metric)}); "
-           f"{'within' if ok else 'more than'} the {b.written} allowed.")
+    msg = (
+        f"{what} {'grew' if b.metric != 'accuracy' and value > base else 'changed'} {shown} vs base "
+        f"({_fmt(b.metric, base, metric)} → {_fmt(b.metric, value, metric)}); "
+        f"{'within' if ok else 'more than'} the {b.written} allowed."
+    )
     return Check(name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common)
 
 

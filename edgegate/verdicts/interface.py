@@ -15,7 +15,7 @@ class Status(str, enum.Enum):
     PASS = "pass"
     WARN = "warn"
     FAIL = "fail"
-    SKIP = "skip"    # not applicable here (no base version, no labels, ...); message says why
+    SKIP = "skip"  # not applicable here (no base version, no labels, ...); message says why
     ERROR = "error"  # could not be measured (build or input failure); fails like FAIL
 
     @property

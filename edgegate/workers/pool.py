@@ -112,8 +112,12 @@ class WorkerPool:
             w.process.join()
         w.conn.close()
 
-    def run(self, tasks: Iterable[Task], on_outcome: Callable[[TaskOutcome], Iterable[Task] | None],
-            on_start: Callable[[Task], None] | None = None) -> None:
+    def run(
+        self,
+        tasks: Iterable[Task],
+        on_outcome: Callable[[TaskOutcome], Iterable[Task] | None],
+        on_start: Callable[[Task], None] | None = None,
+    ) -> None:
         """Run ``tasks`` and whatever ``on_outcome`` returns as follow-ups, until none are left."""
         queue: collections.deque[Task] = collections.deque(tasks)
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -35,8 +35,18 @@ def _input_hw(model: Path, name: str):
     return (int(shape[1]), int(shape[2])) if len(shape) == 4 else None
 
 
-def evaluate(model: str, name: str, data: DatasetSpec, data_key: str, metric: MetricSpec, root: str,
-             batch_size: int, threads: int, reference_outputs: str | None, save_outputs: str | None):
+def evaluate(
+    model: str,
+    name: str,
+    data: DatasetSpec,
+    data_key: str,
+    metric: MetricSpec,
+    root: str,
+    batch_size: int,
+    threads: int,
+    reference_outputs: str | None,
+    save_outputs: str | None,
+):
     """Accuracy of one ``.tflite`` on the eval set (``drop`` is filled in by the parent)."""
     from edgegate.measurements.accuracy import evaluate as run_eval
     from edgegate.metrics import metric_for
@@ -45,8 +55,15 @@ def evaluate(model: str, name: str, data: DatasetSpec, data_key: str, metric: Me
     # Image folders (images: or a folder path:) resize to the model's input; other sources ignore it.
     dataset = _dataset(data.model_dump_json(), root, data_key, _input_hw(path, name))
     reference = np.load(reference_outputs) if reference_outputs else None
-    result = run_eval(path, dataset, metric_for(metric), name=name, batch_size=batch_size, threads=threads,
-                      reference=reference)
+    result = run_eval(
+        path,
+        dataset,
+        metric_for(metric),
+        name=name,
+        batch_size=batch_size,
+        threads=threads,
+        reference=reference,
+    )
     if save_outputs:
         np.save(save_outputs, result.outputs)
     return result.accuracy

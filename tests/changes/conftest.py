@@ -38,8 +38,9 @@ class Repo:
         self.path = path
 
     def git(self, *args: str) -> str:
-        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True,
-                              text=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=self.path, check=True, capture_output=True, text=True
+        ).stdout.strip()
 
     def write(self, rel: str, content: bytes | str) -> Path:
         p = self.path / rel
@@ -67,8 +68,14 @@ class Repo:
         self.write("edgegate.yml", "version: 1\nmodels:\n" + models_yaml)
         return load_policy(self.path / "edgegate.yml", root=self.path)
 
-    def changes(self, models_yaml: str, *, base: str | None = "main", all_models: bool = False,
-                paths: tuple[str, ...] = ()):
+    def changes(
+        self,
+        models_yaml: str,
+        *,
+        base: str | None = "main",
+        all_models: bool = False,
+        paths: tuple[str, ...] = (),
+    ):
         policy = self.policy(models_yaml)
         return find_changes(policy, GitRepo(self.path), base=base, all_models=all_models, paths=paths)
 

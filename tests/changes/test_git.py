@@ -12,15 +12,20 @@ from edgegate.changes.select import ModelMaterializer
 from edgegate.errors import InputError, UsageError
 from tests.changes.conftest import Repo, model_bytes
 
-LFS_POINTER = (b"version https://git-lfs.github.com/spec/v1\n"
-               b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n")
+LFS_POINTER = (
+    b"version https://git-lfs.github.com/spec/v1\n"
+    b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n"
+)
 
 
 def test_not_a_git_repository(tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
-    with pytest.raises(UsageError, match=r"plain is not inside a git repository \(git says: fatal: not a git "
-                                         r"repository.*run it inside a clone of your repository"):
+    with pytest.raises(
+        UsageError,
+        match=r"plain is not inside a git repository \(git says: fatal: not a git "
+        r"repository.*run it inside a clone of your repository",
+    ):
         GitRepo(plain)
 
 
@@ -80,8 +85,11 @@ def test_default_base_falls_back_to_master(tmp_path):
     r.commit("initial")
     assert GitRepo(r.path).default_base() == "master"
     r.git("branch", "-m", "master", "trunk")
-    with pytest.raises(UsageError, match="no base branch to compare with.*none of origin/main, main, "
-                                         "origin/master, master exists. Pass --base REF"):
+    with pytest.raises(
+        UsageError,
+        match="no base branch to compare with.*none of origin/main, main, "
+        "origin/master, master exists. Pass --base REF",
+    ):
         GitRepo(r.path).default_base()
 
 
@@ -96,8 +104,9 @@ def test_shallow_clone_without_merge_base(repo, tmp_path):
     local = clone(repo, tmp_path / "shallow", "--depth", "1", "--no-single-branch", "-b", "feature")
     git = GitRepo(local.path)
     assert git.resolve("origin/main")
-    with pytest.raises(UsageError,
-                       match=r"this clone is shallow.*`git fetch --unshallow origin`.*fetch-depth: 0"):
+    with pytest.raises(
+        UsageError, match=r"this clone is shallow.*`git fetch --unshallow origin`.*fetch-depth: 0"
+    ):
         git.merge_base("origin/main", "HEAD")
     local.git("fetch", "-q", "--unshallow", "origin")
     assert git.merge_base("origin/main", "HEAD") == repo.git("merge-base", "main", "feature")
@@ -155,7 +164,10 @@ def test_exists_at_and_export(repo, tmp_path):
     assert out == dest / "models/digits.tflite" and out.read_bytes() == model_bytes(1)
     folder = git.export(base, "models/detector", dest)
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
-        "saved_model.pb", "variables/variables.data-00000-of-00001", "variables/variables.index"]
+        "saved_model.pb",
+        "variables/variables.data-00000-of-00001",
+        "variables/variables.index",
+    ]
     assert (folder / "saved_model.pb").read_bytes() == model_bytes(5)
     with pytest.raises(InputError, match="models/nope.tflite does not exist at the base commit"):
         git.export(base, "models/nope.tflite", dest)
@@ -175,11 +187,17 @@ def test_lfs_pointer_at_head(repo):
     repo.write("models/detector/variables/variables.data-00000-of-00001", LFS_POINTER)
     git = GitRepo(repo.path)
     with ModelMaterializer(git, None) as m:
-        with pytest.raises(InputError, match=r"^models/digits.tflite is a Git LFS pointer, not the model.*"
-                                             r"`git lfs pull`.*`lfs: true` on actions/checkout"):
+        with pytest.raises(
+            InputError,
+            match=r"^models/digits.tflite is a Git LFS pointer, not the model.*"
+            r"`git lfs pull`.*`lfs: true` on actions/checkout",
+        ):
             m.head("models/digits.tflite")
-        with pytest.raises(InputError, match=r"^models/detector/variables/variables.data-00000-of-00001 is a "
-                                             r"Git LFS pointer"):
+        with pytest.raises(
+            InputError,
+            match=r"^models/detector/variables/variables.data-00000-of-00001 is a "
+            r"Git LFS pointer",
+        ):
             m.head("models/detector")
 
 
@@ -191,8 +209,11 @@ def test_lfs_pointer_at_base(repo):
     git = GitRepo(repo.path)
     with ModelMaterializer(git, changes.base_sha) as m:
         assert m.head("models/digits.tflite").read_bytes() == model_bytes(1)
-        with pytest.raises(InputError, match=r"^models/digits.tflite \(base version at [0-9a-f]{12}\) is a "
-                                             r"Git LFS pointer.*`git lfs fetch origin main`"):
+        with pytest.raises(
+            InputError,
+            match=r"^models/digits.tflite \(base version at [0-9a-f]{12}\) is a "
+            r"Git LFS pointer.*`git lfs fetch origin main`",
+        ):
             m.base(changes.models[0].base_path)
 
 
@@ -226,6 +247,9 @@ def test_materializer_refuses_head_symlink_escape(repo, tmp_path):
     (repo.path / "models/detector/variables").mkdir()
     os.symlink(secret, repo.path / "models/detector/variables/variables.data-00000-of-00001")
     with ModelMaterializer(GitRepo(repo.path), None) as m:
-        with pytest.raises(InputError, match=r"^models/detector/variables/variables.data-00000-of-00001 "
-                                             r"resolves to .*secret.bin, outside the repository"):
+        with pytest.raises(
+            InputError,
+            match=r"^models/detector/variables/variables.data-00000-of-00001 "
+            r"resolves to .*secret.bin, outside the repository",
+        ):
             m.head("models/detector")

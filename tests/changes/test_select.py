@@ -197,8 +197,9 @@ def test_glob_expands_to_one_target_per_model(repo):
 def test_glob_never_targets_files_inside_a_saved_model(repo):
     repo.saved_model("models/detector", seed=3)
     repo.write("models/detector/assets/extra.tflite", model_bytes(7))
-    policy = repo.policy("  - name: all\n    path: 'models/**'\n  - name: inner\n"
-                         "    path: 'models/detector/assets/*.tflite'\n")
+    policy = repo.policy(
+        "  - name: all\n    path: 'models/**'\n  - name: inner\n    path: 'models/detector/assets/*.tflite'\n"
+    )
     assert [(t.name, t.path) for t in expand_targets(policy)] == [("all/detector", "models/detector")]
 
 
@@ -216,7 +217,8 @@ def test_glob_target_changed_and_renamed_within_glob(repo):
     repo.git("mv", "models/a.tflite", "models/a2.tflite")
     changes = repo.changes("  - name: zoo\n    path: 'models/*.tflite'\n")
     assert [(m.target.name, m.change, m.base_path) for m in changes.models] == [
-        ("zoo/a2", "renamed", "models/a.tflite")]
+        ("zoo/a2", "renamed", "models/a.tflite")
+    ]
     assert changes.notes == ()  # the old name is followed, not reported as deleted
 
 
@@ -241,8 +243,10 @@ def test_model_moved_away_from_its_policy_path_gets_a_note(repo):
     repo.git("mv", "models/digits.tflite", "models/digits_v2.tflite")
     changes = repo.changes(ONE)
     assert changes.models == ()
-    assert changes.notes == ("model digits: models/digits.tflite was moved to models/digits_v2.tflite in "
-                             "this change; update models[0].path in edgegate.yml to gate it there",)
+    assert changes.notes == (
+        "model digits: models/digits.tflite was moved to models/digits_v2.tflite in "
+        "this change; update models[0].path in edgegate.yml to gate it there",
+    )
 
 
 def test_missing_model_is_gated_as_an_error_and_empty_glob_gets_a_note(repo):
@@ -264,7 +268,8 @@ def test_symlink_escaping_the_repository_is_a_policy_error(repo, tmp_path):
     assert err.value.problems == [
         f"edgegate.yml:4: models[0].path: 'models/digits.tflite' resolves to {outside.resolve()}/"
         "digits.tflite, outside the repository, through a symlink; EdgeGate reads models only from inside "
-        "the repository"]
+        "the repository"
+    ]
     # A glob match through the link is refused the same way.
     with pytest.raises(PolicyError, match=r"models\[0\]\.path: 'models/secret.tflite' resolves to"):
         repo.changes("  - name: zoo\n    path: 'models/*.tflite'\n")
@@ -277,8 +282,11 @@ def test_symlink_inside_the_repository_is_fine(repo):
 
 
 def test_dotdot_in_policy_path_is_rejected_by_the_loader(repo):
-    with pytest.raises(PolicyError, match=r"models\[0\]\.path: '\.\./x\.tflite' points outside the "
-                                          r"repository"):
+    with pytest.raises(
+        PolicyError,
+        match=r"models\[0\]\.path: '\.\./x\.tflite' points outside the "
+        r"repository",
+    ):
         repo.changes("  - name: up\n    path: ../x.tflite\n")
 
 
@@ -305,10 +313,15 @@ def test_glob_depth_follows_the_pattern(repo):
     repo.write("models/a.tflite", model_bytes(2))
     repo.write("models/sub/b.tflite", model_bytes(3))
     repo.saved_model("models/sub/det", seed=4)
-    policy = repo.policy("  - name: root\n    path: '*.tflite'\n  - name: one\n    path: 'models/*/*'\n"
-                         "  - name: any\n    path: '**/*.tflite'\n")
+    policy = repo.policy(
+        "  - name: root\n    path: '*.tflite'\n  - name: one\n    path: 'models/*/*'\n"
+        "  - name: any\n    path: '**/*.tflite'\n"
+    )
     assert [t.path for t in expand_targets(policy)] == [
         "top.tflite",
-        "models/sub/b.tflite", "models/sub/det",
-        "models/a.tflite", "models/sub/b.tflite", "top.tflite",
+        "models/sub/b.tflite",
+        "models/sub/det",
+        "models/a.tflite",
+        "models/sub/b.tflite",
+        "top.tflite",
     ]

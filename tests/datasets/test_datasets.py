@@ -29,6 +29,7 @@ def repo(tmp_path):
 
 # --- .npz -------------------------------------------------------------------------------
 
+
 def test_npz_reads_named_arrays_and_applies_limit(repo):
     x, y = np.arange(40, dtype=np.float32).reshape(10, 4), np.arange(10)
     np.savez(repo / "data/eval.npz", pixels=x, classes=y)
@@ -44,8 +45,11 @@ def test_npz_without_the_default_y_is_label_free(repo):
 
 def test_npz_missing_array_lists_the_arrays_it_has(repo):
     np.savez(repo / "data/eval.npz", images=np.ones((2, 3)), labels=np.ones(2))
-    with pytest.raises(InputError, match=r"models\[0\]\.eval\.data: data/eval.npz has no array 'x' "
-                                         r"\(it has: images, labels\)"):
+    with pytest.raises(
+        InputError,
+        match=r"models\[0\]\.eval\.data: data/eval.npz has no array 'x' "
+        r"\(it has: images, labels\)",
+    ):
         load(repo, "data/eval.npz")
     with pytest.raises(InputError, match="has no array 'y'.*set y_key"):
         load(repo, {"path": "data/eval.npz", "x_key": "images", "y_key": "y"})
@@ -70,6 +74,7 @@ def test_missing_file(repo):
 
 # --- .npy -------------------------------------------------------------------------------
 
+
 def test_npy_pair_and_npy_alone(repo):
     np.save(repo / "data/x.npy", np.ones((5, 2), np.float32))
     np.save(repo / "data/y.npy", np.arange(5))
@@ -87,8 +92,11 @@ def test_length_mismatch_names_both_files(repo):
 
 def test_empty_dataset(repo):
     np.savez(repo / "data/eval.npz", x=np.zeros((0, 8, 8, 1), np.float32), y=np.zeros(0))
-    with pytest.raises(InputError, match=r"models\[0\]\.eval\.data \(data/eval.npz\): the dataset is empty "
-                                         r"\(array 'x' hold no samples\)"):
+    with pytest.raises(
+        InputError,
+        match=r"models\[0\]\.eval\.data \(data/eval.npz\): the dataset is empty "
+        r"\(array 'x' hold no samples\)",
+    ):
         load(repo, "data/eval.npz")
 
 
@@ -115,10 +123,14 @@ def test_unsupported_file_type(repo):
 
 # --- paths stay inside the repository -----------------------------------------------------
 
+
 def test_dotdot_escape_is_refused(repo):
     np.save(repo.parent / "secret.npy", np.ones(3))
-    with pytest.raises(InputError, match=r"models\[0\]\.eval\.data: '../secret.npy' resolves outside the "
-                                         "repository"):
+    with pytest.raises(
+        InputError,
+        match=r"models\[0\]\.eval\.data: '../secret.npy' resolves outside the "
+        "repository",
+    ):
         load(repo, {"x": "../secret.npy"})
 
 
@@ -143,6 +155,7 @@ def test_symlink_inside_the_repository_is_fine(repo):
 
 # --- image folders ----------------------------------------------------------------------
 
+
 def _image(path, size=(6, 4), value=(255, 0, 0)):
     from PIL import Image
 
@@ -158,7 +171,9 @@ def test_image_folder_classes_by_sorted_name_balanced_order(repo):
     data = load(repo, {"images": "images"})
     assert data.x.shape == (4, 4, 6, 3) and data.x.dtype == np.float32  # (N, height, width, RGB)
     assert list(data.y) == [0, 1, 1, 1]  # cat=0, dog=1; round-robin across classes
-    assert np.array_equal(data.x[0, 0, 0], [1.0, 0.0, 0.0]) and np.array_equal(data.x[1, 0, 0], [0.0, 1.0, 0.0])
+    assert np.array_equal(data.x[0, 0, 0], [1.0, 0.0, 0.0]) and np.array_equal(
+        data.x[1, 0, 0], [0.0, 1.0, 0.0]
+    )
     assert data.source == f"{KEY} (images, 2 classes)"
     assert list(load(repo, {"images": "images", "limit": 2}).y) == [0, 1]
 
@@ -226,7 +241,9 @@ def test_hook_in_a_package_of_the_repository(repo):
     (package / "sub").mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "sub" / "__init__.py").write_text("")
-    (package / "sub" / "loader.py").write_text("import numpy as np\ndef data():\n    return np.zeros((2, 1))\n")
+    (package / "sub" / "loader.py").write_text(
+        "import numpy as np\ndef data():\n    return np.zeros((2, 1))\n"
+    )
     assert len(load(repo, f"{package.name}.sub.loader:data")) == 2
 
 
@@ -237,7 +254,9 @@ def test_hook_outside_the_repository_is_refused(repo):
 
 def test_hook_errors_name_the_hook(repo):
     hook = _hook(repo, "raise RuntimeError('no such bucket')")
-    with pytest.raises(InputError, match=re.escape(f"{KEY}: hook {hook} raised RuntimeError: no such bucket")):
+    with pytest.raises(
+        InputError, match=re.escape(f"{KEY}: hook {hook} raised RuntimeError: no such bucket")
+    ):
         load(repo, {"hook": hook})
     with pytest.raises(InputError, match="has no function 'nope'"):
         load(repo, {"hook": hook.replace(":data", ":nope")})

@@ -32,15 +32,17 @@ Number of Edge TPU subgraphs: {subgraphs}
 Total number of operations: {total}
 Operation log: out/{stem}_edgetpu.log
 """
-NOT_ALL = "\n".join([
-    "",
-    "Model successfully compiled but not all operations are supported by the Edge TPU. A percentage of the "
-    "model will instead run on the CPU, which is slower. If possible, consider updating your model to use "
-    "only operations supported by the Edge TPU. For details, visit g.co/coral/model-reqs.",
-    "Number of operations that will run on Edge TPU: {tpu}",
-    "Number of operations that will run on CPU: {cpu}",
-    "",
-])
+NOT_ALL = "\n".join(
+    [
+        "",
+        "Model successfully compiled but not all operations are supported by the Edge TPU. A percentage of the "
+        "model will instead run on the CPU, which is slower. If possible, consider updating your model to use "
+        "only operations supported by the Edge TPU. For details, visit g.co/coral/model-reqs.",
+        "Number of operations that will run on Edge TPU: {tpu}",
+        "Number of operations that will run on CPU: {cpu}",
+        "",
+    ]
+)
 V16 = "Edge TPU Compiler version 16.0.384591198\n"
 TIMER = "Started a compilation timeout timer of 180 seconds.\n"
 V16_FOOTER = "Compilation child process completed within timeout period.\nCompilation succeeded! \n"

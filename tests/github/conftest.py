@@ -291,6 +291,7 @@ def load_event(name: str, **replace: str) -> dict:
 
 # --- real git repositories and models ---------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def tflite_models() -> dict[str, bytes]:
     """Two real .tflite models, one dense layer each: ``small`` (~1 KB) and ``big`` (~14 KB)."""

@@ -38,7 +38,7 @@ def _convert(converter, mode: str, x: np.ndarray) -> bytes:
 
     if mode != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([x[i: i + 1]] for i in range(len(x)))
+        converter.representative_dataset = lambda: ([x[i : i + 1]] for i in range(len(x)))
     if mode in ("int8", "per_channel", "uint8_io"):
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         io = tf.uint8 if mode == "uint8_io" else tf.int8
@@ -46,7 +46,8 @@ def _convert(converter, mode: str, x: np.ndarray) -> bytes:
         converter._experimental_disable_per_channel = mode == "int8"
     if mode == "int16x8":
         converter.target_spec.supported_ops = [
-            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
         converter.inference_input_type = converter.inference_output_type = tf.int16
     with warnings.catch_warnings():  # TF's own notice for int io without legacy input statistics
         warnings.filterwarnings("ignore", "Statistics for quantized inputs")
@@ -87,10 +88,14 @@ def models(tmp_path_factory) -> Models:
     vec = keras.Input((4,))
     regression = keras.Model(vec, keras.layers.Dense(1)(vec))
     for name, converter in (
-            ("fixed_batch", tf.lite.TFLiteConverter.from_concrete_functions([fixed_batch.get_concrete_function()])),
-            ("sqrt", tf.lite.TFLiteConverter.from_concrete_functions([sqrt.get_concrete_function()])),
-            ("two_inputs", tf.lite.TFLiteConverter.from_keras_model(two_inputs)),
-            ("regression", tf.lite.TFLiteConverter.from_keras_model(regression))):
+        (
+            "fixed_batch",
+            tf.lite.TFLiteConverter.from_concrete_functions([fixed_batch.get_concrete_function()]),
+        ),
+        ("sqrt", tf.lite.TFLiteConverter.from_concrete_functions([sqrt.get_concrete_function()])),
+        ("two_inputs", tf.lite.TFLiteConverter.from_keras_model(two_inputs)),
+        ("regression", tf.lite.TFLiteConverter.from_keras_model(regression)),
+    ):
         paths[name] = out / f"{name}.tflite"
         paths[name].write_bytes(converter.convert())
     return Models(keras=classifier, x=x, fixed_kernel=fixed_kernel, **paths)

@@ -32,9 +32,16 @@ def test_float_model_matches_keras(models, expected):
 
 @pytest.mark.parametrize("variant", ["int8", "per_channel", "uint8_io", "int16x8"])
 def test_quantized_models_are_scaled_back_to_real_outputs(models, expected, variant):
-    reference = evaluate(models.float32, Dataset(models.x, None, SOURCE), metric("fidelity"), name="float").outputs
-    result = evaluate(getattr(models, variant), Dataset(models.x, None, SOURCE), metric("fidelity"), name=variant,
-                      reference=reference)
+    reference = evaluate(
+        models.float32, Dataset(models.x, None, SOURCE), metric("fidelity"), name="float"
+    ).outputs
+    result = evaluate(
+        getattr(models, variant),
+        Dataset(models.x, None, SOURCE),
+        metric("fidelity"),
+        name=variant,
+        reference=reference,
+    )
     assert result.outputs.dtype == np.float32
     assert np.abs(result.outputs - expected).max() < 0.05  # a few output quantization steps of 1/256
     assert result.accuracy.value >= 0.9 and result.accuracy.snr_db > 25
@@ -42,8 +49,13 @@ def test_quantized_models_are_scaled_back_to_real_outputs(models, expected, vari
 
 @pytest.mark.parametrize("batch_size", [1, 7, 64, 500])
 def test_batch_size_does_not_change_outputs(models, expected, batch_size):
-    result = evaluate(models.float32, Dataset(models.x, None, SOURCE), metric("fidelity"), name="float",
-                      batch_size=batch_size)
+    result = evaluate(
+        models.float32,
+        Dataset(models.x, None, SOURCE),
+        metric("fidelity"),
+        name="float",
+        batch_size=batch_size,
+    )
     assert result.accuracy.samples == 64
     assert np.allclose(result.outputs, expected, atol=1e-5)
 
@@ -52,14 +64,21 @@ def test_fixed_batch_model_falls_back_to_one_sample_at_a_time(models):
     scores = models.x.reshape(64, 64) @ models.fixed_kernel
     softmax = np.exp(scores - scores.max(axis=1, keepdims=True))
     softmax /= softmax.sum(axis=1, keepdims=True)
-    result = evaluate(models.fixed_batch, Dataset(models.x, softmax.argmax(axis=1), SOURCE), metric("top1"),
-                      name="fixed", batch_size=32)
+    result = evaluate(
+        models.fixed_batch,
+        Dataset(models.x, softmax.argmax(axis=1), SOURCE),
+        metric("top1"),
+        name="fixed",
+        batch_size=32,
+    )
     assert result.accuracy.samples == 64 and result.accuracy.value == 1.0
     assert np.allclose(result.outputs, softmax, atol=1e-5)
 
 
 def test_samples_may_differ_in_dimensions_of_size_one(models, expected):
-    result = evaluate(models.float32, Dataset(models.x[..., 0], None, SOURCE), metric("fidelity"), name="float")
+    result = evaluate(
+        models.float32, Dataset(models.x[..., 0], None, SOURCE), metric("fidelity"), name="float"
+    )
     assert np.allclose(result.outputs, expected, atol=1e-5)
 
 
@@ -67,34 +86,52 @@ def test_input_shape_mismatch_names_model_key_and_shapes(models):
     data = Dataset(models.x.reshape(64, 64), None, SOURCE)
     with pytest.raises(InputError) as err:
         evaluate(models.int8, data, metric("fidelity"), name="int8")
-    assert str(err.value) == ("model int8 expects input [1, 8, 8, 1] (samples of shape (8, 8, 1)) but "
-                              "models[0].eval.data (data/eval.npz) gives samples of shape (64,); reshape the data "
-                              "or fix the model's input")
+    assert str(err.value) == (
+        "model int8 expects input [1, 8, 8, 1] (samples of shape (8, 8, 1)) but "
+        "models[0].eval.data (data/eval.npz) gives samples of shape (64,); reshape the data "
+        "or fix the model's input"
+    )
 
 
 def test_nan_outputs_name_the_model(models):
     values = np.ones((10, 4), np.float32)
     values[3, 2] = values[7, 0] = -1.0
-    with pytest.raises(InputError, match=r"model sqrt produced NaN or infinite outputs for 2 of 10 samples of "
-                                         r"models\[0\]\.eval\.data \(data/eval\.npz\) \(the first is sample 3\)"):
+    with pytest.raises(
+        InputError,
+        match=r"model sqrt produced NaN or infinite outputs for 2 of 10 samples of "
+        r"models\[0\]\.eval\.data \(data/eval\.npz\) \(the first is sample 3\)",
+    ):
         evaluate(models.sqrt, Dataset(values, None, SOURCE), metric("fidelity"), name="sqrt")
 
 
 def test_multi_input_models_are_not_supported_yet(models):
-    with pytest.raises(InputError, match="model pair has 2 inputs .*single-input, single-output models only for now"):
-        evaluate(models.two_inputs, Dataset(np.ones((3, 4), np.float32), None, SOURCE), metric("fidelity"),
-                 name="pair")
+    with pytest.raises(
+        InputError, match="model pair has 2 inputs .*single-input, single-output models only for now"
+    ):
+        evaluate(
+            models.two_inputs,
+            Dataset(np.ones((3, 4), np.float32), None, SOURCE),
+            metric("fidelity"),
+            name="pair",
+        )
 
 
 def test_labelled_metric_without_labels(models):
-    with pytest.raises(InputError, match=r"models\[0\]\.eval\.data \(data/eval\.npz\): metric top1 needs labels"):
+    with pytest.raises(
+        InputError, match=r"models\[0\]\.eval\.data \(data/eval\.npz\): metric top1 needs labels"
+    ):
         evaluate(models.float32, Dataset(models.x, None, SOURCE), metric("top1"), name="float")
 
 
 def test_reference_outputs_must_cover_the_same_samples(models):
     with pytest.raises(InputError, match="cover 10 samples but .* has 64"):
-        evaluate(models.int8, Dataset(models.x, None, SOURCE), metric("fidelity"), name="int8",
-                 reference=np.zeros((10, 3), np.float32))
+        evaluate(
+            models.int8,
+            Dataset(models.x, None, SOURCE),
+            metric("fidelity"),
+            name="int8",
+            reference=np.zeros((10, 3), np.float32),
+        )
 
 
 def test_labels_that_do_not_fit_name_the_model(models):
@@ -106,6 +143,7 @@ def test_regression_metrics_through_the_interpreter(models):
     vectors = np.random.default_rng(2).normal(size=(20, 4)).astype(np.float32)
     own = evaluate(models.regression, Dataset(vectors, None, SOURCE), metric("fidelity"), name="reg")
     assert own.outputs.shape == (20, 1) and own.accuracy.value == 1.0
-    shifted = evaluate(models.regression, Dataset(vectors, own.outputs[:, 0] + 0.5, SOURCE), metric("mae"),
-                       name="reg")
+    shifted = evaluate(
+        models.regression, Dataset(vectors, own.outputs[:, 0] + 0.5, SOURCE), metric("mae"), name="reg"
+    )
     assert shifted.accuracy.value == pytest.approx(0.5, abs=1e-5) and not shifted.accuracy.higher_is_better

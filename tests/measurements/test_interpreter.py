@@ -9,12 +9,15 @@ from edgegate.errors import InputError
 from edgegate.measurements.interpreter import TensorQuantization, from_output, open_interpreter, to_input
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "model cand: cannot read"),
-    (b"", "not a TensorFlow Lite model .*the file is empty"),
-    (b"<html>404</html>", "not a TensorFlow Lite model"),
-    (b"version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 12\n", "is a Git LFS pointer"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "model cand: cannot read"),
+        (b"", "not a TensorFlow Lite model .*the file is empty"),
+        (b"<html>404</html>", "not a TensorFlow Lite model"),
+        (b"version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 12\n", "is a Git LFS pointer"),
+    ],
+)
 def test_files_that_are_not_models(tmp_path, content, message):
     path = tmp_path / "cand.tflite"
     if content is not None:
@@ -35,8 +38,11 @@ def test_truncated_model(models, tmp_path, keep):
 def test_per_channel_weights_dequantize_to_the_keras_kernel(models):
     interpreter = open_interpreter(models.per_channel, name="pc")
     interpreter.allocate_tensors()
-    conv = next(d for d in interpreter.get_tensor_details() if len(d["shape"]) == 4 and d["shape"][0] == 4
-                and d["dtype"] == np.int8)
+    conv = next(
+        d
+        for d in interpreter.get_tensor_details()
+        if len(d["shape"]) == 4 and d["shape"][0] == 4 and d["dtype"] == np.int8
+    )
     assert conv["quantization"] == (0.0, 0)  # per-channel: the legacy field says nothing
     quantization = TensorQuantization.of(conv)
     assert quantization.scales.shape == (4,) and quantization.axis == 0
@@ -60,8 +66,12 @@ def test_quantize_round_trip_per_channel_and_clipping():
 
 
 def test_io_conversion_follows_each_tensor(models):
-    for path, dtype in ((models.float32, np.float32), (models.int8, np.int8), (models.uint8_io, np.uint8),
-                        (models.int16x8, np.int16)):
+    for path, dtype in (
+        (models.float32, np.float32),
+        (models.int8, np.int8),
+        (models.uint8_io, np.uint8),
+        (models.int16x8, np.int16),
+    ):
         interpreter = open_interpreter(path, name=path.stem)
         inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
         assert inp["dtype"] == dtype and out["dtype"] == dtype

@@ -10,7 +10,12 @@ from edgegate.measurements.latency import measure_latency, random_input
 
 
 def test_models_measured_side_by_side(models):
-    paths = {"float": models.float32, "int8": models.int8, "int16x8": models.int16x8, "pair": models.two_inputs}
+    paths = {
+        "float": models.float32,
+        "int8": models.int8,
+        "int16x8": models.int16x8,
+        "pair": models.two_inputs,
+    }
     figures = measure_latency(paths, runs=7, warmup=2, threads=1)
     assert list(figures) == list(paths)
     for f in figures.values():

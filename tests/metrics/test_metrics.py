@@ -12,10 +12,14 @@ from edgegate.metrics import metric_for
 from edgegate.metrics.fidelity import output_snr_db
 from edgegate.policy.schema import MetricSpec
 
-SCORES = np.array([[0.1, 0.7, 0.2],   # top1 1, top2 {1, 2}
-                   [0.5, 0.3, 0.2],   # top1 0, top2 {0, 1}
-                   [0.2, 0.3, 0.5],   # top1 2, top2 {2, 1}
-                   [0.6, 0.1, 0.3]])  # top1 0, top2 {0, 2}
+SCORES = np.array(
+    [
+        [0.1, 0.7, 0.2],  # top1 1, top2 {1, 2}
+        [0.5, 0.3, 0.2],  # top1 0, top2 {0, 1}
+        [0.2, 0.3, 0.5],  # top1 2, top2 {2, 1}
+        [0.6, 0.1, 0.3],
+    ]
+)  # top1 0, top2 {0, 2}
 LABELS = np.array([1, 1, 0, 2])  # top1 hits: sample 0 only; top2 hits: samples 0, 1, 3
 
 
@@ -44,11 +48,14 @@ def test_single_output_is_read_as_a_sigmoid_probability():
     assert score("top1", [[0.9], [0.2], [0.6], [0.4]], np.array([1, 0, 0, 0])).value == 0.75
 
 
-@pytest.mark.parametrize("labels, message", [
-    (np.array([0, 1, 3, 2]), "labels range over 0..3 but the model outputs 3 classes"),
-    (np.array([0.5, 1, 0, 2]), "not class indices"),
-    (np.eye(4)[[0, 1, 2, 3]], "labels have 4 values per sample but the model outputs 3"),
-])
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.array([0, 1, 3, 2]), "labels range over 0..3 but the model outputs 3 classes"),
+        (np.array([0.5, 1, 0, 2]), "not class indices"),
+        (np.eye(4)[[0, 1, 2, 3]], "labels have 4 values per sample but the model outputs 3"),
+    ],
+)
 def test_labels_that_do_not_fit_the_classes_are_refused(labels, message):
     with pytest.raises(InputError, match=message):
         score("top1", SCORES, labels)
@@ -80,8 +87,8 @@ def test_fidelity_of_a_classifier_is_top1_agreement_with_snr():
     outputs[1] = [0.3, 0.5, 0.2]  # sample 1 now disagrees (class 1 instead of 0)
     result = score("fidelity", outputs, None, reference)
     assert result.value == 0.75
-    noise = 0.2 ** 2 * 2
-    assert result.snr_db == pytest.approx(10 * math.log10(np.sum(SCORES ** 2) / noise))
+    noise = 0.2**2 * 2
+    assert result.snr_db == pytest.approx(10 * math.log10(np.sum(SCORES**2) / noise))
 
 
 def test_fidelity_without_a_reference_scores_the_reference_itself():
@@ -106,12 +113,19 @@ def test_fidelity_needs_outputs_on_the_same_samples():
 def test_snr_is_none_when_undefined():
     assert output_snr_db(np.ones(3), np.zeros(3)) is None
     assert output_snr_db(np.ones(3), np.ones(3)) is None
-    assert output_snr_db(np.array([1.0, 1.1]), np.array([1.0, 1.0])) == pytest.approx(10 * math.log10(2 / 0.01))
+    assert output_snr_db(np.array([1.0, 1.1]), np.array([1.0, 1.0])) == pytest.approx(
+        10 * math.log10(2 / 0.01)
+    )
 
 
 def test_metric_names_and_directions():
-    for text, name, higher in [("top1", "top1", True), ("top5", "top5", True), ("mse", "mse", False),
-                               ("rmse", "rmse", False), ("fidelity", "fidelity", True)]:
+    for text, name, higher in [
+        ("top1", "top1", True),
+        ("top5", "top5", True),
+        ("mse", "mse", False),
+        ("rmse", "rmse", False),
+        ("fidelity", "fidelity", True),
+    ]:
         metric = metric_for(MetricSpec.model_validate(text))
         assert (metric.name, metric.higher_is_better) == (name, higher)
     assert not metric_for(MetricSpec(name="fidelity")).needs_labels

@@ -6,18 +6,21 @@ import os
 
 import numpy as np
 
+
 def keras_model(units: int = 16, seed: int = 0, nan: bool = False):
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     import tf_keras
 
     tf_keras.utils.set_random_seed(seed)
-    model = tf_keras.Sequential([
-        tf_keras.Input((8, 8, 1)),
-        tf_keras.layers.Conv2D(8, 3, activation="relu"),
-        tf_keras.layers.Flatten(),
-        tf_keras.layers.Dense(units, activation="relu"),
-        tf_keras.layers.Dense(4, activation="softmax"),
-    ])
+    model = tf_keras.Sequential(
+        [
+            tf_keras.Input((8, 8, 1)),
+            tf_keras.layers.Conv2D(8, 3, activation="relu"),
+            tf_keras.layers.Flatten(),
+            tf_keras.layers.Dense(units, activation="relu"),
+            tf_keras.layers.Dense(4, activation="softmax"),
+        ]
+    )
     if nan:
         weights = model.get_weights()
         weights[-1] = np.full_like(weights[-1], np.nan)
@@ -32,7 +35,7 @@ def dataset(n: int = 64, seed: int = 0):
     x = rng.random((n, 8, 8, 1), dtype=np.float32) * 0.2
     for i, c in enumerate(y):
         r, col = divmod(int(c), 2)
-        x[i, r * 4:(r + 1) * 4, col * 4:(col + 1) * 4, 0] += 0.8
+        x[i, r * 4 : (r + 1) * 4, col * 4 : (col + 1) * 4, 0] += 0.8
     return x, y
 
 

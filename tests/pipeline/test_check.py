@@ -59,7 +59,10 @@ def test_bad_inputs_are_named_and_do_not_hide_the_good_model(repo):
             return x * 2.0
 
     tf.saved_model.save(Module(), str(repo.root / "models/nosig"), signatures={})
-    repo.write("edgegate.yml", POLICY + """\
+    repo.write(
+        "edgegate.yml",
+        POLICY
+        + """\
   - {name: good, path: models/good.keras}
   - {name: garbage, path: models/garbage.keras}
   - {name: missing, path: models/missing.h5}
@@ -68,7 +71,8 @@ def test_bad_inputs_are_named_and_do_not_hide_the_good_model(repo):
   - {name: shape, path: models/shape.keras, eval: {data: data/flat.npz}}
   - {name: empty, path: models/empty.keras, eval: {data: data/empty.npz}, calibration: {data: data/eval.npz}}
   - {name: nan, path: models/nan.keras}
-""")
+""",
+    )
     repo.commit()
     run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
     models = by_name(run)
@@ -80,7 +84,9 @@ def test_bad_inputs_are_named_and_do_not_hide_the_good_model(repo):
 
     errors = {name: m.error for name, m in models.items() if name != "good"}
     assert all(models[n].status == Status.ERROR for n in errors), errors
-    assert "models/garbage.keras" in errors["garbage"] and "not a readable keras model file" in errors["garbage"]
+    assert (
+        "models/garbage.keras" in errors["garbage"] and "not a readable keras model file" in errors["garbage"]
+    )
     assert errors["missing"] == "models/missing.h5: no such file or folder"
     assert models["missing"].notes == ("check models[2].path in edgegate.yml",)
     assert "models/truncated.tflite" in errors["truncated"]
@@ -96,10 +102,14 @@ def test_base_comparison_rename_and_exit_codes(repo, tmp_path):
     (repo.root / "models").mkdir()
     trained_model(units=16).save(repo.root / "models/a.keras")
     trained_model(units=16, seed=3).save(repo.root / "models/b.keras")
-    repo.write("edgegate.yml", POLICY + """\
+    repo.write(
+        "edgegate.yml",
+        POLICY
+        + """\
   - {name: a, path: models/a.keras}
   - {name: b, path: models/renamed.keras}
-""")
+""",
+    )
     repo.commit("base")
     repo.git("checkout", "-qb", "feature")
     trained_model(units=64).save(repo.root / "models/a.keras")  # four times the Dense weights
@@ -107,9 +117,26 @@ def test_base_comparison_rename_and_exit_codes(repo, tmp_path):
     repo.commit("grow a, rename b")
 
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "edgegate", "check", "--base", "main", "--json",
-                           str(out / "r.json"), "--report", str(out / "r.md"), "--quiet", "--repo", str(repo.root)],
-                          capture_output=True, text=True, cwd=repo.root)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edgegate",
+            "check",
+            "--base",
+            "main",
+            "--json",
+            str(out / "r.json"),
+            "--report",
+            str(out / "r.md"),
+            "--quiet",
+            "--repo",
+            str(repo.root),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=repo.root,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     results = json.loads((out / "r.json").read_text())
     assert results["schema"] == "edgegate.results/1" and results["status"] == "fail"
@@ -118,7 +145,11 @@ def test_base_comparison_rename_and_exit_codes(repo, tmp_path):
     assert a["status"] == "fail" and b["change"] == "renamed" and b["base_path"] == "models/b.keras"
     int8 = next(c for c in a["candidates"] if c["recipe"] == "int8")
     growth = next(c for c in int8["checks"] if c["name"] == "vs_base.size")
-    assert growth["status"] == "fail" and growth["line"] == 10 and int8["base"]["size_bytes"] < int8["size_bytes"]
+    assert (
+        growth["status"] == "fail"
+        and growth["line"] == 10
+        and int8["base"]["size_bytes"] < int8["size_bytes"]
+    )
     assert b["status"] == "pass"
     assert all(c["base"]["size_bytes"] == c["size_bytes"] for c in b["candidates"])  # same bytes, renamed
     for key in ("recipe", "size_bytes", "gzip_bytes", "latency_ms", "accuracy", "checks"):
@@ -140,30 +171,44 @@ def test_nothing_changed_imports_no_tensorflow(repo):
     repo.write("models/a.keras", "committed on main, unchanged since")
     repo.write("edgegate.yml", POLICY + "  - {name: a, path: models/a.keras}\n")
     repo.commit()
-    code = ("import sys; from edgegate.cli import main\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    print('exit', e.code)\n"
-            "print('tensorflow' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", code, "check", "--repo", str(repo.root), "--base", "main"],
-                          capture_output=True, text=True, cwd=repo.root)
+    code = (
+        "import sys; from edgegate.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    print('exit', e.code)\n"
+        "print('tensorflow' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "check", "--repo", str(repo.root), "--base", "main"],
+        capture_output=True,
+        text=True,
+        cwd=repo.root,
+    )
     assert proc.stdout.strip().splitlines()[-2:] == ["exit 0", "False"], proc.stdout + proc.stderr
     assert "no model changed" in proc.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--base", "no-such-branch"], "no-such-branch"),
-    (["--policy", "nope.yml"], "nope.yml: no policy file here"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--base", "no-such-branch"], "no-such-branch"),
+        (["--policy", "nope.yml"], "nope.yml: no policy file here"),
+    ],
+)
 def test_usage_errors_exit_2_with_a_message(repo, args, message):
     repo.write("edgegate.yml", POLICY + "  - {name: a, path: models/a.keras}\n")
     repo.commit()
-    proc = subprocess.run([sys.executable, "-m", "edgegate", "check", "--quiet", *args], capture_output=True,
-                          text=True, cwd=repo.root)
+    proc = subprocess.run(
+        [sys.executable, "-m", "edgegate", "check", "--quiet", *args],
+        capture_output=True,
+        text=True,
+        cwd=repo.root,
+    )
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_not_a_git_repository(tmp_path):
     (tmp_path / "edgegate.yml").write_text(POLICY + "  - {name: a, path: a.keras}\n")
-    proc = subprocess.run([sys.executable, "-m", "edgegate", "check", "--quiet"], capture_output=True, text=True,
-                          cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "edgegate", "check", "--quiet"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.returncode == 2 and "not inside a git repository" in proc.stderr, proc.stderr

@@ -21,7 +21,9 @@ def setup(repo, models_yaml: str):
 
 
 def test_prune_parent_is_shared_and_sparsity_reaches_the_report(repo):
-    setup(repo, """\
+    setup(
+        repo,
+        """\
   - name: m
     path: model.h5
     recipes:
@@ -32,7 +34,8 @@ def test_prune_parent_is_shared_and_sparsity_reaches_the_report(repo):
     training: {data: data/train.npz, epochs: 1, batch_size: 32, learning_rate: 0.001}
     budgets: {accuracy: {max_drop: 20pt}}
     deploy: all
-""")
+""",
+    )
     run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (m,) = run.models
     assert m.error is None, m.error
@@ -47,13 +50,16 @@ def test_prune_parent_is_shared_and_sparsity_reaches_the_report(repo):
 
 
 def test_training_recipes_without_data_are_skipped_with_the_reason(repo):
-    setup(repo, """\
+    setup(
+        repo,
+        """\
   - name: m
     path: model.h5
     recipes: [int8, qat]
     eval: {data: data/eval.npz}
     deploy: int8
-""")
+""",
+    )
     run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (m,) = run.models
     qat = next(c for c in m.candidates if c.recipe == "qat")
@@ -63,14 +69,17 @@ def test_training_recipes_without_data_are_skipped_with_the_reason(repo):
 
 
 def test_auto_search_stops_at_the_first_passing_ptq_batch(repo):
-    setup(repo, """\
+    setup(
+        repo,
+        """\
   - name: m
     path: model.h5
     recipes: auto
     objective: smallest
     eval: {data: data/eval.npz}
     budgets: {accuracy: {max_drop: 10pt}, size: 1 MB}
-""")
+""",
+    )
     run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (m,) = run.models
     assert {c.recipe for c in m.candidates} == {"float16", "dynamic", "int8"}
@@ -79,14 +88,17 @@ def test_auto_search_stops_at_the_first_passing_ptq_batch(repo):
 
 
 def test_failing_accuracy_names_the_layers_that_lose_the_most(repo):
-    setup(repo, """\
+    setup(
+        repo,
+        """\
   - name: m
     path: model.h5
     recipes: [int8]
     eval: {data: data/eval.npz}
     calibration: {data: data/train.npz, samples: 32}
     budgets: {accuracy: {min: 100.1%}}
-""")
+""",
+    )
     run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (int8,) = run.models[0].candidates
     assert int8.status == Status.FAIL

@@ -30,16 +30,25 @@ def test_repository_policy_loads_with_every_budget_kind():
     policy = load_policy(ROOT / "edgegate.yml", root=ROOT)
     (m,) = policy.models
     kinds = {(b.metric, b.against) for b in m.budgets}
-    assert kinds == {("size", "absolute"), ("gzip_size", "absolute"), ("latency", "absolute"),
-                     ("accuracy", "absolute"), ("accuracy", "float"), ("size", "base"), ("latency", "base"),
-                     ("accuracy", "base")}
+    assert kinds == {
+        ("size", "absolute"),
+        ("gzip_size", "absolute"),
+        ("latency", "absolute"),
+        ("accuracy", "absolute"),
+        ("accuracy", "float"),
+        ("size", "base"),
+        ("latency", "base"),
+        ("accuracy", "base"),
+    }
     assert {r.recipe for r in m.recipes} == {"float16", "dynamic", "int8", "int16x8"}
     size = next(b for b in m.budgets if b.metric == "size" and b.against == "absolute")
     assert size.value == 80_000 and size.line == 27 and size.key == "models[0].budgets.size"
 
 
 def test_every_problem_listed_with_line_and_key(tmp_path):
-    found = problems(tmp_path, """\
+    found = problems(
+        tmp_path,
+        """\
         version: 1
         models:
           - name: a
@@ -49,7 +58,8 @@ def test_every_problem_listed_with_line_and_key(tmp_path):
               size: 12 KBB
               latency: {max: 2ms, levl: warn}
           - name: b
-    """)
+    """,
+    )
     assert found == [
         "edgegate.yml:5: models[0].recipes[0]: unknown recipe 'int9' in 'int9'; recipes are built from float32, "
         "float16, dynamic, int8, int16x8, prune, cluster, qat joined by '+' (e.g. prune+int8)",
@@ -62,39 +72,51 @@ def test_every_problem_listed_with_line_and_key(tmp_path):
 
 
 def test_paths_must_stay_inside_the_repository(tmp_path):
-    found = problems(tmp_path, """\
+    found = problems(
+        tmp_path,
+        """\
         version: 1
         models:
           - name: a
             path: ../outside.tflite
             eval: {data: /etc/passwd.npz}
-    """)
+    """,
+    )
     assert "edgegate.yml:4: models[0].path: '../outside.tflite' points outside the repository" in found[0]
     assert found[1].startswith("edgegate.yml:5: models[0].eval.data: '/etc/passwd.npz' points outside")
 
 
 def test_deploy_must_name_a_recipe(tmp_path):
-    found = problems(tmp_path, """\
+    found = problems(
+        tmp_path,
+        """\
         version: 1
         models:
           - {name: a, path: a.keras, recipes: [int8], deploy: fp16}
-    """)
+    """,
+    )
     assert "models[0].deploy: 'fp16' is neither a recipe of this model (int8) nor one of best" in found[0]
 
 
 def test_recipe_grammar(tmp_path):
-    found = problems(tmp_path, """\
+    found = problems(
+        tmp_path,
+        """\
         version: 1
         models:
           - {name: a, path: a.keras, recipes: [int8+prune, qat+float16, prune+prune]}
-    """)
+    """,
+    )
     assert "a recipe has at most one conversion" in found[0]
     assert "qat produces a full-integer model" in found[1]
     assert "training stages go in the order prune, cluster, qat, each once" in found[2]
 
 
 def test_defaults_inherited_and_overridden(tmp_path):
-    policy = load_policy(write(tmp_path, """\
+    policy = load_policy(
+        write(
+            tmp_path,
+            """\
         version: 1
         defaults:
           recipes: [int8]
@@ -102,14 +124,20 @@ def test_defaults_inherited_and_overridden(tmp_path):
         models:
           - {name: a, path: a.keras}
           - {name: b, path: b.keras, recipes: [float16, int8], budgets: {size: 2 MB}}
-    """), root=tmp_path)
+    """,
+        ),
+        root=tmp_path,
+    )
     a, b = policy.models
     assert [r.label for r in a.recipes] == ["int8"] and a.deploy == "int8"
     assert [(x.metric, x.against, x.value or x.change.amount, x.key) for x in a.budgets] == [
-        ("size", "absolute", 1024 ** 2, "defaults.budgets.size"), ("size", "base", 10_000, "defaults.budgets.vs_base.size")]
+        ("size", "absolute", 1024**2, "defaults.budgets.size"),
+        ("size", "base", 10_000, "defaults.budgets.vs_base.size"),
+    ]
     assert b.deploy == "smallest"
     assert [(x.metric, x.value, x.key) for x in b.budgets if x.against == "absolute"] == [
-        ("size", 2_000_000, "models[1].budgets.size")]
+        ("size", 2_000_000, "models[1].budgets.size")
+    ]
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path):

@@ -65,7 +65,9 @@ def test_int8_without_calibration_data_fails_with_the_fix(keras_file, tmp_path):
 def test_lambda_layer_refused_unless_trusted(tmp_path):
     path = tmp_path / "lambda.h5"
     small_model(lambda_layer=True).save(path)
-    with pytest.raises(InputError, match=r"lambda.h5: refusing to load Lambda layer 'lambda'.*trust_code: true"):
+    with pytest.raises(
+        InputError, match=r"lambda.h5: refusing to load Lambda layer 'lambda'.*trust_code: true"
+    ):
         load_keras_model(SourceModel(path, "h5", "lambda.h5"))
     (built,) = build_candidates(request(SourceModel(path, "h5", "lambda.h5"), tmp_path, "float32"))
     assert "refusing to load Lambda layer" in built.error
@@ -77,8 +79,10 @@ def test_keras3_custom_module_refused(tmp_path):
     import zipfile
 
     path = tmp_path / "custom.keras"
-    config = {"class_name": "Functional", "config": {"layers": [
-        {"module": "evil.payload", "class_name": "Boom", "config": {"name": "boom"}}]}}
+    config = {
+        "class_name": "Functional",
+        "config": {"layers": [{"module": "evil.payload", "class_name": "Boom", "config": {"name": "boom"}}]},
+    }
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("config.json", json.dumps(config))
         z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))

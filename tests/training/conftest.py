@@ -77,9 +77,10 @@ def to_tflite(model, conversion: str = "float32", calibration: np.ndarray | None
     if conversion == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if conversion == "int8":
+
         def representative():
             for i in range(min(100, len(calibration))):
-                yield [calibration[i: i + 1]]
+                yield [calibration[i : i + 1]]
 
         converter.representative_dataset = representative
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -97,7 +98,7 @@ def tflite_accuracy(blob: bytes, x: np.ndarray, y: np.ndarray) -> float:
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     hits = 0
     for i in range(len(x)):
-        sample = x[i: i + 1]
+        sample = x[i : i + 1]
         if inp["dtype"] != np.float32:
             scale, zero = inp["quantization"]
             sample = np.round(sample / scale + zero).astype(inp["dtype"])

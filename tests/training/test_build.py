@@ -25,10 +25,16 @@ def repo(tmp_path_factory, float_model, digits):
 def _request(root, *recipes, training=True) -> BuildRequest:
     data = DatasetSpec(path="data/digits.npz")
     return BuildRequest(
-        "digits", SourceModel(root / "digits.h5", "h5", "digits.h5"), tuple(RecipeSpec.model_validate(r)
-                                                                          for r in recipes),
-        root / "out", root, CalibrationSpec(data=data, samples=50), "models[0].calibration",
-        TrainingSpec(data=data, epochs=1, learning_rate=1e-3) if training else None, "models[0].training")
+        "digits",
+        SourceModel(root / "digits.h5", "h5", "digits.h5"),
+        tuple(RecipeSpec.model_validate(r) for r in recipes),
+        root / "out",
+        root,
+        CalibrationSpec(data=data, samples=50),
+        "models[0].calibration",
+        TrainingSpec(data=data, epochs=1, learning_rate=1e-3) if training else None,
+        "models[0].training",
+    )
 
 
 def test_recipes_sharing_a_parent_build_from_one_fine_tuning(repo):

@@ -54,8 +54,10 @@ def test_keras_kernels_see_through_tfmot_wrappers(patterned_model):
     assert figures.unique_counts(figures.keras_kernels(wrapped)) == {"conv": 5, "pre": 5, "wide": 5}
 
 
-@pytest.mark.parametrize("conversion,dtype", [("float32", "float32"), ("float16", "float16"),
-                                              ("dynamic", "int8"), ("int8", "int8")])
+@pytest.mark.parametrize(
+    "conversion,dtype",
+    [("float32", "float32"), ("float16", "float16"), ("dynamic", "int8"), ("int8", "int8")],
+)
 def test_tflite_weights_keep_zeros_through_every_conversion(patterned_model, conversion, dtype):
     calibration = np.random.default_rng(0).uniform(0, 1, (20, 6, 6, 4)).astype(np.float32)
     weights = figures.tflite_weights(to_tflite(patterned_model, conversion, calibration))
@@ -77,10 +79,17 @@ def test_tflite_weights_keep_zeros_through_every_conversion(patterned_model, con
 def test_tflite_weights_need_no_tensorflow(patterned_model, tmp_path):
     path = tmp_path / "m.tflite"
     path.write_bytes(to_tflite(patterned_model))
-    code = ("import sys; from edgegate.recipes.training.figures import tflite_weights, tflite_sparsity; "
-            f"w = tflite_weights({str(path)!r}); assert 'tensorflow' not in sys.modules, 'TF imported'; "
-            "print(tflite_sparsity(w), [x.unique for x in w])")
+    code = (
+        "import sys; from edgegate.recipes.training.figures import tflite_weights, tflite_sparsity; "
+        f"w = tflite_weights({str(path)!r}); assert 'tensorflow' not in sys.modules, 'TF imported'; "
+        "print(tflite_sparsity(w), [x.unique for x in w])"
+    )
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(root)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert out.stdout.split() == ["0.5", "[5,", "5,", "5]"]

@@ -42,8 +42,11 @@ def test_a_plain_saved_model_gets_ptq_only(tmp_path):
 
     module = Doubler()
     tf.saved_model.save(module, str(tmp_path / "plain"), signatures={"serving_default": module.__call__})
-    with pytest.raises(InputError, match=r"^plain is a SavedModel without Keras metadata: training-based "
-                                         r"recipes need a Keras model; it gets PTQ recipes only$"):
+    with pytest.raises(
+        InputError,
+        match=r"^plain is a SavedModel without Keras metadata: training-based "
+        r"recipes need a Keras model; it gets PTQ recipes only$",
+    ):
         load_for_training(_source(tmp_path / "plain"))
 
 
@@ -67,8 +70,9 @@ def test_lambda_layers_in_a_saved_model_are_refused_unless_trusted(tmp_path):
 def _keras3_model():
     import keras
 
-    inner = keras.Sequential([keras.Input((6, 6, 4)),
-                              keras.layers.Conv2D(4, 3, padding="same", name="inner_conv")], name="block")
+    inner = keras.Sequential(
+        [keras.Input((6, 6, 4)), keras.layers.Conv2D(4, 3, padding="same", name="inner_conv")], name="block"
+    )
     inputs = keras.Input((8, 8, 1))
     h = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
     h = keras.layers.BatchNormalization(name="bn")(h)
@@ -105,8 +109,11 @@ def test_a_keras3_model_that_cannot_be_rebuilt_says_why(tmp_path):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="adapted")])
     model.layers[0].enable_lora(2)
     model.save(tmp_path / "lora.keras")
-    with pytest.raises(InputError, match=r"^lora.keras: this Keras 3 model could not be rebuilt in tf-keras "
-                                         r"for tfmot: layer 'adapted' sets lora_rank=2.*PTQ recipes only"):
+    with pytest.raises(
+        InputError,
+        match=r"^lora.keras: this Keras 3 model could not be rebuilt in tf-keras "
+        r"for tfmot: layer 'adapted' sets lora_rank=2.*PTQ recipes only",
+    ):
         load_for_training(_source(tmp_path / "lora.keras"))
 
 

@@ -10,9 +10,15 @@ from edgegate.verdicts.interface import Check, Status
 SIZES = {"float16": 500_000, "dynamic": 260_000, "int8": 250_000, "int16x8": 255_000, "qat": 250_000}
 
 
-def result(label: str, *fails: str, error: str | None = None, size: int | None = None,
-           latency: float | None = None, accuracy: float | None = None,
-           warn: str | None = None) -> CandidateResult:
+def result(
+    label: str,
+    *fails: str,
+    error: str | None = None,
+    size: int | None = None,
+    latency: float | None = None,
+    accuracy: float | None = None,
+    warn: str | None = None,
+) -> CandidateResult:
     checks = [Check(name, Status.FAIL, f"{name} is over budget.", limit="≤ 1", value="2") for name in fails]
     if "size" not in fails:
         checks.append(Check("size", Status.PASS, "size is within the budget."))
@@ -20,10 +26,15 @@ def result(label: str, *fails: str, error: str | None = None, size: int | None =
         checks.append(Check(warn, Status.WARN, f"{warn} is over its warn level."))
     failed = bool(fails) or error is not None
     return CandidateResult(
-        recipe=label, spec=label, status=Status.ERROR if error else Status.FAIL if failed else Status.PASS,
-        size_bytes=size if size is not None else SIZES.get(label, 200_000), latency_ms=latency,
+        recipe=label,
+        spec=label,
+        status=Status.ERROR if error else Status.FAIL if failed else Status.PASS,
+        size_bytes=size if size is not None else SIZES.get(label, 200_000),
+        latency_ms=latency,
         accuracy=Accuracy("top1", accuracy, 100) if accuracy is not None else None,
-        checks=tuple(checks), error=error)
+        checks=tuple(checks),
+        error=error,
+    )
 
 
 def model(objective: str = "smallest") -> ResolvedModel:
@@ -78,8 +89,9 @@ def test_int8_losing_accuracy_escalates_to_int16x8():
     assert run.give(*ptq(int8=("accuracy_drop",))) == ["int16x8"]
     assert run.give(result("int16x8")) == []
     assert run.chosen() == "int16x8"
-    assert run.lines[0] == ("float16: size 2, limit ≤ 1; dynamic: size 2, limit ≤ 1; "
-                            "int8: accuracy_drop 2, limit ≤ 1")
+    assert run.lines[0] == (
+        "float16: size 2, limit ≤ 1; dynamic: size 2, limit ≤ 1; int8: accuracy_drop 2, limit ≤ 1"
+    )
     assert "→ int16x8" in run.lines[1]
     assert run.lines[-2:] == ("→ ship int16x8 (the smallest passing candidate)", INT16X8_CAVEAT)
 
@@ -111,8 +123,14 @@ def test_qat_over_the_size_budget_goes_to_collaborative_compression():
     run = Run(AutoSearch(model(), has_training_data=True, edgetpu_required=True))
     run.give(*ptq(int8=("accuracy_drop", "size")))
     assert run.give(result("qat", "size")) == ["prune+qat", "cluster+qat", "prune+cluster+qat"]
-    assert run.give(result("prune+qat", "gzip_size", size=150_000), result("cluster+qat", size=140_000),
-                    result("prune+cluster+qat", size=120_000)) == []
+    assert (
+        run.give(
+            result("prune+qat", "gzip_size", size=150_000),
+            result("cluster+qat", size=140_000),
+            result("prune+cluster+qat", size=120_000),
+        )
+        == []
+    )
     assert run.chosen() == "prune+cluster+qat"
 
 
@@ -129,8 +147,14 @@ def test_int8_over_the_size_budget_goes_to_pruning_and_clustering():
     run = Run(AutoSearch(model(), has_training_data=True, edgetpu_required=False))
     assert run.give(*ptq(int8=("gzip_size",))) == ["prune+int8", "cluster+int8", "prune+cluster+int8"]
     assert "int8 is still over its size budget" in run.lines[-1]
-    assert run.give(result("prune+int8", size=180_000), result("cluster+int8", size=170_000),
-                    result("prune+cluster+int8", "accuracy_drop", size=100_000)) == []
+    assert (
+        run.give(
+            result("prune+int8", size=180_000),
+            result("cluster+int8", size=170_000),
+            result("prune+cluster+int8", "accuracy_drop", size=100_000),
+        )
+        == []
+    )
     assert run.chosen() == "cluster+int8"
 
 
@@ -175,6 +199,7 @@ def test_choose_follows_the_objective():
     precise = result("dynamic", latency=3.0, accuracy=0.93)
     failing = result("int16x8", "accuracy", latency=0.5, accuracy=0.99, size=10)
     results = [fast, small, precise, failing]
+
     def choose(objective, candidates):
         return AutoSearch(model(objective), has_training_data=True, edgetpu_required=False).choose(candidates)
 
@@ -184,12 +209,17 @@ def test_choose_follows_the_objective():
     # Latency not measured: fastest falls back to size.
     assert choose("fastest", [result("float16"), result("int8")]) == "int8"
     # Error metrics: lower is better.
-    mae = [CandidateResult("a", "a", Status.PASS, size_bytes=5, accuracy=Accuracy("mae", 0.3, 10, False)),
-           CandidateResult("b", "b", Status.PASS, size_bytes=9, accuracy=Accuracy("mae", 0.1, 10, False))]
+    mae = [
+        CandidateResult("a", "a", Status.PASS, size_bytes=5, accuracy=Accuracy("mae", 0.3, 10, False)),
+        CandidateResult("b", "b", Status.PASS, size_bytes=9, accuracy=Accuracy("mae", 0.1, 10, False)),
+    ]
     assert choose("most_accurate", mae) == "b"
 
 
 def test_failure_kinds():
     assert failed_on(result("int8", "vs_base.accuracy", "vs_base.gzip_size", "edgetpu.partitions")) == {
-        "accuracy", "size", "edgetpu"}
+        "accuracy",
+        "size",
+        "edgetpu",
+    }
     assert passes(result("int8")) and not passes(result("int8", error="boom"))

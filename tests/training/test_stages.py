@@ -12,12 +12,16 @@ ACCURACY_SLACK = 0.05  # fine-tuned candidates stay within 5 points of the float
 
 
 def _wrappers(model) -> list[str]:
-    return [type(layer).__name__ for layer in model.layers
-            if type(layer).__name__ in ("PruneLowMagnitude", "ClusterWeights")]
+    return [
+        type(layer).__name__
+        for layer in model.layers
+        if type(layer).__name__ in ("PruneLowMagnitude", "ClusterWeights")
+    ]
 
 
-def test_prune_constant_reaches_target_sparsity_and_survives_conversion(trained, float_model, digits,
-                                                                        float_accuracy):
+def test_prune_constant_reaches_target_sparsity_and_survives_conversion(
+    trained, float_model, digits, float_accuracy
+):
     outcome = trained({"recipe": "prune+int8", "prune": {"sparsity": 0.5, "schedule": "constant"}})
     assert outcome.figures.sparsity == pytest.approx(0.5, abs=0.01)
     assert outcome.figures.epochs == 1
@@ -69,8 +73,9 @@ def test_cluster_limits_unique_values_through_conversion(trained, float_model, d
 
 
 def test_sparsity_preserving_clustering(trained):
-    outcome = trained({"recipe": "prune+cluster", "prune": {"schedule": "constant"},
-                       "cluster": {"clusters": 8}})
+    outcome = trained(
+        {"recipe": "prune+cluster", "prune": {"schedule": "constant"}, "cluster": {"clusters": 8}}
+    )
     assert outcome.figures.sparsity == pytest.approx(0.5, abs=0.01)
     assert all(n <= 8 for n in outcome.figures.unique_weights.values())
     assert outcome.figures.epochs == 2
@@ -104,8 +109,9 @@ def test_cluster_preserving_qat_keeps_the_centroids(trained):
 
 
 def test_prune_cluster_qat_keeps_both(trained):
-    outcome = trained({"recipe": "prune+cluster+qat", "prune": {"schedule": "constant"},
-                       "cluster": {"clusters": 8}})
+    outcome = trained(
+        {"recipe": "prune+cluster+qat", "prune": {"schedule": "constant"}, "cluster": {"clusters": 8}}
+    )
     assert outcome.figures.epochs == 3
     weights = figures.tflite_weights(to_tflite(outcome.model, "qat"))
     assert figures.tflite_sparsity(weights) == pytest.approx(0.5, abs=0.01)

@@ -1,6 +1,5 @@
 """Budget checks, deploy choice, and the markdown report built from them."""
 
-
 from edgegate.policy import load_policy
 from edgegate.report.markdown import render_markdown
 from edgegate.results import Accuracy, BaseFigures, CandidateResult, GitRef, ModelResult, RunResult
@@ -28,8 +27,16 @@ def budgets(tmp_path):
 
 
 def cand(label, size, latency, acc, drop, base=None):
-    return CandidateResult(label, label, Status.PASS, size_bytes=size, gzip_bytes=size, latency_ms=latency,
-                           accuracy=Accuracy("top1", acc, 500, True, drop), base=base)
+    return CandidateResult(
+        label,
+        label,
+        Status.PASS,
+        size_bytes=size,
+        gzip_bytes=size,
+        latency_ms=latency,
+        accuracy=Accuracy("top1", acc, 500, True, drop),
+        base=base,
+    )
 
 
 def judged(c, bs, latency=True):
@@ -49,7 +56,9 @@ def test_each_budget_kind(tmp_path):
     checks = by_name(c)
     assert checks[("size", "≤ 100.0 KB")].status == Status.PASS
     warn = checks[("size", "≤ 50.0 KB")]
-    assert warn.status == Status.WARN and warn.message == "size 60.0 KB is over the ≤ 50.0 KB budget by 10.0 KB."
+    assert (
+        warn.status == Status.WARN and warn.message == "size 60.0 KB is over the ≤ 50.0 KB budget by 10.0 KB."
+    )
     assert warn.line == 7 and warn.key == "models[0].budgets.size"
     drop = checks[("accuracy_drop", "drop ≤ 1pt")]
     assert drop.status == Status.FAIL and drop.value == "−2.00 pt"
@@ -65,8 +74,12 @@ def test_unmeasurable_budgets_are_skipped_with_reason(tmp_path):
     bs = budgets(tmp_path)
     c = judged(CandidateResult("x", "x", Status.PASS, size_bytes=10, gzip_bytes=10), bs, latency=False)
     checks = by_name(c)
-    assert checks[("latency", None)].message == "latency not checked: latency was not measured (--no-latency)."
-    assert checks[("vs_base.size", None)].message == "size vs base not checked: the model is new in this change."
+    assert (
+        checks[("latency", None)].message == "latency not checked: latency was not measured (--no-latency)."
+    )
+    assert (
+        checks[("vs_base.size", None)].message == "size vs base not checked: the model is new in this change."
+    )
     assert "no eval: data" in checks[("accuracy", None)].message
     assert c.status == Status.PASS
 
@@ -87,12 +100,29 @@ def test_deploy_choice():
 def run_with(n_models):
     models = []
     for i in range(n_models):
-        c = CandidateResult("int8", "int8", Status.FAIL, size_bytes=10_000 + i, latency_ms=1.0, deploy=True,
-                            notes=("x" * 200,))
-        models.append(ModelResult(f"model-{i}", f"models/m{i}.tflite", Status.FAIL, candidates=(c,),
-                                  deploy="int8", notes=("int8 is the smallest candidate that passes",)))
+        c = CandidateResult(
+            "int8",
+            "int8",
+            Status.FAIL,
+            size_bytes=10_000 + i,
+            latency_ms=1.0,
+            deploy=True,
+            notes=("x" * 200,),
+        )
+        models.append(
+            ModelResult(
+                f"model-{i}",
+                f"models/m{i}.tflite",
+                Status.FAIL,
+                candidates=(c,),
+                deploy="int8",
+                notes=("int8 is the smallest candidate that passes",),
+            )
+        )
     models.append(ModelResult("broken", "b.keras", Status.ERROR, error="b.keras: the file is empty"))
-    return RunResult(Status.ERROR, GitRef("main", "a" * 40), GitRef("head", "b" * 40), tuple(models), "edgegate.yml")
+    return RunResult(
+        Status.ERROR, GitRef("main", "a" * 40), GitRef("head", "b" * 40), tuple(models), "edgegate.yml"
+    )
 
 
 def test_report_puts_failures_first_and_folds_to_fit():

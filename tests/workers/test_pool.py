@@ -20,9 +20,13 @@ def _run(pool, tasks, follow=None):
 
 
 def test_crash_fails_only_its_task(tmp_path):
-    tasks = [Task("a", f"{M}:square", (3,), "a"), Task("crash", f"{M}:segfault", (), "crash"),
-             Task("killed", f"{M}:oom_killed", (), "killed"), Task("b", f"{M}:square", (4,), "b"),
-             Task("err", f"{M}:raise_value_error", ("bad input",), "err")]
+    tasks = [
+        Task("a", f"{M}:square", (3,), "a"),
+        Task("crash", f"{M}:segfault", (), "crash"),
+        Task("killed", f"{M}:oom_killed", (), "killed"),
+        Task("b", f"{M}:square", (4,), "b"),
+        Task("err", f"{M}:raise_value_error", ("bad input",), "err"),
+    ]
     with WorkerPool(2, tmp_path) as pool:
         out = _run(pool, tasks)
     assert out["a"].value == 9 and out["b"].value == 16
@@ -46,8 +50,13 @@ def test_follow_up_tasks_and_recycling(tmp_path):
 
 def test_timeout_kills_the_task(tmp_path):
     with WorkerPool(1, tmp_path) as pool:
-        out = _run(pool, [Task("slow", f"{M}:sleep", (30,), "slow", timeout_s=1),
-                          Task("after", f"{M}:square", (5,), "after")])
+        out = _run(
+            pool,
+            [
+                Task("slow", f"{M}:sleep", (30,), "slow", timeout_s=1),
+                Task("after", f"{M}:square", (5,), "after"),
+            ],
+        )
     assert out["slow"].error == "timed out after 1 s"
     assert out["after"].value == 25
 
@@ -64,8 +73,15 @@ def test_exclusive_task_runs_alone(tmp_path):
         def on_outcome(o):
             spans[o.task.key][1] = time.monotonic()
 
-        pool.run([Task("s1", f"{M}:sleep", (0.3,), "s"), Task("x", f"{M}:sleep", (0.3,), "x", exclusive=True),
-                  Task("s2", f"{M}:sleep", (0.3,), "s")], on_outcome, on_start)
+        pool.run(
+            [
+                Task("s1", f"{M}:sleep", (0.3,), "s"),
+                Task("x", f"{M}:sleep", (0.3,), "x", exclusive=True),
+                Task("s2", f"{M}:sleep", (0.3,), "s"),
+            ],
+            on_outcome,
+            on_start,
+        )
     x0, x1 = spans["x"]
     for k in ("s1", "s2"):
         a, b = spans[k]
@@ -88,9 +104,15 @@ def test_workers_do_not_rerun_an_unguarded_main_script(tmp_path):
         f"with WorkerPool(2, Path({str(tmp_path / 'logs')!r})) as pool:\n"
         "    pool.run([Task(str(i), 'tests.workers.crashers:square', (i,), 'sq') for i in range(4)],\n"
         "             lambda o: out.append(o.value))\n"
-        "print(sorted(out))\n")
+        "print(sorted(out))\n"
+    )
     root = str(Path(__file__).resolve().parents[2])
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=root,
-                          env={**__import__("os").environ, "PYTHONPATH": root})
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**__import__("os").environ, "PYTHONPATH": root},
+    )
     assert proc.stdout.strip() == "[0, 1, 4, 9]", proc.stderr
     assert marker.read_text() == "run\n"

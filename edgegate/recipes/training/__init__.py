@@ -11,6 +11,7 @@ request in this worker that shares it (``prune`` for ``prune+int8`` then ``prune
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -35,13 +36,16 @@ class TrainingSkipped(InputError):
 
 # --- loading ------------------------------------------------------------------------
 
+
 def load_for_training(source: SourceModel):
     """The source as a tf-keras Sequential/Functional model; ``InputError`` saying why not."""
     import tf_keras
 
     if source.kind == "tflite":
-        raise InputError(f"{source.display} is a .tflite model: training-based recipes need the Keras model "
-                         "it was converted from")
+        raise InputError(
+            f"{source.display} is a .tflite model: training-based recipes need the Keras model "
+            "it was converted from"
+        )
     if source.kind == "savedmodel":
         model = _load_saved_model(source)
     elif _written_by_keras3(source):
@@ -53,11 +57,14 @@ def load_for_training(source: SourceModel):
             safe = {"safe_mode": not source.trust_code} if source.kind == "keras" else {}
             model = tf_keras.models.load_model(source.path, compile=False, **safe)
         except Exception as e:  # tf-keras raises many types for corrupt or unknown content
-            raise InputError(f"{source.display}: tf-keras could not load this model: "
-                             f"{_first_line(e)}") from None
+            raise InputError(
+                f"{source.display}: tf-keras could not load this model: {_first_line(e)}"
+            ) from None
     if not (isinstance(model, tf_keras.Sequential) or getattr(model, "_is_graph_network", False)):
-        raise InputError(f"{source.display} is a subclassed Keras model: tfmot wraps only Sequential and "
-                         "Functional models; it gets PTQ recipes only")
+        raise InputError(
+            f"{source.display} is a subclassed Keras model: tfmot wraps only Sequential and "
+            "Functional models; it gets PTQ recipes only"
+        )
     return model
 
 
@@ -81,8 +88,10 @@ def _load_saved_model(source: SourceModel):
 
     metadata_path = source.path / "keras_metadata.pb"
     if not metadata_path.is_file():
-        raise InputError(f"{source.display} is a SavedModel without Keras metadata: training-based recipes "
-                         "need a Keras model; it gets PTQ recipes only")
+        raise InputError(
+            f"{source.display} is a SavedModel without Keras metadata: training-based recipes "
+            "need a Keras model; it gets PTQ recipes only"
+        )
     metadata = saved_metadata_pb2.SavedMetadata()
     try:
         metadata.ParseFromString(metadata_path.read_bytes())
@@ -93,8 +102,9 @@ def _load_saved_model(source: SourceModel):
     try:
         return tf_keras.models.load_model(str(source.path), compile=False)
     except Exception as e:
-        raise InputError(f"{source.display}: tf-keras could not load this SavedModel: "
-                         f"{_first_line(e)}") from None
+        raise InputError(
+            f"{source.display}: tf-keras could not load this SavedModel: {_first_line(e)}"
+        ) from None
 
 
 def _rebuild_keras3(source: SourceModel):
@@ -110,8 +120,10 @@ def _rebuild_keras3(source: SourceModel):
     try:
         return rebuild(original)
     except RebuildError as e:
-        raise InputError(f"{source.display}: this Keras 3 model could not be rebuilt in tf-keras for tfmot: "
-                         f"{e}. It gets PTQ recipes only; save it with tf-keras to fine-tune it") from None
+        raise InputError(
+            f"{source.display}: this Keras 3 model could not be rebuilt in tf-keras for tfmot: "
+            f"{e}. It gets PTQ recipes only; save it with tf-keras to fine-tune it"
+        ) from None
 
 
 def _first_line(e: BaseException) -> str:
@@ -120,23 +132,43 @@ def _first_line(e: BaseException) -> str:
 
 # --- training -----------------------------------------------------------------------
 
-_PARENTS: "collections.OrderedDict[str, tuple[str, list, TrainingFigures, tuple[str, ...]]]" = \
+_PARENTS: "collections.OrderedDict[str, tuple[str, list, TrainingFigures, tuple[str, ...]]]" = (
     collections.OrderedDict()
+)
 _PARENTS_KEPT = 4
 
 
 def train(model, stages: tuple[str, ...], recipe: RecipeSpec, context: TrainingContext) -> StageOutcome:
     """Apply ``stages`` in order; the outcome's figures describe the final model."""
-    import tensorflow as tf
-    import tf_keras
-
     if context.training is None or (context.data is None and not context.training.hook):
-        raise TrainingSkipped(f"model {context.model_name!r}: {recipe.label} needs training data: add "
-                              "`training: data:` (the same sources as `eval:`) or a `training: hook:` to "
-                              "this model in the policy")
+        raise TrainingSkipped(
+            f"model {context.model_name!r}: {recipe.label} needs training data: add "
+            "`training: data:` (the same sources as `eval:`) or a `training: hook:` to "
+            "this model in the policy"
+        )
     if not context.training.hook:
         context = dataclasses.replace(context, data=check_data(model, context))
-    tf.config.experimental.enable_op_determinism()
+    with _op_determinism():
+        return _train(model, stages, recipe, context)
+
+
+@contextlib.contextmanager
+def _op_determinism():
+    """TensorFlow's op determinism while training, then as it was: the switch is process-wide, and
+    with it on any unseeded random op raises, which later tasks in this worker must not inherit."""
+    from tensorflow.python.framework import config  # the only home of is_/disable_op_determinism
+
+    was_on = config.is_op_determinism_enabled()
+    config.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_on:
+            config.disable_op_determinism()
+
+
+def _train(model, stages: tuple[str, ...], recipe: RecipeSpec, context: TrainingContext) -> StageOutcome:
+    import tf_keras
 
     notes: list[str] = []
     skipped: list[str] = []
@@ -165,14 +197,19 @@ def train(model, stages: tuple[str, ...], recipe: RecipeSpec, context: TrainingC
 
     # Measured on the final model, so QAT's effect on the zeros and the centroids shows.
     kernels = figures.keras_kernels(model)
-    pruned_kernels = {k: kernels[k] for k in pruned or () if k in kernels}
+    # In the model's layer order: the report (and its JSON) must not depend on set order.
+    pruned_kernels = {k: v for k, v in kernels.items() if k in (pruned or ())}
     final = TrainingFigures(
         sparsity=figures.sparsity(pruned_kernels) if pruned is not None else None,
-        unique_weights=figures.unique_counts({k: kernels[k] for k in clustered or () if k in kernels}),
-        epochs=epochs, skipped_layers=tuple(dict.fromkeys(skipped)))
+        unique_weights=figures.unique_counts({k: v for k, v in kernels.items() if k in (clustered or ())}),
+        epochs=epochs,
+        skipped_layers=tuple(dict.fromkeys(skipped)),
+    )
     if context.training.hook:
-        notes.append(f"fine-tuned by training.hook {context.training.hook}: its own randomness decides "
-                     "whether runs repeat exactly")
+        notes.append(
+            f"fine-tuned by training.hook {context.training.hook}: its own randomness decides "
+            "whether runs repeat exactly"
+        )
     return StageOutcome(model, final, tuple(dict.fromkeys(notes)))
 
 

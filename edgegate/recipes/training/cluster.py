@@ -14,8 +14,12 @@ from edgegate.recipes.training import figures
 from edgegate.recipes.training.fine_tune import fine_tune, leaf_layers, wrap_layers
 from edgegate.results import TrainingFigures
 
-_INIT = {"kmeans_plus_plus": "KMEANS_PLUS_PLUS", "linear": "LINEAR", "random": "RANDOM",
-         "density": "DENSITY_BASED"}
+_INIT = {
+    "kmeans_plus_plus": "KMEANS_PLUS_PLUS",
+    "linear": "LINEAR",
+    "random": "RANDOM",
+    "density": "DENSITY_BASED",
+}
 
 
 def unsupported_layers(model) -> dict[str, str]:
@@ -25,10 +29,12 @@ def unsupported_layers(model) -> dict[str, str]:
 
     ClusterableLayer = tfmot.clustering.keras.ClusterableLayer
     ClusteringRegistry = clustering_registry.ClusteringRegistry
-    return {layer.name: f"{type(layer).__name__} is not in tfmot's clustering registry"
-            for layer in leaf_layers(model)
-            if layer.trainable_weights and not (isinstance(layer, ClusterableLayer)
-                                                or ClusteringRegistry.supports(layer))}
+    return {
+        layer.name: f"{type(layer).__name__} is not in tfmot's clustering registry"
+        for layer in leaf_layers(model)
+        if layer.trainable_weights
+        and not (isinstance(layer, ClusterableLayer) or ClusteringRegistry.supports(layer))
+    }
 
 
 def _kernel_size(layer) -> int | None:
@@ -39,8 +45,9 @@ def _kernel_size(layer) -> int | None:
 class Cluster(TrainingStage):
     name = "cluster"
 
-    def apply(self, model, recipe: RecipeSpec, previous: tuple[str, ...],
-              context: TrainingContext) -> StageOutcome:
+    def apply(
+        self, model, recipe: RecipeSpec, previous: tuple[str, ...], context: TrainingContext
+    ) -> StageOutcome:
         import tensorflow_model_optimization as tfmot
 
         # The public tfmot.clustering.keras.experimental is empty in 0.8.1; preserve_sparsity lives here.
@@ -52,15 +59,19 @@ class Cluster(TrainingStage):
         where = f"model {context.model_name!r}: {recipe.label}"
         preserve_sparsity = "prune" in previous
         if preserve_sparsity and options.clusters < 3:
-            raise InputError(f"{where}: cluster.clusters must be at least 3 after prune "
-                             "(sparsity-preserving clustering keeps the zeros as a cluster of their own)")
+            raise InputError(
+                f"{where}: cluster.clusters must be at least 3 after prune "
+                "(sparsity-preserving clustering keeps the zeros as a cluster of their own)"
+            )
         notes: list[str] = []
         unsupported = unsupported_layers(model)
         if unsupported and not options.skip_unsupported:
             listed = "; ".join(f"{name!r} ({why})" for name, why in unsupported.items())
-            raise InputError(f"{where}: tfmot cannot cluster {listed}. Set "
-                             "`cluster: {skip_unsupported: true}` on the recipe to leave them unclustered, "
-                             "or replace them")
+            raise InputError(
+                f"{where}: tfmot cannot cluster {listed}. Set "
+                "`cluster: {skip_unsupported: true}` on the recipe to leave them unclustered, "
+                "or replace them"
+            )
         if unsupported:
             notes.append(f"left unclustered (tfmot cannot cluster them): {', '.join(unsupported)}")
 
@@ -76,9 +87,12 @@ class Cluster(TrainingStage):
                 too_small.append(layer.name)
                 return None
             clustered.append(layer.name)
-            return experimental.cluster_weights(layer, number_of_clusters=options.clusters,
-                                                cluster_centroids_init=init,
-                                                preserve_sparsity=preserve_sparsity)
+            return experimental.cluster_weights(
+                layer,
+                number_of_clusters=options.clusters,
+                cluster_centroids_init=init,
+                preserve_sparsity=preserve_sparsity,
+            )
 
         wrapped = wrap_layers(model, wrap)
         if too_small:
@@ -90,7 +104,13 @@ class Cluster(TrainingStage):
         stripped = tfmot.clustering.keras.strip_clustering(tuned)
 
         kernels = {k: v for k, v in figures.keras_kernels(stripped).items() if k in clustered}
-        return StageOutcome(stripped, TrainingFigures(
-            sparsity=figures.sparsity(kernels) if preserve_sparsity else None,
-            unique_weights=figures.unique_counts(kernels), epochs=epochs,
-            skipped_layers=tuple(unsupported)), tuple(notes))
+        return StageOutcome(
+            stripped,
+            TrainingFigures(
+                sparsity=figures.sparsity(kernels) if preserve_sparsity else None,
+                unique_weights=figures.unique_counts(kernels),
+                epochs=epochs,
+                skipped_layers=tuple(unsupported),
+            ),
+            tuple(notes),
+        )

@@ -47,8 +47,9 @@ def keras_kernels(model) -> dict[str, np.ndarray]:
             var = getattr(inner, attr, None)
             if not isinstance(var, tf.Variable):
                 suffix = f"{inner.name}/{attr}:0"
-                var = next((w for w in layer.weights if w.name == suffix or w.name.endswith("/" + suffix)),
-                           None)
+                var = next(
+                    (w for w in layer.weights if w.name == suffix or w.name.endswith("/" + suffix)), None
+                )
             if var is not None:
                 kernels[inner.name] = var.numpy()
                 break
@@ -69,6 +70,7 @@ def unique_counts(kernels: Mapping[str, np.ndarray]) -> dict[str, int]:
 
 # --- .tflite -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TfliteWeight:
     """One constant weight operand of a converted model."""
@@ -84,10 +86,25 @@ class TfliteWeight:
 
 
 # Ops whose input 1 is the weight tensor (filter, or the embedding table).
-_WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "CONV_3D",
-               "EMBEDDING_LOOKUP", "BATCH_MATMUL")
-_NUMPY = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT8": np.int8, "UINT8": np.uint8,
-          "INT16": np.int16, "INT32": np.int32, "INT64": np.int64, "FLOAT64": np.float64}
+_WEIGHT_OPS = (
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "TRANSPOSE_CONV",
+    "CONV_3D",
+    "EMBEDDING_LOOKUP",
+    "BATCH_MATMUL",
+)
+_NUMPY = {
+    "FLOAT32": np.float32,
+    "FLOAT16": np.float16,
+    "INT8": np.int8,
+    "UINT8": np.uint8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "FLOAT64": np.float64,
+}
 
 
 def _enum_names(cls) -> dict[int, str]:
@@ -111,13 +128,14 @@ def tflite_weights(model: bytes | Path) -> tuple[TfliteWeight, ...]:
     def data_of(buffer_index: int) -> bytes:
         b = m.buffers[buffer_index]
         if b.offset > 1:  # stored after the flatbuffer (models over 2 GB)
-            return bytes(buf[b.offset: b.offset + b.size])
+            return bytes(buf[b.offset : b.offset + b.size])
         return bytes(np.asarray(b.data, dtype=np.uint8)) if b.data is not None else b""
 
     found: list[TfliteWeight] = []
     for graph in m.subgraphs:
-        producer = {out: op for op in graph.operators
-                    for out in (op.outputs if op.outputs is not None else ())}
+        producer = {
+            out: op for op in graph.operators for out in (op.outputs if op.outputs is not None else ())
+        }
         seen: set[int] = set()
         for op in graph.operators:
             name = codes[op.opcodeIndex]
@@ -158,8 +176,9 @@ def _weight_stats(tensor, op: str, dtype: str, values: np.ndarray) -> TfliteWeig
         # Sparse-encoded: only stored blocks are in the buffer; everything else is zero.
         zeros = elements - int(np.count_nonzero(values != zero_points[0]))
     name = tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
-    return TfliteWeight(name, op, shape, dtype.lower(), elements, zeros, int(np.unique(values).size),
-                        per_channel)
+    return TfliteWeight(
+        name, op, shape, dtype.lower(), elements, zeros, int(np.unique(values).size), per_channel
+    )
 
 
 def tflite_sparsity(weights: tuple[TfliteWeight, ...]) -> float | None:

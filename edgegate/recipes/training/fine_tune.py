@@ -17,9 +17,11 @@ from edgegate.datasets.interface import Dataset
 from edgegate.errors import InputError
 from edgegate.recipes.interface import TrainingContext
 
-_CROSSENTROPY = {"sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-                 "categorical_crossentropy": "CategoricalCrossentropy",
-                 "binary_crossentropy": "BinaryCrossentropy"}
+_CROSSENTROPY = {
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "binary_crossentropy": "BinaryCrossentropy",
+}
 
 
 def fresh_copy(model):
@@ -73,11 +75,15 @@ def check_data(model, context: TrainingContext) -> Dataset | None:
         return None
     where = f"model {context.model_name!r}: training data {data.source}"
     if data.y is None:
-        raise InputError(f"{where} has no labels; fine-tuning needs labels (y): add them, "
-                         "or fine-tune in a `training: hook:`")
+        raise InputError(
+            f"{where} has no labels; fine-tuning needs labels (y): add them, "
+            "or fine-tune in a `training: hook:`"
+        )
     if len(model.inputs) != 1:
-        raise InputError(f"{where}: the model has {len(model.inputs)} inputs and training data feeds one; "
-                         "fine-tune it in a `training: hook:`")
+        raise InputError(
+            f"{where}: the model has {len(model.inputs)} inputs and training data feeds one; "
+            "fine-tune it in a `training: hook:`"
+        )
     expected = tuple(model.inputs[0].shape[1:])
     got = tuple(data.x.shape[1:])
     if len(data.x) != len(data.y):
@@ -98,16 +104,25 @@ def fine_tune(model, context: TrainingContext, epochs: int, stage: str, callback
     data = context.data
     model.compile(optimizer=_optimizer(context), loss=_loss(context, model))
     try:
-        model.fit(data.x, data.y, batch_size=spec.batch_size, epochs=epochs, shuffle=True, verbose=0,
-                  callbacks=list(callbacks))
+        model.fit(
+            data.x,
+            data.y,
+            batch_size=spec.batch_size,
+            epochs=epochs,
+            shuffle=True,
+            verbose=0,
+            callbacks=list(callbacks),
+        )
     except Exception as e:
         import tensorflow as tf
 
         if not isinstance(e, (ValueError, TypeError, tf.errors.InvalidArgumentError)):
             raise
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
-        raise InputError(f"model {context.model_name!r}: fine-tuning for {stage} failed: {first}. Check that "
-                         f"training.loss ({spec.loss}) suits the labels in {data.source}") from None
+        raise InputError(
+            f"model {context.model_name!r}: fine-tuning for {stage} failed: {first}. Check that "
+            f"training.loss ({spec.loss}) suits the labels in {data.source}"
+        ) from None
     return model
 
 
@@ -122,9 +137,11 @@ def _optimizer(context: TrainingContext):
     try:
         kind = type(tf_keras.optimizers.get(spec.optimizer))
     except ValueError:
-        raise InputError(f"model {context.model_name!r}: training.optimizer: unknown optimizer "
-                         f"{spec.optimizer!r}; use a tf-keras optimizer name such as adam, sgd, rmsprop or "
-                         "adamw") from None
+        raise InputError(
+            f"model {context.model_name!r}: training.optimizer: unknown optimizer "
+            f"{spec.optimizer!r}; use a tf-keras optimizer name such as adam, sgd, rmsprop or "
+            "adamw"
+        ) from None
     return kind(learning_rate=spec.learning_rate)
 
 
@@ -142,9 +159,11 @@ def _loss(context: TrainingContext, model):
     try:
         return tf_keras.losses.get(name)
     except ValueError:
-        raise InputError(f"model {context.model_name!r}: training.loss: unknown loss {name!r}; use a "
-                         "tf-keras loss name such as sparse_categorical_crossentropy, "
-                         "categorical_crossentropy, binary_crossentropy, mse or mae") from None
+        raise InputError(
+            f"model {context.model_name!r}: training.loss: unknown loss {name!r}; use a "
+            "tf-keras loss name such as sparse_categorical_crossentropy, "
+            "categorical_crossentropy, binary_crossentropy, mse or mae"
+        ) from None
 
 
 def _run_hook(model, context: TrainingContext, stage: str):
@@ -159,8 +178,9 @@ def _run_hook(model, context: TrainingContext, stage: str):
         raise
     except Exception as e:
         first = (str(e).strip().splitlines() or [""])[0][:300]
-        raise InputError(f"{where} failed while fine-tuning for {stage}: "
-                         f"{type(e).__name__}: {first}") from None
+        raise InputError(
+            f"{where} failed while fine-tuning for {stage}: {type(e).__name__}: {first}"
+        ) from None
     if tuned is None or not hasattr(tuned, "layers"):
         raise InputError(f"{where} returned {type(tuned).__name__}; it must return the fine-tuned model")
     return tuned

@@ -17,12 +17,26 @@ from typing import Any
 import numpy as np
 
 # Keyword arguments every tf-keras layer accepts besides its own constructor's.
-_BASE_LAYER_KWARGS = {"name", "trainable", "dtype", "input_shape", "batch_input_shape", "batch_size",
-                      "weights", "activity_regularizer", "autocast", "input_dim", "dynamic"}
+_BASE_LAYER_KWARGS = {
+    "name",
+    "trainable",
+    "dtype",
+    "input_shape",
+    "batch_input_shape",
+    "batch_size",
+    "weights",
+    "activity_regularizer",
+    "autocast",
+    "input_dim",
+    "dynamic",
+}
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
 _UNSET = (None, False, 0, "", [], {})  # option values that mean "not used"
-_OBJECT_MODULES = {"keras.initializers": "initializers", "keras.regularizers": "regularizers",
-                   "keras.constraints": "constraints"}
+_OBJECT_MODULES = {
+    "keras.initializers": "initializers",
+    "keras.regularizers": "regularizers",
+    "keras.constraints": "constraints",
+}
 
 
 class RebuildError(Exception):
@@ -47,20 +61,30 @@ def tf_keras_config(class_name: str, config: dict) -> dict:
         for ref in ends["output_layers"]:
             ref[1] += ref[0] in shifted
         _check_references(layers, ends["output_layers"], shifted)
-        return {"class_name": "Functional", "config": {
-            "name": config.get("name"), "trainable": config.get("trainable", True), "layers": layers, **ends}}
+        return {
+            "class_name": "Functional",
+            "config": {
+                "name": config.get("name"),
+                "trainable": config.get("trainable", True),
+                "layers": layers,
+                **ends,
+            },
+        }
     raise RebuildError(f"a {class_name} model (only Sequential and Functional models can be rebuilt)")
 
 
 def _check_references(layers: list[dict], outputs: list[list], shifted: set[str]) -> None:
     """Every tensor reference names an existing call (tf-keras loops forever on a dangling one)."""
-    calls = {e["name"]: 1 if e["class_name"] == "InputLayer"
-             else len(e["inbound_nodes"]) + (e["name"] in shifted) for e in layers}
+    calls = {
+        e["name"]: 1 if e["class_name"] == "InputLayer" else len(e["inbound_nodes"]) + (e["name"] in shifted)
+        for e in layers
+    }
     refs = [ref for e in layers for node in e["inbound_nodes"] for ref in node] + outputs
     for ref in refs:
         if ref[0] not in calls or not 0 <= ref[1] < calls[ref[0]]:
-            raise RebuildError(f"the config refers to call {ref[1]} of layer {ref[0]!r}, "
-                               "which it does not hold")
+            raise RebuildError(
+                f"the config refers to call {ref[1]} of layer {ref[0]!r}, which it does not hold"
+            )
 
 
 def _skips_first_node(entry: dict) -> bool:
@@ -92,17 +116,22 @@ def _layer(entry: dict, *, functional: bool) -> dict:
 def _layer_config(cls, config: dict, layer_name: str) -> dict:
     if cls.__name__ == "InputLayer":
         shape = config.get("batch_shape") or [None, *config["shape"]]
-        return {"batch_input_shape": list(shape), "dtype": _value(config.get("dtype")),
-                "sparse": bool(config.get("sparse")), "ragged": bool(config.get("ragged")),
-                "name": config["name"]}
+        return {
+            "batch_input_shape": list(shape),
+            "dtype": _value(config.get("dtype")),
+            "sparse": bool(config.get("sparse")),
+            "ragged": bool(config.get("ragged")),
+            "name": config["name"],
+        }
     accepted = _init_parameters(cls) | _BASE_LAYER_KWARGS
     out = {}
     for key, value in config.items():
         if key in accepted:
             out[key] = _value(value)
         elif value not in _UNSET:
-            raise RebuildError(f"layer {layer_name!r} sets {key}={value!r}, "
-                               f"which tf-keras's {cls.__name__} lacks")
+            raise RebuildError(
+                f"layer {layer_name!r} sets {key}={value!r}, which tf-keras's {cls.__name__} lacks"
+            )
     return out
 
 
@@ -194,8 +223,10 @@ def _copy_weights(source, target) -> None:
         weights = original.get_weights()
         shapes = [tuple(w.shape) for w in layer.weights]
         if [tuple(w.shape) for w in weights] != shapes:
-            raise RebuildError(f"layer {layer.name!r} holds weights of shapes "
-                               f"{[tuple(w.shape) for w in weights]} in Keras 3 but {shapes} in tf-keras")
+            raise RebuildError(
+                f"layer {layer.name!r} holds weights of shapes "
+                f"{[tuple(w.shape) for w in weights]} in Keras 3 but {shapes} in tf-keras"
+            )
         layer.set_weights(weights)
 
 
@@ -238,11 +269,14 @@ def rebuild(keras3_model):
     try:
         model = tf_keras.models.model_from_config(config)
     except Exception as e:  # tf-keras rejects a translated option: say which
-        raise RebuildError(f"tf-keras could not build the translated config: "
-                           f"{str(e).splitlines()[0][:300]}") from None
+        raise RebuildError(
+            f"tf-keras could not build the translated config: {str(e).splitlines()[0][:300]}"
+        ) from None
     _copy_weights(keras3_model, model)
     diff = output_difference(keras3_model, model)
     if not diff <= TOLERANCE:
-        raise RebuildError(f"the rebuilt model's outputs differ from the original's by {diff:.3g} "
-                           f"(relative; at most {TOLERANCE:g} allowed)")
+        raise RebuildError(
+            f"the rebuilt model's outputs differ from the original's by {diff:.3g} "
+            f"(relative; at most {TOLERANCE:g} allowed)"
+        )
     return model

@@ -28,14 +28,18 @@ def unsupported_layers(model, structured: bool) -> dict[str, str]:
     for layer in leaf_layers(model):
         if not layer.trainable_weights:
             continue
-        if not (isinstance(layer, PrunableLayer) or hasattr(layer, "get_prunable_weights")
-                or PruneRegistry.supports(layer)):
+        if not (
+            isinstance(layer, PrunableLayer)
+            or hasattr(layer, "get_prunable_weights")
+            or PruneRegistry.supports(layer)
+        ):
             found[layer.name] = f"{type(layer).__name__} is not in tfmot's pruning registry"
         elif structured:
             kernel = next((getattr(layer, a) for a in figures.KERNEL_ATTRS if hasattr(layer, a)), None)
             if kernel is not None and len(kernel.shape) not in (2, 4):
-                found[layer.name] = f"2:4 pruning needs 2-D or 4-D weights, {type(layer).__name__} has " \
-                                    f"{len(kernel.shape)}-D"
+                found[layer.name] = (
+                    f"2:4 pruning needs 2-D or 4-D weights, {type(layer).__name__} has {len(kernel.shape)}-D"
+                )
     return found
 
 
@@ -48,21 +52,27 @@ def schedule(options: PruneOptions, total_steps: int | None):
         return sparsity.ConstantSparsity(STRUCTURED_SPARSITY, begin_step=0)  # tfmot sets 2:4 masks at step 1
     # The wrapper's step counter reads 1 at the first training step.
     if options.schedule == "constant" or total_steps is None or total_steps < 3:
-        return sparsity.ConstantSparsity(options.sparsity, begin_step=1,
-                                         frequency=max(1, (total_steps or 1) // 10))
+        return sparsity.ConstantSparsity(
+            options.sparsity, begin_step=1, frequency=max(1, (total_steps or 1) // 10)
+        )
     ramp_end = (total_steps * 3) // 4
     frequency = max(1, (ramp_end - 1) // 10)
     end = 1 + ((ramp_end - 1) // frequency) * frequency  # a pruning step, so the target is reached there
-    return sparsity.PolynomialDecay(initial_sparsity=options.initial_sparsity,
-                                    final_sparsity=options.sparsity, begin_step=1, end_step=end,
-                                    frequency=frequency)
+    return sparsity.PolynomialDecay(
+        initial_sparsity=options.initial_sparsity,
+        final_sparsity=options.sparsity,
+        begin_step=1,
+        end_step=end,
+        frequency=frequency,
+    )
 
 
 class Prune(TrainingStage):
     name = "prune"
 
-    def apply(self, model, recipe: RecipeSpec, previous: tuple[str, ...],
-              context: TrainingContext) -> StageOutcome:
+    def apply(
+        self, model, recipe: RecipeSpec, previous: tuple[str, ...], context: TrainingContext
+    ) -> StageOutcome:
         import tensorflow_model_optimization as tfmot
 
         options = recipe.prune
@@ -70,14 +80,18 @@ class Prune(TrainingStage):
         structured = options.structured == "2:4"
         ramp = options.schedule == "polynomial" and not structured
         if ramp and options.initial_sparsity >= options.sparsity:
-            raise InputError(f"{where}: prune.initial_sparsity ({options.initial_sparsity}) must be below "
-                             f"prune.sparsity ({options.sparsity})")
+            raise InputError(
+                f"{where}: prune.initial_sparsity ({options.initial_sparsity}) must be below "
+                f"prune.sparsity ({options.sparsity})"
+            )
         notes: list[str] = []
         unsupported = unsupported_layers(model, structured)
         if unsupported and not options.skip_unsupported:
             listed = "; ".join(f"{name!r} ({why})" for name, why in unsupported.items())
-            raise InputError(f"{where}: tfmot cannot prune {listed}. Set `prune: {{skip_unsupported: true}}` "
-                             "on the recipe to leave them unpruned, or replace them")
+            raise InputError(
+                f"{where}: tfmot cannot prune {listed}. Set `prune: {{skip_unsupported: true}}` "
+                "on the recipe to leave them unpruned, or replace them"
+            )
         if unsupported:
             notes.append(f"left unpruned (tfmot cannot prune them): {', '.join(unsupported)}")
 
@@ -85,11 +99,13 @@ class Prune(TrainingStage):
         steps = steps_per_epoch(context)
         total = steps * epochs if steps else None
         if ramp and (total is None or total < 3):
-            notes.append("pruned with a constant schedule: a polynomial ramp needs at least 3 known "
-                         "training steps")
+            notes.append(
+                "pruned with a constant schedule: a polynomial ramp needs at least 3 known training steps"
+            )
         if structured and options.sparsity != STRUCTURED_SPARSITY:
-            notes.append("2:4 structured pruning zeroes exactly half of the weights; prune.sparsity is "
-                         "not used")
+            notes.append(
+                "2:4 structured pruning zeroes exactly half of the weights; prune.sparsity is not used"
+            )
         params = {"pruning_schedule": schedule(options, total)}
         if structured:
             params["sparsity_m_by_n"] = (2, 4)
@@ -105,15 +121,21 @@ class Prune(TrainingStage):
         wrapped = wrap_layers(model, wrap)
         if not pruned:
             raise InputError(f"{where}: the model has no layer tfmot can prune")
-        tuned = fine_tune(wrapped, context, epochs, "prune",
-                          callbacks=(tfmot.sparsity.keras.UpdatePruningStep(),))
+        tuned = fine_tune(
+            wrapped, context, epochs, "prune", callbacks=(tfmot.sparsity.keras.UpdatePruningStep(),)
+        )
         stripped = tfmot.sparsity.keras.strip_pruning(tuned)
 
         kernels = {k: v for k, v in figures.keras_kernels(stripped).items() if k in pruned}
         reached = figures.sparsity(kernels)
         target = STRUCTURED_SPARSITY if structured else options.sparsity
         if reached is not None and reached < target - 0.02:
-            notes.append(f"pruning reached {reached:.0%} sparsity of the {target:.0%} asked: train for more "
-                         "steps (more epochs or data, or a smaller batch_size)")
-        return StageOutcome(stripped, TrainingFigures(sparsity=reached, epochs=epochs,
-                                                      skipped_layers=tuple(unsupported)), tuple(notes))
+            notes.append(
+                f"pruning reached {reached:.0%} sparsity of the {target:.0%} asked: train for more "
+                "steps (more epochs or data, or a smaller batch_size)"
+            )
+        return StageOutcome(
+            stripped,
+            TrainingFigures(sparsity=reached, epochs=epochs, skipped_layers=tuple(unsupported)),
+            tuple(notes),
+        )

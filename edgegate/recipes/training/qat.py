@@ -18,8 +18,9 @@ from edgegate.results import TrainingFigures
 def scheme_for(previous: tuple[str, ...]):
     """The tfmot quantize scheme that preserves what earlier stages did."""
     if "cluster" in previous:
-        from tensorflow_model_optimization.python.core.quantization.keras.collab_opts.cluster_preserve.\
-            default_8bit_cluster_preserve_quantize_scheme import Default8BitClusterPreserveQuantizeScheme
+        from tensorflow_model_optimization.python.core.quantization.keras.collab_opts.cluster_preserve.default_8bit_cluster_preserve_quantize_scheme import (
+            Default8BitClusterPreserveQuantizeScheme,
+        )
 
         return Default8BitClusterPreserveQuantizeScheme(preserve_sparsity="prune" in previous)
     import tensorflow_model_optimization as tfmot
@@ -37,8 +38,10 @@ def _folded_batch_norm(layer) -> bool:
         source = layer.input._keras_history.layer
     except AttributeError:  # called more than once: no single input
         return False
-    return type(source).__name__ in ("Conv2D", "DepthwiseConv2D", "Dense") \
+    return (
+        type(source).__name__ in ("Conv2D", "DepthwiseConv2D", "Dense")
         and source.get_config().get("activation") == "linear"
+    )
 
 
 def unsupported_layers(model) -> dict[str, str]:
@@ -65,21 +68,25 @@ def unsupported_layers(model) -> dict[str, str]:
 class Qat(TrainingStage):
     name = "qat"
 
-    def apply(self, model, recipe: RecipeSpec, previous: tuple[str, ...],
-              context: TrainingContext) -> StageOutcome:
+    def apply(
+        self, model, recipe: RecipeSpec, previous: tuple[str, ...], context: TrainingContext
+    ) -> StageOutcome:
         import tensorflow_model_optimization as tfmot
 
         where = f"model {context.model_name!r}: {recipe.label}"
         unsupported = unsupported_layers(model)
         if unsupported:
             listed = "; ".join(f"{name!r} ({why})" for name, why in unsupported.items())
-            raise InputError(f"{where}: tfmot cannot quantize-aware-train {listed}. Use a post-training "
-                             "recipe (int8, int16x8), or move such layers (e.g. Rescaling) out of the model")
+            raise InputError(
+                f"{where}: tfmot cannot quantize-aware-train {listed}. Use a post-training "
+                "recipe (int8, int16x8), or move such layers (e.g. Rescaling) out of the model"
+            )
         quantize = tfmot.quantization.keras
         try:
             with quantize.quantize_scope():
-                wrapped = quantize.quantize_apply(quantize.quantize_annotate_model(fresh_copy(model)),
-                                                  scheme_for(previous))
+                wrapped = quantize.quantize_apply(
+                    quantize.quantize_annotate_model(fresh_copy(model)), scheme_for(previous)
+                )
         except (RuntimeError, ValueError) as e:  # a layer the registry accepts but a scheme's transform not
             first = (str(e).strip().splitlines() or [""])[0][:300]
             raise InputError(f"{where}: tfmot could not prepare the model for QAT: {first}") from None
