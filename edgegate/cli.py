@@ -68,7 +68,7 @@ def check(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the final table."),
 ):
     """Gate the models this change touched: optimize, measure, compare with base, judge."""
-    from edgegate.check import CheckOptions, run_check
+    from edgegate.run import CheckOptions, run_check
     from edgegate.errors import EdgeGateError
 
     options = CheckOptions(
@@ -103,7 +103,9 @@ def check(
 
 def _write_outputs(run, json_out: Path | None, report: Path | None) -> None:
     if json_out:
-        run.write(json_out)
+        from edgegate.results import write_results
+
+        write_results(run, json_out)
     if report:
         from edgegate.report.markdown import render_markdown
 
@@ -194,12 +196,12 @@ def report(
 ):
     """Render a results file as the markdown report."""
     from edgegate.report.markdown import render_markdown
-    from edgegate.results import RunResult
+    from edgegate.results import ResultsFileError, read_results
 
     try:
-        run = RunResult.read(results)
-    except (OSError, ValueError, KeyError) as e:
-        _fail(Exception(f"{results}: not a readable EdgeGate results file ({e})"))
+        run = read_results(results)
+    except ResultsFileError as e:
+        _fail(e)
     text = render_markdown(run)
     if output:
         output.write_text(text, encoding="utf-8")

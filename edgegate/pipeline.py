@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edgegate import __version__
-from edgegate.check import CheckOptions
+from edgegate.run import CheckOptions
 from edgegate.errors import EdgeGateError, InputError, UsageError
 from edgegate.policy import Policy, ResolvedModel, load_policy
 from edgegate.policy.schema import CalibrationSpec, RecipeSpec
@@ -42,7 +42,7 @@ from edgegate.results import (
 )
 from edgegate.verdicts.budgets import candidate_checks, candidate_status
 from edgegate.verdicts.deploy import choose
-from edgegate.verdicts.interface import Status
+from edgegate.status import Status
 from edgegate.workers.interface import Task, TaskOutcome
 from edgegate.workers.pool import WorkerPool
 

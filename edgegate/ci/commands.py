@@ -43,9 +43,9 @@ from edgegate.publishers.interface import CommentMode, Outcome, Publication
 from edgegate.publishers.job_summary import JobSummaryPublisher
 from edgegate.publishers.pr_comment import PrCommentPublisher
 from edgegate.publishers.step_outputs import StepOutputsPublisher, write_outputs
-from edgegate.results import GitRef, RunResult
+from edgegate.results import GitRef, RunResult, read_results, write_results
 from edgegate.shards import merge_results, parse_shard
-from edgegate.verdicts.interface import Status
+from edgegate.status import Status
 
 PR_NUMBER_FILE = "pr-number"  # beside results.json: which PR a fork's results belong to
 DOCS = "docs/github-action.md"
@@ -130,7 +130,7 @@ def run_ci(
     if pr and pr.target:
         _warn_if_pr_code_on_target(github, log)
 
-    from edgegate.check import CheckOptions, run_check
+    from edgegate.run import CheckOptions, run_check
     from edgegate.ci.progress import LogProgress
 
     options = CheckOptions(
@@ -181,7 +181,7 @@ def _default_out(github: GitHubEnvironment) -> Path:
 def _write_files(run: RunResult, results_path: Path, report_path: Path, pr: PullRequestEvent | None) -> None:
     from edgegate.report.markdown import render_markdown
 
-    run.write(results_path)
+    write_results(run, results_path)
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(render_markdown(run), encoding="utf-8")
     if pr:  # for the fork-safe pair: the trusted workflow learns the PR from the artifact
@@ -364,19 +364,10 @@ def run_merge(inputs: list[Path], output: Path) -> int:
     except UsageError as e:
         print(f"edgegate merge: {e}", file=sys.stderr, flush=True)
         return 2
-    merged.write(Path(output))
+    write_results(merged, Path(output))
     print(
         f"merged {len(inputs)} results file(s): {len(merged.models)} model(s), status {merged.status.value} "
         f"→ {output}",
         flush=True,
     )
     return 0
-
-
-def read_results(path: Path) -> RunResult:
-    try:
-        return RunResult.read(path)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read the results file ({e.strerror or e})") from None
-    except (ValueError, KeyError, TypeError) as e:
-        raise UsageError(f"{path}: not an EdgeGate results file ({e})") from None

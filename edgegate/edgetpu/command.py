@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import analyze
 from edgegate.errors import InputError
+from edgegate.results.codec import encode
 from edgegate.policy.schema import EdgeTpuSpec
 
 
@@ -88,7 +89,7 @@ def run_edgetpu_command(
             _emit(console, f"error: {e}")
         return 2
     if as_json:
-        _emit(console, json.dumps(result.to_dict(), indent=2))
+        _emit(console, json.dumps(encode(result), indent=2))
     else:
         for line in describe(Path(model), result):
             _emit(console, line)

@@ -35,13 +35,6 @@ class OpMapping:
     reason: str = ""  # why not mapped (or why uncertain), in plain words
     uncertain: bool = False  # a rule that cannot be decided statically
 
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "OpMapping":
-        return cls(**d)
-
 
 @dataclass(frozen=True)
 class EdgeTpuResult:
@@ -64,21 +57,6 @@ class EdgeTpuResult:
     @property
     def mapped_fraction(self) -> float:
         return self.ops_on_tpu / self.ops_total if self.ops_total else 0.0
-
-    def to_dict(self) -> dict:
-        d = dict(self.__dict__)
-        d["first_unmapped"] = self.first_unmapped.to_dict() if self.first_unmapped else None
-        d["ops"] = [o.to_dict() for o in self.ops]
-        d["notes"] = list(self.notes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "EdgeTpuResult":
-        d = dict(d)
-        d["first_unmapped"] = OpMapping.from_dict(d["first_unmapped"]) if d.get("first_unmapped") else None
-        d["ops"] = tuple(OpMapping.from_dict(o) for o in d.get("ops", ()))
-        d["notes"] = tuple(d.get("notes", ()))
-        return cls(**d)
 
 
 class EdgeTpuAnalyzer(abc.ABC):

@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from edgegate.errors import PolicyError
-from edgegate.policy import quantities as q
+from edgegate import units as q
 from edgegate.policy.resolved import Budget, Policy, ResolvedModel
 from edgegate.policy.schema import (
     DEPLOY_SELECTORS,
@@ -23,7 +23,7 @@ from edgegate.policy.schema import (
     PolicyFile,
     RecipeSpec,
 )
-from edgegate.verdicts.interface import Level
+from edgegate.status import Level
 
 Loc = tuple
 

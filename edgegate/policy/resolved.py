@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from edgegate.policy import quantities as q
+from edgegate import units as q
 from edgegate.policy.schema import (
     CalibrationSpec,
     EdgeTpuSpec,
@@ -20,7 +20,7 @@ from edgegate.policy.schema import (
     RecipeSpec,
     TrainingSpec,
 )
-from edgegate.verdicts.interface import Level
+from edgegate.status import Level
 
 Metric = Literal["size", "gzip_size", "latency", "accuracy"]
 Against = Literal["absolute", "float", "base"]

@@ -12,7 +12,7 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from edgegate.policy import quantities as q
+from edgegate import units as q
 
 SCHEMA_VERSION = 1
 

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from edgegate.publishers.interface import Outcome, Publication, Publisher
 from edgegate.results import RunResult
-from edgegate.verdicts.interface import Status
+from edgegate.status import Status
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import jinja2
 
-from edgegate.policy.quantities import format_bytes, format_ms
+from edgegate.units import format_bytes, format_ms
 from edgegate.results import CandidateResult, RunResult
-from edgegate.verdicts.budgets import format_accuracy, format_accuracy_change
-from edgegate.verdicts.interface import Status
+from edgegate.units import format_accuracy, format_accuracy_change
+from edgegate.status import Status
 
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "➖"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from edgegate.policy.quantities import format_bytes, format_ms
+from edgegate.units import format_bytes, format_ms
 from edgegate.report.markdown import ICON, _accuracy, _accuracy_drop, _delta_bytes, _delta_ms, _headline
 from edgegate.results import RunResult
 

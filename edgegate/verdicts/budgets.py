@@ -7,10 +7,11 @@ never a silent pass.
 
 from __future__ import annotations
 
-from edgegate.policy.quantities import format_bytes, format_ms
+from edgegate.units import format_accuracy, format_accuracy_change, format_bytes, format_ms
 from edgegate.policy.resolved import Budget
 from edgegate.results import CandidateResult
-from edgegate.verdicts.interface import Check, Status
+from edgegate.verdicts.interface import Check
+from edgegate.status import Status
 
 
 def _fmt(metric: str, value: float | None, accuracy_metric: str | None = None) -> str:
@@ -21,25 +22,6 @@ def _fmt(metric: str, value: float | None, accuracy_metric: str | None = None) -
     if metric == "latency":
         return format_ms(value)
     return format_accuracy(value, accuracy_metric)
-
-
-def format_accuracy(value: float | None, metric: str | None) -> str:
-    if value is None:
-        return "–"
-    if metric in ("top1", "fidelity") or (metric or "").startswith("top"):
-        return f"{value * 100:.2f}%"
-    return f"{value:.4g}"
-
-
-def format_accuracy_change(delta: float | None, metric: str | None) -> str:
-    """A change of a metric: percentage points for 0..1 metrics, metric units otherwise."""
-    if delta is None:
-        return "–"
-    fraction = metric in ("top1", "fidelity") or (metric or "").startswith("top")
-    text = f"{abs(delta) * 100:.2f} pt" if fraction else f"{abs(delta):.4g}"
-    if text.startswith("0.00 ") or text == "0":
-        return "±" + text
-    return ("+" if delta > 0 else "−") + text
 
 
 _NAMES = {"size": "size", "gzip_size": "gzip size", "latency": "latency", "accuracy": "accuracy"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgegate.results import CandidateResult
-from edgegate.verdicts.interface import Status
+from edgegate.status import Status
 
 
 @dataclass(frozen=True)

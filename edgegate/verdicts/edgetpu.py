@@ -10,9 +10,10 @@ they map is WARN, and says so.
 from __future__ import annotations
 
 from edgegate.edgetpu.interface import EdgeTpuResult
-from edgegate.policy.quantities import parse_accuracy
+from edgegate.units import parse_accuracy
 from edgegate.policy.schema import EdgeTpuSpec
-from edgegate.verdicts.interface import Check, Status
+from edgegate.verdicts.interface import Check
+from edgegate.status import Status
 
 
 def _who(r: EdgeTpuResult) -> str:

@@ -6,6 +6,7 @@ import json
 
 from edgegate.edgetpu.command import run_edgetpu_command
 from edgegate.edgetpu.interface import EdgeTpuResult
+from edgegate.results.codec import decode
 
 
 def test_fully_mapped_model_exits_0(model, capsys, monkeypatch, tmp_path):
@@ -40,7 +41,7 @@ def test_uncertain_ops_are_listed(model, capsys):
 def test_json_is_the_result_dict(model, capsys):
     assert run_edgetpu_command(model("leaky_relu_middle"), compiler="static", runtime=13, as_json=True) == 1
     data = json.loads(capsys.readouterr().out)
-    result = EdgeTpuResult.from_dict(data)
+    result = decode(EdgeTpuResult, data)
     assert result.runtime_version == 13 and result.first_unmapped.op == "LEAKY_RELU" and len(result.ops) == 4
 
 

@@ -7,7 +7,7 @@ import pytest
 from edgegate.edgetpu.static import StaticAnalyzer
 from edgegate.policy.schema import EdgeTpuSpec
 from edgegate.verdicts.edgetpu import edgetpu_checks
-from edgegate.verdicts.interface import Status
+from edgegate.status import Status
 
 KEY = "models[0].edgetpu"
 

@@ -344,7 +344,8 @@ def make_run(
 def make_model(name: str, *checks, path: str | None = None, error: str | None = None, deploy: bool = True):
     """A model with one ``int8`` candidate judged by ``checks`` (``(name, status, message, line)`` tuples)."""
     from edgegate.results import CandidateResult, ModelResult
-    from edgegate.verdicts.interface import Check, Status
+    from edgegate.verdicts.interface import Check
+    from edgegate.status import Status
 
     built = tuple(
         Check(n, Status(s), msg, "≤ 10 KB", "12 KB", f"models[0].budgets.{n}", line)

@@ -15,7 +15,7 @@ import pytest
 from edgegate.ci.commands import run_ci, run_merge, run_publish
 from edgegate.publishers.pr_comment import MARKER
 from edgegate.report.markdown import render_markdown
-from edgegate.results import RunResult
+from edgegate.results import read_results, write_results
 from tests.github.conftest import READ_TOKEN, REPO, WRITE_TOKEN, load_event, make_model, make_run
 
 POLICY = """\
@@ -113,7 +113,7 @@ def test_pull_request_gate_comment_is_edited_on_every_push(
         "detector · as-is: size "
     ) in log
     assert "comparing with " + models_repo.base in log and "pull request #17: shrink-head → main" in log
-    results = RunResult.read(first.out / "results.json")
+    results = read_results(first.out / "results.json")
     assert results.status.value == "fail" and [m.name for m in results.models] == ["detector"]
     assert results.base.ref == "main" and results.base.sha == models_repo.base
     assert (first.out / "pr-number").read_text() == "17\n"
@@ -175,8 +175,7 @@ def test_fork_pr_read_only_token_then_trusted_publish(models_repo, github, tmp_p
     assert run_publish(artifact / "results.json", None, None, "sticky", env=trusted.env) == 0
     (comment,) = github.comments_on(23)
     assert (
-        headline(comment["body"])
-        == render_markdown(RunResult.read(artifact / "results.json")).splitlines()[0]
+        headline(comment["body"]) == render_markdown(read_results(artifact / "results.json")).splitlines()[0]
     )
     assert "https://github.com/octo-org/vision-models/actions/runs/9876543210" in comment["body"]
     assert trusted.outputs["comment-url"] == comment["html_url"]
@@ -204,7 +203,7 @@ def test_shards_merge_and_one_comment(models_repo, github, tmp_path, monkeypatch
     for i in (1, 2):
         runner = Runner(tmp_path / f"shard{i}", github, "pull_request", event)
         ci(runner, comment="off", shard=f"{i}/2")
-        shards.append(RunResult.read(runner.out / "results.json"))
+        shards.append(read_results(runner.out / "results.json"))
     assert [r.shard for r in shards] == ["1/2", "2/2"] and github.requests == []
     assert sorted(m.name for r in shards for m in r.models) == ["detector", "keyword"]
     assert all(len(r.models) == 1 for r in shards)
@@ -212,7 +211,7 @@ def test_shards_merge_and_one_comment(models_repo, github, tmp_path, monkeypatch
     paths = [tmp_path / f"shard{i}/temp/edgegate/results.json" for i in (1, 2)]
     merged = tmp_path / "all.json"
     assert run_merge(paths, merged) == 0
-    assert {m.name for m in RunResult.read(merged).models} == {"detector", "keyword"}
+    assert {m.name for m in read_results(merged).models} == {"detector", "keyword"}
     publisher = Runner(tmp_path / "publish", github, "pull_request", event)
     assert run_publish(merged, None, None, "sticky", env=publisher.env) == 0
     (comment,) = github.comments_on(17)
@@ -229,7 +228,7 @@ def test_push_compares_with_the_commit_before_and_does_not_comment(
     assert ci(runner) == 1
     assert github.requests == [] and not (runner.out / "pr-number").exists()
     assert "no PR comment: push is not a pull_request event" in runner.summary
-    assert RunResult.read(runner.out / "results.json").base.sha == models_repo.base
+    assert read_results(runner.out / "results.json").base.sha == models_repo.base
     assert "the commit before the push" in capsys.readouterr().out
 
 
@@ -295,7 +294,7 @@ def test_publish_usage_errors(tmp_path, github, capsys):
     assert run_publish(bad, 5, None, "sticky", env=runner.env) == 2
     assert "not an EdgeGate results file" in capsys.readouterr().out
     good = tmp_path / "results.json"
-    make_run(make_model("detector", ("size", "fail", "too big", 6))).write(good)
+    write_results(make_run(make_model("detector", ("size", "fail", "too big", 6))), good)
     assert run_publish(good, None, None, "sticky", env=runner.env) == 2
     assert "which pull request? pass --pr N" in capsys.readouterr().out
     assert run_publish(good, 5, "not a repo", "sticky", env=runner.env) == 2

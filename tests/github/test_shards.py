@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from edgegate.errors import UsageError
-from edgegate.results import RunResult
+from edgegate.results import RunResult, read_results, write_results
 from edgegate.shards import merge_results, parse_shard, select_shard
-from edgegate.verdicts.interface import Status
+from edgegate.status import Status
 from tests.github.conftest import make_model, make_run
 
 NAMES = [f"zoo/model-{i:03d}" for i in range(103)]
@@ -101,8 +101,8 @@ def test_merge_joins_models_and_recomputes_the_status(tmp_path):
     assert merged.status == Status.FAIL and merged.shard is None and merged.duration_s == 9.0
     assert "no model changed: nothing to gate" not in merged.notes
     path = tmp_path / "all.json"
-    merged.write(path)
-    assert RunResult.read(path) == merged
+    write_results(merged, path)
+    assert read_results(path) == merged
 
 
 def test_merge_notes_missing_shards():

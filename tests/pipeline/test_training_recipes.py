@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgegate.check import CheckOptions, run_check
-from edgegate.verdicts.interface import Status
+from edgegate.run import CheckOptions, run_check
+from edgegate.status import Status
 from tests.pipeline.conftest import dataset, trained_model
 
 

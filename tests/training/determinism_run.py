@@ -23,6 +23,7 @@ def fingerprint(seed: int) -> str:
     from sklearn.datasets import load_digits
 
     from edgegate.datasets.interface import Dataset
+    from edgegate.results.codec import encode
     from edgegate.policy.schema import RecipeSpec, TrainingSpec
     from edgegate.recipes.interface import TrainingContext
     from edgegate.recipes.training import train
@@ -44,7 +45,7 @@ def fingerprint(seed: int) -> str:
         model, ("prune", "cluster"), RecipeSpec(recipe="prune+cluster", cluster={"clusters": 8}), context
     )
     digest = hashlib.sha256(b"".join(w.tobytes() for w in outcome.model.get_weights())).hexdigest()
-    return json.dumps({"weights": digest, "figures": outcome.figures.to_dict()})
+    return json.dumps({"weights": digest, "figures": encode(outcome.figures)})
 
 
 if __name__ == "__main__":

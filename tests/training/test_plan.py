@@ -5,7 +5,8 @@ from __future__ import annotations
 from edgegate.policy.resolved import ResolvedModel
 from edgegate.recipes.plan import INT16X8_CAVEAT, AutoSearch, failed_on, passes
 from edgegate.results import Accuracy, CandidateResult
-from edgegate.verdicts.interface import Check, Status
+from edgegate.verdicts.interface import Check
+from edgegate.status import Status
 
 SIZES = {"float16": 500_000, "dynamic": 260_000, "int8": 250_000, "int16x8": 255_000, "qat": 250_000}
 

@@ -5,7 +5,7 @@ from edgegate.report.markdown import render_markdown
 from edgegate.results import Accuracy, BaseFigures, CandidateResult, GitRef, ModelResult, RunResult
 from edgegate.verdicts.budgets import candidate_checks, candidate_status
 from edgegate.verdicts.deploy import choose
-from edgegate.verdicts.interface import Status
+from edgegate.status import Status
 
 POLICY = """\
 version: 1

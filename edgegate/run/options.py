@@ -1,8 +1,4 @@
-"""The `edgegate check` run as a function: options in, ``RunResult`` out.
-
-The CLI (`check`) and CI (`ci`) commands both call ``run_check``; it owns nothing but the
-order of the pipeline: policy → changed models → candidates → measurements → verdicts.
-"""
+"""What one ``edgegate check`` run is asked to do: the command line (or the action's inputs) as a value."""
 
 from __future__ import annotations
 
@@ -24,15 +20,3 @@ class CheckOptions:
     out_dir: Path | None = None  # where candidates are written (default: a temp dir, removed)
     shard: tuple[int, int] | None = None  # (index, count), 1-based index: gate this share of models
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
-
-
-def run_check(options: CheckOptions, progress=None):
-    """Run the gate; return ``edgegate.results.RunResult``.
-
-    Raises ``UsageError``/``PolicyError`` before any work for bad options or policy; problems
-    with one model are recorded on that model. ``progress`` is an optional
-    ``edgegate.progress.Progress`` the terminal uses.
-    """
-    from edgegate.pipeline import run
-
-    return run(options, progress)

@@ -1,4 +1,6 @@
-"""Parsing the quantities a policy writes as text: sizes, durations, changes, accuracy values.
+"""Units, both ways: parsing the quantities a policy writes, and formatting figures for people.
+
+Parsing: sizes, durations, changes, accuracy values.
 
 Units are explicit so a typo is an error, not a silent misreading:
 sizes ``B, KB, MB, GB`` (powers of 1000) and ``KiB, MiB, GiB`` (powers of 1024); durations
@@ -129,3 +131,22 @@ def format_ms(ms: float | None) -> str:
     if ms < 1:
         return f"{ms * 1000:.0f} µs"
     return f"{ms:.2f} ms"
+
+
+def format_accuracy(value: float | None, metric: str | None) -> str:
+    if value is None:
+        return "–"
+    if metric in ("top1", "fidelity") or (metric or "").startswith("top"):
+        return f"{value * 100:.2f}%"
+    return f"{value:.4g}"
+
+
+def format_accuracy_change(delta: float | None, metric: str | None) -> str:
+    """A change of a metric: percentage points for 0..1 metrics, metric units otherwise."""
+    if delta is None:
+        return "–"
+    fraction = metric in ("top1", "fidelity") or (metric or "").startswith("top")
+    text = f"{abs(delta) * 100:.2f} pt" if fraction else f"{abs(delta):.4g}"
+    if text.startswith("0.00 ") or text == "0":
+        return "±" + text
+    return ("+" if delta > 0 else "−") + text

@@ -1,0 +1,120 @@
+"""What one run found, as typed values. ``codec.py`` turns them into the versioned JSON file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from edgegate.edgetpu.interface import EdgeTpuResult
+from edgegate.status import Status
+from edgegate.verdicts.interface import Check
+
+NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    metric: str  # "top1", "top5", "mae", "fidelity", ...
+    value: float | None
+    samples: int
+    higher_is_better: bool = True
+    drop: float | None = None  # worsening vs the float reference (positive = worse), metric units
+    snr_db: float | None = None  # output signal-to-noise vs the float model, where measured
+
+
+@dataclass(frozen=True)
+class BaseFigures:
+    """The same candidate built from the base branch's version of the model."""
+
+    size_bytes: int | None = None
+    gzip_bytes: int | None = None
+    latency_ms: float | None = None
+    accuracy: float | None = None
+    error: str | None = None  # the base candidate could not be built / measured
+
+
+@dataclass(frozen=True)
+class TrainingFigures:
+    """What a training-based recipe achieved (pruning / clustering / QAT)."""
+
+    sparsity: float | None = None  # fraction of zero weights over prunable layers
+    unique_weights: dict[str, int] = field(default_factory=dict)  # per clustered layer
+    epochs: int | None = None
+    skipped_layers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LayerError:
+    """A layer whose quantization loses the most (for "why accuracy dropped")."""
+
+    name: str
+    op: str
+    rmse_over_scale: float  # error of the quantized output / its quantization scale
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    recipe: str  # the label in the report (recipe string unless named)
+    spec: str  # the recipe string, e.g. "prune+int8"
+    status: Status
+    size_bytes: int | None = None
+    gzip_bytes: int | None = None
+    latency_ms: float | None = None  # median
+    latency_p90_ms: float | None = None
+    accuracy: Accuracy | None = None
+    base: BaseFigures | None = None
+    checks: tuple[Check, ...] = ()
+    error: str | None = None  # could not be built/measured: the reason, naming model and recipe
+    skip_reason: str | None = None  # not built on purpose (e.g. no training data): why; status SKIP
+    artifact: str | None = None  # where the .tflite was written (relative to --out)
+    edgetpu: EdgeTpuResult | None = None
+    training: TrainingFigures | None = None
+    worst_layers: tuple[LayerError, ...] = ()
+    notes: tuple[str, ...] = ()
+    deploy: bool = False  # the candidate that ships
+
+    @property
+    def failed_checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.status.fails)
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    name: str
+    path: str  # head path, relative to the repository root
+    status: Status
+    change: str = "modified"  # added | modified | renamed | requested (--all / explicit paths)
+    base_path: str | None = None  # path at base (differs after a rename); None for a new model
+    reference: CandidateResult | None = None  # the float model the drops are measured against
+    candidates: tuple[CandidateResult, ...] = ()
+    deploy: str | None = None  # label of the candidate that ships
+    error: str | None = None  # the model as a whole could not be gated
+    notes: tuple[str, ...] = ()
+    decision: tuple[str, ...] = ()  # recipes: auto — the path taken, one line per step
+
+
+@dataclass(frozen=True)
+class GitRef:
+    ref: str | None
+    sha: str | None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: Status
+    base: GitRef
+    head: GitRef
+    models: tuple[ModelResult, ...] = ()
+    policy: str | None = None  # policy file path relative to the repository root
+    versions: dict[str, str] = field(default_factory=dict)
+    duration_s: float | None = None
+    shard: str | None = None  # "I/N" when produced by `edgegate ci --shard`
+    notes: tuple[str, ...] = ()
+
+    @staticmethod
+    def status_of(models) -> Status:
+        return Status.worst(m.status for m in models)
+
+    def with_models(self, models) -> "RunResult":
+        models = tuple(models)
+        return replace(self, models=models, status=self.status_of(models))
