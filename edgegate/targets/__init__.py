@@ -1,0 +1,1 @@
+"""Targets: devices and accelerators candidates are checked against (see interface.py)."""

@@ -1,0 +1,70 @@
+"""The targets family: a device or accelerator a candidate is checked against.
+
+A ``Target`` answers one question about one ``.tflite`` ("how much runs on the Edge TPU",
+"how much RAM does TFLite Micro need", "how many multiply-accumulates"), in three steps that
+run in different places:
+
+1. ``never_applies(conversion)`` (parent): a sentence when a candidate made by that conversion
+   can never run on the target (a float model on the Edge TPU), so it is reported, not analyzed;
+2. ``analyze(model)`` (a worker process: it may import TensorFlow, TFLite Micro or run a
+   compiler): a frozen, picklable report of the target's own type;
+3. ``checks(report, base, where)`` (parent): the target's budgets as ``Check`` values, the
+   base branch's report given for ``vs_base`` comparisons; ``summary(report)`` is the one
+   line the report shows.
+
+A target is a frozen dataclass holding its policy settings, so a job can carry it to a worker.
+Adding a target is one module here plus its settings section in ``policy/`` (see
+docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Generic, TypeVar
+
+from edgegate.verdicts.interface import Check
+
+Report = TypeVar("Report")
+
+# What a candidate was made by: a recipe's conversion, or AS_IS for a .tflite measured as it is.
+Conversion = str
+AS_IS = "as-is"
+
+
+@dataclass(frozen=True)
+class PolicyPlace:
+    """Where a target's settings are written, so its checks can point at them."""
+
+    key: str  # "models[0].edgetpu"
+    line: int | None
+
+
+class Target(abc.ABC, Generic[Report]):
+    name: ClassVar[str]  # "edgetpu": the results field and the check-name prefix
+    title: ClassVar[str]  # "Edge TPU": how the report names it
+
+    @abc.abstractmethod
+    def never_applies(self, conversion: Conversion) -> str | None:
+        """Why candidates of this conversion can never run here; None when they may."""
+
+    @abc.abstractmethod
+    def analyze(self, model: Path) -> Report:
+        """Analyze one ``.tflite`` (in a worker); ``InputError`` for input it cannot read."""
+
+    @abc.abstractmethod
+    def checks(self, report: Report, base: Report | None, where: PolicyPlace) -> tuple[Check, ...]:
+        """The target's budgets applied to ``report`` (``base``: the base version's, if measured)."""
+
+    @abc.abstractmethod
+    def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
+        """The checks (status SKIP, saying ``reason``) for a candidate the target never applies to."""
+
+    @abc.abstractmethod
+    def failed(self, error: str, where: PolicyPlace) -> tuple[Check, ...]:
+        """The checks when the analysis itself failed: broken at the target's level, naming ``error``."""
+
+    @abc.abstractmethod
+    def summary(self, report: Report) -> str:
+        """One line for the report: "Edge TPU: 62/64 ops mapped, 1 partition"."""
