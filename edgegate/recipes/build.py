@@ -85,11 +85,9 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             saved_model_dir = signature = None
     except Exception as e:  # the whole group fails alike: report it on each recipe
         reason = str(e) if isinstance(e, InputError) else _first_line(e)
-        skipped = type(e).__name__ == "TrainingSkipped"
-        return [
-            BuiltCandidate(r.label, None, error=("skipped: " if skipped else "") + reason)
-            for r in request.recipes
-        ]
+        if type(e).__name__ == "TrainingSkipped":
+            return [BuiltCandidate(r.label, None, skip_reason=reason) for r in request.recipes]
+        return [BuiltCandidate(r.label, None, error=reason) for r in request.recipes]
 
     input_shape = _model_input_shape(model) if model is not None else None
     built: list[BuiltCandidate] = []

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from edgegate.policy.schema import CONVERSIONS, TRAININGS, CalibrationSpec, RecipeSpec, TrainingSpec
+from edgegate.measurements.interface import SizeFigures
 from edgegate.results import TrainingFigures
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,10 +74,12 @@ class BuildRequest:
 @dataclass(frozen=True)
 class BuiltCandidate:
     label: str
-    path: Path | None  # the .tflite, None on failure
-    error: str | None = None
+    path: Path | None  # the .tflite, None on failure or skip
+    error: str | None = None  # could not be built: why
+    skip_reason: str | None = None  # not built on purpose (no training data, ...): why
     training: TrainingFigures | None = None
     notes: tuple[str, ...] = ()
+    size: SizeFigures | None = None  # measured by the worker that built it
 
 
 @dataclass(frozen=True)

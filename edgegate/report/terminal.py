@@ -60,10 +60,10 @@ def print_summary(run: RunResult, console: Console) -> None:
                         markup=False,
                         soft_wrap=True,
                     )
-            if c.error:
+            if c.error or c.skip_reason:
                 console.print(
-                    f"  {c.recipe}: {c.error}",
-                    style="dim" if c.error.startswith("skipped:") else "red",
+                    f"  {c.recipe}: {c.error or 'skipped: ' + str(c.skip_reason)}",
+                    style="red" if c.error else "dim",
                     highlight=False,
                     markup=False,
                 )

@@ -1,11 +1,19 @@
 """The run: policy → changed models → jobs on workers → figures → verdicts → ``RunResult``.
 
-``run_check(options, progress)`` is the one entry point the commands call.
+``run_check(options, progress)`` is the one entry point the commands call. It reads the
+policy, finds the changed models, materializes their versions (``plan``), and hands them to
+the schedule (``loop.run``) over a worker pool. The parent never imports TensorFlow.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from edgegate.run.options import CheckOptions
 
@@ -19,6 +27,105 @@ __all__ = ["CheckOptions", "run_check"]
 def run_check(options: CheckOptions, progress: Progress | None = None) -> RunResult:
     """Run the gate. ``UsageError``/``PolicyError`` before any work for bad options or policy;
     a problem with one model is recorded on that model and the others are still gated."""
-    from edgegate.pipeline import run
+    from edgegate.changes.git import GitRepo
+    from edgegate.changes.select import find_changes
+    from edgegate.errors import UsageError
+    from edgegate.policy import load_policy
+    from edgegate.progress import Progress
+    from edgegate.results import NO_CHANGE_NOTE, GitRef, RunResult
+    from edgegate.status import Status
 
-    return run(options, progress)
+    progress = progress or Progress()
+    started = time.monotonic()
+    repo = GitRepo(options.repo)
+    policy = load_policy(options.policy or repo.root / "edgegate.yml", root=repo.root)
+    if options.recipes:
+        known = {r.label for m in policy.models for r in m.recipes}
+        unknown = sorted(set(options.recipes) - known)
+        if unknown:
+            raise UsageError(
+                f"--recipes: no recipe labelled {', '.join(unknown)} in {policy.display_path}; "
+                f"the policy has {', '.join(sorted(known))}"
+            )
+    changes = find_changes(
+        policy, repo, base=options.base, all_models=options.all_models, paths=options.paths
+    )
+    changed = list(changes.models)
+    if options.shard:
+        from edgegate.shards import select_shard
+
+        names = select_shard([c.target.name for c in changed], *options.shard)
+        changed = [c for c in changed if c.target.name in names]
+    notes = list(changes.notes) + list(options.extra_notes)
+
+    def result(models: tuple[Any, ...], status: Status) -> RunResult:
+        return RunResult(
+            status,
+            GitRef(changes.base_ref, changes.base_sha),
+            GitRef("working tree", changes.head_sha),
+            models,
+            policy.display_path,
+            _versions(),
+            round(time.monotonic() - started, 3),
+            f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
+            tuple(notes),
+        )
+
+    if not changed:
+        notes.append(NO_CHANGE_NOTE)
+        return result((), Status.PASS)
+    keep = options.out_dir is not None
+    work_root = (
+        Path(options.out_dir) if options.out_dir is not None else Path(tempfile.mkdtemp(prefix="edgegate-"))
+    )
+    work_root.mkdir(parents=True, exist_ok=True)
+    try:
+        models = _gate(options, policy, repo, changes, changed, work_root, keep, progress)
+    finally:
+        if not keep:
+            shutil.rmtree(work_root, ignore_errors=True)
+    return result(models, RunResult.status_of(models))
+
+
+def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, progress) -> tuple[Any, ...]:
+    from edgegate.changes.select import ModelMaterializer
+    from edgegate.run import loop
+    from edgegate.run.jobs import ModelRef
+    from edgegate.run.plan import plan_model
+    from edgegate.run.pool_runner import PoolRunner
+    from edgegate.workers.pool import WorkerPool
+
+    def section_key(model: Any, section: str) -> str:
+        own = ("models", model.index, section)
+        return f"models[{model.index}].{section}" if own in policy.lines else f"defaults.{section}"
+
+    settings = loop.Settings(
+        root=policy.root,
+        latency=options.latency,
+        threads=options.threads,
+        only_recipes=options.recipes,
+        keep_in=work_root if keep else None,
+        calibration_key=section_key,
+    )
+    with ModelMaterializer(repo, changes.base_sha) as materializer:
+        plans = []
+        for i, ch in enumerate(changed):
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in ch.target.name)
+            plans.append(plan_model(ModelRef(i, ch.target.name), ch, materializer, work_root / safe))
+        jobs = options.jobs or os.cpu_count() or 1
+        with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
+            return loop.run(plans, PoolRunner(pool, progress), settings)
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    from edgegate import __version__
+
+    out = {"edgegate": __version__, "python": sys.version.split()[0]}
+    for dist in ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out

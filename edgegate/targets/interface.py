@@ -49,6 +49,10 @@ class Target(abc.ABC, Generic[Report]):
     def never_applies(self, conversion: Conversion) -> str | None:
         """Why candidates of this conversion can never run here; None when they may."""
 
+    def needs_base(self) -> bool:
+        """Whether its checks compare with the base version (then the base is analyzed too)."""
+        return False
+
     @abc.abstractmethod
     def analyze(self, model: Path) -> Report:
         """Analyze one ``.tflite`` (in a worker); ``InputError`` for input it cannot read."""

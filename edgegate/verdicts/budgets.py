@@ -148,6 +148,8 @@ def candidate_checks(c: CandidateResult, budgets, *, latency_measured: bool) -> 
 
 
 def candidate_status(c: CandidateResult) -> Status:
+    if c.skip_reason:
+        return Status.SKIP
     if c.error:
-        return Status.SKIP if c.error.startswith("skipped:") else Status.ERROR
+        return Status.ERROR
     return Status.worst(ch.status for ch in c.checks)

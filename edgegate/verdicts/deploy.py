@@ -21,17 +21,26 @@ class DeployDecision:
     note: str
 
 
-def _key(objective: str, c: CandidateResult):
-    if objective == "fastest" and c.latency_ms is not None:
-        return (c.latency_ms, c.size_bytes or 0)
-    if objective == "most_accurate" and c.accuracy and c.accuracy.value is not None:
-        v = c.accuracy.value
-        return (-v if c.accuracy.higher_is_better else v, c.size_bytes or 0)
-    return (c.size_bytes if c.size_bytes is not None else float("inf"), c.latency_ms or 0)
+def _best(objective: str, passing: list[CandidateResult]) -> CandidateResult:
+    """The best passing candidate by ``objective``; by size when the objective was not measured on all."""
+
+    def size(c: CandidateResult) -> float:
+        return c.size_bytes if c.size_bytes is not None else float("inf")
+
+    if objective == "fastest" and all(c.latency_ms is not None for c in passing):
+        return min(passing, key=lambda c: (c.latency_ms, size(c)))
+    if objective == "most_accurate" and all(c.accuracy and c.accuracy.value is not None for c in passing):
+
+        def worse(c: CandidateResult) -> float:
+            assert c.accuracy is not None and c.accuracy.value is not None
+            return -c.accuracy.value if c.accuracy.higher_is_better else c.accuracy.value
+
+        return min(passing, key=lambda c: (worse(c), size(c)))
+    return min(passing, key=lambda c: (size(c), c.latency_ms or 0))
 
 
 def choose(deploy: str, objective: str, candidates: tuple[CandidateResult, ...]) -> DeployDecision:
-    built = [c for c in candidates if not c.error]
+    built = [c for c in candidates if not c.error and not c.skip_reason]
     if deploy == "all":
         status = Status.worst(c.status for c in candidates) if candidates else Status.ERROR
         return DeployDecision(None, status, "every candidate is gated (deploy: all)")
@@ -46,6 +55,6 @@ def choose(deploy: str, objective: str, candidates: tuple[CandidateResult, ...])
         if not built:
             return DeployDecision(None, Status.ERROR, "no candidate could be built")
         return DeployDecision(None, Status.FAIL, f"no candidate passes every budget (deploy: {deploy})")
-    best = min(passing, key=lambda c: _key(objective, c))
+    best = _best(objective, passing)
     word = {"smallest": "smallest", "fastest": "fastest", "most_accurate": "most accurate"}[objective]
     return DeployDecision(best.recipe, best.status, f"{best.recipe} is the {word} candidate that passes")

@@ -6,7 +6,7 @@ import pytest
 
 from edgegate.edgetpu.static import StaticAnalyzer
 from edgegate.policy.schema import EdgeTpuSpec
-from edgegate.verdicts.edgetpu import edgetpu_checks
+from edgegate.targets.edgetpu import edgetpu_checks
 from edgegate.status import Status
 
 KEY = "models[0].edgetpu"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from edgegate.policy.resolved import ResolvedModel
-from edgegate.recipes.plan import INT16X8_CAVEAT, AutoSearch, failed_on, passes
+from edgegate.run.auto import INT16X8_CAVEAT, AutoSearch, failed_on, passes
 from edgegate.results import Accuracy, CandidateResult
+from edgegate.verdicts.deploy import choose
 from edgegate.verdicts.interface import Check
 from edgegate.status import Status
 
@@ -65,7 +66,7 @@ class Run:
         return self.search.decision()
 
     def chosen(self) -> str | None:
-        return self.search.choose(self.results)
+        return choose("best", self.search.objective, tuple(self.results)).label
 
 
 def ptq(*, int8: tuple = (), float16: tuple = ("size",), dynamic: tuple = ("size",), **int8_kw):
@@ -201,20 +202,21 @@ def test_choose_follows_the_objective():
     failing = result("int16x8", "accuracy", latency=0.5, accuracy=0.99, size=10)
     results = [fast, small, precise, failing]
 
-    def choose(objective, candidates):
-        return AutoSearch(model(objective), has_training_data=True, edgetpu_required=False).choose(candidates)
+    def chosen(objective, candidates):
+        """What ships under ``deploy: best`` with this objective: the one chooser the run uses."""
+        return choose("best", objective, tuple(candidates)).label
 
-    assert choose("smallest", results) == "int8"
-    assert choose("fastest", results) == "float16"
-    assert choose("most_accurate", results) == "dynamic"
+    assert chosen("smallest", results) == "int8"
+    assert chosen("fastest", results) == "float16"
+    assert chosen("most_accurate", results) == "dynamic"
     # Latency not measured: fastest falls back to size.
-    assert choose("fastest", [result("float16"), result("int8")]) == "int8"
+    assert chosen("fastest", [result("float16"), result("int8")]) == "int8"
     # Error metrics: lower is better.
     mae = [
         CandidateResult("a", "a", Status.PASS, size_bytes=5, accuracy=Accuracy("mae", 0.3, 10, False)),
         CandidateResult("b", "b", Status.PASS, size_bytes=9, accuracy=Accuracy("mae", 0.1, 10, False)),
     ]
-    assert choose("most_accurate", mae) == "b"
+    assert chosen("most_accurate", mae) == "b"
 
 
 def test_failure_kinds():

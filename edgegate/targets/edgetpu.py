@@ -1,4 +1,4 @@
-"""Edge TPU checks: one ``EdgeTpuResult`` judged against a model's ``edgetpu:`` policy.
+"""The Edge TPU target: ``EdgeTpuTarget`` (analysis in a worker) and its checks against ``edgetpu:``.
 
 ``edgetpu.compiles`` always (a compile that maps no op is not a pass), then the thresholds
 the policy sets: ``edgetpu.all_mapped``, ``edgetpu.min_mapped``, ``edgetpu.max_partitions``.
@@ -9,11 +9,17 @@ they map is WARN, and says so.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
 from edgegate.edgetpu.interface import EdgeTpuResult
+from edgegate.edgetpu.select import why_never_compiles
 from edgegate.units import parse_accuracy
 from edgegate.policy.schema import EdgeTpuSpec
 from edgegate.verdicts.interface import Check
-from edgegate.status import Status
+from edgegate.status import Level, Status
+from edgegate.targets.interface import AS_IS, Conversion, PolicyPlace, Target
 
 
 def _who(r: EdgeTpuResult) -> str:
@@ -212,3 +218,53 @@ def _min_mapped(r: EdgeTpuResult, spec: EdgeTpuSpec, broken: Status, who: str, c
         shown,
         **common,
     )
+
+
+@dataclass(frozen=True)
+class EdgeTpuTarget(Target[EdgeTpuResult]):
+    """The Coral Edge TPU: the real ``edgetpu_compiler`` where installed, the static check elsewhere."""
+
+    name: ClassVar[str] = "edgetpu"
+    title: ClassVar[str] = "Edge TPU"
+    settings: EdgeTpuSpec
+
+    def never_applies(self, conversion: Conversion) -> str | None:
+        return None if conversion == AS_IS else why_never_compiles(conversion)
+
+    def analyze(self, model: Path) -> EdgeTpuResult:
+        from edgegate.edgetpu.select import analyze
+
+        return analyze(model, self.settings)
+
+    def checks(
+        self, report: EdgeTpuResult, base: EdgeTpuResult | None, where: PolicyPlace
+    ) -> tuple[Check, ...]:
+        return tuple(edgetpu_checks(report, self.settings, where.key, where.line))
+
+    def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
+        return (
+            Check(
+                "edgetpu.compiles",
+                Status.SKIP,
+                f"not checked for the Edge TPU: {reason}",
+                key=where.key,
+                line=where.line,
+            ),
+        )
+
+    def failed(self, error: str, where: PolicyPlace) -> tuple[Check, ...]:
+        status = Level(self.settings.level).status_when_broken()
+        return (
+            Check(
+                "edgetpu.compiles", status, f"Edge TPU check failed: {error}", key=where.key, line=where.line
+            ),
+        )
+
+    def summary(self, report: EdgeTpuResult) -> str:
+        if not report.compiles:
+            return f"Edge TPU: does not compile ({report.rejection})"
+        return (
+            f"Edge TPU: {report.ops_on_tpu}/{report.ops_total} ops mapped, "
+            f"{report.partitions} partition(s)"
+            + (f", {report.uncertain} uncertain" if report.uncertain else "")
+        )

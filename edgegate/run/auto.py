@@ -5,7 +5,8 @@ accuracy, 16-bit activations (int16x8) if the target can run them, then quantiza
 training; where the file is still too big, pruning and clustering before quantizing. The
 parent asks ``next_recipes`` for a batch, builds, measures and gates it, and asks again with
 every result so far; an empty batch means stop. The search stops at the first batch with a
-passing candidate, and ``decision`` explains the path taken in a few lines.
+passing candidate, and ``decision`` explains the path taken in a few lines. What ships is
+decided by the one chooser, ``verdicts.deploy.choose``, as for every other model.
 
 No TensorFlow here: this runs in the parent process.
 """
@@ -17,6 +18,7 @@ from typing import Sequence
 from edgegate.policy.resolved import ResolvedModel
 from edgegate.policy.schema import RecipeSpec
 from edgegate.results import CandidateResult
+from edgegate.verdicts.deploy import choose
 from edgegate.verdicts.interface import Check
 
 PTQ = ("float16", "dynamic", "int8")
@@ -75,7 +77,7 @@ class AutoSearch:
     """One model's search. Call ``next_recipes`` until it returns an empty list."""
 
     def __init__(self, model: ResolvedModel, *, has_training_data: bool, edgetpu_required: bool):
-        self._objective = model.objective
+        self.objective = model.objective
         self._has_training_data = has_training_data
         self._edgetpu_required = edgetpu_required
         self._asked: tuple[str, ...] = ()  # the batch the parent is measuring
@@ -96,28 +98,6 @@ class AutoSearch:
     def decision(self) -> tuple[str, ...]:
         return tuple(self._lines)
 
-    def choose(self, results: Sequence[CandidateResult]) -> str | None:
-        """Label of the best passing candidate by the model's objective; None when none passes."""
-        passing = [r for r in results if passes(r)]
-        if not passing:
-            return None
-
-        def size(r: CandidateResult) -> float:
-            return r.size_bytes if r.size_bytes is not None else float("inf")
-
-        if self._objective == "fastest" and all(r.latency_ms is not None for r in passing):
-            return min(passing, key=lambda r: (r.latency_ms, size(r))).recipe
-        measured = all(r.accuracy and r.accuracy.value is not None for r in passing)
-        if self._objective == "most_accurate" and measured:
-            return min(
-                passing,
-                key=lambda r: (
-                    -r.accuracy.value if r.accuracy.higher_is_better else r.accuracy.value,
-                    size(r),
-                ),
-            ).recipe
-        return min(passing, key=size).recipe
-
     # --- steps ------------------------------------------------------------------------
 
     def _ask(self, step: str, labels: Sequence[str]) -> list[RecipeSpec]:
@@ -129,9 +109,9 @@ class AutoSearch:
         self._step = "done"
         if reason:
             self._lines.append(reason)
-        chosen = self.choose(results)
+        chosen = choose("best", self.objective, tuple(results)).label
         if chosen is not None:
-            word = {"fastest": "fastest", "most_accurate": "most accurate"}.get(self._objective, "smallest")
+            word = {"fastest": "fastest", "most_accurate": "most accurate"}.get(self.objective, "smallest")
             self._lines.append(f"→ ship {chosen} (the {word} passing candidate)")
         else:
             self._lines.append("→ no candidate meets every budget")

@@ -1,0 +1,178 @@
+"""Turning a model's figures into results: each candidate result built once, from figures only.
+
+Nothing is measured here: sizes, accuracies, latencies and target reports all came back from
+jobs. This applies the budgets and the targets' checks, fills in the accuracy drop vs the
+float reference and the base version's figures, and picks the candidate that ships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from edgegate.recipes.interface import stages_of
+from edgegate.results import BaseFigures, CandidateResult, ModelResult
+from edgegate.run.figures import CandidateFigures, ModelFigures
+from edgegate.run.jobs import AS_IS
+from edgegate.status import Status
+from edgegate.verdicts.budgets import candidate_checks, candidate_status
+from edgegate.verdicts.deploy import choose
+from edgegate.verdicts.interface import Check
+
+DYNAMIC_NOTE = (
+    "dynamic-range quantization left most weights in float (tensors under 1024 elements are "
+    "not quantized); int8 shrinks small models"
+)
+
+
+def judged_labels(m: ModelFigures) -> list[str]:
+    """The candidates that are gated: every one built, the float reference only if the policy lists it."""
+    reference = m.plan.reference_label
+    listed = {r.label for r in m.plan.policy.recipes} if not m.plan.policy.auto else set()
+    return [label for label in m.head if label != reference or label in listed]
+
+
+def judge(m: ModelFigures, *, latency_measured: bool) -> tuple[CandidateResult, ...]:
+    return tuple(candidate_result(m, label, latency_measured=latency_measured) for label in judged_labels(m))
+
+
+def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> CandidateResult:
+    c = m.head[label]
+    size = c.built.size if c.built is not None and c.error is None else None
+    result = CandidateResult(
+        recipe=label,
+        spec=AS_IS if label == AS_IS else c.recipe.recipe,
+        status=Status.PASS,
+        size_bytes=size.bytes if size else None,
+        gzip_bytes=size.gzip_bytes if size else None,
+        latency_ms=c.latency.median_ms if c.latency else None,
+        latency_p90_ms=c.latency.p90_ms if c.latency else None,
+        accuracy=_with_drop(m, c),
+        base=_base_figures(m, label),
+        error=c.error,
+        skip_reason=c.skip_reason if c.error is None else None,
+        artifact=str(c.path) if c.path else None,
+        edgetpu=c.targets.get("edgetpu"),
+        training=c.built.training if c.built else None,
+        notes=c.built.notes if c.built else (),
+    )
+    if result.error is None and result.skip_reason is None:
+        checks = candidate_checks(result, m.plan.policy.budgets, latency_measured=latency_measured)
+        result = replace(
+            result, checks=checks + _target_checks(m, label, c), notes=result.notes + _notes(m, c)
+        )
+    return replace(result, status=candidate_status(result))
+
+
+def _with_drop(m: ModelFigures, c: CandidateFigures):
+    """The candidate's accuracy, with its worsening vs the float reference where both were measured."""
+    accuracy = c.accuracy
+    ref = m.head.get(m.plan.reference_label) if m.plan.reference_label else None
+    if accuracy is None or accuracy.value is None or ref is None or ref.accuracy is None:
+        return accuracy
+    if ref.accuracy.value is None:
+        return accuracy
+    worse = ref.accuracy.value - accuracy.value
+    return replace(accuracy, drop=worse if accuracy.higher_is_better else -worse)
+
+
+def _base_figures(m: ModelFigures, label: str) -> BaseFigures | None:
+    if m.plan.base is None:
+        return None
+    b = m.base.get(label)
+    if b is None:
+        return BaseFigures(error="the base version has no such candidate")
+    size = b.built.size if b.built is not None and b.error is None else None
+    return BaseFigures(
+        size_bytes=size.bytes if size else None,
+        gzip_bytes=size.gzip_bytes if size else None,
+        latency_ms=b.latency.median_ms if b.latency else None,
+        accuracy=b.accuracy.value if b.accuracy else None,
+        error=b.error or b.skip_reason,
+    )
+
+
+def _target_checks(m: ModelFigures, label: str, c: CandidateFigures) -> tuple[Check, ...]:
+    checks: list[Check] = []
+    conversion = AS_IS if label == AS_IS else stages_of(c.recipe)[1]
+    for placed in m.plan.targets:
+        target, place = placed.target, placed.place
+        never = target.never_applies(conversion)
+        if never:
+            checks += target.skipped(never, place)
+        elif target.name in c.targets:
+            base = m.base.get(label)
+            base_report = base.targets.get(target.name) if base is not None and not m.plan.base_same else None
+            checks += target.checks(c.targets[target.name], base_report, place)
+        elif target.name in c.target_errors:
+            checks += target.failed(c.target_errors[target.name], place)
+    return tuple(checks)
+
+
+def _notes(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:
+    ref = m.head.get(m.plan.reference_label) if m.plan.reference_label else None
+    if c.recipe is None or c.recipe.recipe != "dynamic" or ref is None or ref.built is None:
+        return ()
+    size, ref_size = c.built.size if c.built else None, ref.built.size
+    if size is not None and ref_size is not None and size.bytes > 0.9 * ref_size.bytes:
+        return (DYNAMIC_NOTE,)
+    return ()
+
+
+def with_layer_analyses(m: ModelFigures) -> tuple[CandidateResult, ...]:
+    return tuple(
+        replace(
+            r,
+            worst_layers=m.worst_layers.get(r.recipe, r.worst_layers),
+            notes=r.notes + ((m.layer_notes[r.recipe],) if r.recipe in m.layer_notes else ()),
+        )
+        for r in m.results
+    )
+
+
+def model_result(m: ModelFigures, *, latency_measured: bool, keep_in: Path | None) -> ModelResult:
+    """The model's result; ``keep_in``: the --out folder artifacts are shown relative to (else dropped)."""
+    plan = m.plan
+    if m.error or plan.head is None:
+        return ModelResult(
+            plan.ref.name,
+            plan.head_path,
+            Status.ERROR,
+            plan.change,
+            plan.base_path,
+            error=m.error,
+            notes=tuple(m.notes),
+        )
+    reference = None
+    if plan.reference_label and plan.reference_label in m.head:
+        c = m.head[plan.reference_label]
+        reference = candidate_result(m, plan.reference_label, latency_measured=latency_measured)
+        reference = replace(reference, checks=(), status=Status.SKIP if c.error else Status.PASS)
+    decision = choose(plan.policy.deploy, plan.policy.objective, m.results)
+    candidates = tuple(replace(r, deploy=(r.recipe == decision.label)) for r in m.results)
+    candidates = tuple(replace(c, artifact=_artifact(c.artifact, keep_in)) for c in candidates)
+    if reference is not None:
+        reference = replace(reference, artifact=_artifact(reference.artifact, keep_in))
+    lines = m.search.decision() if m.search is not None else ()
+    return ModelResult(
+        plan.ref.name,
+        plan.head_path,
+        decision.status,
+        plan.change,
+        plan.base_path,
+        reference,
+        candidates,
+        decision.label,
+        None,
+        tuple(m.notes) + (decision.note,),
+        lines,
+    )
+
+
+def _artifact(path: str | None, keep_in: Path | None) -> str | None:
+    if path is None or keep_in is None:
+        return None
+    try:
+        return Path(path).relative_to(keep_in).as_posix()
+    except ValueError:
+        return path

@@ -1,0 +1,69 @@
+"""What the jobs have reported so far, per candidate and per model: the loop fills these in,
+``assemble`` reads them. Mutable on purpose: they are the run's bookkeeping, never passed on
+to later stages (those get the frozen results).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgegate.recipes.interface import BuiltCandidate
+from edgegate.run.plan import ModelPlan
+
+if TYPE_CHECKING:
+    from edgegate.measurements.interface import LatencyFigures
+    from edgegate.results import Accuracy, CandidateResult, LayerError
+    from edgegate.run.auto import AutoSearch
+    from edgegate.run.jobs import EvaluateJob
+
+
+@dataclass
+class CandidateFigures:
+    recipe: Any  # the policy's recipe section
+    built: BuiltCandidate | None = None
+    error: str | None = None  # could not be built or evaluated: why
+    accuracy: Accuracy | None = None
+    latency: LatencyFigures | None = None
+    targets: dict[str, Any] = field(default_factory=dict)  # target name → its report
+    target_errors: dict[str, str] = field(default_factory=dict)  # target name → why it failed
+
+    @property
+    def path(self) -> Path | None:
+        """The candidate's .tflite, when it was built."""
+        return self.built.path if self.built is not None else None
+
+    @property
+    def skip_reason(self) -> str | None:
+        return self.built.skip_reason if self.built is not None else None
+
+    @property
+    def usable(self) -> bool:
+        """Built, and nothing failed on it: it can be timed and analyzed."""
+        return self.path is not None and self.error is None
+
+
+@dataclass
+class ModelFigures:
+    plan: ModelPlan
+    head: dict[str, CandidateFigures] = field(default_factory=dict)
+    base: dict[str, CandidateFigures] = field(default_factory=dict)
+    error: str | None = None  # the model as a whole cannot be gated
+    notes: list[str] = field(default_factory=list)
+    reference_outputs: Path | None = None  # the float model's eval outputs (fidelity metric)
+    reference_done: bool = False  # the reference was evaluated, or failed
+    waiting: list[EvaluateJob] = field(default_factory=list)  # evaluations that need those outputs
+    search: AutoSearch | None = None  # recipes: auto
+    results: tuple[CandidateResult, ...] = ()  # the candidates judged so far
+    worst_layers: dict[str, tuple[LayerError, ...]] = field(default_factory=dict)
+    layer_notes: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.error = self.plan.error
+        self.notes = list(self.plan.notes)
+        if self.plan.base_same:
+            self.base = self.head  # identical bytes: the base figures are head's
+
+    def side(self, side: str) -> dict[str, CandidateFigures]:
+        return self.head if side == "head" else self.base

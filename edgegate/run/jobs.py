@@ -1,0 +1,246 @@
+"""The work a run sends to worker processes: one frozen dataclass per kind of job.
+
+Every job names what it is about with typed references (``ModelRef``, ``CandidateRef``: a
+model of the run, a side, a recipe label), so an outcome is routed by its job, never by
+parsing a string key. ``func`` names the worker function that serves the job; the functions
+are below and import their machinery (TensorFlow, the interpreter, the compilers) lazily, so
+this module is cheap for the parent to import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from edgegate.recipes.interface import BuildRequest, BuiltCandidate
+
+if TYPE_CHECKING:
+    from edgegate.measurements.interface import LatencyFigures
+    from edgegate.results import Accuracy, LayerError
+    from edgegate.targets.interface import Target
+
+Side = Literal["head", "base"]
+AS_IS = "as-is"  # the label of a .tflite source measured as it is
+BUILD_TIMEOUT_S = 3600
+EVAL_TIMEOUT_S = 1800
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One model of the run: its position (unique) and its name (for people)."""
+
+    index: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CandidateRef:
+    model: ModelRef
+    side: Side
+    label: str
+
+    @property
+    def shown(self) -> str:
+        """How progress lines name it: "digits · int8 (base)"."""
+        return f"{self.model.name} · {self.label}{' (base)' if self.side == 'base' else ''}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """Base of every job. ``label`` is what the terminal shows while it runs."""
+
+    func: ClassVar[str]  # "module:function" a worker calls with the job
+    exclusive: ClassVar[bool] = False  # nothing else may run meanwhile (timing)
+    timeout_s: ClassVar[float] = BUILD_TIMEOUT_S
+
+    @property
+    def label(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class BuildJob(Job):
+    """Build (or, for a .tflite source, just take) candidates of one version of a model.
+
+    The recipes of one request share their training stages, so a fine-tuned parent is
+    trained once. Returns one ``BuiltCandidate`` per recipe, its size measured.
+    """
+
+    func: ClassVar[str] = "edgegate.run.jobs:build"
+    model: ModelRef
+    side: Side
+    request: BuildRequest
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(r.label for r in self.request.recipes) or (AS_IS,)
+
+    @property
+    def label(self) -> str:
+        base = " (base)" if self.side == "base" else ""
+        return f"{self.model.name} · {', '.join(self.labels)}{base} · convert"
+
+
+@dataclass(frozen=True)
+class EvaluateJob(Job):
+    """Accuracy of one candidate on the eval set (``save_outputs``: keep them as the reference)."""
+
+    func: ClassVar[str] = "edgegate.run.jobs:evaluate"
+    timeout_s: ClassVar[float] = EVAL_TIMEOUT_S
+    candidate: CandidateRef
+    model_path: Path
+    shown: str  # how messages name the candidate: its repository path, or "model (recipe)"
+    data: Any  # the policy's eval dataset section
+    data_key: str  # its policy key, for messages
+    metric: Any  # the policy's metric section
+    root: Path
+    batch_size: int
+    threads: int
+    reference_outputs: Path | None = None  # the float model's outputs (fidelity metric)
+    save_outputs: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.candidate.shown} · evaluate"
+
+
+@dataclass(frozen=True)
+class LatencyJob(Job):
+    """Time every candidate of one model together, interleaved, with nothing else running."""
+
+    func: ClassVar[str] = "edgegate.run.jobs:latency"
+    exclusive: ClassVar[bool] = True
+    timeout_s: ClassVar[float] = EVAL_TIMEOUT_S
+    model: ModelRef
+    candidates: tuple[tuple[CandidateRef, Path], ...]
+    runs: int
+    warmup: int
+    threads: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.model.name} · latency"
+
+
+@dataclass(frozen=True)
+class TargetJob(Job):
+    """One target's analysis of one candidate (Edge TPU mapping, MCU arena, MACs, ...)."""
+
+    func: ClassVar[str] = "edgegate.run.jobs:analyze_target"
+    candidate: CandidateRef
+    model_path: Path
+    target: Target[Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.candidate.shown} · {self.target.title}"
+
+
+@dataclass(frozen=True)
+class LayerAnalysisJob(Job):
+    """Per-layer quantization error of one candidate that lost accuracy (why it dropped)."""
+
+    func: ClassVar[str] = "edgegate.run.jobs:worst_layers"
+    candidate: CandidateRef
+    request: BuildRequest
+
+    @property
+    def label(self) -> str:
+        return f"{self.candidate.shown} · per-layer error"
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job: Job
+    value: Any = None
+    error: str | None = None  # the job's exception message, or how its worker died
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# --- the worker functions ------------------------------------------------------------------------
+
+
+def build(job: BuildJob) -> tuple[BuiltCandidate, ...]:
+    from edgegate.measurements.size import measure_size
+
+    request = job.request
+    if request.source.kind == "tflite":
+        built: tuple[BuiltCandidate, ...] = (BuiltCandidate(AS_IS, request.source.path),)
+    else:
+        from edgegate.recipes.build import build_candidates
+
+        built = tuple(build_candidates(request))
+    return tuple(replace(b, size=measure_size(b.path)) if b.path is not None else b for b in built)
+
+
+def evaluate(job: EvaluateJob) -> Accuracy:
+    """Accuracy of one ``.tflite`` (``drop`` vs the float model is filled in by the parent)."""
+    import numpy as np
+
+    from edgegate.measurements.accuracy import evaluate as run_eval
+    from edgegate.metrics import metric_for
+
+    # Image folders (images: or a folder path:) resize to the model's input; other sources ignore it.
+    dataset = _dataset(job.data, job.root, job.data_key, _input_hw(job.model_path, job.shown))
+    reference = np.load(job.reference_outputs) if job.reference_outputs else None
+    result = run_eval(
+        job.model_path,
+        dataset,
+        metric_for(job.metric),
+        name=job.shown,
+        batch_size=job.batch_size,
+        threads=job.threads,
+        reference=reference,
+    )
+    if job.save_outputs:
+        np.save(job.save_outputs, result.outputs)
+    return result.accuracy
+
+
+def latency(job: LatencyJob) -> tuple[tuple[CandidateRef, LatencyFigures], ...]:
+    from edgegate.measurements.latency import measure_latency
+
+    keys = {f"{i}": ref for i, (ref, _) in enumerate(job.candidates)}
+    figures = measure_latency(
+        {f"{i}": path for i, (_, path) in enumerate(job.candidates)},
+        runs=job.runs,
+        warmup=job.warmup,
+        threads=job.threads,
+    )
+    return tuple((keys[k], v) for k, v in figures.items())
+
+
+def analyze_target(job: TargetJob) -> Any:
+    return job.target.analyze(job.model_path)
+
+
+def worst_layers(job: LayerAnalysisJob, top: int = 5) -> tuple[LayerError, ...]:
+    from edgegate.recipes.layer_errors import worst_layers_for_request
+
+    return tuple(worst_layers_for_request(job.request, job.candidate.label, top))
+
+
+_DATASETS: dict[tuple[str, str, str, tuple[int, int] | None], Any] = {}
+
+
+def _dataset(spec: Any, root: Path, key: str, input_hw: tuple[int, int] | None) -> Any:
+    """A worker reads a model's eval set once, though every candidate of it is evaluated on it."""
+    from edgegate.datasets import load_dataset
+
+    cache_key = (repr(spec), str(root), key, input_hw)
+    if cache_key not in _DATASETS:
+        if len(_DATASETS) >= 4:
+            _DATASETS.pop(next(iter(_DATASETS)))
+        _DATASETS[cache_key] = load_dataset(spec, root, key=key, input_hw=input_hw)
+    return _DATASETS[cache_key]
+
+
+def _input_hw(model: Path, name: str) -> tuple[int, int] | None:
+    from edgegate.measurements.interpreter import open_interpreter
+
+    shape = open_interpreter(model, name=name).get_input_details()[0]["shape"]
+    return (int(shape[1]), int(shape[2])) if len(shape) == 4 else None

@@ -1,0 +1,352 @@
+"""The schedule: which jobs run when, over a ``Runner`` that executes them.
+
+``run(plan, runner)`` gates every model of a plan. Each round builds the recipes asked for
+(head and base versions); every build queues the evaluations and target analyses of what it
+built as soon as it finishes, so conversions and measurements overlap across workers. Latency
+is timed after, one model at a time with nothing else running. Then the candidates are judged;
+``recipes: auto`` may ask for another round. Last, candidates that lost accuracy get their
+per-layer analysis. The runner is injected: the worker pool in a real run, an in-process fake
+in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from edgegate.recipes.interface import BuildRequest, BuiltCandidate, stages_of, training_key
+from edgegate.results import ModelResult
+from edgegate.run import assemble
+from edgegate.run.figures import CandidateFigures, ModelFigures
+from edgegate.run.jobs import (
+    AS_IS,
+    BuildJob,
+    CandidateRef,
+    EvaluateJob,
+    Job,
+    JobOutcome,
+    LatencyJob,
+    LayerAnalysisJob,
+    Side,
+    TargetJob,
+)
+from edgegate.run.plan import ModelPlan
+
+NO_LAYER_STANDS_OUT = (
+    "per-layer analysis: no layer's int8 error stands out (RMSE/scale ≤ {notable} everywhere); "
+    "the loss is spread over the model — try int16x8 or qat"
+)
+
+
+class Runner(Protocol):
+    """Runs jobs and whatever ``on_outcome`` returns as follow-ups, until none are left.
+
+    A job's exclusive flag means nothing else runs meanwhile. A job that raises, crashes its
+    process or times out comes back as an outcome with ``error`` set; the runner never raises
+    for a job.
+    """
+
+    def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parts of the command line that change the schedule."""
+
+    root: Path
+    latency: bool = True
+    threads: int | None = None  # interpreter threads (default: the model's latency.threads)
+    only_recipes: tuple[str, ...] = ()  # --recipes
+    keep_in: Path | None = None  # --out: candidates are kept, and named relative to it
+    calibration_key: Callable[[Any, str], str] = lambda model, section: f"models[{model.index}].{section}"
+
+
+def run(plans: Sequence[ModelPlan], runner: Runner, settings: Settings) -> tuple[ModelResult, ...]:
+    return _Loop(plans, runner, settings).run()
+
+
+class _Loop:
+    def __init__(self, plans: Sequence[ModelPlan], runner: Runner, settings: Settings):
+        self.models = [ModelFigures(p) for p in plans]
+        self.runner = runner
+        self.settings = settings
+
+    def run(self) -> tuple[ModelResult, ...]:
+        pending = {m.plan.ref.index: self._initial(m) for m in self.models if not m.error}
+        while pending:
+            active = [m for m in self.models if m.plan.ref.index in pending]
+            builds = [job for m in active for job in self._builds(m, pending[m.plan.ref.index])]
+            self.runner.run(builds, self._on_outcome)
+            if self.settings.latency:
+                timed = [job for m in active for job in self._latency(m, pending[m.plan.ref.index])]
+                self.runner.run(timed, self._on_outcome)
+            for m in active:
+                m.results = assemble.judge(m, latency_measured=self.settings.latency)
+            pending = {m.plan.ref.index: nxt for m in active if not m.error for nxt in [self._next(m)] if nxt}
+        self.runner.run([job for m in self.models for job in self._layer_analyses(m)], self._on_outcome)
+        for m in self.models:
+            m.results = assemble.with_layer_analyses(m)
+        return tuple(
+            assemble.model_result(m, latency_measured=self.settings.latency, keep_in=self.settings.keep_in)
+            for m in self.models
+        )
+
+    # --- what to build ----------------------------------------------------------------------
+
+    def _initial(self, m: ModelFigures) -> list[Any]:
+        policy = m.plan.policy
+        if m.plan.is_tflite:
+            return []  # a .tflite is its own only candidate: nothing to build
+        if self.settings.only_recipes:
+            return [r for r in policy.recipes if r.label in self.settings.only_recipes]
+        if policy.auto:
+            from edgegate.run.auto import AutoSearch
+
+            training = policy.training
+            has_data = training is not None and (training.data is not None or bool(training.hook))
+            m.search = AutoSearch(
+                policy, has_training_data=has_data, edgetpu_required=policy.edgetpu.level == "error"
+            )
+            return list(m.search.next_recipes([]))
+        return list(policy.recipes)
+
+    def _next(self, m: ModelFigures) -> list[Any]:
+        if m.search is None:
+            return []
+        return [r for r in m.search.next_recipes(m.results) if r.label not in m.head]
+
+    def _builds(self, m: ModelFigures, recipes: list[Any]) -> list[Job]:
+        jobs: list[Job] = []
+        for side in ("head", "base"):
+            source = m.plan.source(side)
+            store = m.side(side)
+            if source is None or (side == "base" and m.plan.base_same):
+                continue
+            if source.kind == "tflite":
+                if AS_IS not in store:
+                    store[AS_IS] = CandidateFigures(None)
+                    jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, ())))
+                continue
+            wanted = [r for r in recipes if r.label not in store]
+            reference = m.plan.reference_label
+            if side == "head" and reference not in store and all(r.label != reference for r in wanted):
+                wanted.insert(0, _reference_recipe())
+            # Recipes sharing a fine-tuned parent build together (it is trained once); plain
+            # conversions are separate jobs, so the workers convert them in parallel.
+            groups: dict[tuple[Any, ...], list[Any]] = {}
+            for r in wanted:
+                key = training_key(r)
+                groups.setdefault(key if key else ("convert", r.label), []).append(r)
+                store[r.label] = CandidateFigures(r)
+            jobs += [BuildJob(m.plan.ref, side, self._request(m, side, tuple(g))) for g in groups.values()]
+        return jobs
+
+    def _request(self, m: ModelFigures, side: str, recipes: tuple[Any, ...]) -> BuildRequest:
+        policy = m.plan.policy
+        key = self.settings.calibration_key
+        calibration, calibration_key = policy.calibration, key(policy, "calibration")
+        if calibration is None and policy.eval is not None:
+            from edgegate.policy.schema import CalibrationSpec
+
+            calibration, calibration_key = CalibrationSpec(data=policy.eval.data), key(policy, "eval")
+        source = m.plan.source(side)
+        assert source is not None
+        return BuildRequest(
+            model_name=m.plan.ref.name,
+            source=source,
+            recipes=recipes,
+            out_dir=m.plan.work / side,
+            root=self.settings.root,
+            calibration=calibration,
+            calibration_key=calibration_key + ".data",
+            training=policy.training,
+            training_key=key(policy, "training"),
+        )
+
+    # --- what follows a build ---------------------------------------------------------------
+
+    def _measurements(self, m: ModelFigures, side: Side, label: str) -> list[Job]:
+        """What to measure of a candidate that was just built: its targets and its accuracy."""
+        c = m.side(side)[label]
+        if c.path is None or m.error:
+            return []
+        ref = CandidateRef(m.plan.ref, side, label)
+        conversion = AS_IS if label == AS_IS else stages_of(c.recipe)[1]
+        # The base side is analyzed only for targets that compare with it; the float reference
+        # only when it is itself a judged candidate.
+        wanted = label in assemble.judged_labels(m) if side == "head" else True
+        jobs: list[Job] = [
+            TargetJob(ref, c.path, placed.target)
+            for placed in m.plan.targets
+            if wanted
+            and (side == "head" or placed.target.needs_base())
+            and placed.target.never_applies(conversion) is None
+        ]
+        evaluation = self._evaluation(m, side, label, c.path)
+        return jobs + ([evaluation] if evaluation else [])
+
+    def _evaluation(self, m: ModelFigures, side: Side, label: str, path: Path) -> EvaluateJob | None:
+        policy = m.plan.policy
+        if policy.eval is None or m.error:
+            return None
+        if side == "base" and not _has_base_accuracy_budget(policy):
+            return None
+        is_reference = side == "head" and label == m.plan.reference_label
+        job = EvaluateJob(
+            CandidateRef(m.plan.ref, side, label),
+            path,
+            m.plan.shown(side, label),
+            policy.eval.data,
+            self.settings.calibration_key(policy, "eval") + ".data",
+            policy.eval.metric,
+            self.settings.root,
+            policy.eval.batch_size,
+            self._threads(m),
+            save_outputs=m.plan.work / "reference_outputs.npy" if is_reference else None,
+        )
+        needs_reference = policy.eval.metric.name == "fidelity" and not is_reference
+        if not needs_reference or m.plan.reference_label is None:
+            return job
+        if m.reference_outputs is not None:
+            return _with_reference(job, m.reference_outputs)
+        if not m.reference_done:
+            m.waiting.append(job)  # queued when the reference's outputs exist
+        return None  # (a failed reference put its error on the model already)
+
+    def _threads(self, m: ModelFigures) -> int:
+        return int(self.settings.threads or m.plan.policy.latency.threads)
+
+    # --- outcomes -----------------------------------------------------------------------------
+
+    def _on_outcome(self, outcome: JobOutcome) -> list[Job]:
+        job = outcome.job
+        if isinstance(job, BuildJob):
+            return self._built(job, outcome)
+        if isinstance(job, EvaluateJob):
+            return self._evaluated(job, outcome)
+        if isinstance(job, TargetJob):
+            c = self._candidate(job.candidate)
+            if outcome.ok:
+                c.targets[job.target.name] = outcome.value
+            else:
+                c.target_errors[job.target.name] = outcome.error or "unknown error"
+            return []
+        if isinstance(job, LatencyJob):
+            m = self.models[job.model.index]
+            for ref, figures in outcome.value or ():
+                self._candidate(ref).latency = figures
+            if not outcome.ok:
+                if m.plan.is_tflite:
+                    m.error = m.error or outcome.error
+                m.notes.append(f"latency could not be measured: {outcome.error}")
+            return []
+        if isinstance(job, LayerAnalysisJob):
+            m, label = self.models[job.candidate.model.index], job.candidate.label
+            if outcome.ok and outcome.value:
+                m.worst_layers[label] = tuple(outcome.value)
+            elif outcome.ok:
+                from edgegate.recipes.layer_errors import NOTABLE
+
+                m.layer_notes[label] = NO_LAYER_STANDS_OUT.format(notable=NOTABLE)
+            else:
+                m.layer_notes[label] = f"the per-layer error analysis failed: {outcome.error}"
+            return []
+        raise TypeError(f"no route for {type(job).__name__}")  # a programming error
+
+    def _candidate(self, ref: CandidateRef) -> CandidateFigures:
+        return self.models[ref.model.index].side(ref.side)[ref.label]
+
+    def _built(self, job: BuildJob, outcome: JobOutcome) -> list[Job]:
+        m = self.models[job.model.index]
+        store = m.side(job.side)
+        if outcome.ok:
+            built: Sequence[BuiltCandidate] = outcome.value
+            for b in built:
+                store[b.label].built = b
+                store[b.label].error = b.error
+        else:
+            for label in job.labels:
+                store[label].error = f"conversion failed: {outcome.error}"
+        follow: list[Job] = []
+        for label in job.labels:
+            c = store[label]
+            if c.path is not None:
+                follow += self._measurements(m, job.side, label)
+            elif job.side == "head" and label == m.plan.reference_label:
+                self._reference_failed(m, c.error)
+        return follow
+
+    def _evaluated(self, job: EvaluateJob, outcome: JobOutcome) -> list[Job]:
+        m = self.models[job.candidate.model.index]
+        c = self._candidate(job.candidate)
+        head = job.candidate.side == "head"
+        if outcome.ok:
+            c.accuracy = outcome.value
+        else:
+            c.error = f"evaluation failed: {outcome.error}"
+            if head and job.candidate.label == AS_IS:  # a .tflite source is its own only candidate
+                m.error = m.error or outcome.error
+        if not (head and job.candidate.label == m.plan.reference_label):
+            return []
+        if not outcome.ok:
+            self._reference_failed(m, outcome.error)
+            return []
+        m.reference_outputs, m.reference_done = job.save_outputs, True
+        waiting, m.waiting = m.waiting, []
+        assert m.reference_outputs is not None
+        return [_with_reference(j, m.reference_outputs) for j in waiting]
+
+    @staticmethod
+    def _reference_failed(m: ModelFigures, error: str | None) -> None:
+        """Without the float reference nothing of this model can be judged: say why, once."""
+        m.reference_done = True
+        m.waiting.clear()
+        m.error = m.error or error or "the float reference could not be built"
+
+    # --- latency and layer analyses ---------------------------------------------------------------
+
+    def _latency(self, m: ModelFigures, recipes: list[Any]) -> list[Job]:
+        labels = {r.label for r in recipes} or {AS_IS}
+        sides: tuple[Side, ...] = ("head",) if m.plan.base_same else ("head", "base")
+        timed = tuple(
+            (CandidateRef(m.plan.ref, side, label), c.path)
+            for side in sides
+            for label, c in m.side(side).items()
+            if c.usable and c.path is not None and (label in labels or label == m.plan.reference_label)
+        )
+        if not timed or m.error:
+            return []
+        spec = m.plan.policy.latency
+        return [LatencyJob(m.plan.ref, timed, spec.runs, spec.warmup, self._threads(m))]
+
+    def _layer_analyses(self, m: ModelFigures) -> list[Job]:
+        """Quantized candidates that fail an accuracy budget: which layers lose the most."""
+        if m.plan.head is None or m.plan.is_tflite or m.error:
+            return []
+        jobs: list[Job] = []
+        for r in m.results:
+            c = m.head[r.recipe]
+            failed = any(ch.name in ("accuracy", "accuracy_drop") and ch.status.fails for ch in r.checks)
+            _, conversion = stages_of(c.recipe)
+            if failed and conversion in ("int8", "int16x8") and "qat" not in r.spec:
+                ref = CandidateRef(m.plan.ref, "head", r.recipe)
+                jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (c.recipe,))))
+        return jobs
+
+
+def _reference_recipe() -> Any:
+    from edgegate.policy.schema import RecipeSpec
+
+    return RecipeSpec(recipe="float32", name="float32")
+
+
+def _has_base_accuracy_budget(policy: Any) -> bool:
+    return any(b.against == "base" and b.metric == "accuracy" for b in policy.budgets)
+
+
+def _with_reference(job: EvaluateJob, outputs: Path) -> EvaluateJob:
+    from dataclasses import replace
+
+    return replace(job, reference_outputs=outputs)

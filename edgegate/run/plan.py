@@ -1,0 +1,122 @@
+"""What a run will gate: each changed model with its sources on disk, before any job runs.
+
+``ModelPlan`` is one changed model: its policy, where its head and base versions were
+materialized, whether the base is byte-identical to head (its figures are then head's), and
+the notes or the error found while preparing it. A model that cannot be read gets its error
+here and is reported; the others are still gated.
+"""
+
+from __future__ import annotations
+
+import filecmp
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgegate.errors import EdgeGateError, InputError
+from edgegate.recipes.interface import SourceModel, model_kind
+from edgegate.run.jobs import AS_IS, ModelRef
+from edgegate.targets import PlacedTarget, targets_for
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    ref: ModelRef
+    policy: Any  # the model's resolved policy
+    change: str  # added | modified | renamed | requested
+    head_path: str  # repository-relative
+    base_path: str | None
+    work: Path  # this model's own work folder
+    head: SourceModel | None = None
+    base: SourceModel | None = None
+    base_same: bool = False  # the base version holds the same bytes: its figures are head's
+    error: str | None = None  # the model cannot be gated at all
+    notes: tuple[str, ...] = ()
+    targets: tuple[PlacedTarget, ...] = ()
+
+    @property
+    def is_tflite(self) -> bool:
+        return self.head is not None and self.head.kind == "tflite"
+
+    @property
+    def reference_label(self) -> str | None:
+        """The float32 model accuracy drops are measured against; a .tflite source has none."""
+        return None if self.is_tflite else REFERENCE_LABEL
+
+    def source(self, side: str) -> SourceModel | None:
+        return self.head if side == "head" else self.base
+
+    def shown(self, side: str, label: str) -> str:
+        """How messages name a candidate: a .tflite source's repository path, else "model (recipe)"."""
+        if label == AS_IS:
+            source = self.source(side)
+            return source.display if source else self.head_path
+        return f"{self.ref.name} ({label}{', base' if side == 'base' else ''})"
+
+
+REFERENCE_LABEL = "float32"
+
+
+def source_model(path: Path, display: str, trust: bool) -> SourceModel:
+    """Check that ``path`` is a model EdgeGate can read; ``InputError`` naming it otherwise.
+
+    (LFS pointers and symlink escapes were refused already by the ``ModelMaterializer``.)"""
+    if not path.exists():
+        raise InputError(f"{display}: no such file or folder")
+    kind = model_kind(path)
+    if kind is None:
+        if path.is_dir():
+            raise InputError(f"{display}: a folder without saved_model.pb is not a SavedModel")
+        raise InputError(
+            f"{display}: unknown model format {path.suffix!r}; EdgeGate reads SavedModel folders, "
+            ".keras, .h5 and .tflite files"
+        )
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"{display}: the file is empty")
+    return SourceModel(path=path, kind=kind, display=display, trust_code=trust)
+
+
+def same_content(a: Path, b: Path) -> bool:
+    """Whether two models (files or SavedModel folders) hold the same bytes."""
+    if a.is_file() and b.is_file():
+        return filecmp.cmp(a, b, shallow=False)
+    if a.is_dir() and b.is_dir():
+        files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+        files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+        return files_a == files_b and all(filecmp.cmp(a / f, b / f, shallow=False) for f in files_a)
+    return False
+
+
+def plan_model(ref: ModelRef, changed: Any, materializer: Any, work: Path) -> ModelPlan:
+    """Materialize one changed model's versions; errors belong to this model only."""
+    target = changed.target
+    model = target.model
+    notes = list(changed.reasons)
+    common = dict(
+        ref=ref,
+        policy=model,
+        change=changed.change,
+        head_path=target.path,
+        base_path=changed.base_path,
+        work=work,
+        targets=targets_for(model),
+    )
+    try:
+        head = source_model(materializer.head(target.path), target.path, model.trust_code)
+    except EdgeGateError as e:
+        return ModelPlan(**common, error=str(e), notes=tuple(notes))
+    base = None
+    if changed.base_path is not None:
+        try:
+            base = source_model(
+                materializer.base(changed.base_path), f"{changed.base_path} (base)", model.trust_code
+            )
+        except EdgeGateError as e:
+            notes.append(f"base version not measured: {e}")
+    base_same = base is not None and same_content(head.path, base.path)
+    if head.kind == "tflite" and not (len(model.recipes) == 1 and model.recipes[0].label == AS_IS):
+        notes.append(
+            ".tflite sources are measured as they are; the policy's recipes apply to "
+            "SavedModel, .keras and .h5 sources"
+        )
+    return ModelPlan(**common, head=head, base=base, base_same=base_same, notes=tuple(notes))
