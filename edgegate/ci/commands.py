@@ -131,7 +131,7 @@ def run_ci(
         _warn_if_pr_code_on_target(github, log)
 
     from edgegate.run import CheckOptions, run_check
-    from edgegate.ci.progress import LogProgress
+    from edgegate.progress import LogProgress
 
     options = CheckOptions(
         repo=Path.cwd(), policy=policy, base=base_ref, out_dir=out / "candidates", shard=shard_spec
