@@ -1,7 +1,9 @@
-"""The errors EdgeGate raises on purpose, each mapped to an exit code by the CLI.
+"""The errors EdgeGate raises on purpose; the CLI's one error handler (``edgegate.cli.errors``)
+prints the message and exits with ``exit_code``.
 
 A ``UsageError`` or ``PolicyError`` stops the run before any work (exit 2). An ``InputError``
-belongs to one model: the pipeline records it on that model and goes on with the others.
+belongs to one model: the pipeline records it on that model and goes on with the others. An
+``OutputError`` means the run finished but its results or report could not be written (exit 2).
 """
 
 from __future__ import annotations
@@ -27,3 +29,7 @@ class PolicyError(EdgeGateError):
 
 class InputError(EdgeGateError):
     """A model, dataset or other input of one model is unusable (names the file and the fix)."""
+
+
+class OutputError(EdgeGateError):
+    """A results file, report or other output cannot be written (names the path and why)."""

@@ -1,10 +1,19 @@
-"""How the pipeline tells the terminal what it is doing (model · recipe · step).
+"""How the pipeline tells the user what it is doing (model · recipe · step).
 
-The pipeline calls a ``Progress``; the CLI passes a rich implementation, tests and CI the
-silent one.
+The pipeline calls a ``Progress``: the silent base in tests and with ``--quiet``, a rich bar
+in an interactive terminal, plain log lines in CI.
 """
 
 from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.console import Console
 
 
 class Progress:
@@ -19,14 +28,11 @@ class Progress:
     def finished(self, label: str, ok: bool) -> None:
         pass
 
-    def message(self, text: str) -> None:
-        pass
-
 
 class RichProgress(Progress):
     """A rich progress bar with the running tasks named, for interactive terminals."""
 
-    def __init__(self, console):
+    def __init__(self, console: Console):
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -47,14 +53,19 @@ class RichProgress(Progress):
         self.task = self.bar.add_task("starting", total=0)
         self.running: list[str] = []
 
-    def __enter__(self):
+    def __enter__(self) -> RichProgress:
         self.bar.__enter__()
         return self
 
-    def __exit__(self, *exc):
-        self.bar.__exit__(*exc)
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.bar.__exit__(exc_type, exc, tb)
 
-    def _describe(self):
+    def _describe(self) -> None:
         text = ", ".join(self.running[:2]) + (f" +{len(self.running) - 2}" if len(self.running) > 2 else "")
         self.bar.update(self.task, description=text or "finishing")
 
@@ -74,5 +85,24 @@ class RichProgress(Progress):
             self.console.print(f"[red]✗[/red] {label}")
         self._describe()
 
-    def message(self, text: str) -> None:
-        self.console.print(text)
+
+class LogProgress(Progress):
+    """One line per finished task, for CI logs: a redrawn bar cannot work there, and a long run
+    of conversions would otherwise leave the job log silent for minutes."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream
+        self.started_at = time.monotonic()
+        self.total = 0
+        self.done = 0
+
+    def _print(self, text: str) -> None:
+        elapsed = int(time.monotonic() - self.started_at)
+        print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", file=self.stream or sys.stdout, flush=True)
+
+    def plan(self, added: int) -> None:
+        self.total += added
+
+    def finished(self, label: str, ok: bool) -> None:
+        self.done += 1
+        self._print(f"{'done' if ok else 'FAILED'} {label} ({self.done}/{self.total})")

@@ -14,6 +14,7 @@ import jinja2
 
 from edgegate.units import format_bytes, format_ms
 from edgegate.results import CandidateResult, RunResult
+from edgegate.results.codec import write_text_atomic
 from edgegate.units import format_accuracy, format_accuracy_change
 from edgegate.status import Status
 
@@ -107,3 +108,8 @@ def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url
             return text
     suffix = f"\n\n…truncated; full report: {details_url}\n" if details_url else "\n\n…truncated\n"
     return text[: max_chars - len(suffix)] + suffix
+
+
+def write_report(run: RunResult, path: Path) -> None:
+    """The full report as a file, written atomically: a reader never finds half a report."""
+    write_text_atomic(Path(path), render_markdown(run))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from edgegate.edgetpu.command import run_edgetpu_command
+from edgegate.cli.edgetpu import edgetpu
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.results.codec import decode
 
 
 def test_fully_mapped_model_exits_0(model, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert run_edgetpu_command(model("conv_chain_uint8")) == 0
+    assert edgetpu(model("conv_chain_uint8")) == 0
     out = capsys.readouterr().out
     assert "static prediction (edgetpu_compiler 16 rules, runtime 14; no compiler was run)" in out
     assert "Compiles: 6/6 ops on the Edge TPU, 0 on the CPU, 1 Edge TPU partition(s)." in out
@@ -19,27 +19,27 @@ def test_fully_mapped_model_exits_0(model, capsys, monkeypatch, tmp_path):
 
 
 def test_partly_mapped_model_exits_1_with_blocker_fix_and_table(model, capsys):
-    assert run_edgetpu_command(model("leaky_relu_middle"), compiler="static") == 1
+    assert edgetpu(model("leaky_relu_middle"), compiler="static") == 1
     out = capsys.readouterr().out
     assert "First blocking op: #1 LEAKY_RELU" in out and "Fix: LEAKY_RELU has no Edge TPU kernel" in out
     assert "CONV_2D                        2          More than one subgraph is not supported" in out
 
 
 def test_rejected_model_exits_1(model, capsys):
-    assert run_edgetpu_command(model("grouped_conv"), compiler="static", compiler_version=14) == 1
+    assert edgetpu(model("grouped_conv"), compiler="static", compiler_version=14) == 1
     assert (
         "Does not compile: Didn't find op for builtin opcode 'CONV_2D' version '6'" in capsys.readouterr().out
     )
 
 
 def test_uncertain_ops_are_listed(model, capsys):
-    assert run_edgetpu_command(model("transpose"), compiler="static") == 0
+    assert edgetpu(model("transpose"), compiler="static") == 0
     out = capsys.readouterr().out
     assert "Uncertain (1)" in out and "#0 TRANSPOSE" in out
 
 
 def test_json_is_the_result_dict(model, capsys):
-    assert run_edgetpu_command(model("leaky_relu_middle"), compiler="static", runtime=13, as_json=True) == 1
+    assert edgetpu(model("leaky_relu_middle"), compiler="static", runtime=13, as_json=True) == 1
     data = json.loads(capsys.readouterr().out)
     result = decode(EdgeTpuResult, data)
     assert result.runtime_version == 13 and result.first_unmapped.op == "LEAKY_RELU" and len(result.ops) == 4
@@ -48,24 +48,21 @@ def test_json_is_the_result_dict(model, capsys):
 def test_unusable_input_exits_2_without_a_traceback(tmp_path, capsys):
     bad = tmp_path / "model.tflite"
     bad.write_text("hello")
-    assert run_edgetpu_command(bad, compiler="static") == 2
+    assert edgetpu(bad, compiler="static") == 2
     assert capsys.readouterr().out.startswith(f"error: {bad}: not a TensorFlow Lite model")
-    assert run_edgetpu_command(bad, compiler="static", as_json=True) == 2
+    assert edgetpu(bad, compiler="static", as_json=True) == 2
     assert "not a TensorFlow Lite model" in json.loads(capsys.readouterr().out)["error"]
 
 
 def test_invalid_options_exit_2(model, capsys):
-    assert run_edgetpu_command(model("conv_chain_int8"), compiler_version=13) == 2
+    assert edgetpu(model("conv_chain_int8"), compiler_version=13) == 2
     assert "compiler_version" in capsys.readouterr().out
-    assert (
-        run_edgetpu_command(model("conv_chain_int8"), compiler=str(model("conv_chain_int8").parent / "none"))
-        == 2
-    )
+    assert edgetpu(model("conv_chain_int8"), compiler=str(model("conv_chain_int8").parent / "none")) == 2
 
 
 def test_rich_console_output(model):
     from rich.console import Console
 
     console = Console(record=True, width=200)
-    assert run_edgetpu_command(model("conv_chain_int8"), compiler="static", console=console) == 0
+    assert edgetpu(model("conv_chain_int8"), compiler="static", console=console) == 0
     assert "Compiles: 4/4 ops" in console.export_text()

@@ -135,7 +135,7 @@ def test_pip_cache_is_keyed_on_edgegate_version_and_upload_runs_even_when_the_ga
 def cli_flags(command: str) -> set[str]:
     import typer
 
-    from edgegate.cli import app
+    from edgegate.cli.main import app
 
     click_command = typer.main.get_command(app).commands[command]
     return {opt for p in click_command.params for opt in p.opts}

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from edgegate.ci.commands import run_ci, run_merge, run_publish
+from edgegate.cli.ci import ci
+from edgegate.cli.errors import guarded
+from edgegate.cli.merge import merge
+from edgegate.cli.publish import publish
 from edgegate.publishers.pr_comment import MARKER
 from edgegate.report.markdown import render_markdown
 from edgegate.results import read_results, write_results
@@ -96,8 +99,8 @@ def headline(body: str) -> str:
     return body.splitlines()[1]  # the line after the marker
 
 
-def ci(runner, comment="sticky", fail_on="error", shard=None, out=None, policy=None):
-    return run_ci(policy, None, comment, fail_on, shard, out, None, None, env=runner.env)
+def gate(runner, comment="sticky", fail_on="error", shard=None, out=None, policy=None):
+    return ci(policy, None, comment, fail_on, shard, out, None, None, env=runner.env)
 
 
 def test_pull_request_gate_comment_is_edited_on_every_push(
@@ -105,7 +108,7 @@ def test_pull_request_gate_comment_is_edited_on_every_push(
 ):
     monkeypatch.chdir(models_repo.root)
     first = Runner(tmp_path / "run1", github, "pull_request", pr_event(models_repo))
-    assert ci(first) == 1
+    assert gate(first) == 1
 
     log = capsys.readouterr().out
     assert (
@@ -136,11 +139,13 @@ def test_pull_request_gate_comment_is_edited_on_every_push(
     models_repo.write("models/keyword.tflite", tflite_models["big"])
     models_repo.head = models_repo.commit("fix detector, grow keyword")
     second = Runner(tmp_path / "run2", github, "pull_request", pr_event(models_repo, action="synchronize"))
-    assert ci(second) == 0
+    assert gate(second) == 0
     assert f"::warning file=edgegate.yml,line={KEYWORD_SIZE_LINE}," in capsys.readouterr().out
     third = Runner(tmp_path / "run3", github, "pull_request", pr_event(models_repo, action="synchronize"))
-    assert ci(third, fail_on="warn") == 1
-    assert ci(Runner(tmp_path / "run4", github, "pull_request", pr_event(models_repo)), fail_on="never") == 0
+    assert gate(third, fail_on="warn") == 1
+    assert (
+        gate(Runner(tmp_path / "run4", github, "pull_request", pr_event(models_repo)), fail_on="never") == 0
+    )
 
     (final,) = github.comments_on(17)
     assert final["id"] == comment["id"] and headline(final["body"]).startswith("## ⚠️ EdgeGate")
@@ -158,7 +163,7 @@ def test_fork_pr_read_only_token_then_trusted_publish(models_repo, github, tmp_p
     monkeypatch.chdir(models_repo.root)
     event = pr_event(models_repo, "pull_request_fork_synchronize")
     untrusted = Runner(tmp_path / "fork", github, "pull_request", event, token=READ_TOKEN)
-    assert ci(untrusted) == 1  # the gate still decides
+    assert gate(untrusted) == 1  # the gate still decides
     log = capsys.readouterr().out
     assert "::warning title=EdgeGate::no comment posted on PR #23" in log and "from a fork" in log
     assert "edgegate publish" in untrusted.summary and "from a fork" in untrusted.summary
@@ -172,7 +177,7 @@ def test_fork_pr_read_only_token_then_trusted_publish(models_repo, github, tmp_p
     github.add_pull(23, models_repo.head, head_repo="mallory-contrib/vision-models")
     trusted = Runner(tmp_path / "trusted", github, "workflow_run", run_event)
     monkeypatch.chdir(tmp_path)  # the trusted workflow does not check out the PR
-    assert run_publish(artifact / "results.json", None, None, "sticky", env=trusted.env) == 0
+    assert publish(artifact / "results.json", None, None, "sticky", env=trusted.env) == 0
     (comment,) = github.comments_on(23)
     assert (
         headline(comment["body"]) == render_markdown(read_results(artifact / "results.json")).splitlines()[0]
@@ -184,17 +189,17 @@ def test_fork_pr_read_only_token_then_trusted_publish(models_repo, github, tmp_p
     # Results for a commit that is no longer the PR's head are not posted.
     github.add_pull(23, "f" * 40, head_repo="mallory-contrib/vision-models")
     before = len(github.requests)
-    assert run_publish(artifact / "results.json", None, None, "sticky", env=trusted.env) == 0
+    assert publish(artifact / "results.json", None, None, "sticky", env=trusted.env) == 0
     assert "not posting: PR #23's head is fffffff" in capsys.readouterr().out
     assert [r.method for r in github.requests[before:]] == ["GET"] and len(github.comments_on(23)) == 1
 
     # A PR number file that is not a number is refused.
     (artifact / "pr-number").write_text("23; rm -rf /")
-    assert run_publish(artifact / "results.json", None, None, "sticky", env=trusted.env) == 2
+    assert publish(artifact / "results.json", None, None, "sticky", env=trusted.env) == 2
     assert "expected a pull request number" in capsys.readouterr().out
 
 
-def test_shards_merge_and_one_comment(models_repo, github, tmp_path, monkeypatch, tflite_models):
+def test_shards_merge_and_one_comment(models_repo, github, tmp_path, monkeypatch, capsys, tflite_models):
     models_repo.write("models/keyword.tflite", tflite_models["big"])
     models_repo.head = models_repo.commit("grow keyword too")
     monkeypatch.chdir(models_repo.root)
@@ -202,7 +207,7 @@ def test_shards_merge_and_one_comment(models_repo, github, tmp_path, monkeypatch
     shards = []
     for i in (1, 2):
         runner = Runner(tmp_path / f"shard{i}", github, "pull_request", event)
-        ci(runner, comment="off", shard=f"{i}/2")
+        gate(runner, comment="off", shard=f"{i}/2")
         shards.append(read_results(runner.out / "results.json"))
     assert [r.shard for r in shards] == ["1/2", "2/2"] and github.requests == []
     assert sorted(m.name for r in shards for m in r.models) == ["detector", "keyword"]
@@ -210,13 +215,16 @@ def test_shards_merge_and_one_comment(models_repo, github, tmp_path, monkeypatch
 
     paths = [tmp_path / f"shard{i}/temp/edgegate/results.json" for i in (1, 2)]
     merged = tmp_path / "all.json"
-    assert run_merge(paths, merged) == 0
+    assert merge(paths, merged) == 0
     assert {m.name for m in read_results(merged).models} == {"detector", "keyword"}
     publisher = Runner(tmp_path / "publish", github, "pull_request", event)
-    assert run_publish(merged, None, None, "sticky", env=publisher.env) == 0
+    assert publish(merged, None, None, "sticky", env=publisher.env) == 0
     (comment,) = github.comments_on(17)
     assert "detector" in comment["body"] and "keyword" in comment["body"]
-    assert run_merge([paths[0], tmp_path / "missing.json"], merged) == 2
+    capsys.readouterr()
+    assert guarded(merge, [paths[0], tmp_path / "missing.json"], merged, prog="edgegate merge") == 2
+    assert f"edgegate merge: {tmp_path / 'missing.json'}: cannot read" in capsys.readouterr().err
+    assert {m.name for m in read_results(merged).models} == {"detector", "keyword"}  # left as it was
 
 
 def test_push_compares_with_the_commit_before_and_does_not_comment(
@@ -225,7 +233,7 @@ def test_push_compares_with_the_commit_before_and_does_not_comment(
     monkeypatch.chdir(models_repo.root)
     event = load_event("push", before=models_repo.base, after=models_repo.head)
     runner = Runner(tmp_path / "push", github, "push", event, sha=models_repo.head)
-    assert ci(runner) == 1
+    assert gate(runner) == 1
     assert github.requests == [] and not (runner.out / "pr-number").exists()
     assert "no PR comment: push is not a pull_request event" in runner.summary
     assert read_results(runner.out / "results.json").base.sha == models_repo.base
@@ -239,7 +247,7 @@ def test_pull_request_target_with_pr_code_checked_out_warns(
     runner = Runner(
         tmp_path / "target", github, "pull_request_target", pr_event(models_repo), sha=models_repo.base
     )
-    ci(runner, comment="off")
+    gate(runner, comment="off")
     log = capsys.readouterr().out
     assert (
         "::warning title=EdgeGate::running on pull_request_target with a checkout other than the base" in log
@@ -260,17 +268,30 @@ def test_usage_errors_exit_2_and_say_so_everywhere(
 ):
     monkeypatch.chdir(models_repo.root)
     runner = Runner(tmp_path / "bad", github, "pull_request", pr_event(models_repo))
-    assert ci(runner, **kwargs) == 2
+    assert gate(runner, **kwargs) == 2
     assert message in capsys.readouterr().out
     assert runner.summary.startswith("## 💥 EdgeGate could not run") and message in runner.summary
     assert runner.outputs["status"] == "error" and github.requests == []
+
+
+def test_unwritable_results_are_exit_2_naming_the_path(models_repo, github, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(models_repo.root)
+    event = load_event("push", before=models_repo.head, after=models_repo.head)  # nothing to gate
+    runner = Runner(tmp_path / "push", github, "push", event, sha=models_repo.head)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the output folder should be")
+    assert gate(runner, out=blocker) == 2
+    message = f"{blocker / 'results.json'}: cannot write the results file"
+    assert message in capsys.readouterr().out
+    assert runner.summary.startswith("## 💥 EdgeGate could not run") and message in runner.summary
+    assert runner.outputs["status"] == "error" and blocker.read_text().startswith("a file")
 
 
 def test_invalid_policy_is_annotated_at_its_line(models_repo, github, tmp_path, monkeypatch, capsys):
     models_repo.write("edgegate.yml", POLICY.replace("size: 4 KB", "size: four kilobytes"))
     monkeypatch.chdir(models_repo.root)
     runner = Runner(tmp_path / "policy", github, "pull_request", pr_event(models_repo))
-    assert ci(runner) == 2
+    assert gate(runner) == 2
     log = capsys.readouterr().out
     assert f"::error file=edgegate.yml,line={DETECTOR_SIZE_LINE},title=EdgeGate%3A invalid policy::" in log
 
@@ -280,26 +301,26 @@ def test_malformed_event_is_a_usage_error(models_repo, github, tmp_path, monkeyp
     event = pr_event(models_repo)
     del event["pull_request"]["head"]
     runner = Runner(tmp_path / "event", github, "pull_request", event)
-    assert ci(runner) == 2
+    assert gate(runner) == 2
     assert "the event payload has no `pull_request.head.sha`" in capsys.readouterr().out
 
 
 def test_publish_usage_errors(tmp_path, github, capsys):
     runner = Runner(tmp_path / "r", github, "workflow_dispatch", {})
     missing = tmp_path / "nope.json"
-    assert run_publish(missing, 5, None, "sticky", env=runner.env) == 2
+    assert publish(missing, 5, None, "sticky", env=runner.env) == 2
     assert "cannot read the results file" in capsys.readouterr().out
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": "other/9"}')
-    assert run_publish(bad, 5, None, "sticky", env=runner.env) == 2
+    assert publish(bad, 5, None, "sticky", env=runner.env) == 2
     assert "not an EdgeGate results file" in capsys.readouterr().out
     good = tmp_path / "results.json"
     write_results(make_run(make_model("detector", ("size", "fail", "too big", 6))), good)
-    assert run_publish(good, None, None, "sticky", env=runner.env) == 2
+    assert publish(good, None, None, "sticky", env=runner.env) == 2
     assert "which pull request? pass --pr N" in capsys.readouterr().out
-    assert run_publish(good, 5, "not a repo", "sticky", env=runner.env) == 2
-    assert run_publish(good, 5, None, "sticky", env={**runner.env, "GITHUB_TOKEN": ""}) == 2
-    assert run_publish(good, 5, None, "off", env=runner.env) == 0
+    assert publish(good, 5, "not a repo", "sticky", env=runner.env) == 2
+    assert publish(good, 5, None, "sticky", env={**runner.env, "GITHUB_TOKEN": ""}) == 2
+    assert publish(good, 5, None, "off", env=runner.env) == 0
     assert github.requests == []
-    assert run_publish(good, 5, None, "sticky", env={**runner.env, "GITHUB_TOKEN": READ_TOKEN}) == 1
+    assert publish(good, 5, None, "sticky", env={**runner.env, "GITHUB_TOKEN": READ_TOKEN}) == 1
     assert github.comments_on(5) == []

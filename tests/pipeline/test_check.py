@@ -172,7 +172,7 @@ def test_nothing_changed_imports_no_tensorflow(repo):
     repo.write("edgegate.yml", POLICY + "  - {name: a, path: models/a.keras}\n")
     repo.commit()
     code = (
-        "import sys; from edgegate.cli import main\n"
+        "import sys; from edgegate.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit as e:\n    print('exit', e.code)\n"
         "print('tensorflow' in sys.modules)"
     )

@@ -9,7 +9,6 @@ import pytest
 from edgegate.errors import PolicyError
 from edgegate.policy import load_policy
 from edgegate.policy.jsonschema import SCHEMA_FILE, policy_json_schema
-from edgegate.policy.starter import write_starter_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,17 +152,3 @@ def test_missing_policy_says_how_to_start(tmp_path):
 def test_shipped_json_schema_is_current():
     assert SCHEMA_FILE.read_text() == policy_json_schema(), "run: python -m edgegate.policy.jsonschema"
     assert "models" in json.loads(SCHEMA_FILE.read_text())["properties"]
-
-
-def test_starter_policy_validates(tmp_path):
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "net.tflite").write_bytes(b"x")
-    (tmp_path / "vision" / "saved").mkdir(parents=True)
-    (tmp_path / "vision" / "saved" / "saved_model.pb").write_bytes(b"x")
-    (tmp_path / "vision" / "saved" / "variables").mkdir()
-    (tmp_path / "vision" / "eval.npz").write_bytes(b"x")
-    path, found = write_starter_policy(tmp_path, None)
-    assert found == ["models/net.tflite", "vision/saved"]
-    policy = load_policy(path, root=tmp_path)
-    assert [m.name for m in policy.models] == ["net", "saved"]
-    assert policy.models[1].eval.data.path == "vision/eval.npz"

@@ -1,4 +1,4 @@
-"""`edgegate init`: a commented starter policy for the models found in a repository.
+"""``edgegate init``: a commented starter policy for the models found in a repository.
 
 The file it writes validates as is (a test loads it), so a user starts from something that
 runs and edits the budgets, rather than from an empty page.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+
+from rich.console import Console
 
 from edgegate.errors import UsageError
 
@@ -115,3 +117,13 @@ def write_starter_policy(repo: Path, output: Path | None, *, force: bool = False
     models = find_models(root)
     target.write_text(starter_text(models), encoding="utf-8")
     return target, [m for m, _ in models]
+
+
+def init(repo: Path, output: Path | None = None, *, force: bool = False) -> int:
+    """Write the starter policy and say what it covers; an existing file without ``force`` propagates."""
+    path, found = write_starter_policy(repo, output, force=force)
+    # markup off: a model path may contain [brackets].
+    Console().print(
+        f"wrote {path} with {len(found)} model(s): {', '.join(found) or 'none found (edit it)'}", markup=False
+    )
+    return 0

@@ -1,19 +1,19 @@
-"""The ``edgegate`` command line (typer).
+"""The ``edgegate`` command line (typer): flags in, one command function called, its exit code out.
 
-Exit codes, for every command: 0 nothing fails; 1 a gate fails; 2 usage, policy or input
-errors (a model that could not be gated at all counts here, after the others are reported).
-Commands import their machinery lazily so ``edgegate --help`` and a run with nothing to gate
-stay fast and never load TensorFlow.
+Each command parses its flags, imports its module only then (so ``edgegate --help`` and a run
+with nothing to gate stay fast and never load TensorFlow), and runs it through the one error
+handler, ``edgegate.cli.errors.guarded``. Exit codes are described there.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, NoReturn, Optional
 
 import typer
-from rich.console import Console
+
+from edgegate.cli.errors import guarded
 
 app = typer.Typer(
     add_completion=False,
@@ -22,18 +22,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold tokens in CI
     help="Guard on-device TensorFlow model budgets (size, latency, accuracy, Edge TPU).",
 )
-err = Console(stderr=True)
 
 
-def _fail(e: Exception) -> None:
-    err.print(f"edgegate: {e}", style="red", highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def exit_code(run) -> int:
-    if any(m.error for m in run.models):
-        return 2
-    return 1 if run.status.fails else 0
+def _exit(command: Callable[..., int], *args: Any, **kwargs: Any) -> NoReturn:
+    raise typer.Exit(guarded(command, *args, **kwargs))
 
 
 @app.command()
@@ -66,10 +58,10 @@ def check(
     ),
     repo: Path = typer.Option(Path("."), "--repo", help="The repository (default: current folder)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the final table."),
-):
+) -> None:
     """Gate the models this change touched: optimize, measure, compare with base, judge."""
-    from edgegate.run import CheckOptions, run_check
-    from edgegate.errors import EdgeGateError
+    from edgegate.cli.check import check as command
+    from edgegate.run import CheckOptions
 
     options = CheckOptions(
         repo=repo,
@@ -83,34 +75,7 @@ def check(
         jobs=jobs,
         out_dir=out,
     )
-    console = Console()
-    try:
-        if quiet or not console.is_terminal:
-            run = run_check(options)
-        else:
-            from edgegate.progress import RichProgress
-
-            with RichProgress(console) as progress:
-                run = run_check(options, progress)
-    except EdgeGateError as e:
-        _fail(e)
-    _write_outputs(run, json_out, report)
-    from edgegate.report.terminal import print_summary
-
-    print_summary(run, console)
-    raise typer.Exit(exit_code(run))
-
-
-def _write_outputs(run, json_out: Path | None, report: Path | None) -> None:
-    if json_out:
-        from edgegate.results import write_results
-
-        write_results(run, json_out)
-    if report:
-        from edgegate.report.markdown import render_markdown
-
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(render_markdown(run), encoding="utf-8")
+    _exit(command, options, json_out, report, quiet=quiet)
 
 
 @app.command()
@@ -120,16 +85,11 @@ def init(
         None, "--output", "-o", help="Where to write (default: edgegate.yml)."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing policy file."),
-):
+) -> None:
     """Write a commented starter policy for the models found in the repository."""
-    from edgegate.errors import EdgeGateError
-    from edgegate.policy.starter import write_starter_policy
+    from edgegate.cli.init import init as command
 
-    try:
-        path, found = write_starter_policy(repo, output, force=force)
-    except EdgeGateError as e:
-        _fail(e)
-    Console().print(f"wrote {path} with {len(found)} model(s): {', '.join(found) or 'none found (edit it)'}")
+    _exit(command, repo, output, force=force)
 
 
 @app.command()
@@ -141,11 +101,11 @@ def edgetpu(
     runtime: Optional[int] = typer.Option(None, "--runtime", help="Target runtime version (10-14)."),
     compiler: str = typer.Option("auto", "--compiler", help="auto | static | path to edgetpu_compiler."),
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
-):
+) -> None:
     """Predict (or compile and report) how much of a model runs on the Coral Edge TPU."""
-    from edgegate.edgetpu.command import run_edgetpu_command
+    from edgegate.cli.edgetpu import edgetpu as command
 
-    raise typer.Exit(run_edgetpu_command(model, compiler_version, runtime, compiler, as_json))
+    _exit(command, model, compiler_version, runtime, compiler, as_json)
 
 
 @app.command()
@@ -158,11 +118,11 @@ def ci(
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for results.json, report.md, candidates."),
     json_out: Optional[Path] = typer.Option(None, "--json"),
     report: Optional[Path] = typer.Option(None, "--report"),
-):
+) -> None:
     """Run in GitHub Actions: gate the PR, comment, annotate, write outputs."""
-    from edgegate.ci.commands import run_ci
+    from edgegate.cli.ci import ci as command
 
-    raise typer.Exit(run_ci(policy, base, comment, fail_on, shard, out, json_out, report))
+    _exit(command, policy, base, comment, fail_on, shard, out, json_out, report)
 
 
 @app.command()
@@ -171,42 +131,33 @@ def publish(
     pr: Optional[int] = typer.Option(None, "--pr", help="Pull request number (default: from the event)."),
     repo: Optional[str] = typer.Option(None, "--repo", help="owner/name (default: GITHUB_REPOSITORY)."),
     comment: str = typer.Option("sticky", "--comment", help="sticky | new | off"),
-):
+) -> None:
     """Post a results file as the PR comment (for the trusted half of the fork-safe workflow pair)."""
-    from edgegate.ci.commands import run_publish
+    from edgegate.cli.publish import publish as command
 
-    raise typer.Exit(run_publish(results, pr, repo, comment))
+    _exit(command, results, pr, repo, comment)
 
 
 @app.command()
 def merge(
     inputs: List[Path] = typer.Argument(..., help="Shard results files."),
     output: Path = typer.Option(..., "--output", "-o", help="The joined results file."),
-):
+) -> None:
     """Join the results of `edgegate ci --shard I/N` jobs into one file."""
-    from edgegate.ci.commands import run_merge
+    from edgegate.cli.merge import merge as command
 
-    raise typer.Exit(run_merge(list(inputs), output))
+    _exit(command, list(inputs), output, prog="edgegate merge")
 
 
 @app.command()
 def report(
     results: Path = typer.Argument(..., help="A results JSON."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
-):
+) -> None:
     """Render a results file as the markdown report."""
-    from edgegate.report.markdown import render_markdown
-    from edgegate.results import ResultsFileError, read_results
+    from edgegate.cli.report import report as command
 
-    try:
-        run = read_results(results)
-    except ResultsFileError as e:
-        _fail(e)
-    text = render_markdown(run)
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    _exit(command, results, output)
 
 
 def main() -> None:

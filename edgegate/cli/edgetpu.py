@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import analyze
 from edgegate.errors import InputError
-from edgegate.results.codec import encode
 from edgegate.policy.schema import EdgeTpuSpec
+from edgegate.results.codec import encode
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
-def _emit(console, text: str = "") -> None:
+def _emit(console: Console | None, text: str = "") -> None:
     if console is None:
         print(text)
     else:
@@ -62,17 +66,19 @@ def describe(model: Path, r: EdgeTpuResult) -> list[str]:
     return lines
 
 
-def run_edgetpu_command(
+def edgetpu(
     model: Path,
     compiler_version: int = 16,
     runtime: int | None = None,
     compiler: str = "auto",
     as_json: bool = False,
-    console=None,
+    console: Console | None = None,
 ) -> int:
+    """The analysis printed (to ``console``, else stdout); the exit code as in the module doc."""
     try:
-        spec = EdgeTpuSpec(
-            level="error", compiler_version=compiler_version, runtime=runtime, compiler=compiler
+        # Validated like the policy's edgetpu: block, so the flags get the same checks and messages.
+        spec = EdgeTpuSpec.model_validate(
+            {"level": "error", "compiler_version": compiler_version, "runtime": runtime, "compiler": compiler}
         )
     except ValidationError as e:
         _emit(

@@ -1,0 +1,32 @@
+"""``edgegate check``: gate the models this change touched, print the table, write the outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from edgegate.cli.errors import exit_code
+from edgegate.cli.outputs import write_run_outputs
+from edgegate.progress import RichProgress
+from edgegate.report.terminal import print_summary
+from edgegate.run import CheckOptions, run_check
+
+
+def check(
+    options: CheckOptions,
+    results_path: Path | None = None,
+    report_path: Path | None = None,
+    *,
+    quiet: bool = False,
+) -> int:
+    """Run the gate; a usage or policy error propagates (nothing was gated)."""
+    console = Console()
+    if quiet or not console.is_terminal:  # a redrawn bar only where a person watches it
+        run = run_check(options)
+    else:
+        with RichProgress(console) as progress:
+            run = run_check(options, progress)
+    write_run_outputs(run, results_path, report_path)
+    print_summary(run, console)
+    return exit_code(run)

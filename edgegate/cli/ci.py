@@ -1,0 +1,171 @@
+"""``edgegate ci``: the Action's entry point.
+
+From the GitHub environment it finds what to compare with (a pull request's base commit, a
+push's previous commit, a merge queue's base), gates the changed models (or one shard of
+them), writes the results file and the report, then publishes: the PR comment, the job
+summary, annotations at the policy's budget lines, and step outputs. A failure to publish is
+explained in the log and the job summary but never changes the exit code, which comes from
+the gate alone (``edgegate.cli.errors.exit_code`` with ``--fail-on``):
+
+- 0: nothing fails by ``--fail-on``; 1: the gate fails by ``--fail-on`` (``error``: a model
+  fails; ``warn``: also a warning; ``never``: never);
+- 2: usage, policy, environment or output errors (nothing was gated, or nothing written), or,
+  as with ``edgegate check``, a model that could not be gated at all (the others are still
+  gated and reported).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from edgegate.cli.errors import FailOn, exit_code
+from edgegate.cli.github_log import Log, could_not_run
+from edgegate.cli.outputs import write_run_outputs
+from edgegate.cli.pr_number import write_pr_number
+from edgegate.errors import EdgeGateError, OutputError
+from edgegate.github.client import GitHubClient
+from edgegate.github.environment import GitHubEnvironment, valid_repository
+from edgegate.github.event import Event, MergeGroupEvent, PullRequestEvent, PushEvent, read_event
+from edgegate.progress import LogProgress
+from edgegate.publishers.annotations import AnnotationsPublisher
+from edgegate.publishers.interface import CommentMode, Outcome, Publication
+from edgegate.publishers.job_summary import JobSummaryPublisher
+from edgegate.publishers.pr_comment import PrCommentPublisher
+from edgegate.publishers.step_outputs import StepOutputsPublisher
+from edgegate.results import GitRef, RunResult
+from edgegate.run import CheckOptions, run_check
+from edgegate.shards import parse_shard
+
+DOCS = "docs/github-action.md"
+
+
+def ci(
+    policy: Path | None,
+    base: str | None,
+    comment: str,
+    fail_on: str,
+    shard: str | None,
+    out_dir: Path | None,
+    results_path: Path | None,
+    report_path: Path | None,
+    env: Mapping[str, str] = os.environ,
+) -> int:
+    github = GitHubEnvironment.from_env(env)
+    log = Log(github.actions)
+    try:
+        mode = CommentMode.parse(comment)
+        gate = FailOn.parse(fail_on)
+        shard_spec = parse_shard(shard) if shard else None
+        event = read_event(github.event_name, github.event_path)
+    except EdgeGateError as e:
+        return could_not_run(e, github, log)
+
+    out = Path(out_dir) if out_dir else _default_out(github)
+    results_path = Path(results_path) if results_path else out / "results.json"
+    report_path = Path(report_path) if report_path else out / "report.md"
+    pr = event if isinstance(event, PullRequestEvent) else None
+    base_ref, why = _base(base, event)
+    log.info(f"EdgeGate: comparing with {base_ref or 'the default branch'} ({why})")
+    if pr and pr.target:
+        _warn_if_pr_code_on_target(github, log)
+
+    options = CheckOptions(
+        repo=Path.cwd(), policy=policy, base=base_ref, out_dir=out / "candidates", shard=shard_spec
+    )
+    try:
+        run = run_check(options, LogProgress())
+    except EdgeGateError as e:
+        return could_not_run(e, github, log)
+    if pr:
+        run = replace(run, base=GitRef(pr.base_ref, run.base.sha), head=GitRef(pr.head_ref, run.head.sha))
+
+    try:
+        write_run_outputs(run, results_path, report_path)
+        if pr:  # for the fork-safe pair: the trusted workflow learns the PR from the artifact
+            write_pr_number(results_path, pr.number)
+    except OutputError as e:
+        return could_not_run(e, github, log)
+    _print_table(run)
+    log.info(f"results: {results_path}; report: {report_path}")
+
+    publication = Publication(
+        run, results_path, report_path, github.run_url, commit=pr.head_sha if pr else github.sha
+    )
+    if pr is None:
+        commented = Outcome(
+            True, f"no PR comment: {github.event_name or 'this run'} is not a pull_request event"
+        )
+    elif mode is CommentMode.OFF:
+        commented = Outcome(True, "PR comment is off (comment: off)")
+    else:
+        commented = _comment(github, pr, mode, publication)
+    (log.info if commented.ok else log.warning)(commented.message)
+
+    JobSummaryPublisher(github.step_summary, notes=(commented.message,)).publish(publication)
+    if github.actions:
+        AnnotationsPublisher().publish(publication)
+    StepOutputsPublisher(github.output, {"comment-url": commented.url or ""}).publish(publication)
+
+    code = exit_code(run, gate)
+    log.info(f"EdgeGate: status {run.status.value}, fail-on {gate.value}: exit {code}")
+    return code
+
+
+def _default_out(github: GitHubEnvironment) -> Path:
+    """The runner's temp folder (uploaded as the artifact by the action), else a git-ignored folder."""
+    return github.runner_temp / "edgegate" if github.runner_temp else Path("edgegate-out")
+
+
+def _base(base: str | None, event: Event | None) -> tuple[str | None, str]:
+    """The ref to compare with, and why that one."""
+    if base:
+        return base, "--base"
+    if isinstance(event, PullRequestEvent):
+        return event.base_sha, f"pull request #{event.number}: {event.head_ref} → {event.base_ref}"
+    if isinstance(event, PushEvent):
+        if event.before:
+            return event.before, f"push to {event.ref}: the commit before the push"
+        return None, f"push created {event.ref}"
+    if isinstance(event, MergeGroupEvent):
+        return event.base_sha, f"merge queue into {event.base_ref}"
+    return None, "no pull request or push event"
+
+
+def _warn_if_pr_code_on_target(github: GitHubEnvironment, log: Log) -> None:
+    """pull_request_target checks out the base by default; anything else is probably the PR's code."""
+    from edgegate.changes.git import GitRepo
+
+    try:
+        head = GitRepo(Path.cwd()).head_sha()
+    except EdgeGateError:
+        return
+    if head and github.sha and head != github.sha:
+        log.warning(
+            "running on pull_request_target with a checkout other than the base branch: if that is the "
+            "pull request's code, its author can run code (dataset hooks, trust_code models) with this "
+            f"workflow's write token and secrets. Use the pull_request + workflow_run pair ({DOCS})."
+        )
+
+
+def _comment(
+    github: GitHubEnvironment, pr: PullRequestEvent, mode: CommentMode, publication: Publication
+) -> Outcome:
+    where = f"no comment posted on PR #{pr.number}"
+    repo = github.repository or pr.base_repo
+    if not valid_repository(repo):
+        return Outcome(False, f"{where}: GITHUB_REPOSITORY is {repo!r}, not owner/name")
+    if not github.token:
+        return Outcome(False, f"{where}: no token; the action passes its github-token input as GITHUB_TOKEN")
+    client = GitHubClient(github.api_url, github.token)
+    return PrCommentPublisher(client, repo, pr.number, mode, fork=pr.is_fork).publish(publication)
+
+
+def _print_table(run: RunResult) -> None:
+    from rich.console import Console
+
+    from edgegate.report.terminal import print_summary
+
+    print_summary(run, Console(width=120, soft_wrap=True, highlight=False))

@@ -1,0 +1,67 @@
+"""How every command ends: the one error handler and the one exit-code rule for a finished run.
+
+Exit codes, for every command: 0 nothing fails; 1 a gate fails; 2 usage, policy, input or
+output errors (a model that could not be gated at all counts here, after the others are
+reported). An error is one line, ``edgegate: <message>``, on stderr: never a traceback, which
+would bury the message (and, in CI, could show values from the environment).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from edgegate.errors import EdgeGateError, UsageError
+from edgegate.status import Status
+
+if TYPE_CHECKING:
+    from edgegate.results import RunResult
+
+
+class FailOn(str, enum.Enum):
+    """What makes a finished run fail: a failing model (``error``), also a warning, or nothing."""
+
+    ERROR = "error"
+    WARN = "warn"
+    NEVER = "never"
+
+    @classmethod
+    def parse(cls, value: str) -> FailOn:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise UsageError(f"--fail-on {value!r}: use one of {', '.join(m.value for m in cls)}") from None
+
+
+def exit_code(run: RunResult, fail_on: FailOn = FailOn.ERROR) -> int:
+    """2 when a model could not be gated at all, 1 when the gate fails by ``fail_on``, else 0."""
+    if fail_on is FailOn.NEVER:
+        return 0
+    if any(m.error for m in run.models):
+        return 2
+    if run.status.fails or (fail_on is FailOn.WARN and run.status == Status.WARN):
+        return 1
+    return 0
+
+
+def guarded(command: Callable[..., int], *args: Any, prog: str = "edgegate", **kwargs: Any) -> int:
+    """``command(*args, **kwargs)``'s exit code; an ``EdgeGateError`` or ``OSError`` it lets
+    through is printed as ``<prog>: <message>`` on stderr and exits with its code (2)."""
+    try:
+        return command(*args, **kwargs)
+    except EdgeGateError as e:
+        _print_error(prog, str(e))
+        return e.exit_code
+    except OSError as e:  # a disk or permission problem nobody closer could name better
+        _print_error(prog, f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e))
+        return 2
+
+
+def _print_error(prog: str, message: str) -> None:
+    from rich.console import Console
+
+    # markup off: messages quote file names and policy values, which may contain [brackets].
+    Console(stderr=True).print(
+        f"{prog}: {message}", style="red", highlight=False, markup=False, soft_wrap=True
+    )

@@ -1,0 +1,83 @@
+"""Telling the user on a GitHub runner: log lines with workflow commands, and "could not run".
+
+``ci`` and ``publish`` speak through ``Log``: on a runner a warning or an error becomes an
+annotation (``::warning::``) that the checks page shows; elsewhere it is a plain line on
+stderr. ``could_not_run`` reports a run that stopped before gating everywhere the user looks.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from edgegate.errors import EdgeGateError, PolicyError
+from edgegate.github.environment import GitHubEnvironment
+from edgegate.publishers.annotations import Annotation
+from edgegate.publishers.step_outputs import write_outputs
+from edgegate.status import Status
+
+_PROBLEM = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<message>.+)$", re.DOTALL)
+
+
+class Log:
+    """Log lines; workflow commands (``::warning::``) only where a runner reads them."""
+
+    def __init__(self, actions: bool):
+        self.actions = actions
+
+    def info(self, text: str) -> None:
+        print(text, flush=True)
+
+    def warning(self, text: str) -> None:
+        self._command("warning", text)
+
+    def error(self, text: str, title: str = "EdgeGate") -> None:
+        self._command("error", text, title)
+
+    def _command(self, level: str, text: str, title: str = "EdgeGate") -> None:
+        if self.actions:
+            print(Annotation(level, text, title).command(), flush=True)
+        else:
+            print(f"edgegate: {level}: {text}", file=sys.stderr, flush=True)
+
+
+def could_not_run(error: EdgeGateError, github: GitHubEnvironment, log: Log) -> int:
+    """Usage, policy, environment or output error: say so in the log (a policy problem at its
+    line), the job summary and the step outputs; the error's exit code (2)."""
+    message = str(error)
+    if github.actions and isinstance(error, PolicyError):
+        for annotation in _policy_annotations(error):
+            print(annotation.command(), flush=True)
+    else:
+        log.error(message, "EdgeGate could not run")
+    if github.step_summary:
+        try:
+            with open(github.step_summary, "a", encoding="utf-8") as f:
+                f.write(f"## 💥 EdgeGate could not run\n\n```\n{message}\n```\n")
+        except OSError:
+            pass  # the annotation above already carries the message
+    if github.output:
+        try:
+            write_outputs(
+                github.output,
+                {"status": Status.ERROR.value, "results-json": "", "report-markdown": "", "comment-url": ""},
+            )
+        except OSError:
+            pass
+    return error.exit_code
+
+
+def _policy_annotations(error: PolicyError) -> list[Annotation]:
+    """Each ``file:line: key: message`` problem as an annotation at that line of the policy."""
+    found = []
+    for problem in error.problems:
+        match = _PROBLEM.match(problem)
+        if match:
+            found.append(
+                Annotation(
+                    "error", match["message"], "EdgeGate: invalid policy", match["file"], int(match["line"])
+                )
+            )
+        else:
+            found.append(Annotation("error", problem, "EdgeGate: invalid policy"))
+    return found

@@ -1,0 +1,92 @@
+"""``edgegate publish``: post an existing results file as the PR comment.
+
+The trusted half of the fork-safe workflow pair (a ``workflow_run`` after the untrusted
+``pull_request`` run), or the job after a sharded matrix. Exit codes: 0 posted (or comment
+off, or deliberately not posted), 1 GitHub refused, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from edgegate.cli.github_log import Log
+from edgegate.cli.pr_number import PR_NUMBER_FILE, read_pr_number
+from edgegate.errors import UsageError
+from edgegate.github.client import GitHubClient
+from edgegate.github.environment import GitHubEnvironment, valid_repository
+from edgegate.github.event import Event, PullRequestEvent, WorkflowRunEvent, read_event
+from edgegate.github.interface import GitHubApiError
+from edgegate.publishers.interface import CommentMode, Publication
+from edgegate.publishers.job_summary import JobSummaryPublisher
+from edgegate.publishers.pr_comment import PrCommentPublisher
+from edgegate.publishers.step_outputs import StepOutputsPublisher
+from edgegate.results import read_results
+
+
+def publish(
+    results: Path, pr: int | None, repo: str | None, comment: str, env: Mapping[str, str] = os.environ
+) -> int:
+    github = GitHubEnvironment.from_env(env)
+    log = Log(github.actions)
+    try:
+        mode = CommentMode.parse(comment)
+        run = read_results(Path(results))
+        event = read_event(github.event_name, github.event_path)
+        repo = repo or github.repository
+        if repo is None or not valid_repository(repo):
+            raise UsageError(f"--repo {repo!r}: expected owner/name (default: GITHUB_REPOSITORY)")
+        number = pr if pr is not None else _pr_number(event, Path(results))
+        if mode is not CommentMode.OFF and not github.token:
+            raise UsageError("no GitHub token: set GITHUB_TOKEN (the action passes its github-token input)")
+    except UsageError as e:
+        # An annotation on the runner, where the job's page shows it.
+        log.error(str(e), "EdgeGate publish")
+        return e.exit_code
+    if mode is CommentMode.OFF:
+        log.info("PR comment is off (comment: off)")
+        return 0
+
+    client = GitHubClient(github.api_url, github.token)
+    fork = isinstance(event, PullRequestEvent) and event.is_fork
+    commit = event.head_sha if isinstance(event, (PullRequestEvent, WorkflowRunEvent)) else run.head.sha
+    details = github.run_url
+    if isinstance(event, WorkflowRunEvent):
+        # The results came from another (untrusted) run: post them only on the PR that run tested.
+        try:
+            target = client.get_pull_request(repo, number)
+        except GitHubApiError as e:
+            log.error(f"cannot look up PR #{number}: {e}", "EdgeGate publish")
+            return 1
+        if target.head_sha != event.head_sha:
+            log.warning(
+                f"not posting: PR #{number}'s head is {target.head_sha[:7]}, but the run that produced "
+                f"these results tested {event.head_sha[:7]} (a newer push, or a PR number that does not "
+                "belong to that run)"
+            )
+            return 0
+        fork = target.head_repo != repo
+        details = f"{github.server_url}/{repo}/actions/runs/{event.run_id}"
+
+    publication = Publication(run, Path(results), None, details, commit)
+    outcome = PrCommentPublisher(client, repo, number, mode, fork=fork).publish(publication)
+    (log.info if outcome.ok else log.error)(outcome.message)
+    JobSummaryPublisher(github.step_summary, notes=(outcome.message,)).publish(publication)
+    StepOutputsPublisher(github.output, {"comment-url": outcome.url or ""}).publish(publication)
+    return 0 if outcome.ok else 1
+
+
+def _pr_number(event: Event | None, results: Path) -> int:
+    """The PR to comment on: this run's PR, the workflow_run's only PR, or the ``pr-number`` file."""
+    if isinstance(event, PullRequestEvent):
+        return event.number
+    if isinstance(event, WorkflowRunEvent) and len(event.pull_requests) == 1:
+        return event.pull_requests[0]
+    saved = read_pr_number(results)
+    if saved is not None:
+        return saved
+    raise UsageError(
+        f"which pull request? pass --pr N (no pull_request event, and no {PR_NUMBER_FILE} file "
+        f"beside {results})"
+    )
