@@ -11,6 +11,7 @@ visits every op exactly once, producers first wherever the graph allows it.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from edgegate.edgetpu.flatbuffer import TfliteModel
@@ -21,6 +22,7 @@ class Graph:
     producers: tuple[tuple[int, ...], ...]  # per op: indices of the ops writing its inputs, ascending
     consumers: tuple[tuple[int, ...], ...]  # per op: indices of the ops reading its outputs, ascending
     order: tuple[int, ...]  # every op once, producers before consumers (cycles: by index, at the end)
+    unordered: tuple[int, ...]  # ops on or after a cycle: no execution order exists for them (damaged file)
 
 
 def build(model: TfliteModel) -> Graph:
@@ -37,15 +39,14 @@ def build(model: TfliteModel) -> Graph:
         for p in before:
             readers[p].add(i)
     consumers = tuple(tuple(sorted(r)) for r in readers)
-    return Graph(producers, consumers, _topological(producers, consumers))
+    order, unordered = _topological(producers, consumers)
+    return Graph(producers, consumers, order, unordered)
 
 
 def _topological(
     producers: tuple[tuple[int, ...], ...], consumers: tuple[tuple[int, ...], ...]
-) -> tuple[int, ...]:
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Kahn's algorithm, smallest index first so a well-formed file keeps its execution order."""
-    import heapq
-
     waiting = [len(p) for p in producers]
     ready = [i for i, n in enumerate(waiting) if n == 0]
     heapq.heapify(ready)
@@ -57,10 +58,9 @@ def _topological(
             waiting[c] -= 1
             if waiting[c] == 0:
                 heapq.heappush(ready, c)
-    if len(order) < len(producers):  # a cycle: no valid execution order exists; visit the rest by index
-        seen = set(order)
-        order += [i for i in range(len(producers)) if i not in seen]
-    return tuple(order)
+    seen = set(order)
+    unordered = tuple(i for i in range(len(producers)) if i not in seen)  # a cycle: append them by index
+    return tuple(order) + unordered, unordered
 
 
 def depends_on(graph: Graph, sources: set[int]) -> set[int]:

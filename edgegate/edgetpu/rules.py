@@ -22,6 +22,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable
 
+from edgegate.edgetpu import graph as dataflow
 from edgegate.edgetpu import hints
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel
 from edgegate.edgetpu.interface import (
@@ -735,7 +736,28 @@ def _dynamic_shape(model: TfliteModel) -> Rejection | None:
     )
 
 
+def _cyclic_graph(model: TfliteModel) -> Rejection | None:
+    """Ops that read their own outputs, through other ops: no execution order exists (a damaged file)."""
+    g = dataflow.build(model)
+    if not g.unordered:
+        return None
+    op = model.operators[g.unordered[0]]
+    return Rejection(
+        "Invalid model: the data-flow graph has a cycle",
+        f"op #{op.index} {op.op} reads, through other ops, a tensor it produces itself; "
+        f"{len(g.unordered)} op(s) have no execution order",
+        "the file is damaged: re-export the model from its source.",
+        op=op,
+        status=UNSPECIFIED,
+    )
+
+
 def model_rejections(model: TfliteModel, target: Target) -> list[Rejection]:
-    """Every whole-model failure, in the order the compiler meets them (parse, quantization, delegate)."""
-    found = [_unreadable_version(model, target), _not_quantized(model), _dynamic_shape(model)]
+    """Every whole-model failure: a damaged graph, then as the compiler meets them (parse, quantization, delegate)."""
+    found = [
+        _cyclic_graph(model),
+        _unreadable_version(model, target),
+        _not_quantized(model),
+        _dynamic_shape(model),
+    ]
     return [r for r in found if r is not None]
