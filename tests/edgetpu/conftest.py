@@ -516,7 +516,7 @@ def _(model):
 
 
 @corpus("branch_after_cpu_op")
-def _():
+def _() -> bytes:
     """conv -> LEAKY_RELU -> conv, and conv -> RELU -> conv beside it: a branch that does not read the CPU op.
 
     The converter writes the second branch after the first, so execution order alone would cut it.
@@ -532,7 +532,7 @@ def _():
 
 
 @corpus("deeplab_head")
-def _():
+def _() -> bytes:
     """DeepLab's decoder in small: image pooling (1x1) resized 16x beside an ASPP conv, concatenated."""
     tf = _tf()
     w1, w2, w3, w4 = weights(3, 3, 3, 8), weights(1, 1, 8, 4), weights(1, 1, 8, 4), weights(1, 1, 8, 3)
@@ -548,7 +548,7 @@ def _():
 
 
 @corpus("cast_prologue")
-def _():
+def _() -> bytes:
     """A uint8 image input cast to float in the graph: the converter writes CAST, then QUANTIZE."""
     tf = _tf()
     w1, w2 = weights(3, 3, 3, 4), weights(1, 1, 4, 4)
@@ -584,7 +584,7 @@ corpus("lstm_int8")(lambda: _lstm("int8"))
 
 
 @corpus("lstm_int16_output_state")
-def _(model):
+def _(model: _Corpus) -> Path:
     """The int8 LSTM with its output state (input 18) widened to int16, which no int8 kernel spec allows.
 
     The converter cannot write a 16x8 LSTM ("Quantization to 16x8-bit not yet supported"), so an edit
@@ -592,7 +592,7 @@ def _(model):
     """
     from ai_edge_litert import schema_py_generated as s
 
-    def widen(m):
+    def widen(m) -> None:  # m: flatbuffer_utils' ModelT
         graph = m.subgraphs[0]
         graph.tensors[graph.operators[0].inputs[18]].type = s.TensorType.INT16
 
@@ -600,7 +600,7 @@ def _(model):
 
 
 @corpus("split_v_middle")
-def _():
+def _() -> bytes:
     """SPLIT_V (not in Table 1) between convs, with 8-bit data and constant sizes."""
     tf = _tf()
     w1, w2, w3 = weights(3, 3, 3, 8), weights(1, 1, 2, 4), weights(1, 1, 6, 4)
@@ -613,10 +613,10 @@ def _():
 
 
 @corpus("cyclic_graph")
-def _(model):
+def _(model: _Corpus) -> Path:
     """A damaged file: the first op reads the last op's output, so the graph has a cycle."""
 
-    def close_the_loop(m):
+    def close_the_loop(m) -> None:  # m: flatbuffer_utils' ModelT
         ops = m.subgraphs[0].operators
         ops[0].inputs = [ops[-1].outputs[0], *list(ops[0].inputs)[1:]]
 

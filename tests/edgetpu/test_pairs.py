@@ -36,20 +36,20 @@ def _compiled(source: Path) -> Path:
     return source.with_name(f"{source.stem}_edgetpu.tflite")
 
 
-def _params():
+def _params() -> list:
     if not PAIRS.is_dir():
         return [pytest.param(None, marks=pytest.mark.skip(reason=ABSENT), id="no-pairs")]
     return [pytest.param(p, id=p.stem) for p in _sources()]
 
 
-def test_the_pairs_folder_holds_pairs():
+def test_the_pairs_folder_holds_pairs() -> None:
     if not PAIRS.is_dir():
         pytest.skip(ABSENT)
     assert _sources(), f"{PAIRS} has no <name>.tflite with a <name>_edgetpu.tflite beside it"
 
 
 @pytest.mark.parametrize("source", _params())
-def test_static_check_reproduces_the_compiler(source: Path):
+def test_static_check_reproduces_the_compiler(source: Path) -> None:
     src, compiled = read_tflite(source), read_tflite(_compiled(source))
     cpu = [op for op in compiled.operators if not is_partition(op)]
     truth = (
@@ -67,7 +67,7 @@ def test_static_check_reproduces_the_compiler(source: Path):
 
 
 @pytest.mark.parametrize("source", _params())
-def test_every_cpu_op_of_the_compiled_model_is_explained(source: Path):
+def test_every_cpu_op_of_the_compiled_model_is_explained(source: Path) -> None:
     # Reading the compiled file alone, each CPU op gets a reason: its own rule, or a partition output it
     # depends on (reference §2), never "the static rules see no reason".
     r = CompiledModelAnalyzer().analyze(_compiled(source))
