@@ -1,10 +1,11 @@
 """Reading an already compiled ``*_edgetpu.tflite``: its Edge TPU partitions and its CPU ops.
 
 The compiler replaces each mapped segment with one CUSTOM op ``edgetpu-custom-op`` and keeps
-every other op as an ordinary op of the same subgraph. So partitions = edgetpu-custom-op
-count and CPU ops = every other op. Why each CPU op stayed there is not recorded in the file;
-the static rules explain it (an op they would map, placed after a partition, is one the
-compiler left behind the cut).
+every other op as an ordinary op of the same subgraph, under its own output tensor names.
+So partitions = edgetpu-custom-op count and CPU ops = every other op. Why each CPU op stayed
+there is not recorded in the file; the static rules explain it: an op they would map that
+reads, through its inputs, a partition's output is one the compiler left behind the cut
+(reference §2, on the data-flow graph: op order says nothing about it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgegate.edgetpu import graph as dataflow
 from edgegate.edgetpu import oplog
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.edgetpu.interface import (
@@ -52,7 +54,9 @@ def explain_compiled(
     model: TfliteModel, compiler_version: int = 16, runtime: int | None = None
 ) -> CompiledOps:
     target, _ = make_target(compiler_version, runtime)
-    first_partition = next((op.index for op in model.operators if is_partition(op)), None)
+    downstream = dataflow.depends_on(
+        dataflow.build(model), {op.index for op in model.operators if is_partition(op)}
+    )
     ops: list[OpMapping] = []
     findings: dict[int, Finding] = {}
     for op in model.operators:
@@ -63,7 +67,7 @@ def explain_compiled(
         f = findings[op.index] = evaluate_op(model, op, target)
         if not f.mapped:
             ops.append(OpMapping(op.index, op.op, tensor, f.status, False, f"{f.reason} (static rules)"))
-        elif first_partition is not None and op.index > first_partition:
+        elif op.index in downstream:
             ops.append(
                 OpMapping(
                     op.index,

@@ -90,6 +90,18 @@ _HINTS = {
         "tf.raw_ops.Resize*(half_pixel_centers=False)); confirm with edgetpu_compiler."
     ),
     "resize-size": "confirm with edgetpu_compiler; smaller resize inputs/outputs are more likely to map.",
+    "resize-factor": (
+        "a {factor}x resize likely runs on the CPU, and so does every op that depends on it: resize in "
+        "smaller steps, or make it the model's last op; confirm with edgetpu_compiler."
+    ),
+    "unlisted-op": (
+        "{op} is not in Coral's supported-operation table, though compiled models show some unlisted ops "
+        "mapped: confirm with edgetpu_compiler, or replace it with a listed op."
+    ),
+    "cast-input": (
+        "input '{tensor}' is cast to float and quantized again on the CPU: feed the model int8/uint8 "
+        "directly (drop the cast, recipe int8 io) so the first op is mapped."
+    ),
     "reshape-large": (
         "confirm with edgetpu_compiler; reshape smaller tensors, or keep the innermost dimension."
     ),

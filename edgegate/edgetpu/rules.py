@@ -8,8 +8,10 @@ Two kinds of rule, applied in the compiler's own order:
   (``ops.json``), op versions the Edge TPU does not map, compile-time constant parameters,
   tensor rank, then each op's documented limitations (``OP_LIMITS``, one function per op).
 
-A rule that cannot be decided from the file alone (resize precision, large reshapes) gives
-an *uncertain* mapped finding instead of a guess. Sources: ``docs/edgetpu.md``.
+A rule that cannot be decided from the file alone (resize precision, large reshapes, ops
+Table 1 does not list) gives an *uncertain* finding: a prediction, learnt from real compiled
+pairs where they show one (reference §2), that is flagged so it never passes silently.
+Sources: ``docs/edgetpu.md``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable
 
+from edgegate.edgetpu import graph as dataflow
 from edgegate.edgetpu import hints
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel
 from edgegate.edgetpu.interface import (
@@ -37,6 +40,11 @@ DEFAULT_RUNTIME = {14: 13, 15: 13, 16: 14}  # runtime each compiler targets with
 MAX_RUNTIME = {14: 13, 15: 13, 16: 14}
 SIGNED_INT8_RUNTIME = 12  # -m 10/11 put every int8 op on the CPU (google-coral/edgetpu#222, #439)
 SOFTMAX_MAX_ELEMENTS = 16000
+# Our own threshold for Table 1's "depending on input/output size, [a resize] may not be mapped ... to
+# avoid loss in precision": Coral gives none. Public compiler-16 logs show 2x upsampling mapped
+# (WongKinYiu/yolov7#1672); the compiled DeepLab pairs (google-coral test_data) keep a 33x one, from the
+# 1x1 image pooling to 33x33, on the CPU. We predict the CPU above 8x per axis, uncertain either way.
+RESIZE_MAX_FACTOR = 8
 # Our own threshold for "certain reshapes might not be mapped for large tensor sizes": Coral gives none.
 LARGE_RESHAPE_ELEMENTS = 1 << 16
 
@@ -60,6 +68,25 @@ PARAM_INPUTS: dict[str, tuple[int, ...]] = {
     "SPLIT": (0,),
     "EXPAND_DIMS": (1,),
     "PRELU": (1,),
+    # Weights (1-8), peepholes (9-11), gate biases (12-15), projection (16-17), layer norms (20-23);
+    # 0 is the sequence, 18/19 the output and cell state (variables the kernel updates).
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (*range(1, 18), 20, 21, 22, 23),
+}
+
+# Data tensors an op's int8 kernel spec makes wider than 8 bits, by input position. TFLite's integer
+# LSTM (lstm_eval.cc EvalInteger8x8_16) keeps its cell state in int16; reference §2: "ops with
+# int16/int32 internals by their int8 kernel spec (the LSTM's cell state and biases) still map".
+WIDE_INTERNALS: dict[str, dict[int, tuple[str, ...]]] = {
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": {19: ("int16",)},
+}
+
+# Ops Table 1 does not list that public compiler logs show as "Operation not supported" (or that Coral
+# says it will not support). Other unlisted ops are uncertain: compiled models show some mapped.
+SEEN_UNSUPPORTED: dict[str, str] = {
+    "LEAKY_RELU": "google-coral/edgetpu#165 and #272 (compiler 15)",
+    "HARD_SWISH": "google-coral/edgetpu#272 (compiler 15)",
+    "DEPTH_TO_SPACE": "google-coral/edgetpu#386 (Coral: no plans to support it)",
+    "GATHER_ND": "google-coral/edgetpu#720 (compiler 16)",
 }
 
 
@@ -182,13 +209,26 @@ class OpContext:
     @property
     def activations(self) -> list[tuple[str, TensorInfo]]:
         """(role, tensor) of the non-constant inputs that are data, and of every output."""
+        return [(role, t) for role, _, t in self.data_tensors]
+
+    @property
+    def data_tensors(self) -> list[tuple[str, int, TensorInfo]]:
+        """(role, position, tensor) of the non-constant data inputs and of every output."""
         params = PARAM_INPUTS.get(self.op.op, ())
         found = [
-            ("input", t)
+            ("input", i, t)
             for i, idx in enumerate(self.op.inputs)
             if idx >= 0 and i not in params and (t := self.model.tensor(idx)) and not t.constant
         ]
-        return found + [("output", t) for idx in self.op.outputs if (t := self.model.tensor(idx))]
+        return found + [
+            ("output", i, t) for i, idx in enumerate(self.op.outputs) if (t := self.model.tensor(idx))
+        ]
+
+    def narrow_enough(self, role: str, position: int, t: TensorInfo) -> bool:
+        """8-bit, or a wider internal the op's int8 kernel spec requires (the LSTM's int16 cell state)."""
+        if t.dtype in EIGHT_BIT:
+            return True
+        return role == "input" and t.dtype in WIDE_INTERNALS.get(self.op.op, {}).get(position, ())
 
 
 def _shape(t: TensorInfo) -> str:
@@ -378,9 +418,33 @@ def _strided_slice(ctx: OpContext) -> Finding | None:
     return None
 
 
+def _resize_factor(t: TensorInfo | None, out: TensorInfo | None) -> int | None:
+    """How many times the resize enlarges its most enlarged spatial axis (y, x), rounded up."""
+    if t is None or out is None or t.rank < 3 or out.rank < 3:
+        return None
+    pairs = list(zip(t.shape[-3:-1], out.shape[-3:-1]))
+    if any(a <= 0 or b <= 0 for a, b in pairs):
+        return None
+    return max(-(-b // a) for a, b in pairs)
+
+
 def _resize(ctx: OpContext) -> Finding | None:
     t, out = ctx.input(0), ctx.output()
     size = f"{_shape(t)} -> {_shape(out)}" if t and out else ""
+    factor = _resize_factor(t, out)
+    if (
+        factor is not None
+        and factor > RESIZE_MAX_FACTOR
+        and not (ctx.op.version >= 3 and ctx.target.compiler_version <= 15)
+    ):
+        return Finding(
+            UNSPECIFIED,
+            f"{ctx.op.op} {size} enlarges {factor}x: the compiler keeps resizes that large on the CPU to "
+            "avoid precision loss (compiled DeepLab models), with no public rule; we predict the CPU "
+            f"above {RESIZE_MAX_FACTOR}x",
+            hints.hint("resize-factor", factor=factor),
+            uncertain=True,
+        )
     if ctx.op.version >= 3:
         # v3 = half_pixel_centers (or align_corners, for nearest neighbor) in any resize of the model:
         # TFLite versions an operator code, which all ops of that kind share.
@@ -463,28 +527,43 @@ OP_LIMITS: dict[str, Callable[[OpContext], Finding | None]] = {
 # --- per-op evaluation, in the compiler's order ---------------------------------------------
 
 
+def _cast_input(model: TfliteModel, tensor: int) -> TensorInfo | None:
+    """The model input that ``tensor`` was CAST from, when a CAST of a model input produces it."""
+    for op in model.operators:
+        if op.op == "CAST" and tensor in op.outputs and op.inputs and op.inputs[0] in model.inputs:
+            return model.tensor(op.inputs[0])
+    return None
+
+
 def _data_type(ctx: OpContext) -> Finding | None:
     op, model = ctx.op.op, ctx.model
     if op == "QUANTIZE":
         src, out = ctx.input(0), ctx.output()
         if src is not None and src.dtype not in EIGHT_BIT and out is not None and out.dtype in EIGHT_BIT:
-            rule = "float-input" if src.index in model.inputs else "float-island"
-            return _limit(
-                f"QUANTIZE of the {src.dtype} tensor '{src.name}' runs on the CPU",
-                hints.hint(rule, tensor=src.name),
-            )
-    for role, t in ctx.activations:
+            cast = _cast_input(model, src.index)
+            if cast is not None:  # the second half of a CPU prologue: input -> CAST -> QUANTIZE
+                hint = hints.hint("cast-input", tensor=cast.name)
+            else:
+                rule = "float-input" if src.index in model.inputs else "float-island"
+                hint = hints.hint(rule, tensor=src.name)
+            return _limit(f"QUANTIZE of the {src.dtype} tensor '{src.name}' runs on the CPU", hint)
+    for role, position, t in ctx.data_tensors:
         if op == "QUANTIZE" and role == "input":
             continue
-        if t.dtype not in EIGHT_BIT:
+        if not ctx.narrow_enough(role, position, t):
             if op == "DEQUANTIZE":
                 rule = "float-output" if t.index in model.outputs else "float-island"
             else:
                 rule = {"float32": "float-op", "int16": "int16"}.get(t.dtype, "int-op")
+            first = ctx.input(0)
+            if op == "CAST" and first is not None and first.index in model.inputs:
+                hint = hints.hint("cast-input", tensor=first.name)
+            else:
+                hint = hints.hint(rule, op=op, dtype=t.dtype, tensor=t.name)
             return Finding(
                 BAD_TYPE,
                 f"{role} '{t.name}' is {t.dtype}; the Edge TPU runs int8/uint8 tensors only",
-                hints.hint(rule, op=op, dtype=t.dtype, tensor=t.name),
+                hint,
             )
         if t.dtype == "int8" and ctx.target.runtime < SIGNED_INT8_RUNTIME:
             return Finding(
@@ -503,12 +582,15 @@ def _support(ctx: OpContext) -> Finding | None:
             f"custom op '{ctx.op.custom_code}' runs on the CPU",
             hints.hint("custom-op", code=ctx.op.custom_code),
         )
-    if op not in op_table():
+    if op in SEEN_UNSUPPORTED:
         return Finding(
             UNSUPPORTED,
-            f"{op} is not in the Edge TPU's supported-operation table",
+            f"{op} is not in the Edge TPU's supported-operation table, and compiler logs show it on the CPU "
+            f"({SEEN_UNSUPPORTED[op]})",
             hints.hint("unsupported-op", op=op),
         )
+    if op not in op_table():
+        return None  # decided after the other rules: see _unlisted
     if not available(op, ctx.target.runtime):
         first = min_runtime(op)
         return Finding(
@@ -555,6 +637,17 @@ def _rank(ctx: OpContext) -> Finding | None:
     return None
 
 
+def _unlisted(ctx: OpContext) -> Finding:
+    """An op Table 1 does not list, with 8-bit data and nothing else against it (reference §2)."""
+    return Finding(
+        MAPPED,
+        f"{ctx.op.op} is not in Coral's supported-operation table, but compiled models show some unlisted ops "
+        "mapped (reference §2): predicted mapped, unconfirmed",
+        hints.hint("unlisted-op", op=ctx.op.op),
+        uncertain=True,
+    )
+
+
 def evaluate_op(model: TfliteModel, op: OperatorInfo, target: Target) -> Finding:
     """What the compiler does with ``op`` on its own (the partition rule is applied later)."""
     ctx = OpContext(model, op, target)
@@ -562,6 +655,8 @@ def evaluate_op(model: TfliteModel, op: OperatorInfo, target: Target) -> Finding
         found = check(ctx)
         if found:
             return found
+    if op.op not in op_table():
+        return _unlisted(ctx)
     limit = OP_LIMITS.get(op.op)
     found = limit(ctx) if limit else None
     return found or MAPPED_FINDING
@@ -592,8 +687,9 @@ def _unreadable_version(model: TfliteModel, target: Target) -> Rejection | None:
 def _is_eight_bit_op(model: TfliteModel, op: OperatorInfo) -> bool:
     if op.op in ("QUANTIZE", "DEQUANTIZE", "CUSTOM"):
         return False
-    acts = OpContext(model, op, Target(16, 14)).activations
-    return bool(acts) and all(t.dtype in EIGHT_BIT for _, t in acts)
+    ctx = OpContext(model, op, Target(16, 14))
+    tensors = ctx.data_tensors
+    return bool(tensors) and all(ctx.narrow_enough(role, i, t) for role, i, t in tensors)
 
 
 def _hybrid_op(model: TfliteModel, op: OperatorInfo) -> bool:
@@ -640,7 +736,28 @@ def _dynamic_shape(model: TfliteModel) -> Rejection | None:
     )
 
 
+def _cyclic_graph(model: TfliteModel) -> Rejection | None:
+    """Ops that read their own outputs, through other ops: no execution order exists (a damaged file)."""
+    g = dataflow.build(model)
+    if not g.unordered:
+        return None
+    op = model.operators[g.unordered[0]]
+    return Rejection(
+        "Invalid model: the data-flow graph has a cycle",
+        f"op #{op.index} {op.op} reads, through other ops, a tensor it produces itself; "
+        f"{len(g.unordered)} op(s) have no execution order",
+        "the file is damaged: re-export the model from its source.",
+        op=op,
+        status=UNSPECIFIED,
+    )
+
+
 def model_rejections(model: TfliteModel, target: Target) -> list[Rejection]:
-    """Every whole-model failure, in the order the compiler meets them (parse, quantization, delegate)."""
-    found = [_unreadable_version(model, target), _not_quantized(model), _dynamic_shape(model)]
+    """Every whole-model failure: a damaged graph, then as the compiler meets them (parse, quantization, delegate)."""
+    found = [
+        _cyclic_graph(model),
+        _unreadable_version(model, target),
+        _not_quantized(model),
+        _dynamic_shape(model),
+    ]
     return [r for r in found if r is not None]

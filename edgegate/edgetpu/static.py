@@ -1,17 +1,26 @@
 """The static Edge TPU check: predicts ``edgetpu_compiler`` from the .tflite alone (no TensorFlow).
 
 Whole-model rules first (``rules.model_rejections``), then every op on its own
-(``rules.evaluate_op``), then the partition rule: the compiler maps ops in execution order
-until the first op it cannot map; that op and every op after it run on the CPU, the mappable
-ones with the status ``More than one subgraph is not supported``. A float input's QUANTIZE
-and an output's DEQUANTIZE sit on the graph's boundary and stay on the CPU without cutting
-it (google-coral/edgetpu logs, e.g. f0cal/google-coral#20).
+(``rules.evaluate_op``), then the partition rule on the data-flow graph (reference §2, as
+corrected after real compiled models contradicted "the first unmapped op cuts the rest"):
+
+* the compiler builds one Edge TPU partition; every other op stays on the CPU;
+* an op it cannot map that depends on no mapped op (a *prologue*: an input CAST, the QUANTIZE
+  of a float input) runs on the CPU before the partition and does not stop mapping;
+* once the partition has started, an op runs on the CPU when it cannot be mapped, or when it
+  depends, through its inputs and transitively, on such an op: the mappable ones get the
+  status ``More than one subgraph is not supported``. Ops on branches that do not depend on
+  one stay mapped, even when they come later in execution order (DeepLab's ASPP branch beside
+  its image-pooling resize, in the google-coral test_data pairs).
+
+An output's DEQUANTIZE is simply a CPU op nothing depends on, so it needs no special case.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from edgegate.edgetpu import graph as dataflow
 from edgegate.edgetpu import oplog
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.edgetpu.interface import AFTER_CUT, EdgeTpuAnalyzer, EdgeTpuResult, OpMapping
@@ -42,44 +51,51 @@ def _tensor_name(model: TfliteModel, op: OperatorInfo) -> str:
     return model.tensors[op.outputs[0]].name if op.outputs else ""
 
 
-def _is_boundary(model: TfliteModel, op: OperatorInfo) -> bool:
-    """A type conversion at a model input or output, which the compiler leaves on the CPU without a cut."""
-    if op.op not in ("QUANTIZE", "DEQUANTIZE"):
-        return False
-    if op.inputs and op.inputs[0] in model.inputs:
-        return True
-    consumed = {i for other in model.operators for i in other.inputs}
-    return bool(op.outputs) and all(o in model.outputs and o not in consumed for o in op.outputs)
+_TPU, _PROLOGUE, _AFTER = "tpu", "prologue", "after"
 
 
-def partition(model: TfliteModel, findings: list[Finding]) -> tuple[list[OpMapping], int | None]:
-    """Apply the partition rule; return per-op mappings and the index of the op that cuts the graph."""
-    cut = next(
-        (
-            op.index
-            for op, f in zip(model.operators, findings)
-            if not f.mapped and not _is_boundary(model, op)
-        ),
-        None,
-    )
+def partition(model: TfliteModel, findings: list[Finding]) -> list[OpMapping]:
+    """Apply the partition rule on the data-flow graph; one OpMapping per op, in execution order."""
+    g = dataflow.build(model)
+    place: dict[int, str] = {}
+    cause: dict[int, int] = {}  # for ops on the CPU after the partition started: the op that put them there
+    settled: dict[int, bool] = {}  # ... and whether that placement is certain (no uncertain rule decides it)
+    for i in g.order:
+        f = findings[i]
+        # A producer not placed yet only happens in a cyclic (malformed) graph: assume the worst.
+        after = [p for p in g.producers[i] if place.get(p, _AFTER) == _AFTER]
+        for p in after:
+            if p not in place:
+                cause[p], settled[p] = p, True
+        certain_after = [p for p in after if settled[p]]
+        if f.mapped and not after:
+            place[i] = _TPU
+        elif f.mapped:
+            place[i] = _AFTER
+            chosen = certain_after[0] if certain_after else after[0]
+            cause[i], settled[i] = cause[chosen], bool(certain_after)
+        elif after or any(place.get(p) == _TPU for p in g.producers[i]):
+            place[i], cause[i] = _AFTER, i
+            settled[i] = not f.uncertain or bool(certain_after)
+        else:
+            place[i] = _PROLOGUE
     ops = []
     for op, f in zip(model.operators, findings):
-        name = _tensor_name(model, op)
-        if cut is not None and op.index > cut and f.mapped:
-            cutter = model.operators[cut]
-            ops.append(
-                OpMapping(
-                    op.index,
-                    op.op,
-                    name,
-                    AFTER_CUT,
-                    False,
-                    f"after op #{cut} {cutter.op}, the first op the Edge TPU cannot map",
-                )
+        i, name = op.index, _tensor_name(model, op)
+        if place[i] == _AFTER and f.mapped:
+            root = model.operators[cause[i]]
+            why = (
+                f"depends on op #{root.index} {root.op}, which runs on the CPU after the Edge TPU "
+                "partition started"
             )
+            if not settled[i]:
+                why += f" (predicted by an uncertain rule: if #{root.index} maps, this op maps too)"
+            ops.append(OpMapping(i, op.op, name, AFTER_CUT, False, why, not settled[i]))
+        elif place[i] == _AFTER:
+            ops.append(OpMapping(i, op.op, name, f.status, False, f.reason, not settled[i]))
         else:
-            ops.append(OpMapping(op.index, op.op, name, f.status, f.mapped, f.reason, f.uncertain))
-    return ops, cut
+            ops.append(OpMapping(i, op.op, name, f.status, f.mapped, f.reason, f.uncertain))
+    return ops
 
 
 class StaticAnalyzer(EdgeTpuAnalyzer):
@@ -104,14 +120,17 @@ class StaticAnalyzer(EdgeTpuAnalyzer):
         if rejections:
             return self._rejected(model, rejections, notes)
         findings = [evaluate_op(model, op, self.target) for op in model.operators]
-        ops, cut = partition(model, findings)
+        ops = partition(model, findings)
         on_tpu = sum(o.mapped for o in ops)
-        blocker = cut if cut is not None else next((o.index for o in ops if not o.mapped), None)
+        # The first op on the CPU in execution order: a cause always runs before the ops it pushes off.
+        blocker = next((o for o in ops if not o.mapped), None)
         uncertain = [o for o in ops if o.uncertain]
         if uncertain:
+            mapped = sum(o.mapped for o in uncertain)
             notes.append(
-                f"{len(uncertain)} op(s) are predicted mapped but depend on rules the file cannot settle "
-                f"(first: #{uncertain[0].index} {uncertain[0].op}); confirm with edgetpu_compiler"
+                f"{len(uncertain)} op(s) depend on rules the file cannot settle ({mapped} predicted on the "
+                f"Edge TPU, {len(uncertain) - mapped} on the CPU; first: #{uncertain[0].index} "
+                f"{uncertain[0].op}); confirm with edgetpu_compiler"
             )
         return EdgeTpuResult(
             analyzer=self.name,
@@ -122,8 +141,8 @@ class StaticAnalyzer(EdgeTpuAnalyzer):
             ops_on_tpu=on_tpu,
             ops_on_cpu=len(ops) - on_tpu,
             partitions=1 if on_tpu else 0,
-            first_unmapped=ops[blocker] if blocker is not None else None,
-            hint=findings[blocker].hint if blocker is not None else None,
+            first_unmapped=blocker,
+            hint=(findings[blocker.index].hint or None) if blocker is not None else None,
             ops=tuple(ops),
             uncertain=len(uncertain),
             log=oplog.format_table(ops),

@@ -512,6 +512,117 @@ def _(model):
     )
 
 
+# --- graph partitioning and the rules learnt from compiled pairs (reference §2) ----------------
+
+
+@corpus("branch_after_cpu_op")
+def _() -> bytes:
+    """conv -> LEAKY_RELU -> conv, and conv -> RELU -> conv beside it: a branch that does not read the CPU op.
+
+    The converter writes the second branch after the first, so execution order alone would cut it.
+    """
+    tf = _tf()
+    w1, w2, w3 = weights(3, 3, 3, 4), weights(1, 1, 4, 4), weights(1, 1, 4, 4)
+
+    def f(x):
+        a = tf.nn.conv2d(x, w1, 1, "SAME")
+        return tf.nn.conv2d(tf.nn.leaky_relu(a), w2, 1, "SAME"), tf.nn.conv2d(tf.nn.relu(a), w3, 1, "SAME")
+
+    return _single(f, (1, 8, 8, 3))
+
+
+@corpus("deeplab_head")
+def _() -> bytes:
+    """DeepLab's decoder in small: image pooling (1x1) resized 16x beside an ASPP conv, concatenated."""
+    tf = _tf()
+    w1, w2, w3, w4 = weights(3, 3, 3, 8), weights(1, 1, 8, 4), weights(1, 1, 8, 4), weights(1, 1, 8, 3)
+
+    def f(x):
+        features = tf.nn.relu(tf.nn.conv2d(x, w1, 1, "SAME"))
+        pooled = tf.nn.relu(tf.nn.conv2d(tf.nn.avg_pool2d(features, 16, 16, "VALID"), w2, 1, "SAME"))
+        pooled = tf.compat.v1.image.resize_bilinear(pooled, (16, 16), align_corners=True)
+        aspp = tf.nn.relu(tf.nn.conv2d(features, w3, 1, "SAME"))
+        return tf.nn.conv2d(tf.concat([pooled, aspp], -1), w4, 1, "SAME")
+
+    return _single(f, (1, 16, 16, 3))
+
+
+@corpus("cast_prologue")
+def _() -> bytes:
+    """A uint8 image input cast to float in the graph: the converter writes CAST, then QUANTIZE."""
+    tf = _tf()
+    w1, w2 = weights(3, 3, 3, 4), weights(1, 1, 4, 4)
+
+    @tf.function
+    def f(x):
+        y = tf.nn.relu(tf.nn.conv2d(tf.cast(x, tf.float32), w1, 1, "SAME"))
+        return tf.nn.conv2d(y, w2, 1, "SAME")
+
+    concrete = f.get_concrete_function(tf.TensorSpec((1, 8, 8, 3), tf.uint8))
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], f)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(1)
+    converter.representative_dataset = lambda: (
+        [rng.integers(0, 256, (1, 8, 8, 3)).astype(np.uint8)] for _ in range(3)
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_output_type = tf.int8
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
+        return converter.convert()
+
+
+def _lstm(mode: str) -> bytes:
+    import tf_keras as keras
+
+    inputs = keras.Input((8, 6), batch_size=1)
+    outputs = keras.layers.Dense(3)(keras.layers.LSTM(4)(inputs))
+    return convert_keras(keras.Model(inputs, outputs), mode)
+
+
+corpus("lstm_int8")(lambda: _lstm("int8"))
+
+
+@corpus("lstm_int16_output_state")
+def _(model: _Corpus) -> Path:
+    """The int8 LSTM with its output state (input 18) widened to int16, which no int8 kernel spec allows.
+
+    The converter cannot write a 16x8 LSTM ("Quantization to 16x8-bit not yet supported"), so an edit
+    is the only way to put an int16 data tensor where the spec wants 8 bits.
+    """
+    from ai_edge_litert import schema_py_generated as s
+
+    def widen(m) -> None:  # m: flatbuffer_utils' ModelT
+        graph = m.subgraphs[0]
+        graph.tensors[graph.operators[0].inputs[18]].type = s.TensorType.INT16
+
+    return edit(model("lstm_int8"), model.out / "lstm_int16_output_state.tflite", widen)
+
+
+@corpus("split_v_middle")
+def _() -> bytes:
+    """SPLIT_V (not in Table 1) between convs, with 8-bit data and constant sizes."""
+    tf = _tf()
+    w1, w2, w3 = weights(3, 3, 3, 8), weights(1, 1, 2, 4), weights(1, 1, 6, 4)
+
+    def f(x):
+        a, b = tf.split(tf.nn.conv2d(x, w1, 1, "SAME"), [2, 6], axis=-1)
+        return tf.concat([tf.nn.conv2d(a, w2, 1, "SAME"), tf.nn.conv2d(b, w3, 1, "SAME")], -1)
+
+    return _single(f, (1, 8, 8, 3))
+
+
+@corpus("cyclic_graph")
+def _(model: _Corpus) -> Path:
+    """A damaged file: the first op reads the last op's output, so the graph has a cycle."""
+
+    def close_the_loop(m) -> None:  # m: flatbuffer_utils' ModelT
+        ops = m.subgraphs[0].operators
+        ops[0].inputs = [ops[-1].outputs[0], *list(ops[0].inputs)[1:]]
+
+    return edit(model("conv_chain_int8"), model.out / "cyclic_graph.tflite", close_the_loop)
+
+
 class _Corpus:
     def __init__(self, out: Path):
         self.out = out

@@ -114,7 +114,10 @@ def test_rsqrt_v2_needs_compiler_16_and_runtime_14(model):
 
 
 def test_unsupported_op_in_the_middle_cuts_the_graph(model):
-    # Reference §2: the first unmapped op and everything after it run on the CPU.
+    # Reference §2 (corrected): once the partition has started, an op runs on the CPU when it "depends
+    # (through its inputs, transitively) on an op that runs on the CPU after the partition started": both
+    # convs read LEAKY_RELU's output. (This chain gives the same answer as the old "first unmapped op cuts
+    # the rest" wording; test_partition.py has the branches where the two differ.)
     r = static(model("leaky_relu_middle"))
     assert table(r) == [
         ("CONV_2D", MAPPED),
