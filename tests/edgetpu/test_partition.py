@@ -18,7 +18,7 @@ from edgegate.edgetpu.interface import AFTER_CUT, BAD_TYPE, MAPPED, UNSPECIFIED,
 from edgegate.edgetpu.static import StaticAnalyzer
 from edgegate.policy.schema import EdgeTpuSpec
 from edgegate.status import Status
-from edgegate.verdicts.edgetpu import edgetpu_checks
+from edgegate.targets.edgetpu import edgetpu_checks
 
 
 Corpus = Callable[[str], Path]  # the ``model`` fixture: corpus name -> converted .tflite
