@@ -19,6 +19,7 @@ import numpy as np
 from edgegate.datasets.interface import Dataset, DatasetSource
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line_with_type
 from edgegate.policy.schema import DatasetSpec
 
 
@@ -32,7 +33,7 @@ class HookSource(DatasetSource):
         except InputError as e:
             raise InputError(f"{key}: hook {spec.hook}: {e}") from None
         except Exception as e:  # noqa: BLE001 - the repository's code failed: show its message, not a traceback
-            raise InputError(f"{key}: hook {spec.hook} raised {type(e).__name__}: {e}") from None
+            raise InputError(f"{key}: hook {spec.hook} raised {first_line_with_type(e)}") from None
         return Dataset(x, y, f"{key} (hook {spec.hook})")
 
 
@@ -64,7 +65,7 @@ def import_hook(hook: str, root: Path, *, key: str):
         module = importlib.import_module(module_name)
     except Exception as e:  # noqa: BLE001 - any error in the repository's module
         raise InputError(
-            f"{key}: importing hook module {module_name!r} failed: {type(e).__name__}: {e}"
+            f"{key}: importing hook module {module_name!r} failed: {first_line_with_type(e)}"
         ) from None
     function = getattr(module, attr, None)
     if not callable(function):

@@ -15,6 +15,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line
 
 _IDENTIFIER = b"TFL3"  # flatbuffer file identifier of the TFLite schema, at bytes 4..8
 _LFS_POINTER = b"version https://git-lfs"
@@ -43,13 +44,8 @@ def open_interpreter(path: Path, *, name: str, threads: int = 1) -> Interpreter:
     except (ValueError, RuntimeError) as e:
         raise InputError(
             f"model {name}: {path.name} cannot be loaded by the LiteRT interpreter; it may be "
-            f"truncated or corrupt ({error_summary(e)})"
+            f"truncated or corrupt ({first_line(e)})"
         ) from None
-
-
-def error_summary(e: BaseException) -> str:
-    """The first line of a LiteRT error (the rest is a native stack or op dump)."""
-    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to a single bool

@@ -10,17 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from edgegate.errors import InputError
+from edgegate.exception_text import bounded, first_line
 from edgegate.recipes.conversions import CONVERSIONS, convert, make_converter
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, TrainingContext, stages_of
 from edgegate.recipes.loading import load_keras_model, saved_model_signature
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip() or type(e).__name__
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+def _failure_text(e: BaseException) -> str:
     # The converter's useful sentence is usually the last 'error:' line of its MLIR dump.
-    errors = [ln.split("error:", 1)[1].strip() for ln in lines if "error:" in ln]
-    return (errors[-1] if errors else lines[0])[:400]
+    errors = [ln.split("error:", 1)[1].strip() for ln in str(e).splitlines() if "error:" in ln]
+    return bounded(errors[-1], 400) if errors and errors[-1] else first_line(e, 400)
 
 
 def _model_input_shape(converter_source) -> tuple | None:
@@ -84,7 +83,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             model = load_keras_model(source)
             saved_model_dir = signature = None
     except Exception as e:  # the whole group fails alike: report it on each recipe
-        reason = str(e) if isinstance(e, InputError) else _first_line(e)
+        reason = str(e) if isinstance(e, InputError) else _failure_text(e)
         skipped = type(e).__name__ == "TrainingSkipped"
         return [
             BuiltCandidate(r.label, None, error=("skipped: " if skipped else "") + reason)
@@ -128,7 +127,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
         except Exception as e:
             built.append(
                 BuiltCandidate(
-                    recipe.label, None, error=f"conversion failed: {_first_line(e)}", training=figures
+                    recipe.label, None, error=f"conversion failed: {_failure_text(e)}", training=figures
                 )
             )
     return built
