@@ -24,6 +24,7 @@ from edgegate.changes.lfs import check_not_lfs_pointer
 from edgegate.errors import InputError, PolicyError, UsageError
 from edgegate.policy.resolved import Policy, ResolvedModel
 from edgegate.recipes.interface import model_kind
+from edgegate.repo_paths import real_path, resolves_inside
 
 GLOB_CHARS = frozenset("*?[")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
@@ -131,11 +132,6 @@ def _glob(root: Path, pattern: str) -> list[str]:
     return sorted(found)
 
 
-def _resolves_inside(real_root: str, path: Path) -> tuple[bool, str]:
-    real = os.path.realpath(path)
-    return real == real_root or real.startswith(real_root + os.sep), real
-
-
 # --- targets ---------------------------------------------------------------------------------
 
 
@@ -158,7 +154,6 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
     repository through a symlink (the loader already rejects ``..`` and absolute paths).
     """
     root = Path(policy.root)
-    real_root = os.path.realpath(root)
     targets: list[ModelTarget] = []
     problems: list[str] = []
     for entry in policy.models:
@@ -169,13 +164,17 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
         else:
             matches, names = [pattern], [entry.name]
         for path, name in zip(matches, names):
-            inside, real = _resolves_inside(real_root, root / path)
-            if not inside:
+            if not resolves_inside(root, path):
+                real = real_path(root, path)
                 line = policy.lines.get(("models", entry.index, "path"), entry.line)
+                where = (
+                    f"resolves to {real}, outside the repository, through a symlink"
+                    if real
+                    else "is not a usable path (it holds a NUL byte)"
+                )
                 problems.append(
-                    f"{policy.display_path}:{line}: models[{entry.index}].path: {path!r} "
-                    f"resolves to {real}, outside the repository, through a symlink; EdgeGate "
-                    "reads models only from inside the repository"
+                    f"{policy.display_path}:{line}: models[{entry.index}].path: {path!r} {where}; "
+                    "EdgeGate reads models only from inside the repository"
                 )
             targets.append(ModelTarget(name, entry, path))
     if problems:
@@ -371,7 +370,6 @@ class ModelMaterializer:
     def __init__(self, repo: ChangeSource, base_sha: str | None):
         self.repo = repo
         self.base_sha = base_sha
-        self._real_root = os.path.realpath(repo.root)
         self._dir: Path | None = None
         self._exported: dict[str, Path] = {}
 
@@ -385,8 +383,8 @@ class ModelMaterializer:
         self._exported.clear()
 
     def _check_inside(self, path: Path, display: str) -> None:
-        inside, real = _resolves_inside(self._real_root, path)
-        if not inside:
+        if not resolves_inside(self.repo.root, path):
+            real = real_path(self.repo.root, path)
             raise InputError(
                 f"{display} resolves to {real}, outside the repository, through a symlink; "
                 "EdgeGate reads models only from inside the repository"

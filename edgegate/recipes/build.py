@@ -14,6 +14,7 @@ from edgegate.exception_text import bounded, first_line
 from edgegate.recipes.conversions import CONVERSIONS, convert, make_converter
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, TrainingContext, stages_of
 from edgegate.recipes.loading import load_keras_model, saved_model_signature
+from edgegate.repo_paths import safe_name
 
 
 def _failure_text(e: BaseException) -> str:
@@ -119,7 +120,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
                 keras_model=model, saved_model_dir=saved_model_dir, signature=signature
             )
             blob = convert(converter, conversion, recipe, rep, after_qat=after_qat)
-            path = request.out_dir / f"{_safe(recipe.label)}.tflite"
+            path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)
             built.append(BuiltCandidate(recipe.label, path, training=figures, notes=tuple(own_notes)))
         except InputError as e:
@@ -131,7 +132,3 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
                 )
             )
     return built
-
-
-def _safe(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label.replace("+", "-"))
