@@ -22,12 +22,11 @@ from pathlib import Path, PurePosixPath
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, ModelTarget, PathChange
 from edgegate.changes.lfs import check_not_lfs_pointer
 from edgegate.errors import InputError, PolicyError, UsageError
+from edgegate.model_files import SAVED_MODEL_FILES, is_saved_model, model_kind
 from edgegate.policy.resolved import Policy, ResolvedModel
-from edgegate.recipes.interface import model_kind
 from edgegate.repo_paths import real_path, resolves_inside
 
 GLOB_CHARS = frozenset("*?[")
-SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 SHOWN_PATHS = 3  # changed paths listed in a reason before "and N more"
 
 
@@ -95,10 +94,6 @@ def _fixed_prefix(pattern: str) -> str:
     return "/".join(fixed)
 
 
-def _is_saved_model(folder: Path) -> bool:
-    return any((folder / name).is_file() for name in SAVED_MODEL_FILES)
-
-
 def _glob(root: Path, pattern: str) -> list[str]:
     """Models in the working tree matching ``pattern``: model files and whole SavedModel folders."""
     regex = _glob_regex(pattern)
@@ -106,7 +101,7 @@ def _glob(root: Path, pattern: str) -> list[str]:
     top = root / start
     # Files inside a SavedModel folder belong to that one model, never targets of their own.
     if any(
-        _is_saved_model(root / folder)
+        is_saved_model(root / folder)
         for folder in [start, *map(str, PurePosixPath(start).parents)]
         if folder and folder != "."
     ):
@@ -119,7 +114,7 @@ def _glob(root: Path, pattern: str) -> list[str]:
         rel_dir = "" if rel_dir == "." else rel_dir
         for d in sorted(dirnames):
             rel = posixpath.join(rel_dir, d)
-            if d == ".git" or _is_saved_model(Path(dirpath) / d):
+            if d == ".git" or is_saved_model(Path(dirpath) / d):
                 dirnames.remove(d)
                 if d != ".git" and regex.fullmatch(rel):
                     found.append(rel)
