@@ -13,7 +13,7 @@ from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.units import parse_accuracy
 from edgegate.policy.schema import EdgeTpuSpec
 from edgegate.verdicts.interface import Check
-from edgegate.status import Status
+from edgegate.status import Level, Status
 
 
 def _who(r: EdgeTpuResult) -> str:
@@ -56,7 +56,7 @@ def _uncertain_text(r: EdgeTpuResult) -> str:
 def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSpec, key: str, line: int | None) -> list[Check]:
     if spec.level == "off":
         return []
-    broken = Status.FAIL if spec.level == "error" else Status.WARN
+    broken = Level(spec.level).status_when_broken()
     r, who = result, _who(result)
     mapped = f"{r.ops_on_tpu}/{r.ops_total} ops mapped"
     common = dict(key=key, line=line)
