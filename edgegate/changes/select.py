@@ -189,7 +189,7 @@ def _renamed_from(target: ModelTarget, changes: list[PathChange]) -> str | None:
     """The base path of a target that is the new side of a rename (for folders: of files inside it)."""
     inside = []
     for c in changes:
-        if c.status != "R" or not _under(c.path, target.path):
+        if c.status != "R" or c.old_path is None or not _under(c.path, target.path):
             continue
         if c.path == target.path:
             return c.old_path
@@ -224,7 +224,7 @@ def _classify(
         return None
     watch_reason = (f"watched path changed: {_listed(watched)}",) if watched else ()
     if repo.exists_at(base_sha, target.path):
-        own_reason = ()
+        own_reason: tuple[str, ...] = ()
         if own:
             paths = sorted({c.path for c in own})
             own_reason = (f"changed: {_listed(paths)}",)
@@ -262,7 +262,7 @@ def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...
 def _moved_to(path: str, changes: list[PathChange]) -> str | None:
     """Where a removed file or folder went, when the change renamed it rather than deleting it."""
     for c in changes:
-        if c.status == "R" and _under(c.old_path, path):
+        if c.status == "R" and c.old_path is not None and _under(c.old_path, path):
             rel = c.old_path[len(path) :]  # "" for the file itself, "/…" for a file in the folder
             if c.path.endswith(rel):
                 return c.path[: len(c.path) - len(rel)]
@@ -373,7 +373,8 @@ class ModelMaterializer:
         return self
 
     def __exit__(self, *exc) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = None
         self._exported.clear()
 
@@ -404,6 +405,8 @@ class ModelMaterializer:
 
     def base(self, path: str) -> Path:
         """A local copy of ``path`` as of the base commit (exported once, then reused)."""
+        if self.base_sha is None or self._dir is None:
+            raise RuntimeError("ModelMaterializer.base needs a base commit and an open `with` block")
         if path not in self._exported:
             self._exported[path] = self.repo.export(self.base_sha, path, self._dir)
         return self._exported[path]
