@@ -162,4 +162,6 @@ def _batches(
         if raw is None:
             raw = np.empty((len(feed), *result.shape[1:]), result.dtype)
         raw[start : start + count] = result[:count]
+    if raw is None:  # the loaders refuse empty datasets; a Dataset built by hand may still be one
+        raise InputError(f"model {name}: {source} has no samples to evaluate")
     return raw
