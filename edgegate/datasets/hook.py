@@ -27,6 +27,7 @@ class HookSource(DatasetSource):
     def load(
         self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
+        assert spec.hook is not None  # chosen for a spec with a hook
         function = import_hook(spec.hook, root, key=key)
         try:
             x, y = _arrays(function())
@@ -101,7 +102,8 @@ def _arrays(returned) -> tuple[np.ndarray, np.ndarray | None]:
         raise InputError("some hook batches have labels and others do not")
     try:
         x = np.concatenate(xs)
-        y = None if ys[0] is None else np.concatenate(ys)
+        labels = [y for y in ys if y is not None]  # all batches or none, checked above
+        y = np.concatenate(labels) if labels else None
     except ValueError as e:
         raise InputError(f"the hook's batches do not stack into one array ({e})") from None
     return x, y
