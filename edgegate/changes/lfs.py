@@ -1,8 +1,7 @@
-"""Recognising Git LFS pointer files, so a missing LFS download is reported as such.
+"""Refusing Git LFS pointer files in place of models, with the fix for where they came from.
 
-Without the LFS objects, a checkout holds small text pointers where the models should be; a
-model loader would fail on them with a confusing parse error. Pointers start with the spec
-line below and are smaller than 1024 bytes (the LFS spec's limit).
+What a pointer is lives in ``edgegate.model_files``; this says how to get the real file: a
+``git lfs pull`` for the working tree, a fetch of the base branch's objects for its export.
 """
 
 from __future__ import annotations
@@ -10,20 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgegate.errors import InputError
-
-POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
-POINTER_MAX_BYTES = 1024
-
-
-def is_lfs_pointer(data: bytes) -> bool:
-    return len(data) < POINTER_MAX_BYTES and data.startswith(POINTER_PREFIX)
+from edgegate.model_files import file_is_lfs_pointer
 
 
 def check_not_lfs_pointer(path: Path, display: str, *, base: bool = False) -> None:
     """Raise ``InputError`` when the file at ``path`` is an LFS pointer. ``display`` names it."""
-    if path.stat().st_size >= POINTER_MAX_BYTES:
-        return
-    if not is_lfs_pointer(path.read_bytes()):
+    if not file_is_lfs_pointer(path):
         return
     if base:
         fix = (

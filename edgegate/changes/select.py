@@ -22,11 +22,11 @@ from pathlib import Path, PurePosixPath
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, ModelTarget, PathChange
 from edgegate.changes.lfs import check_not_lfs_pointer
 from edgegate.errors import InputError, PolicyError, UsageError
+from edgegate.model_files import SAVED_MODEL_FILES, is_saved_model, model_kind
 from edgegate.policy.resolved import Policy, ResolvedModel
-from edgegate.recipes.interface import model_kind
+from edgegate.repo_paths import real_path, resolves_inside
 
 GLOB_CHARS = frozenset("*?[")
-SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 SHOWN_PATHS = 3  # changed paths listed in a reason before "and N more"
 
 
@@ -94,10 +94,6 @@ def _fixed_prefix(pattern: str) -> str:
     return "/".join(fixed)
 
 
-def _is_saved_model(folder: Path) -> bool:
-    return any((folder / name).is_file() for name in SAVED_MODEL_FILES)
-
-
 def _glob(root: Path, pattern: str) -> list[str]:
     """Models in the working tree matching ``pattern``: model files and whole SavedModel folders."""
     regex = _glob_regex(pattern)
@@ -105,7 +101,7 @@ def _glob(root: Path, pattern: str) -> list[str]:
     top = root / start
     # Files inside a SavedModel folder belong to that one model, never targets of their own.
     if any(
-        _is_saved_model(root / folder)
+        is_saved_model(root / folder)
         for folder in [start, *map(str, PurePosixPath(start).parents)]
         if folder and folder != "."
     ):
@@ -118,7 +114,7 @@ def _glob(root: Path, pattern: str) -> list[str]:
         rel_dir = "" if rel_dir == "." else rel_dir
         for d in sorted(dirnames):
             rel = posixpath.join(rel_dir, d)
-            if d == ".git" or _is_saved_model(Path(dirpath) / d):
+            if d == ".git" or is_saved_model(Path(dirpath) / d):
                 dirnames.remove(d)
                 if d != ".git" and regex.fullmatch(rel):
                     found.append(rel)
@@ -129,11 +125,6 @@ def _glob(root: Path, pattern: str) -> list[str]:
             if regex.fullmatch(rel) and model_kind(Path(dirpath) / f) is not None:
                 found.append(rel)
     return sorted(found)
-
-
-def _resolves_inside(real_root: str, path: Path) -> tuple[bool, str]:
-    real = os.path.realpath(path)
-    return real == real_root or real.startswith(real_root + os.sep), real
 
 
 # --- targets ---------------------------------------------------------------------------------
@@ -158,7 +149,6 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
     repository through a symlink (the loader already rejects ``..`` and absolute paths).
     """
     root = Path(policy.root)
-    real_root = os.path.realpath(root)
     targets: list[ModelTarget] = []
     problems: list[str] = []
     for entry in policy.models:
@@ -169,13 +159,17 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
         else:
             matches, names = [pattern], [entry.name]
         for path, name in zip(matches, names):
-            inside, real = _resolves_inside(real_root, root / path)
-            if not inside:
+            if not resolves_inside(root, path):
+                real = real_path(root, path)
                 line = policy.lines.get(("models", entry.index, "path"), entry.line)
+                where = (
+                    f"resolves to {real}, outside the repository, through a symlink"
+                    if real
+                    else "is not a usable path (it holds a NUL byte)"
+                )
                 problems.append(
-                    f"{policy.display_path}:{line}: models[{entry.index}].path: {path!r} "
-                    f"resolves to {real}, outside the repository, through a symlink; EdgeGate "
-                    "reads models only from inside the repository"
+                    f"{policy.display_path}:{line}: models[{entry.index}].path: {path!r} {where}; "
+                    "EdgeGate reads models only from inside the repository"
                 )
             targets.append(ModelTarget(name, entry, path))
     if problems:
@@ -195,7 +189,7 @@ def _renamed_from(target: ModelTarget, changes: list[PathChange]) -> str | None:
     """The base path of a target that is the new side of a rename (for folders: of files inside it)."""
     inside = []
     for c in changes:
-        if c.status != "R" or not _under(c.path, target.path):
+        if c.status != "R" or c.old_path is None or not _under(c.path, target.path):
             continue
         if c.path == target.path:
             return c.old_path
@@ -230,7 +224,7 @@ def _classify(
         return None
     watch_reason = (f"watched path changed: {_listed(watched)}",) if watched else ()
     if repo.exists_at(base_sha, target.path):
-        own_reason = ()
+        own_reason: tuple[str, ...] = ()
         if own:
             paths = sorted({c.path for c in own})
             own_reason = (f"changed: {_listed(paths)}",)
@@ -268,7 +262,7 @@ def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...
 def _moved_to(path: str, changes: list[PathChange]) -> str | None:
     """Where a removed file or folder went, when the change renamed it rather than deleting it."""
     for c in changes:
-        if c.status == "R" and _under(c.old_path, path):
+        if c.status == "R" and c.old_path is not None and _under(c.old_path, path):
             rel = c.old_path[len(path) :]  # "" for the file itself, "/…" for a file in the folder
             if c.path.endswith(rel):
                 return c.path[: len(c.path) - len(rel)]
@@ -371,7 +365,6 @@ class ModelMaterializer:
     def __init__(self, repo: ChangeSource, base_sha: str | None):
         self.repo = repo
         self.base_sha = base_sha
-        self._real_root = os.path.realpath(repo.root)
         self._dir: Path | None = None
         self._exported: dict[str, Path] = {}
 
@@ -380,13 +373,14 @@ class ModelMaterializer:
         return self
 
     def __exit__(self, *exc) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = None
         self._exported.clear()
 
     def _check_inside(self, path: Path, display: str) -> None:
-        inside, real = _resolves_inside(self._real_root, path)
-        if not inside:
+        if not resolves_inside(self.repo.root, path):
+            real = real_path(self.repo.root, path)
             raise InputError(
                 f"{display} resolves to {real}, outside the repository, through a symlink; "
                 "EdgeGate reads models only from inside the repository"
@@ -411,6 +405,8 @@ class ModelMaterializer:
 
     def base(self, path: str) -> Path:
         """A local copy of ``path`` as of the base commit (exported once, then reused)."""
+        if self.base_sha is None or self._dir is None:
+            raise RuntimeError("ModelMaterializer.base needs a base commit and an open `with` block")
         if path not in self._exported:
             self._exported[path] = self.repo.export(self.base_sha, path, self._dir)
         return self._exported[path]

@@ -45,6 +45,7 @@ def _source_for(spec: DatasetSpec, root: Path, key: str) -> DatasetSource:
     if spec.images:
         return ImageFolderSource()
     path = spec.path
+    assert path is not None  # the schema requires exactly one of path, x, images and hook
     if path.lower().endswith(".npz"):
         return NpzSource()
     if path.lower().endswith(".npy"):

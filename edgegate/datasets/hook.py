@@ -19,6 +19,7 @@ import numpy as np
 from edgegate.datasets.interface import Dataset, DatasetSource
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line_with_type
 from edgegate.policy.schema import DatasetSpec
 
 
@@ -26,13 +27,14 @@ class HookSource(DatasetSource):
     def load(
         self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
+        assert spec.hook is not None  # chosen for a spec with a hook
         function = import_hook(spec.hook, root, key=key)
         try:
             x, y = _arrays(function())
         except InputError as e:
             raise InputError(f"{key}: hook {spec.hook}: {e}") from None
         except Exception as e:  # noqa: BLE001 - the repository's code failed: show its message, not a traceback
-            raise InputError(f"{key}: hook {spec.hook} raised {type(e).__name__}: {e}") from None
+            raise InputError(f"{key}: hook {spec.hook} raised {first_line_with_type(e)}") from None
         return Dataset(x, y, f"{key} (hook {spec.hook})")
 
 
@@ -64,7 +66,7 @@ def import_hook(hook: str, root: Path, *, key: str):
         module = importlib.import_module(module_name)
     except Exception as e:  # noqa: BLE001 - any error in the repository's module
         raise InputError(
-            f"{key}: importing hook module {module_name!r} failed: {type(e).__name__}: {e}"
+            f"{key}: importing hook module {module_name!r} failed: {first_line_with_type(e)}"
         ) from None
     function = getattr(module, attr, None)
     if not callable(function):
@@ -100,7 +102,8 @@ def _arrays(returned) -> tuple[np.ndarray, np.ndarray | None]:
         raise InputError("some hook batches have labels and others do not")
     try:
         x = np.concatenate(xs)
-        y = None if ys[0] is None else np.concatenate(ys)
+        labels = [y for y in ys if y is not None]  # all batches or none, checked above
+        y = np.concatenate(labels) if labels else None
     except ValueError as e:
         raise InputError(f"the hook's batches do not stack into one array ({e})") from None
     return x, y

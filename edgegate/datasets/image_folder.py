@@ -33,6 +33,7 @@ class ImageFolderSource(DatasetSource):
                 f"{key}: reading an image folder needs Pillow; install it (pip install pillow)"
             ) from None
         written = spec.images or spec.path
+        assert written is not None  # chosen for a spec with images or a folder path
         folder = resolve_inside(root, written, key=key)
         if not folder.is_dir():
             raise InputError(f"{key}: {written} is not a folder in the repository")
@@ -66,10 +67,10 @@ class ImageFolderSource(DatasetSource):
         arrays = []
         for file, _ in ordered:
             try:
-                with Image.open(file) as img:
-                    img = img.convert(mode)
+                with Image.open(file) as opened:
+                    img = opened.convert(mode)
                     if size is not None and img.size != (size[1], size[0]):
-                        img = img.resize((size[1], size[0]), Image.BILINEAR)
+                        img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
                     arrays.append(np.asarray(img, dtype=np.float32))
             except (UnidentifiedImageError, OSError) as e:
                 raise InputError(

@@ -19,6 +19,7 @@ class NpySource(DatasetSource):
         self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
         x_written = spec.x or spec.path
+        assert x_written is not None  # chosen for a spec with x or an .npy path
         x = read_npy(root, x_written, key=key)
         y = read_npy(root, spec.y, key=key) if spec.y else None
         named = f"{x_written}, {spec.y}" if spec.y else x_written

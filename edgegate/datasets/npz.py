@@ -17,6 +17,7 @@ class NpzSource(DatasetSource):
     def load(
         self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
+        assert spec.path is not None  # chosen for a spec with an .npz path
         path = resolve_inside(root, spec.path, key=key)
         if not path.is_file():
             raise InputError(f"{key}: {spec.path} not found in the repository")

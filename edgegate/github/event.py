@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgegate.errors import UsageError
 
@@ -76,7 +77,7 @@ class _Payload:
         self.source = source
 
     def get(self, dotted: str, required: bool = True):
-        value = self.data
+        value: Any = self.data
         for part in dotted.split("."):
             value = value.get(part) if isinstance(value, dict) else None
             if value is None:

@@ -14,8 +14,9 @@ from ai_edge_litert.interpreter import Interpreter
 
 from edgegate.datasets.interface import Dataset
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line
 from edgegate.measurements.interface import Evaluation
-from edgegate.measurements.interpreter import error_summary, from_output, open_interpreter, to_input
+from edgegate.measurements.interpreter import from_output, open_interpreter, to_input
 from edgegate.metrics.interface import Metric, missing_labels, per_sample
 from edgegate.results import Accuracy
 
@@ -120,7 +121,7 @@ def _run(
     except (RuntimeError, ValueError) as e:
         raise InputError(
             f"model {name} cannot be prepared for samples of shape {tuple(sample_shape)} from "
-            f"{source} ({error_summary(e)})"
+            f"{source} ({first_line(e)})"
         ) from None
     return _batches(interpreter, feed, in_index, out_index, 1, name, source)
 
@@ -151,7 +152,7 @@ def _batches(
             if batch > 1 and start == 0:
                 raise _BatchRefused from None
             raise InputError(
-                f"model {name} failed on {source} (samples {start}..{start + count - 1}): {error_summary(e)}"
+                f"model {name} failed on {source} (samples {start}..{start + count - 1}): {first_line(e)}"
             ) from None
         result = interpreter.get_tensor(out_index)
         if result.ndim == 0 or result.shape[0] != batch:
@@ -161,4 +162,6 @@ def _batches(
         if raw is None:
             raw = np.empty((len(feed), *result.shape[1:]), result.dtype)
         raw[start : start + count] = result[:count]
+    if raw is None:  # the loaders refuse empty datasets; a Dataset built by hand may still be one
+        raise InputError(f"model {name}: {source} has no samples to evaluate")
     return raw

@@ -15,9 +15,10 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line
+from edgegate.model_files import LFS_POINTER_MAX_BYTES, is_lfs_pointer
 
 _IDENTIFIER = b"TFL3"  # flatbuffer file identifier of the TFLite schema, at bytes 4..8
-_LFS_POINTER = b"version https://git-lfs"
 
 
 def open_interpreter(path: Path, *, name: str, threads: int = 1) -> Interpreter:
@@ -25,10 +26,10 @@ def open_interpreter(path: Path, *, name: str, threads: int = 1) -> Interpreter:
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            head = f.read(len(_LFS_POINTER))
+            head = f.read(LFS_POINTER_MAX_BYTES)
     except OSError as e:
         raise InputError(f"model {name}: cannot read {path} ({e.strerror or e})") from None
-    if head.startswith(_LFS_POINTER):
+    if is_lfs_pointer(head):
         raise InputError(
             f"model {name}: {path.name} is a Git LFS pointer, not the model; fetch LFS files "
             "(actions/checkout with lfs: true, or git lfs pull)"
@@ -43,13 +44,8 @@ def open_interpreter(path: Path, *, name: str, threads: int = 1) -> Interpreter:
     except (ValueError, RuntimeError) as e:
         raise InputError(
             f"model {name}: {path.name} cannot be loaded by the LiteRT interpreter; it may be "
-            f"truncated or corrupt ({error_summary(e)})"
+            f"truncated or corrupt ({first_line(e)})"
         ) from None
-
-
-def error_summary(e: BaseException) -> str:
-    """The first line of a LiteRT error (the rest is a native stack or op dump)."""
-    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to a single bool

@@ -15,8 +15,9 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line
 from edgegate.measurements.interface import LatencyFigures
-from edgegate.measurements.interpreter import error_summary, open_interpreter
+from edgegate.measurements.interpreter import open_interpreter
 
 
 def measure_latency(
@@ -41,7 +42,7 @@ def measure_latency(
                 interpreter.invoke()
                 timings[name].append(time.perf_counter_ns() - start)
     except (RuntimeError, ValueError) as e:
-        raise InputError(f"model {name} failed to run ({error_summary(e)})") from None
+        raise InputError(f"model {name} failed to run ({first_line(e)})") from None
     return {
         name: LatencyFigures(
             median_ms=float(np.median(ns)) / 1e6, p90_ms=float(np.percentile(ns, 90)) / 1e6, runs=runs
@@ -60,7 +61,7 @@ def _prepared(path: Path, name: str, threads: int, seed: int) -> Interpreter:
                 detail["index"], random_input(detail["shape"], np.dtype(detail["dtype"]), rng)
             )
     except (RuntimeError, ValueError) as e:
-        raise InputError(f"model {name} cannot be prepared to run ({error_summary(e)})") from None
+        raise InputError(f"model {name} cannot be prepared to run ({first_line(e)})") from None
     return interpreter
 
 

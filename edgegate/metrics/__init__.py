@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from edgegate.metrics.classification import TopK
 from edgegate.metrics.fidelity import Fidelity
 from edgegate.metrics.interface import Metric, MetricScore
@@ -16,9 +18,10 @@ def metric_for(spec: MetricSpec) -> Metric:
         return TopK(1)
     if spec.name == "topk":
         return TopK(spec.k)
-    return {
+    by_name: dict[str, Callable[[], Metric]] = {
         "mae": MeanAbsoluteError,
         "mse": MeanSquaredError,
         "rmse": RootMeanSquaredError,
         "fidelity": Fidelity,
-    }[spec.name]()
+    }
+    return by_name[spec.name]()

@@ -22,9 +22,13 @@ class MetricScore:
 
 
 class Metric(abc.ABC):
-    name: str  # as reported: "top1", "top5", "mae", "fidelity", ...
     higher_is_better: bool
     needs_labels: bool = True
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """As reported: "top1", "top5", "mae", "fidelity", ... (a class attribute will do)."""
 
     @abc.abstractmethod
     def score(

@@ -46,7 +46,7 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotations(run: RunResult) -> list[Annotation]:
+def run_annotations(run: RunResult) -> list[Annotation]:
     """The run's annotations, errors first, without repeats."""
     found: list[Annotation] = []
     for m in run.models:
@@ -83,7 +83,7 @@ class AnnotationsPublisher(Publisher):
 
     def publish(self, publication: Publication) -> Outcome:
         stream = self.stream or sys.stdout
-        found = annotations(publication.run)
+        found = run_annotations(publication.run)
         for a in found:
             print(a.command(), file=stream)
         stream.flush()

@@ -10,17 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from edgegate.errors import InputError
+from edgegate.exception_text import bounded, first_line
 from edgegate.recipes.conversions import CONVERSIONS, convert, make_converter
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, TrainingContext, stages_of
 from edgegate.recipes.loading import load_keras_model, saved_model_signature
+from edgegate.repo_paths import safe_name
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip() or type(e).__name__
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+def _failure_text(e: BaseException) -> str:
     # The converter's useful sentence is usually the last 'error:' line of its MLIR dump.
-    errors = [ln.split("error:", 1)[1].strip() for ln in lines if "error:" in ln]
-    return (errors[-1] if errors else lines[0])[:400]
+    errors = [ln.split("error:", 1)[1].strip() for ln in str(e).splitlines() if "error:" in ln]
+    return bounded(errors[-1], 400) if errors and errors[-1] else first_line(e, 400)
 
 
 def _model_input_shape(converter_source) -> tuple | None:
@@ -84,10 +84,19 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             model = load_keras_model(source)
             saved_model_dir = signature = None
     except Exception as e:  # the whole group fails alike: report it on each recipe
+<<<<<<< HEAD
         reason = str(e) if isinstance(e, InputError) else _first_line(e)
         if type(e).__name__ == "TrainingSkipped":
             return [BuiltCandidate(r.label, None, skip_reason=reason) for r in request.recipes]
         return [BuiltCandidate(r.label, None, error=reason) for r in request.recipes]
+=======
+        reason = str(e) if isinstance(e, InputError) else _failure_text(e)
+        skipped = type(e).__name__ == "TrainingSkipped"
+        return [
+            BuiltCandidate(r.label, None, error=("skipped: " if skipped else "") + reason)
+            for r in request.recipes
+        ]
+>>>>>>> tidy
 
     input_shape = _model_input_shape(model) if model is not None else None
     built: list[BuiltCandidate] = []
@@ -118,7 +127,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
                 keras_model=model, saved_model_dir=saved_model_dir, signature=signature
             )
             blob = convert(converter, conversion, recipe, rep, after_qat=after_qat)
-            path = request.out_dir / f"{_safe(recipe.label)}.tflite"
+            path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)
             built.append(BuiltCandidate(recipe.label, path, training=figures, notes=tuple(own_notes)))
         except InputError as e:
@@ -126,11 +135,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
         except Exception as e:
             built.append(
                 BuiltCandidate(
-                    recipe.label, None, error=f"conversion failed: {_first_line(e)}", training=figures
+                    recipe.label, None, error=f"conversion failed: {_failure_text(e)}", training=figures
                 )
             )
     return built
-
-
-def _safe(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label.replace("+", "-"))

@@ -11,28 +11,16 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from edgegate.model_files import ModelKind
+from edgegate.model_files import model_kind as model_kind  # re-exported: pipeline.py imports it from here
 from edgegate.policy.schema import CONVERSIONS, TRAININGS, CalibrationSpec, RecipeSpec, TrainingSpec
 from edgegate.measurements.interface import SizeFigures
 from edgegate.results import TrainingFigures
 
 if TYPE_CHECKING:  # pragma: no cover
     from edgegate.datasets.interface import Dataset
-
-ModelKind = Literal["keras", "h5", "savedmodel", "tflite"]
-
-
-def model_kind(path: Path) -> ModelKind | None:
-    """What kind of model a path holds, by name and layout; None when it is not a model."""
-    if path.is_dir():
-        return (
-            "savedmodel"
-            if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
-            else None
-        )
-    suffix = path.suffix.lower()
-    return {".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".tflite": "tflite"}.get(suffix)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import zipfile
 from typing import Any
 
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line
 from edgegate.recipes.interface import SourceModel
 
 # Layers that store an op name rather than code (tf-keras wraps tf.* calls in these).
@@ -117,7 +118,7 @@ def load_keras_model(source: SourceModel):
     except InputError:
         raise
     except Exception as e:  # Keras raises many types for corrupt or unknown content
-        raise InputError(f"{source.display}: Keras could not load this model: {_first_line(e)}") from None
+        raise InputError(f"{source.display}: Keras could not load this model: {first_line(e)}") from None
 
 
 def saved_model_signature(source: SourceModel) -> str:
@@ -127,7 +128,7 @@ def saved_model_signature(source: SourceModel) -> str:
     try:
         loaded = tf.saved_model.load(str(source.path))
     except Exception as e:
-        raise InputError(f"{source.display}: not a loadable SavedModel: {_first_line(e)}") from None
+        raise InputError(f"{source.display}: not a loadable SavedModel: {first_line(e)}") from None
     keys = list(getattr(loaded, "signatures", {}).keys())
     if "serving_default" in keys:
         return "serving_default"
@@ -138,8 +139,3 @@ def saved_model_signature(source: SourceModel) -> str:
         f"{' (' + ', '.join(keys) + ')' if keys else ''}; export it with a 'serving_default' signature, "
         "e.g. tf.saved_model.save(obj, path, signatures={'serving_default': fn.get_concrete_function(spec)})"
     )
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0][:300]

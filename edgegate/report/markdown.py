@@ -66,7 +66,7 @@ def _environment() -> jinja2.Environment:
     env.filters.update(
         bytes=format_bytes,
         ms=format_ms,
-        icon=lambda s: ICON[getattr(s, "value", s)],
+        icon=lambda s: ICON[Status(s).value],
         delta_bytes=_delta_bytes,
         delta_ms=_delta_ms,
         accuracy=_accuracy,
@@ -106,6 +106,7 @@ def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url
         )
         if max_chars is None or len(text) <= max_chars:
             return text
+    assert max_chars is not None  # without a limit, the first level was returned
     suffix = f"\n\n…truncated; full report: {details_url}\n" if details_url else "\n\n…truncated\n"
     return text[: max_chars - len(suffix)] + suffix
 

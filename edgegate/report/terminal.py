@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from edgegate.units import format_bytes, format_ms
@@ -23,7 +23,7 @@ def print_summary(run: RunResult, console: Console) -> None:
             console.print(f"  {m.error}", style="red", highlight=False, markup=False, soft_wrap=True)
             continue
         table = Table(box=None, pad_edge=False, show_edge=False)
-        for col, justify in (
+        columns: tuple[tuple[str, JustifyMethod], ...] = (
             ("", "left"),
             ("candidate", "left"),
             ("size", "right"),
@@ -33,7 +33,8 @@ def print_summary(run: RunResult, console: Console) -> None:
             ("accuracy", "right"),
             ("Δ float", "right"),
             ("status", "left"),
-        ):
+        )
+        for col, justify in columns:
             table.add_column(col, justify=justify)
         for c in m.candidates:
             base = c.base

@@ -62,7 +62,7 @@ def _uncertain_text(r: EdgeTpuResult) -> str:
 def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSpec, key: str, line: int | None) -> list[Check]:
     if spec.level == "off":
         return []
-    broken = Status.FAIL if spec.level == "error" else Status.WARN
+    broken = Level(spec.level).status_when_broken()
     r, who = result, _who(result)
     mapped = f"{r.ops_on_tpu}/{r.ops_total} ops mapped"
     common = dict(key=key, line=line)

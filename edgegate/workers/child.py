@@ -20,6 +20,7 @@ def serve(conn, log_path: str) -> None:
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     from edgegate.errors import EdgeGateError
+    from edgegate.exception_text import first_line_with_type
 
     while True:
         try:
@@ -39,5 +40,4 @@ def serve(conn, log_path: str) -> None:
             import traceback
 
             traceback.print_exc()
-            text = str(e).strip() or type(e).__name__
-            conn.send((key, f"{type(e).__name__}: {text.splitlines()[0][:400]}", None))
+            conn.send((key, first_line_with_type(e, 400), None))

@@ -16,7 +16,8 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -28,8 +29,8 @@ _CTX = multiprocessing.get_context("spawn")
 
 @dataclass
 class _Worker:
-    process: multiprocessing.Process
-    conn: object
+    process: BaseProcess  # a SpawnProcess, from the spawn context
+    conn: Connection
     log: Path
     served: int = 0
     task: Task | None = None
@@ -45,7 +46,10 @@ def _main_hidden():
     command again inside every worker. Workers need nothing from it.
     """
     main = sys.modules.get("__main__")
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    if main is None:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
     try:
         for k in saved:
             if k == "__spec__":
@@ -128,7 +132,7 @@ class WorkerPool:
 
         while queue or any(w.task for w in self._workers):
             busy = [w for w in self._workers if w.task]
-            exclusive_running = any(w.task.exclusive for w in busy)
+            exclusive_running = any(w.task.exclusive for w in self._workers if w.task)
             while queue and not exclusive_running:
                 nxt = queue[0]
                 if nxt.exclusive and busy:
@@ -151,14 +155,13 @@ class WorkerPool:
                 busy.append(w)
                 exclusive_running = nxt.exclusive
 
-            busy = [w for w in self._workers if w.task]
-            if not busy:
+            running = [(w, w.task) for w in self._workers if w.task is not None]
+            if not running:
                 continue
-            deadline = min((w.started + w.task.timeout_s for w in busy if w.task.timeout_s), default=None)
+            deadline = min((w.started + t.timeout_s for w, t in running if t.timeout_s), default=None)
             timeout = max(0.0, deadline - time.monotonic()) if deadline else None
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
-            for w in list(busy):
-                task = w.task
+            ready = wait([w.conn for w, _ in running] + [w.process.sentinel for w, _ in running], timeout)
+            for w, task in running:
                 if w.conn in ready:
                     try:
                         key, error, value = w.conn.recv()

@@ -290,6 +290,12 @@ def test_dotdot_in_policy_path_is_rejected_by_the_loader(repo):
         repo.changes("  - name: up\n    path: ../x.tflite\n")
 
 
+def test_nul_byte_in_policy_path_is_a_policy_error_not_a_traceback(repo):
+    # YAML's "\0" escape puts a NUL byte in the path, which no file system call accepts.
+    with pytest.raises(PolicyError, match=r"models\[0\]\.path: 'models/a\\x00b\.tflite' "):
+        expand_targets(repo.policy('  - name: nul\n    path: "models/a\\0b.tflite"\n'))
+
+
 def test_base_given_explicitly(repo):
     repo.write("models/digits.tflite", model_bytes(1))
     first = repo.commit()

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from edgegate.github.client import GitHubClient, RetryPolicy
-from edgegate.publishers.annotations import Annotation, AnnotationsPublisher, annotations, escape_property
+from edgegate.publishers.annotations import Annotation, AnnotationsPublisher, escape_property, run_annotations
 from edgegate.publishers.interface import CommentMode, Publication
 from edgegate.publishers.job_summary import JobSummaryPublisher
 from edgegate.publishers.pr_comment import COMMENT_LIMIT, MARKER, PrCommentPublisher, comment_body
@@ -194,7 +194,7 @@ def test_annotations_point_at_policy_lines_and_escape():
         make_model("broken", error="models/broken.keras: not a readable keras model file"),
         policy="config/edge,gate:v1.yml",
     )
-    found = annotations(run)
+    found = run_annotations(run)
     assert [a.level for a in found] == ["error", "error", "warning"]
     stream = io.StringIO()
     outcome = AnnotationsPublisher(stream).publish(publication(run))
@@ -224,7 +224,7 @@ def test_only_the_shipping_candidate_is_annotated_when_one_ships():
         "float16", "float16", Status.FAIL, checks=(Check("size", Status.FAIL, "too big", line=9),)
     )
     run = make_run(replace(model, candidates=model.candidates + (loser,)))
-    assert annotations(run) == []
+    assert run_annotations(run) == []
     no_ship = make_run(
         replace(
             model,
@@ -233,7 +233,7 @@ def test_only_the_shipping_candidate_is_annotated_when_one_ships():
             status=Status.FAIL,
         )
     )
-    assert [a.message for a in annotations(no_ship)] == ["detector · float16: too big"]
+    assert [a.message for a in run_annotations(no_ship)] == ["detector · float16: too big"]
     assert Annotation("error", "m", "t").command() == "::error title=t::m"
 
 

@@ -123,6 +123,12 @@ def test_labelled_metric_without_labels(models):
         evaluate(models.float32, Dataset(models.x, None, SOURCE), metric("top1"), name="float")
 
 
+def test_a_dataset_without_samples_is_an_input_error(models):
+    empty = Dataset(models.x[:0], np.zeros((0,), np.int64), SOURCE)
+    with pytest.raises(InputError, match=r"model float: models\[0\]\.eval\.data .* has no samples"):
+        evaluate(models.float32, empty, metric("top1"), name="float")
+
+
 def test_reference_outputs_must_cover_the_same_samples(models):
     with pytest.raises(InputError, match="cover 10 samples but .* has 64"):
         evaluate(

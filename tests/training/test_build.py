@@ -9,7 +9,7 @@ from edgegate.policy.schema import CalibrationSpec, DatasetSpec, RecipeSpec, Tra
 from edgegate.recipes.build import build_candidates
 from edgegate.recipes.interface import BuildRequest, SourceModel
 from edgegate.recipes.layer_errors import worst_layers_for_request
-from edgegate.recipes.training import figures
+from tests.training.tflite_weights import tflite_sparsity, tflite_weights
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_recipes_sharing_a_parent_build_from_one_fine_tuning(repo):
     assert [b.error for b in built] == [None, None, None]
     assert {b.training.sparsity for b in built} == {built[0].training.sparsity}
     for b in built:
-        assert figures.tflite_sparsity(figures.tflite_weights(b.path)) == pytest.approx(0.5, abs=0.01)
+        assert tflite_sparsity(tflite_weights(b.path)) == pytest.approx(0.5, abs=0.01)
     assert built[0].path.stat().st_size < built[1].path.stat().st_size  # int8 vs float32
 
 
@@ -50,7 +50,7 @@ def test_cluster_candidate(repo):
     [built] = build_candidates(_request(repo, {"recipe": "cluster+int8", "cluster": {"clusters": 8}}))
     assert built.error is None
     # Post-training int8 scales each output channel: K centroids become at most K integers per channel.
-    assert all((w.unique_per_channel or w.unique) <= 8 for w in figures.tflite_weights(built.path))
+    assert all((w.unique_per_channel or w.unique) <= 8 for w in tflite_weights(built.path))
 
 
 def test_without_training_data_candidates_are_skipped_with_the_reason(repo):
@@ -66,7 +66,7 @@ def test_qat_candidate_converts_to_int8(repo):
 
     it = Interpreter(model_path=str(built.path))
     assert it.get_input_details()[0]["dtype"] == np.int8 and it.get_output_details()[0]["dtype"] == np.int8
-    assert figures.tflite_sparsity(figures.tflite_weights(built.path)) == pytest.approx(0.5, abs=0.01)
+    assert tflite_sparsity(tflite_weights(built.path)) == pytest.approx(0.5, abs=0.01)
 
 
 def test_worst_layers_for_a_request(repo):

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from edgegate.recipes.training import figures
 from tests.training.conftest import to_tflite
+from tests.training.tflite_weights import tflite_sparsity, tflite_weights
 
 VALUES = np.array([-2.0, -1.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0], np.float32)  # half zeros, 5 distinct values
 
@@ -60,12 +56,12 @@ def test_keras_kernels_see_through_tfmot_wrappers(patterned_model):
 )
 def test_tflite_weights_keep_zeros_through_every_conversion(patterned_model, conversion, dtype):
     calibration = np.random.default_rng(0).uniform(0, 1, (20, 6, 6, 4)).astype(np.float32)
-    weights = figures.tflite_weights(to_tflite(patterned_model, conversion, calibration))
+    weights = tflite_weights(to_tflite(patterned_model, conversion, calibration))
     by_op = {}
     for w in weights:
         by_op.setdefault(w.op, []).append(w)
     assert [w.op for w in weights] == ["CONV_2D", "FULLY_CONNECTED", "FULLY_CONNECTED"]
-    assert figures.tflite_sparsity(weights) == 0.5
+    assert tflite_sparsity(weights) == 0.5
     assert all(w.zeros * 2 == w.elements for w in weights)
     assert by_op["CONV_2D"][0].shape == (8, 3, 3, 4)  # LiteRT's [out, h, w, in]
     big = by_op["FULLY_CONNECTED"][0]
@@ -74,22 +70,3 @@ def test_tflite_weights_keep_zeros_through_every_conversion(patterned_model, con
         assert all(w.unique == 5 for w in weights)
     else:  # per-channel int8: the same 5 values map to 5 integers in each channel
         assert big.unique_per_channel == 5
-
-
-def test_tflite_weights_need_no_tensorflow(patterned_model, tmp_path):
-    path = tmp_path / "m.tflite"
-    path.write_bytes(to_tflite(patterned_model))
-    code = (
-        "import sys; from edgegate.recipes.training.figures import tflite_weights, tflite_sparsity; "
-        f"w = tflite_weights({str(path)!r}); assert 'tensorflow' not in sys.modules, 'TF imported'; "
-        "print(tflite_sparsity(w), [x.unique for x in w])"
-    )
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
-    )
-    assert out.stdout.split() == ["0.5", "[5,", "5,", "5]"]

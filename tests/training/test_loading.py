@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from edgegate.errors import InputError
+from edgegate.model_files import model_kind
 from edgegate.policy.schema import RecipeSpec
-from edgegate.recipes.interface import SourceModel, model_kind
+from edgegate.recipes.interface import SourceModel
 from edgegate.recipes.training import load_for_training, train
 from tests.training.conftest import make_context
 

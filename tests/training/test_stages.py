@@ -7,6 +7,7 @@ import pytest
 
 from edgegate.recipes.training import figures
 from tests.training.conftest import gzip_size, tflite_accuracy, to_tflite
+from tests.training.tflite_weights import tflite_sparsity, tflite_weights
 
 ACCURACY_SLACK = 0.05  # fine-tuned candidates stay within 5 points of the float model
 
@@ -32,7 +33,7 @@ def test_prune_constant_reaches_target_sparsity_and_survives_conversion(
 
     x, _, x_test, y_test = digits
     blob = to_tflite(outcome.model, "int8", calibration=x)
-    assert figures.tflite_sparsity(figures.tflite_weights(blob)) == pytest.approx(0.5, abs=0.01)
+    assert tflite_sparsity(tflite_weights(blob)) == pytest.approx(0.5, abs=0.01)
     assert tflite_accuracy(blob, x_test, y_test) >= float_accuracy - ACCURACY_SLACK
 
 
@@ -66,7 +67,7 @@ def test_cluster_limits_unique_values_through_conversion(trained, float_model, d
     assert outcome.figures.sparsity is None
     assert not _wrappers(outcome.model)
     blob = to_tflite(outcome.model)
-    assert [w.unique for w in figures.tflite_weights(blob)] == [8, 8, 8]
+    assert [w.unique for w in tflite_weights(blob)] == [8, 8, 8]
     assert gzip_size(blob) < 0.5 * gzip_size(to_tflite(float_model))
     _, _, x_test, y_test = digits
     assert tflite_accuracy(blob, x_test, y_test) >= float_accuracy - ACCURACY_SLACK
@@ -85,7 +86,7 @@ def test_qat_converts_to_full_int8_within_accuracy(trained, digits, float_accura
     outcome = trained("qat")
     assert outcome.figures.epochs == 1 and outcome.figures.sparsity is None
     blob = to_tflite(outcome.model, "qat")
-    weights = figures.tflite_weights(blob)
+    weights = tflite_weights(blob)
     assert weights and all(w.dtype == "int8" for w in weights)
     _, _, x_test, y_test = digits
     assert tflite_accuracy(blob, x_test, y_test) >= float_accuracy - ACCURACY_SLACK
@@ -95,7 +96,7 @@ def test_pruning_preserving_qat_keeps_the_zeros(trained, digits, float_accuracy)
     outcome = trained({"recipe": "prune+qat", "prune": {"schedule": "constant"}})
     assert outcome.figures.sparsity == pytest.approx(0.5, abs=0.01)
     blob = to_tflite(outcome.model, "qat")
-    assert figures.tflite_sparsity(figures.tflite_weights(blob)) == pytest.approx(0.5, abs=0.01)
+    assert tflite_sparsity(tflite_weights(blob)) == pytest.approx(0.5, abs=0.01)
     _, _, x_test, y_test = digits
     assert tflite_accuracy(blob, x_test, y_test) >= float_accuracy - ACCURACY_SLACK
 
@@ -103,7 +104,7 @@ def test_pruning_preserving_qat_keeps_the_zeros(trained, digits, float_accuracy)
 def test_cluster_preserving_qat_keeps_the_centroids(trained):
     outcome = trained({"recipe": "cluster+qat", "cluster": {"clusters": 8}})
     assert all(n <= 8 for n in outcome.figures.unique_weights.values())
-    by_op = {w.op: w for w in figures.tflite_weights(to_tflite(outcome.model, "qat"))}
+    by_op = {w.op: w for w in tflite_weights(to_tflite(outcome.model, "qat"))}
     assert by_op["FULLY_CONNECTED"].unique <= 8  # per-tensor int8
     assert by_op["CONV_2D"].unique_per_channel <= 8  # per-channel int8: one scale per filter
 
@@ -113,6 +114,6 @@ def test_prune_cluster_qat_keeps_both(trained):
         {"recipe": "prune+cluster+qat", "prune": {"schedule": "constant"}, "cluster": {"clusters": 8}}
     )
     assert outcome.figures.epochs == 3
-    weights = figures.tflite_weights(to_tflite(outcome.model, "qat"))
-    assert figures.tflite_sparsity(weights) == pytest.approx(0.5, abs=0.01)
+    weights = tflite_weights(to_tflite(outcome.model, "qat"))
+    assert tflite_sparsity(weights) == pytest.approx(0.5, abs=0.01)
     assert all(w.unique <= 8 for w in weights if w.op == "FULLY_CONNECTED")

@@ -17,6 +17,7 @@ import hashlib
 import json
 
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line
 from edgegate.policy.schema import RecipeSpec
 from edgegate.recipes.interface import SourceModel, StageOutcome, TrainingContext
 from edgegate.recipes.loading import check_config_safety, keras_version, read_keras_config
@@ -58,7 +59,7 @@ def load_for_training(source: SourceModel):
             model = tf_keras.models.load_model(source.path, compile=False, **safe)
         except Exception as e:  # tf-keras raises many types for corrupt or unknown content
             raise InputError(
-                f"{source.display}: tf-keras could not load this model: {_first_line(e)}"
+                f"{source.display}: tf-keras could not load this model: {first_line(e)}"
             ) from None
     if not (isinstance(model, tf_keras.Sequential) or getattr(model, "_is_graph_network", False)):
         raise InputError(
@@ -97,13 +98,13 @@ def _load_saved_model(source: SourceModel):
         metadata.ParseFromString(metadata_path.read_bytes())
         configs = [json.loads(node.metadata) for node in metadata.nodes if node.metadata]
     except Exception as e:
-        raise InputError(f"{source.display}: unreadable keras_metadata.pb ({_first_line(e)})") from None
+        raise InputError(f"{source.display}: unreadable keras_metadata.pb ({first_line(e)})") from None
     check_config_safety({"nodes": configs}, source)  # reviving Lambda layers would run their bytecode
     try:
         return tf_keras.models.load_model(str(source.path), compile=False)
     except Exception as e:
         raise InputError(
-            f"{source.display}: tf-keras could not load this SavedModel: {_first_line(e)}"
+            f"{source.display}: tf-keras could not load this SavedModel: {first_line(e)}"
         ) from None
 
 
@@ -116,7 +117,7 @@ def _rebuild_keras3(source: SourceModel):
     try:
         original = keras.models.load_model(source.path, compile=False, safe_mode=not source.trust_code)
     except Exception as e:
-        raise InputError(f"{source.display}: Keras 3 could not load this model: {_first_line(e)}") from None
+        raise InputError(f"{source.display}: Keras 3 could not load this model: {first_line(e)}") from None
     try:
         return rebuild(original)
     except RebuildError as e:
@@ -124,10 +125,6 @@ def _rebuild_keras3(source: SourceModel):
             f"{source.display}: this Keras 3 model could not be rebuilt in tf-keras for tfmot: "
             f"{e}. It gets PTQ recipes only; save it with tf-keras to fine-tune it"
         ) from None
-
-
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
 
 # --- training -----------------------------------------------------------------------

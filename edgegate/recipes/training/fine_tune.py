@@ -15,6 +15,7 @@ import numpy as np
 
 from edgegate.datasets.interface import Dataset
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line, first_line_with_type
 from edgegate.recipes.interface import TrainingContext
 
 _CROSSENTROPY = {
@@ -118,9 +119,8 @@ def fine_tune(model, context: TrainingContext, epochs: int, stage: str, callback
 
         if not isinstance(e, (ValueError, TypeError, tf.errors.InvalidArgumentError)):
             raise
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
         raise InputError(
-            f"model {context.model_name!r}: fine-tuning for {stage} failed: {first}. Check that "
+            f"model {context.model_name!r}: fine-tuning for {stage} failed: {first_line(e)}. Check that "
             f"training.loss ({spec.loss}) suits the labels in {data.source}"
         ) from None
     return model
@@ -177,10 +177,7 @@ def _run_hook(model, context: TrainingContext, stage: str):
     except InputError:
         raise
     except Exception as e:
-        first = (str(e).strip().splitlines() or [""])[0][:300]
-        raise InputError(
-            f"{where} failed while fine-tuning for {stage}: {type(e).__name__}: {first}"
-        ) from None
+        raise InputError(f"{where} failed while fine-tuning for {stage}: {first_line_with_type(e)}") from None
     if tuned is None or not hasattr(tuned, "layers"):
         raise InputError(f"{where} returned {type(tuned).__name__}; it must return the fine-tuned model")
     return tuned

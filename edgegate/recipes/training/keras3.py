@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from edgegate.exception_text import first_line
+
 # Keyword arguments every tf-keras layer accepts besides its own constructor's.
 _BASE_LAYER_KWARGS = {
     "name",
@@ -269,9 +271,7 @@ def rebuild(keras3_model):
     try:
         model = tf_keras.models.model_from_config(config)
     except Exception as e:  # tf-keras rejects a translated option: say which
-        raise RebuildError(
-            f"tf-keras could not build the translated config: {str(e).splitlines()[0][:300]}"
-        ) from None
+        raise RebuildError(f"tf-keras could not build the translated config: {first_line(e)}") from None
     _copy_weights(keras3_model, model)
     diff = output_difference(keras3_model, model)
     if not diff <= TOLERANCE:

@@ -9,6 +9,7 @@ both at once (PCQAT).
 from __future__ import annotations
 
 from edgegate.errors import InputError
+from edgegate.exception_text import first_line
 from edgegate.policy.schema import RecipeSpec
 from edgegate.recipes.interface import StageOutcome, TrainingContext, TrainingStage
 from edgegate.recipes.training.fine_tune import fine_tune, fresh_copy
@@ -88,8 +89,7 @@ class Qat(TrainingStage):
                     quantize.quantize_annotate_model(fresh_copy(model)), scheme_for(previous)
                 )
         except (RuntimeError, ValueError) as e:  # a layer the registry accepts but a scheme's transform not
-            first = (str(e).strip().splitlines() or [""])[0][:300]
-            raise InputError(f"{where}: tfmot could not prepare the model for QAT: {first}") from None
+            raise InputError(f"{where}: tfmot could not prepare the model for QAT: {first_line(e)}") from None
         epochs = recipe.qat.epochs or context.training.epochs
         tuned = fine_tune(wrapped, context, epochs, "qat")
         return StageOutcome(tuned, TrainingFigures(epochs=epochs))
