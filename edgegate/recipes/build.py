@@ -84,19 +84,10 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             model = load_keras_model(source)
             saved_model_dir = signature = None
     except Exception as e:  # the whole group fails alike: report it on each recipe
-<<<<<<< HEAD
-        reason = str(e) if isinstance(e, InputError) else _first_line(e)
+        reason = str(e) if isinstance(e, InputError) else _failure_text(e)
         if type(e).__name__ == "TrainingSkipped":
             return [BuiltCandidate(r.label, None, skip_reason=reason) for r in request.recipes]
         return [BuiltCandidate(r.label, None, error=reason) for r in request.recipes]
-=======
-        reason = str(e) if isinstance(e, InputError) else _failure_text(e)
-        skipped = type(e).__name__ == "TrainingSkipped"
-        return [
-            BuiltCandidate(r.label, None, error=("skipped: " if skipped else "") + reason)
-            for r in request.recipes
-        ]
->>>>>>> tidy
 
     input_shape = _model_input_shape(model) if model is not None else None
     built: list[BuiltCandidate] = []

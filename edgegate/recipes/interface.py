@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgegate.model_files import ModelKind
-from edgegate.model_files import model_kind as model_kind  # re-exported: pipeline.py imports it from here
+
 from edgegate.policy.schema import CONVERSIONS, TRAININGS, CalibrationSpec, RecipeSpec, TrainingSpec
 from edgegate.measurements.interface import SizeFigures
 from edgegate.results import TrainingFigures

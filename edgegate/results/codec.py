@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from edgegate.errors import UsageError
+from edgegate.exception_text import first_line
 from edgegate.results.model import RunResult
 
 SCHEMA = "edgegate.results/2"
@@ -55,7 +56,7 @@ def decode_run(text: str | bytes) -> RunResult:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as e:
-        raise ValueError(f"not JSON ({str(e).splitlines()[0][:200]})") from None
+        raise ValueError(f"not JSON ({first_line(e, 200)})") from None
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object at the top level")
     schema = data.get("schema")

@@ -89,6 +89,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
 
 def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, progress) -> tuple[Any, ...]:
     from edgegate.changes.select import ModelMaterializer
+    from edgegate.repo_paths import safe_name
     from edgegate.run import loop
     from edgegate.run.jobs import ModelRef
     from edgegate.run.plan import plan_model
@@ -110,8 +111,9 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
     with ModelMaterializer(repo, changes.base_sha) as materializer:
         plans = []
         for i, ch in enumerate(changed):
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in ch.target.name)
-            plans.append(plan_model(ModelRef(i, ch.target.name), ch, materializer, work_root / safe))
+            # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
+            work = work_root / safe_name(ch.target.name)
+            plans.append(plan_model(ModelRef(i, ch.target.name), ch, materializer, work))
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
             return loop.run(plans, PoolRunner(pool, progress), settings)

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from edgegate.errors import EdgeGateError, InputError
-from edgegate.recipes.interface import SourceModel, model_kind
+from edgegate.model_files import model_kind
+from edgegate.recipes.interface import SourceModel
 from edgegate.run.jobs import AS_IS, ModelRef
 from edgegate.targets import PlacedTarget, targets_for
 
