@@ -20,8 +20,8 @@ from pathlib import Path
 from edgegate import __version__
 from edgegate.run import CheckOptions
 from edgegate.errors import EdgeGateError, InputError, UsageError
-from edgegate.policy import Policy, ResolvedModel, load_policy
-from edgegate.policy.schema import CalibrationSpec, RecipeSpec
+from edgegate.policy.load import load_policy
+from edgegate.policy.sections import Calibration, ModelPolicy, Policy, Recipe
 from edgegate.progress import Progress
 from edgegate.recipes.interface import (
     BuildRequest,
@@ -46,7 +46,7 @@ from edgegate.status import Status
 from edgegate.workers.interface import Task, TaskOutcome
 from edgegate.workers.pool import WorkerPool
 
-REFERENCE = RecipeSpec(recipe="float32", name="float32")
+REFERENCE = Recipe(recipe="float32", name="float32")
 AS_IS = "as-is"  # the label of a .tflite source measured as it is
 BUILD_TIMEOUT_S = 3600
 EVAL_TIMEOUT_S = 1800
@@ -56,7 +56,7 @@ EVAL_TIMEOUT_S = 1800
 class _Candidate:
     """Mutable bookkeeping for one candidate while the run fills it in."""
 
-    spec: RecipeSpec
+    spec: Recipe
     path: Path | None = None
     error: str | None = None
     training: object | None = None
@@ -69,7 +69,7 @@ class _Candidate:
 class _ModelRun:
     index: int
     name: str
-    model: ResolvedModel
+    model: ModelPolicy
     change: str
     head_path: str
     base_path: str | None
@@ -109,12 +109,12 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _key_of(policy: Policy, model: ResolvedModel, section: str) -> str:
-    own = ("models", model.index, section)
-    return f"models[{model.index}].{section}" if own in policy.lines else f"defaults.{section}"
+def _key_of(model: ModelPolicy, section: str) -> str:
+    value = getattr(model, section)
+    return value.key if value is not None else f"defaults.{section}"
 
 
-def _has_base_accuracy_budget(model: ResolvedModel) -> bool:
+def _has_base_accuracy_budget(model: ModelPolicy) -> bool:
     return any(b.against == "base" and b.metric == "accuracy" for b in model.budgets)
 
 
@@ -130,11 +130,11 @@ class _Run:
     def request(self, m: _ModelRun, side: str, source: SourceModel, recipes) -> BuildRequest:
         """What a worker needs to build ``recipes`` from one version of a model."""
         model = m.model
-        calibration, calibration_key = model.calibration, _key_of(self.policy, model, "calibration")
+        calibration, calibration_key = model.calibration, _key_of(model, "calibration")
         if calibration is None and model.eval is not None:
             calibration, calibration_key = (
-                CalibrationSpec(data=model.eval.data),
-                _key_of(self.policy, model, "eval"),
+                Calibration(key=model.eval.key, line=model.eval.line, data=model.eval.data),
+                _key_of(model, "eval"),
             )
         return BuildRequest(
             model_name=m.name,
@@ -145,17 +145,17 @@ class _Run:
             calibration=calibration,
             calibration_key=calibration_key + ".data",
             training=model.training,
-            training_key=_key_of(self.policy, model, "training"),
+            training_key=_key_of(model, "training"),
         )
 
-    def build_tasks(self, m: _ModelRun, recipes: list[RecipeSpec]) -> list[Task]:
+    def build_tasks(self, m: _ModelRun, recipes: list[Recipe]) -> list[Task]:
         tasks = []
         for side, source, store in (("head", m.head, m.head_cands), ("base", m.base, m.base_cands)):
             if source is None:
                 continue
             if source.kind == "tflite":
                 if AS_IS not in store:
-                    store[AS_IS] = _Candidate(RecipeSpec(recipe="float32", name=AS_IS), path=source.path)
+                    store[AS_IS] = _Candidate(Recipe(recipe="float32", name=AS_IS), path=source.path)
                     tasks += self.eval_tasks(m, side, AS_IS)
                 continue
             wanted = [r for r in recipes if r.label not in store]
@@ -167,7 +167,7 @@ class _Run:
                 wanted.insert(0, REFERENCE)
             # Recipes sharing a fine-tuned parent build together (it is trained once); plain
             # conversions are independent tasks, so the workers convert them in parallel.
-            groups: dict[tuple, list[RecipeSpec]] = {}
+            groups: dict[tuple, list[Recipe]] = {}
             for r in wanted:
                 key = training_key(r)
                 groups.setdefault(key if key else ("convert", r.label), []).append(r)
@@ -202,7 +202,7 @@ class _Run:
                 str(cand.path),
                 _shown(m, side, label),
                 model.eval.data,
-                _key_of(self.policy, model, "eval") + ".data",
+                _key_of(model, "eval") + ".data",
                 model.eval.metric,
                 str(self.policy.root),
                 model.eval.batch_size,
@@ -488,7 +488,7 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, progress: Pr
     return [_model_result(runner, m, work_root, options.out_dir is not None) for m in runner.models]
 
 
-def _initial_recipes(m: _ModelRun, only: tuple[str, ...]) -> list[RecipeSpec]:
+def _initial_recipes(m: _ModelRun, only: tuple[str, ...]) -> list[Recipe]:
     if m.is_tflite:
         return []
     if only:
@@ -506,7 +506,7 @@ def _initial_recipes(m: _ModelRun, only: tuple[str, ...]) -> list[RecipeSpec]:
     return list(m.model.recipes)
 
 
-def _next_recipes(m: _ModelRun) -> list[RecipeSpec]:
+def _next_recipes(m: _ModelRun) -> list[Recipe]:
     if m.search is None:
         return []
     return [r for r in m.search.next_recipes(m.results) if r.label not in m.head_cands]
@@ -588,7 +588,7 @@ def _edgetpu(m: _ModelRun, label: str, c: _Candidate):
     key = f"models[{m.model.index}].edgetpu"
     line = m.model.line
     if label != AS_IS:
-        never = why_never_compiles(c.spec.recipe)
+        never = why_never_compiles(c.spec)
         if never:
             return None, [
                 Check(

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, ModelTarget, PathChange
 from edgegate.changes.lfs import check_not_lfs_pointer
 from edgegate.errors import InputError, PolicyError, UsageError
-from edgegate.policy.resolved import Policy, ResolvedModel
+from edgegate.policy.sections import ModelPolicy, Policy
 from edgegate.recipes.interface import model_kind
 
 GLOB_CHARS = frozenset("*?[")
@@ -139,7 +139,7 @@ def _resolves_inside(real_root: str, path: Path) -> tuple[bool, str]:
 # --- targets ---------------------------------------------------------------------------------
 
 
-def _glob_names(entry: ResolvedModel, matches: list[str]) -> list[str]:
+def _glob_names(entry: ModelPolicy, matches: list[str]) -> list[str]:
     """``name/stem`` per match; the match's path below the glob's fixed folders where stems clash."""
     stems = [PurePosixPath(m).stem for m in matches]
     prefix = _fixed_prefix(_normalize(entry.path))
@@ -171,9 +171,9 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
         for path, name in zip(matches, names):
             inside, real = _resolves_inside(real_root, root / path)
             if not inside:
-                line = policy.lines.get(("models", entry.index, "path"), entry.line)
+                line = entry.path_line if entry.path_line is not None else entry.line
                 problems.append(
-                    f"{policy.display_path}:{line}: models[{entry.index}].path: {path!r} "
+                    f"{policy.display_path}:{line}: {entry.key}.path: {path!r} "
                     f"resolves to {real}, outside the repository, through a symlink; EdgeGate "
                     "reads models only from inside the repository"
                 )
@@ -275,12 +275,12 @@ def _moved_to(path: str, changes: list[PathChange]) -> str | None:
     return None
 
 
-def _gone_note(policy: Policy, entry: ResolvedModel, name: str, path: str, changes: list[PathChange]) -> str:
+def _gone_note(policy: Policy, entry: ModelPolicy, name: str, path: str, changes: list[PathChange]) -> str:
     moved = _moved_to(path, changes)
     if moved:
         return (
             f"model {name}: {path} was moved to {moved} in this change; update "
-            f"models[{entry.index}].path in {policy.display_path} to gate it there"
+            f"{entry.key}.path in {policy.display_path} to gate it there"
         )
     return f"model {name}: {path} was deleted in this change: nothing to gate"
 
@@ -334,9 +334,7 @@ def find_changes(
             # Never existed: a typo in the policy. Gate it so the run fails, naming the file;
             # a note alone would let a misspelt path pass every PR unnoticed.
             models.append(
-                ChangedModel(
-                    t, "added", None, (f"check models[{t.model.index}].path in {policy.display_path}",)
-                )
+                ChangedModel(t, "added", None, (f"check {t.model.key}.path in {policy.display_path}",))
             )
             continue
         changed = _classify(t, changes, repo, base_sha)

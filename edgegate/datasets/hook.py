@@ -19,12 +19,12 @@ import numpy as np
 from edgegate.datasets.interface import Dataset, DatasetSource
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
-from edgegate.policy.schema import DatasetSpec
+from edgegate.policy import sections
 
 
 class HookSource(DatasetSource):
     def load(
-        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+        self, spec: sections.Dataset, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
         function = import_hook(spec.hook, root, key=key)
         try:

@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import analyze
-from edgegate.errors import InputError
+from edgegate.errors import InputError, PolicyError
 from edgegate.results.codec import encode
-from edgegate.policy.schema import EdgeTpuSpec
+from edgegate.policy.load import parse_edgetpu
 
 
 def _emit(console, text: str = "") -> None:
@@ -71,14 +69,11 @@ def run_edgetpu_command(
     console=None,
 ) -> int:
     try:
-        spec = EdgeTpuSpec(
-            level="error", compiler_version=compiler_version, runtime=runtime, compiler=compiler
+        spec = parse_edgetpu(
+            {"level": "error", "compiler_version": compiler_version, "runtime": runtime, "compiler": compiler}
         )
-    except ValidationError as e:
-        _emit(
-            console,
-            "error: " + "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()),
-        )
+    except PolicyError as e:
+        _emit(console, "error: " + "; ".join(e.problems))
         return 2
     try:
         result = analyze(Path(model), spec)

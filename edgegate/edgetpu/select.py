@@ -19,7 +19,7 @@ from edgegate.edgetpu.flatbuffer import read_tflite
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.static import StaticAnalyzer
 from edgegate.errors import InputError
-from edgegate.policy.schema import CONVERSIONS, EdgeTpuSpec
+from edgegate.policy.sections import EdgeTpuSettings, Recipe
 
 COMPILER_NAME = "edgetpu_compiler"
 
@@ -43,12 +43,9 @@ _NEVER = {
 }
 
 
-def why_never_compiles(recipe: str) -> str | None:
+def why_never_compiles(recipe: Recipe) -> str | None:
     """One sentence when a recipe's conversion can never compile for the Edge TPU; None for int8 (and qat)."""
-    stages = [s.strip() for s in recipe.split("+")]
-    conversions = [s for s in stages if s in CONVERSIONS]
-    conversion = conversions[0] if conversions else ("int8" if "qat" in stages else "float32")
-    return _NEVER.get(conversion)
+    return _NEVER.get(recipe.conversion)
 
 
 def find_compiler(setting: str) -> Path | None:
@@ -69,7 +66,7 @@ def find_compiler(setting: str) -> Path | None:
     return path
 
 
-def analyze(model: Path, spec: EdgeTpuSpec) -> EdgeTpuResult:
+def analyze(model: Path, spec: EdgeTpuSettings) -> EdgeTpuResult:
     """The Edge TPU answer for one .tflite under ``spec``; ``InputError`` when the file is unusable."""
     parsed = read_tflite(model)
     if is_compiled(parsed):

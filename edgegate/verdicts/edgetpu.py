@@ -10,8 +10,7 @@ they map is WARN, and says so.
 from __future__ import annotations
 
 from edgegate.edgetpu.interface import EdgeTpuResult
-from edgegate.units import parse_accuracy
-from edgegate.policy.schema import EdgeTpuSpec
+from edgegate.policy.sections import EdgeTpuSettings
 from edgegate.verdicts.interface import Check
 from edgegate.status import Status
 
@@ -53,7 +52,7 @@ def _uncertain_text(r: EdgeTpuResult) -> str:
     return f"{r.uncertain} op(s) depend on rules the file cannot settle{where}"
 
 
-def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSpec, key: str, line: int | None) -> list[Check]:
+def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSettings, key: str, line: int | None) -> list[Check]:
     if spec.level == "off":
         return []
     broken = Status.FAIL if spec.level == "error" else Status.WARN
@@ -146,7 +145,7 @@ def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSpec, key: str, line: int
             )
 
     if spec.min_mapped is not None:
-        checks.append(_min_mapped(r, spec, broken, who, common))
+        checks.append(_min_mapped(r, spec, spec.min_mapped, broken, who, common))
 
     if spec.max_partitions is not None:
         ok = r.partitions <= spec.max_partitions
@@ -169,8 +168,10 @@ def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSpec, key: str, line: int
     return checks
 
 
-def _min_mapped(r: EdgeTpuResult, spec: EdgeTpuSpec, broken: Status, who: str, common: dict) -> Check:
-    limit = f"≥ {spec.min_mapped}"
+def _min_mapped(
+    r: EdgeTpuResult, spec: EdgeTpuSettings, threshold: float, broken: Status, who: str, common: dict
+) -> Check:
+    limit = f"≥ {spec.min_mapped_written}"
     if r.analyzer == "compiled-model":
         return Check(
             "edgetpu.min_mapped",
@@ -180,14 +181,14 @@ def _min_mapped(r: EdgeTpuResult, spec: EdgeTpuSpec, broken: Status, who: str, c
             None,
             **common,
         )
-    threshold = parse_accuracy(spec.min_mapped)
     share = r.mapped_fraction
     shown = f"{_pct(r.ops_on_tpu, r.ops_total)} ({r.ops_on_tpu}/{r.ops_total})"
     if share + 1e-12 < threshold:
         return Check(
             "edgetpu.min_mapped",
             broken,
-            f"{shown} of ops run on the Edge TPU, below the {spec.min_mapped} minimum; {_blocker(r)}.",
+            f"{shown} of ops run on the Edge TPU, below the {spec.min_mapped_written} minimum; "
+            f"{_blocker(r)}.",
             limit,
             shown,
             **common,
@@ -207,7 +208,7 @@ def _min_mapped(r: EdgeTpuResult, spec: EdgeTpuSpec, broken: Status, who: str, c
     return Check(
         "edgetpu.min_mapped",
         Status.PASS,
-        f"{shown} of ops run on the Edge TPU ({who}), at least {spec.min_mapped}.",
+        f"{shown} of ops run on the Edge TPU ({who}), at least {spec.min_mapped_written}.",
         limit,
         shown,
         **common,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgegate.policy.schema import DatasetSpec, MetricSpec
+from edgegate.policy import sections
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate
 
 
@@ -21,11 +21,11 @@ def build(request: BuildRequest) -> list[BuiltCandidate]:
     return build_candidates(request)
 
 
-@functools.lru_cache(maxsize=4)
-def _dataset(spec_json: str, root: str, key: str, input_hw):
+@functools.lru_cache(maxsize=4)  # keyed on the frozen (hashable) policy value itself
+def _dataset(spec: sections.Dataset, root: str, key: str, input_hw):
     from edgegate.datasets import load_dataset
 
-    return load_dataset(DatasetSpec.model_validate_json(spec_json), Path(root), key=key, input_hw=input_hw)
+    return load_dataset(spec, Path(root), key=key, input_hw=input_hw)
 
 
 def _input_hw(model: Path, name: str):
@@ -38,9 +38,9 @@ def _input_hw(model: Path, name: str):
 def evaluate(
     model: str,
     name: str,
-    data: DatasetSpec,
+    data: sections.Dataset,
     data_key: str,
-    metric: MetricSpec,
+    metric: sections.Metric,
     root: str,
     batch_size: int,
     threads: int,
@@ -53,7 +53,7 @@ def evaluate(
 
     path = Path(model)
     # Image folders (images: or a folder path:) resize to the model's input; other sources ignore it.
-    dataset = _dataset(data.model_dump_json(), root, data_key, _input_hw(path, name))
+    dataset = _dataset(data, root, data_key, _input_hw(path, name))
     reference = np.load(reference_outputs) if reference_outputs else None
     result = run_eval(
         path,

@@ -9,7 +9,7 @@ both at once (PCQAT).
 from __future__ import annotations
 
 from edgegate.errors import InputError
-from edgegate.policy.schema import RecipeSpec
+from edgegate.policy.sections import Recipe
 from edgegate.recipes.interface import StageOutcome, TrainingContext, TrainingStage
 from edgegate.recipes.training.fine_tune import fine_tune, fresh_copy
 from edgegate.results import TrainingFigures
@@ -69,7 +69,7 @@ class Qat(TrainingStage):
     name = "qat"
 
     def apply(
-        self, model, recipe: RecipeSpec, previous: tuple[str, ...], context: TrainingContext
+        self, model, recipe: Recipe, previous: tuple[str, ...], context: TrainingContext
     ) -> StageOutcome:
         import tensorflow_model_optimization as tfmot
 
