@@ -588,7 +588,7 @@ def _edgetpu(m: _ModelRun, label: str, c: _Candidate):
     key = f"models[{m.model.index}].edgetpu"
     line = m.model.line
     if label != AS_IS:
-        never = why_never_compiles(c.spec)
+        never = why_never_compiles(c.spec.conversion)
         if never:
             return None, [
                 Check(

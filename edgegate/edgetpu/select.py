@@ -19,7 +19,7 @@ from edgegate.edgetpu.flatbuffer import read_tflite
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.static import StaticAnalyzer
 from edgegate.errors import InputError
-from edgegate.policy.sections import EdgeTpuSettings, Recipe
+from edgegate.policy.sections import EdgeTpuSettings
 
 COMPILER_NAME = "edgetpu_compiler"
 
@@ -43,9 +43,9 @@ _NEVER = {
 }
 
 
-def why_never_compiles(recipe: Recipe) -> str | None:
-    """One sentence when a recipe's conversion can never compile for the Edge TPU; None for int8 (and qat)."""
-    return _NEVER.get(recipe.conversion)
+def why_never_compiles(conversion: str) -> str | None:
+    """One sentence when a conversion (a ``Recipe.conversion``) can never compile for the Edge TPU."""
+    return _NEVER.get(conversion)
 
 
 def find_compiler(setting: str) -> Path | None:

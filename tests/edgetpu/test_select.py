@@ -87,10 +87,10 @@ def test_bad_input_is_an_input_error(tmp_path):
     ],
 )
 def test_candidates_that_can_never_compile_say_why(recipe, phrase):
-    sentence = why_never_compiles(Recipe(recipe=recipe))
+    sentence = why_never_compiles(Recipe(recipe=recipe).conversion)
     assert phrase in sentence and sentence.endswith(".") and sentence.count(". ") == 0
 
 
 @pytest.mark.parametrize("recipe", ["int8", "prune+int8", "qat", "cluster+qat", "prune+cluster+qat+int8"])
 def test_int8_candidates_can_compile(recipe):
-    assert why_never_compiles(Recipe(recipe=recipe)) is None
+    assert why_never_compiles(Recipe(recipe=recipe).conversion) is None
