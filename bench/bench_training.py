@@ -40,7 +40,8 @@ CHILD = textwrap.dedent("""
     import numpy as np, tensorflow as tf, tf_keras
     from pathlib import Path
     from edgegate.datasets.interface import Dataset
-    from edgegate.policy.schema import RecipeSpec, TrainingSpec
+    from edgegate.policy.load import parse_training
+    from edgegate.policy.sections import Recipe
     from edgegate.recipes.interface import TrainingContext, stages_of
     from edgegate.recipes.training import train
     which, recipes = sys.argv[1], sys.argv[2].split(",")
@@ -60,15 +61,15 @@ CHILD = textwrap.dedent("""
         y = rng.integers(0, 10, 64)
         model = tf_keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), classes=10)
     built = time.perf_counter()
-    context = TrainingContext(which, TrainingSpec(epochs=1, batch_size=16, learning_rate=1e-4), Dataset(x, y, which),
-                              Path("."), 0)
+    training = parse_training(dict(epochs=1, batch_size=16, learning_rate=1e-4))
+    context = TrainingContext(which, training, Dataset(x, y, which), Path("."), 0)
     phases = {"import+build_s": built - t0, "train_s": [], "convert_s": [], "tflite_bytes": []}
     for label in recipes:
         t = time.perf_counter()
         if label == "float":
             tuned, qat = model, False
         else:
-            recipe = RecipeSpec(recipe=label)
+            recipe = Recipe(recipe=label)
             stages, _ = stages_of(recipe)
             tuned, qat = train(model, stages, recipe, context).model, "qat" in stages
         phases["train_s"].append(time.perf_counter() - t)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from edgegate.policy.resolved import ResolvedModel
+from edgegate.policy.sections import ModelPolicy
 
 ChangeKind = Literal["added", "modified", "renamed", "requested"]
 
@@ -25,7 +25,7 @@ ChangeKind = Literal["added", "modified", "renamed", "requested"]
 @dataclass(frozen=True)
 class ModelTarget:
     name: str
-    model: ResolvedModel  # the policy entry this target came from
+    model: ModelPolicy  # the policy entry this target came from
     path: str  # repository-relative POSIX path of the file or SavedModel folder
 
 

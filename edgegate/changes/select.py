@@ -23,7 +23,7 @@ from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, Mo
 from edgegate.changes.lfs import check_not_lfs_pointer
 from edgegate.errors import InputError, PolicyError, UsageError
 from edgegate.model_files import SAVED_MODEL_FILES, is_saved_model, model_kind
-from edgegate.policy.resolved import Policy, ResolvedModel
+from edgegate.policy.sections import ModelPolicy, Policy
 from edgegate.repo_paths import real_path, resolves_inside
 
 GLOB_CHARS = frozenset("*?[")
@@ -130,7 +130,7 @@ def _glob(root: Path, pattern: str) -> list[str]:
 # --- targets ---------------------------------------------------------------------------------
 
 
-def _glob_names(entry: ResolvedModel, matches: list[str]) -> list[str]:
+def _glob_names(entry: ModelPolicy, matches: list[str]) -> list[str]:
     """``name/stem`` per match; the match's path below the glob's fixed folders where stems clash."""
     stems = [PurePosixPath(m).stem for m in matches]
     prefix = _fixed_prefix(_normalize(entry.path))
@@ -161,14 +161,14 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
         for path, name in zip(matches, names):
             if not resolves_inside(root, path):
                 real = real_path(root, path)
-                line = policy.lines.get(("models", entry.index, "path"), entry.line)
+                line = entry.path_line if entry.path_line is not None else entry.line
                 where = (
                     f"resolves to {real}, outside the repository, through a symlink"
                     if real
                     else "is not a usable path (it holds a NUL byte)"
                 )
                 problems.append(
-                    f"{policy.display_path}:{line}: models[{entry.index}].path: {path!r} {where}; "
+                    f"{policy.display_path}:{line}: {entry.key}.path: {path!r} {where}; "
                     "EdgeGate reads models only from inside the repository"
                 )
             targets.append(ModelTarget(name, entry, path))
@@ -269,12 +269,12 @@ def _moved_to(path: str, changes: list[PathChange]) -> str | None:
     return None
 
 
-def _gone_note(policy: Policy, entry: ResolvedModel, name: str, path: str, changes: list[PathChange]) -> str:
+def _gone_note(policy: Policy, entry: ModelPolicy, name: str, path: str, changes: list[PathChange]) -> str:
     moved = _moved_to(path, changes)
     if moved:
         return (
             f"model {name}: {path} was moved to {moved} in this change; update "
-            f"models[{entry.index}].path in {policy.display_path} to gate it there"
+            f"{entry.key}.path in {policy.display_path} to gate it there"
         )
     return f"model {name}: {path} was deleted in this change: nothing to gate"
 
@@ -328,9 +328,7 @@ def find_changes(
             # Never existed: a typo in the policy. Gate it so the run fails, naming the file;
             # a note alone would let a misspelt path pass every PR unnoticed.
             models.append(
-                ChangedModel(
-                    t, "added", None, (f"check models[{t.model.index}].path in {policy.display_path}",)
-                )
+                ChangedModel(t, "added", None, (f"check {t.model.key}.path in {policy.display_path}",))
             )
             continue
         changed = _classify(t, changes, repo, base_sha)

@@ -10,12 +10,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import analyze
-from edgegate.errors import InputError
-from edgegate.policy.schema import EdgeTpuSpec
+from edgegate.errors import InputError, PolicyError
+from edgegate.policy.load import parse_edgetpu
 from edgegate.results.codec import encode
 
 if TYPE_CHECKING:
@@ -77,14 +75,11 @@ def edgetpu(
     """The analysis printed (to ``console``, else stdout); the exit code as in the module doc."""
     try:
         # Validated like the policy's edgetpu: block, so the flags get the same checks and messages.
-        spec = EdgeTpuSpec.model_validate(
+        spec = parse_edgetpu(
             {"level": "error", "compiler_version": compiler_version, "runtime": runtime, "compiler": compiler}
         )
-    except ValidationError as e:
-        _emit(
-            console,
-            "error: " + "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()),
-        )
+    except PolicyError as e:
+        _emit(console, "error: " + "; ".join(e.problems))
         return 2
     try:
         result = analyze(Path(model), spec)

@@ -1,8 +1,8 @@
 """Datasets named by the policy (eval, calibration, training data), read and checked alike.
 
-``load_dataset`` picks the source for a ``DatasetSpec``, then checks what came back: numeric
-arrays, at least one sample, as many labels as samples, finite values. Every problem is an
-``InputError`` naming the policy key and the file.
+``load_dataset`` picks the source for a policy ``sections.Dataset``, then checks what came
+back: numeric arrays, at least one sample, as many labels as samples, finite values. Every
+problem is an ``InputError`` naming the policy key and the file.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from edgegate.datasets.npy import NpySource
 from edgegate.datasets.npz import NpzSource
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
-from edgegate.policy.schema import DatasetSpec
+from edgegate.policy import sections
 
 __all__ = ["Dataset", "DatasetSource", "load_dataset"]
 
 
 def load_dataset(
-    spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+    spec: sections.Dataset, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
 ) -> Dataset:
     """Read the samples ``spec`` names (paths relative to the repository ``root``).
 
@@ -37,7 +37,7 @@ def load_dataset(
     return data.take(spec.limit) if spec.limit else data
 
 
-def _source_for(spec: DatasetSpec, root: Path, key: str) -> DatasetSource:
+def _source_for(spec: sections.Dataset, root: Path, key: str) -> DatasetSource:
     if spec.hook:
         return HookSource()
     if spec.x:
@@ -58,7 +58,7 @@ def _source_for(spec: DatasetSpec, root: Path, key: str) -> DatasetSource:
     )
 
 
-def _check(data: Dataset, spec: DatasetSpec) -> None:
+def _check(data: Dataset, spec: sections.Dataset) -> None:
     samples, labels = _names(spec)
     x, y = data.x, data.y
     for what, array in ((samples, x), (labels, y)):
@@ -82,7 +82,7 @@ def _check(data: Dataset, spec: DatasetSpec) -> None:
                 )
 
 
-def _names(spec: DatasetSpec) -> tuple[str, str]:
+def _names(spec: sections.Dataset) -> tuple[str, str]:
     """How the samples and labels are called in the user's terms, for messages."""
     if spec.x:
         return f"x ({spec.x})", f"y ({spec.y})"

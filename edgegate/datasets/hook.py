@@ -20,12 +20,12 @@ from edgegate.datasets.interface import Dataset, DatasetSource
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
 from edgegate.exception_text import first_line_with_type
-from edgegate.policy.schema import DatasetSpec
+from edgegate.policy import sections
 
 
 class HookSource(DatasetSource):
     def load(
-        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+        self, spec: sections.Dataset, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
         assert spec.hook is not None  # chosen for a spec with a hook
         function = import_hook(spec.hook, root, key=key)

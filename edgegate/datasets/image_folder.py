@@ -17,14 +17,14 @@ import numpy as np
 from edgegate.datasets.interface import Dataset, DatasetSource
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
-from edgegate.policy.schema import DatasetSpec
+from edgegate.policy import sections
 
 _SCALES = {"0..1": (1 / 255.0, 0.0), "-1..1": (1 / 127.5, -1.0), "0..255": (1.0, 0.0)}
 
 
 class ImageFolderSource(DatasetSource):
     def load(
-        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+        self, spec: sections.Dataset, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
         try:
             from PIL import Image, UnidentifiedImageError

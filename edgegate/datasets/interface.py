@@ -1,7 +1,7 @@
 """Datasets: the samples (and labels) a policy's ``data:`` key names, as in-memory arrays.
 
 A ``DatasetSource`` reads one kind of source (.npz, .npy pair, image folder, Python hook);
-``edgegate.datasets.load_dataset`` picks the source for a ``DatasetSpec`` and checks what it
+``edgegate.datasets.load_dataset`` picks the source for a policy ``sections.Dataset`` and checks what it
 returned, so every source gets the same validation and the same messages.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgegate.policy.schema import DatasetSpec
+from edgegate.policy import sections
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to a single bool
@@ -35,7 +35,7 @@ class DatasetSource(abc.ABC):
 
     @abc.abstractmethod
     def load(
-        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+        self, spec: sections.Dataset, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
         """Read the arrays; raise ``InputError`` naming ``key`` and the file when they are unusable.
 

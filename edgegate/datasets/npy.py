@@ -9,14 +9,14 @@ import numpy as np
 from edgegate.datasets.interface import Dataset, DatasetSource
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
-from edgegate.policy.schema import DatasetSpec
+from edgegate.policy import sections
 
 
 class NpySource(DatasetSource):
     """``x:``/``y:`` file pairs, or ``path: samples.npy`` alone (no labels)."""
 
     def load(
-        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+        self, spec: sections.Dataset, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
         x_written = spec.x or spec.path
         assert x_written is not None  # chosen for a spec with x or an .npy path

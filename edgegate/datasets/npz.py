@@ -10,19 +10,19 @@ import numpy as np
 from edgegate.datasets.interface import Dataset, DatasetSource
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
-from edgegate.policy.schema import DatasetSpec
+from edgegate.policy import sections
 
 
 class NpzSource(DatasetSource):
     def load(
-        self, spec: DatasetSpec, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
+        self, spec: sections.Dataset, root: Path, *, key: str, input_hw: tuple[int, int] | None = None
     ) -> Dataset:
         assert spec.path is not None  # chosen for a spec with an .npz path
         path = resolve_inside(root, spec.path, key=key)
         if not path.is_file():
             raise InputError(f"{key}: {spec.path} not found in the repository")
         # A label key the user set explicitly must exist; the default 'y' may be absent (label-free data).
-        y_required = "y_key" in spec.model_fields_set and spec.y_key is not None
+        y_required = spec.y_key_written and spec.y_key is not None
         try:
             opened = np.load(path, allow_pickle=False)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:

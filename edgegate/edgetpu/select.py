@@ -19,7 +19,7 @@ from edgegate.edgetpu.flatbuffer import read_tflite
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.static import StaticAnalyzer
 from edgegate.errors import InputError
-from edgegate.policy.schema import CONVERSIONS, EdgeTpuSpec
+from edgegate.policy.sections import EdgeTpuSettings
 
 COMPILER_NAME = "edgetpu_compiler"
 
@@ -43,11 +43,8 @@ _NEVER = {
 }
 
 
-def why_never_compiles(recipe: str) -> str | None:
-    """One sentence when a recipe's conversion can never compile for the Edge TPU; None for int8 (and qat)."""
-    stages = [s.strip() for s in recipe.split("+")]
-    conversions = [s for s in stages if s in CONVERSIONS]
-    conversion = conversions[0] if conversions else ("int8" if "qat" in stages else "float32")
+def why_never_compiles(conversion: str) -> str | None:
+    """One sentence when a conversion (a ``Recipe.conversion``) can never compile for the Edge TPU."""
     return _NEVER.get(conversion)
 
 
@@ -69,7 +66,7 @@ def find_compiler(setting: str) -> Path | None:
     return path
 
 
-def analyze(model: Path, spec: EdgeTpuSpec) -> EdgeTpuResult:
+def analyze(model: Path, spec: EdgeTpuSettings) -> EdgeTpuResult:
     """The Edge TPU answer for one .tflite under ``spec``; ``InputError`` when the file is unusable."""
     parsed = read_tflite(model)
     if is_compiled(parsed):

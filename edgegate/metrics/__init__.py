@@ -8,12 +8,12 @@ from edgegate.metrics.classification import TopK
 from edgegate.metrics.fidelity import Fidelity
 from edgegate.metrics.interface import Metric, MetricScore
 from edgegate.metrics.regression import MeanAbsoluteError, MeanSquaredError, RootMeanSquaredError
-from edgegate.policy.schema import MetricSpec
+from edgegate.policy import sections
 
 __all__ = ["Metric", "MetricScore", "metric_for"]
 
 
-def metric_for(spec: MetricSpec) -> Metric:
+def metric_for(spec: sections.Metric) -> Metric:
     if spec.name == "top1":
         return TopK(1)
     if spec.name == "topk":

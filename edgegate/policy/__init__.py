@@ -1,10 +1,7 @@
-"""The policy file (``edgegate.yml``): schema, loading with line numbers, and resolution.
+"""The policy file (``edgegate.yml``).
 
-``load_policy(path)`` returns a ``Policy`` whose ``models`` are fully resolved (defaults
-applied, quantities parsed to numbers) or raises ``PolicyError`` listing every problem.
+``edgegate.policy.load.load_policy(path)`` reads and validates it (pydantic, inside this
+package only) and returns a ``Policy`` of the frozen values in ``edgegate.policy.sections``:
+defaults applied, quantities parsed, each section with the key and line it was written at.
+Nothing here is imported eagerly, so ``edgegate.policy.sections`` stays light.
 """
-
-from edgegate.policy.load import load_policy
-from edgegate.policy.resolved import Policy, ResolvedModel
-
-__all__ = ["load_policy", "Policy", "ResolvedModel"]

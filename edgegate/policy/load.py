@@ -1,31 +1,56 @@
-"""Loading ``edgegate.yml``: YAML with line numbers → schema validation → resolution.
+"""Loading ``edgegate.yml``: YAML with line numbers → schema validation → frozen sections.
 
 Every problem is collected and reported together as ``file:line: key: message`` before any
-work starts, so a user fixes the file in one pass.
+work starts, so a user fixes the file in one pass. The line table stays here: each section
+of the returned ``Policy`` carries its own key and line instead.
+
+``parse_recipe``, ``parse_dataset``, ... turn one section's YAML-like value into its frozen
+value through the same schema, for code that makes a section outside a policy file.
 """
 
 from __future__ import annotations
 
 import posixpath
 from pathlib import Path
+from typing import Any, Literal, TypeVar, cast, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from edgegate.errors import PolicyError
 from edgegate import units as q
-from edgegate.policy.resolved import Budget, Policy, ResolvedModel
+from edgegate.errors import PolicyError
+from edgegate.policy import convert
 from edgegate.policy.schema import (
-    DEPLOY_SELECTORS,
+    CalibrationSpec,
+    DatasetSpec,
     EdgeTpuSpec,
     LatencySpec,
+    MetricSpec,
     ModelSettings,
     PolicyFile,
     RecipeSpec,
+    TrainingSpec,
+)
+from edgegate.policy.sections import (
+    DEFAULT_RECIPES,
+    DEPLOY_SELECTORS,
+    Budget,
+    BudgetMetric,
+    Calibration,
+    Dataset,
+    EdgeTpuSettings,
+    Metric,
+    ModelPolicy,
+    Objective,
+    Policy,
+    Recipe,
+    Training,
 )
 from edgegate.status import Level
 
-Loc = tuple
+Loc = tuple[Any, ...]
+Lines = dict[Loc, int]
+S = TypeVar("S", bound=BaseModel)
 
 
 def _compose_with_lines(text: str) -> tuple[object, dict[Loc, int]]:
@@ -76,6 +101,15 @@ def _clean(msg: str) -> str:
     return msg
 
 
+def _message(err: Any) -> str:
+    """What one pydantic error says to the user (its location is reported separately)."""
+    if err["type"] == "extra_forbidden":
+        return "unknown key (see docs/policy.md for the keys this section takes)"
+    if err["type"] == "missing":
+        return f"missing required key {err['loc'][-1]!r}"
+    return _clean(err["msg"])
+
+
 def load_policy(path: Path, root: Path | None = None) -> Policy:
     """Read, validate and resolve a policy file; raise ``PolicyError`` with every problem."""
     path = Path(path)
@@ -106,13 +140,9 @@ def load_policy(path: Path, root: Path | None = None) -> Policy:
         for err in e.errors():
             data_loc, line = _line_for(tuple(err["loc"]), lines)
             # Report the key the user wrote: union branches add type names to pydantic's loc.
-            msg = _clean(err["msg"])
             if err["type"] == "extra_forbidden":
                 data_loc, line = tuple(err["loc"]), lines.get(tuple(err["loc"]), line)
-                msg = "unknown key (see docs/policy.md for the keys this section takes)"
-            if err["type"] == "missing":
-                msg = f"missing required key {err['loc'][-1]!r}"
-            found.append((data_loc, err["type"], f"{shown}:{line}: {format_key(data_loc)}: {msg}"))
+            found.append((data_loc, err["type"], f"{shown}:{line}: {format_key(data_loc)}: {_message(err)}"))
         problems: list[str] = []
         for data_loc, kind, entry in found:
             # A union (e.g. recipes: list | 'auto') reports every branch; keep the branch
@@ -125,11 +155,11 @@ def load_policy(path: Path, root: Path | None = None) -> Policy:
         raise PolicyError(problems) from None
 
     root = Path(root) if root is not None else path.resolve().parent
-    problems: list[str] = []
+    problems = []
     models = tuple(_resolve(parsed, i, lines, shown, problems) for i in range(len(parsed.models)))
     if problems:
         raise PolicyError(problems)
-    return Policy(path=path, root=root, models=models, lines=lines)
+    return Policy(path=path, root=root, models=models)
 
 
 def _display(path: Path, root: Path) -> str:
@@ -146,25 +176,29 @@ def _inside_repo(p: str) -> bool:
     return norm != ".." and not norm.startswith("../")
 
 
-def _resolve(parsed: PolicyFile, i: int, lines: dict, shown: str, problems: list[str]) -> ResolvedModel:
+def _resolve(parsed: PolicyFile, i: int, lines: Lines, shown: str, problems: list[str]) -> ModelPolicy:
     entry = parsed.models[i]
     d: ModelSettings = parsed.defaults
     loc: Loc = ("models", i)
 
-    def pick(field: str):
+    def pick(field: str) -> Any:
         own = getattr(entry, field)
         return own if own is not None else getattr(d, field)
 
+    def origin(field: str) -> Loc:
+        """Where the value ``pick`` chose was written: the model, else ``defaults:``."""
+        return loc if getattr(entry, field) is not None else ("defaults",)
+
     def where(field_loc: Loc) -> tuple[Loc, int]:
         """The model's own key if written there, else the defaults' key."""
-        for origin in (loc, ("defaults",)):
+        for start in (loc, ("defaults",)):
             for n in range(len(field_loc), 0, -1):  # a shorthand value has no deeper keys
-                candidate = origin + field_loc[:n]
+                candidate = start + field_loc[:n]
                 if candidate in lines:
                     return candidate, lines[candidate]
         return loc, lines.get(loc, 1)
 
-    def problem(field_loc: Loc, msg: str):
+    def problem(field_loc: Loc, msg: str) -> None:
         k, line = where(field_loc)
         problems.append(f"{shown}:{line}: {format_key(k)}: {msg}")
 
@@ -182,14 +216,9 @@ def _resolve(parsed: PolicyFile, i: int, lines: dict, shown: str, problems: list
 
     recipes_value = pick("recipes")
     auto = recipes_value == "auto"
-    if auto:
-        from edgegate.policy.resolved import DEFAULT_RECIPES
-
-        recipes = DEFAULT_RECIPES
-    else:
-        recipes = (
-            tuple(recipes_value) if recipes_value else ResolvedModel.__dataclass_fields__["recipes"].default
-        )
+    recipes = (
+        tuple(convert.recipe(r) for r in recipes_value) if recipes_value and not auto else DEFAULT_RECIPES
+    )
     labels = [r.label for r in recipes]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:
@@ -202,14 +231,60 @@ def _resolve(parsed: PolicyFile, i: int, lines: dict, shown: str, problems: list
             f"{deploy!r} is neither a recipe of this model ({', '.join(labels)}) nor one of "
             f"{', '.join(DEPLOY_SELECTORS)}",
         )
-    objective = pick("objective") or (
-        deploy if deploy in ("smallest", "fastest", "most_accurate") else "smallest"
+    objective: Objective = pick("objective") or (
+        cast(Objective, deploy) if deploy in get_args(Objective) else "smallest"
     )
 
-    budgets: list[Budget] = []
-    own_b, def_b = entry.budgets, d.budgets
+    def written(field: str, data: bool = False) -> dict[str, Any]:
+        """Key and line of the section ``pick`` chose (and of its ``data:``)."""
+        at = origin(field) + (field,)
+        found = {"key": format_key(at), "line": lines.get(at)}
+        return {**found, "data_line": lines.get(at + ("data",))} if data else found
 
-    def add(metric, against, field_name, items_own, items_def, base: bool):
+    eval_spec, calibration_spec, training_spec = pick("eval"), pick("calibration"), pick("training")
+    evaluation = convert.evaluation(eval_spec, **written("eval", data=True)) if eval_spec else None
+    calibration = (
+        convert.calibration(calibration_spec, **written("calibration", data=True))
+        if calibration_spec
+        else None
+    )
+    training = convert.training(training_spec, **written("training", data=True)) if training_spec else None
+    return ModelPolicy(
+        name=entry.name,
+        path=entry.path,
+        index=i,
+        watch=tuple(entry.watch),
+        recipes=recipes,
+        auto=auto,
+        deploy=deploy,
+        objective=objective,
+        eval=evaluation,
+        calibration=calibration,
+        training=training,
+        budgets=_budgets(entry.budgets, d.budgets, loc, lines),
+        edgetpu=convert.edgetpu(pick("edgetpu") or EdgeTpuSpec.model_validate({}), **written("edgetpu")),
+        latency=convert.latency(pick("latency") or LatencySpec.model_validate({}), **written("latency")),
+        trust_code=bool(pick("trust_code")),
+        line=lines.get(loc),
+        path_line=lines.get(loc + ("path",)),
+    )
+
+
+def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ...]:
+    """Every budget of one model, each with its number parsed and the key and line it came from.
+
+    A budget kind the model writes replaces the same kind from ``defaults:`` as a whole.
+    """
+    budgets: list[Budget] = []
+
+    def add(
+        metric: BudgetMetric,
+        against: Literal["absolute", "float", "base"],
+        field_name: str,
+        items_own: Any,
+        items_def: Any,
+        base: bool,
+    ) -> None:
         items, origin = (items_own, loc) if items_own is not None else (items_def, ("defaults",))
         if items is None:
             return
@@ -249,36 +324,77 @@ def _resolve(parsed: PolicyFile, i: int, lines: dict, shown: str, problems: list
                     Budget(metric, against, level, written, key, line, change=q.parse_change(raw, quantity))
                 )
 
-    for metric in ("size", "gzip_size", "latency"):
+    plain: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency")
+    for metric in plain:
         add(metric, "absolute", "max", getattr(own_b, metric, None), getattr(def_b, metric, None), False)
     acc_own, acc_def = getattr(own_b, "accuracy", None), getattr(def_b, "accuracy", None)
-    for field_name, against in (("min", "absolute"), ("max", "absolute"), ("max_drop", "float")):
+    accuracy: tuple[tuple[str, Literal["absolute", "float"]], ...] = (
+        ("min", "absolute"),
+        ("max", "absolute"),
+        ("max_drop", "float"),
+    )
+    for field_name, against in accuracy:
         add("accuracy", against, field_name, acc_own, acc_def, False)
     base_own, base_def = getattr(own_b, "vs_base", None), getattr(def_b, "vs_base", None)
-    for metric in ("size", "gzip_size", "latency", "accuracy"):
+    every: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency", "accuracy")
+    for metric in every:
         field_name = "max_drop" if metric == "accuracy" else "max_increase"
         add(
             metric, "base", field_name, getattr(base_own, metric, None), getattr(base_def, metric, None), True
         )
-
-    return ResolvedModel(
-        name=entry.name,
-        path=entry.path,
-        index=i,
-        watch=tuple(entry.watch),
-        recipes=recipes,
-        auto=auto,
-        deploy=deploy,
-        objective=objective,
-        eval=pick("eval"),
-        calibration=pick("calibration"),
-        training=pick("training"),
-        budgets=tuple(budgets),
-        edgetpu=pick("edgetpu") or EdgeTpuSpec(),
-        latency=pick("latency") or LatencySpec(),
-        trust_code=bool(pick("trust_code")),
-        line=lines.get(loc),
-    )
+    return tuple(budgets)
 
 
-__all__ = ["load_policy", "format_key", "RecipeSpec"]
+# --- one section at a time ------------------------------------------------------------
+
+
+def _validate(schema: type[S], value: object) -> S:
+    """``value`` checked against one schema class; ``PolicyError`` with ``key: message`` per problem,
+    the key relative to ``value`` (the caller knows where it came from)."""
+    try:
+        return schema.model_validate(value)
+    except ValidationError as e:
+        raise PolicyError(
+            [f"{format_key(tuple(err['loc']))}: {_message(err)}" for err in e.errors()]
+        ) from None
+
+
+def parse_recipe(value: object) -> Recipe:
+    """A recipe from its policy form: ``"prune+int8"`` or ``{recipe: ..., prune: {...}}``."""
+    return convert.recipe(_validate(RecipeSpec, value))
+
+
+def parse_metric(value: object) -> Metric:
+    """An ``eval.metric`` from its policy form: ``"top5"`` or ``{name: topk, k: 5}``."""
+    return convert.metric(_validate(MetricSpec, value))
+
+
+def parse_dataset(value: object, *, key: str, line: int | None = None) -> Dataset:
+    """A ``data:`` value (``"eval.npz"``, ``{x: ..., y: ...}``, ...) that messages call ``key``."""
+    return convert.dataset(_validate(DatasetSpec, value), key=key, line=line)
+
+
+def parse_calibration(value: object, *, key: str = "calibration", line: int | None = None) -> Calibration:
+    return convert.calibration(_validate(CalibrationSpec, value), key=key, line=line, data_line=None)
+
+
+def parse_training(value: object = None, *, key: str = "training", line: int | None = None) -> Training:
+    """A ``training:`` section; ``None`` gives the defaults."""
+    return convert.training(_validate(TrainingSpec, value or {}), key=key, line=line, data_line=None)
+
+
+def parse_edgetpu(value: object = None, *, key: str = "edgetpu", line: int | None = None) -> EdgeTpuSettings:
+    """An ``edgetpu:`` section; ``None`` gives the defaults."""
+    return convert.edgetpu(_validate(EdgeTpuSpec, value or {}), key=key, line=line)
+
+
+__all__ = [
+    "format_key",
+    "load_policy",
+    "parse_calibration",
+    "parse_dataset",
+    "parse_edgetpu",
+    "parse_metric",
+    "parse_recipe",
+    "parse_training",
+]

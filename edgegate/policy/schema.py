@@ -2,8 +2,8 @@
 
 Every key documented in docs/policy.md is declared here; ``extra="forbid"`` everywhere so
 a misspelt key is an error with its line, not a silently ignored budget. Quantities stay as
-text here and are checked by validators (so errors point at the key); ``resolved.py`` turns
-a validated file into typed, defaulted values for the pipeline.
+text here and are checked by validators (so errors point at the key); ``load.py`` turns a
+validated file into the frozen values of ``sections.py``. Only ``policy/`` imports this module.
 """
 
 from __future__ import annotations
@@ -13,13 +13,19 @@ from typing import Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edgegate import units as q
-
-SCHEMA_VERSION = 1
-
-# Conversion stages (the last stage of a recipe) and training stages (before it), in order.
-CONVERSIONS = ("float32", "float16", "dynamic", "int8", "int16x8")
-TRAININGS = ("prune", "cluster", "qat")
-DEPLOY_SELECTORS = ("best", "smallest", "fastest", "most_accurate", "all")
+from edgegate.policy.sections import (
+    ClusterInit,
+    Color,
+    CompilerVersion,
+    EdgeTpuLevel,
+    Int8Io,
+    Int16x8Io,
+    MetricName,
+    Objective,
+    PruneSchedule,
+    Scale,
+    recipe_stages,
+)
 
 
 class _Strict(BaseModel):
@@ -49,10 +55,8 @@ class DatasetSpec(_Strict):
     image_size: tuple[int, int] | None = Field(
         None, description="[height, width] to resize images to; default: the model's input size."
     )
-    color: Literal["rgb", "grayscale"] = "rgb"
-    scale: Literal["0..1", "-1..1", "0..255"] = Field(
-        "0..1", description="Pixel value range fed to the model."
-    )
+    color: Color = "rgb"
+    scale: Scale = Field("0..1", description="Pixel value range fed to the model.")
     hook: str | None = Field(
         None,
         description="'module:function' returning (x, y) arrays, x alone, or an "
@@ -80,9 +84,6 @@ class DatasetSpec(_Strict):
         if self.hook and ":" not in self.hook:
             raise ValueError(f"hook must be 'module:function', got {self.hook!r}")
         return self
-
-
-MetricName = Literal["top1", "topk", "mae", "mse", "rmse", "fidelity"]
 
 
 class MetricSpec(_Strict):
@@ -131,17 +132,17 @@ class TrainingSpec(_Strict):
 
 
 class Int8Options(_Strict):
-    io: Literal["int8", "uint8", "float32"] = Field("int8", description="Input/output tensor type.")
+    io: Int8Io = Field("int8", description="Input/output tensor type.")
     per_channel: bool = True
 
 
 class Int16x8Options(_Strict):
-    io: Literal["int16", "float32"] = "float32"
+    io: Int16x8Io = "float32"
 
 
 class PruneOptions(_Strict):
     sparsity: float = Field(0.5, gt=0, lt=1)
-    schedule: Literal["constant", "polynomial"] = "polynomial"
+    schedule: PruneSchedule = "polynomial"
     initial_sparsity: float = Field(0.0, ge=0, lt=1)
     structured: Literal["2:4"] | None = None
     epochs: int | None = Field(None, ge=1)
@@ -152,14 +153,14 @@ class PruneOptions(_Strict):
 
 class ClusterOptions(_Strict):
     clusters: int = Field(16, ge=2)
-    init: Literal["kmeans_plus_plus", "linear", "random", "density"] = "kmeans_plus_plus"
+    init: ClusterInit = "kmeans_plus_plus"
     epochs: int | None = Field(None, ge=1)
     skip_unsupported: bool = False
 
 
 class QatOptions(_Strict):
     epochs: int | None = Field(None, ge=1)
-    io: Literal["int8", "uint8", "float32"] = "int8"
+    io: Int8Io = "int8"
 
 
 class RecipeSpec(_Strict):
@@ -183,26 +184,7 @@ class RecipeSpec(_Strict):
     @field_validator("recipe")
     @classmethod
     def _grammar(cls, v: str) -> str:
-        stages = [s.strip() for s in v.split("+")]
-        unknown = [s for s in stages if s not in CONVERSIONS + TRAININGS]
-        if unknown:
-            raise ValueError(
-                f"unknown recipe {unknown[0]!r} in {v!r}; recipes are built from "
-                f"{', '.join(CONVERSIONS + TRAININGS)} joined by '+' (e.g. prune+int8)"
-            )
-        convs = [s for s in stages if s in CONVERSIONS]
-        trains = [s for s in stages if s in TRAININGS]
-        if len(convs) > 1 or (convs and stages[-1] not in CONVERSIONS):
-            raise ValueError(f"{v!r}: a recipe has at most one conversion ({', '.join(CONVERSIONS)}), last")
-        if trains != sorted(set(trains), key=TRAININGS.index):
-            raise ValueError(f"{v!r}: training stages go in the order prune, cluster, qat, each once")
-        if "qat" in trains and convs and convs[0] != "int8":
-            raise ValueError(f"{v!r}: qat produces a full-integer model; only '+int8' may follow it")
-        return "+".join(stages)
-
-    @property
-    def label(self) -> str:
-        return self.name or self.recipe
+        return "+".join(recipe_stages(v))
 
 
 # --- budgets --------------------------------------------------------------------------
@@ -346,10 +328,8 @@ class Budgets(_Strict):
 
 
 class EdgeTpuSpec(_Strict):
-    level: Literal["error", "warn", "off"] = "off"
-    compiler_version: Literal[14, 15, 16] = Field(
-        16, description="Major version of edgetpu_compiler to predict."
-    )
+    level: EdgeTpuLevel = "off"
+    compiler_version: CompilerVersion = Field(16, description="Major version of edgetpu_compiler to predict.")
     runtime: int | None = Field(
         None,
         ge=10,
@@ -391,9 +371,7 @@ class ModelSettings(_Strict):
     deploy: str | None = Field(
         None, description="A recipe label, or best|smallest|fastest|most_accurate|all."
     )
-    objective: Literal["smallest", "fastest", "most_accurate"] | None = Field(
-        None, description="What 'deploy: best' optimizes."
-    )
+    objective: Objective | None = Field(None, description="What 'deploy: best' optimizes.")
     eval: EvalSpec | None = None
     calibration: CalibrationSpec | None = None
     training: TrainingSpec | None = None

@@ -37,12 +37,12 @@ def _representative(request: BuildRequest, input_shape: tuple | None, notes: lis
     from edgegate.datasets import load_dataset
 
     hw = tuple(input_shape[:2]) if input_shape and len(input_shape) == 3 else None
-    data = load_dataset(request.calibration.data, request.root, key=request.calibration_key, input_hw=hw)
+    data = load_dataset(request.calibration.data, request.root, key=request.calibration.data.key, input_hw=hw)
     x = data.x[: request.calibration.samples].astype(np.float32)
     if input_shape is not None and tuple(x.shape[1:]) != tuple(d for d in input_shape):
         if None not in input_shape:
             raise InputError(
-                f"{request.calibration_key}: samples of shape {tuple(x.shape[1:])} do not fit model "
+                f"{request.calibration.data.key}: samples of shape {tuple(x.shape[1:])} do not fit model "
                 f"{request.model_name}'s input {tuple(input_shape)}"
             )
     if len(x) < request.calibration.samples:
@@ -71,7 +71,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             if spec is not None and spec.data is not None:
                 from edgegate.datasets import load_dataset
 
-                data = load_dataset(spec.data, request.root, key=request.training_key + ".data")
+                data = load_dataset(spec.data, request.root, key=spec.data.key)
             context = TrainingContext(request.model_name, spec, data, request.root, spec.seed if spec else 0)
             outcome = training_mod.train(model, trainings, request.recipes[0], context)
             model, figures = outcome.model, outcome.figures

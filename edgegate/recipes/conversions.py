@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from edgegate.policy.schema import RecipeSpec
+from edgegate.policy.sections import Recipe
 
 Representative = Callable[[], Iterable[list[np.ndarray]]]
 
@@ -24,7 +24,7 @@ class Conversion(abc.ABC):
 
     @abc.abstractmethod
     def configure(
-        self, converter, recipe: RecipeSpec, representative: Representative | None, after_qat: bool
+        self, converter, recipe: Recipe, representative: Representative | None, after_qat: bool
     ) -> None:
         """Set the converter's options for this conversion."""
 
@@ -135,7 +135,7 @@ def make_converter(*, keras_model=None, saved_model_dir: str | None = None, sign
 def convert(
     converter,
     conversion: Conversion,
-    recipe: RecipeSpec,
+    recipe: Recipe,
     representative: Representative | None,
     *,
     after_qat: bool = False,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from edgegate.model_files import ModelKind
 
-from edgegate.policy.schema import CONVERSIONS, TRAININGS, CalibrationSpec, RecipeSpec, TrainingSpec
 from edgegate.measurements.interface import SizeFigures
+from edgegate.policy.sections import Calibration, Recipe, Training, settings_of
 from edgegate.results import TrainingFigures
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,32 +31,25 @@ class SourceModel:
     trust_code: bool = False  # allow Lambda layers / custom objects
 
 
-def stages_of(recipe: RecipeSpec) -> tuple[tuple[str, ...], str]:
+def stages_of(recipe: Recipe) -> tuple[tuple[str, ...], str]:
     """Split a recipe into (training stages, conversion). ``qat`` alone converts to int8."""
-    parts = recipe.recipe.split("+")
-    trainings = tuple(p for p in parts if p in TRAININGS)
-    conversions = [p for p in parts if p in CONVERSIONS]
-    conversion = conversions[0] if conversions else ("int8" if "qat" in trainings else "float32")
-    return trainings, conversion
+    return recipe.trainings, recipe.conversion
 
 
-def training_key(recipe: RecipeSpec) -> tuple:
+def training_key(recipe: Recipe) -> tuple:
     """Recipes with equal keys share one fine-tuned parent model."""
-    trainings, _ = stages_of(recipe)
-    return tuple((stage, getattr(recipe, stage).model_dump_json()) for stage in trainings)
+    return tuple((stage, settings_of(getattr(recipe, stage))) for stage in recipe.trainings)
 
 
 @dataclass(frozen=True)
 class BuildRequest:
     model_name: str
     source: SourceModel
-    recipes: tuple[RecipeSpec, ...]  # all with the same training_key
+    recipes: tuple[Recipe, ...]  # all with the same training_key
     out_dir: Path  # one <label>.tflite per recipe is written here
     root: Path  # repository root (dataset paths and hooks resolve against it)
-    calibration: CalibrationSpec | None = None
-    calibration_key: str = ""  # policy key path, for messages
-    training: TrainingSpec | None = None
-    training_key: str = ""
+    calibration: Calibration | None = None
+    training: Training | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +68,7 @@ class TrainingContext:
     """What fine-tuning needs besides the model."""
 
     model_name: str
-    training: TrainingSpec
+    training: Training
     data: "Dataset | None"  # None when the policy gives no training data (and no hook)
     root: Path
     seed: int
@@ -99,6 +92,6 @@ class TrainingStage(abc.ABC):
 
     @abc.abstractmethod
     def apply(
-        self, model: Any, recipe: RecipeSpec, previous: tuple[str, ...], context: TrainingContext
+        self, model: Any, recipe: Recipe, previous: tuple[str, ...], context: TrainingContext
     ) -> StageOutcome:
         """Return the fine-tuned model; raise ``InputError`` naming layers it cannot handle."""

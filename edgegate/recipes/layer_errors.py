@@ -122,7 +122,7 @@ def worst_layers_for_request(request: BuildRequest, label: str, top: int = 5) ->
     model, signature = _float_parent(request, recipe)
     shape = tuple(model.inputs[0].shape[1:]) if model is not None else ()
     hw = shape[:2] if len(shape) == 3 and None not in shape[:2] else None
-    data = load_dataset(request.calibration.data, request.root, key=request.calibration_key, input_hw=hw)
+    data = load_dataset(request.calibration.data, request.root, key=request.calibration.data.key, input_hw=hw)
     if model is not None:
         return worst_layers(lambda: make_converter(keras_model=model), data.x, top=top)
     return worst_layers(
@@ -142,7 +142,7 @@ def _float_parent(request: BuildRequest, recipe):
         spec = request.training
         data = None
         if spec is not None and spec.data is not None:
-            data = load_dataset(spec.data, request.root, key=request.training_key + ".data")
+            data = load_dataset(spec.data, request.root, key=spec.data.key)
         context = TrainingContext(request.model_name, spec, data, request.root, spec.seed if spec else 0)
         model = training.load_for_training(request.source)
         return training.train(model, trainings, recipe, context).model, None

@@ -30,7 +30,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     from edgegate.changes.git import GitRepo
     from edgegate.changes.select import find_changes
     from edgegate.errors import UsageError
-    from edgegate.policy import load_policy
+    from edgegate.policy.load import load_policy
     from edgegate.progress import Progress
     from edgegate.results import NO_CHANGE_NOTE, GitRef, RunResult
     from edgegate.status import Status
@@ -96,17 +96,12 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
     from edgegate.run.pool_runner import PoolRunner
     from edgegate.workers.pool import WorkerPool
 
-    def section_key(model: Any, section: str) -> str:
-        own = ("models", model.index, section)
-        return f"models[{model.index}].{section}" if own in policy.lines else f"defaults.{section}"
-
     settings = loop.Settings(
         root=policy.root,
         latency=options.latency,
         threads=options.threads,
         only_recipes=options.recipes,
         keep_in=work_root if keep else None,
-        calibration_key=section_key,
     )
     with ModelMaterializer(repo, changes.base_sha) as materializer:
         plans = []

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from edgegate.policy.resolved import ResolvedModel
-from edgegate.policy.schema import RecipeSpec
+from edgegate.policy.sections import ModelPolicy, Recipe
 from edgegate.results import CandidateResult
 from edgegate.verdicts.deploy import choose
 from edgegate.verdicts.interface import Check
@@ -76,7 +75,7 @@ def _check_text(check: Check) -> str:
 class AutoSearch:
     """One model's search. Call ``next_recipes`` until it returns an empty list."""
 
-    def __init__(self, model: ResolvedModel, *, has_training_data: bool, edgetpu_required: bool):
+    def __init__(self, model: ModelPolicy, *, has_training_data: bool, edgetpu_required: bool):
         self.objective = model.objective
         self._has_training_data = has_training_data
         self._edgetpu_required = edgetpu_required
@@ -84,7 +83,7 @@ class AutoSearch:
         self._step = "start"  # start → ptq → int16x8 → qat → compress → done
         self._lines: list[str] = []
 
-    def next_recipes(self, results: Sequence[CandidateResult]) -> list[RecipeSpec]:
+    def next_recipes(self, results: Sequence[CandidateResult]) -> list[Recipe]:
         if self._step == "start":
             return self._ask("ptq", PTQ)
         if self._step == "done":
@@ -100,12 +99,12 @@ class AutoSearch:
 
     # --- steps ------------------------------------------------------------------------
 
-    def _ask(self, step: str, labels: Sequence[str]) -> list[RecipeSpec]:
+    def _ask(self, step: str, labels: Sequence[str]) -> list[Recipe]:
         self._step = step
         self._asked = tuple(labels)
-        return [RecipeSpec(recipe=label) for label in labels]
+        return [Recipe(recipe=label) for label in labels]
 
-    def _finish(self, results: Sequence[CandidateResult], reason: str | None = None) -> list[RecipeSpec]:
+    def _finish(self, results: Sequence[CandidateResult], reason: str | None = None) -> list[Recipe]:
         self._step = "done"
         if reason:
             self._lines.append(reason)
@@ -119,7 +118,7 @@ class AutoSearch:
             self._lines.append(INT16X8_CAVEAT)
         return []
 
-    def _escalate(self, by_label: dict[str, CandidateResult]) -> list[RecipeSpec]:
+    def _escalate(self, by_label: dict[str, CandidateResult]) -> list[Recipe]:
         results = list(by_label.values())
         if self._step == "compress":
             return self._finish(results)
@@ -147,7 +146,7 @@ class AutoSearch:
             "(16-bit activations, QAT, pruning, clustering) improves that",
         )
 
-    def _more_accurate(self, results: list[CandidateResult], current: str) -> list[RecipeSpec]:
+    def _more_accurate(self, results: list[CandidateResult], current: str) -> list[Recipe]:
         if self._step == "ptq":
             if not self._edgetpu_required:
                 self._lines.append(
@@ -160,7 +159,7 @@ class AutoSearch:
         self._lines.append(f"→ qat: {current} loses too much; quantization-aware training learns int8 ranges")
         return self._ask("qat", ("qat",))
 
-    def _compress(self, results: list[CandidateResult], base: str) -> list[RecipeSpec]:
+    def _compress(self, results: list[CandidateResult], base: str) -> list[Recipe]:
         if not self._has_training_data:
             return self._finish(
                 results, "prune/cluster skipped: no training data (add `training: data:` to the model)"

@@ -9,10 +9,12 @@ this module is cheap for the parent to import.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from edgegate.policy.sections import Dataset, Metric
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate
 
 if TYPE_CHECKING:
@@ -91,9 +93,8 @@ class EvaluateJob(Job):
     candidate: CandidateRef
     model_path: Path
     shown: str  # how messages name the candidate: its repository path, or "model (recipe)"
-    data: Any  # the policy's eval dataset section
-    data_key: str  # its policy key, for messages
-    metric: Any  # the policy's metric section
+    data: Dataset  # the policy's eval dataset (its key names it in messages)
+    metric: Metric
     root: Path
     batch_size: int
     threads: int
@@ -185,7 +186,7 @@ def evaluate(job: EvaluateJob) -> Accuracy:
     from edgegate.metrics import metric_for
 
     # Image folders (images: or a folder path:) resize to the model's input; other sources ignore it.
-    dataset = _dataset(job.data, job.root, job.data_key, _input_hw(job.model_path, job.shown))
+    dataset = _dataset(job.data, job.root, _input_hw(job.model_path, job.shown))
     reference = np.load(job.reference_outputs) if job.reference_outputs else None
     result = run_eval(
         job.model_path,
@@ -224,19 +225,12 @@ def worst_layers(job: LayerAnalysisJob, top: int = 5) -> tuple[LayerError, ...]:
     return tuple(worst_layers_for_request(job.request, job.candidate.label, top))
 
 
-_DATASETS: dict[tuple[str, str, str, tuple[int, int] | None], Any] = {}
-
-
-def _dataset(spec: Any, root: Path, key: str, input_hw: tuple[int, int] | None) -> Any:
+@functools.lru_cache(maxsize=4)
+def _dataset(spec: Dataset, root: Path, input_hw: tuple[int, int] | None) -> Any:
     """A worker reads a model's eval set once, though every candidate of it is evaluated on it."""
     from edgegate.datasets import load_dataset
 
-    cache_key = (repr(spec), str(root), key, input_hw)
-    if cache_key not in _DATASETS:
-        if len(_DATASETS) >= 4:
-            _DATASETS.pop(next(iter(_DATASETS)))
-        _DATASETS[cache_key] = load_dataset(spec, root, key=key, input_hw=input_hw)
-    return _DATASETS[cache_key]
+    return load_dataset(spec, root, key=spec.key, input_hw=input_hw)
 
 
 def _input_hw(model: Path, name: str) -> tuple[int, int] | None:

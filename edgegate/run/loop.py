@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from edgegate.policy.sections import Calibration, Recipe
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, stages_of, training_key
 from edgegate.results import ModelResult
 from edgegate.run import assemble
@@ -60,7 +61,6 @@ class Settings:
     threads: int | None = None  # interpreter threads (default: the model's latency.threads)
     only_recipes: tuple[str, ...] = ()  # --recipes
     keep_in: Path | None = None  # --out: candidates are kept, and named relative to it
-    calibration_key: Callable[[Any, str], str] = lambda model, section: f"models[{model.index}].{section}"
 
 
 def run(plans: Sequence[ModelPlan], runner: Runner, settings: Settings) -> tuple[ModelResult, ...]:
@@ -132,7 +132,7 @@ class _Loop:
             wanted = [r for r in recipes if r.label not in store]
             reference = m.plan.reference_label
             if side == "head" and reference not in store and all(r.label != reference for r in wanted):
-                wanted.insert(0, _reference_recipe())
+                wanted.insert(0, REFERENCE)
             # Recipes sharing a fine-tuned parent build together (it is trained once); plain
             # conversions are separate jobs, so the workers convert them in parallel.
             groups: dict[tuple[Any, ...], list[Any]] = {}
@@ -145,12 +145,9 @@ class _Loop:
 
     def _request(self, m: ModelFigures, side: str, recipes: tuple[Any, ...]) -> BuildRequest:
         policy = m.plan.policy
-        key = self.settings.calibration_key
-        calibration, calibration_key = policy.calibration, key(policy, "calibration")
-        if calibration is None and policy.eval is not None:
-            from edgegate.policy.schema import CalibrationSpec
-
-            calibration, calibration_key = CalibrationSpec(data=policy.eval.data), key(policy, "eval")
+        calibration = policy.calibration
+        if calibration is None and policy.eval is not None:  # the eval set calibrates too
+            calibration = Calibration(key=policy.eval.key, line=policy.eval.line, data=policy.eval.data)
         source = m.plan.source(side)
         assert source is not None
         return BuildRequest(
@@ -160,9 +157,7 @@ class _Loop:
             out_dir=m.plan.work / side,
             root=self.settings.root,
             calibration=calibration,
-            calibration_key=calibration_key + ".data",
             training=policy.training,
-            training_key=key(policy, "training"),
         )
 
     # --- what follows a build ---------------------------------------------------------------
@@ -199,7 +194,6 @@ class _Loop:
             path,
             m.plan.shown(side, label),
             policy.eval.data,
-            self.settings.calibration_key(policy, "eval") + ".data",
             policy.eval.metric,
             self.settings.root,
             policy.eval.batch_size,
@@ -336,10 +330,7 @@ class _Loop:
         return jobs
 
 
-def _reference_recipe() -> Any:
-    from edgegate.policy.schema import RecipeSpec
-
-    return RecipeSpec(recipe="float32", name="float32")
+REFERENCE = Recipe(recipe="float32", name="float32")
 
 
 def _has_base_accuracy_budget(policy: Any) -> bool:

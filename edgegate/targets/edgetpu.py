@@ -15,8 +15,7 @@ from typing import ClassVar
 
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import why_never_compiles
-from edgegate.units import parse_accuracy
-from edgegate.policy.schema import EdgeTpuSpec
+from edgegate.policy.sections import EdgeTpuSettings
 from edgegate.verdicts.interface import Check
 from edgegate.status import Level, Status
 from edgegate.targets.interface import AS_IS, Conversion, PolicyPlace, Target
@@ -59,7 +58,7 @@ def _uncertain_text(r: EdgeTpuResult) -> str:
     return f"{r.uncertain} op(s) depend on rules the file cannot settle{where}"
 
 
-def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSpec, key: str, line: int | None) -> list[Check]:
+def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSettings, key: str, line: int | None) -> list[Check]:
     if spec.level == "off":
         return []
     broken = Level(spec.level).status_when_broken()
@@ -152,7 +151,7 @@ def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSpec, key: str, line: int
             )
 
     if spec.min_mapped is not None:
-        checks.append(_min_mapped(r, spec, broken, who, common))
+        checks.append(_min_mapped(r, spec, spec.min_mapped, broken, who, common))
 
     if spec.max_partitions is not None:
         ok = r.partitions <= spec.max_partitions
@@ -175,8 +174,10 @@ def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSpec, key: str, line: int
     return checks
 
 
-def _min_mapped(r: EdgeTpuResult, spec: EdgeTpuSpec, broken: Status, who: str, common: dict) -> Check:
-    limit = f"≥ {spec.min_mapped}"
+def _min_mapped(
+    r: EdgeTpuResult, spec: EdgeTpuSettings, threshold: float, broken: Status, who: str, common: dict
+) -> Check:
+    limit = f"≥ {spec.min_mapped_written}"
     if r.analyzer == "compiled-model":
         return Check(
             "edgetpu.min_mapped",
@@ -186,14 +187,14 @@ def _min_mapped(r: EdgeTpuResult, spec: EdgeTpuSpec, broken: Status, who: str, c
             None,
             **common,
         )
-    threshold = parse_accuracy(spec.min_mapped)
     share = r.mapped_fraction
     shown = f"{_pct(r.ops_on_tpu, r.ops_total)} ({r.ops_on_tpu}/{r.ops_total})"
     if share + 1e-12 < threshold:
         return Check(
             "edgetpu.min_mapped",
             broken,
-            f"{shown} of ops run on the Edge TPU, below the {spec.min_mapped} minimum; {_blocker(r)}.",
+            f"{shown} of ops run on the Edge TPU, below the {spec.min_mapped_written} minimum; "
+            f"{_blocker(r)}.",
             limit,
             shown,
             **common,
@@ -213,7 +214,7 @@ def _min_mapped(r: EdgeTpuResult, spec: EdgeTpuSpec, broken: Status, who: str, c
     return Check(
         "edgetpu.min_mapped",
         Status.PASS,
-        f"{shown} of ops run on the Edge TPU ({who}), at least {spec.min_mapped}.",
+        f"{shown} of ops run on the Edge TPU ({who}), at least {spec.min_mapped_written}.",
         limit,
         shown,
         **common,
@@ -226,7 +227,7 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
 
     name: ClassVar[str] = "edgetpu"
     title: ClassVar[str] = "Edge TPU"
-    settings: EdgeTpuSpec
+    settings: EdgeTpuSettings
 
     def never_applies(self, conversion: Conversion) -> str | None:
         return None if conversion == AS_IS else why_never_compiles(conversion)

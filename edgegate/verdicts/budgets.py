@@ -8,7 +8,7 @@ never a silent pass.
 from __future__ import annotations
 
 from edgegate.units import format_accuracy, format_accuracy_change, format_bytes, format_ms
-from edgegate.policy.resolved import Budget
+from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
 from edgegate.verdicts.interface import Check
 from edgegate.status import Status

@@ -10,7 +10,7 @@ import pytest
 
 from edgegate.changes.git import GitRepo
 from edgegate.changes.select import find_changes
-from edgegate.policy import load_policy
+from edgegate.policy.load import load_policy
 
 
 @pytest.fixture(autouse=True)

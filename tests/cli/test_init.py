@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from edgegate.cli.init import write_starter_policy
 from edgegate.cli.main import app
-from edgegate.policy import load_policy
+from edgegate.policy.load import load_policy
 
 
 def test_starter_policy_validates(tmp_path):

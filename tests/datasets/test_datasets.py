@@ -11,13 +11,13 @@ import pytest
 
 from edgegate.datasets import load_dataset
 from edgegate.errors import InputError
-from edgegate.policy.schema import DatasetSpec
+from edgegate.policy.load import parse_dataset
 
 KEY = "models[0].eval.data"
 
 
 def load(root, spec, **kw):
-    return load_dataset(DatasetSpec.model_validate(spec), root, key=KEY, **kw)
+    return load_dataset(parse_dataset(spec, key=KEY), root, key=KEY, **kw)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from edgegate.edgetpu.compiled import CompiledModelAnalyzer
 from edgegate.edgetpu.flatbuffer import read_tflite
 from edgegate.edgetpu.interface import AFTER_CUT, BAD_TYPE, MAPPED, UNSPECIFIED, UNSUPPORTED, EdgeTpuResult
 from edgegate.edgetpu.static import StaticAnalyzer
-from edgegate.policy.schema import EdgeTpuSpec
+from edgegate.policy.load import parse_edgetpu
 from edgegate.status import Status
 from edgegate.targets.edgetpu import edgetpu_checks
 
@@ -127,7 +127,9 @@ def test_an_op_table_1_lacks_is_uncertain_and_keeps_its_dependents_mapped(model:
     assert [o.index for o in r.ops if o.uncertain] == [1] and "not in Coral's" in r.ops[1].reason
     found = {
         c.name: c
-        for c in edgetpu_checks(r, EdgeTpuSpec(level="error", all_mapped=True), "models[0].edgetpu", 1)
+        for c in edgetpu_checks(
+            r, parse_edgetpu({"level": "error", "all_mapped": True}), "models[0].edgetpu", 1
+        )
     }
     assert (
         found["edgetpu.all_mapped"].status == Status.WARN and "SPLIT_V" in found["edgetpu.all_mapped"].message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgegate.edgetpu.static import StaticAnalyzer
-from edgegate.policy.schema import EdgeTpuSpec
+from edgegate.policy.load import parse_edgetpu
 from edgegate.targets.edgetpu import edgetpu_checks
 from edgegate.status import Status
 
@@ -13,7 +13,7 @@ KEY = "models[0].edgetpu"
 
 
 def checks(result, **spec):
-    found = edgetpu_checks(result, EdgeTpuSpec(**spec), KEY, 7)
+    found = edgetpu_checks(result, parse_edgetpu(spec, key=KEY, line=7), KEY, 7)
     assert all(c.key == KEY and c.line == 7 for c in found)
     return {c.name: c for c in found}
 

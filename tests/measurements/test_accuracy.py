@@ -9,13 +9,13 @@ from edgegate.datasets.interface import Dataset
 from edgegate.errors import InputError
 from edgegate.measurements.accuracy import evaluate
 from edgegate.metrics import metric_for
-from edgegate.policy.schema import MetricSpec
+from edgegate.policy.load import parse_metric
 
 SOURCE = "models[0].eval.data (data/eval.npz)"
 
 
 def metric(text: str):
-    return metric_for(MetricSpec.model_validate(text))
+    return metric_for(parse_metric(text))
 
 
 @pytest.fixture(scope="module")

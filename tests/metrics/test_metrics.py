@@ -10,7 +10,7 @@ import pytest
 from edgegate.errors import InputError
 from edgegate.metrics import metric_for
 from edgegate.metrics.fidelity import output_snr_db
-from edgegate.policy.schema import MetricSpec
+from edgegate.policy.load import parse_metric
 
 SCORES = np.array(
     [
@@ -24,7 +24,7 @@ LABELS = np.array([1, 1, 0, 2])  # top1 hits: sample 0 only; top2 hits: samples 
 
 
 def score(metric: str, outputs, labels=None, reference=None):
-    return metric_for(MetricSpec.model_validate(metric)).score(np.asarray(outputs), labels, reference)
+    return metric_for(parse_metric(metric)).score(np.asarray(outputs), labels, reference)
 
 
 def test_top1_on_class_indices_one_hot_and_column_labels():
@@ -35,7 +35,7 @@ def test_top1_on_class_indices_one_hot_and_column_labels():
 
 
 def test_topk_counts_labels_among_the_k_best():
-    assert metric_for(MetricSpec.model_validate("top2")).name == "top2"
+    assert metric_for(parse_metric("top2")).name == "top2"
     assert score("top2", SCORES, LABELS).value == 0.75
 
 
@@ -73,7 +73,7 @@ def test_regression_metrics():
     assert score("mae", outputs, targets).value == pytest.approx(4 / 3)
     assert score("mse", outputs, targets).value == pytest.approx(10 / 3)
     assert score("rmse", outputs, targets).value == pytest.approx(math.sqrt(10 / 3))
-    assert not metric_for(MetricSpec(name="mae")).higher_is_better
+    assert not metric_for(parse_metric({"name": "mae"})).higher_is_better
 
 
 def test_regression_targets_must_be_shaped_like_the_outputs():
@@ -126,6 +126,6 @@ def test_metric_names_and_directions():
         ("rmse", "rmse", False),
         ("fidelity", "fidelity", True),
     ]:
-        metric = metric_for(MetricSpec.model_validate(text))
+        metric = metric_for(parse_metric(text))
         assert (metric.name, metric.higher_is_better) == (name, higher)
-    assert not metric_for(MetricSpec(name="fidelity")).needs_labels
+    assert not metric_for(parse_metric({"name": "fidelity"})).needs_labels

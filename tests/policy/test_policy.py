@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edgegate.errors import PolicyError
-from edgegate.policy import load_policy
+from edgegate.policy.load import load_policy
 from edgegate.policy.jsonschema import SCHEMA_FILE, policy_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]

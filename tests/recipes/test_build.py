@@ -12,7 +12,7 @@ import tf_keras  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 
 from edgegate.errors import InputError  # noqa: E402
-from edgegate.policy.schema import RecipeSpec  # noqa: E402
+from edgegate.policy.sections import Recipe  # noqa: E402
 from edgegate.recipes.build import build_candidates  # noqa: E402
 from edgegate.recipes.interface import BuildRequest, SourceModel  # noqa: E402
 from edgegate.recipes.loading import load_keras_model  # noqa: E402
@@ -36,7 +36,7 @@ def keras_file(tmp_path_factory):
 
 
 def request(source, tmp_path, *recipes):
-    return BuildRequest("m", source, tuple(RecipeSpec(recipe=r) for r in recipes), tmp_path / "out", tmp_path)
+    return BuildRequest("m", source, tuple(Recipe(recipe=r) for r in recipes), tmp_path / "out", tmp_path)
 
 
 def tensor_types(path):

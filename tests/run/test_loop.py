@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from edgegate.measurements.interface import LatencyFigures, SizeFigures
-from edgegate.policy import load_policy
+from edgegate.policy.load import load_policy
 from edgegate.recipes.interface import BuiltCandidate, SourceModel
 from edgegate.results import Accuracy
 from edgegate.run import loop

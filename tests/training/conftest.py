@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from edgegate.datasets.interface import Dataset  # noqa: E402
-from edgegate.policy.schema import RecipeSpec, TrainingSpec  # noqa: E402
+from edgegate.policy.load import parse_recipe, parse_training  # noqa: E402
 from edgegate.recipes.interface import TrainingContext, stages_of  # noqa: E402
 
 TRAINING = dict(epochs=1, batch_size=32, learning_rate=1e-3, seed=0)
@@ -63,7 +63,7 @@ def train_data(digits) -> Dataset:
 
 
 def make_context(data: Dataset | None, root: Path, **training) -> TrainingContext:
-    spec = TrainingSpec(**{**TRAINING, **training})
+    spec = parse_training({**TRAINING, **training})
     return TrainingContext("digits", spec, data, root, spec.seed)
 
 
@@ -121,8 +121,8 @@ def trained(float_model, train_data, tmp_path_factory):
     cache = {}
 
     def get(recipe, **training):
-        recipe = RecipeSpec.model_validate(recipe)
-        key = (recipe.model_dump_json(), tuple(sorted(training.items())))
+        recipe = parse_recipe(recipe)
+        key = (recipe, tuple(sorted(training.items())))
         if key not in cache:
             stages, _ = stages_of(recipe)
             cache[key] = train(float_model, stages, recipe, make_context(train_data, root, **training))

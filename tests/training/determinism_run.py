@@ -24,7 +24,7 @@ def fingerprint(seed: int) -> str:
 
     from edgegate.datasets.interface import Dataset
     from edgegate.results.codec import encode
-    from edgegate.policy.schema import RecipeSpec, TrainingSpec
+    from edgegate.policy.load import parse_recipe, parse_training
     from edgegate.recipes.interface import TrainingContext
     from edgegate.recipes.training import train
     from tests.training.conftest import digits_model
@@ -39,10 +39,13 @@ def fingerprint(seed: int) -> str:
         ]
     )
     context = TrainingContext(
-        "digits", TrainingSpec(epochs=1, learning_rate=1e-3, seed=seed), data, Path("."), seed
+        "digits", parse_training({"epochs": 1, "learning_rate": 1e-3, "seed": seed}), data, Path("."), seed
     )
     outcome = train(
-        model, ("prune", "cluster"), RecipeSpec(recipe="prune+cluster", cluster={"clusters": 8}), context
+        model,
+        ("prune", "cluster"),
+        parse_recipe({"recipe": "prune+cluster", "cluster": {"clusters": 8}}),
+        context,
     )
     digest = hashlib.sha256(b"".join(w.tobytes() for w in outcome.model.get_weights())).hexdigest()
     return json.dumps({"weights": digest, "figures": encode(outcome.figures)})

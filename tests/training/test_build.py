@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgegate.policy.schema import CalibrationSpec, DatasetSpec, RecipeSpec, TrainingSpec
+from edgegate.policy.load import parse_calibration, parse_recipe, parse_training
 from edgegate.recipes.build import build_candidates
 from edgegate.recipes.interface import BuildRequest, SourceModel
 from edgegate.recipes.layer_errors import worst_layers_for_request
@@ -23,16 +23,18 @@ def repo(tmp_path_factory, float_model, digits):
 
 
 def _request(root, *recipes, training=True) -> BuildRequest:
-    data = DatasetSpec(path="data/digits.npz")
+    data = {"path": "data/digits.npz"}
     return BuildRequest(
         "digits",
         SourceModel(root / "digits.h5", "h5", "digits.h5"),
-        tuple(RecipeSpec.model_validate(r) for r in recipes),
+        tuple(parse_recipe(r) for r in recipes),
         root / "out",
         root,
-        CalibrationSpec(data=data, samples=50),
+        parse_calibration({"data": data, "samples": 50}, key="models[0].calibration"),
         "models[0].calibration",
-        TrainingSpec(data=data, epochs=1, learning_rate=1e-3) if training else None,
+        parse_training({"data": data, "epochs": 1, "learning_rate": 1e-3}, key="models[0].training")
+        if training
+        else None,
         "models[0].training",
     )
 

@@ -7,7 +7,7 @@ import pytest
 
 from edgegate.errors import InputError
 from edgegate.model_files import model_kind
-from edgegate.policy.schema import RecipeSpec
+from edgegate.policy.sections import Recipe
 from edgegate.recipes.interface import SourceModel
 from edgegate.recipes.training import load_for_training, train
 from tests.training.conftest import make_context
@@ -100,7 +100,7 @@ def test_keras3_models_are_rebuilt_in_tf_keras_and_verified(tmp_path, train_data
     _same_outputs(original, model, (8, 8, 1))
     # And tfmot can fine-tune it.
     context = make_context(train_data.take(64), tmp_path)
-    outcome = train(model, ("prune",), RecipeSpec(recipe="prune"), context)
+    outcome = train(model, ("prune",), Recipe(recipe="prune"), context)
     assert outcome.figures.sparsity > 0.4
 
 

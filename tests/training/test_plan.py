@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgegate.policy.resolved import ResolvedModel
+from edgegate.policy.sections import ModelPolicy
 from edgegate.run.auto import INT16X8_CAVEAT, AutoSearch, failed_on, passes
 from edgegate.results import Accuracy, CandidateResult
 from edgegate.verdicts.deploy import choose
@@ -39,8 +39,8 @@ def result(
     )
 
 
-def model(objective: str = "smallest") -> ResolvedModel:
-    return ResolvedModel(name="m", path="m.h5", index=0, auto=True, deploy="best", objective=objective)
+def model(objective: str = "smallest") -> ModelPolicy:
+    return ModelPolicy(name="m", path="m.h5", index=0, auto=True, deploy="best", objective=objective)
 
 
 def labels(recipes) -> list[str]:

@@ -14,15 +14,16 @@ import pytest
 
 from edgegate.datasets.interface import Dataset
 from edgegate.errors import InputError
-from edgegate.policy.schema import RecipeSpec, TrainingSpec
+from edgegate.policy.load import parse_recipe, parse_training
+from edgegate.policy.sections import Recipe
 from edgegate.recipes import training
 from edgegate.recipes.interface import TrainingContext
 from edgegate.recipes.training import TrainingSkipped, train
 from tests.training.conftest import make_context
 
 
-def _recipe(value) -> RecipeSpec:
-    return RecipeSpec.model_validate(value)
+def _recipe(value) -> Recipe:
+    return parse_recipe(value)
 
 
 @pytest.mark.parametrize("recipe", ["prune+int8", "cluster", "qat"])
@@ -221,4 +222,4 @@ def test_logits_models_train_with_a_from_logits_loss(train_data, tmp_path):
     assert _loss(context, tf_keras.Model(inputs, logits)).get_config()["from_logits"] is True
     probabilities = tf_keras.layers.Softmax()(logits)
     assert _loss(context, tf_keras.Model(inputs, probabilities)).get_config()["from_logits"] is False
-    assert TrainingSpec().loss == "sparse_categorical_crossentropy"
+    assert parse_training().loss == "sparse_categorical_crossentropy"

@@ -1,6 +1,6 @@
 """Budget checks, deploy choice, and the markdown report built from them."""
 
-from edgegate.policy import load_policy
+from edgegate.policy.load import load_policy
 from edgegate.report.markdown import render_markdown
 from edgegate.results import Accuracy, BaseFigures, CandidateResult, GitRef, ModelResult, RunResult
 from edgegate.verdicts.budgets import candidate_checks, candidate_status

@@ -18,7 +18,7 @@ import json
 
 from edgegate.errors import InputError
 from edgegate.exception_text import first_line
-from edgegate.policy.schema import RecipeSpec
+from edgegate.policy.sections import Recipe, settings_of
 from edgegate.recipes.interface import SourceModel, StageOutcome, TrainingContext
 from edgegate.recipes.loading import check_config_safety, keras_version, read_keras_config
 from edgegate.recipes.training import figures
@@ -135,7 +135,7 @@ _PARENTS: "collections.OrderedDict[str, tuple[str, list, TrainingFigures, tuple[
 _PARENTS_KEPT = 4
 
 
-def train(model, stages: tuple[str, ...], recipe: RecipeSpec, context: TrainingContext) -> StageOutcome:
+def train(model, stages: tuple[str, ...], recipe: Recipe, context: TrainingContext) -> StageOutcome:
     """Apply ``stages`` in order; the outcome's figures describe the final model."""
     if context.training is None or (context.data is None and not context.training.hook):
         raise TrainingSkipped(
@@ -164,7 +164,7 @@ def _op_determinism():
             config.disable_op_determinism()
 
 
-def _train(model, stages: tuple[str, ...], recipe: RecipeSpec, context: TrainingContext) -> StageOutcome:
+def _train(model, stages: tuple[str, ...], recipe: Recipe, context: TrainingContext) -> StageOutcome:
     import tf_keras
 
     notes: list[str] = []
@@ -219,13 +219,13 @@ def _fingerprint(model, context: TrainingContext) -> str:
     if context.data is not None:
         h.update(context.data.x.tobytes())
         h.update(context.data.y.tobytes() if context.data.y is not None else b"")
-    h.update(context.training.model_dump_json().encode())
+    h.update(repr(settings_of(context.training)).encode())
     h.update(str(context.seed).encode())
     return h.hexdigest()
 
 
-def _parent_key(source_key: str, recipe: RecipeSpec, stages: tuple[str, ...]) -> str:
-    return source_key + json.dumps([(s, getattr(recipe, s).model_dump_json()) for s in stages])
+def _parent_key(source_key: str, recipe: Recipe, stages: tuple[str, ...]) -> str:
+    return source_key + repr([(s, settings_of(getattr(recipe, s))) for s in stages])
 
 
 def _remember(key: str, outcome: StageOutcome) -> None:

@@ -8,7 +8,7 @@ compresses well. After ``prune`` the zeros are kept as their own cluster
 from __future__ import annotations
 
 from edgegate.errors import InputError
-from edgegate.policy.schema import RecipeSpec
+from edgegate.policy.sections import Recipe
 from edgegate.recipes.interface import StageOutcome, TrainingContext, TrainingStage
 from edgegate.recipes.training import figures
 from edgegate.recipes.training.fine_tune import fine_tune, leaf_layers, wrap_layers
@@ -46,7 +46,7 @@ class Cluster(TrainingStage):
     name = "cluster"
 
     def apply(
-        self, model, recipe: RecipeSpec, previous: tuple[str, ...], context: TrainingContext
+        self, model, recipe: Recipe, previous: tuple[str, ...], context: TrainingContext
     ) -> StageOutcome:
         import tensorflow_model_optimization as tfmot
 

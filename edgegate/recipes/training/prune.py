@@ -10,7 +10,7 @@ which XNNPack and some accelerators can run faster.
 from __future__ import annotations
 
 from edgegate.errors import InputError
-from edgegate.policy.schema import PruneOptions, RecipeSpec
+from edgegate.policy.sections import PruneOptions, Recipe
 from edgegate.recipes.interface import StageOutcome, TrainingContext, TrainingStage
 from edgegate.recipes.training import figures
 from edgegate.recipes.training.fine_tune import fine_tune, leaf_layers, steps_per_epoch, wrap_layers
@@ -71,7 +71,7 @@ class Prune(TrainingStage):
     name = "prune"
 
     def apply(
-        self, model, recipe: RecipeSpec, previous: tuple[str, ...], context: TrainingContext
+        self, model, recipe: Recipe, previous: tuple[str, ...], context: TrainingContext
     ) -> StageOutcome:
         import tensorflow_model_optimization as tfmot
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from edgegate.errors import InputError
 from edgegate.exception_text import first_line
-from edgegate.policy.schema import RecipeSpec
+from edgegate.policy.sections import Recipe
 from edgegate.recipes.interface import StageOutcome, TrainingContext, TrainingStage
 from edgegate.recipes.training.fine_tune import fine_tune, fresh_copy
 from edgegate.results import TrainingFigures
@@ -70,7 +70,7 @@ class Qat(TrainingStage):
     name = "qat"
 
     def apply(
-        self, model, recipe: RecipeSpec, previous: tuple[str, ...], context: TrainingContext
+        self, model, recipe: Recipe, previous: tuple[str, ...], context: TrainingContext
     ) -> StageOutcome:
         import tensorflow_model_optimization as tfmot
 

@@ -1,0 +1,314 @@
+"""The policy as the rest of EdgeGate sees it: frozen values, one per section, quantities parsed.
+
+``edgegate.policy.load`` builds these from the validated file; nothing outside ``policy/`` sees
+the pydantic schema or the YAML line table. Every value is hashable and picklable (it travels to
+worker processes and keys their caches), and every section says where it was written: ``key``
+is ``models[0].eval`` when the model wrote it and ``defaults.eval`` when it is inherited, ``line``
+its line in the policy file (None when nothing was written). No pydantic import here: reading
+results (``edgegate report``) must not load it.
+
+Defaults here mirror the schema's; a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import Literal, Sequence
+
+from edgegate import units as q
+from edgegate.status import Level
+
+# Conversion stages (the last stage of a recipe) and training stages (before it), in order.
+CONVERSIONS = ("float32", "float16", "dynamic", "int8", "int16x8")
+TRAININGS = ("prune", "cluster", "qat")
+DEPLOY_SELECTORS = ("best", "smallest", "fastest", "most_accurate", "all")
+
+MetricName = Literal["top1", "topk", "mae", "mse", "rmse", "fidelity"]
+Objective = Literal["smallest", "fastest", "most_accurate"]
+EdgeTpuLevel = Literal["error", "warn", "off"]
+CompilerVersion = Literal[14, 15, 16]
+Int8Io = Literal["int8", "uint8", "float32"]
+Int16x8Io = Literal["int16", "float32"]
+Color = Literal["rgb", "grayscale"]
+Scale = Literal["0..1", "-1..1", "0..255"]
+PruneSchedule = Literal["constant", "polynomial"]
+ClusterInit = Literal["kmeans_plus_plus", "linear", "random", "density"]
+
+
+# --- recipes --------------------------------------------------------------------------
+
+
+def recipe_stages(text: str) -> tuple[str, ...]:
+    """The stages of a recipe (``prune+int8``), checked; ``ValueError`` says what is wrong.
+
+    The schema validates with this too, so a policy and a recipe made in code obey one grammar.
+    """
+    stages = tuple(s.strip() for s in text.split("+"))
+    unknown = [s for s in stages if s not in CONVERSIONS + TRAININGS]
+    if unknown:
+        raise ValueError(
+            f"unknown recipe {unknown[0]!r} in {text!r}; recipes are built from "
+            f"{', '.join(CONVERSIONS + TRAININGS)} joined by '+' (e.g. prune+int8)"
+        )
+    convs = [s for s in stages if s in CONVERSIONS]
+    trains = [s for s in stages if s in TRAININGS]
+    if len(convs) > 1 or (convs and stages[-1] not in CONVERSIONS):
+        raise ValueError(f"{text!r}: a recipe has at most one conversion ({', '.join(CONVERSIONS)}), last")
+    if trains != sorted(set(trains), key=TRAININGS.index):
+        raise ValueError(f"{text!r}: training stages go in the order prune, cluster, qat, each once")
+    if "qat" in trains and convs and convs[0] != "int8":
+        raise ValueError(f"{text!r}: qat produces a full-integer model; only '+int8' may follow it")
+    return stages
+
+
+def conversion_of(stages: Sequence[str]) -> str:
+    """The conversion a recipe ends with: the one named, else int8 after qat, else float32."""
+    named = [s for s in stages if s in CONVERSIONS]
+    return named[0] if named else ("int8" if "qat" in stages else "float32")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Int8Options:
+    io: Int8Io = "int8"  # input/output tensor type
+    per_channel: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Int16x8Options:
+    io: Int16x8Io = "float32"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PruneOptions:
+    sparsity: float = 0.5
+    schedule: PruneSchedule = "polynomial"
+    initial_sparsity: float = 0.0
+    structured: Literal["2:4"] | None = None
+    epochs: int | None = None  # None: training.epochs
+    skip_unsupported: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterOptions:
+    clusters: int = 16
+    init: ClusterInit = "kmeans_plus_plus"
+    epochs: int | None = None
+    skip_unsupported: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class QatOptions:
+    epochs: int | None = None
+    io: Int8Io = "int8"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """One candidate to build: stages joined by '+' (normalized: no spaces), with each stage's options.
+
+    Not tied to a policy line: the auto search and the float reference are recipes too.
+    """
+
+    recipe: str
+    name: str | None = None  # label in the report; default: the recipe string
+    int8: Int8Options = Int8Options()
+    int16x8: Int16x8Options = Int16x8Options()
+    prune: PruneOptions = PruneOptions()
+    cluster: ClusterOptions = ClusterOptions()
+    qat: QatOptions = QatOptions()
+
+    def __post_init__(self) -> None:
+        # A recipe made in code obeys the policy's grammar, or its stages would be guessed.
+        if "+".join(recipe_stages(self.recipe)) != self.recipe:
+            raise ValueError(f"recipe {self.recipe!r}: write the stages without spaces")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.recipe
+
+    @property
+    def trainings(self) -> tuple[str, ...]:
+        """The training stages, in order (``qat`` included)."""
+        return tuple(s for s in self.recipe.split("+") if s in TRAININGS)
+
+    @property
+    def conversion(self) -> str:
+        """The conversion it ends with; ``qat`` alone converts to int8, training alone to float32."""
+        return conversion_of(self.recipe.split("+"))
+
+
+DEFAULT_RECIPES = (Recipe(recipe="float16"), Recipe(recipe="dynamic"), Recipe(recipe="int8"))
+
+
+# --- data and evaluation --------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dataset:
+    """Where samples come from: exactly one of ``path`` / ``x`` (+ ``y``) / ``images`` / ``hook``."""
+
+    key: str  # "<section key>.data", e.g. "models[0].eval.data"
+    line: int | None = None
+    path: str | None = None  # an .npz file or a folder of images, one sub-folder per class
+    x_key: str = "x"
+    y_key: str | None = "y"
+    y_key_written: bool = False  # the policy named y_key: that array must exist (the default may be absent)
+    x: str | None = None
+    y: str | None = None
+    images: str | None = None
+    image_size: tuple[int, int] | None = None  # (height, width); None: the model's input size
+    color: Color = "rgb"
+    scale: Scale = "0..1"
+    hook: str | None = None  # "module:function" from the repository
+    limit: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric:
+    name: MetricName = "top1"
+    k: int = 5  # for topk
+
+
+@dataclass(frozen=True, kw_only=True)
+class Eval:
+    key: str
+    data: Dataset
+    line: int | None = None
+    metric: Metric = Metric()
+    batch_size: int = 32
+
+
+@dataclass(frozen=True, kw_only=True)
+class Calibration:
+    key: str
+    data: Dataset
+    line: int | None = None
+    samples: int = 200
+
+
+@dataclass(frozen=True, kw_only=True)
+class Training:
+    """Fine-tuning data and settings for prune / cluster / qat."""
+
+    key: str
+    line: int | None = None
+    data: Dataset | None = None
+    loss: str = "sparse_categorical_crossentropy"
+    optimizer: str = "adam"
+    learning_rate: float = 1e-4
+    epochs: int = 2
+    batch_size: int = 32
+    seed: int = 0
+    hook: str | None = None  # "module:function(model, dataset) -> model"
+
+
+# --- Edge TPU and latency -------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeTpuSettings:
+    key: str
+    line: int | None = None
+    level: EdgeTpuLevel = "off"
+    compiler_version: CompilerVersion = 16
+    runtime: int | None = None  # None: the compiler's default
+    compiler: str = "auto"  # "auto", "static" or a path to edgetpu_compiler
+    timeout_s: int = 180
+    all_mapped: bool = False
+    min_mapped: float | None = None  # lowest share of ops on the Edge TPU, a fraction 0..1
+    min_mapped_written: str | None = None  # as the policy wrote it ("90%"), for messages
+    max_partitions: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatencySettings:
+    key: str
+    line: int | None = None
+    runs: int = 30  # timed invocations per model, after warm-up
+    warmup: int = 3
+    threads: int = 1  # fixed, so numbers are comparable
+
+
+# --- budgets, models, the policy --------------------------------------------------------
+
+BudgetMetric = Literal["size", "gzip_size", "latency", "accuracy"]
+Against = Literal["absolute", "float", "base"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One limit. ``against`` says what it compares with:
+
+    - ``absolute``: ``bound`` is "max" or "min" and ``value`` the limit (bytes / ms / metric units);
+    - ``float``: accuracy loss vs the float model, at most ``change``;
+    - ``base``: worsening vs the same candidate on the base branch, at most ``change``.
+    """
+
+    metric: BudgetMetric
+    against: Against
+    level: Level
+    written: str
+    key: str
+    line: int | None
+    bound: Literal["max", "min"] = "max"
+    value: float | None = None
+    change: q.Change | None = None
+
+
+@dataclass(frozen=True)
+class ModelPolicy:
+    """One ``models:`` entry with ``defaults:`` filled in."""
+
+    name: str
+    path: str  # as written: a path or glob relative to the repository root
+    index: int  # position in models:
+    watch: tuple[str, ...] = ()
+    recipes: tuple[Recipe, ...] = DEFAULT_RECIPES
+    auto: bool = False  # recipes: auto — search the decision path instead of a fixed list
+    deploy: str = "smallest"
+    objective: Objective = "smallest"
+    eval: Eval | None = None
+    calibration: Calibration | None = None
+    training: Training | None = None
+    budgets: tuple[Budget, ...] = ()
+    edgetpu: EdgeTpuSettings = EdgeTpuSettings(key="defaults.edgetpu")
+    latency: LatencySettings = LatencySettings(key="defaults.latency")
+    trust_code: bool = False
+    line: int | None = None  # of the entry
+    path_line: int | None = None  # of its path: key
+
+    @property
+    def key(self) -> str:
+        return f"models[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Policy:
+    path: Path  # the policy file
+    root: Path  # the repository root all policy paths are relative to
+    models: tuple[ModelPolicy, ...]
+
+    @property
+    def display_path(self) -> str:
+        try:
+            return self.path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(self.path)
+
+
+_WHERE = ("key", "line")
+
+
+def settings_of(section: object) -> tuple:
+    """A section's settings as nested plain tuples, without where they were written.
+
+    For cache keys that must agree across processes (``repr`` of it is stable: no hashes, no
+    addresses) and must not change when the same settings move from a model to ``defaults:``.
+    """
+    return tuple(
+        (f.name, settings_of(value) if is_dataclass(value) else value)
+        for f in fields(section)  # type: ignore[arg-type]
+        if f.name not in _WHERE
+        for value in [getattr(section, f.name)]
+    )
