@@ -6,9 +6,26 @@ from dataclasses import dataclass, field, replace
 
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.status import Status
-from edgegate.verdicts.interface import Check
 
 NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
+
+
+@dataclass(frozen=True)
+class Check:
+    """One budget or target check applied to one candidate: what the verdicts are made of.
+
+    ``limit`` and ``value`` are display strings ("≤ 120 KB", "98.2 KB"); ``key`` is the
+    policy key path ("models[0].budgets.size") and ``line`` its line in the policy file, so
+    CI annotations can point at the budget that broke.
+    """
+
+    name: str
+    status: Status
+    message: str
+    limit: str | None = None
+    value: str | None = None
+    key: str | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)

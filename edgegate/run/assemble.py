@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from edgegate.recipes.interface import stages_of
 from edgegate.results import BaseFigures, CandidateResult, ModelResult
 from edgegate.run.figures import CandidateFigures, ModelFigures
 from edgegate.run.jobs import AS_IS
 from edgegate.status import Status
 from edgegate.verdicts.budgets import candidate_checks, candidate_status
 from edgegate.verdicts.deploy import choose
-from edgegate.verdicts.interface import Check
+from edgegate.results import Check
 
 DYNAMIC_NOTE = (
     "dynamic-range quantization left most weights in float (tensors under 1024 elements are "
@@ -41,7 +40,7 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
     size = c.built.size if c.built is not None and c.error is None else None
     result = CandidateResult(
         recipe=label,
-        spec=AS_IS if label == AS_IS else c.recipe.recipe,
+        spec=c.recipe.recipe if c.recipe is not None else AS_IS,
         status=Status.PASS,
         size_bytes=size.bytes if size else None,
         gzip_bytes=size.gzip_bytes if size else None,
@@ -94,7 +93,7 @@ def _base_figures(m: ModelFigures, label: str) -> BaseFigures | None:
 
 def _target_checks(m: ModelFigures, label: str, c: CandidateFigures) -> tuple[Check, ...]:
     checks: list[Check] = []
-    conversion = AS_IS if label == AS_IS else stages_of(c.recipe)[1]
+    conversion = c.conversion
     for placed in m.plan.targets:
         target, place = placed.target, placed.place
         never = target.never_applies(conversion)

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgegate.policy.sections import Recipe
 from edgegate.recipes.interface import BuiltCandidate
+from edgegate.run.jobs import AS_IS
 from edgegate.run.plan import ModelPlan
 
 if TYPE_CHECKING:
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class CandidateFigures:
-    recipe: Any  # the policy's recipe section
+    recipe: Recipe | None  # None for a .tflite source measured as it is
     built: BuiltCandidate | None = None
     error: str | None = None  # could not be built or evaluated: why
     accuracy: Accuracy | None = None
@@ -33,6 +35,11 @@ class CandidateFigures:
     def path(self) -> Path | None:
         """The candidate's .tflite, when it was built."""
         return self.built.path if self.built is not None else None
+
+    @property
+    def conversion(self) -> str:
+        """What made it: the recipe's conversion, or ``as-is`` for a .tflite source."""
+        return AS_IS if self.recipe is None else self.recipe.conversion
 
     @property
     def skip_reason(self) -> str | None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from edgegate.policy.sections import Calibration, Recipe
-from edgegate.recipes.interface import BuildRequest, BuiltCandidate, stages_of, training_key
+from edgegate.policy.sections import Calibration, ModelPolicy, Recipe
+from edgegate.recipes.interface import BuildRequest, BuiltCandidate, training_key
 from edgegate.results import ModelResult
 from edgegate.run import assemble
 from edgegate.run.figures import CandidateFigures, ModelFigures
@@ -95,7 +95,7 @@ class _Loop:
 
     # --- what to build ----------------------------------------------------------------------
 
-    def _initial(self, m: ModelFigures) -> list[Any]:
+    def _initial(self, m: ModelFigures) -> list[Recipe]:
         policy = m.plan.policy
         if m.plan.is_tflite:
             return []  # a .tflite is its own only candidate: nothing to build
@@ -112,12 +112,12 @@ class _Loop:
             return list(m.search.next_recipes([]))
         return list(policy.recipes)
 
-    def _next(self, m: ModelFigures) -> list[Any]:
+    def _next(self, m: ModelFigures) -> list[Recipe]:
         if m.search is None:
             return []
         return [r for r in m.search.next_recipes(m.results) if r.label not in m.head]
 
-    def _builds(self, m: ModelFigures, recipes: list[Any]) -> list[Job]:
+    def _builds(self, m: ModelFigures, recipes: list[Recipe]) -> list[Job]:
         jobs: list[Job] = []
         for side in ("head", "base"):
             source = m.plan.source(side)
@@ -135,7 +135,7 @@ class _Loop:
                 wanted.insert(0, REFERENCE)
             # Recipes sharing a fine-tuned parent build together (it is trained once); plain
             # conversions are separate jobs, so the workers convert them in parallel.
-            groups: dict[tuple[Any, ...], list[Any]] = {}
+            groups: dict[tuple[Any, ...], list[Recipe]] = {}
             for r in wanted:
                 key = training_key(r)
                 groups.setdefault(key if key else ("convert", r.label), []).append(r)
@@ -143,7 +143,7 @@ class _Loop:
             jobs += [BuildJob(m.plan.ref, side, self._request(m, side, tuple(g))) for g in groups.values()]
         return jobs
 
-    def _request(self, m: ModelFigures, side: str, recipes: tuple[Any, ...]) -> BuildRequest:
+    def _request(self, m: ModelFigures, side: str, recipes: tuple[Recipe, ...]) -> BuildRequest:
         policy = m.plan.policy
         calibration = policy.calibration
         if calibration is None and policy.eval is not None:  # the eval set calibrates too
@@ -168,7 +168,7 @@ class _Loop:
         if c.path is None or m.error:
             return []
         ref = CandidateRef(m.plan.ref, side, label)
-        conversion = AS_IS if label == AS_IS else stages_of(c.recipe)[1]
+        conversion = c.conversion
         # The base side is analyzed only for targets that compare with it; the float reference
         # only when it is itself a judged candidate.
         wanted = label in assemble.judged_labels(m) if side == "head" else True
@@ -301,7 +301,7 @@ class _Loop:
 
     # --- latency and layer analyses ---------------------------------------------------------------
 
-    def _latency(self, m: ModelFigures, recipes: list[Any]) -> list[Job]:
+    def _latency(self, m: ModelFigures, recipes: list[Recipe]) -> list[Job]:
         labels = {r.label for r in recipes} or {AS_IS}
         sides: tuple[Side, ...] = ("head",) if m.plan.base_same else ("head", "base")
         timed = tuple(
@@ -321,19 +321,23 @@ class _Loop:
             return []
         jobs: list[Job] = []
         for r in m.results:
-            c = m.head[r.recipe]
+            recipe = m.head[r.recipe].recipe
             failed = any(ch.name in ("accuracy", "accuracy_drop") and ch.status.fails for ch in r.checks)
-            _, conversion = stages_of(c.recipe)
-            if failed and conversion in ("int8", "int16x8") and "qat" not in r.spec:
+            if (
+                recipe
+                and failed
+                and recipe.conversion in ("int8", "int16x8")
+                and "qat" not in recipe.trainings
+            ):
                 ref = CandidateRef(m.plan.ref, "head", r.recipe)
-                jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (c.recipe,))))
+                jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,))))
         return jobs
 
 
 REFERENCE = Recipe(recipe="float32", name="float32")
 
 
-def _has_base_accuracy_budget(policy: Any) -> bool:
+def _has_base_accuracy_budget(policy: ModelPolicy) -> bool:
     return any(b.against == "base" and b.metric == "accuracy" for b in policy.budgets)
 
 

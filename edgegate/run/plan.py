@@ -9,11 +9,13 @@ here and is reported; the others are still gated.
 from __future__ import annotations
 
 import filecmp
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
+from edgegate.changes.interface import ChangedModel
+from edgegate.changes.select import ModelMaterializer
 from edgegate.errors import EdgeGateError, InputError
+from edgegate.policy.sections import ModelPolicy
 from edgegate.model_files import model_kind
 from edgegate.recipes.interface import SourceModel
 from edgegate.run.jobs import AS_IS, ModelRef
@@ -23,7 +25,7 @@ from edgegate.targets import PlacedTarget, targets_for
 @dataclass(frozen=True)
 class ModelPlan:
     ref: ModelRef
-    policy: Any  # the model's resolved policy
+    policy: ModelPolicy
     change: str  # added | modified | renamed | requested
     head_path: str  # repository-relative
     base_path: str | None
@@ -88,12 +90,14 @@ def same_content(a: Path, b: Path) -> bool:
     return False
 
 
-def plan_model(ref: ModelRef, changed: Any, materializer: Any, work: Path) -> ModelPlan:
+def plan_model(
+    ref: ModelRef, changed: ChangedModel, materializer: ModelMaterializer, work: Path
+) -> ModelPlan:
     """Materialize one changed model's versions; errors belong to this model only."""
     target = changed.target
     model = target.model
     notes = list(changed.reasons)
-    common = dict(
+    planned = ModelPlan(
         ref=ref,
         policy=model,
         change=changed.change,
@@ -105,7 +109,7 @@ def plan_model(ref: ModelRef, changed: Any, materializer: Any, work: Path) -> Mo
     try:
         head = source_model(materializer.head(target.path), target.path, model.trust_code)
     except EdgeGateError as e:
-        return ModelPlan(**common, error=str(e), notes=tuple(notes))
+        return replace(planned, error=str(e), notes=tuple(notes))
     base = None
     if changed.base_path is not None:
         try:
@@ -120,4 +124,4 @@ def plan_model(ref: ModelRef, changed: Any, materializer: Any, work: Path) -> Mo
             ".tflite sources are measured as they are; the policy's recipes apply to "
             "SavedModel, .keras and .h5 sources"
         )
-    return ModelPlan(**common, head=head, base=base, base_same=base_same, notes=tuple(notes))
+    return replace(planned, head=head, base=base, base_same=base_same, notes=tuple(notes))

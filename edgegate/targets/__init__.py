@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from edgegate.policy.sections import ModelPolicy
 from edgegate.targets.interface import PolicyPlace, Target
 
 
@@ -18,7 +19,7 @@ class PlacedTarget:
     place: PolicyPlace  # where its settings are written
 
 
-def targets_for(model: Any) -> tuple[PlacedTarget, ...]:
+def targets_for(model: ModelPolicy) -> tuple[PlacedTarget, ...]:
     from edgegate.targets.edgetpu import EdgeTpuTarget
 
     found: list[PlacedTarget] = []

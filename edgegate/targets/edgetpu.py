@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import why_never_compiles
 from edgegate.policy.sections import EdgeTpuSettings
-from edgegate.verdicts.interface import Check
+from edgegate.results import Check
 from edgegate.status import Level, Status
 from edgegate.targets.interface import AS_IS, Conversion, PolicyPlace, Target
 
@@ -64,7 +64,7 @@ def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSettings, key: str, line:
     broken = Level(spec.level).status_when_broken()
     r, who = result, _who(result)
     mapped = f"{r.ops_on_tpu}/{r.ops_total} ops mapped"
-    common = dict(key=key, line=line)
+    common: dict[str, Any] = {"key": key, "line": line}
     checks: list[Check] = []
 
     if not r.compiles:
@@ -175,7 +175,12 @@ def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSettings, key: str, line:
 
 
 def _min_mapped(
-    r: EdgeTpuResult, spec: EdgeTpuSettings, threshold: float, broken: Status, who: str, common: dict
+    r: EdgeTpuResult,
+    spec: EdgeTpuSettings,
+    threshold: float,
+    broken: Status,
+    who: str,
+    common: dict[str, Any],
 ) -> Check:
     limit = f"≥ {spec.min_mapped_written}"
     if r.analyzer == "compiled-model":

@@ -7,10 +7,12 @@ never a silent pass.
 
 from __future__ import annotations
 
+from typing import Any
+
 from edgegate.units import format_accuracy, format_accuracy_change, format_bytes, format_ms
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
-from edgegate.verdicts.interface import Check
+from edgegate.results import Check
 from edgegate.status import Status
 
 
@@ -66,7 +68,7 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
     name = _check_name(b)
     what = _NAMES[b.metric]
     metric = c.accuracy.metric if c.accuracy else None
-    common = dict(key=b.key, line=b.line)
+    common: dict[str, Any] = {"key": b.key, "line": b.line}
     reason = _missing_reason(b, c, latency_measured)
     if reason:
         return Check(name, Status.SKIP, f"{what} not checked: {reason}.", **common)
@@ -75,6 +77,7 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
         value = _value(c, b.metric)
         if value is None:
             return Check(name, Status.SKIP, f"{what} not checked: not measured.", **common)
+        assert b.value is not None  # an absolute budget always has its limit
         limit_text = f"{'≤' if b.bound == 'max' else '≥'} {_fmt(b.metric, b.value, metric)}"
         ok = value <= b.value if b.bound == "max" else value >= b.value
         shown = _fmt(b.metric, value, metric)
@@ -91,6 +94,7 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
         )
 
     if b.against == "float":
+        assert c.accuracy is not None  # _missing_reason returned for a model without accuracy
         drop = c.accuracy.drop
         if drop is None:
             return Check(
@@ -100,6 +104,7 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
                 "(a .tflite source is measured as it is).",
                 **common,
             )
+        assert b.change is not None  # a 'float' budget always has a change
         reference = (c.accuracy.value or 0.0) + drop
         allowed = b.change.allowed(reference)
         limit_text = f"drop ≤ {b.written}"
@@ -125,6 +130,7 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
         return Check(name, Status.SKIP, f"{what} vs base not checked: {why}.", **common)
     higher_is_better = bool(c.accuracy.higher_is_better) if (b.metric == "accuracy" and c.accuracy) else False
     worsening = (base - value) if higher_is_better else (value - base)
+    assert b.change is not None  # a 'base' budget always has a change
     allowed = b.change.allowed(base)
     ok = worsening <= allowed + 1e-12
     verb = "max +" if b.metric != "accuracy" else "drop ≤ "
