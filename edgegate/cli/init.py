@@ -13,9 +13,9 @@ from pathlib import Path
 from rich.console import Console
 
 from edgegate.errors import UsageError
+from edgegate.model_files import MODEL_SUFFIXES, SAVED_MODEL_FILES
 
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
-_MODEL_SUFFIXES = {".keras", ".h5", ".hdf5", ".tflite"}
 
 
 def find_models(root: Path) -> list[tuple[str, list[str]]]:
@@ -24,12 +24,12 @@ def find_models(root: Path) -> list[tuple[str, list[str]]]:
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        if "saved_model.pb" in filenames:
+        if any(marker in filenames for marker in SAVED_MODEL_FILES):
             dirnames[:] = []  # a SavedModel's variables/ and assets/ are part of it
             found.append((here.relative_to(root).as_posix(), []))
             continue
         for f in sorted(filenames):
-            if Path(f).suffix.lower() in _MODEL_SUFFIXES and not f.endswith("_edgetpu.tflite"):
+            if Path(f).suffix.lower() in MODEL_SUFFIXES and not f.endswith("_edgetpu.tflite"):
                 found.append(((here / f).relative_to(root).as_posix(), []))
     for i, (path, _) in enumerate(found):
         folder = (root / path).parent

@@ -10,7 +10,6 @@ value through the same schema, for code that makes a section outside a policy fi
 
 from __future__ import annotations
 
-import posixpath
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from edgegate import units as q
 from edgegate.errors import PolicyError
+from edgegate.repo_paths import is_lexically_inside
 from edgegate.policy import convert
 from edgegate.policy.schema import (
     CalibrationSpec,
@@ -169,13 +169,6 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _inside_repo(p: str) -> bool:
-    if p.startswith("/") or (len(p) > 1 and p[1] == ":"):
-        return False
-    norm = posixpath.normpath(p.replace("\\", "/"))
-    return norm != ".." and not norm.startswith("../")
-
-
 def _resolve(parsed: PolicyFile, i: int, lines: Lines, shown: str, problems: list[str]) -> ModelPolicy:
     entry = parsed.models[i]
     d: ModelSettings = parsed.defaults
@@ -203,7 +196,7 @@ def _resolve(parsed: PolicyFile, i: int, lines: Lines, shown: str, problems: lis
         problems.append(f"{shown}:{line}: {format_key(k)}: {msg}")
 
     for key, p in [(("path",), entry.path)] + [(("watch", j), w) for j, w in enumerate(entry.watch)]:
-        if not _inside_repo(p):
+        if not is_lexically_inside(p):
             problem(key, f"{p!r} points outside the repository; paths are relative to the repository root")
     for section in ("eval", "calibration", "training"):
         spec = pick(section)
@@ -211,7 +204,7 @@ def _resolve(parsed: PolicyFile, i: int, lines: Lines, shown: str, problems: lis
         if data is not None:
             for attr in ("path", "x", "y", "images"):
                 v = getattr(data, attr)
-                if v and not _inside_repo(v):
+                if v and not is_lexically_inside(v):
                     problem((section, "data", attr), f"{v!r} points outside the repository")
 
     recipes_value = pick("recipes")
