@@ -31,11 +31,9 @@ def _request(root, *recipes, training=True) -> BuildRequest:
         root / "out",
         root,
         parse_calibration({"data": data, "samples": 50}, key="models[0].calibration"),
-        "models[0].calibration",
         parse_training({"data": data, "epochs": 1, "learning_rate": 1e-3}, key="models[0].training")
         if training
         else None,
-        "models[0].training",
     )
 
 
@@ -57,8 +55,11 @@ def test_cluster_candidate(repo):
 
 def test_without_training_data_candidates_are_skipped_with_the_reason(repo):
     built = build_candidates(_request(repo, "prune+int8", "prune", training=False))
-    assert all(b.path is None and b.error.startswith("skipped: model 'digits': prune") for b in built)
-    assert all("needs training data" in b.error for b in built)
+    assert all(
+        b.path is None and b.error is None and b.skip_reason.startswith("model 'digits': prune")
+        for b in built
+    )
+    assert all("needs training data" in b.skip_reason for b in built)
 
 
 def test_qat_candidate_converts_to_int8(repo):
