@@ -88,7 +88,14 @@ class GitRepo(ChangeSource):
         sha = self._commit_of(ref)
         if sha:
             return sha
-        remotes = {"origin", *_decode(self._git("remote").stdout).split()}
+        listed = _decode(self._git("remote").stdout).split()
+        # An actions/checkout clone has no local branches but the checked-out one: `main`
+        # is then only the remote-tracking branch (origin first).
+        for remote in sorted(listed, key=lambda r: r != "origin"):
+            sha = self._commit_of(f"refs/remotes/{remote}/{ref}")
+            if sha:
+                return sha
+        remotes = {"origin", *listed}
         remote, _, branch = ref.partition("/")
         if remote not in remotes or not branch:
             remote, branch = "origin", ref

@@ -64,6 +64,18 @@ def clone(upstream: Repo, dest, *args: str) -> Repo:
     return Repo(dest)
 
 
+def test_a_branch_name_resolves_to_the_remote_branch_in_a_checkout_clone(repo, tmp_path):
+    """actions/checkout leaves only the PR's branch local: `--base main` means origin/main."""
+    main = repo.git("rev-parse", "main")
+    repo.write("a.txt", "1")
+    assert repo.commit() != main
+    local = clone(repo, tmp_path / "clone")  # checks out the upstream's feature branch only
+    assert "main" not in local.git("branch", "--list")
+    assert GitRepo(local.path).resolve("main") == main
+    with pytest.raises(UsageError, match="`git fetch origin develop`"):
+        GitRepo(local.path).resolve("develop")
+
+
 def test_default_base_follows_origin_head(repo, tmp_path):
     repo.git("branch", "-m", "main", "trunk")
     repo.git("checkout", "-q", "trunk")
