@@ -269,6 +269,7 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
     A budget kind the model writes replaces the same kind from ``defaults:`` as a whole.
     """
     budgets: list[Budget] = []
+    missing_base = Level.WARN
 
     def add(
         metric: BudgetMetric,
@@ -314,7 +315,16 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
             else:
                 quantity = "size" if metric in ("size", "gzip_size") else metric
                 budgets.append(
-                    Budget(metric, against, level, written, key, line, change=q.parse_change(raw, quantity))
+                    Budget(
+                        metric,
+                        against,
+                        level,
+                        written,
+                        key,
+                        line,
+                        change=q.parse_change(raw, quantity),
+                        on_missing_base=missing_base,
+                    )
                 )
 
     plain: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency")
@@ -329,6 +339,8 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
     for field_name, against in accuracy:
         add("accuracy", against, field_name, acc_own, acc_def, False)
     base_own, base_def = getattr(own_b, "vs_base", None), getattr(def_b, "vs_base", None)
+    vs_base = base_own if base_own is not None else base_def
+    missing_base = Level(vs_base.on_missing_base) if vs_base is not None else Level.WARN
     every: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency", "accuracy")
     for metric in every:
         field_name = "max_drop" if metric == "accuracy" else "max_increase"

@@ -294,6 +294,11 @@ class BaseBudgets(_Strict):
     gzip_size: list[SizeChange] | None = None
     latency: list[LatencyChange] | None = None
     accuracy: list[AccuracyChange] | None = None
+    on_missing_base: LevelName = Field(
+        "warn",
+        description="What a vs_base budget does when the model existed at base but its base version could "
+        "not be measured (LFS object missing, unreadable, fails to convert): warn, or error (fail).",
+    )
 
     @field_validator("size", "gzip_size", "latency", mode="before")
     @classmethod

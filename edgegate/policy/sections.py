@@ -254,6 +254,7 @@ class Budget:
     bound: Literal["max", "min"] = "max"
     value: float | None = None
     change: q.Change | None = None
+    on_missing_base: Level = Level.WARN  # a vs_base budget whose base version could not be measured
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ def _with_drop(m: ModelFigures, c: CandidateFigures):
 
 def _base_figures(m: ModelFigures, label: str) -> BaseFigures | None:
     if m.plan.base is None:
+        if m.plan.base_error is not None:
+            return BaseFigures(error=f"it could not be read: {m.plan.base_error}")
         return None
     b = m.base.get(label)
     if b is None:

@@ -34,6 +34,7 @@ class ModelPlan:
     base: SourceModel | None = None
     base_same: bool = False  # the base version holds the same bytes: its figures are head's
     error: str | None = None  # the model cannot be gated at all
+    base_error: str | None = None  # the model existed at base, but that version cannot be read
     notes: tuple[str, ...] = ()
     targets: tuple[PlacedTarget, ...] = ()
 
@@ -111,12 +112,14 @@ def plan_model(
     except EdgeGateError as e:
         return replace(planned, error=str(e), notes=tuple(notes))
     base = None
+    base_error = None
     if changed.base_path is not None:
         try:
             base = source_model(
                 materializer.base(changed.base_path), f"{changed.base_path} (base)", model.trust_code
             )
         except EdgeGateError as e:
+            base_error = str(e)
             notes.append(f"base version not measured: {e}")
     base_same = base is not None and same_content(head.path, base.path)
     if head.kind == "tflite" and not (len(model.recipes) == 1 and model.recipes[0].label == AS_IS):
@@ -124,4 +127,6 @@ def plan_model(
             ".tflite sources are measured as they are; the policy's recipes apply to "
             "SavedModel, .keras and .h5 sources"
         )
-    return replace(planned, head=head, base=base, base_same=base_same, notes=tuple(notes))
+    return replace(
+        planned, head=head, base=base, base_same=base_same, base_error=base_error, notes=tuple(notes)
+    )

@@ -13,7 +13,7 @@ from edgegate.units import format_accuracy, format_accuracy_change, format_bytes
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
 from edgegate.results import Check
-from edgegate.status import Status
+from edgegate.status import Level, Status
 
 
 def _fmt(metric: str, value: float | None, accuracy_metric: str | None = None) -> str:
@@ -125,9 +125,18 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
         return Check(
             name, Status.SKIP, f"{what} vs base not checked: the model is new in this change.", **common
         )
+    if c.base.error is not None:
+        # The model existed at base but its base version gave no figures: not "new", and not
+        # silently passed either.
+        return Check(
+            name,
+            b.on_missing_base.status_when_broken(),
+            f"{what} vs base not checked: the base version could not be measured ({c.base.error.rstrip('.')}); "
+            f"{'this fails the gate (on_missing_base: error)' if b.on_missing_base is Level.ERROR else 'set vs_base.on_missing_base: error to fail instead of warn'}.",
+            **common,
+        )
     if base is None or value is None:
-        why = c.base.error or "not measured on one side"
-        return Check(name, Status.SKIP, f"{what} vs base not checked: {why}.", **common)
+        return Check(name, Status.SKIP, f"{what} vs base not checked: not measured on one side.", **common)
     higher_is_better = bool(c.accuracy.higher_is_better) if (b.metric == "accuracy" and c.accuracy) else False
     worsening = (base - value) if higher_is_better else (value - base)
     assert b.change is not None  # a 'base' budget always has a change

@@ -295,3 +295,15 @@ def test_the_parent_side_of_a_run_imports_no_tensorflow():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_unreadable_base_version_is_reported_as_such_not_as_new(tmp_path):
+    from dataclasses import replace
+
+    (plan,) = plans(tmp_path, "  - {name: m, path: m.keras, recipes: [int8], budgets: {vs_base: {size: 5%}}}\n")
+    plan = replace(plan, base_path="m.keras", base_error="m.keras (base): a Git LFS pointer (object not fetched)")
+    runner = FakeRunner()
+    (m,) = loop.run([plan], runner, loop.Settings(root=tmp_path, latency=False))
+    check = next(ch for ch in by_label(m)["int8"].checks if ch.name == "vs_base.size")
+    assert check.status == Status.WARN and "Git LFS pointer" in check.message
+    assert m.status == Status.WARN

@@ -135,3 +135,26 @@ def test_report_puts_failures_first_and_folds_to_fit():
     folded = render_markdown(big, max_chars=65_536, details_url="https://example.invalid/summary")
     assert len(folded) <= 65_536
     assert "job summary" in folded or "truncated" in folded
+
+
+def test_a_base_that_could_not_be_measured_warns_and_is_not_called_new(tmp_path):
+    bs = budgets(tmp_path)
+    unreadable = BaseFigures(error="it could not be read: models/m.keras (base): a Git LFS pointer")
+    c = judged(cand("int8", 40_000, 1.0, 0.95, 0.0, base=unreadable), bs)
+    size = next(ch for ch in c.checks if ch.name == "vs_base.size")
+    assert size.status == Status.WARN and "new" not in size.message
+    assert "could not be measured (it could not be read" in size.message and "on_missing_base: error" in size.message
+    assert size.line is not None  # annotated on its policy line
+    new = judged(cand("int8", 40_000, 1.0, 0.95, 0.0, base=None), bs)
+    assert next(ch for ch in new.checks if ch.name == "vs_base.size").status == Status.SKIP
+
+
+def test_on_missing_base_error_fails(tmp_path):
+    (tmp_path / "edgegate.yml").write_text(
+        POLICY.replace("vs_base: {size: 5%,", "vs_base: {on_missing_base: error, size: 5%,")
+    )
+    bs = load_policy(tmp_path / "edgegate.yml", root=tmp_path).models[0].budgets
+    c = judged(cand("int8", 40_000, 1.0, 0.95, 0.0, base=BaseFigures(error="conversion failed: boom")), bs)
+    size = next(ch for ch in c.checks if ch.name == "vs_base.size")
+    assert size.status == Status.FAIL and "this fails the gate (on_missing_base: error)" in size.message
+    assert c.status == Status.FAIL
