@@ -78,7 +78,7 @@ def ci(
     try:
         run = run_check(options, LogProgress())
     except EdgeGateError as e:
-        return could_not_run(e, github, log)
+        return _not_gated(e, github, log, pr, mode)
     if pr:
         run = replace(run, base=GitRef(pr.base_ref, run.base.sha), head=GitRef(pr.head_ref, run.head.sha))
 
@@ -87,7 +87,7 @@ def ci(
         if pr:  # for the fork-safe pair: the trusted workflow learns the PR from the artifact
             write_pr_number(results_path, pr.number)
     except OutputError as e:
-        return could_not_run(e, github, log)
+        return _not_gated(e, github, log, pr, mode)
     _print_table(run)
     log.info(f"results: {results_path}; report: {report_path}")
 
@@ -153,6 +153,14 @@ def _warn_if_pr_code_on_target(github: GitHubEnvironment, log: Log) -> None:
 def _comment(
     github: GitHubEnvironment, pr: PullRequestEvent, mode: CommentMode, publication: Publication
 ) -> Outcome:
+    publisher = _publisher(github, pr, mode)
+    return publisher.publish(publication) if isinstance(publisher, PrCommentPublisher) else publisher
+
+
+def _publisher(
+    github: GitHubEnvironment, pr: PullRequestEvent, mode: CommentMode
+) -> PrCommentPublisher | Outcome:
+    """The PR's comment publisher, or why there is none."""
     where = f"no comment posted on PR #{pr.number}"
     repo = github.repository or pr.base_repo
     if not valid_repository(repo):
@@ -160,7 +168,23 @@ def _comment(
     if not github.token:
         return Outcome(False, f"{where}: no token; the action passes its github-token input as GITHUB_TOKEN")
     client = GitHubClient(github.api_url, github.token)
-    return PrCommentPublisher(client, repo, pr.number, mode, fork=pr.is_fork).publish(publication)
+    return PrCommentPublisher(client, repo, pr.number, mode, fork=pr.is_fork)
+
+
+def _not_gated(
+    error: EdgeGateError, github: GitHubEnvironment, log: Log, pr: PullRequestEvent | None, mode: CommentMode
+) -> int:
+    """EdgeGate could not gate this push: say so everywhere, the PR comment included, so an
+    earlier push's green comment never stays under this red check."""
+    code = could_not_run(error, github, log)
+    if pr is not None and mode is not CommentMode.OFF:
+        publisher = _publisher(github, pr, mode)
+        if isinstance(publisher, PrCommentPublisher):
+            outcome = publisher.publish_could_not_run(str(error), pr.head_sha, github.run_url)
+        else:
+            outcome = publisher
+        (log.info if outcome.ok else log.warning)(outcome.message)
+    return code
 
 
 def _print_table(run: RunResult) -> None:

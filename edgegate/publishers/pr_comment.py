@@ -14,7 +14,9 @@ reported with what to do, never raised: the gate's verdict does not depend on th
 
 from __future__ import annotations
 
+import re
 import uuid
+from pathlib import Path
 
 from edgegate.github.client import GitHubClient
 from edgegate.github.interface import Comment, GitHubApiError
@@ -25,6 +27,17 @@ COMMENT_LIMIT = 65_536  # characters GitHub accepts in a comment body
 SAFETY_MARGIN = 200  # GitHub's count and Python's may differ on line endings
 
 
+def _footer(commit: str | None, details_url: str | None) -> str:
+    parts = []
+    if commit:
+        parts.append(f"commit {commit[:7]}")
+    if details_url:
+        parts.append(f"[job summary and artifacts]({details_url})")
+    # A per-run nonce makes every body unique, so a retried POST can recognise its own comment.
+    shown = f"\n\n<sub>{' · '.join(parts)}</sub>" if parts else ""
+    return f"{shown}\n<!-- edgegate-run: {uuid.uuid4().hex} -->\n"
+
+
 def comment_body(publication: Publication) -> str:
     """Marker, report (folded to fit), and a footer naming the commit and linking the run.
 
@@ -32,18 +45,25 @@ def comment_body(publication: Publication) -> str:
     """
     from edgegate.report.markdown import render_markdown
 
-    footer_parts = []
-    if publication.commit:
-        footer_parts.append(f"commit {publication.commit[:7]}")
-    if publication.details_url:
-        footer_parts.append(f"[job summary and artifacts]({publication.details_url})")
-    # A per-run nonce makes every body unique, so a retried POST can recognise its own comment.
-    shown = f"\n\n<sub>{' · '.join(footer_parts)}</sub>" if footer_parts else ""
-    footer = f"{shown}\n<!-- edgegate-run: {uuid.uuid4().hex} -->\n"
+    footer = _footer(publication.commit, publication.details_url)
     head = MARKER + "\n"
     room = COMMENT_LIMIT - SAFETY_MARGIN - len(head) - len(footer)
     report = render_markdown(publication.run, max_chars=room, details_url=publication.details_url)
     return head + report[:room].rstrip("\n") + footer
+
+
+def could_not_run_body(message: str, commit: str | None, details_url: str | None) -> str:
+    """The comment when EdgeGate could not gate this push: the reason, verbatim in a code block
+    (a fence longer than any backtick run in it, so the message cannot close it and nothing in it
+    renders: no @mentions, no links, no HTML)."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", message)), default=0))
+    room = COMMENT_LIMIT - SAFETY_MARGIN - 1000
+    text = message if len(message) <= room else message[:room] + "\n… (cut; the job log has all of it)"
+    return (
+        f"{MARKER}\n## 💥 EdgeGate could not run\n\n"
+        "No model was gated for this push, so no earlier verdict applies to it.\n\n"
+        f"{fence}text\n{text}\n{fence}" + _footer(commit, details_url)
+    )
 
 
 def is_edgegate_comment(comment: Comment) -> bool:
@@ -64,6 +84,16 @@ class PrCommentPublisher(Publisher):
         if self.mode is CommentMode.OFF:
             return Outcome(True, "PR comment is off (comment: off)")
         body = comment_body(publication)
+        return self._post(body, publication.results_path, new_allowed=bool(publication.run.models))
+
+    def publish_could_not_run(self, message: str, commit: str | None, details_url: str | None) -> Outcome:
+        """Say on the PR that this push was not gated: a green comment from an earlier push must
+        never stay under a red check."""
+        if self.mode is CommentMode.OFF:
+            return Outcome(True, "PR comment is off (comment: off)")
+        return self._post(could_not_run_body(message, commit, details_url), None, new_allowed=True)
+
+    def _post(self, body: str, results_path: Path | None, *, new_allowed: bool) -> Outcome:
         try:
             if self.mode is CommentMode.STICKY:
                 existing = self.find()
@@ -78,12 +108,12 @@ class PrCommentPublisher(Publisher):
                         # else's comment carrying the marker. Either way, post our own.
                         if e.read_only or e.status not in (403, 404):
                             raise
-            if not publication.run.models:
+            if not new_allowed:
                 return Outcome(True, f"no model changed: no comment posted on PR #{self.number}")
             comment = self.client.create_issue_comment(self.repo, self.number, body)
             return Outcome(True, f"posted the EdgeGate comment on PR #{self.number}", comment.html_url)
         except GitHubApiError as e:
-            return Outcome(False, self._explain(e, publication))
+            return Outcome(False, self._explain(e, results_path))
 
     def find(self) -> Comment | None:
         """The comment every run edits: the oldest marked one, a bot's first.
@@ -96,9 +126,9 @@ class PrCommentPublisher(Publisher):
         ]
         return next((c for c in marked if c.author_is_bot), marked[0] if marked else None)
 
-    def _explain(self, error: GitHubApiError, publication: Publication) -> str:
+    def _explain(self, error: GitHubApiError, results_path: Path | None) -> str:
         where = f"no comment posted on PR #{self.number} of {self.repo}"
-        results = publication.results_path or "the results file"
+        results = results_path or "the results file"
         if error.read_only and self.fork:
             return (
                 f"{where}: this pull request comes from a fork, and GitHub gives its workflows a read-only "

@@ -260,7 +260,6 @@ def test_pull_request_target_with_pr_code_checked_out_warns(
         ({"fail_on": "sometimes"}, "--fail-on 'sometimes': use one of error, warn, never"),
         ({"comment": "loud"}, "--comment 'loud': use one of sticky, new, off"),
         ({"shard": "3/2"}, "--shard '3/2': expected I/N"),
-        ({"policy": Path("missing.yml")}, "no policy file here"),
     ],
 )
 def test_usage_errors_exit_2_and_say_so_everywhere(
@@ -285,6 +284,48 @@ def test_unwritable_results_are_exit_2_naming_the_path(models_repo, github, tmp_
     assert message in capsys.readouterr().out
     assert runner.summary.startswith("## 💥 EdgeGate could not run") and message in runner.summary
     assert runner.outputs["status"] == "error" and blocker.read_text().startswith("a file")
+
+
+def test_a_push_that_cannot_be_gated_replaces_the_green_comment(
+    models_repo, github, tmp_path, monkeypatch, capsys, tflite_models
+):
+    """A green comment from an earlier push must never stay under a red check."""
+    monkeypatch.chdir(models_repo.root)
+    models_repo.write("models/detector.tflite", tflite_models["small"])
+    models_repo.head = models_repo.commit("keep the detector small")
+    # The first push changes a model (keyword) within budget: a green comment.
+    models_repo.write("models/keyword.tflite", tflite_models["small"] + b"\0")
+    models_repo.head = models_repo.commit("touch keyword")
+    assert gate(Runner(tmp_path / "green", github, "pull_request", pr_event(models_repo))) == 0
+    (green,) = github.comments_on(17)
+    assert "could not run" not in green["body"]
+    # The next push breaks the policy: exit 2, and the same comment now says so, with the reason.
+    models_repo.write("edgegate.yml", POLICY.replace("size: 4 KB", "size: four `@octocat` kilobytes"))
+    models_repo.head = models_repo.commit("break the policy")
+    bad = Runner(tmp_path / "bad", github, "pull_request", pr_event(models_repo, action="synchronize"))
+    assert gate(bad) == 2
+    (updated,) = github.comments_on(17)
+    assert updated["id"] == green["id"]
+    body = updated["body"]
+    assert body.startswith(MARKER) and "## 💥 EdgeGate could not run" in body
+    assert (
+        "cannot read 'four `@octocat` kilobytes' as a size" in body
+        and f"commit {models_repo.head[:7]}" in body
+    )
+    # The reason sits verbatim in a fenced block (nothing in it renders: no live @mention).
+    fenced = body.split("```text\n", 1)[1].split("\n```", 1)[0]
+    assert "`@octocat`" in fenced
+    assert "updated the EdgeGate comment on PR #17" in capsys.readouterr().out
+    assert bad.outputs["status"] == "error"
+
+
+def test_a_missing_policy_on_the_first_push_posts_why(models_repo, github, tmp_path, monkeypatch):
+    monkeypatch.chdir(models_repo.root)
+    runner = Runner(tmp_path / "missing", github, "pull_request", pr_event(models_repo))
+    assert gate(runner, policy=Path("missing.yml")) == 2
+    (comment,) = github.comments_on(17)
+    assert "## 💥 EdgeGate could not run" in comment["body"] and "no policy file here" in comment["body"]
+    assert runner.summary.startswith("## 💥 EdgeGate could not run")
 
 
 def test_invalid_policy_is_annotated_at_its_line(models_repo, github, tmp_path, monkeypatch, capsys):

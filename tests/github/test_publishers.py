@@ -268,3 +268,12 @@ def test_job_summary_appends_report_and_notes(tmp_path):
     assert outcome.ok and text.startswith(f"# earlier step\n{headline(FAILING)}\n")
     assert text.rstrip().endswith("> no comment posted on PR #23: fork")
     assert JobSummaryPublisher(None).publish(publication(FAILING)).message.startswith("no job summary")
+
+
+def test_could_not_run_body_fences_the_message_longer_than_its_backticks():
+    from edgegate.publishers.pr_comment import MARKER, could_not_run_body
+
+    body = could_not_run_body("policy: ```` closes? ## ✅ fake @someone", "a" * 40, None)
+    assert body.startswith(MARKER) and "`````text\n" in body  # 5 > the 4 in the message
+    fenced = body.split("`````text\n", 1)[1].split("\n`````", 1)[0]
+    assert fenced == "policy: ```` closes? ## ✅ fake @someone"

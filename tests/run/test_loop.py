@@ -300,8 +300,12 @@ def test_the_parent_side_of_a_run_imports_no_tensorflow():
 def test_an_unreadable_base_version_is_reported_as_such_not_as_new(tmp_path):
     from dataclasses import replace
 
-    (plan,) = plans(tmp_path, "  - {name: m, path: m.keras, recipes: [int8], budgets: {vs_base: {size: 5%}}}\n")
-    plan = replace(plan, base_path="m.keras", base_error="m.keras (base): a Git LFS pointer (object not fetched)")
+    (plan,) = plans(
+        tmp_path, "  - {name: m, path: m.keras, recipes: [int8], budgets: {vs_base: {size: 5%}}}\n"
+    )
+    plan = replace(
+        plan, base_path="m.keras", base_error="m.keras (base): a Git LFS pointer (object not fetched)"
+    )
     runner = FakeRunner()
     (m,) = loop.run([plan], runner, loop.Settings(root=tmp_path, latency=False))
     check = next(ch for ch in by_label(m)["int8"].checks if ch.name == "vs_base.size")

@@ -143,7 +143,10 @@ def test_a_base_that_could_not_be_measured_warns_and_is_not_called_new(tmp_path)
     c = judged(cand("int8", 40_000, 1.0, 0.95, 0.0, base=unreadable), bs)
     size = next(ch for ch in c.checks if ch.name == "vs_base.size")
     assert size.status == Status.WARN and "new" not in size.message
-    assert "could not be measured (it could not be read" in size.message and "on_missing_base: error" in size.message
+    assert (
+        "could not be measured (it could not be read" in size.message
+        and "on_missing_base: error" in size.message
+    )
     assert size.line is not None  # annotated on its policy line
     new = judged(cand("int8", 40_000, 1.0, 0.95, 0.0, base=None), bs)
     assert next(ch for ch in new.checks if ch.name == "vs_base.size").status == Status.SKIP
