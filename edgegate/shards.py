@@ -65,6 +65,7 @@ def merge_results(runs: list[RunResult]) -> RunResult:
                 raise UsageError(f"cannot merge results of different runs: {what} {a} vs {b}")
     shards = [r.shard for r in runs if r.shard]
     notes: list[str] = []
+    missing: list[str] = []
     if shards:
         parsed = [parse_shard(s) for s in shards]
         counts = {n for _, n in parsed}
@@ -94,5 +95,11 @@ def merge_results(runs: list[RunResult]) -> RunResult:
     if not models:
         notes.append(NO_CHANGE_NOTE)
     durations = [r.duration_s for r in runs if r.duration_s is not None]
-    merged = replace(first, shard=None, notes=tuple(notes), duration_s=max(durations) if durations else None)
+    merged = replace(
+        first,
+        shard=None,
+        notes=tuple(notes),
+        duration_s=max(durations) if durations else None,
+        missing_shards=tuple(missing),
+    )
     return merged.with_models(models)

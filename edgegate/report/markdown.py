@@ -77,6 +77,16 @@ def _environment() -> jinja2.Environment:
 
 
 def _headline(run: RunResult) -> str:
+    verdict = _verdict(run)
+    absent = run.absent_shards
+    if not absent:
+        return verdict
+    # A report missing shards must never read as complete (or green).
+    verdict = verdict.replace(ICON["pass"], ICON["warn"], 1)
+    return f"{verdict} — incomplete: shard {', '.join(absent)} not in this report"
+
+
+def _verdict(run: RunResult) -> str:
     n = len(run.models)
     failing = [m for m in run.models if m.status.fails]
     warning = [m for m in run.models if m.status == Status.WARN]

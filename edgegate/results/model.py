@@ -127,6 +127,17 @@ class RunResult:
     duration_s: float | None = None
     shard: str | None = None  # "I/N" when produced by `edgegate ci --shard`
     notes: tuple[str, ...] = ()
+    missing_shards: tuple[str, ...] = ()  # merged from shards of a split, these "I/N" were not given
+
+    @property
+    def absent_shards(self) -> tuple[str, ...]:
+        """The shards of its split whose models this run does not hold ("2/3", ...)."""
+        if self.missing_shards or not self.shard:
+            return self.missing_shards
+        index, _, count = self.shard.partition("/")
+        if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count) <= 256):
+            return ("other than " + self.shard[:20],)  # unreadable: still never complete
+        return tuple(f"{i}/{count}" for i in range(1, int(count) + 1) if i != int(index))
 
     @staticmethod
     def status_of(models) -> Status:

@@ -141,3 +141,19 @@ def test_merge_of_empty_shards_says_nothing_changed():
 def test_merge_refuses_inconsistent_inputs(runs, message):
     with pytest.raises(UsageError, match=message):
         merge_results(runs())
+
+
+def test_a_report_missing_shards_says_which_in_its_verdict_line():
+    from edgegate.report.markdown import render_markdown
+
+    one = shard(1, 3, make_model("a"))
+    assert one.absent_shards == ("2/3", "3/3")
+    headline = render_markdown(one).splitlines()[0]
+    assert (
+        headline.startswith("## ⚠️ EdgeGate") and "incomplete: shard 2/3, 3/3 not in this report" in headline
+    )
+    merged = merge_results([one, shard(3, 3, make_model("c"))])
+    assert merged.shard is None and merged.missing_shards == ("2/3",)
+    assert "incomplete: shard 2/3 not in this report" in render_markdown(merged).splitlines()[0]
+    complete = merge_results([shard(i, 2, make_model(n)) for i, n in ((1, "a"), (2, "b"))])
+    assert complete.absent_shards == () and "incomplete" not in render_markdown(complete)
