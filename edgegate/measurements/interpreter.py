@@ -8,6 +8,7 @@ the model rather than a native error. Quantization parameters come from
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,32 @@ def open_interpreter(path: Path, *, name: str, threads: int = 1) -> Interpreter:
             f"model {name}: {path.name} cannot be loaded by the LiteRT interpreter; it may be "
             f"truncated or corrupt ({first_line(e)})"
         ) from None
+
+
+_UNRESOLVED = re.compile(r"unresolved custom op: ([A-Za-z0-9_.\-]{1,100})")
+
+
+def why_not_runnable(path: Path, *, name: str) -> str | None:
+    """Why the stock LiteRT interpreter cannot run ``path`` (a custom op it has no kernel for), or None.
+
+    Such a model is still measured (size, static target checks); only what needs the interpreter
+    (accuracy, latency) is skipped, with this reason. Unreadable files are not judged here: their
+    evaluation reports them as it does for any model.
+    """
+    try:
+        interpreter = open_interpreter(path, name=name)
+        interpreter.allocate_tensors()
+    except InputError:
+        return None
+    except RuntimeError as e:
+        found = _UNRESOLVED.search(str(e))
+        if found is None:
+            return None
+        return (
+            f"custom op {found.group(1)} has no kernel in the stock LiteRT interpreter, so accuracy and "
+            "latency cannot be measured here"
+        )
+    return None
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to a single bool

@@ -61,6 +61,7 @@ class BuiltCandidate:
     training: TrainingFigures | None = None
     notes: tuple[str, ...] = ()
     size: SizeFigures | None = None  # measured by the worker that built it
+    not_runnable: str | None = None  # why the stock interpreter cannot run it (a custom op)
 
 
 @dataclass(frozen=True)

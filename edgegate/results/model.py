@@ -83,6 +83,7 @@ class CandidateResult:
     checks: tuple[Check, ...] = ()
     error: str | None = None  # could not be built/measured: the reason, naming model and recipe
     skip_reason: str | None = None  # not built on purpose (e.g. no training data): why; status SKIP
+    not_runnable: str | None = None  # the stock interpreter cannot run it: accuracy and latency skip
     artifact: str | None = None  # where the .tflite was written (relative to --out)
     edgetpu: EdgeTpuResult | None = None
     training: TrainingFigures | None = None

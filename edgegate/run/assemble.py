@@ -50,6 +50,7 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
         base=_base_figures(m, label),
         error=c.error,
         skip_reason=c.skip_reason if c.error is None else None,
+        not_runnable=c.not_runnable,
         artifact=str(c.path) if c.path else None,
         edgetpu=c.targets.get("edgetpu"),
         training=c.built.training if c.built else None,

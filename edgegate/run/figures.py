@@ -46,9 +46,13 @@ class CandidateFigures:
         return self.built.skip_reason if self.built is not None else None
 
     @property
+    def not_runnable(self) -> str | None:
+        return self.built.not_runnable if self.built is not None else None
+
+    @property
     def usable(self) -> bool:
-        """Built, and nothing failed on it: it can be timed and analyzed."""
-        return self.path is not None and self.error is None
+        """Built, nothing failed on it, and the interpreter can run it: it can be timed."""
+        return self.path is not None and self.error is None and self.not_runnable is None
 
 
 @dataclass

@@ -166,6 +166,7 @@ class JobOutcome:
 
 
 def build(job: BuildJob) -> tuple[BuiltCandidate, ...]:
+    from edgegate.measurements.interpreter import why_not_runnable
     from edgegate.measurements.size import measure_size
 
     request = job.request
@@ -175,7 +176,14 @@ def build(job: BuildJob) -> tuple[BuiltCandidate, ...]:
         from edgegate.recipes.build import build_candidates
 
         built = tuple(build_candidates(request))
-    return tuple(replace(b, size=measure_size(b.path)) if b.path is not None else b for b in built)
+    return tuple(
+        replace(
+            b, size=measure_size(b.path), not_runnable=why_not_runnable(b.path, name=request.source.display)
+        )
+        if b.path is not None
+        else b
+        for b in built
+    )
 
 
 def evaluate(job: EvaluateJob) -> Accuracy:

@@ -184,7 +184,7 @@ class _Loop:
 
     def _evaluation(self, m: ModelFigures, side: Side, label: str, path: Path) -> EvaluateJob | None:
         policy = m.plan.policy
-        if policy.eval is None or m.error:
+        if policy.eval is None or m.error or m.side(side)[label].not_runnable:
             return None
         if side == "base" and not _has_base_accuracy_budget(policy):
             return None

@@ -57,6 +57,8 @@ def _check_name(b: Budget) -> str:
 
 
 def _missing_reason(b: Budget, c: CandidateResult, latency_measured: bool) -> str | None:
+    if b.metric in ("latency", "accuracy") and c.not_runnable:
+        return c.not_runnable
     if b.metric == "latency" and not latency_measured:
         return "latency was not measured (--no-latency)"
     if b.metric == "accuracy" and c.accuracy is None:
