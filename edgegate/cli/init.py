@@ -6,6 +6,7 @@ runs and edits the budgets, rather than from an empty page.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -51,6 +52,15 @@ def _name(path: str, taken: set[str]) -> str:
     return name
 
 
+def _quoted(text: str) -> str:
+    """A YAML scalar for any file name: plain when that reads back the same, else JSON-quoted
+    (JSON strings are YAML), so a name with ': ', '#' or a leading '*' cannot break the file."""
+    import yaml
+
+    plain = re.fullmatch(r"[A-Za-z0-9_./-][A-Za-z0-9_./+-]*", text) and yaml.safe_load(text) == text
+    return text if plain else json.dumps(text)
+
+
 def starter_text(models: list[tuple[str, list[str]]]) -> str:
     lines = [
         "# EdgeGate policy: what each model must stay within. Reference: docs/policy.md",
@@ -70,7 +80,7 @@ def starter_text(models: list[tuple[str, list[str]]]) -> str:
     ]
     taken: set[str] = set()
     for path, npz in models:
-        lines += [f"  - name: {_name(path, taken)}", f"    path: {path}"]
+        lines += [f"  - name: {_quoted(_name(path, taken))}", f"    path: {_quoted(path)}"]
         if path.endswith(".tflite"):
             lines.append("    # a .tflite is measured as it is (no recipes)")
         evals = [p for p in npz if "eval" in p or "test" in p or "val" in p] or npz
@@ -78,7 +88,7 @@ def starter_text(models: list[tuple[str, list[str]]]) -> str:
         if evals:
             lines += [
                 "    eval:",
-                f"      data: {evals[0]}     # arrays x (inputs) and y (labels)",
+                f"      data: {_quoted(evals[0])}     # arrays x (inputs) and y (labels)",
                 "      metric: top1            # top1 | top5 | mae | mse | rmse | fidelity",
             ]
         else:
@@ -88,7 +98,15 @@ def starter_text(models: list[tuple[str, list[str]]]) -> str:
                 "    #   metric: top1",
             ]
         if calib:
-            lines += ["    calibration:", f"      data: {calib[0]}", "      samples: 200"]
+            lines += ["    calibration:", f"      data: {_quoted(calib[0])}", "      samples: 200"]
+        elif not evals and not path.endswith(".tflite"):
+            # No data found: int8 still builds (right size, latency, Edge TPU mapping) on random
+            # inputs, instead of an error row on the first run.
+            lines += [
+                "    calibration:",
+                "      synthetic: true           # no data found: calibrate on random inputs; replace with",
+                "                                # data: path/to/samples.npz for real int8 ranges",
+            ]
         lines += [
             "    budgets:",
             "      size: 10 MB               # the candidate that ships must stay under this",

@@ -72,9 +72,8 @@ def evaluation(spec: schema.EvalSpec, *, key: str, line: int | None, data_line: 
 def calibration(
     spec: schema.CalibrationSpec, *, key: str, line: int | None, data_line: int | None
 ) -> Calibration:
-    return _copy(
-        spec, Calibration, key=key, line=line, data=dataset(spec.data, key=f"{key}.data", line=data_line)
-    )
+    data = dataset(spec.data, key=f"{key}.data", line=data_line) if spec.data is not None else None
+    return _copy(spec, Calibration, key=key, line=line, data=data)
 
 
 def training(spec: schema.TrainingSpec, *, key: str, line: int | None, data_line: int | None) -> Training:

@@ -108,8 +108,23 @@ class EvalSpec(_Strict):
 
 
 class CalibrationSpec(_Strict):
-    data: DatasetSpec
+    data: DatasetSpec | None = None
+    synthetic: bool = Field(
+        False,
+        description="Calibrate on inputs drawn at random in the model's input range instead of data: "
+        "right size, latency and Edge TPU mapping, but int8 ranges (and so accuracy) are not the real ones.",
+    )
     samples: int = Field(200, ge=1, description="Representative samples fed to the int8 converter.")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.data is None) == (not self.synthetic):
+            raise ValueError(
+                "give data (a dataset) or synthetic: true, not both"
+                if self.data
+                else "give data or synthetic: true"
+            )
+        return self
 
 
 class TrainingSpec(_Strict):

@@ -182,8 +182,9 @@ class Eval:
 @dataclass(frozen=True, kw_only=True)
 class Calibration:
     key: str
-    data: Dataset
+    data: Dataset | None  # None: synthetic inputs
     line: int | None = None
+    synthetic: bool = False
     samples: int = 200
 
 

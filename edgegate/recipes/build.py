@@ -32,17 +32,25 @@ def _model_input_shape(converter_source) -> tuple | None:
 
 def _representative(request: BuildRequest, input_shape: tuple | None, notes: list[str]):
     """The calibration generator, or None when the policy gives no calibration data."""
-    if request.calibration is None:
+    calibration = request.calibration
+    if calibration is None:
         return None
-    from edgegate.datasets import load_dataset
+    if calibration.data is None:  # synthetic: true
+        x = _synthetic_inputs(request, input_shape)
+        notes.append(
+            f"calibrated on {len(x)} synthetic inputs (uniform in [0, 1)): size, latency and target "
+            "mapping are right; int8 ranges, and so accuracy, may not be"
+        )
+    else:
+        from edgegate.datasets import load_dataset
 
-    hw = tuple(input_shape[:2]) if input_shape and len(input_shape) == 3 else None
-    data = load_dataset(request.calibration.data, request.root, key=request.calibration.data.key, input_hw=hw)
-    x = data.x[: request.calibration.samples].astype(np.float32)
+        hw = tuple(input_shape[:2]) if input_shape and len(input_shape) == 3 else None
+        data = load_dataset(calibration.data, request.root, key=calibration.data.key, input_hw=hw)
+        x = data.x[: calibration.samples].astype(np.float32)
     if input_shape is not None and tuple(x.shape[1:]) != tuple(d for d in input_shape):
         if None not in input_shape:
             raise InputError(
-                f"{request.calibration.data.key}: samples of shape {tuple(x.shape[1:])} do not fit model "
+                f"{calibration.data.key if calibration.data else calibration.key}: samples of shape {tuple(x.shape[1:])} do not fit model "
                 f"{request.model_name}'s input {tuple(input_shape)}"
             )
     if len(x) < request.calibration.samples:
@@ -53,6 +61,30 @@ def _representative(request: BuildRequest, input_shape: tuple | None, notes: lis
             yield [x[i : i + 1]]
 
     return gen
+
+
+def _synthetic_inputs(request: BuildRequest, input_shape: tuple | None) -> np.ndarray:
+    """``calibration.samples`` inputs drawn (seeded) in [0, 1), the usual range of normalized inputs."""
+    assert request.calibration is not None
+    if input_shape is None and request.source.kind == "savedmodel":
+        input_shape = _saved_model_input_shape(request)
+    if input_shape is None or any(d is None for d in input_shape):
+        raise InputError(
+            f"{request.calibration.key}: synthetic calibration needs a fixed input shape, and model "
+            f"{request.model_name!r} has {tuple(input_shape) if input_shape else 'none readable'}; give "
+            "calibration data instead"
+        )
+    rng = np.random.default_rng(0)
+    return rng.random((request.calibration.samples, *input_shape), dtype=np.float32)
+
+
+def _saved_model_input_shape(request: BuildRequest) -> tuple | None:
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(request.source.path))
+    signature = loaded.signatures[saved_model_signature(request.source)]
+    specs = list(signature.structured_input_signature[1].values())
+    return tuple(specs[0].shape[1:]) if len(specs) == 1 else None
 
 
 def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:

@@ -117,8 +117,11 @@ def worst_layers_for_request(request: BuildRequest, label: str, top: int = 5) ->
     from edgegate.recipes.conversions import make_converter
 
     recipe = next((r for r in request.recipes if r.label == label), request.recipes[0])
-    if request.calibration is None:
-        raise InputError(f"model {request.model_name!r}: per-layer errors of {label} need calibration data")
+    if request.calibration is None or request.calibration.data is None:
+        raise InputError(
+            f"model {request.model_name!r}: per-layer errors of {label} need calibration data "
+            "(synthetic inputs say nothing about real ones)"
+        )
     model, signature = _float_parent(request, recipe)
     shape = tuple(model.inputs[0].shape[1:]) if model is not None else ()
     hw = shape[:2] if len(shape) == 3 and None not in shape[:2] else None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console, JustifyMethod
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from edgegate.units import format_bytes, format_ms
 from edgegate.report.markdown import ICON, _accuracy, _accuracy_drop, _delta_bytes, _delta_ms, _headline
@@ -13,10 +15,11 @@ _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red", "ski
 
 
 def print_summary(run: RunResult, console: Console) -> None:
-    console.print(f"[bold]{_headline(run)}[/bold]", highlight=False)
+    # Names, paths and messages come from the pull request: printed as text, never as markup.
+    console.print(_headline(run), style="bold", highlight=False, markup=False)
     for m in sorted(run.models, key=lambda m: -m.status.rank):
         console.print(
-            f"\n{ICON[m.status.value]} [bold]{m.name}[/bold] [dim]{m.path} ({m.change})[/dim]",
+            f"\n{ICON[m.status.value]} [bold]{escape(m.name)}[/bold] [dim]{escape(m.path)} ({m.change})[/dim]",
             highlight=False,
         )
         if m.error:
@@ -40,7 +43,7 @@ def print_summary(run: RunResult, console: Console) -> None:
             base = c.base
             table.add_row(
                 "🚀" if c.deploy else "",
-                c.recipe,
+                Text(c.recipe),
                 format_bytes(c.size_bytes),
                 _delta_bytes(c.size_bytes, base.size_bytes if base else None),
                 format_ms(c.latency_ms),
@@ -51,8 +54,18 @@ def print_summary(run: RunResult, console: Console) -> None:
             )
         console.print(table)
         for c in m.candidates:
+            # Every error or skip row says why, shipped or not; only the shipped candidate's
+            # broken budgets gate, so only its checks are listed.
+            if c.error or c.skip_reason:
+                console.print(
+                    f"  {c.recipe}: {c.error or 'skipped: ' + str(c.skip_reason)}",
+                    style="red" if c.error else "dim",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
             if m.deploy and not c.deploy:
-                continue  # the table shows their status; only the shipped candidate gates
+                continue
             for ch in c.checks:
                 if ch.status.fails or ch.status.value == "warn":
                     console.print(
@@ -61,14 +74,7 @@ def print_summary(run: RunResult, console: Console) -> None:
                         markup=False,
                         soft_wrap=True,
                     )
-            if c.error or c.skip_reason:
-                console.print(
-                    f"  {c.recipe}: {c.error or 'skipped: ' + str(c.skip_reason)}",
-                    style="red" if c.error else "dim",
-                    highlight=False,
-                    markup=False,
-                )
         if m.notes:
-            console.print(f"  [dim]{m.notes[-1]}[/dim]", highlight=False)
+            console.print(f"  {m.notes[-1]}", style="dim", highlight=False, markup=False)
     for n in run.notes:
-        console.print(f"[dim]{n}[/dim]", highlight=False)
+        console.print(n, style="dim", highlight=False, markup=False)

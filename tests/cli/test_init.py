@@ -41,3 +41,53 @@ def test_init_command_writes_once_then_needs_force(tmp_path):
     target.write_text("# edited by hand\n")
     forced = runner.invoke(app, ["init", "--repo", str(tmp_path), "--force"])
     assert forced.exit_code == 0 and target.read_text() == written
+
+
+def test_a_newcomers_first_check_has_no_error_rows(repo, capsys):
+    """init on a repository with a model and no data, then check: int8 builds on synthetic inputs."""
+    from rich.console import Console
+
+    from edgegate.report.terminal import print_summary
+    from edgegate.run import CheckOptions, run_check
+    from edgegate.status import Status
+    from tests.pipeline.conftest import keras_model
+
+    (repo.root / "models").mkdir()
+    keras_model().save(repo.root / "models" / "my model: v1.h5")  # a name YAML must quote
+    write_starter_policy(repo.root, None)
+    assert "synthetic: true" in (repo.root / "edgegate.yml").read_text()
+    repo.commit("add a model")
+    run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    (m,) = run.models
+    assert m.error is None and m.status != Status.ERROR
+    assert [c.recipe for c in m.candidates] == ["float16", "dynamic", "int8"]
+    assert all(c.status != Status.ERROR and c.error is None for c in m.candidates), [
+        c.error for c in m.candidates
+    ]
+    int8 = next(c for c in m.candidates if c.recipe == "int8")
+    assert int8.size_bytes and any("synthetic inputs" in n for n in int8.notes)
+    print_summary(run, Console(width=200, force_terminal=False))
+    assert "error" not in capsys.readouterr().out.split("float16", 1)[1].split("\n\n")[0]
+
+
+def test_every_error_row_in_the_terminal_table_says_why(capsys):
+    from rich.console import Console
+
+    from edgegate.report.terminal import print_summary
+    from edgegate.results import CandidateResult, GitRef, ModelResult, RunResult
+    from edgegate.status import Status
+
+    shipped = CandidateResult("float16", "float16", Status.PASS, size_bytes=10, deploy=True)
+    broken = CandidateResult("int8 [red]", "int8", Status.ERROR, error="int8 needs calibration data: add it")
+    skipped = CandidateResult("qat", "qat", Status.SKIP, skip_reason="no training data")
+    model = ModelResult(
+        "m [bold]x[/bold]", "m.h5", Status.PASS, candidates=(shipped, broken, skipped), deploy="float16"
+    )
+    print_summary(
+        RunResult(Status.PASS, GitRef("main", None), GitRef(None, None), (model,)), Console(width=200)
+    )
+    out = capsys.readouterr().out
+    assert (
+        "int8 [red]: int8 needs calibration data: add it" in out and "qat: skipped: no training data" in out
+    )
+    assert "m [bold]x[/bold]" in out  # hostile markup printed as text
