@@ -73,7 +73,12 @@ def ci(
         _warn_if_pr_code_on_target(github, log)
 
     options = CheckOptions(
-        repo=Path.cwd(), policy=policy, base=base_ref, out_dir=out / "candidates", shard=shard_spec
+        repo=Path.cwd(),
+        policy=policy,
+        base=base_ref,
+        out_dir=out / "candidates",
+        shard=shard_spec,
+        trust="base" if pr else "working-tree",  # a PR's own policy never switches on code
     )
     try:
         run = run_check(options, LogProgress())

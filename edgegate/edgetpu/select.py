@@ -48,14 +48,17 @@ def why_never_compiles(conversion: str) -> str | None:
     return _NEVER.get(conversion)
 
 
-def find_compiler(setting: str) -> Path | None:
-    """The compiler ``edgetpu.compiler`` asks for: None for the static check."""
+def find_compiler(setting: str, root: Path | None = None) -> Path | None:
+    """The compiler ``edgetpu.compiler`` asks for: None for the static check. A relative path is
+    relative to the repository ``root`` (the policy's paths all are), not to the current folder."""
     if setting == "static":
         return None
     if setting == "auto":
         found = shutil.which(COMPILER_NAME)
         return Path(found) if found else None
     path = Path(setting).expanduser()
+    if root is not None and not path.is_absolute():
+        path = root / path
     if path.is_dir():
         path = path / COMPILER_NAME
     if not path.is_file() or not os.access(path, os.X_OK):
@@ -66,12 +69,12 @@ def find_compiler(setting: str) -> Path | None:
     return path
 
 
-def analyze(model: Path, spec: EdgeTpuSettings) -> EdgeTpuResult:
+def analyze(model: Path, spec: EdgeTpuSettings, root: Path | None = None) -> EdgeTpuResult:
     """The Edge TPU answer for one .tflite under ``spec``; ``InputError`` when the file is unusable."""
     parsed = read_tflite(model)
     if is_compiled(parsed):
         return CompiledModelAnalyzer(spec.runtime).analyze_tflite(parsed)
-    binary = find_compiler(spec.compiler)
+    binary = find_compiler(spec.compiler, root)
     if binary is None:
         result = StaticAnalyzer(spec.compiler_version, spec.runtime).analyze_tflite(parsed)
         if spec.compiler == "auto":

@@ -279,6 +279,9 @@ class ModelPolicy:
     trust_code: bool = False
     line: int | None = None  # of the entry
     path_line: int | None = None  # of its path: key
+    refused: str | None = (
+        None  # a pull request's code-running setting the run will not honour (policy/trust.py)
+    )
 
     @property
     def key(self) -> str:

@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,9 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     from edgegate.changes.git import GitRepo
     from edgegate.changes.select import find_changes
     from edgegate.errors import UsageError
+    from edgegate.policy.diff import policy_changes as policy_changes_between
     from edgegate.policy.load import load_policy
+    from edgegate.policy.trust import restrict_to_trusted
     from edgegate.progress import Progress
     from edgegate.results import NO_CHANGE_NOTE, GitRef, RunResult
     from edgegate.status import Status
@@ -57,6 +60,17 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
         names = select_shard([c.target.name for c in changed], *options.shard)
         changed = [c for c in changed if c.target.name in names]
     notes = list(changes.notes) + list(options.extra_notes)
+    base_policy, base_note = _base_policy(repo, policy, changes.base_sha)
+    if base_note:
+        notes.append(base_note)
+    policy_changes = policy_changes_between(base_policy, policy) if base_policy is not None else ()
+    if options.trust == "base":
+        trusted, said = restrict_to_trusted(policy, base_policy)
+        notes += said
+        by_index = {m.index: m for m in trusted.models}
+        changed = [
+            replace(c, target=replace(c.target, model=by_index[c.target.model.index])) for c in changed
+        ]
 
     def result(models: tuple[Any, ...], status: Status) -> RunResult:
         return RunResult(
@@ -69,6 +83,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
             round(time.monotonic() - started, 3),
             f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
             tuple(notes),
+            policy_changes=policy_changes,
         )
 
     if not changed:
@@ -112,6 +127,28 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
             return loop.run(plans, PoolRunner(pool, progress), settings)
+
+
+def _base_policy(repo: Any, policy: Any, base_sha: str | None) -> tuple[Any, str | None]:
+    """The base branch's version of the policy file (what a pull-request run trusts), if it has one."""
+    from edgegate.errors import EdgeGateError
+    from edgegate.policy.load import load_policy
+
+    if base_sha is None:
+        return None, None
+    rel = policy.display_path
+    with tempfile.TemporaryDirectory(prefix="edgegate-base-policy-") as tmp:
+        try:
+            if not repo.exists_at(base_sha, rel):
+                return None, f"the base commit has no {rel}: every setting that runs code is off"
+            exported = repo.export(base_sha, rel, Path(tmp))
+            return load_policy(exported, root=Path(tmp)), None
+        except EdgeGateError as e:
+            first = str(e).splitlines()[-1].strip()
+            return (
+                None,
+                f"the base branch's {rel} cannot be read ({first}): every setting that runs code is off",
+            )
 
 
 def _versions() -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -20,3 +21,6 @@ class CheckOptions:
     out_dir: Path | None = None  # where candidates are written (default: a temp dir, removed)
     shard: tuple[int, int] | None = None  # (index, count), 1-based index: gate this share of models
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
+    # Who may switch on settings that run code (trust_code, hooks, a compiler path): the working
+    # tree (a local run: your own files), or only the base branch's policy (a pull-request run).
+    trust: Literal["working-tree", "base"] = "working-tree"

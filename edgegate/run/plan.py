@@ -105,8 +105,10 @@ def plan_model(
         head_path=target.path,
         base_path=changed.base_path,
         work=work,
-        targets=targets_for(model),
+        targets=targets_for(model, materializer.repo.root),
     )
+    if model.refused:
+        return replace(planned, error=model.refused, notes=tuple(notes))
     try:
         head = source_model(materializer.head(target.path), target.path, model.trust_code)
     except EdgeGateError as e:

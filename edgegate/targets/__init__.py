@@ -7,6 +7,7 @@ checked against, each with the policy key its checks point at.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from edgegate.policy.sections import ModelPolicy
@@ -19,14 +20,14 @@ class PlacedTarget:
     place: PolicyPlace  # where its settings are written
 
 
-def targets_for(model: ModelPolicy) -> tuple[PlacedTarget, ...]:
+def targets_for(model: ModelPolicy, root: Path | None = None) -> tuple[PlacedTarget, ...]:
     from edgegate.targets.edgetpu import EdgeTpuTarget
 
     found: list[PlacedTarget] = []
     if model.edgetpu.level != "off":
         found.append(
             PlacedTarget(
-                EdgeTpuTarget(model.edgetpu), PolicyPlace(f"models[{model.index}].edgetpu", model.line)
+                EdgeTpuTarget(model.edgetpu, root), PolicyPlace(f"models[{model.index}].edgetpu", model.line)
             )
         )
     return tuple(found)

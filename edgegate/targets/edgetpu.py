@@ -233,6 +233,7 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
     name: ClassVar[str] = "edgetpu"
     title: ClassVar[str] = "Edge TPU"
     settings: EdgeTpuSettings
+    root: Path | None = None  # the repository: a relative compiler path is relative to it
 
     def never_applies(self, conversion: Conversion) -> str | None:
         return None if conversion == AS_IS else why_never_compiles(conversion)
@@ -240,7 +241,7 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
     def analyze(self, model: Path) -> EdgeTpuResult:
         from edgegate.edgetpu.select import analyze
 
-        return analyze(model, self.settings)
+        return analyze(model, self.settings, self.root)
 
     def checks(
         self, report: EdgeTpuResult, base: EdgeTpuResult | None, where: PolicyPlace
