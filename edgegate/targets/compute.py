@@ -167,6 +167,10 @@ def _input(op: OperatorInfo, i: int) -> int:
     return op.inputs[i] if i < len(op.inputs) else -1
 
 
+def _out(op: OperatorInfo) -> int:
+    return op.outputs[0] if op.outputs else -1  # _shape says "its output is missing"
+
+
 def _prod(dims: tuple[int, ...]) -> int:
     n = 1
     for d in dims:
@@ -180,14 +184,14 @@ def _agree(ok: bool, why: str) -> None:
 
 
 def _conv2d(m: TfliteModel, op: OperatorInfo) -> int:
-    out = _shape(m, op.outputs[0], 4, "output")
+    out = _shape(m, _out(op), 4, "output")
     co, kh, kw, ci = _shape(m, _input(op, 1), 4, "filter")  # OHWI; ci = input channels per group
     _agree(out[3] == co, f"its filter has {co} output channels but its output {out[3]}")
     return _prod(out) * kh * kw * ci
 
 
 def _depthwise(m: TfliteModel, op: OperatorInfo) -> int:
-    out = _shape(m, op.outputs[0], 4, "output")
+    out = _shape(m, _out(op), 4, "output")
     _, kh, kw, c = _shape(m, _input(op, 1), 4, "filter")  # 1HWC, C = input channels × multiplier
     _agree(out[3] == c, f"its filter has {c} channels but its output {out[3]}")
     return _prod(out) * kh * kw
@@ -201,7 +205,7 @@ def _transpose_conv(m: TfliteModel, op: OperatorInfo) -> int:
 
 
 def _fully_connected(m: TfliteModel, op: OperatorInfo) -> int:
-    out = _shape(m, op.outputs[0], None, "output")
+    out = _shape(m, _out(op), None, "output")
     units, features = _shape(m, _input(op, 1), 2, "weights")
     _agree(
         len(out) >= 1 and out[-1] == units, f"its weights have {units} units but its output is {list(out)}"
@@ -211,7 +215,7 @@ def _fully_connected(m: TfliteModel, op: OperatorInfo) -> int:
 
 def _batch_matmul(m: TfliteModel, op: OperatorInfo) -> int:
     x = _shape(m, _input(op, 0), None, "first input")
-    out = _shape(m, op.outputs[0], None, "output")
+    out = _shape(m, _out(op), None, "output")
     _agree(len(x) >= 2 and len(out) >= 2, "its operands are not matrices")
     # x's last two dims are (M, K), or (K, M) with adj_x; the output's are (M, N). K is their
     # product over M either way, so the adj flags (not read by the flatbuffer reader) do not matter.
@@ -224,7 +228,7 @@ def _batch_matmul(m: TfliteModel, op: OperatorInfo) -> int:
 
 
 def _conv3d(m: TfliteModel, op: OperatorInfo) -> int:
-    out = _shape(m, op.outputs[0], 5, "output")
+    out = _shape(m, _out(op), 5, "output")
     kd, kh, kw, ci, co = _shape(m, _input(op, 1), 5, "filter")  # DHWIO
     _agree(out[4] == co, f"its filter has {co} output channels but its output {out[4]}")
     return _prod(out) * kd * kh * kw * ci

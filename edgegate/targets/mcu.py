@@ -44,7 +44,7 @@ from edgegate.units import Change, format_bytes, parse_change, parse_size
 from edgegate.verdicts.interface import Check
 
 CHILD = Path(__file__).with_name("tflm_child.py")
-ARENA_CAP = 1 << 30  # no microcontroller has a GiB of RAM: a model needing more is reported as such
+ARENA_CAP = 256 << 20  # beyond any microcontroller's RAM (external SDRAM included): more is reported as such
 ATTEMPT_TIMEOUT_S = 120.0  # one interpreter build; MobileNetV2 takes ~0.1 s, a hang is a TFLM bug
 
 
@@ -175,7 +175,9 @@ class _Child:
         return text.strip()[-2000:]
 
     def ask(self, cmd: dict[str, Any]) -> _Reply:
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is not None and self.proc.poll() is not None:
+            self.close()  # a dead child's pipes
+        if self.proc is None:
             self._start()
         assert self.proc is not None and self.proc.stdin is not None
         self.attempts += 1
@@ -198,6 +200,7 @@ class _Child:
                 invoke_error=reply.get("invoke_error"),
             )
         rc = self.proc.wait()
+        self.close()
         self.crashes += 1
         how = f"timed out after {self.timeout_s:.0f} s" if timed_out else _death(rc)
         return _Reply(ok=False, log=self._log_tail(), crashed=how)
@@ -311,9 +314,18 @@ def _softmax_hint(model: TfliteModel, op: OperatorInfo, reply: _Reply) -> str:
     )
 
 
-def _probe_ops(child: _Child, model: TfliteModel) -> tuple[TflmRefusal, ...]:
-    refused = []
+MAX_PROBE_CRASHES = 10  # a damaged file can crash TFLM on every op: stop restarting it after this
+
+
+def _probe_ops(child: _Child, model: TfliteModel) -> tuple[tuple[TflmRefusal, ...], str | None]:
+    """Every op TFLM refuses alone, and why probing stopped early (if it did)."""
+    refused: list[TflmRefusal] = []
+    start = child.crashes
     for op in model.operators:
+        if child.crashes - start >= MAX_PROBE_CRASHES:
+            return tuple(refused), (
+                f"TFLite Micro crashed on {MAX_PROBE_CRASHES} ops; ops from #{op.index} on were not checked"
+            )
         arena = _first_guess(model, [*op.inputs, *op.outputs])
         reply = child.op(op.index, arena)
         while not reply.ok and _too_small(reply) and arena < ARENA_CAP:
@@ -322,7 +334,7 @@ def _probe_ops(child: _Child, model: TfliteModel) -> tuple[TflmRefusal, ...]:
         if not reply.ok:
             text = _words(reply, "preparing it") + _softmax_hint(model, op, reply)
             refused.append(TflmRefusal(op.index, _name(op), _output(model, op), text))
-    return tuple(refused)
+    return tuple(refused), None
 
 
 def measure(path: Path, model: TfliteModel, workdir: Path) -> McuReport:
@@ -343,13 +355,11 @@ def measure(path: Path, model: TfliteModel, workdir: Path) -> McuReport:
         if not reply.ok:
             refusal: str | None
             if _too_small(reply):
-                refusal = (
-                    f"TFLite Micro needs more than a {format_bytes(ARENA_CAP)} arena: {_words(reply, '')}"
-                )
+                refusal = f"TFLite Micro needs more than a {_binary(ARENA_CAP)} arena: {_words(reply, '')}"
                 unsupported: tuple[TflmRefusal, ...] = ()
             else:
-                unsupported = _probe_ops(child, model)
-                refusal = None if unsupported else _words(reply, "allocating the model")
+                unsupported, stopped = _probe_ops(child, model)
+                refusal = stopped or (None if unsupported else _words(reply, "allocating the model"))
             return _report(child, path, model, None, None, unsupported, refusal)
 
         # Bisection between a refused size (0: no room for even the allocator) and an accepted one,
@@ -448,6 +458,10 @@ def _read(parse, text: Any, key: str) -> Any:
         return parse(text)
     except ValueError as e:
         raise ValueError(f"{key}: {e}") from None
+
+
+def _binary(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB" if n >= 1024 else f"{n} B"
 
 
 def format_exact_bytes(n: int) -> str:

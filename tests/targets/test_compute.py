@@ -244,3 +244,15 @@ def test_settings_parse():
     ):
         with pytest.raises(ValueError, match=key):
             ComputeSettings.parse(bad)
+
+
+def test_op_without_outputs_is_not_counted(models, tmp_path):
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(str(models("conv_stack_float32")))
+    model.subgraphs[0].operators[-1].outputs = []  # the dense layer, writing nowhere
+    path = tmp_path / "no_output.tflite"
+    flatbuffer_utils.write_model(model, str(path))
+    report = ComputeTarget().analyze(path)
+    (dense,) = report.uncounted_ops
+    assert dense.op == "FULLY_CONNECTED" and "output is missing" in (dense.uncounted or "")

@@ -251,3 +251,44 @@ def test_settings_parse():
     ):
         with pytest.raises(ValueError, match=key):
             McuSettings.parse(bad)
+
+
+def test_damaged_files_give_an_input_error_or_a_report(models, tmp_path):
+    """Bytes flipped at random: never a traceback, never a dead parent (a fixed seed, 20 files)."""
+    from edgegate.targets.compute import ComputeReport, ComputeTarget
+
+    import random
+
+    source = models("conv_stack_int8").read_bytes()
+    rng = random.Random(7)
+    outcomes = set()
+    for i in range(20):
+        data = bytearray(source)
+        for _ in range(rng.choice([1, 4, 16])):
+            data[rng.randrange(8, len(data))] = rng.randrange(256)
+        path = tmp_path / f"damaged_{i}.tflite"
+        path.write_bytes(bytes(data))
+        try:
+            report = McuTarget().analyze(path)
+        except InputError as e:
+            assert path.name in str(e)
+            outcomes.add("input error")
+            with pytest.raises(InputError):  # the same reader: the same verdict
+                ComputeTarget().analyze(path)
+        else:
+            assert isinstance(report, McuReport)
+            outcomes.add("runs" if report.runs else "refused")
+            assert isinstance(ComputeTarget().analyze(path), ComputeReport)
+    assert "input error" in outcomes and outcomes - {"input error"}  # both kinds of damage occurred
+
+
+def test_a_model_over_the_arena_cap_is_refused_as_such(models, monkeypatch):
+    import edgegate.targets.mcu as mcu
+
+    monkeypatch.setattr(mcu, "ARENA_CAP", 4096)  # conv_stack_int8 needs 6,912 bytes
+    report = McuTarget().analyze(models("conv_stack_int8"))
+    assert report.arena is None and not report.unsupported
+    assert report.refusal is not None and report.refusal.startswith(
+        "TFLite Micro needs more than a 4 KiB arena"
+    )
+    assert "missing:" in report.refusal  # TFLM's own figure
