@@ -41,7 +41,8 @@ def w(*shape: int, scale: float = 1.0) -> np.ndarray:
 
 
 def convert(fn, shapes: list[tuple[int, ...]], mode: str = "int8") -> bytes:
-    """Convert a function of float32 inputs: ``int8`` (int8 I/O), ``float32``, ``float16``, ``dynamic``."""
+    """Convert a function of float32 inputs: ``int8`` (int8 I/O), ``int16x8`` (float I/O), ``float32``,
+    ``float16``, ``dynamic``."""
     tf = _tf()
     concrete = tf.function(fn).get_concrete_function(*[tf.TensorSpec(s, tf.float32) for s in shapes])
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
@@ -49,14 +50,19 @@ def convert(fn, shapes: list[tuple[int, ...]], mode: str = "int8") -> bytes:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    if mode == "int8":
+    if mode in ("int8", "int16x8"):
         rng = np.random.default_rng(1)
         converter.representative_dataset = lambda: (
             [rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(4)
         )
+    if mode == "int8":
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
+    if mode == "int16x8":
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore")
         return converter.convert()
@@ -79,7 +85,7 @@ CONV_W = w(3, 3, 8, 16)  # TF's HWIO
 DEPTHWISE_W = w(3, 3, 16, 2)  # HW, in, multiplier
 DENSE_W = w(32, 10)
 
-for _mode in ("int8", "float32", "float16", "dynamic"):
+for _mode in ("int8", "int16x8", "float32", "float16", "dynamic"):
     model(f"conv_stack_{_mode}")(lambda mode=_mode: convert(_conv_stack, [(1, 10, 10, 8)], mode))
 
 

@@ -32,7 +32,7 @@ def macs(models, name: str) -> dict[str, int | None]:
     return {o.op: o.macs for o in report.ops}
 
 
-@pytest.mark.parametrize("mode", ["int8", "float32", "float16", "dynamic"])
+@pytest.mark.parametrize("mode", ["int8", "int16x8", "float32", "float16", "dynamic"])
 def test_conv_depthwise_dense_by_hand(models, mode):
     report = ComputeTarget().analyze(models(f"conv_stack_{mode}"))
     counted = {o.op: o.macs for o in report.ops if o.op not in ("QUANTIZE", "DEQUANTIZE")}

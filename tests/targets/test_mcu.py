@@ -122,11 +122,12 @@ def test_other_conversions_are_analyzed(conversion):
     assert McuTarget().never_applies(conversion) is None
 
 
-def test_float32_runs(models):
-    report = analyze(models("conv_stack_float32"))
-    assert (
-        report.runs and report.arena is not None and report.arena > analyze(models("conv_stack_int8")).arena
-    )
+@pytest.mark.parametrize("mode", ["float32", "int16x8"])
+def test_float32_and_int16x8_run(models, mode):
+    report = analyze(models(f"conv_stack_{mode}"))  # conv, depthwise, relu, mean, dense
+    int8 = analyze(models("conv_stack_int8"))
+    assert report.runs and report.split is not None and int8.split is not None
+    assert report.split.head > int8.split.head  # wider activations, more arena
 
 
 def test_a_crashing_kernel_is_reported_not_fatal(models):
