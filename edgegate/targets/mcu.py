@@ -234,8 +234,7 @@ class _Child:
 
 _TOO_SMALL = re.compile(r"missing: \d+|Failed to allocate|Failed to resize buffer|too small", re.I)
 _BOILERPLATE = re.compile(
-    r"^(Failed starting model allocation\.|Node \S+ \(number \d+\) failed to (prepare|invoke) with status \d+"
-    r"|Invoke\(\) failed.*|AllocateTensors\(\) failed.*)$"
+    r"^(Failed starting model allocation\.|Node \S+ \(number \d+\) failed to (prepare|invoke) with status \d+)$"
 )
 _FAILED_NODE = re.compile(r"Node (\S+) \(number (\d+)\) failed to (prepare|invoke)")
 _TOTALS = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
@@ -375,17 +374,21 @@ def measure(path: Path, model: TfliteModel, workdir: Path) -> McuReport:
                 high = mid
             else:
                 low = mid
-        final = child.allocate(high, inputs=inputs, record=True, invoke=True)
-        if not final.ok:
+        final = child.allocate(high, record=True)
+        if not final.ok:  # TFLM is deterministic: this would be a TFLM bug, reported as such
             why = _words(final, f"with the {high}-byte arena it had just accepted")
             return _report(child, path, model, None, None, (), why)
         split = parse_allocations(final.allocations or "") or split
+        # One inference, in its own attempt: a crash now is the inference's, not the allocation's.
+        ran = child.allocate(high, inputs=inputs, invoke=True)
         unsupported, refusal = (), None
-        if final.invoke_error is not None or final.crashed:
-            text = _words(
-                _Reply(False, final.log, final.invoke_error, crashed=final.crashed), "running one inference"
+        if not ran.ok or ran.invoke_error is not None:
+            said = _words(
+                _Reply(False, ran.log, ran.invoke_error or ran.error, crashed=ran.crashed),
+                "running one inference on zero inputs",
             )
-            node = _FAILED_NODE.search(final.log)
+            text = said if ran.crashed else f"prepared, but refused when it runs: {said}"
+            node = _FAILED_NODE.search(ran.log)
             if node and int(node.group(2)) < len(model.operators):
                 op = model.operators[int(node.group(2))]
                 unsupported = (TflmRefusal(op.index, _name(op), _output(model, op), text),)

@@ -167,6 +167,20 @@ def _() -> bytes:
     return convert(fn, [(1, 4, 4, 4, 2)], "float32")
 
 
+@model("log_int8")
+def _() -> bytes:
+    """int8 LOG: TFLite Micro prepares it, then refuses it when it runs (float only)."""
+    tf = _tf()
+    return convert(lambda x: tf.math.log(tf.abs(x) + 1.0), [(1, 8)])
+
+
+@model("resize_bilinear_int16x8")
+def _() -> bytes:
+    """16-bit RESIZE_BILINEAR: prepared, refused when it runs (float or int8 only)."""
+    tf = _tf()
+    return convert(lambda x: tf.image.resize(x, (8, 8)), [(1, 4, 4, 3)], "int16x8")
+
+
 @model("tiny_logits_softmax")
 def _() -> bytes:
     """int8 SOFTMAX whose input scale is ~1e-11: TFLite Micro's Prepare aborts on it."""

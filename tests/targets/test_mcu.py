@@ -130,6 +130,24 @@ def test_float32_and_int16x8_run(models, mode):
     assert report.split.head > int8.split.head  # wider activations, more arena
 
 
+@pytest.mark.parametrize(
+    "name, op, words",
+    [
+        ("log_int8", "LOG", "input->type != expected_type (INT8 != FLOAT32)"),
+        ("resize_bilinear_int16x8", "RESIZE_BILINEAR", "requires float or int8"),
+    ],
+)
+def test_ops_refused_only_when_they_run(models, name, op, words):
+    path = models(name)
+    report = analyze(path)
+    assert report.arena is not None and tflm_accepts(path, report.arena)  # allocation is fine
+    assert not report.runs
+    (refused,) = report.unsupported
+    assert refused.op == op and words in refused.message and "refused when it runs" in refused.message
+    info = read_tflite(path)
+    assert info.operators[refused.index].op == op
+
+
 def test_a_crashing_kernel_is_reported_not_fatal(models):
     report = analyze(models("tiny_logits_softmax"))
     (softmax,) = report.unsupported
