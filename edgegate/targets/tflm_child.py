@@ -150,6 +150,10 @@ def _try(data: bytes, arena: int, record: bool, invoke: bool, inputs: int, attem
 
 
 def main(argv: list[str]) -> int:
+    # Run as a script, Python put edgegate/targets/ first on sys.path: its modules (compute.py,
+    # interface.py, ...) must not shadow anything numpy or tflite_micro import.
+    if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+        del sys.path[0]
     model_path, log_path = argv[1], argv[2]
     attempts = _Attempts(log_path)
     with open(model_path, "rb") as f:
