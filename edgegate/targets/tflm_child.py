@@ -1,0 +1,192 @@
+"""TFLite Micro in a process of its own: the ``mcu`` target's helper, run as a script.
+
+TFLite Micro is C++ with no memory safety towards its input: an arena a few hundred bytes too
+small makes it write through a null pointer (SIGSEGV), and some kernels abort on parameters
+they do not accept (int8 SOFTMAX with a tiny input scale hits a ``TFLITE_CHECK``). So the
+interpreter never runs in an EdgeGate process: ``mcu.py`` starts this script with
+``python tflm_child.py MODEL LOG`` and talks to it one JSON line at a time; when it dies the
+parent knows which attempt killed it and starts a new one.
+
+It imports only the standard library, numpy and the ``tflite_micro`` package (never EdgeGate,
+so it starts fast and runs wherever the interpreter runs).
+
+On start it writes ``{"version": tflite_micro.__version__}``. Then commands (stdin), one reply
+line each (stdout):
+
+- ``{"cmd": "allocate", "arena": N, "record": bool, "invoke": bool, "inputs": n}``: build an
+  interpreter over the whole model with an ``N``-byte arena (``AllocateTensors`` runs in the
+  constructor); ``record``: add the recording allocator's printout; ``invoke``: set the ``n``
+  inputs to zeros and run once.
+- ``{"cmd": "op", "index": k, "arena": N}``: the same for operator ``k`` of the first subgraph
+  alone (a copy of the model whose first subgraph runs just that op), so every op is checked,
+  not only the first one TFLM stops at.
+
+Reply: ``{"ok": bool, "error": str|null, "log": str, "allocations": str|null,
+"invoke_error": str|null}``. TFLM prints its diagnostics (``MicroPrintf``) on stderr; fds 1 and
+2 point at LOG, which is emptied before each attempt, so a crashed attempt's last words stay
+there for the parent to quote. Replies go through a private copy of the original stdout.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+
+
+class _Ops:
+    """Single-op copies of a model, built with the flatbuffers object API of TFLM's own schema."""
+
+    def __init__(self, data: bytes):
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema  # type: ignore[import-untyped]
+
+        self.schema = schema
+        self.model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+
+    def single(self, index: int) -> bytes:
+        """Operator ``index`` of the first subgraph as the whole first subgraph, with only its tensors.
+
+        Only its own tensors: TFLM plans every non-constant tensor of a subgraph, used or not, so
+        keeping the others would make a probe need the whole model's activations.
+        """
+        import flatbuffers  # type: ignore[import-untyped]
+
+        schema, model = self.schema, self.model
+        graph = model.subgraphs[0]
+        op = copy.copy(graph.operators[index])
+
+        def constant(t) -> bool:
+            data = model.buffers[t.buffer].data if 0 < t.buffer < len(model.buffers) else None
+            return data is not None and len(data) > 0
+
+        def listed(v) -> list[int]:
+            return [int(i) for i in v] if v is not None else []
+
+        own = sorted({t for t in listed(op.inputs) + listed(op.outputs) + listed(op.intermediates) if t >= 0})
+        new = {old: i for i, old in enumerate(own)}
+        op.inputs = [new.get(t, -1) for t in listed(op.inputs)]
+        op.outputs = [new[t] for t in listed(op.outputs)]
+        if op.intermediates is not None:
+            op.intermediates = [new[t] for t in listed(op.intermediates)]
+        alone = copy.copy(graph)
+        alone.tensors = [graph.tensors[t] for t in own]
+        alone.operators = [op]
+        # Everything the op reads that it does not produce comes from outside.
+        outside = [
+            t
+            for t in listed(graph.operators[index].inputs)
+            if t >= 0 and not constant(graph.tensors[t]) and not graph.tensors[t].isVariable
+        ]
+        alone.inputs = [new[t] for t in dict.fromkeys(outside)]  # x * x reads one tensor twice
+        alone.outputs = list(op.outputs)
+        keep = {t.buffer for t in alone.tensors}
+        for other in model.subgraphs[1:]:
+            keep |= {t.buffer for t in other.tensors or []}
+        probe = copy.copy(model)
+        probe.subgraphs = [alone] + list(model.subgraphs[1:])
+        # Weights the probe does not read are dropped, so a probe costs what its op costs.
+        probe.buffers = [b if i in keep else schema.BufferT() for i, b in enumerate(model.buffers)]
+        # An offline memory plan names the full model's tensors: it does not apply to a probe.
+        probe.metadata = [m for m in model.metadata or [] if m.name != b"OfflineMemoryAllocation"]
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(probe.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+class _Attempts:
+    def __init__(self, log_path: str):
+        self.log = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.reply = os.fdopen(os.dup(1), "w", buffering=1)
+        os.dup2(self.log, 1)
+        os.dup2(self.log, 2)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
+
+    def start(self) -> None:
+        os.ftruncate(self.log, 0)
+        os.lseek(self.log, 0, os.SEEK_SET)  # fds 1, 2 share this offset (dup2)
+
+    def text(self) -> str:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        size = os.fstat(self.log).st_size
+        return os.pread(self.log, min(size, 64 * 1024), 0).decode("utf-8", "replace")
+
+    def answer(self, reply: dict) -> None:
+        self.reply.write(json.dumps(reply) + "\n")
+        self.reply.flush()
+
+
+def _try(data: bytes, arena: int, record: bool, invoke: bool, inputs: int, attempts: _Attempts) -> dict:
+    import numpy as np
+    from tflite_micro import runtime  # type: ignore[import-untyped]
+
+    attempts.start()
+    reply: dict = {"ok": False, "error": None, "log": "", "allocations": None, "invoke_error": None}
+    try:
+        interpreter = runtime.Interpreter.from_bytes(data, arena_size=arena)
+    except Exception as e:  # TFLM's refusals are RuntimeError/ValueError; its words are in the log
+        reply["error"] = f"{type(e).__name__}: {e}"
+        reply["log"] = attempts.text()
+        return reply
+    reply["ok"] = True
+    if record:
+        attempts.start()
+        interpreter.print_allocations()
+        reply["allocations"] = attempts.text()
+    if invoke:
+        attempts.start()
+        try:
+            for i in range(inputs):
+                details = interpreter.get_input_details(i)
+                interpreter.set_input(np.zeros(details["shape"], details["dtype"]), i)
+            interpreter.invoke()
+        except Exception as e:
+            reply["invoke_error"] = f"{type(e).__name__}: {e}"
+    reply["log"] = attempts.text()
+    del interpreter
+    return reply
+
+
+def main(argv: list[str]) -> int:
+    # Run as a script, Python put edgegate/targets/ first on sys.path: its modules (compute.py,
+    # interface.py, ...) must not shadow anything numpy or tflite_micro import.
+    if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+        del sys.path[0]
+    model_path, log_path = argv[1], argv[2]
+    attempts = _Attempts(log_path)
+    with open(model_path, "rb") as f:
+        data = f.read()
+    import tflite_micro  # type: ignore[import-untyped]  # a missing package ends the child here; the parent quotes the log
+
+    attempts.answer({"version": tflite_micro.__version__})
+    ops: _Ops | None = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        cmd = json.loads(line)
+        if cmd["cmd"] == "allocate":
+            record, invoke, inputs = (
+                bool(cmd.get("record")),
+                bool(cmd.get("invoke")),
+                int(cmd.get("inputs", 0)),
+            )
+            reply = _try(data, int(cmd["arena"]), record, invoke, inputs, attempts)
+        elif cmd["cmd"] == "op":
+            attempts.start()
+            try:
+                ops = ops or _Ops(data)
+                single = ops.single(int(cmd["index"]))
+            except Exception as e:  # the model's object form cannot be built: say so, keep serving
+                reply = {"ok": False, "error": f"cannot isolate the op: {type(e).__name__}: {e}", "log": ""}
+            else:
+                reply = _try(single, int(cmd["arena"]), False, False, 0, attempts)
+        else:
+            reply = {"ok": False, "error": f"unknown command {cmd['cmd']!r}", "log": ""}
+        attempts.answer(reply)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

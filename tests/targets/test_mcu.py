@@ -1,0 +1,313 @@
+"""The mcu target against the real TFLite Micro interpreter (the ``tflite-micro`` package).
+
+Every figure is checked against TFLM itself, in child processes this test starts with its own
+few lines of code (a too-small arena can crash the process): the reported arena is accepted,
+16 bytes (and 1 byte) less is refused.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgegate.errors import InputError
+from edgegate.status import Level, Status
+from edgegate.targets.interface import AS_IS, PolicyPlace
+from edgegate.targets.mcu import McuReport, McuSettings, McuTarget, _Child
+from edgegate.units import parse_change
+from edgegate.edgetpu.flatbuffer import read_tflite
+
+ROOT = Path(__file__).resolve().parents[2]
+WHERE = PolicyPlace("models[0].targets.mcu", 7)
+
+# The test's own TFLM check, independent of mcu.py: exit 0 accepted, 3 refused, a signal = crashed.
+_ACCEPTS = """
+import sys
+from tflite_micro import runtime
+try:
+    runtime.Interpreter.from_file(sys.argv[1], arena_size=int(sys.argv[2]))
+except Exception:
+    sys.exit(3)
+"""
+
+
+def tflm_accepts(path: Path, arena: int) -> bool:
+    proc = subprocess.run(
+        [sys.executable, "-c", _ACCEPTS, str(path), str(arena)], capture_output=True, timeout=300
+    )
+    assert proc.returncode in (0, 3) or proc.returncode < 0, proc.stderr.decode(errors="replace")[-2000:]
+    return proc.returncode == 0
+
+
+_reports: dict[Path, McuReport] = {}
+
+
+def analyze(path: Path) -> McuReport:
+    if path not in _reports:
+        _reports[path] = McuTarget().analyze(path)
+    return _reports[path]
+
+
+def sine_model() -> Path:
+    """TFLM's hello_world model, shipped inside the tflite-micro wheel."""
+    return Path(str(importlib.resources.files("tflite_micro.python.tflite_micro") / "sine_float.tflite"))
+
+
+# dense_3d and batch_matmul need more arena than the recording allocator's final total (temporary
+# allocations while preparing), and their bisection runs through sizes that crash TFLM.
+@pytest.mark.parametrize("name", ["conv_stack_int8", "dense_3d", "batch_matmul", "sine"])
+def test_arena_is_the_smallest_tflm_accepts(models, name):
+    path = sine_model() if name == "sine" else models(name)
+    report = analyze(path)
+    assert report.runs, report
+    n = report.arena
+    assert n is not None
+    assert tflm_accepts(path, n)
+    assert not tflm_accepts(path, n - 16)
+    assert not tflm_accepts(path, n - 1)
+    split = report.split
+    assert split is not None and split.head + split.tail == split.total <= n
+    assert any(
+        p.name == "TfLiteEvalTensor data" and p.count == len(read_tflite(path).tensors) for p in split.parts
+    )
+    assert report.flash == path.stat().st_size
+    assert report.ops == len(read_tflite(path).operators)
+    assert report.tflm_version and report.pointer_bits in (32, 64)
+
+
+def test_ops_tflm_lacks_are_all_listed_with_its_words(models):
+    path = models("unsupported_ops")  # CONV_3D, RELU, ADD, GELU
+    report = analyze(path)
+    assert not report.runs and report.arena is None and report.split is None
+    assert [(u.index, u.op) for u in report.unsupported] == [(0, "CONV_3D"), (3, "GELU")]
+    assert "Didn't find op for builtin opcode 'CONV_3D'" in report.unsupported[0].message
+    assert "Didn't find op for builtin opcode 'GELU'" in report.unsupported[1].message
+    info = read_tflite(path)
+    assert report.unsupported[1].output == info.tensors[info.operators[3].outputs[0]].name
+    target = McuTarget(McuSettings(max_arena=1 << 20, max_flash=1 << 20))
+    runs, arena, flash = target.checks(report, None, WHERE)
+    assert runs.name == "mcu.runs" and runs.status is Status.FAIL
+    assert "cannot run 2 of 4 ops" in runs.message and "#3 GELU" in runs.message
+    assert arena.status is Status.SKIP and flash.status is Status.PASS
+    assert "CONV_3D, GELU" in target.summary(report)
+
+
+def test_hybrid_ops_are_refused_in_tflms_words(models):
+    report = analyze(models("conv_stack_dynamic"))
+    # Only the conv's weights (1152 elements) reach the converter's 1024-element threshold:
+    # the depthwise and dense weights stay float, and TFLM runs those ops.
+    assert [u.op for u in report.unsupported] == ["CONV_2D"]
+    assert "Hybrid models are not supported on TFLite Micro" in report.unsupported[0].message
+    assert McuTarget().never_applies("dynamic") is None  # small-weight models stay float and run
+
+
+def test_float16_is_refused_as_never_applies_says(models):
+    report = analyze(models("conv_stack_float16"))
+    assert report.unsupported and {u.op for u in report.unsupported} == {"DEQUANTIZE"}
+    reason = McuTarget().never_applies("float16")
+    assert reason is not None and "DEQUANTIZE" in reason
+    quoted = re.search(r"'(input->type[^']+)'", reason)  # the condition TFLM prints, quoted in the reason
+    assert quoted is not None
+    assert all(quoted.group(1) in u.message for u in report.unsupported)
+
+
+@pytest.mark.parametrize("conversion", ["float32", "int8", "int16x8", AS_IS])
+def test_other_conversions_are_analyzed(conversion):
+    assert McuTarget().never_applies(conversion) is None
+
+
+@pytest.mark.parametrize("mode", ["float32", "int16x8"])
+def test_float32_and_int16x8_run(models, mode):
+    report = analyze(models(f"conv_stack_{mode}"))  # conv, depthwise, relu, mean, dense
+    int8 = analyze(models("conv_stack_int8"))
+    assert report.runs and report.split is not None and int8.split is not None
+    assert report.split.head > int8.split.head  # wider activations, more arena
+
+
+@pytest.mark.parametrize(
+    "name, op, words",
+    [
+        ("log_int8", "LOG", "input->type != expected_type (INT8 != FLOAT32)"),
+        ("resize_bilinear_int16x8", "RESIZE_BILINEAR", "requires float or int8"),
+    ],
+)
+def test_ops_refused_only_when_they_run(models, name, op, words):
+    path = models(name)
+    report = analyze(path)
+    assert report.arena is not None and tflm_accepts(path, report.arena)  # allocation is fine
+    assert not report.runs
+    (refused,) = report.unsupported
+    assert refused.op == op and words in refused.message and "refused when it runs" in refused.message
+    info = read_tflite(path)
+    assert info.operators[refused.index].op == op
+
+
+def test_a_crashing_kernel_is_reported_not_fatal(models):
+    report = analyze(models("tiny_logits_softmax"))
+    (softmax,) = report.unsupported
+    assert softmax.op == "SOFTMAX" and "crashed (SIGABRT)" in softmax.message
+    assert "2^26" in softmax.message  # the hint for this abort, whose input scale is ~8e-9
+    assert report.crashes >= 1
+
+
+def test_child_survives_its_crashes(models, tmp_path):
+    path = models("conv_stack_int8")
+    n = analyze(path).arena
+    child = _Child(path, tmp_path)
+    try:
+        assert not child.allocate(16).ok  # refused or crashed: either way the next attempt works
+        again = child.allocate(n, inputs=1, record=True, invoke=True)
+        assert again.ok and again.invoke_error is None and again.allocations
+    finally:
+        child.close()
+
+
+def test_tflm_runs_only_in_children(models):
+    """The parent never imports TFLite Micro or TensorFlow, neither at import nor during analyze."""
+    code = (
+        "import sys; from pathlib import Path; from edgegate.targets import mcu, compute; "
+        "before = {m for m in ('tflite_micro', 'tensorflow') if m in sys.modules}; "
+        f"r = mcu.McuTarget().analyze(Path({str(models('conv_stack_int8'))!r})); "
+        "after = {m for m in ('tflite_micro', 'tensorflow') if m in sys.modules}; "
+        "print(sorted(before), sorted(after), r.runs)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.stdout.split() == ["[]", "[]", "True"], out.stderr[-2000:]
+
+
+def test_arena_and_flash_budgets(models):
+    report = analyze(models("conv_stack_int8"))
+    n, flash = report.arena, report.flash
+    assert n is not None
+    runs, arena, fl = McuTarget(McuSettings(max_arena=n, max_flash=flash)).checks(report, None, WHERE)
+    assert runs.status is Status.PASS and f"{n:,} B" in runs.message
+    assert (arena.name, arena.status, arena.key) == ("mcu.arena", Status.PASS, "models[0].targets.mcu.arena")
+    assert (fl.name, fl.status) == ("mcu.flash", Status.PASS)
+    _, arena, fl = McuTarget(McuSettings(max_arena=n - 1, max_flash=flash - 1)).checks(report, None, WHERE)
+    assert arena.status is Status.FAIL and arena.message.endswith("budget by 1 B.")
+    assert fl.status is Status.FAIL and arena.line == 7
+    _, arena = McuTarget(McuSettings(Level.WARN, max_arena=n - 1)).checks(report, None, WHERE)
+    assert arena.status is Status.WARN
+
+
+def test_vs_base(models):
+    head, base = analyze(models("conv_stack_int8")), analyze(models("dense_3d"))
+    assert head.arena is not None and base.arena is not None and head.arena > base.arena
+    growth = (head.arena - base.arena) / base.arena * 100
+
+    def vs(arena: str, flash: str = "1000%") -> McuTarget:
+        return McuTarget(
+            McuSettings(
+                max_arena_increase=parse_change(arena, "size"), max_flash_increase=parse_change(flash, "size")
+            )
+        )
+
+    _, arena, flash = vs(f"{growth - 1:.0f}%").checks(head, base, WHERE)
+    assert arena.name == "mcu.vs_base.arena" and arena.status is Status.FAIL and "grew" in arena.message
+    assert flash.name == "mcu.vs_base.flash" and flash.status is Status.PASS
+    _, arena, _ = vs(f"{growth + 1:.0f}%").checks(head, base, WHERE)
+    assert arena.status is Status.PASS
+    _, arena, _ = vs(f"{head.arena - base.arena} B").checks(head, base, WHERE)
+    assert arena.status is Status.PASS  # exactly the allowed increase
+    _, arena, _ = vs("0%").checks(base, head, WHERE)
+    assert arena.status is Status.PASS and "shrank" in arena.message
+    _, arena, flash = vs("5%").checks(head, None, WHERE)
+    assert arena.status is Status.SKIP and flash.status is Status.SKIP
+    refused = analyze(models("unsupported_ops"))
+    _, arena, flash = vs("5%", "1000%").checks(head, refused, WHERE)
+    assert arena.status is Status.SKIP and "base version" in arena.message
+    assert flash.status is Status.PASS  # flash is known for any file
+
+
+def test_skipped_and_failed():
+    target = McuTarget(McuSettings(max_arena=1, max_arena_increase=parse_change("5%", "size")))
+    assert [c.name for c in target.skipped("float16", WHERE)] == [
+        "mcu.runs",
+        "mcu.arena",
+        "mcu.vs_base.arena",
+    ]
+    assert all(c.status is Status.SKIP for c in target.skipped("float16", WHERE))
+    failed = target.failed("boom", WHERE)
+    assert {c.status for c in failed} == {Status.FAIL} and all("boom" in c.message for c in failed)
+
+
+def test_report_is_a_picklable_value(models):
+    report = analyze(models("conv_stack_int8"))
+    assert pickle.loads(pickle.dumps(report)) == report
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage, not a model", b"1234TFL3" + b"\x01" * 100])
+def test_garbage_is_an_input_error_naming_the_file(tmp_path, content):
+    path = tmp_path / "from_the_pr.tflite"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="from_the_pr.tflite"):
+        McuTarget().analyze(path)
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="nowhere.tflite"):
+        McuTarget().analyze(tmp_path / "nowhere.tflite")
+
+
+def test_settings_parse():
+    s = McuSettings.parse(
+        {"arena": "256 KiB", "flash": "1 MiB", "level": "warn", "vs_base": {"arena": "10%"}}
+    )
+    assert s == McuSettings(Level.WARN, 256 * 1024, 1 << 20, parse_change("10%", "size"), None)
+    assert McuSettings.parse({}) == McuSettings()
+    for bad, key in (
+        ({"ram": 1}, "unknown"),
+        ({"arena": "256 apples"}, "mcu.arena"),
+        ({"vs_base": {"arena": "x"}}, "mcu.vs_base.arena"),
+        ({"vs_base": {"ram": "5%"}}, "mcu.vs_base"),
+        ({"level": "loud"}, "mcu.level"),
+    ):
+        with pytest.raises(ValueError, match=key):
+            McuSettings.parse(bad)
+
+
+def test_damaged_files_give_an_input_error_or_a_report(models, tmp_path):
+    """Bytes flipped at random: never a traceback, never a dead parent (a fixed seed, 20 files)."""
+    from edgegate.targets.compute import ComputeReport, ComputeTarget
+
+    import random
+
+    source = models("conv_stack_int8").read_bytes()
+    rng = random.Random(7)
+    outcomes = set()
+    for i in range(20):
+        data = bytearray(source)
+        for _ in range(rng.choice([1, 4, 16])):
+            data[rng.randrange(8, len(data))] = rng.randrange(256)
+        path = tmp_path / f"damaged_{i}.tflite"
+        path.write_bytes(bytes(data))
+        try:
+            report = McuTarget().analyze(path)
+        except InputError as e:
+            assert path.name in str(e)
+            outcomes.add("input error")
+            with pytest.raises(InputError):  # the same reader: the same verdict
+                ComputeTarget().analyze(path)
+        else:
+            assert isinstance(report, McuReport)
+            outcomes.add("runs" if report.runs else "refused")
+            assert isinstance(ComputeTarget().analyze(path), ComputeReport)
+    assert "input error" in outcomes and outcomes - {"input error"}  # both kinds of damage occurred
+
+
+def test_a_model_over_the_arena_cap_is_refused_as_such(models, monkeypatch):
+    import edgegate.targets.mcu as mcu
+
+    monkeypatch.setattr(mcu, "ARENA_CAP", 4096)  # conv_stack_int8 needs 6,912 bytes
+    report = McuTarget().analyze(models("conv_stack_int8"))
+    assert report.arena is None and not report.unsupported
+    assert report.refusal is not None and report.refusal.startswith(
+        "TFLite Micro needs more than a 4 KiB arena"
+    )
+    assert "missing:" in report.refusal  # TFLM's own figure
