@@ -290,7 +290,7 @@ def _listing(text: str, model: Path) -> _Listing:
         if sub:
             section = "ops" if sub.group(1) == "0" else None
             continue
-        if _TENSORS.match(line) or line.startswith("Your TFLite model has"):
+        if _TENSORS.match(line) or line.startswith(("Your TFLite model has", _COMPATIBLE)):
             section = None
             continue
         nodes = _NODES.match(line)
