@@ -1,0 +1,304 @@
+"""The GPU delegate target: ``GpuTarget`` (analysis in a worker) and its checks against ``gpu:``.
+
+Two questions about one ``.tflite``:
+
+1. Which ops the LiteRT GPU delegate takes and which fall back to the CPU, and why. The
+   compatibility checker that ships with TensorFlow answers when its build has the GPU rules
+   compiled in (a canary model tells, see ``gpu_analyzer``); otherwise EdgeGate's port of the
+   delegate's published rules does, and ``GpuReport.checker`` says which one spoke.
+2. fp16 risk: the delegate computes in float16 unless told otherwise, so an activation above
+   65,504 becomes infinity on the device. Observed on data: the model runs on the CPU with
+   every tensor kept, and each op's largest output magnitude is compared with that limit.
+
+Checks: ``gpu.delegated`` always (no op on the GPU is broken), then the budgets the policy
+sets: ``gpu.all_delegated``, ``gpu.min_delegated``, ``gpu.vs_base`` and ``gpu.fp16_overflow``.
+A broken delegation budget is FAIL at ``level: error`` and WARN at ``level: warn``;
+``fp16_overflow`` has its own level because it depends on the data seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from edgegate.results import Check
+from edgegate.status import Level, Status
+from edgegate.targets.interface import Conversion, PolicyPlace, Target
+
+FP16_MAX = 65504.0  # the largest finite float16
+NEAR_FACTOR = 2.0  # an output within 2x of FP16_MAX is "near": a little more data may overflow it
+
+GpuLevel = Literal["error", "warn", "off"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GpuSettings:
+    """The ``targets: {gpu: ...}`` settings of one model."""
+
+    level: GpuLevel = "error"  # what a broken delegation budget does; "off" checks nothing
+    all_delegated: bool = False
+    min_delegated: float | None = None  # lowest share of ops on the GPU, a fraction 0..1
+    min_delegated_written: str | None = None  # as the policy wrote it ("90%"), for messages
+    fp16_overflow: GpuLevel = "warn"  # what an activation beyond float16's range does
+    max_samples: int = 64  # samples the fp16 observation runs at most (it costs one invoke each)
+    vs_base: bool = False  # the delegated share must not fall below the base version's
+
+    def __post_init__(self) -> None:
+        # Settings are built by the policy loader; a bad value here is a loader bug, said plainly.
+        if self.min_delegated is not None and not 0.0 <= self.min_delegated <= 1.0:
+            raise ValueError(f"min_delegated must be a fraction in 0..1, got {self.min_delegated!r}")
+        if self.max_samples < 1:
+            raise ValueError(f"max_samples must be at least 1, got {self.max_samples!r}")
+        for name in ("level", "fp16_overflow"):
+            if getattr(self, name) not in ("error", "warn", "off"):
+                raise ValueError(f"{name} must be error, warn or off, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class GpuFallback:
+    """An op the delegate leaves to the CPU, with the checker's (or the rule's) reason."""
+
+    index: int  # operator index in the first subgraph, execution order
+    op: str  # builtin name, or the custom code of a custom op
+    reason: str
+
+
+@dataclass(frozen=True)
+class Fp16Risk:
+    """An op whose output was seen beyond (or near) float16's range."""
+
+    index: int
+    op: str
+    tensor: str  # the output tensor's name
+    max_abs: float  # largest magnitude seen over the samples; inf when the float run itself overflowed
+
+
+@dataclass(frozen=True)
+class GpuReport:
+    ops_total: int
+    ops_delegated: int
+    fallbacks: tuple[GpuFallback, ...]
+    fp16_overflows: tuple[Fp16Risk, ...]  # max_abs > 65,504
+    fp16_near: tuple[Fp16Risk, ...]  # 32,752 < max_abs <= 65,504
+    samples_used: int  # 0 when the fp16 observation did not run
+    data_source: str  # what the fp16 observation ran on, for messages
+    checker: str  # which compatibility rules spoke, and their version
+
+    @property
+    def delegated_fraction(self) -> float:
+        return self.ops_delegated / self.ops_total if self.ops_total else 0.0
+
+
+def _pct(part: int, total: int) -> str:
+    return f"{part / total * 100:.1f}%" if total else "0%"
+
+
+def _first_fallback(r: GpuReport) -> str:
+    if not r.fallbacks:
+        return ""
+    f = r.fallbacks[0]
+    more = f" (+{len(r.fallbacks) - 1} more)" if len(r.fallbacks) > 1 else ""
+    return f"first on the CPU: #{f.index} {f.op}: {f.reason}{more}"
+
+
+def _risks(risks: tuple[Fp16Risk, ...], limit: int = 3) -> str:
+    shown = ", ".join(f"#{r.index} {r.op} '{r.tensor}' {r.max_abs:.4g}" for r in risks[:limit])
+    return shown + (f" (+{len(risks) - limit} more)" if len(risks) > limit else "")
+
+
+def gpu_checks(
+    r: GpuReport, base: GpuReport | None, spec: GpuSettings, where: PolicyPlace
+) -> tuple[Check, ...]:
+    common: dict[str, Any] = {"key": where.key, "line": where.line}
+    checks: list[Check] = []
+    if spec.level != "off":
+        broken = Level(spec.level).status_when_broken()
+        shown = f"{r.ops_delegated}/{r.ops_total} ops delegated"
+        if r.ops_delegated == 0:
+            checks.append(
+                Check(
+                    "gpu.delegated",
+                    broken,
+                    f"no op runs on the GPU delegate ({r.checker}); {_first_fallback(r) or 'the model has no op'}.",
+                    "≥ 1 op delegated",
+                    shown,
+                    **common,
+                )
+            )
+        else:
+            rest = f"; {_first_fallback(r)}" if r.fallbacks else ""
+            checks.append(
+                Check(
+                    "gpu.delegated",
+                    Status.PASS,
+                    f"{shown} ({_pct(r.ops_delegated, r.ops_total)}, {r.checker}){rest}.",
+                    "≥ 1 op delegated",
+                    shown,
+                    **common,
+                )
+            )
+        if spec.all_delegated:
+            ok = not r.fallbacks and r.ops_total > 0
+            checks.append(
+                Check(
+                    "gpu.all_delegated",
+                    Status.PASS if ok else broken,
+                    f"all {r.ops_total} ops run on the GPU delegate."
+                    if ok
+                    else f"{len(r.fallbacks)} of {r.ops_total} ops fall back to the CPU; {_first_fallback(r)}.",
+                    "all ops delegated",
+                    shown,
+                    **common,
+                )
+            )
+        if spec.min_delegated is not None:
+            written = spec.min_delegated_written or f"{spec.min_delegated * 100:g}%"
+            share = f"{_pct(r.ops_delegated, r.ops_total)} ({r.ops_delegated}/{r.ops_total})"
+            ok = r.delegated_fraction + 1e-12 >= spec.min_delegated and r.ops_total > 0
+            checks.append(
+                Check(
+                    "gpu.min_delegated",
+                    Status.PASS if ok else broken,
+                    f"{share} of ops run on the GPU delegate, at least {written}."
+                    if ok
+                    else f"{share} of ops run on the GPU delegate, below the {written} minimum; "
+                    f"{_first_fallback(r)}.",
+                    f"≥ {written}",
+                    share,
+                    **common,
+                )
+            )
+        if spec.vs_base:
+            checks.append(_vs_base(r, base, broken, common))
+    if spec.fp16_overflow != "off":
+        checks.append(_fp16_check(r, Level(spec.fp16_overflow).status_when_broken(), common))
+    return tuple(checks)
+
+
+def _vs_base(r: GpuReport, base: GpuReport | None, broken: Status, common: dict[str, Any]) -> Check:
+    now = f"{_pct(r.ops_delegated, r.ops_total)} ({r.ops_delegated}/{r.ops_total})"
+    if base is None:
+        return Check(
+            "gpu.vs_base",
+            Status.SKIP,
+            "not checked: no base version of this candidate was analyzed.",
+            "≥ base",
+            now,
+            **common,
+        )
+    before = f"{_pct(base.ops_delegated, base.ops_total)} ({base.ops_delegated}/{base.ops_total})"
+    if r.delegated_fraction + 1e-12 < base.delegated_fraction:
+        return Check(
+            "gpu.vs_base",
+            broken,
+            f"the share of ops on the GPU delegate fell from {before} on the base to {now}; "
+            f"{_first_fallback(r)}.",
+            f"≥ {before}",
+            now,
+            **common,
+        )
+    return Check(
+        "gpu.vs_base",
+        Status.PASS,
+        f"{now} of ops on the GPU delegate, base {before}.",
+        f"≥ {before}",
+        now,
+        **common,
+    )
+
+
+def _fp16_check(r: GpuReport, broken: Status, common: dict[str, Any]) -> Check:
+    if r.samples_used == 0:  # the observation could not run: say so, never a silent pass
+        return Check(
+            "gpu.fp16_overflow",
+            Status.WARN,
+            f"float16 range {r.data_source}; the fp16 risk is unknown.",
+            "≤ 65,504",
+            None,
+            **common,
+        )
+    seen = f"{len(r.fp16_overflows)} op(s) over 65,504"
+    near = f"; near the limit (within 2×): {_risks(r.fp16_near)}" if r.fp16_near else ""
+    if r.fp16_overflows:
+        return Check(
+            "gpu.fp16_overflow",
+            broken,
+            f"{seen} on {r.data_source}: float16 (the delegate's default precision) turns them into "
+            f"infinity: {_risks(r.fp16_overflows)}{near}. Fix: scale the activations down "
+            "(normalize inputs, add a normalization layer), or run the delegate in float32.",
+            "≤ 65,504",
+            f"{max(x.max_abs for x in r.fp16_overflows):.4g}",
+            **common,
+        )
+    return Check(
+        "gpu.fp16_overflow",
+        Status.PASS,
+        f"no op output over 65,504 on {r.data_source}{near}. Only the data seen is covered.",
+        "≤ 65,504",
+        f"{max((x.max_abs for x in r.fp16_near), default=0.0):.4g}" if r.fp16_near else None,
+        **common,
+    )
+
+
+@dataclass(frozen=True)
+class GpuTarget(Target[GpuReport]):
+    """The LiteRT GPU delegate (OpenCL / OpenGL / Metal backends), checked offline on the CPU."""
+
+    name: ClassVar[str] = "gpu"
+    title: ClassVar[str] = "GPU delegate"
+    settings: GpuSettings
+    samples: Path | None = None  # an .npy/.npz of inputs for the fp16 observation; random inputs without
+
+    def never_applies(self, conversion: Conversion) -> str | None:
+        if conversion == "int16x8":
+            # Read in the delegate's source (delegates/gpu/common/model_builder.cc,
+            # IsAllAllowedTensors): runtime tensors must be float32/float16, or int8/uint8 when
+            # quantized models are allowed; int16 activations are never taken.
+            return (
+                "the GPU delegate takes float32, float16, int8 and uint8 tensors only: every op on "
+                "int16 activations falls back to the CPU"
+            )
+        return None
+
+    def needs_base(self) -> bool:
+        return self.settings.vs_base
+
+    def analyze(self, model: Path) -> GpuReport:
+        from edgegate.targets.gpu_analyzer import analyze
+
+        return analyze(model, self.settings, self.samples)
+
+    def checks(self, report: GpuReport, base: GpuReport | None, where: PolicyPlace) -> tuple[Check, ...]:
+        return gpu_checks(report, base, self.settings, where)
+
+    def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
+        return (
+            Check(
+                "gpu.delegated",
+                Status.SKIP,
+                f"not checked for the GPU delegate: {reason}",
+                key=where.key,
+                line=where.line,
+            ),
+        )
+
+    def failed(self, error: str, where: PolicyPlace) -> tuple[Check, ...]:
+        level = self.settings.level if self.settings.level != "off" else self.settings.fp16_overflow
+        status = Level(level).status_when_broken() if level != "off" else Status.WARN
+        return (
+            Check(
+                "gpu.delegated",
+                status,
+                f"GPU delegate check failed: {error}",
+                key=where.key,
+                line=where.line,
+            ),
+        )
+
+    def summary(self, report: GpuReport) -> str:
+        text = f"GPU: {report.ops_delegated}/{report.ops_total} ops delegated"
+        if self.settings.fp16_overflow != "off":
+            n = len(report.fp16_overflows)
+            text += f"; {n} fp16-overflow risk{'' if n == 1 else 's'}"
+        return text
