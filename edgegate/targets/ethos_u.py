@@ -249,7 +249,9 @@ class EthosUReport:
     sram_bytes: int  # Vela: "Total SRAM used" (feature maps, or the cache in Dedicated_Sram modes)
     flash_bytes: int  # the compiled model's size: what the device stores
     weights_area: str  # where Vela keeps weights and command streams ("Off-chip Flash", "DRAM", ...)
-    weights_area_bytes: int  # Vela's figure for that area (the NPU's read-only data only)
+    # Vela's figure for that area: the NPU's weights and command streams, plus the feature maps
+    # when the memory mode keeps them there too (Dedicated_Sram: both in DRAM).
+    weights_area_bytes: int
     memory_used: tuple[tuple[str, int], ...]  # every area Vela reports, bytes
     cycles_total: int  # Vela's estimate, NPU part only
     cycles_npu: int
@@ -572,7 +574,7 @@ def ethos_u_checks(
                 "flash",
                 Status.PASS if ok else p.broken,
                 f"the compiled model is {size_text(r.flash_bytes)} "
-                f"(Vela: {size_text(r.weights_area_bytes)} of NPU data in {r.weights_area}), "
+                f"(Vela uses {size_text(r.weights_area_bytes)} of {r.weights_area}), "
                 + (
                     f"within the {size_text(s.flash_max)} budget."
                     if ok
