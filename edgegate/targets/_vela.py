@@ -384,7 +384,7 @@ _TEXTS = (
 def parse_summary(text: str, name: str) -> VelaSummary:
     """Read Vela's summary CSV (``name``: its file name, for messages).
 
-    ``VelaError`` when it is not the layout of Vela 4.x/5.x: a missing column or a value that is
+    ``VelaError`` when it is not the layout of Vela 5.x: a missing column or a value that is
     not a non-negative number is an error, never a zero.
     """
     rows = list(csv.reader(io.StringIO(text)))
@@ -399,7 +399,7 @@ def parse_summary(text: str, name: str) -> VelaSummary:
     if missing:
         raise VelaError(
             f"Vela's {name} has no {', '.join(repr(m) for m in missing)} column(s); EdgeGate reads the "
-            f"summary layout of ethos-u-vela 4.x/5.x"
+            f"summary layout of ethos-u-vela 5.x"
         )
     numbers = {}
     for column in _NUMBERS:
