@@ -12,7 +12,7 @@ from typing import Callable
 
 from edgegate.status import Level, Status
 from edgegate.units import Change
-from edgegate.verdicts.interface import Check
+from edgegate.results import Check
 
 Format = Callable[[int], str]
 

@@ -39,7 +39,7 @@ from edgegate.status import Level, Status
 from edgegate.targets.budgets import broken_check, increase_check, max_check, skip_check
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change
-from edgegate.verdicts.interface import Check
+from edgegate.results import Check
 
 # --- MAC counts as text, both ways ---------------------------------------------------------------
 

@@ -41,7 +41,7 @@ from edgegate.status import Level, Status
 from edgegate.targets.budgets import broken_check, increase_check, max_check, skip_check
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_bytes, parse_change, parse_size
-from edgegate.verdicts.interface import Check
+from edgegate.results import Check
 
 CHILD = Path(__file__).with_name("tflm_child.py")
 ARENA_CAP = 256 << 20  # beyond any microcontroller's RAM (external SDRAM included): more is reported as such

@@ -39,7 +39,7 @@ class _Ops:
     """Single-op copies of a model, built with the flatbuffers object API of TFLM's own schema."""
 
     def __init__(self, data: bytes):
-        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema  # type: ignore[import-untyped]
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
         self.schema = schema
         self.model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
@@ -50,7 +50,7 @@ class _Ops:
         Only its own tensors: TFLM plans every non-constant tensor of a subgraph, used or not, so
         keeping the others would make a probe need the whole model's activations.
         """
-        import flatbuffers  # type: ignore[import-untyped]
+        import flatbuffers
 
         schema, model = self.schema, self.model
         graph = model.subgraphs[0]
@@ -120,7 +120,7 @@ class _Attempts:
 
 def _try(data: bytes, arena: int, record: bool, invoke: bool, inputs: int, attempts: _Attempts) -> dict:
     import numpy as np
-    from tflite_micro import runtime  # type: ignore[import-untyped]
+    from tflite_micro import runtime
 
     attempts.start()
     reply: dict = {"ok": False, "error": None, "log": "", "allocations": None, "invoke_error": None}
@@ -158,7 +158,7 @@ def main(argv: list[str]) -> int:
     attempts = _Attempts(log_path)
     with open(model_path, "rb") as f:
         data = f.read()
-    import tflite_micro  # type: ignore[import-untyped]  # a missing package ends the child here; the parent quotes the log
+    import tflite_micro  # a missing package ends the child here; the parent quotes the log
 
     attempts.answer({"version": tflite_micro.__version__})
     ops: _Ops | None = None
