@@ -10,6 +10,7 @@ value through the same schema, for code that makes a section outside a policy fi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args
 
@@ -34,6 +35,7 @@ from edgegate.policy.schema import (
 from edgegate.policy.sections import (
     DEFAULT_RECIPES,
     DEPLOY_SELECTORS,
+    TARGET_NAMES,
     Budget,
     BudgetMetric,
     Calibration,
@@ -44,6 +46,7 @@ from edgegate.policy.sections import (
     Objective,
     Policy,
     Recipe,
+    TargetSection,
     Training,
 )
 from edgegate.status import Level
@@ -258,9 +261,25 @@ def _resolve(parsed: PolicyFile, i: int, lines: Lines, shown: str, problems: lis
         edgetpu=convert.edgetpu(pick("edgetpu") or EdgeTpuSpec.model_validate({}), **written("edgetpu")),
         latency=convert.latency(pick("latency") or LatencySpec.model_validate({}), **written("latency")),
         trust_code=bool(pick("trust_code")),
+        targets=_targets(entry.targets, d.targets, loc, lines),
         line=lines.get(loc),
         path_line=lines.get(loc + ("path",)),
     )
+
+
+def _targets(
+    own: dict[str, dict[str, Any]] | None, inherited: dict[str, dict[str, Any]] | None, loc: Loc, lines: Lines
+) -> tuple[TargetSection, ...]:
+    """Each target the model's own ``targets:`` names, else the one ``defaults:`` names."""
+    found = []
+    for name in TARGET_NAMES:
+        for start, written in ((loc, own), (("defaults",), inherited)):
+            if written and name in written:
+                at = start + ("targets", name)
+                text = json.dumps(written[name] or {}, sort_keys=True)
+                found.append(TargetSection(name, format_key(at), lines.get(at), text))
+                break
+    return tuple(found)
 
 
 def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ...]:

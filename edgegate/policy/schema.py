@@ -8,7 +8,7 @@ validated file into the frozen values of ``sections.py``. Only ``policy/`` impor
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -25,6 +25,7 @@ from edgegate.policy.sections import (
     PruneSchedule,
     Scale,
     recipe_stages,
+    TARGET_NAMES,
 )
 
 
@@ -398,9 +399,22 @@ class ModelSettings(_Strict):
     budgets: Budgets | None = None
     edgetpu: EdgeTpuSpec | None = None
     latency: LatencySpec | None = None
+    targets: dict[str, dict[str, Any]] | None = Field(
+        None,
+        description="Devices the candidates are checked against, each with its budgets: compute (MACs), "
+        "mcu (TFLite Micro RAM), ethos-u (Arm Vela), gpu (LiteRT GPU delegate). See docs/targets.md.",
+    )
     trust_code: bool | None = Field(
         None, description="Allow Lambda layers / custom objects (runs model code)."
     )
+
+    @field_validator("targets")
+    @classmethod
+    def _known_targets(cls, v):
+        unknown = sorted(set(v or {}) - set(TARGET_NAMES))
+        if unknown:
+            raise ValueError(f"unknown target {unknown[0]!r}; targets are {', '.join(TARGET_NAMES)}")
+        return v
 
     @field_validator("recipes", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from edgegate.status import Level
 CONVERSIONS = ("float32", "float16", "dynamic", "int8", "int16x8")
 TRAININGS = ("prune", "cluster", "qat")
 DEPLOY_SELECTORS = ("best", "smallest", "fastest", "most_accurate", "all")
+TARGET_NAMES = ("compute", "mcu", "ethos-u", "gpu")  # under targets:; the Edge TPU has its own key
 
 MetricName = Literal["top1", "topk", "mae", "mse", "rmse", "fidelity"]
 Objective = Literal["smallest", "fastest", "most_accurate"]
@@ -259,6 +260,17 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class TargetSection:
+    """One ``targets:`` entry as written: each target parses (and validates) its own settings
+    (``targets/``), so the policy keeps the mapping as canonical JSON text (hashable, picklable)."""
+
+    name: str  # one of TARGET_NAMES
+    key: str  # "models[0].targets.mcu" or "defaults.targets.mcu"
+    line: int | None
+    settings_json: str
+
+
+@dataclass(frozen=True)
 class ModelPolicy:
     """One ``models:`` entry with ``defaults:`` filled in."""
 
@@ -277,6 +289,7 @@ class ModelPolicy:
     edgetpu: EdgeTpuSettings = EdgeTpuSettings(key="defaults.edgetpu")
     latency: LatencySettings = LatencySettings(key="defaults.latency")
     trust_code: bool = False
+    targets: tuple[TargetSection, ...] = ()
     line: int | None = None  # of the entry
     path_line: int | None = None  # of its path: key
     refused: str | None = (

@@ -138,8 +138,17 @@ def decode(tp: Any, value: Any, path: str = "") -> Any:
     if origin is tuple:
         if not isinstance(value, list):
             raise ValueError(f"{_where(path)}: expected a list, got {_shown(value)}")
-        (item, _ellipsis) = typing.get_args(tp)
-        return tuple(decode(item, v, f"{path}[{i}]") for i, v in enumerate(value))
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:  # tuple[X, ...]
+            return tuple(decode(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ValueError(f"{_where(path)}: expected {len(args)} items, got {len(value)}")
+        return tuple(decode(t, v, f"{path}[{i}]") for i, (t, v) in enumerate(zip(args, value)))
+    if origin is typing.Literal:
+        if value not in typing.get_args(tp):
+            allowed = ", ".join(str(a) for a in typing.get_args(tp))
+            raise ValueError(f"{_where(path)}: {_shown(value)} is not one of {allowed}")
+        return value
     if origin is dict:
         key_t, value_t = typing.get_args(tp)
         if not isinstance(value, dict):

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from edgegate.checks import Check
 from edgegate.edgetpu.interface import EdgeTpuResult
+
+from edgegate.targets.compute import ComputeReport
+from edgegate.targets.ethos_u import EthosUReport
+from edgegate.targets.gpu import GpuReport
+from edgegate.targets.mcu import McuReport
 from edgegate.status import Status
 
 NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
-
-
-@dataclass(frozen=True)
-class Check:
-    """One budget or target check applied to one candidate: what the verdicts are made of.
-
-    ``limit`` and ``value`` are display strings ("≤ 120 KB", "98.2 KB"); ``key`` is the
-    policy key path ("models[0].budgets.size") and ``line`` its line in the policy file, so
-    CI annotations can point at the budget that broke.
-    """
-
-    name: str
-    status: Status
-    message: str
-    limit: str | None = None
-    value: str | None = None
-    key: str | None = None
-    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +74,11 @@ class CandidateResult:
     not_runnable: str | None = None  # the stock interpreter cannot run it: accuracy and latency skip
     artifact: str | None = None  # where the .tflite was written (relative to --out)
     edgetpu: EdgeTpuResult | None = None
+    compute: ComputeReport | None = None
+    mcu: McuReport | None = None
+    ethos_u: EthosUReport | None = None
+    gpu: GpuReport | None = None
+    target_lines: tuple[str, ...] = ()  # one line per target analysis: "MCU: arena 92.3 KiB · flash 55.9 KB"
     training: TrainingFigures | None = None
     worst_layers: tuple[LayerError, ...] = ()
     notes: tuple[str, ...] = ()

@@ -30,18 +30,22 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     a problem with one model is recorded on that model and the others are still gated."""
     from edgegate.changes.git import GitRepo
     from edgegate.changes.select import find_changes
-    from edgegate.errors import UsageError
+    from edgegate.errors import PolicyError, UsageError
     from edgegate.policy.diff import policy_changes as policy_changes_between
     from edgegate.policy.load import load_policy
     from edgegate.policy.trust import restrict_to_trusted
     from edgegate.progress import Progress
     from edgegate.results import NO_CHANGE_NOTE, GitRef, RunResult
     from edgegate.status import Status
+    from edgegate.targets import target_problems
 
     progress = progress or Progress()
     started = time.monotonic()
     repo = GitRepo(options.repo)
     policy = load_policy(options.policy or repo.root / "edgegate.yml", root=repo.root)
+    problems = target_problems(policy)
+    if problems:
+        raise PolicyError(problems)
     if options.recipes:
         known = {r.label for m in policy.models for r in m.recipes}
         unknown = sorted(set(options.recipes) - known)

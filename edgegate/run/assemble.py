@@ -16,7 +16,7 @@ from edgegate.run.jobs import AS_IS
 from edgegate.status import Status
 from edgegate.verdicts.budgets import candidate_checks, candidate_status
 from edgegate.verdicts.deploy import choose
-from edgegate.results import Check
+from edgegate.checks import Check
 
 DYNAMIC_NOTE = (
     "dynamic-range quantization left most weights in float (tensors under 1024 elements are "

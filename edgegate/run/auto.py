@@ -18,7 +18,7 @@ from typing import Sequence
 from edgegate.policy.sections import ModelPolicy, Recipe
 from edgegate.results import CandidateResult
 from edgegate.verdicts.deploy import choose
-from edgegate.results import Check
+from edgegate.checks import Check
 
 PTQ = ("float16", "dynamic", "int8")
 INT16X8_CAVEAT = (

@@ -1,16 +1,20 @@
 """Targets: devices and accelerators candidates are checked against (see interface.py).
 
-``targets_for(model)`` is the one place that turns a model's policy into the targets it is
-checked against, each with the policy key its checks point at.
+``targets_for(model, root)`` is the one place that turns a model's policy into the targets it
+is checked against, each with the policy key its checks point at. Each target parses its own
+``targets:`` section; ``target_problems`` runs those parsers over a whole policy before any
+work, so a bad setting is a policy error with its ``file:line``, like every other key.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgegate.policy.sections import ModelPolicy
+from edgegate.errors import PolicyError
+from edgegate.policy.sections import ModelPolicy, Policy, TargetSection
 from edgegate.targets.interface import PolicyPlace, Target
 
 
@@ -21,13 +25,61 @@ class PlacedTarget:
 
 
 def targets_for(model: ModelPolicy, root: Path | None = None) -> tuple[PlacedTarget, ...]:
+    """The model's targets; ``ValueError``/``PolicyError`` for a section its target refuses."""
     from edgegate.targets.edgetpu import EdgeTpuTarget
 
     found: list[PlacedTarget] = []
     if model.edgetpu.level != "off":
         found.append(
-            PlacedTarget(
-                EdgeTpuTarget(model.edgetpu, root), PolicyPlace(f"models[{model.index}].edgetpu", model.line)
-            )
+            PlacedTarget(EdgeTpuTarget(model.edgetpu, root), PolicyPlace(f"{model.key}.edgetpu", model.line))
         )
+    for section in model.targets:
+        found.append(PlacedTarget(_target(section, model, root), PolicyPlace(section.key, section.line)))
     return tuple(found)
+
+
+def _target(section: TargetSection, model: ModelPolicy, root: Path | None) -> Target[Any]:
+    raw = json.loads(section.settings_json)
+    if section.name == "compute":
+        from edgegate.targets.compute import ComputeSettings, ComputeTarget
+
+        return ComputeTarget(ComputeSettings.parse(raw))
+    if section.name == "mcu":
+        from edgegate.targets.mcu import McuSettings, McuTarget
+
+        return McuTarget(McuSettings.parse(raw))
+    if section.name == "ethos-u":
+        from edgegate.targets.ethos_u import EthosUSettings, EthosUTarget
+
+        # (no line: target_problems puts file:line in front of each problem)
+        return EthosUTarget(EthosUSettings.from_policy(raw, section.key))
+    if section.name == "gpu":
+        from edgegate.targets.gpu import GpuSettings, GpuTarget
+
+        return GpuTarget(GpuSettings.parse(raw), samples=_samples(model, root))
+    raise ValueError(f"unknown target {section.name!r}")  # the schema allows only the names above
+
+
+def _samples(model: ModelPolicy, root: Path | None) -> Path | None:
+    """The eval inputs the GPU target observes activations on, when they are an .npy/.npz file."""
+    data = model.eval.data if model.eval is not None else None
+    if data is None or root is None:
+        return None
+    written = data.x or data.path
+    if written and written.lower().endswith((".npy", ".npz")):
+        return root / written
+    return None
+
+
+def target_problems(policy: Policy) -> list[str]:
+    """Every target setting the targets refuse, as ``file:line: key: message``."""
+    problems: list[str] = []
+    for model in policy.models:
+        for section in model.targets:
+            try:
+                _target(section, model, policy.root)
+            except PolicyError as e:
+                problems += [f"{policy.display_path}:{section.line or 1}: {p}" for p in e.problems]
+            except ValueError as e:
+                problems.append(f"{policy.display_path}:{section.line or 1}: {section.key}: {e}")
+    return problems

@@ -12,7 +12,7 @@ from typing import Callable
 
 from edgegate.status import Level, Status
 from edgegate.units import Change
-from edgegate.results import Check
+from edgegate.checks import Check
 
 Format = Callable[[int], str]
 

@@ -39,7 +39,7 @@ from edgegate.status import Level, Status
 from edgegate.targets.budgets import broken_check, increase_check, max_check, skip_check
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change
-from edgegate.results import Check
+from edgegate.checks import Check
 
 # --- MAC counts as text, both ways ---------------------------------------------------------------
 
@@ -370,6 +370,9 @@ class ComputeTarget(Target[ComputeReport]):
 
     def analyze(self, model: Path) -> ComputeReport:
         return count(read_tflite(model))
+
+    def needs_base(self) -> bool:
+        return self.settings.max_increase is not None
 
     def checks(
         self, report: ComputeReport, base: ComputeReport | None, where: PolicyPlace

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import why_never_compiles
 from edgegate.policy.sections import EdgeTpuSettings
-from edgegate.results import Check
+from edgegate.checks import Check
 from edgegate.status import Level, Status
 from edgegate.targets.interface import AS_IS, Conversion, PolicyPlace, Target
 

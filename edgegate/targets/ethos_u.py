@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from edgegate.edgetpu.flatbuffer import TfliteModel, parse_tflite, read_tflite
 from edgegate.errors import InputError, PolicyError
-from edgegate.results import Check
+from edgegate.checks import Check
 from edgegate.status import Level, Status
 from edgegate.targets import _vela
 from edgegate.targets._vela import VelaError

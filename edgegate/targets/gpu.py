@@ -18,13 +18,15 @@ A broken delegation budget is FAIL at ``level: error`` and WARN at ``level: warn
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from edgegate.results import Check
+from edgegate.checks import Check
 from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
+from edgegate.units import parse_accuracy
 
 FP16_MAX = 65504.0  # the largest finite float16
 NEAR_FACTOR = 2.0  # an output within 2x of FP16_MAX is "near": a little more data may overflow it
@@ -53,6 +55,35 @@ class GpuSettings:
         for name in ("level", "fp16_overflow"):
             if getattr(self, name) not in ("error", "warn", "off"):
                 raise ValueError(f"{name} must be error, warn or off, got {getattr(self, name)!r}")
+
+    @staticmethod
+    def parse(section: Mapping[str, Any] | None) -> GpuSettings:
+        """The policy's ``gpu:`` mapping; ``ValueError`` naming the key for anything it does not take."""
+        raw = dict(section or {})
+        keys = {"level", "all_delegated", "min_delegated", "fp16_overflow", "max_samples", "vs_base"}
+        unknown = sorted(set(raw) - keys)
+        if unknown:
+            raise ValueError(f"gpu: unknown key(s) {unknown}; use {', '.join(sorted(keys))}")
+        values: dict[str, Any] = {}
+        for name in ("all_delegated", "vs_base"):
+            if name in raw:
+                if not isinstance(raw[name], bool):
+                    raise ValueError(f"gpu.{name}: expected true or false, got {raw[name]!r}")
+                values[name] = raw[name]
+        for name in ("level", "fp16_overflow"):
+            if name in raw:
+                values[name] = str(raw[name])
+        if "max_samples" in raw:
+            if isinstance(raw["max_samples"], bool) or not isinstance(raw["max_samples"], int):
+                raise ValueError(f"gpu.max_samples: expected a whole number, got {raw['max_samples']!r}")
+            values["max_samples"] = raw["max_samples"]
+        if raw.get("min_delegated") is not None:
+            share = parse_accuracy(raw["min_delegated"])
+            values["min_delegated"], values["min_delegated_written"] = share, str(raw["min_delegated"])
+        try:
+            return GpuSettings(**values)
+        except ValueError as e:
+            raise ValueError(f"gpu.{e}") from None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
-from edgegate.results import Check
+from edgegate.checks import Check
 
 Report = TypeVar("Report")
 

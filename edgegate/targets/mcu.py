@@ -41,7 +41,7 @@ from edgegate.status import Level, Status
 from edgegate.targets.budgets import broken_check, increase_check, max_check, skip_check
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_bytes, parse_change, parse_size
-from edgegate.results import Check
+from edgegate.checks import Check
 
 CHILD = Path(__file__).with_name("tflm_child.py")
 ARENA_CAP = 256 << 20  # beyond any microcontroller's RAM (external SDRAM included): more is reported as such
@@ -498,6 +498,9 @@ class McuTarget(Target[McuReport]):
         info = read_tflite(model)  # InputError, naming the file, for anything that is not a .tflite
         with tempfile.TemporaryDirectory(prefix="edgegate-tflm-") as workdir:
             return measure(Path(model), info, Path(workdir))
+
+    def needs_base(self) -> bool:
+        return self.settings.max_arena_increase is not None or self.settings.max_flash_increase is not None
 
     def checks(self, report: McuReport, base: McuReport | None, where: PolicyPlace) -> tuple[Check, ...]:
         s, line = self.settings, where.line

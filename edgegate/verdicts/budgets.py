@@ -12,7 +12,7 @@ from typing import Any
 from edgegate.units import format_accuracy, format_accuracy_change, format_bytes, format_ms
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
-from edgegate.results import Check
+from edgegate.checks import Check
 from edgegate.status import Level, Status
 
 

@@ -344,7 +344,7 @@ def make_run(
 def make_model(name: str, *checks, path: str | None = None, error: str | None = None, deploy: bool = True):
     """A model with one ``int8`` candidate judged by ``checks`` (``(name, status, message, line)`` tuples)."""
     from edgegate.results import CandidateResult, ModelResult
-    from edgegate.results import Check
+    from edgegate.checks import Check
     from edgegate.status import Status
 
     built = tuple(

@@ -216,7 +216,7 @@ def test_only_the_shipping_candidate_is_annotated_when_one_ships():
     from dataclasses import replace
 
     from edgegate.results import CandidateResult
-    from edgegate.results import Check
+    from edgegate.checks import Check
     from edgegate.status import Status
 
     model = make_model("detector", ("size", "pass", "ok", 9))

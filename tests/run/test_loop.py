@@ -32,7 +32,7 @@ from edgegate.run.plan import ModelPlan
 from edgegate.status import Status
 from edgegate.targets import PlacedTarget
 from edgegate.targets.interface import PolicyPlace, Target
-from edgegate.results import Check
+from edgegate.checks import Check
 
 
 @dataclass

@@ -6,7 +6,7 @@ from edgegate.policy.sections import ModelPolicy
 from edgegate.run.auto import INT16X8_CAVEAT, AutoSearch, failed_on, passes
 from edgegate.results import Accuracy, CandidateResult
 from edgegate.verdicts.deploy import choose
-from edgegate.results import Check
+from edgegate.checks import Check
 from edgegate.status import Status
 
 SIZES = {"float16": 500_000, "dynamic": 260_000, "int8": 250_000, "int16x8": 255_000, "qat": 250_000}
