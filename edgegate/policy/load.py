@@ -39,6 +39,7 @@ from edgegate.policy.sections import (
     Calibration,
     Dataset,
     EdgeTpuSettings,
+    Judge,
     Metric,
     ModelPolicy,
     Objective,
@@ -313,9 +314,9 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
                 )
             else:
                 quantity = "size" if metric in ("size", "gzip_size") else metric
-                budgets.append(
-                    Budget(metric, against, level, written, key, line, change=q.parse_change(raw, quantity))
-                )
+                change = q.parse_change(raw, quantity)
+                judge: Judge = getattr(item, "judge", "point")  # only accuracy changes have a judge
+                budgets.append(Budget(metric, against, level, written, key, line, change=change, judge=judge))
 
     plain: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency")
     for metric in plain:

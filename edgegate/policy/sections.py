@@ -234,6 +234,9 @@ class LatencySettings:
 
 BudgetMetric = Literal["size", "gzip_size", "latency", "accuracy"]
 Against = Literal["absolute", "float", "base"]
+# How an accuracy change is held to its limit: "point", the measured change itself; "significant",
+# only a change whose whole 95 % paired interval is beyond the limit fails (docs/accuracy.md).
+Judge = Literal["point", "significant"]
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,9 @@ class Budget:
     - ``absolute``: ``bound`` is "max" or "min" and ``value`` the limit (bytes / ms / metric units);
     - ``float``: accuracy loss vs the float model, at most ``change``;
     - ``base``: worsening vs the same candidate on the base branch, at most ``change``.
+
+    ``judge`` says how an accuracy change (``float``, ``base``) is held to its limit; every
+    other budget is judged on its measured value ("point").
     """
 
     metric: BudgetMetric
@@ -254,6 +260,7 @@ class Budget:
     bound: Literal["max", "min"] = "max"
     value: float | None = None
     change: q.Change | None = None
+    judge: Judge = "point"
 
 
 @dataclass(frozen=True)
