@@ -15,8 +15,10 @@ import jinja2
 from edgegate.units import format_bytes, format_ms
 from edgegate.results import CandidateResult, RunResult
 from edgegate.results.codec import write_text_atomic
+from edgegate.results.model import PairedInterval
 from edgegate.units import format_accuracy, format_accuracy_change
 from edgegate.status import Status
+from edgegate.verdicts.budgets import format_interval, interval_text
 
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "➖"}
 
@@ -48,10 +50,73 @@ def _accuracy(c: CandidateResult) -> str:
     return format_accuracy(c.accuracy.value, c.accuracy.metric) if c.accuracy else "–"
 
 
+def _with_interval(change: str, interval: PairedInterval | None, metric: str | None, *, flip: bool) -> str:
+    """A change cell with its 95 % interval after it: ``−0.60 pt (−1.41 … 0.20)``.
+
+    Intervals are of the worsening; ``flip`` turns one into an interval of the change shown.
+    """
+    if interval is None:
+        return change
+    low, high = (-interval.high, -interval.low) if flip else (interval.low, interval.high)
+    return f"{change} ({format_interval(low, high, metric).removesuffix(' pt')})"
+
+
 def _accuracy_drop(c: CandidateResult) -> str:
-    if not c.accuracy or c.accuracy.drop is None:
+    """The change vs the float model (−drop), with its interval."""
+    a = c.accuracy
+    if a is None or a.drop is None:
         return "–"
-    return format_accuracy_change(-c.accuracy.drop, c.accuracy.metric)
+    return _with_interval(format_accuracy_change(-a.drop, a.metric), a.drop_interval, a.metric, flip=True)
+
+
+def _accuracy_vs_base(c: CandidateResult) -> str:
+    """The change vs the base version (value − base), with its interval."""
+    a = c.accuracy
+    if a is None or a.value is None or c.base is None or c.base.accuracy is None:
+        return "–"
+    change = format_accuracy_change(a.value - c.base.accuracy, a.metric)
+    return _with_interval(change, a.base_interval, a.metric, flip=a.higher_is_better)
+
+
+def _with_intervals(candidates) -> bool:
+    """Whether any accuracy change in the table shows an interval (then the table says what it is)."""
+    return any(c.accuracy and (c.accuracy.drop_interval or c.accuracy.base_interval) for c in candidates)
+
+
+def _method(interval: PairedInterval) -> str:
+    if interval.method == "tango":
+        p = interval.p_value
+        shown = "" if p is None else f", exact McNemar p {'< 0.001' if p < 0.001 else f'= {p:.3g}'}"
+        return f"Tango score interval{shown}"
+    return "paired bootstrap"
+
+
+def _accuracy_intervals(c: CandidateResult) -> str:
+    """The details line on the accuracy changes: each interval, how it was found, or why there is none."""
+    a = c.accuracy
+    if a is None:
+        return ""
+    parts = []
+    if a.drop is not None and a.drop_interval is not None:
+        change = format_accuracy_change(-a.drop, a.metric)
+        parts.append(
+            f"vs float {change} ({interval_text(a.drop_interval, a.metric, as_change=True)}; "
+            f"{_method(a.drop_interval)})"
+        )
+    elif a.drop_unpaired:
+        parts.append(f"vs float: no paired interval ({a.drop_unpaired})")
+    if (
+        a.base_interval is not None
+        and c.base is not None
+        and c.base.accuracy is not None
+        and a.value is not None
+    ):
+        change = format_accuracy_change(a.value - c.base.accuracy, a.metric)
+        text = interval_text(a.base_interval, a.metric, as_change=a.higher_is_better)
+        parts.append(f"vs base {change} ({text}; {_method(a.base_interval)})")
+    elif a.base_unpaired:
+        parts.append(f"vs base: no paired interval ({a.base_unpaired})")
+    return "; ".join(parts)
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,6 +136,9 @@ def _environment() -> jinja2.Environment:
         delta_ms=_delta_ms,
         accuracy=_accuracy,
         accuracy_drop=_accuracy_drop,
+        accuracy_vs_base=_accuracy_vs_base,
+        accuracy_intervals=_accuracy_intervals,
+        with_intervals=_with_intervals,
         cell=lambda s: str(s).replace("|", "\\|").replace("\n", " "),
     )
     return env
