@@ -64,7 +64,7 @@ def test_mcnemar_exact_matches_scipys_binomial_test():
 def tango_quartic_limits(n: int, worse: int, better: int) -> tuple[float, float]:
     """Tango's limits without iterating: the outer real roots of the quartic of Yang, Sun & Hardin,
     "A non-iterative implementation of Tango's score confidence interval for a paired difference of
-    proportions", Statistics in Medicine 32 (2013) — a second, independent computation."""
+    proportions", Statistics in Medicine (2013), doi:10.1002/sim.5561 — a second, independent computation."""
     g = Z**2
     d, s = worse - better, worse + better
     m0 = n**2 * (n / g + 1) ** 2
