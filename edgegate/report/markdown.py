@@ -62,11 +62,18 @@ def _with_interval(change: str, interval: PairedInterval | None, metric: str | N
 
 
 def _accuracy_drop(c: CandidateResult) -> str:
+    """The change vs the float model (−drop); the terminal's narrow table shows it without its interval."""
+    if not c.accuracy or c.accuracy.drop is None:
+        return "–"
+    return format_accuracy_change(-c.accuracy.drop, c.accuracy.metric)
+
+
+def _accuracy_drop_interval(c: CandidateResult) -> str:
     """The change vs the float model (−drop), with its interval."""
     a = c.accuracy
     if a is None or a.drop is None:
         return "–"
-    return _with_interval(format_accuracy_change(-a.drop, a.metric), a.drop_interval, a.metric, flip=True)
+    return _with_interval(_accuracy_drop(c), a.drop_interval, a.metric, flip=True)
 
 
 def _accuracy_vs_base(c: CandidateResult) -> str:
@@ -135,7 +142,7 @@ def _environment() -> jinja2.Environment:
         delta_bytes=_delta_bytes,
         delta_ms=_delta_ms,
         accuracy=_accuracy,
-        accuracy_drop=_accuracy_drop,
+        accuracy_drop=_accuracy_drop_interval,
         accuracy_vs_base=_accuracy_vs_base,
         accuracy_intervals=_accuracy_intervals,
         with_intervals=_with_intervals,
