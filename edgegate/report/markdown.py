@@ -16,9 +16,8 @@ from edgegate.units import format_bytes, format_ms
 from edgegate.results import CandidateResult, RunResult
 from edgegate.results.codec import write_text_atomic
 from edgegate.results.model import PairedInterval
-from edgegate.units import format_accuracy, format_accuracy_change
+from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
 from edgegate.status import Status
-from edgegate.verdicts.budgets import format_interval, interval_text
 
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "➖"}
 
@@ -58,7 +57,7 @@ def _with_interval(change: str, interval: PairedInterval | None, metric: str | N
     if interval is None:
         return change
     low, high = (-interval.high, -interval.low) if flip else (interval.low, interval.high)
-    return f"{change} ({format_interval(low, high, metric).removesuffix(' pt')})"
+    return f"{change} ({format_accuracy_interval(low, high, metric).removesuffix(' pt')})"
 
 
 def _accuracy_drop(c: CandidateResult) -> str:
@@ -104,12 +103,11 @@ def _accuracy_intervals(c: CandidateResult) -> str:
     if a is None:
         return ""
     parts = []
+    samples = None
     if a.drop is not None and a.drop_interval is not None:
+        samples = a.drop_interval.samples
         change = format_accuracy_change(-a.drop, a.metric)
-        parts.append(
-            f"vs float {change} ({interval_text(a.drop_interval, a.metric, as_change=True)}; "
-            f"{_method(a.drop_interval)})"
-        )
+        parts.append(f"vs float {change} ({_ci(a.drop_interval, a.metric, flip=True)})")
     elif a.drop_unpaired:
         parts.append(f"vs float: no paired interval ({a.drop_unpaired})")
     if (
@@ -118,12 +116,19 @@ def _accuracy_intervals(c: CandidateResult) -> str:
         and c.base.accuracy is not None
         and a.value is not None
     ):
+        samples = samples or a.base_interval.samples
         change = format_accuracy_change(a.value - c.base.accuracy, a.metric)
-        text = interval_text(a.base_interval, a.metric, as_change=a.higher_is_better)
-        parts.append(f"vs base {change} ({text}; {_method(a.base_interval)})")
+        parts.append(f"vs base {change} ({_ci(a.base_interval, a.metric, flip=a.higher_is_better)})")
     elif a.base_unpaired:
         parts.append(f"vs base: no paired interval ({a.base_unpaired})")
-    return "; ".join(parts)
+    on = f" on {samples} paired samples" if samples is not None else ""
+    return f"{on}: " + "; ".join(parts) if parts else ""
+
+
+def _ci(interval: PairedInterval, metric: str | None, *, flip: bool) -> str:
+    """``95% CI −1.76 … 0.17 pt, Tango score interval, exact McNemar p = 0.25``, of the change shown."""
+    low, high = (-interval.high, -interval.low) if flip else (interval.low, interval.high)
+    return f"95% CI {format_accuracy_interval(low, high, metric)}, {_method(interval)}"
 
 
 @functools.lru_cache(maxsize=1)

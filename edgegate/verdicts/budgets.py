@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgegate.units import format_accuracy, format_accuracy_change, format_bytes, format_ms
+from edgegate.units import (
+    format_accuracy,
+    format_accuracy_change,
+    format_accuracy_interval,
+    format_bytes,
+    format_ms,
+)
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
 from edgegate.results import Check
@@ -52,25 +58,10 @@ def _base_value(c: CandidateResult, metric: str) -> float | None:
     ]
 
 
-def _is_fraction(metric: str | None) -> bool:
-    """A 0..1 metric, whose changes are shown in percentage points (as ``format_accuracy_change``)."""
-    return metric in ("top1", "fidelity") or (metric or "").startswith("top")
-
-
-def format_interval(low: float, high: float, metric: str | None) -> str:
-    """Both ends of an interval of a change: ``−0.20 … 1.41 pt`` (0..1 metrics), ``−0.0012 … 0.0031``."""
-
-    def end(v: float) -> str:
-        text = f"{abs(v) * 100:.2f}" if _is_fraction(metric) else f"{abs(v):.4g}"
-        return ("−" if v < 0 and text.strip("0.") else "") + text
-
-    return f"{end(low)} … {end(high)}{' pt' if _is_fraction(metric) else ''}"
-
-
-def interval_text(interval: PairedInterval, metric: str | None, *, as_change: bool) -> str:
+def _interval_text(interval: PairedInterval, metric: str | None, *, as_change: bool) -> str:
     """``95% CI −0.20 … 1.41 pt, 497 paired samples``: of the worsening, or (``as_change``) of the change."""
     low, high = (-interval.high, -interval.low) if as_change else (interval.low, interval.high)
-    return f"95% CI {format_interval(low, high, metric)}, {interval.samples} paired samples"
+    return f"95% CI {format_accuracy_interval(low, high, metric)}, {interval.samples} paired samples"
 
 
 def _uncertainty(
@@ -78,7 +69,7 @@ def _uncertainty(
 ) -> str:
     """The parenthesis after a change: its interval, or why there is none."""
     if interval is not None:
-        return f" ({interval_text(interval, metric, as_change=as_change)})"
+        return f" ({_interval_text(interval, metric, as_change=as_change)})"
     return f" (no paired interval: {unpaired})" if unpaired else ""
 
 

@@ -296,7 +296,7 @@ def test_the_report_shows_each_accuracy_change_with_its_interval(tmp_path):
     )
     assert "95% interval from a paired test on the same samples" in text
     assert (
-        "- accuracy changes: vs float −0.60 pt (95% CI −1.76 … 0.17 pt, 497 paired samples; Tango score "
+        "- accuracy changes on 497 paired samples: vs float −0.60 pt (95% CI −1.76 … 0.17 pt, Tango score "
         "interval, exact McNemar p = 0.25); vs base −0.40 pt" in text
     )
 
