@@ -30,7 +30,7 @@ LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0  # fixed: the same inputs give the same interval on every run
 _BISECTIONS = 200  # halvings of [−1, 1]: far below float resolution long before the last
-_CHUNK_VALUES = 2_000_000  # resampled indices drawn at once (memory, not results: the stream is the same)
+_CHUNK_VALUES = 2_000_000  # resampled indices drawn at once, for memory; depends on n alone, so reruns agree
 
 
 class NotPaired(ValueError):
@@ -45,7 +45,7 @@ def mcnemar_exact_p(worse: int, better: int) -> float:
     """
     m = worse + better
     k = min(worse, better)
-    if m == 0 or 2 * k == m:
+    if m == 0 or 2 * k == m:  # nothing discordant, or a tie: the doubled tail is at least 1
         return 1.0
     term, tail = 1, 1  # C(m, 0)
     for i in range(k):
@@ -64,9 +64,9 @@ def _restricted_p21(delta: float, worse: int, better: int, n: int) -> float:
     b_coef = -worse - better + (2.0 * n - worse + better) * delta
     c = -better * delta * (1.0 - delta)
     root = math.sqrt(max(b_coef * b_coef - 4.0 * a * c, 0.0))
-    if b_coef > 0:
-        return float(-2.0 * c / (b_coef + root)) if b_coef + root > 0 else 0.0
-    return float((root - b_coef) / (2.0 * a))
+    if b_coef > 0:  # −B + root would cancel: the same root as 2C / (−B − root)
+        return -2.0 * c / (b_coef + root)
+    return (root - b_coef) / (2.0 * a)
 
 
 def tango_statistic(delta: float, worse: int, better: int, n: int) -> float:
