@@ -141,12 +141,28 @@ def format_accuracy(value: float | None, metric: str | None) -> str:
     return f"{value:.4g}"
 
 
+def _is_fraction(metric: str | None) -> bool:
+    """A 0..1 metric, whose changes are shown in percentage points."""
+    return metric in ("top1", "fidelity") or (metric or "").startswith("top")
+
+
 def format_accuracy_change(delta: float | None, metric: str | None) -> str:
     """A change of a metric: percentage points for 0..1 metrics, metric units otherwise."""
     if delta is None:
         return "–"
-    fraction = metric in ("top1", "fidelity") or (metric or "").startswith("top")
+    fraction = _is_fraction(metric)
     text = f"{abs(delta) * 100:.2f} pt" if fraction else f"{abs(delta):.4g}"
     if text.startswith("0.00 ") or text == "0":
         return "±" + text
     return ("+" if delta > 0 else "−") + text
+
+
+def format_accuracy_interval(low: float, high: float, metric: str | None) -> str:
+    """Both ends of an interval of a metric's change, as ``format_accuracy_change`` shows one change
+    but unsigned unless negative (an interval usually spans 0): ``−0.20 … 1.41 pt``, ``−0.0012 … 0.0031``."""
+
+    def end(v: float) -> str:
+        text = f"{abs(v) * 100:.2f}" if _is_fraction(metric) else f"{abs(v):.4g}"
+        return ("−" if v < 0 and text.strip("0.") else "") + text
+
+    return f"{end(low)} … {end(high)}{' pt' if _is_fraction(metric) else ''}"

@@ -3,10 +3,12 @@
 Samples are converted to the input tensor's type once (quantized with its scale and zero
 point for integer inputs), fed in batches by resizing the input tensor (batch 1 when the model
 refuses another batch size), and the outputs dequantized before the metric scores them.
+The evaluation keeps each sample's score too, for the paired intervals of accuracy changes.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ from edgegate.errors import InputError
 from edgegate.exception_text import first_line
 from edgegate.measurements.interface import Evaluation
 from edgegate.measurements.interpreter import from_output, open_interpreter, to_input
-from edgegate.metrics.interface import Metric, missing_labels, per_sample
+from edgegate.metrics.interface import Metric, data_identity, missing_labels, per_sample
 from edgegate.results import Accuracy
 
 
@@ -64,6 +66,9 @@ def evaluate(
             snr_db=score.snr_db,
         ),
         outputs,
+        # Which samples these are travels with the scores: a paired test refuses two evaluations
+        # whose samples differ, whatever their counts.
+        replace(score.samples, identity=data_identity(data.x, data.y)) if score.samples else None,
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgegate.metrics.interface import SampleScores
 from edgegate.results import Accuracy
 
 
@@ -30,3 +31,4 @@ class LatencyFigures:
 class Evaluation:
     accuracy: Accuracy
     outputs: np.ndarray  # dequantized outputs, one row per sample (the reference for fidelity)
+    scores: SampleScores | None = None  # each sample's score, for paired intervals (never in the results)

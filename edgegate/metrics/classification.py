@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgegate.errors import InputError
-from edgegate.metrics.interface import Metric, MetricScore, missing_labels, per_sample
+from edgegate.metrics.interface import Metric, MetricScore, SampleScores, missing_labels, per_sample, scored
 
 
 def predicted_classes(outputs: np.ndarray) -> np.ndarray:
@@ -69,11 +69,11 @@ class TopK(Metric):
         classes = scores.shape[1]
         truth = class_labels(labels, classes)
         if self.k == 1:
-            return MetricScore(float(np.mean(predicted_classes(outputs) == truth)))
+            return scored(SampleScores(predicted_classes(outputs) == truth))
         if self.k >= classes:
             raise InputError(
                 f"metric top{self.k} needs more than {self.k} classes but the model outputs {classes} "
                 f"(every sample would count as correct); use a smaller k"
             )
         best = np.argpartition(-scores, self.k - 1, axis=1)[:, : self.k]
-        return MetricScore(float(np.mean((best == truth[:, None]).any(axis=1))))
+        return scored(SampleScores((best == truth[:, None]).any(axis=1)))

@@ -17,7 +17,7 @@ import numpy as np
 
 from edgegate.errors import InputError
 from edgegate.metrics.classification import predicted_classes
-from edgegate.metrics.interface import Metric, MetricScore, per_sample
+from edgegate.metrics.interface import Metric, MetricScore, SampleScores, per_sample, scored
 
 
 def _energies(outputs: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
@@ -52,9 +52,12 @@ class Fidelity(Metric):
                 f"model's have {outputs.shape}; both must be evaluated on the same samples"
             )
         if per_sample(outputs).shape[1] > 1:
-            value = float(np.mean(predicted_classes(outputs) == predicted_classes(reference)))
+            samples = SampleScores(predicted_classes(outputs) == predicted_classes(reference))
         else:
-            signal, noise = _energies(outputs, reference)
-            value = 1.0 if noise == 0.0 else (max(0.0, 1.0 - noise / signal) if signal > 0 else 0.0)
-        snr = output_snr_db(outputs, reference)
-        return MetricScore(value, snr)
+            # Each sample's error energy and reference energy: the value is a ratio of their sums.
+            out, ref = per_sample(outputs).astype(np.float64), per_sample(reference).astype(np.float64)
+            energies = np.stack(
+                [np.sum(np.square(out - ref), axis=1), np.sum(np.square(ref), axis=1)], axis=1
+            )
+            samples = SampleScores(energies, "energy_share")
+        return scored(samples, output_snr_db(outputs, reference))

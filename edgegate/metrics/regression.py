@@ -1,4 +1,8 @@
-"""Regression metrics: mean absolute error, mean squared error and its root, against targets."""
+"""Regression metrics: mean absolute error, mean squared error and its root, against targets.
+
+Per-sample scores are each sample's mean absolute (or squared) error over its output values;
+every sample has as many values, so their mean is the mean over all values.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgegate.errors import InputError
-from edgegate.metrics.interface import Metric, MetricScore, missing_labels, per_sample
+from edgegate.metrics.interface import Metric, MetricScore, SampleScores, missing_labels, per_sample, scored
 
 
 def _errors(metric: Metric, outputs: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
@@ -28,7 +32,7 @@ class MeanAbsoluteError(Metric):
     higher_is_better = False
 
     def score(self, outputs, labels, reference_outputs) -> MetricScore:
-        return MetricScore(float(np.mean(np.abs(_errors(self, outputs, labels)))))
+        return scored(SampleScores(np.mean(np.abs(_errors(self, outputs, labels)), axis=1)[:, None]))
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class MeanSquaredError(Metric):
     higher_is_better = False
 
     def score(self, outputs, labels, reference_outputs) -> MetricScore:
-        return MetricScore(float(np.mean(np.square(_errors(self, outputs, labels)))))
+        return scored(SampleScores(np.mean(np.square(_errors(self, outputs, labels)), axis=1)[:, None]))
 
 
 @dataclass(frozen=True)
@@ -46,4 +50,6 @@ class RootMeanSquaredError(Metric):
     higher_is_better = False
 
     def score(self, outputs, labels, reference_outputs) -> MetricScore:
-        return MetricScore(float(np.sqrt(np.mean(np.square(_errors(self, outputs, labels))))))
+        # The root of the mean, not a mean of roots: the per-sample scores are squared errors.
+        squared = np.mean(np.square(_errors(self, outputs, labels)), axis=1)[:, None]
+        return scored(SampleScores(squared, "root_mean"))

@@ -41,6 +41,7 @@ from edgegate.policy.sections import (
     Calibration,
     Dataset,
     EdgeTpuSettings,
+    Judge,
     Metric,
     ModelPolicy,
     Objective,
@@ -333,6 +334,8 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
                 )
             else:
                 quantity = "size" if metric in ("size", "gzip_size") else metric
+                change = q.parse_change(raw, quantity)
+                judge: Judge = getattr(item, "judge", "point")  # only accuracy changes have a judge
                 budgets.append(
                     Budget(
                         metric,
@@ -341,7 +344,8 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
                         written,
                         key,
                         line,
-                        change=q.parse_change(raw, quantity),
+                        change=change,
+                        judge=judge,
                         on_missing_base=missing_base,
                     )
                 )

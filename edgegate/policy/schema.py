@@ -20,6 +20,7 @@ from edgegate.policy.sections import (
     EdgeTpuLevel,
     Int8Io,
     Int16x8Io,
+    Judge,
     MetricName,
     Objective,
     PruneSchedule,
@@ -230,12 +231,19 @@ class LatencyLimit(_Limit):
         return v
 
 
+_JUDGE = (
+    "How the change is held to max_drop: 'point' (the measured change) or 'significant' (fail "
+    "only when the whole 95% paired interval of the change is beyond it); see docs/accuracy.md."
+)
+
+
 class AccuracyLimit(_Limit):
     min: Quantity | None = Field(None, description="Lowest acceptable value (higher-is-better metrics).")
     max: Quantity | None = Field(
         None, description="Highest acceptable value (error metrics: mae, mse, rmse)."
     )
     max_drop: Quantity | None = Field(None, description="Largest loss vs the float model: 1pt, 2%, 0.01.")
+    judge: Judge = Field("point", description=_JUDGE)
 
     @field_validator("min", "max")
     @classmethod
@@ -255,6 +263,13 @@ class AccuracyLimit(_Limit):
     def _some(self):
         if self.min is None and self.max is None and self.max_drop is None:
             raise ValueError("give min, max or max_drop")
+        # A paired interval exists for a change only; a mapping holding min/max too would read as
+        # if they were judged on an interval as well.
+        if self.judge == "significant" and (self.min is not None or self.max is not None):
+            raise ValueError(
+                "judge: significant applies to max_drop (a change measured on paired samples); "
+                "min and max are judged on the measured value: write them in a mapping of their own"
+            )
         return self
 
 
@@ -280,6 +295,7 @@ class LatencyChange(_Limit):
 
 class AccuracyChange(_Limit):
     max_drop: Quantity
+    judge: Judge = Field("point", description=_JUDGE)
 
     @field_validator("max_drop")
     @classmethod

@@ -236,6 +236,9 @@ class LatencySettings:
 
 BudgetMetric = Literal["size", "gzip_size", "latency", "accuracy"]
 Against = Literal["absolute", "float", "base"]
+# How an accuracy change is held to its limit: "point", the measured change itself; "significant",
+# only a change whose whole 95 % paired interval is beyond the limit fails (docs/accuracy.md).
+Judge = Literal["point", "significant"]
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,9 @@ class Budget:
     - ``absolute``: ``bound`` is "max" or "min" and ``value`` the limit (bytes / ms / metric units);
     - ``float``: accuracy loss vs the float model, at most ``change``;
     - ``base``: worsening vs the same candidate on the base branch, at most ``change``.
+
+    ``judge`` says how an accuracy change (``float``, ``base``) is held to its limit; every
+    other budget is judged on its measured value ("point").
     """
 
     metric: BudgetMetric
@@ -257,6 +263,7 @@ class Budget:
     value: float | None = None
     change: q.Change | None = None
     on_missing_base: Level = Level.WARN  # a vs_base budget whose base version could not be measured
+    judge: Judge = "point"
 
 
 @dataclass(frozen=True)

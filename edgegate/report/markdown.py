@@ -15,7 +15,8 @@ import jinja2
 from edgegate.units import format_bytes, format_ms
 from edgegate.results import CandidateResult, RunResult
 from edgegate.results.codec import write_text_atomic
-from edgegate.units import format_accuracy, format_accuracy_change
+from edgegate.results.model import PairedInterval
+from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
 from edgegate.status import Status
 
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "➖"}
@@ -48,10 +49,86 @@ def _accuracy(c: CandidateResult) -> str:
     return format_accuracy(c.accuracy.value, c.accuracy.metric) if c.accuracy else "–"
 
 
+def _with_interval(change: str, interval: PairedInterval | None, metric: str | None, *, flip: bool) -> str:
+    """A change cell with its 95 % interval after it: ``−0.60 pt (−1.41 … 0.20)``.
+
+    Intervals are of the worsening; ``flip`` turns one into an interval of the change shown.
+    """
+    if interval is None:
+        return change
+    low, high = (-interval.high, -interval.low) if flip else (interval.low, interval.high)
+    return f"{change} ({format_accuracy_interval(low, high, metric).removesuffix(' pt')})"
+
+
 def _accuracy_drop(c: CandidateResult) -> str:
+    """The change vs the float model (−drop); the terminal's narrow table shows it without its interval."""
     if not c.accuracy or c.accuracy.drop is None:
         return "–"
     return format_accuracy_change(-c.accuracy.drop, c.accuracy.metric)
+
+
+def _accuracy_drop_interval(c: CandidateResult) -> str:
+    """The change vs the float model (−drop), with its interval."""
+    a = c.accuracy
+    if a is None or a.drop is None:
+        return "–"
+    return _with_interval(_accuracy_drop(c), a.drop_interval, a.metric, flip=True)
+
+
+def _accuracy_vs_base(c: CandidateResult) -> str:
+    """The change vs the base version (value − base), with its interval."""
+    a = c.accuracy
+    if a is None or a.value is None or c.base is None or c.base.accuracy is None:
+        return "–"
+    change = format_accuracy_change(a.value - c.base.accuracy, a.metric)
+    return _with_interval(change, a.base_interval, a.metric, flip=a.higher_is_better)
+
+
+def _with_intervals(candidates) -> bool:
+    """Whether any accuracy change in the table shows an interval (then the table says what it is)."""
+    return any(c.accuracy and (c.accuracy.drop_interval or c.accuracy.base_interval) for c in candidates)
+
+
+def _method(interval: PairedInterval) -> str:
+    if interval.method == "tango":
+        p = interval.p_value
+        shown = "" if p is None else f", exact McNemar p {'< 0.001' if p < 0.001 else f'= {p:.3g}'}"
+        return f"Tango score interval{shown}"
+    return "paired bootstrap"
+
+
+def _accuracy_intervals(c: CandidateResult) -> str:
+    """The details line on the accuracy changes: each interval, how it was found, or why there is none."""
+    a = c.accuracy
+    if a is None:
+        return ""
+    parts = []
+    samples = None
+    if a.drop is not None and a.drop_interval is not None:
+        samples = a.drop_interval.samples
+        change = format_accuracy_change(-a.drop, a.metric)
+        parts.append(f"vs float {change} ({_ci(a.drop_interval, a.metric, flip=True)})")
+    elif a.drop_unpaired:
+        parts.append(f"vs float: no paired interval ({a.drop_unpaired})")
+    if (
+        a.base_interval is not None
+        and c.base is not None
+        and c.base.accuracy is not None
+        and a.value is not None
+    ):
+        samples = samples or a.base_interval.samples
+        change = format_accuracy_change(a.value - c.base.accuracy, a.metric)
+        parts.append(f"vs base {change} ({_ci(a.base_interval, a.metric, flip=a.higher_is_better)})")
+    elif a.base_unpaired:
+        parts.append(f"vs base: no paired interval ({a.base_unpaired})")
+    on = f" on {samples} paired samples" if samples is not None else ""
+    return f"{on}: " + "; ".join(parts) if parts else ""
+
+
+def _ci(interval: PairedInterval, metric: str | None, *, flip: bool) -> str:
+    """``95% CI −1.76 … 0.17 pt, Tango score interval, exact McNemar p = 0.25``, of the change shown."""
+    low, high = (-interval.high, -interval.low) if flip else (interval.low, interval.high)
+    return f"95% CI {format_accuracy_interval(low, high, metric)}, {_method(interval)}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,7 +147,10 @@ def _environment() -> jinja2.Environment:
         delta_bytes=_delta_bytes,
         delta_ms=_delta_ms,
         accuracy=_accuracy,
-        accuracy_drop=_accuracy_drop,
+        accuracy_drop=_accuracy_drop_interval,
+        accuracy_vs_base=_accuracy_vs_base,
+        accuracy_intervals=_accuracy_intervals,
+        with_intervals=_with_intervals,
         cell=lambda s: str(s).replace("|", "\\|").replace("\n", " "),
     )
     return env

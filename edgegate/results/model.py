@@ -17,6 +17,18 @@ NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run
 
 
 @dataclass(frozen=True)
+class PairedInterval:
+    """The 95 % interval of a worsening (positive = worse, metric units), from a paired test: both
+    models scored on the same samples, compared sample by sample (docs/accuracy.md)."""
+
+    low: float
+    high: float
+    samples: int  # paired samples
+    method: str  # "tango": score interval on the discordant pairs (0/1 outcomes); "bootstrap": paired
+    p_value: float | None = None  # exact McNemar p of "no change" (0/1 outcomes only)
+
+
+@dataclass(frozen=True)
 class Accuracy:
     metric: str  # "top1", "top5", "mae", "fidelity", ...
     value: float | None
@@ -24,6 +36,11 @@ class Accuracy:
     higher_is_better: bool = True
     drop: float | None = None  # worsening vs the float reference (positive = worse), metric units
     snr_db: float | None = None  # output signal-to-noise vs the float model, where measured
+    # The uncertainty of the changes, from the per-sample scores (which stay out of this file):
+    drop_interval: PairedInterval | None = None  # of ``drop``, paired with the float reference
+    base_interval: PairedInterval | None = None  # of the worsening vs the base version's accuracy
+    drop_unpaired: str | None = None  # why there is no ``drop_interval`` although ``drop`` was measured
+    base_unpaired: str | None = None  # why there is no ``base_interval`` although the base was measured
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Nothing is measured here: sizes, accuracies, latencies and target reports all came back from
 jobs. This applies the budgets and the targets' checks, fills in the accuracy drop vs the
-float reference and the base version's figures, and picks the candidate that ships.
+float reference (with the paired intervals of the accuracy changes, from the per-sample scores)
+and the base version's figures, and picks the candidate that ships.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from edgegate.results import BaseFigures, CandidateResult, ModelResult
+from edgegate.metrics.paired import NotPaired, paired_change
+from edgegate.results import Accuracy, BaseFigures, CandidateResult, ModelResult
+from edgegate.results.model import PairedInterval
 from edgegate.run.figures import CandidateFigures, ModelFigures
 from edgegate.run.jobs import AS_IS
 from edgegate.status import Status
@@ -46,7 +49,7 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
         gzip_bytes=size.gzip_bytes if size else None,
         latency_ms=c.latency.median_ms if c.latency else None,
         latency_p90_ms=c.latency.p90_ms if c.latency else None,
-        accuracy=_with_drop(m, c),
+        accuracy=_with_changes(m, label, c),
         base=_base_figures(m, label),
         error=c.error,
         skip_reason=c.skip_reason if c.error is None else None,
@@ -64,16 +67,37 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
     return replace(result, status=candidate_status(result))
 
 
-def _with_drop(m: ModelFigures, c: CandidateFigures):
-    """The candidate's accuracy, with its worsening vs the float reference where both were measured."""
+def _with_changes(m: ModelFigures, label: str, c: CandidateFigures) -> Accuracy | None:
+    """The candidate's accuracy, with its worsening vs the float reference where both were measured,
+    and the paired intervals of its changes vs the reference and vs the base version."""
     accuracy = c.accuracy
     ref = m.head.get(m.plan.reference_label) if m.plan.reference_label else None
-    if accuracy is None or accuracy.value is None or ref is None or ref.accuracy is None:
+    if accuracy is None or accuracy.value is None:
         return accuracy
-    if ref.accuracy.value is None:
-        return accuracy
-    worse = ref.accuracy.value - accuracy.value
-    return replace(accuracy, drop=worse if accuracy.higher_is_better else -worse)
+    if ref is not None and ref.accuracy is not None and ref.accuracy.value is not None:
+        worse = ref.accuracy.value - accuracy.value
+        accuracy = replace(accuracy, drop=worse if accuracy.higher_is_better else -worse)
+        if ref is not c:  # the float model itself: its change is exactly 0, nothing to estimate
+            interval, why = _paired(c, ref, accuracy.higher_is_better)
+            accuracy = replace(accuracy, drop_interval=interval, drop_unpaired=why)
+    base = m.base.get(label) if m.plan.base is not None else None
+    # ``base is c`` when the base holds the same bytes (its figures are head's): a change of exactly 0.
+    if base is not None and base is not c and base.accuracy is not None and base.accuracy.value is not None:
+        interval, why = _paired(c, base, accuracy.higher_is_better)
+        accuracy = replace(accuracy, base_interval=interval, base_unpaired=why)
+    return accuracy
+
+
+def _paired(
+    c: CandidateFigures, other: CandidateFigures, higher_is_better: bool
+) -> tuple[PairedInterval | None, str | None]:
+    """The interval of ``c``'s worsening vs ``other`` on the same samples, or why there is none."""
+    if c.scores is None or other.scores is None:
+        return None, "the evaluation kept no per-sample scores"
+    try:
+        return paired_change(c.scores, other.scores, higher_is_better=higher_is_better), None
+    except NotPaired as e:
+        return None, str(e)
 
 
 def _base_figures(m: ModelFigures, label: str) -> BaseFigures | None:

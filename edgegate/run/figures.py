@@ -16,6 +16,7 @@ from edgegate.run.plan import ModelPlan
 
 if TYPE_CHECKING:
     from edgegate.measurements.interface import LatencyFigures
+    from edgegate.metrics.interface import SampleScores
     from edgegate.results import Accuracy, CandidateResult, LayerError
     from edgegate.run.auto import AutoSearch
     from edgegate.run.jobs import EvaluateJob
@@ -27,6 +28,7 @@ class CandidateFigures:
     built: BuiltCandidate | None = None
     error: str | None = None  # could not be built or evaluated: why
     accuracy: Accuracy | None = None
+    scores: SampleScores | None = None  # each eval sample's score: the paired intervals vs other models
     latency: LatencyFigures | None = None
     targets: dict[str, Any] = field(default_factory=dict)  # target name → its report
     target_errors: dict[str, str] = field(default_factory=dict)  # target name → why it failed

@@ -19,6 +19,7 @@ from edgegate.recipes.interface import BuildRequest, BuiltCandidate
 
 if TYPE_CHECKING:
     from edgegate.measurements.interface import LatencyFigures
+    from edgegate.metrics.interface import SampleScores
     from edgegate.results import Accuracy, LayerError
     from edgegate.targets.interface import Target
 
@@ -106,6 +107,15 @@ class EvaluateJob(Job):
         return f"{self.candidate.shown} · evaluate"
 
 
+@dataclass(frozen=True, eq=False)  # eq=False: the scores are an array
+class Evaluated:
+    """What an ``EvaluateJob`` returns: the accuracy, and each sample's score for the paired
+    intervals (kept in the parent's figures, never written to the results)."""
+
+    accuracy: Accuracy
+    scores: SampleScores | None = None
+
+
 @dataclass(frozen=True)
 class LatencyJob(Job):
     """Time every candidate of one model together, interleaved, with nothing else running."""
@@ -186,8 +196,8 @@ def build(job: BuildJob) -> tuple[BuiltCandidate, ...]:
     )
 
 
-def evaluate(job: EvaluateJob) -> Accuracy:
-    """Accuracy of one ``.tflite`` (``drop`` vs the float model is filled in by the parent)."""
+def evaluate(job: EvaluateJob) -> Evaluated:
+    """Accuracy of one ``.tflite`` (``drop`` and the intervals vs other models are the parent's)."""
     import numpy as np
 
     from edgegate.measurements.accuracy import evaluate as run_eval
@@ -207,7 +217,7 @@ def evaluate(job: EvaluateJob) -> Accuracy:
     )
     if job.save_outputs:
         np.save(job.save_outputs, result.outputs)
-    return result.accuracy
+    return Evaluated(result.accuracy, result.scores)
 
 
 def latency(job: LatencyJob) -> tuple[tuple[CandidateRef, LatencyFigures], ...]:

@@ -277,7 +277,7 @@ class _Loop:
         c = self._candidate(job.candidate)
         head = job.candidate.side == "head"
         if outcome.ok:
-            c.accuracy = outcome.value
+            c.accuracy, c.scores = outcome.value.accuracy, outcome.value.scores
         else:
             c.error = f"evaluation failed: {outcome.error}"
             if head and job.candidate.label == AS_IS:  # a .tflite source is its own only candidate

@@ -2,18 +2,28 @@
 
 Every check says, in one sentence, what was measured against what. A budget that cannot be
 evaluated (no base version, latency not measured, no eval data) is ``skip`` with the reason,
-never a silent pass.
+never a silent pass. An accuracy change (vs the float model, vs base) says its 95 % paired
+interval too, and ``judge: significant`` holds the interval, not the point, to the limit.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from edgegate.units import format_accuracy, format_accuracy_change, format_bytes, format_ms
+from edgegate.units import (
+    format_accuracy,
+    format_accuracy_change,
+    format_accuracy_interval,
+    format_bytes,
+    format_ms,
+)
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
 from edgegate.checks import Check
+from edgegate.results.model import PairedInterval
 from edgegate.status import Level, Status
+
+_SLACK = 1e-12  # a change exactly at its limit passes, whatever the float rounding
 
 
 def _fmt(metric: str, value: float | None, accuracy_metric: str | None = None) -> str:
@@ -46,6 +56,49 @@ def _base_value(c: CandidateResult, metric: str) -> float | None:
     return {"size": b.size_bytes, "gzip_size": b.gzip_bytes, "latency": b.latency_ms, "accuracy": b.accuracy}[
         metric
     ]
+
+
+def _interval_text(interval: PairedInterval, metric: str | None, *, as_change: bool) -> str:
+    """``95% CI −0.20 … 1.41 pt, 497 paired samples``: of the worsening, or (``as_change``) of the change."""
+    low, high = (-interval.high, -interval.low) if as_change else (interval.low, interval.high)
+    return f"95% CI {format_accuracy_interval(low, high, metric)}, {interval.samples} paired samples"
+
+
+def _uncertainty(
+    interval: PairedInterval | None, unpaired: str | None, metric: str | None, as_change: bool
+) -> str:
+    """The parenthesis after a change: its interval, or why there is none."""
+    if interval is not None:
+        return f" ({_interval_text(interval, metric, as_change=as_change)})"
+    return f" (no paired interval: {unpaired})" if unpaired else ""
+
+
+def _judged(b: Budget, worsening: float, allowed: float, interval: PairedInterval | None) -> tuple[bool, str]:
+    """Whether an accuracy change keeps to its limit, and the verdict's words.
+
+    ``judge: point`` holds the measured worsening to the limit. ``judge: significant`` fails only
+    when the whole interval is beyond it (its low end above the limit): a one-sided test at
+    2.5 % that the true worsening exceeds the limit. Without an interval it falls back to the
+    point, and says so, rather than pass a change it could not test.
+    """
+    point_ok = worsening <= allowed + _SLACK
+    within = f"within the {b.written} allowed"
+    beyond = f"more than the {b.written} allowed"
+    if b.judge == "point":
+        return point_ok, within if point_ok else beyond
+    if interval is None:
+        return (
+            point_ok,
+            f"{within if point_ok else beyond} (judge: significant, but without an interval: on the point)",
+        )
+    ok = interval.low <= allowed + _SLACK
+    if ok and point_ok:
+        return ok, f"{within} (judge: significant)"
+    if ok:
+        return ok, f"{beyond}, but not significantly: the interval reaches below it (judge: significant)"
+    if point_ok:  # a skewed bootstrap can leave its estimate outside the percentile interval
+        return ok, f"{within} at the point, but the whole interval is beyond it (judge: significant)"
+    return ok, f"{beyond}, and so is the whole interval (judge: significant)"
 
 
 def _check_name(b: Budget) -> str:
@@ -111,11 +164,14 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
         allowed = b.change.allowed(reference)
         limit_text = f"drop ≤ {b.written}"
         shown = format_accuracy_change(-drop, metric)
-        ok = drop <= allowed + 1e-12
-        change = format_accuracy_change(-drop, metric)
+        interval = c.accuracy.drop_interval
+        ok, verdict = _judged(b, drop, allowed, interval)
+        fell = drop > 0
+        # The interval reads the way the sentence does: of the fall, or of the change ("changed +0.40 pt").
+        said = _uncertainty(interval, c.accuracy.drop_unpaired, metric, as_change=not fell)
         msg = (
-            f"accuracy {'fell ' + change.lstrip('−') if drop > 0 else 'changed ' + change} vs the float model "
-            f"({'within' if ok else 'more than'} the {b.written} allowed)."
+            f"accuracy {'fell ' + shown.lstrip('−') if fell else 'changed ' + shown}{said} "
+            f"vs the float model; {verdict}."
         )
         return Check(
             name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common
@@ -143,19 +199,25 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
     worsening = (base - value) if higher_is_better else (value - base)
     assert b.change is not None  # a 'base' budget always has a change
     allowed = b.change.allowed(base)
-    ok = worsening <= allowed + 1e-12
     verb = "max +" if b.metric != "accuracy" else "drop ≤ "
     limit_text = f"{verb}{b.written}"
+    said = ""
     if b.metric == "accuracy":
+        assert c.accuracy is not None  # _missing_reason returned for a model without accuracy
         shown = format_accuracy_change(value - base, metric)
+        interval = c.accuracy.base_interval
+        ok, verdict = _judged(b, worsening, allowed, interval)
+        # Shown as the change (value − base): for a higher-is-better metric, the worsening reversed.
+        said = _uncertainty(interval, c.accuracy.base_unpaired, metric, as_change=higher_is_better)
     else:
         delta = value - base
         pct = f" ({delta / base * 100:+.1f}%)" if base else ""
         shown = ("+" if delta >= 0 else "−") + _fmt(b.metric, abs(delta)) + pct
+        ok = worsening <= allowed + _SLACK
+        verdict = f"{'within' if ok else 'more than'} the {b.written} allowed"
     msg = (
-        f"{what} {'grew' if b.metric != 'accuracy' and value > base else 'changed'} {shown} vs base "
-        f"({_fmt(b.metric, base, metric)} → {_fmt(b.metric, value, metric)}); "
-        f"{'within' if ok else 'more than'} the {b.written} allowed."
+        f"{what} {'grew' if b.metric != 'accuracy' and value > base else 'changed'} {shown}{said} vs base "
+        f"({_fmt(b.metric, base, metric)} → {_fmt(b.metric, value, metric)}); {verdict}."
     )
     return Check(name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common)
 

@@ -9,6 +9,7 @@ from edgegate.datasets.interface import Dataset
 from edgegate.errors import InputError
 from edgegate.measurements.accuracy import evaluate
 from edgegate.metrics import metric_for
+from edgegate.metrics.interface import data_identity
 from edgegate.policy.load import parse_metric
 
 SOURCE = "models[0].eval.data (data/eval.npz)"
@@ -153,3 +154,13 @@ def test_regression_metrics_through_the_interpreter(models):
         models.regression, Dataset(vectors, own.outputs[:, 0] + 0.5, SOURCE), metric("mae"), name="reg"
     )
     assert shifted.accuracy.value == pytest.approx(0.5, abs=1e-5) and not shifted.accuracy.higher_is_better
+
+
+def test_evaluation_keeps_each_samples_score_and_which_samples_they_are(models, expected):
+    labels = expected.argmax(axis=1)
+    labels[:5] = (labels[:5] + 1) % 3  # the first 5 samples now wrong
+    data = Dataset(models.x, labels, SOURCE)
+    result = evaluate(models.float32, data, metric("top1"), name="float")
+    assert result.scores is not None and result.scores.values.tolist() == [False] * 5 + [True] * 59
+    assert result.accuracy.value == result.scores.value() == 59 / 64
+    assert result.scores.identity == data_identity(models.x, labels)

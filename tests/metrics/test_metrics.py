@@ -129,3 +129,35 @@ def test_metric_names_and_directions():
         metric = metric_for(parse_metric(text))
         assert (metric.name, metric.higher_is_better) == (name, higher)
     assert not metric_for(parse_metric({"name": "fidelity"})).needs_labels
+
+
+def test_every_metric_is_computed_from_its_per_sample_scores():
+    """The per-sample scores the paired intervals compare give exactly the value reported."""
+    cases = [
+        ("top1", SCORES, LABELS, None, [True, False, False, False], "mean"),
+        ("top2", SCORES, LABELS, None, [True, True, False, True], "mean"),
+        ("mae", [[1.0], [2.0], [4.0]], np.array([1.0, 3.0, 1.0]), None, [[0.0], [1.0], [3.0]], "mean"),
+        ("mse", [[1.0], [2.0], [4.0]], np.array([1.0, 3.0, 1.0]), None, [[0.0], [1.0], [9.0]], "mean"),
+        ("rmse", [[1.0], [2.0], [4.0]], np.array([1.0, 3.0, 1.0]), None, [[0.0], [1.0], [9.0]], "root_mean"),
+        # Two values per sample: each sample's score is the mean over its values.
+        ("mae", [[1.0, 3.0], [0.0, 0.0]], np.array([[0.0, 0.0], [0.0, 2.0]]), None, [[2.0], [1.0]], "mean"),
+        (
+            "fidelity",
+            [[3.0], [3.0]],
+            None,
+            np.array([[3.0], [4.0]]),
+            [[0.0, 9.0], [1.0, 16.0]],
+            "energy_share",
+        ),
+    ]
+    for metric, outputs, labels, reference, expected, aggregate in cases:
+        result = score(metric, outputs, labels, reference)
+        assert result.samples is not None, metric
+        assert result.samples.values.tolist() == expected, metric
+        assert result.samples.aggregate == aggregate, metric
+        assert result.samples.binary == (metric.startswith("top")), metric
+        assert result.value == result.samples.value(), metric
+    outputs = SCORES.copy()
+    outputs[1] = [0.3, 0.5, 0.2]
+    agreement = score("fidelity", outputs, None, SCORES).samples
+    assert agreement is not None and agreement.values.tolist() == [True, False, True, True]

@@ -20,6 +20,7 @@ from edgegate.results import Accuracy
 from edgegate.run import loop
 from edgegate.run.jobs import (
     BuildJob,
+    Evaluated,
     EvaluateJob,
     Job,
     JobOutcome,
@@ -73,7 +74,7 @@ class FakeRunner:
                 for label in job.labels
             )
         if isinstance(job, EvaluateJob):
-            return Accuracy("top1", self.accuracy.get(job.candidate.label, 0.9), 100)
+            return Evaluated(Accuracy("top1", self.accuracy.get(job.candidate.label, 0.9), 100))
         if isinstance(job, LatencyJob):
             return tuple((ref, LatencyFigures(1.0, 1.5, 5)) for ref, _ in job.candidates)
         if isinstance(job, TargetJob):

@@ -62,7 +62,7 @@ def test_each_budget_kind(tmp_path):
     assert warn.line == 7 and warn.key == "models[0].budgets.size"
     drop = checks[("accuracy_drop", "drop ≤ 1pt")]
     assert drop.status == Status.FAIL and drop.value == "−2.00 pt"
-    assert drop.message == "accuracy fell 2.00 pt vs the float model (more than the 1pt allowed)."
+    assert drop.message == "accuracy fell 2.00 pt vs the float model; more than the 1pt allowed."
     grew = checks[("vs_base.size", "max +5%")]
     assert grew.status == Status.FAIL and grew.value == "+5.0 KB (+9.1%)"
     base_acc = checks[("vs_base.accuracy", "drop ≤ 0.5pt")]
