@@ -7,13 +7,15 @@ always keeping the verdict and every failure with its reason.
 
 from __future__ import annotations
 
+import re
+
 import functools
 from pathlib import Path
 
 import jinja2
 
 from edgegate.units import format_bytes, format_ms
-from edgegate.results import CandidateResult, RunResult
+from edgegate.results import CandidateResult, ModelResult, RunResult
 from edgegate.results.codec import write_text_atomic
 from edgegate.results.model import PairedInterval
 from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
@@ -151,6 +153,7 @@ def _environment() -> jinja2.Environment:
         accuracy_vs_base=_accuracy_vs_base,
         accuracy_intervals=_accuracy_intervals,
         with_intervals=_with_intervals,
+        chart=mermaid_chart,
         cell=lambda s: str(s).replace("|", "\\|").replace("\n", " "),
     )
     return env
@@ -204,3 +207,41 @@ def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url
 def write_report(run: RunResult, path: Path) -> None:
     """The full report as a file, written atomically: a reader never finds half a report."""
     write_text_atomic(Path(path), render_markdown(run))
+
+
+def _chart_label(text: str) -> str:
+    """A candidate label as a Mermaid string: labels come from the PR, and Mermaid has its own syntax."""
+    return '"' + re.sub(r"[^A-Za-z0-9 +_.:-]", "_", text)[:40] + '"'
+
+
+def mermaid_chart(m: ModelResult) -> str:
+    """Each candidate's size (bars) and its base version's (line), and the same for accuracy:
+    a Mermaid chart GitHub draws in the comment itself (no image to host). Empty when there is
+    nothing to draw."""
+    sized = [c for c in m.candidates if c.size_bytes is not None]
+    if not sized:
+        return ""
+    labels = ", ".join(_chart_label(c.recipe) for c in sized)
+    blocks = []
+    size = [f"{(c.size_bytes or 0) / 1000:.1f}" for c in sized]
+    base = [c.base.size_bytes if c.base else None for c in sized]
+    lines = ["xychart-beta", f'  title "size (KB): bars this change{", line base" if any(base) else ""}"']
+    lines += [f"  x-axis [{labels}]", '  y-axis "KB"', f"  bar [{', '.join(size)}]"]
+    if all(b is not None for b in base):
+        lines.append(f"  line [{', '.join(f'{b / 1000:.1f}' for b in base if b is not None)}]")
+    blocks.append("\n".join(lines))
+    scored = [c for c in sized if c.accuracy and c.accuracy.value is not None]
+    if len(scored) == len(sized) and scored[0].accuracy and scored[0].accuracy.higher_is_better:
+        values = [
+            f"{c.accuracy.value * 100:.2f}" for c in scored if c.accuracy and c.accuracy.value is not None
+        ]
+        base_acc = [c.base.accuracy if c.base else None for c in scored]
+        lines = [
+            "xychart-beta",
+            f'  title "accuracy (%): bars this change{", line base" if any(base_acc) else ""}"',
+        ]
+        lines += [f"  x-axis [{labels}]", '  y-axis "%"', f"  bar [{', '.join(values)}]"]
+        if all(b is not None for b in base_acc):
+            lines.append(f"  line [{', '.join(f'{b * 100:.2f}' for b in base_acc if b is not None)}]")
+        blocks.append("\n".join(lines))
+    return "\n".join(f"```mermaid\n{block}\n```\n" for block in blocks)

@@ -56,6 +56,11 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
         not_runnable=c.not_runnable,
         artifact=str(c.path) if c.path else None,
         edgetpu=c.targets.get("edgetpu"),
+        compute=c.targets.get("compute"),
+        mcu=c.targets.get("mcu"),
+        ethos_u=c.targets.get("ethos-u"),
+        gpu=c.targets.get("gpu"),
+        target_lines=_target_lines(m, c),
         training=c.built.training if c.built else None,
         notes=c.built.notes if c.built else (),
     )
@@ -128,11 +133,23 @@ def _target_checks(m: ModelFigures, label: str, c: CandidateFigures) -> tuple[Ch
             checks += target.skipped(never, place)
         elif target.name in c.targets:
             base = m.base.get(label)
-            base_report = base.targets.get(target.name) if base is not None and not m.plan.base_same else None
+            base_report = base.targets.get(target.name) if base is not None else None
             checks += target.checks(c.targets[target.name], base_report, place)
         elif target.name in c.target_errors:
             checks += target.failed(c.target_errors[target.name], place)
     return tuple(checks)
+
+
+def _target_lines(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:
+    """One line per target for the report: its summary, or why it has none."""
+    lines = []
+    for placed in m.plan.targets:
+        target = placed.target
+        if target.name in c.targets:
+            lines.append(target.summary(c.targets[target.name]))
+        elif target.name in c.target_errors:
+            lines.append(f"{target.title}: analysis failed: {c.target_errors[target.name]}")
+    return tuple(lines)
 
 
 def _notes(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgegate.errors import PolicyError
-from edgegate.policy.sections import ModelPolicy, Policy, TargetSection
 from edgegate.targets.interface import PolicyPlace, Target
+
+if TYPE_CHECKING:  # at run time only when used: reading results (edgegate report) needs no policy
+    from edgegate.policy.sections import ModelPolicy, Policy, TargetSection
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ import pytest
 
 from edgegate.metrics.interface import SampleScores
 from edgegate.metrics.paired import mcnemar_exact_p, paired_change, tango_interval
+from edgegate.checks import Check
 from edgegate.policy.load import load_policy
 from edgegate.report.markdown import render_markdown
 from edgegate.results import (
     Accuracy,
     BaseFigures,
     CandidateResult,
-    Check,
     GitRef,
     ModelResult,
     RunResult,

@@ -1,0 +1,80 @@
+"""Every target through `edgegate check`: a real model, real conversions, TFLM, Vela, the GPU rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgegate.errors import PolicyError
+from edgegate.report.markdown import render_markdown
+from edgegate.results import decode_run, encode_run
+from edgegate.run import CheckOptions, run_check
+from edgegate.status import Status
+from tests.pipeline.conftest import dataset, keras_model
+
+POLICY = """\
+version: 1
+defaults:
+  targets:
+    compute: {macs: {max: 10M}, vs_base: {macs: 5%}}
+models:
+  - name: tiny
+    path: models/tiny.h5
+    recipes: [float16, int8]
+    deploy: int8
+    eval: {data: data/eval.npz}
+    budgets: {size: 1 MB}
+    targets:
+      mcu: {arena: 256 KiB, flash: 1 MiB, vs_base: {arena: 50%}}
+      ethos-u: {accelerator: ethos-u55-128, sram: 1 MiB}
+      gpu: {min_delegated: 50%}
+"""
+
+
+def commit_model(repo, units: int, seed: int) -> None:
+    (repo.root / "models").mkdir(exist_ok=True)
+    keras_model(units=units, seed=seed).save(repo.root / "models" / "tiny.h5")
+
+
+def test_every_target_reports_and_gates_the_shipped_candidate(repo):
+    x, y = dataset(32, seed=1)
+    (repo.root / "data").mkdir()
+    np.savez(repo.root / "data" / "eval.npz", x=x, y=y)
+    repo.write("edgegate.yml", POLICY)
+    commit_model(repo, units=16, seed=0)
+    repo.commit("base")
+    repo.git("checkout", "-qb", "feature")
+    commit_model(repo, units=32, seed=1)  # twice the hidden units: more MACs and more arena
+    repo.commit("grow")
+    run = run_check(CheckOptions(repo=repo.root, base="main", latency=False))
+    (m,) = run.models
+    c = {c.recipe: c for c in m.candidates}
+    int8 = c["int8"]
+    assert int8.compute and int8.compute.total > 0
+    assert int8.mcu and int8.mcu.arena and int8.ethos_u and int8.ethos_u.ops_total and int8.gpu
+    checks = {ch.name: ch for ch in int8.checks}
+    assert checks["compute.macs"].status == Status.PASS
+    assert checks["compute.vs_base.macs"].status == Status.FAIL  # the model grew its compute
+    assert checks["mcu.arena"].status == Status.PASS and "mcu.vs_base.arena" in checks
+    assert all(
+        ch.key.startswith("defaults.targets.compute.") for ch in int8.checks if ch.name.startswith("compute")
+    )
+    # float16 never runs on an Ethos-U NPU: said, not analyzed.
+    assert c["float16"].ethos_u is None
+    assert any(ch.name.startswith("ethos-u") and ch.status == Status.SKIP for ch in c["float16"].checks)
+    assert len(int8.target_lines) == 4 and any(
+        line.startswith("MCU") or "arena" in line for line in int8.target_lines
+    )
+    report = render_markdown(run)
+    assert "**Targets** (int8):" in report and "```mermaid\nxychart-beta" in report
+    assert decode_run(encode_run(run)) == run  # every report survives the results file
+
+
+def test_a_bad_target_setting_is_a_policy_error_with_its_line(repo):
+    repo.write("edgegate.yml", POLICY.replace("arena: 256 KiB", "arena: lots"))
+    commit_model(repo, units=16, seed=0)
+    repo.commit("base")
+    with pytest.raises(PolicyError) as err:
+        run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    (problem,) = err.value.problems
+    assert problem.startswith("edgegate.yml:13: models[0].targets.mcu: ") and "lots" in problem
