@@ -111,6 +111,7 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
     from edgegate.repo_paths import safe_name
     from edgegate.run import loop
     from edgegate.run.jobs import ModelRef
+    from edgegate.run.needs import missing_tensorflow_message, needs_of, tensorflow_installed
     from edgegate.run.plan import plan_model
     from edgegate.run.pool_runner import PoolRunner
     from edgegate.workers.pool import WorkerPool
@@ -122,12 +123,20 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
         only_recipes=options.recipes,
         keep_in=work_root if keep else None,
     )
+    needs = needs_of(changed, repo.root)
+    # Without TensorFlow (the light core install) the .tflite models are still gated; the others
+    # say what to install.
+    unconvertible = set() if tensorflow_installed() else set(needs.tensorflow_for)
     with ModelMaterializer(repo, changes.base_sha) as materializer:
         plans = []
         for i, ch in enumerate(changed):
             # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
             work = work_root / safe_name(ch.target.name)
-            plans.append(plan_model(ModelRef(i, ch.target.name), ch, materializer, work))
+            plan = plan_model(ModelRef(i, ch.target.name), ch, materializer, work)
+            shown = f"{ch.target.name} ({ch.target.path})"
+            if shown in unconvertible and plan.error is None:
+                plan = replace(plan, error=missing_tensorflow_message(shown))
+            plans.append(plan)
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
             return loop.run(plans, PoolRunner(pool, progress), settings)
