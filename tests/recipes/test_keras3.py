@@ -117,6 +117,7 @@ def test_two_conversions_give_identical_models_and_figures(tmp_path):
     model.save(path)
     first, second = build_float32(path, tmp_path, "one"), build_float32(path, tmp_path, "two")
     assert first.path.read_bytes() == second.path.read_bytes()
+    assert first.notes == second.notes and first.notes[0].startswith("float32 reference matches")
     x = probe(model)
     np.testing.assert_array_equal(tflite_outputs(first.path, x), tflite_outputs(second.path, x))
 
