@@ -2,18 +2,31 @@
 
 ``build_candidates`` serves one ``BuildRequest``: it loads the source once, runs the shared
 training stages once (if any), then converts once per recipe. A failure in one recipe
-becomes that candidate's error; it never hides the others.
+becomes that candidate's error; it never hides the others. The float32 reference is checked
+against the source's own outputs (``reference_check``): a reference that does not reproduce
+them fails, so no figure of a model that was not the user's is reported.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from edgegate.errors import InputError
 from edgegate.exception_text import bounded, first_line
+from edgegate.policy.sections import Recipe
 from edgegate.recipes.conversions import CONVERSIONS, convert, make_converter
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, TrainingContext, stages_of
-from edgegate.recipes.loading import load_keras_model, saved_model_signature
+from edgegate.recipes.loading import load_keras_model, open_saved_model
+from edgegate.recipes.reference_check import (
+    NotCompared,
+    SourceRunner,
+    check_reference,
+    keras_runner,
+    saved_model_runner,
+)
 from edgegate.repo_paths import safe_name
 
 
@@ -30,23 +43,30 @@ def _model_input_shape(converter_source) -> tuple | None:
         return None
 
 
+def _calibration_x(request: BuildRequest, input_shape: tuple | None) -> np.ndarray:
+    """The policy's calibration samples (the eval set when it gives none), as many as it asks;
+    seeded random inputs for ``synthetic: true``."""
+    assert request.calibration is not None
+    if request.calibration.data is None:
+        return _synthetic_inputs(request, input_shape)
+    from edgegate.datasets import load_dataset
+
+    hw = tuple(input_shape[:2]) if input_shape and len(input_shape) == 3 else None
+    data = load_dataset(request.calibration.data, request.root, key=request.calibration.data.key, input_hw=hw)
+    return data.x[: request.calibration.samples]
+
+
 def _representative(request: BuildRequest, input_shape: tuple | None, notes: list[str]):
     """The calibration generator, or None when the policy gives no calibration data."""
     calibration = request.calibration
     if calibration is None:
         return None
-    if calibration.data is None:  # synthetic: true
-        x = _synthetic_inputs(request, input_shape)
+    x = _calibration_x(request, input_shape).astype(np.float32)
+    if calibration.data is None:
         notes.append(
             f"calibrated on {len(x)} synthetic inputs (uniform in [0, 1)): size, latency and target "
             "mapping are right; int8 ranges, and so accuracy, may not be"
         )
-    else:
-        from edgegate.datasets import load_dataset
-
-        hw = tuple(input_shape[:2]) if input_shape and len(input_shape) == 3 else None
-        data = load_dataset(calibration.data, request.root, key=calibration.data.key, input_hw=hw)
-        x = data.x[: calibration.samples].astype(np.float32)
     if input_shape is not None and tuple(x.shape[1:]) != tuple(d for d in input_shape):
         if None not in input_shape:
             raise InputError(
@@ -87,11 +107,66 @@ def _saved_model_input_shape(request: BuildRequest) -> tuple | None:
     return tuple(specs[0].shape[1:]) if len(specs) == 1 else None
 
 
+NOT_COMPARED = "float32 reference not compared with the model's own outputs: {reason}"
+
+
+def _source_runner(make: Callable[[], SourceRunner]) -> tuple[SourceRunner | None, str | None]:
+    """The source's forward pass for the reference check, or a note saying why there is none."""
+    try:
+        return make(), None
+    except NotCompared as e:
+        return None, NOT_COMPARED.format(reason=e)
+    except Exception as e:  # a model whose inputs cannot be read: converting it says more, by name
+        return None, NOT_COMPARED.format(reason=f"its inputs could not be read ({first_line(e, 200)})")
+
+
+def _check_reference(
+    request: BuildRequest,
+    source: tuple[SourceRunner | None, str | None],
+    path: Path,
+    input_shape: tuple | None,
+) -> tuple[str | None, str | None]:
+    """(note, error) of comparing the float32 reference at ``path`` with the source's own outputs.
+
+    ``source``: what ``_source_runner`` returned (the source's forward pass, or why there is none).
+    """
+    runner, why_not = source
+    if runner is None:
+        return why_not, None
+    samples, origin = None, "random inputs"
+    if request.calibration is not None:
+        try:
+            samples = _calibration_x(request, input_shape)
+            data = request.calibration.data
+            origin = f"samples of {data.key}" if data is not None else "synthetic inputs"
+        except InputError:
+            pass  # data that does not load fails the builds and evaluations that need it, by name
+    try:
+        comparison = check_reference(runner, path, samples=samples, origin=origin)
+    except NotCompared as e:
+        return NOT_COMPARED.format(reason=e), None
+    if comparison.matches:
+        return comparison.note(), None
+    return None, comparison.error(request.model_name)
+
+
+def _is_reference(recipe: Recipe) -> bool:
+    """The plain float32 conversion: what every accuracy drop is measured against."""
+    trainings, conversion = stages_of(recipe)
+    return conversion == "float32" and not trainings
+
+
+def _builds_reference(request: BuildRequest) -> bool:
+    return any(_is_reference(r) for r in request.recipes)
+
+
 def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
     request.out_dir.mkdir(parents=True, exist_ok=True)
     trainings, _ = stages_of(request.recipes[0])
     source = request.source
     notes: list[str] = []
+    # The source's own forward pass (or why there is none), when this request builds the reference.
+    runner: tuple[SourceRunner | None, str | None] = (None, None)
     try:
         figures = None
         if trainings:
@@ -111,10 +186,15 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             saved_model_dir = signature = None
         elif source.kind == "savedmodel":
             model = None
-            saved_model_dir, signature = str(source.path), saved_model_signature(source)
+            loaded, key = open_saved_model(source)
+            saved_model_dir, signature = str(source.path), key
+            if _builds_reference(request):  # compared through the signature it is converted from
+                runner = _source_runner(lambda: saved_model_runner(loaded, key))
         else:
             model = load_keras_model(source)
             saved_model_dir = signature = None
+            if _builds_reference(request):
+                runner = _source_runner(lambda: keras_runner(model))
     except Exception as e:  # the whole group fails alike: report it on each recipe
         reason = str(e) if isinstance(e, InputError) else _failure_text(e)
         if type(e).__name__ == "TrainingSkipped":
@@ -147,11 +227,18 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
                     )
                 rep = representative
             converter = make_converter(
-                keras_model=model, saved_model_dir=saved_model_dir, signature=signature
+                keras_model=model, saved_model_dir=saved_model_dir, signature=signature, name=source.display
             )
             blob = convert(converter, conversion, recipe, rep, after_qat=after_qat)
+            del converter  # its Keras 3 export folder goes with it
             path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)
+            if _is_reference(recipe):
+                note, error = _check_reference(request, runner, path, input_shape)
+                if error is not None:
+                    path.unlink()
+                    raise InputError(error)
+                own_notes += [note] if note else []
             built.append(BuiltCandidate(recipe.label, path, training=figures, notes=tuple(own_notes)))
         except InputError as e:
             built.append(BuiltCandidate(recipe.label, None, error=str(e), training=figures))

@@ -49,7 +49,18 @@ def read_keras_config(source: SourceModel) -> dict | None:
 
 
 def keras_version(source: SourceModel) -> int:
-    """Major Keras version that wrote a ``.keras`` file (2 = tf-keras, 3 = Keras 3)."""
+    """Major Keras version that wrote a ``.keras`` or ``.h5`` file (2 = tf-keras, 3 = Keras 3)."""
+    if source.kind == "h5":
+        import h5py
+
+        try:
+            with h5py.File(source.path, "r") as f:
+                raw = f.attrs.get("keras_version", b"2")
+        except OSError:
+            return 2  # read_keras_config reports the unreadable file
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        major = text.split(".")[0]
+        return int(major) if major.isdigit() else 2
     if source.kind != "keras":
         return 2
     try:
@@ -101,12 +112,17 @@ def check_config_safety(config: dict | None, source: SourceModel) -> None:
         )
 
 
-def load_keras_model(source: SourceModel):
-    """Load a ``.keras``/``.h5`` model for conversion (Keras 3 or tf-keras, whichever wrote it)."""
+def load_keras_model(source: SourceModel) -> Any:
+    """Load a ``.keras``/``.h5`` model for conversion with the Keras that wrote it.
+
+    A Keras 3 file (``.keras``, or ``.h5`` written by Keras 3) loads with Keras 3, even in a
+    worker where ``TF_USE_LEGACY_KERAS=1``: that flag switches only ``tf.keras``; ``import
+    keras`` is Keras 3 regardless. tf-keras files (``.h5``, ``.keras`` by tf-keras) load with tf-keras.
+    """
     check_config_safety(read_keras_config(source), source)
     safe = not source.trust_code
     try:
-        if source.kind == "keras" and keras_version(source) >= 3:
+        if keras_version(source) >= 3:
             import keras
 
             return keras.models.load_model(source.path, compile=False, safe_mode=safe)
@@ -121,8 +137,8 @@ def load_keras_model(source: SourceModel):
         raise InputError(f"{source.display}: Keras could not load this model: {first_line(e)}") from None
 
 
-def saved_model_signature(source: SourceModel) -> str:
-    """The serving signature key of a SavedModel; ``InputError`` when it has none."""
+def open_saved_model(source: SourceModel) -> tuple[Any, str]:
+    """The loaded SavedModel and its serving signature key; ``InputError`` when it has none."""
     import tensorflow as tf
 
     try:
@@ -131,11 +147,16 @@ def saved_model_signature(source: SourceModel) -> str:
         raise InputError(f"{source.display}: not a loadable SavedModel: {first_line(e)}") from None
     keys = list(getattr(loaded, "signatures", {}).keys())
     if "serving_default" in keys:
-        return "serving_default"
+        return loaded, "serving_default"
     if len(keys) == 1:
-        return keys[0]
+        return loaded, keys[0]
     raise InputError(
         f"{source.display}: SavedModel has {'no' if not keys else 'several'} serving signatures"
         f"{' (' + ', '.join(keys) + ')' if keys else ''}; export it with a 'serving_default' signature, "
         "e.g. tf.saved_model.save(obj, path, signatures={'serving_default': fn.get_concrete_function(spec)})"
     )
+
+
+def saved_model_signature(source: SourceModel) -> str:
+    """The serving signature key of a SavedModel; ``InputError`` when it has none."""
+    return open_saved_model(source)[1]
