@@ -99,10 +99,8 @@ def _synthetic_inputs(request: BuildRequest, input_shape: tuple | None) -> np.nd
 
 
 def _saved_model_input_shape(request: BuildRequest) -> tuple | None:
-    import tensorflow as tf
-
-    loaded = tf.saved_model.load(str(request.source.path))
-    signature = loaded.signatures[saved_model_signature(request.source)]
+    loaded, key = open_saved_model(request.source)
+    signature = loaded.signatures[key]
     specs = list(signature.structured_input_signature[1].values())
     return tuple(specs[0].shape[1:]) if len(specs) == 1 else None
 
