@@ -126,6 +126,18 @@ def ci(
 
 
 @app.command()
+def needs(
+    policy: Optional[Path] = typer.Option(None, "--policy", "-p"),
+    base: Optional[str] = typer.Option(None, "--base", help="Compare with this ref (as `edgegate ci`)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="I/N: only this share of the changed models."),
+) -> None:
+    """Say whether this run needs TensorFlow (the action installs it only then)."""
+    from edgegate.cli.needs import needs as run_needs
+
+    _exit(run_needs, policy, base, shard)
+
+
+@app.command()
 def publish(
     results: Path = typer.Argument(..., help="A results JSON from `edgegate check/ci/merge`."),
     pr: Optional[int] = typer.Option(None, "--pr", help="Pull request number (default: from the event)."),

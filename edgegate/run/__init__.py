@@ -28,41 +28,15 @@ __all__ = ["CheckOptions", "run_check"]
 def run_check(options: CheckOptions, progress: Progress | None = None) -> RunResult:
     """Run the gate. ``UsageError``/``PolicyError`` before any work for bad options or policy;
     a problem with one model is recorded on that model and the others are still gated."""
-    from edgegate.changes.git import GitRepo
-    from edgegate.changes.select import find_changes
-    from edgegate.errors import PolicyError, UsageError
     from edgegate.policy.diff import policy_changes as policy_changes_between
-    from edgegate.policy.load import load_policy
     from edgegate.policy.trust import restrict_to_trusted
     from edgegate.progress import Progress
     from edgegate.results import NO_CHANGE_NOTE, GitRef, RunResult
     from edgegate.status import Status
-    from edgegate.targets import target_problems
 
     progress = progress or Progress()
     started = time.monotonic()
-    repo = GitRepo(options.repo)
-    policy = load_policy(options.policy or repo.root / "edgegate.yml", root=repo.root)
-    problems = target_problems(policy)
-    if problems:
-        raise PolicyError(problems)
-    if options.recipes:
-        known = {r.label for m in policy.models for r in m.recipes}
-        unknown = sorted(set(options.recipes) - known)
-        if unknown:
-            raise UsageError(
-                f"--recipes: no recipe labelled {', '.join(unknown)} in {policy.display_path}; "
-                f"the policy has {', '.join(sorted(known))}"
-            )
-    changes = find_changes(
-        policy, repo, base=options.base, all_models=options.all_models, paths=options.paths
-    )
-    changed = list(changes.models)
-    if options.shard:
-        from edgegate.shards import select_shard
-
-        names = select_shard([c.target.name for c in changed], *options.shard)
-        changed = [c for c in changed if c.target.name in names]
+    repo, policy, changes, changed = select(options)
     notes = list(changes.notes) + list(options.extra_notes)
     base_policy, base_note = _base_policy(repo, policy, changes.base_sha)
     if base_note:
@@ -140,6 +114,39 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
             return loop.run(plans, PoolRunner(pool, progress), settings)
+
+
+def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
+    """The repository, its policy, the change set and the models this run (or shard) gates."""
+    from edgegate.changes.git import GitRepo
+    from edgegate.changes.select import find_changes
+    from edgegate.errors import PolicyError, UsageError
+    from edgegate.policy.load import load_policy
+    from edgegate.targets import target_problems
+
+    repo = GitRepo(options.repo)
+    policy = load_policy(options.policy or repo.root / "edgegate.yml", root=repo.root)
+    problems = target_problems(policy)
+    if problems:
+        raise PolicyError(problems)
+    if options.recipes:
+        known = {r.label for m in policy.models for r in m.recipes}
+        unknown = sorted(set(options.recipes) - known)
+        if unknown:
+            raise UsageError(
+                f"--recipes: no recipe labelled {', '.join(unknown)} in {policy.display_path}; "
+                f"the policy has {', '.join(sorted(known))}"
+            )
+    changes = find_changes(
+        policy, repo, base=options.base, all_models=options.all_models, paths=options.paths
+    )
+    changed = list(changes.models)
+    if options.shard:
+        from edgegate.shards import select_shard
+
+        names = select_shard([c.target.name for c in changed], *options.shard)
+        changed = [c for c in changed if c.target.name in names]
+    return repo, policy, changes, changed
 
 
 def _base_policy(repo: Any, policy: Any, base_sha: str | None) -> tuple[Any, str | None]:

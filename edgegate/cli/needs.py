@@ -1,0 +1,45 @@
+"""``edgegate needs``: what this run will need installed, decided before installing it.
+
+The action installs the light core, asks this, and installs ``edgegate[tensorflow]`` only when
+a changed model must be converted (never for ``publish``). Prints one line for people and, in
+GitHub Actions, writes ``tensorflow=true|false`` to the step outputs. Exit 0 either way: a
+policy or base problem is reported by ``edgegate ci`` itself, with the PR comment and annotations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from edgegate.errors import EdgeGateError
+from edgegate.publishers.step_outputs import write_outputs
+from edgegate.run import CheckOptions
+from edgegate.run.needs import INSTALL_TENSORFLOW, RunNeeds, needs_of
+
+
+def needs(
+    policy: Path | None, base: str | None, shard: str | None, env: Mapping[str, str] = os.environ
+) -> int:
+    from edgegate.run import select
+    from edgegate.shards import parse_shard
+
+    try:
+        options = CheckOptions(
+            repo=Path.cwd(), policy=policy, base=base, shard=parse_shard(shard) if shard else None
+        )
+        repo, _, _, changed = select(options)
+        found = needs_of(changed, repo.root)
+    except EdgeGateError as e:
+        print(f"edgegate needs: {e}; deciding without it (edgegate ci reports it)", flush=True)
+        found = RunNeeds(())
+    if found.tensorflow:
+        print(
+            f"TensorFlow needed to convert: {', '.join(found.tensorflow_for)} ({INSTALL_TENSORFLOW})",
+            flush=True,
+        )
+    else:
+        print("TensorFlow not needed: no changed model needs converting", flush=True)
+    if env.get("GITHUB_OUTPUT"):
+        write_outputs(Path(env["GITHUB_OUTPUT"]), {"tensorflow": "true" if found.tensorflow else "false"})
+    return 0
