@@ -85,7 +85,11 @@ def ci(
     except EdgeGateError as e:
         return _not_gated(e, github, log, pr, mode)
     if pr:
-        run = replace(run, base=GitRef(pr.base_ref, run.base.sha), head=GitRef(pr.head_ref, run.head.sha))
+        # The PR's own head commit, in the header as in the footer: the checkout is GitHub's test
+        # merge of it into the base, a commit nobody pushed.
+        run = replace(
+            run, base=GitRef(pr.base_ref, run.base.sha), head=GitRef(pr.head_ref, pr.head_sha or run.head.sha)
+        )
 
     try:
         write_run_outputs(run, results_path, report_path)

@@ -22,6 +22,7 @@ from edgegate.publishers.interface import CommentMode, Publication
 from edgegate.publishers.job_summary import JobSummaryPublisher
 from edgegate.publishers.pr_comment import PrCommentPublisher
 from edgegate.publishers.step_outputs import StepOutputsPublisher
+from edgegate.report.markdown import write_report
 from edgegate.results import read_results
 
 
@@ -69,7 +70,16 @@ def publish(
         fork = target.head_repo != repo
         details = f"{github.server_url}/{repo}/actions/runs/{event.run_id}"
 
-    publication = Publication(run, Path(results), None, details, commit)
+    # The report-markdown output: rendered here from the validated results, never a report.md that
+    # came in the (untrusted) artifact beside them.
+    report_path = (github.runner_temp or Path(results).parent) / "edgegate-publish" / "report.md"
+    shown_report: Path | None = report_path
+    try:
+        write_report(run, report_path)
+    except OSError as e:
+        log.warning(f"cannot write the report to {report_path}: {e.strerror or e}")
+        shown_report = None
+    publication = Publication(run, Path(results), shown_report, details, commit)
     outcome = PrCommentPublisher(client, repo, number, mode, fork=fork).publish(publication)
     (log.info if outcome.ok else log.error)(outcome.message)
     JobSummaryPublisher(github.step_summary, notes=(outcome.message,)).publish(publication)

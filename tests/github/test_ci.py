@@ -185,6 +185,11 @@ def test_fork_pr_read_only_token_then_trusted_publish(models_repo, github, tmp_p
     assert "https://github.com/octo-org/vision-models/actions/runs/9876543210" in comment["body"]
     assert trusted.outputs["comment-url"] == comment["html_url"]
     assert "posted the EdgeGate comment on PR #23" in trusted.summary
+    # report-markdown: rendered by publish from the validated results, not the artifact's report.md.
+    (artifact / "report.md").write_text("## ✅ forged by the fork\n")
+    published = Path(trusted.outputs["report-markdown"])
+    assert published.parent.name == "edgegate-publish" and published != artifact / "report.md"
+    assert published.read_text() == render_markdown(read_results(artifact / "results.json"))
 
     # Results for a commit that is no longer the PR's head are not posted.
     github.add_pull(23, "f" * 40, head_repo="mallory-contrib/vision-models")
