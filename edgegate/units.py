@@ -166,3 +166,11 @@ def format_accuracy_interval(low: float, high: float, metric: str | None) -> str
         return ("−" if v < 0 and text.strip("0.") else "") + text
 
     return f"{end(low)} … {end(high)}{' pt' if _is_fraction(metric) else ''}"
+
+
+def format_percent_change(delta: float, base: float) -> str:
+    """``+4.2%`` / ``−0.4%`` (a real minus sign, as every change EdgeGate writes); ``±0.0%`` when it rounds to zero."""
+    text = f"{abs(delta) / abs(base) * 100:.1f}%"
+    if text == "0.0%":
+        return "±" + text
+    return ("+" if delta > 0 else "−") + text

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from edgegate.units import format_bytes, format_ms
+from edgegate.units import format_bytes, format_ms, format_percent_change
 from edgegate.results import CandidateResult, ModelResult, RunResult
 from edgegate.results.codec import write_text_atomic
 from edgegate.results.model import PairedInterval
@@ -36,15 +36,14 @@ def _delta_bytes(value, base) -> str:
     d = value - base
     if d == 0:
         return "±0"
-    pct = f" ({'+' if d > 0 else '−'}{abs(d) / base * 100:.1f}%)" if base else ""
+    pct = f" ({format_percent_change(d, base)})" if base else ""
     return f"{'+' if d > 0 else '−'}{format_bytes(abs(d))}{pct}"
 
 
 def _delta_ms(value, base) -> str:
     if value is None or base is None:
         return "–"
-    pct = (value - base) / base * 100 if base else 0.0
-    return f"{'+' if pct >= 0 else '−'}{abs(pct):.1f}%"
+    return format_percent_change(value - base, base) if base else "±0.0%"
 
 
 def _accuracy(c: CandidateResult) -> str:

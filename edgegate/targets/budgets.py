@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from edgegate.status import Level, Status
-from edgegate.units import Change
+from edgegate.units import Change, format_percent_change
 from edgegate.checks import Check
 
 Format = Callable[[int], str]
@@ -47,7 +47,7 @@ def increase_check(
     delta = value - base
     allowed = change.allowed(base)
     ok = delta <= allowed + 1e-9  # relative limits are floats: 5% of 200 must allow exactly 10
-    pct = f" ({delta / base * 100:+.1f}%)" if base else ""
+    pct = f" ({format_percent_change(delta, base)})" if base else ""
     shown = ("+" if delta >= 0 else "−") + show(abs(delta)) + pct
     verb = "grew" if delta > 0 else "shrank" if delta < 0 else "did not change"
     message = (

@@ -16,6 +16,7 @@ from edgegate.units import (
     format_accuracy_interval,
     format_bytes,
     format_ms,
+    format_percent_change,
 )
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
@@ -211,7 +212,7 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
         said = _uncertainty(interval, c.accuracy.base_unpaired, metric, as_change=higher_is_better)
     else:
         delta = value - base
-        pct = f" ({delta / base * 100:+.1f}%)" if base else ""
+        pct = f" ({format_percent_change(delta, base)})" if base else ""
         shown = ("+" if delta >= 0 else "−") + _fmt(b.metric, abs(delta)) + pct
         ok = worsening <= allowed + _SLACK
         verdict = f"{'within' if ok else 'more than'} the {b.written} allowed"
