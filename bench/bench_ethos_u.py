@@ -10,7 +10,6 @@ model; the timed process never imports it.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -18,32 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from mobilenet import build_int8_mobilenet_v2  # bench/ is on sys.path when a bench runs
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 5
-
-
-def build_mobilenet_v2(path: Path) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    import numpy as np
-    import tensorflow as tf
-    import tf_keras as keras
-
-    inputs = keras.Input((96, 96, 3), batch_size=1)
-    model = keras.applications.MobileNetV2(alpha=0.35, weights=None, input_tensor=inputs)
-    rng = np.random.default_rng(0)
-
-    def calibration():
-        for _ in range(8):
-            yield [rng.random((1, 96, 96, 3), dtype=np.float32)]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = calibration
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    path.write_bytes(converter.convert())
 
 
 def time_analysis(path: Path) -> None:
@@ -82,7 +59,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mobilenet_v2_035_96_int8.tflite"
         start = time.perf_counter()
-        build_mobilenet_v2(path)
+        build_int8_mobilenet_v2(path)
         print(f"built and converted in {time.perf_counter() - start:.1f} s")
         subprocess.run([sys.executable, __file__, "--time", str(path)], check=True)
 

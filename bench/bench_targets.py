@@ -13,7 +13,6 @@ its final SOFTMAX edited out is measured too.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -21,31 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from mobilenet import build_int8_mobilenet_v2  # bench/ is on sys.path when a bench runs
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def build(path: Path) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    import numpy as np
-    import tensorflow as tf
-    import tf_keras as keras
-
-    inputs = keras.Input((96, 96, 3), batch_size=1)
-    model = keras.applications.MobileNetV2(alpha=0.35, weights=None, input_tensor=inputs)
-    rng = np.random.default_rng(0)
-
-    def calibration():
-        for _ in range(8):
-            yield [rng.random((1, 96, 96, 3), dtype=np.float32)]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = calibration
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    path.write_bytes(converter.convert())
 
 
 def without_softmax(source: Path, target: Path) -> None:
@@ -105,7 +82,7 @@ def main() -> None:
         model = Path(tmp) / "mobilenet_v2_0.35_96_int8.tflite"
         stripped = Path(tmp) / "mobilenet_v2_0.35_96_int8_no_softmax.tflite"
         t = time.perf_counter()
-        build(model)
+        build_int8_mobilenet_v2(model)
         without_softmax(model, stripped)
         print(f"built and converted in {time.perf_counter() - t:.0f} s (not timed below)")
         subprocess.run([sys.executable, __file__, "--time", str(model), str(stripped)], check=True)
