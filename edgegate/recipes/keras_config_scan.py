@@ -8,7 +8,9 @@ tf-keras layer sources for file reads at construction). A pull request can name
 ``/proc/self/environ`` there, and the vocabulary ends up in the converted model. The weights
 file can point out too: HDF5 datasets may keep their bytes in *external* files, be *virtual*
 (mapped from other files), or be external links; h5py would read those files for the loader.
-And a ``.keras`` archive's member names must stay inside it.
+And a ``.keras`` archive's member names must stay inside it. A tf-keras ``TFOpLambda`` names the
+TensorFlow function it calls (``io.write_file``, ``py_function``): nothing runs it at load, but
+training and evaluation do, so the functions of ``unsafe_ops.json`` (rule 4) are refused too.
 
 Everything here reads JSON, zip directories and HDF5 metadata only: no layer is deserialized.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from edgegate.exception_text import bounded
+from edgegate.recipes import unsafe_ops
 from edgegate.recipes.refusals import Finding, refusal
 from edgegate.recipes.interface import SourceModel
 
@@ -32,6 +35,7 @@ FILE_KEYS: dict[str, str] = {
     "IndexLookup": "vocabulary",
     "TFSMLayer": "filepath",
 }
+_OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")  # tf-keras: config "function" is a tf API name
 
 
 def _walk(node: Any) -> Iterator[dict]:
@@ -45,16 +49,24 @@ def _walk(node: Any) -> Iterator[dict]:
 
 
 def file_reading_layers(config: object) -> list[tuple[str, str]]:
-    """(layer, what it would read) for each layer config in ``config`` that names a file to read.
+    """(layer, what it would do) for each layer config in ``config`` that names a file to read or
+    calls a TensorFlow function doing I/O.
 
     Any layer config with a string ``vocabulary`` counts, whatever its class: subclasses of the
     lookup layers (and ``TextVectorization``'s inner lookup) read it the same way."""
     found: list[tuple[str, str]] = []
+    functions = unsafe_ops.load().functions
     for node in _walk(config):
         cls = node.get("class_name")
         layer_config = node.get("config")
         if not isinstance(cls, str) or not isinstance(layer_config, dict):
             continue
+        function = layer_config.get("function")
+        if cls in _OP_LAYERS and isinstance(function, str) and function in functions:
+            name = layer_config.get("name", "?")
+            found.append(
+                (f"layer {bounded(str(name), 60)!r} ({cls})", f"calls tf.{function} ({functions[function]})")
+            )
         keys = {FILE_KEYS[cls]} if cls in FILE_KEYS else set()
         if isinstance(layer_config.get("vocabulary"), str):
             keys.add("vocabulary")

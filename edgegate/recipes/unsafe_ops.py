@@ -20,8 +20,15 @@ lives in (``tf.raw_ops.<Op>.__module__``):
    ``debug_urls``, ImmutableConst's ``memory_region_name``) is unsafe unless a node leaves that
    attribute at the ``OpDef``'s default (which never names a file); the default is recorded.
 
-The argument names are the one hand-written part: a short list of words, reviewed against the
-registry's output, instead of a list of ops. Finally the ops TensorFlow's own savers use
+4. for tf-keras ``TFOpLambda`` layers, whose config names a TensorFlow API function that tf-keras
+   looks up in TensorFlow's export registry (``tf_export._NAME_TO_SYMBOL_MAPPING``) and calls in
+   the model: every API name whose symbol is an unsafe op's wrapper (``tf.raw_ops.<Op>`` and
+   the generated function it wraps, ``tf.io.write_file``), or is defined in a module of rule 1,
+   its Python counterpart (``io_ops``, ``script_ops``: ``tf.py_function``, ``tf.numpy_function``;
+   ``summary_ops_v2``) or TensorFlow's Python file access (``lib.io``, ``platform.gfile``).
+
+The argument names and module names are the hand-written part: short lists of words, reviewed
+against the registry's output, instead of a list of ops. Finally the ops TensorFlow's own savers use
 (``saver``) are found by saving a real TF2 and a real TF1 SavedModel with a variable and reading
 back which unsafe ops their ``saver_def`` save and restore subgraphs hold: only those, and only
 there, are allowed (the loader restores variables with them).
@@ -66,6 +73,14 @@ FILE_ARGS = frozenset(
     }
 )  # fmt: skip
 NET_ARGS = frozenset({"address", "server_address", "protocol", "target_workers"})
+# Rule 4: Python modules whose API functions do what their ops do, and Python file access.
+_FUNCTION_MODULES = {
+    "tensorflow.python.ops.io_ops": FILE_IO,
+    "tensorflow.python.ops.script_ops": RUNS_PYTHON,
+    "tensorflow.python.ops.summary_ops_v2": FILE_IO,
+    "tensorflow.python.lib.io.": FILE_IO,
+    "tensorflow.python.platform.gfile": FILE_IO,
+}
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,7 @@ class UnsafeOps:
     ops: dict[str, UnsafeOp]
     save_ops: frozenset[str]  # allowed in the saver_def's save subgraph (never run by a loader)
     restore_ops: frozenset[str]  # allowed in the saver_def's restore subgraph (the loader runs it)
+    functions: dict[str, str]  # TensorFlow API name ("io.read_file") → what calling it does
 
 
 def load() -> UnsafeOps:
@@ -109,7 +125,11 @@ def _from_json(text: str) -> UnsafeOps:
         for name, entry in data["ops"].items()
     }
     return UnsafeOps(
-        data["tensorflow"], ops, frozenset(data["saver"]["save"]), frozenset(data["saver"]["restore"])
+        data["tensorflow"],
+        ops,
+        frozenset(data["saver"]["save"]),
+        frozenset(data["saver"]["restore"]),
+        dict(data["functions"]),
     )
 
 
@@ -163,6 +183,29 @@ def derive_ops() -> dict[str, UnsafeOp]:
     return found
 
 
+def derive_functions(ops: dict[str, UnsafeOp]) -> dict[str, str]:
+    """Rule 4: TensorFlow API names (as tf-keras ``TFOpLambda`` configs write them) that do I/O."""
+    import tensorflow as tf
+    from tensorflow.python.util import tf_export
+
+    by_symbol: dict[int, str] = {}
+    for name, op in ops.items():
+        raw = getattr(tf.raw_ops, name, None)
+        for symbol in (raw, getattr(raw, "__wrapped__", None)):
+            if symbol is not None:
+                by_symbol[id(symbol)] = op.does
+    modules = {**_MODULES, **_FUNCTION_MODULES}
+    found: dict[str, str] = {}
+    for api_name, symbol in tf_export._NAME_TO_SYMBOL_MAPPING.items():
+        module = getattr(symbol, "__module__", None) or ""
+        does = by_symbol.get(id(symbol)) or next(
+            (d for m, d in modules.items() if module.startswith(m)), None
+        )
+        if does is not None:
+            found[api_name] = does
+    return found
+
+
 def derive_saver_ops(ops: dict[str, UnsafeOp]) -> tuple[frozenset[str], frozenset[str]]:
     """The unsafe ops TensorFlow's own savers put in a SavedModel's save and restore subgraphs.
 
@@ -210,6 +253,7 @@ def derive_json() -> str:
         "how": "see the docstring of edgegate/recipes/unsafe_ops.py",
         "tensorflow": tf.__version__,
         "saver": {"save": sorted(save), "restore": sorted(restore)},
+        "functions": dict(sorted(derive_functions(ops).items())),
         "ops": {
             name: {
                 "does": op.does,

@@ -109,6 +109,38 @@ def test_keras_savedmodel_with_a_file_vocabulary_is_refused(tmp_path, outside_vo
     assert "keras_metadata.pb: layer 'vocab' (StringLookup) reads the file its config names" in message
 
 
+def test_a_tf_op_layer_reading_a_file_is_refused(tmp_path):
+    # A TFOpLambda names the TensorFlow function it calls; tf.io.read_file does not dispatch on
+    # Keras tensors, so the attacker saves tf.strings.strip and renames it in model_config.
+    # Nothing runs it at load, but training and evaluation call the model. The file name is
+    # built from the input, so no converter could fold it away.
+    secret = tmp_path / "outside" / "0"
+    secret.parent.mkdir()
+    inputs = tf_keras.Input((1,))
+    index = tf.strings.as_string(tf.cast(inputs[:, 0] * 0, tf.int32))
+    content = tf.strings.strip(tf.strings.join([f"{secret.parent}/", index])[0])
+    outputs = inputs + tf.cast(tf.strings.length(content), tf.float32)
+    path = tmp_path / "reader.h5"
+    tf_keras.Model(inputs, outputs).save(path)
+    with h5py.File(path, "r+") as f:
+        config = f.attrs["model_config"]
+        config = config.decode() if isinstance(config, bytes) else config
+        assert '"function": "strings.strip"' in config
+        f.attrs["model_config"] = config.replace('"function": "strings.strip"', '"function": "io.read_file"')
+    src = SourceModel(path, "h5", "models/reader.h5")
+
+    with pytest.raises(InputError) as caught:
+        load_keras_model(src)
+    assert "layer 'tf.strings.strip' (TFOpLambda) calls tf.io.read_file (file I/O)" in str(caught.value)
+    with Tripwire(secret, b"GITHUB_TOKEN=ghs_x") as wire:
+        model = load_keras_model(SourceModel(path, "h5", src.display, trust_code=True))
+        try:
+            model(np.zeros((1, 1), np.float32))
+        except Exception:
+            pass
+        assert wire.close()  # called, the trusted model reads the file
+
+
 def test_an_in_memory_vocabulary_is_fine(tmp_path):
     inputs = tf_keras.layers.Input(shape=(1,), dtype="string")
     ids = tf_keras.layers.StringLookup(vocabulary=["cat", "dog"], name="vocab")(inputs)

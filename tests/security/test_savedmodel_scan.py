@@ -145,3 +145,12 @@ def test_an_unreadable_graph_is_an_input_error(tmp_path):
     (folder / "saved_model.pb").write_bytes(b"\xff\xff not a protobuf")
     with pytest.raises(InputError, match="models/broken: not a readable SavedModel"):
         saved_model_signature(source(folder))
+
+
+def test_print_is_refused_only_when_it_writes_a_file(tmp_path):
+    import sys
+
+    sentinel = tmp_path / "printed"
+    message = refusal(hostile.prints(tmp_path / "to-file", f"file://{sentinel}"))
+    assert "runs PrintV2 (file I/O)" in message
+    assert scan_saved_model(hostile.prints(tmp_path / "to-stderr", sys.stderr)) == []
