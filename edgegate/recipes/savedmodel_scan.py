@@ -79,10 +79,12 @@ def _called(node) -> Iterable[str]:
     """Names of the functions a ``NodeDef`` calls: its function-valued attributes, or the op itself."""
     yield node.op  # a library function can be called by name, as an op
     for value in node.attr.values():
-        if value.HasField("func"):
+        kind = value.WhichOneof("value")
+        if kind == "func":
             yield value.func.name
-        for fn in value.list.func:
-            yield fn.name
+        elif kind == "list" and value.list.func:
+            for fn in value.list.func:
+                yield fn.name
 
 
 def _closure(start: Iterable[str], inputs: dict[str, list[str]]) -> set[str]:
@@ -114,7 +116,7 @@ class _Library:
         return self.reached(c for node in nodes for c in _called(node))
 
 
-def saver_subgraphs(meta_graph) -> SaverSubgraphs:
+def saver_subgraphs(meta_graph, library: _Library | None = None) -> SaverSubgraphs:
     """The ``saver_def``'s save and restore subgraphs, only as far as nothing else reaches them.
 
     The restore subgraph is what ``saver_def.restore_op_name`` depends on (the TF1 loader runs
@@ -124,7 +126,7 @@ def saver_subgraphs(meta_graph) -> SaverSubgraphs:
     graph = meta_graph.graph_def
     nodes = {n.name: n for n in graph.node}
     inputs = {n.name: [_node_name(i) for i in n.input] for n in graph.node}
-    library = _Library(meta_graph)
+    library = library or _Library(meta_graph)
     saver = meta_graph.saver_def
     save = _closure([_node_name(saver.save_tensor_name)], inputs) if saver.save_tensor_name else set()
     restore = _closure([_node_name(saver.restore_op_name)], inputs) if saver.restore_op_name else set()
@@ -246,8 +248,8 @@ def _unsafe(node, table: unsafe_ops.UnsafeOps) -> unsafe_ops.UnsafeOp | None:
 
 def _scan_meta_graph(meta_graph, table: unsafe_ops.UnsafeOps, tags: str) -> list[Finding]:
     findings: list[Finding] = []
-    subgraphs = saver_subgraphs(meta_graph)
     library = _Library(meta_graph)
+    subgraphs = saver_subgraphs(meta_graph, library)
     load_nodes = _load_time_nodes(meta_graph, subgraphs)
     load_functions = _load_time_functions(meta_graph, library, load_nodes)
     paths = _object_paths(meta_graph)
