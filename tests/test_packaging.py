@@ -39,6 +39,7 @@ def test_wheel_contains_templates_and_data(tmp_path):
         "edgegate/schema/policy.schema.json",
         "edgegate/edgetpu/ops.json",
         "edgegate/edgetpu/op_versions.json",
+        "edgegate/recipes/unsafe_ops.json",
         "edgegate/cli/main.py",
     ):
         assert required in names

@@ -15,6 +15,8 @@ from typing import Any
 from edgegate.errors import InputError
 from edgegate.exception_text import first_line
 from edgegate.recipes.interface import SourceModel
+from edgegate.recipes.keras_config_scan import check_keras_config, check_keras_file
+from edgegate.recipes.savedmodel_scan import check_saved_model
 
 # Layers that store an op name rather than code (tf-keras wraps tf.* calls in these).
 _SAFE_OP_LAYERS = {"TFOpLambda", "SlicingOpLambda"}
@@ -23,6 +25,7 @@ _CODE_LAYERS = {"Lambda"}
 
 def read_keras_config(source: SourceModel) -> dict | None:
     """The model's architecture config as JSON, without deserializing any layer."""
+    check_keras_file(source)  # weights kept in other files (HDF5 external storage, links)
     try:
         if source.kind == "keras":
             with zipfile.ZipFile(source.path) as z:
@@ -83,6 +86,7 @@ def _walk(node: Any):
 
 def check_config_safety(config: dict | None, source: SourceModel) -> None:
     """Raise ``InputError`` if loading this config would run code, unless the model is trusted."""
+    check_keras_config(config, source)  # layers reading files named in their config
     if config is None or source.trust_code:
         return
     problems: list[str] = []
@@ -139,6 +143,7 @@ def load_keras_model(source: SourceModel) -> Any:
 
 def open_saved_model(source: SourceModel) -> tuple[Any, str]:
     """The loaded SavedModel and its serving signature key; ``InputError`` when it has none."""
+    check_saved_model(source)  # before TensorFlow runs any of its initializers
     import tensorflow as tf
 
     try:

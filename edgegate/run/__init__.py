@@ -68,8 +68,11 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
         notes.append(NO_CHANGE_NOTE)
         return result((), Status.PASS)
     keep = options.out_dir is not None
+    # Absolute: workers run in a private working folder, where a relative --out would land.
     work_root = (
-        Path(options.out_dir) if options.out_dir is not None else Path(tempfile.mkdtemp(prefix="edgegate-"))
+        Path(options.out_dir).absolute()
+        if options.out_dir is not None
+        else Path(tempfile.mkdtemp(prefix="edgegate-"))
     )
     work_root.mkdir(parents=True, exist_ok=True)
     try:

@@ -2,6 +2,10 @@
 
 Output of native code (TensorFlow's C++ logging, the converter's prints) goes to the worker's
 log file, not the user's terminal; the parent quotes its tail when a worker dies.
+
+The parent starts the worker with an allow-listed environment (``workers/environment.py``);
+the worker moves into its private working folder before serving, so a relative path in a
+model resolves there, never in the repository.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import os
 import sys
 
 
-def serve(conn, log_path: str) -> None:
+def serve(conn, log_path: str, work_dir: str | None = None) -> None:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # decided before TF loads; tfmot needs it
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if work_dir is not None:  # after the log is open: its path may be relative to the parent's folder
+        sys.path[:] = [os.path.abspath(p) for p in sys.path]  # "" meant the parent's folder
+        os.chdir(work_dir)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     sys.stdout = open(1, "w", buffering=1, closefd=False)

@@ -5,6 +5,10 @@ segfault, or the kernel's OOM killer) breaks that whole executor and every pendi
 Here a dead worker fails only the task it was running, with a message saying how it died,
 and is replaced. Workers import TensorFlow once and serve many tasks; they are recycled
 after ``max_tasks`` because the converter leaks memory.
+
+Workers load a pull request's models, so they start with an allow-listed environment, a
+private HOME, TMPDIR and working folder (``workers/environment.py``), and every outcome they
+send back is scrubbed of the parent's secret values before anyone sees it (``redaction.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import multiprocessing
+import os
 import signal
 import sys
 import time
@@ -19,9 +24,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator, Mapping
 
+from edgegate.redaction import Redactor
 from edgegate.workers import child
+from edgegate.workers.environment import WorkerFolders, worker_environment
 from edgegate.workers.interface import Task, TaskOutcome
 
 _CTX = multiprocessing.get_context("spawn")
@@ -62,6 +69,23 @@ def _main_hidden():
             main.__dict__[k] = v
 
 
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    """Start workers with ``env`` as their whole environment.
+
+    A spawned child inherits the parent's process environment at exec time, and
+    ``/proc/self/environ`` keeps what it was exec'd with, so filtering inside the child would be
+    too late: the parent swaps ``os.environ`` (which updates the C environment) for the start."""
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def _death(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         sig = -exitcode
@@ -91,13 +115,19 @@ class WorkerPool:
     max_tasks: int = 12
     _workers: list[_Worker] = field(default_factory=list)
     _spawned: int = 0
+    _folders: WorkerFolders | None = None
+    # Built once, from the environment the pool was made in: the secrets the parent holds.
+    _redactor: Redactor = field(default_factory=lambda: Redactor.for_environment(os.environ))
 
     def _spawn(self) -> _Worker:
+        if self._folders is None:
+            self._folders = WorkerFolders.create()
         parent, child_conn = _CTX.Pipe()
         self._spawned += 1
         log = self.log_dir / f"worker-{self._spawned}.log"
-        proc = _CTX.Process(target=child.serve, args=(child_conn, str(log)), daemon=True)
-        with _main_hidden():
+        work = str(self._folders.work)
+        proc = _CTX.Process(target=child.serve, args=(child_conn, str(log), work), daemon=True)
+        with _main_hidden(), _environment(worker_environment(os.environ, self._folders)):
             proc.start()
         child_conn.close()
         return _Worker(proc, parent, log)
@@ -128,7 +158,8 @@ class WorkerPool:
 
         def finish(w: _Worker, outcome: TaskOutcome) -> None:
             w.task = None
-            queue.extend(on_outcome(outcome) or ())
+            # Every text from a worker (errors, notes, log tails) passes here before any use.
+            queue.extend(on_outcome(self._redactor.scrub_value(outcome)) or ())
 
         while queue or any(w.task for w in self._workers):
             busy = [w for w in self._workers if w.task]
@@ -189,6 +220,9 @@ class WorkerPool:
         for w in self._workers:
             self._retire(w)
         self._workers.clear()
+        if self._folders is not None:
+            self._folders.remove()
+            self._folders = None
 
     def __enter__(self) -> "WorkerPool":
         return self

@@ -21,6 +21,7 @@ from edgegate.exception_text import first_line
 from edgegate.policy.sections import Recipe, settings_of
 from edgegate.recipes.interface import SourceModel, StageOutcome, TrainingContext
 from edgegate.recipes.loading import check_config_safety, keras_version, read_keras_config
+from edgegate.recipes.savedmodel_scan import check_saved_model
 from edgegate.recipes.training import figures
 from edgegate.recipes.training.cluster import Cluster
 from edgegate.recipes.training.fine_tune import check_data
@@ -87,6 +88,7 @@ def _load_saved_model(source: SourceModel):
     import tf_keras
     from tf_keras.protobuf import saved_metadata_pb2
 
+    check_saved_model(source)  # before tf-keras runs any of its initializers
     metadata_path = source.path / "keras_metadata.pb"
     if not metadata_path.is_file():
         raise InputError(
