@@ -26,6 +26,7 @@ import requests
 
 from edgegate import __version__
 from edgegate.github.interface import Comment, GitHubApiError, PullRequest
+from edgegate.untrusted_text import log_text
 
 API_VERSION = "2022-11-28"
 USER_AGENT = f"edgegate/{__version__}"
@@ -51,7 +52,8 @@ class _BearerAuth(requests.auth.AuthBase):
 
 
 def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # The runner reads workflow commands from stderr too; the message quotes GitHub's answer.
+    print(log_text(message), file=sys.stderr, flush=True)
 
 
 class GitHubClient:

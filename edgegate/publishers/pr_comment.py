@@ -3,7 +3,8 @@
 ``sticky`` finds the comment again by a hidden marker on its first line (across all pages of
 comments; a bot's comment before a person's) and edits it; ``new`` posts a fresh comment per
 run (still marked, so a later ``sticky`` run adopts the oldest); ``off`` posts nothing. Bodies
-stay under GitHub's 65,536-character limit: the renderer folds details and links the run.
+stay under GitHub's 65,536-character limit: the renderer folds details (cutting only at line
+ends) and links the run.
 
 A PR that changes no model gets no comment (one posted earlier is still updated, so it never
 shows stale failures after the models are reverted).
@@ -14,13 +15,13 @@ reported with what to do, never raised: the gate's verdict does not depend on th
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
 from edgegate.github.client import GitHubClient
 from edgegate.github.interface import Comment, GitHubApiError
 from edgegate.publishers.interface import CommentMode, Outcome, Publication, Publisher
+from edgegate.untrusted_text import md_code_block, md_text, md_url
 
 MARKER = "<!-- edgegate-report -->"
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in a comment body
@@ -29,10 +30,11 @@ SAFETY_MARGIN = 200  # GitHub's count and Python's may differ on line endings
 
 def _footer(commit: str | None, details_url: str | None) -> str:
     parts = []
-    if commit:
-        parts.append(f"commit {commit[:7]}")
-    if details_url:
-        parts.append(f"[job summary and artifacts]({details_url})")
+    if commit:  # from a results file in `edgegate publish`: escaped like the report
+        parts.append(f"commit {md_text(commit[:7])}")
+    url = md_url(details_url) if details_url else None
+    if url:
+        parts.append(f"[job summary and artifacts]({url})")
     # A per-run nonce makes every body unique, so a retried POST can recognise its own comment.
     shown = f"\n\n<sub>{' · '.join(parts)}</sub>" if parts else ""
     return f"{shown}\n<!-- edgegate-run: {uuid.uuid4().hex} -->\n"
@@ -43,26 +45,26 @@ def comment_body(publication: Publication) -> str:
 
     The report's own footer names the EdgeGate version; this one says which push it describes.
     """
-    from edgegate.report.markdown import render_markdown
+    from edgegate.report.markdown import cut_at_line, render_markdown
 
     footer = _footer(publication.commit, publication.details_url)
     head = MARKER + "\n"
     room = COMMENT_LIMIT - SAFETY_MARGIN - len(head) - len(footer)
     report = render_markdown(publication.run, max_chars=room, details_url=publication.details_url)
-    return head + report[:room].rstrip("\n") + footer
+    return head + cut_at_line(report, room).rstrip("\n") + footer
 
 
 def could_not_run_body(message: str, commit: str | None, details_url: str | None) -> str:
     """The comment when EdgeGate could not gate this push: the reason, verbatim in a code block
     (a fence longer than any backtick run in it, so the message cannot close it and nothing in it
     renders: no @mentions, no links, no HTML)."""
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", message)), default=0))
     room = COMMENT_LIMIT - SAFETY_MARGIN - 1000
     text = message if len(message) <= room else message[:room] + "\n… (cut; the job log has all of it)"
     return (
         f"{MARKER}\n## 💥 EdgeGate could not run\n\n"
         "No model was gated for this push, so no earlier verdict applies to it.\n\n"
-        f"{fence}text\n{text}\n{fence}" + _footer(commit, details_url)
+        + md_code_block(text, "text")
+        + _footer(commit, details_url)
     )
 
 

@@ -266,7 +266,8 @@ def test_job_summary_appends_report_and_notes(tmp_path):
     )
     text = path.read_text()
     assert outcome.ok and text.startswith(f"# earlier step\n{headline(FAILING)}\n")
-    assert text.rstrip().endswith("> no comment posted on PR #23: fork")
+    # Notes quote GitHub's answers and paths: escaped like the report, so even "#23" is no link.
+    assert text.rstrip().endswith("> no comment posted on PR #\u206023: fork")
     assert JobSummaryPublisher(None).publish(publication(FAILING)).message.startswith("no job summary")
 
 
