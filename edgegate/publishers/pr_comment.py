@@ -1,10 +1,11 @@
 """The report as a pull-request comment: one comment per PR, edited on every run.
 
 ``sticky`` finds the comment again by a hidden marker on its first line (across all pages of
-comments; a bot's comment before a person's) and edits it; ``new`` posts a fresh comment per
-run (still marked, so a later ``sticky`` run adopts the oldest); ``off`` posts nothing. Bodies
-stay under GitHub's 65,536-character limit: the renderer folds details (cutting only at line
-ends) and links the run.
+comments) and edits it, but only a comment the token's own account wrote
+(``edgegate.github.identity``): anyone can post the marker, and a person's comment is never
+edited or adopted. ``new`` posts a fresh comment per run (still marked, so a later ``sticky``
+run adopts the oldest); ``off`` posts nothing. Bodies stay under GitHub's 65,536-character
+limit: the renderer folds details (cutting only at line ends) and links the run.
 
 A PR that changes no model gets no comment (one posted earlier is still updated, so it never
 shows stale failures after the models are reverted).
@@ -19,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from edgegate.github.client import GitHubClient
+from edgegate.github.identity import AuthorRule, CommentAuthor
 from edgegate.github.interface import Comment, GitHubApiError
 from edgegate.publishers.interface import CommentMode, Outcome, Publication, Publisher
 from edgegate.untrusted_text import md_code_block, md_text, md_url
@@ -74,13 +76,22 @@ def is_edgegate_comment(comment: Comment) -> bool:
 
 class PrCommentPublisher(Publisher):
     def __init__(
-        self, client: GitHubClient, repo: str, number: int, mode: CommentMode, *, fork: bool = False
+        self,
+        client: GitHubClient,
+        repo: str,
+        number: int,
+        mode: CommentMode,
+        *,
+        fork: bool = False,
+        author: AuthorRule = AuthorRule(),
     ):
         self.client = client
         self.repo = repo
         self.number = number
         self.mode = mode
         self.fork = fork
+        self.author_rule = author
+        self._author: CommentAuthor | None = None  # learned once, when a marked comment is found
 
     def publish(self, publication: Publication) -> Outcome:
         if self.mode is CommentMode.OFF:
@@ -106,27 +117,39 @@ class PrCommentPublisher(Publisher):
                             True, f"updated the EdgeGate comment on PR #{self.number}", comment.html_url
                         )
                     except GitHubApiError as e:
-                        # 404: deleted since we listed it. 403 with a token that can write: someone
-                        # else's comment carrying the marker. Either way, post our own.
+                        # 404: deleted since we listed it. 403 with a token that can write: GitHub
+                        # will not let it edit that comment after all. Either way, post our own.
                         if e.read_only or e.status not in (403, 404):
                             raise
             if not new_allowed:
                 return Outcome(True, f"no model changed: no comment posted on PR #{self.number}")
             comment = self.client.create_issue_comment(self.repo, self.number, body)
-            return Outcome(True, f"posted the EdgeGate comment on PR #{self.number}", comment.html_url)
+            posted = f"posted the EdgeGate comment on PR #{self.number}"
+            if self._author is not None and self._author.login is None:
+                # Marked comments exist, but whose is whose cannot be told: say why there is a new one.
+                posted += f" (a new one: the token's account is {self._author.source})"
+            return Outcome(True, posted, comment.html_url)
         except GitHubApiError as e:
             return Outcome(False, self._explain(e, results_path))
 
     def find(self) -> Comment | None:
-        """The comment every run edits: the oldest marked one, a bot's first.
+        """The comment every run edits: the oldest marked one the token's own account wrote.
 
-        Preferring bots keeps a person's comment that starts with the marker (pasted, or posted
-        to hijack the thread) from displacing the one the workflow token wrote.
+        A marked comment by anyone else (pasted, or posted to hijack the thread) is left alone;
+        the token's identity is only asked for when there is a marked comment to judge.
         """
         marked = [
             c for c in self.client.list_issue_comments(self.repo, self.number) if is_edgegate_comment(c)
         ]
-        return next((c for c in marked if c.author_is_bot), marked[0] if marked else None)
+        if not marked:
+            return None
+        author = self.author()
+        return next((c for c in marked if author.wrote(c)), None)
+
+    def author(self) -> CommentAuthor:
+        if self._author is None:
+            self._author = self.author_rule.resolve(self.client)
+        return self._author
 
     def _explain(self, error: GitHubApiError, results_path: Path | None) -> str:
         where = f"no comment posted on PR #{self.number} of {self.repo}"

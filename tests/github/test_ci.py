@@ -151,7 +151,14 @@ def test_pull_request_gate_comment_is_edited_on_every_push(
     (final,) = github.comments_on(17)
     assert final["id"] == comment["id"] and headline(final["body"]).startswith("## ⚠️ EdgeGate")
     assert f"commit {models_repo.head[:7]}" in final["body"]
-    assert [r.method for r in github.requests] == ["GET", "POST"] + ["GET", "PATCH"] * 3
+    # Once a marked comment exists, each run asks who the token is (GET /user: 403, the Actions
+    # token is github-actions[bot]) before editing only that account's comment.
+    assert [(r.method, r.path) for r in github.requests][:2] == [
+        ("GET", f"/repos/{REPO}/issues/17/comments"),
+        ("POST", f"/repos/{REPO}/issues/17/comments"),
+    ]
+    assert [r.method for r in github.requests] == ["GET", "POST"] + ["GET", "GET", "PATCH"] * 3
+    assert [r.path for r in github.requests if r.path == "/user"] == ["/user"] * 3
     assert second.outputs["comment-url"] == comment["html_url"] and second.outputs["status"] == "warn"
     for r in github.requests:
         assert r.headers["authorization"] == f"Bearer {WRITE_TOKEN}"
