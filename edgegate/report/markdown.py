@@ -150,7 +150,7 @@ def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url
             return text
     assert max_chars is not None  # without a limit, the first level was returned
     url = _url(details_url)
-    suffix = f"\n\n…truncated; full report: {url}\n" if url else "\n\n…truncated\n"
+    suffix = f"\n\n…truncated; full report: [job summary]({url})\n" if url else "\n\n…truncated\n"
     return cut_at_line(text, max_chars - len(suffix)) + suffix
 
 
