@@ -474,6 +474,23 @@ def test_no_line_of_the_log_is_a_command_but_edgegates_own(gated, results):
     assert any(MODEL_NAME in a.title for a in expected) and any(a.file == LAYERS_PATH for a in expected)
 
 
+def test_the_report_printed_to_the_log_holds_no_command(gated, results, tmp_path):
+    """``edgegate report`` prints the markdown; a code span may quote ``##[error]`` (the legacy
+    command form, live anywhere in a line) from a results file, which ``publish`` takes from an
+    untrusted run's artifact."""
+    from dataclasses import replace
+
+    from edgegate.cli.report import report
+    from edgegate.results import write_results
+
+    path = tmp_path / "results.json"
+    write_results(replace(results, policy="config/##[error]forged.yml"), path)
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert report(path) == 0
+    assert "`config/##" in out.getvalue() and "forged.yml`" in out.getvalue()
+    assert runner_commands(out.getvalue()) == []
+
+
 def test_an_invalid_hostile_policy_is_said_everywhere_without_forging(tmp_path, monkeypatch):
     github = FakeGitHub().start()
     try:
