@@ -10,6 +10,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from edgegate.untrusted_text import log_line, one_line
+
 if TYPE_CHECKING:
     from types import TracebackType
 
@@ -66,8 +68,11 @@ class RichProgress(Progress):
         self.bar.__exit__(exc_type, exc, tb)
 
     def _describe(self) -> None:
+        from rich.markup import escape
+
+        # Labels name models and recipes from the pull request: text, never rich markup.
         text = ", ".join(self.running[:2]) + (f" +{len(self.running) - 2}" if len(self.running) > 2 else "")
-        self.bar.update(self.task, description=text or "finishing")
+        self.bar.update(self.task, description=escape(one_line(text)) or "finishing")
 
     def plan(self, added: int) -> None:
         total = (self.bar.tasks[0].total or 0) + added
@@ -82,7 +87,9 @@ class RichProgress(Progress):
             self.running.remove(label)
         self.bar.advance(self.task)
         if not ok:
-            self.console.print(f"[red]✗[/red] {label}")
+            from rich.markup import escape
+
+            self.console.print(f"[red]✗[/red] {escape(one_line(label))}")
         self._describe()
 
 
@@ -98,7 +105,10 @@ class LogProgress(Progress):
 
     def _print(self, text: str) -> None:
         elapsed = int(time.monotonic() - self.started_at)
-        print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", file=self.stream or sys.stdout, flush=True)
+        # Labels name models and recipes from the pull request: one line that never starts a
+        # workflow command in the CI log.
+        line = log_line(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}")
+        print(line, file=self.stream or sys.stdout, flush=True)
 
     def plan(self, added: int) -> None:
         self.total += added

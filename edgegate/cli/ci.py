@@ -29,6 +29,7 @@ from edgegate.errors import EdgeGateError, OutputError
 from edgegate.github.client import GitHubClient
 from edgegate.github.environment import GitHubEnvironment, valid_repository
 from edgegate.github.event import Event, MergeGroupEvent, PullRequestEvent, PushEvent, read_event
+from edgegate.github.identity import AuthorRule
 from edgegate.progress import LogProgress
 from edgegate.publishers.annotations import AnnotationsPublisher
 from edgegate.publishers.interface import CommentMode, Outcome, Publication
@@ -177,7 +178,9 @@ def _publisher(
     if not github.token:
         return Outcome(False, f"{where}: no token; the action passes its github-token input as GITHUB_TOKEN")
     client = GitHubClient(github.api_url, github.token)
-    return PrCommentPublisher(client, repo, pr.number, mode, fork=pr.is_fork)
+    return PrCommentPublisher(
+        client, repo, pr.number, mode, fork=pr.is_fork, author=AuthorRule.from_environment(github)
+    )
 
 
 def _not_gated(

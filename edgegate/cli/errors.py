@@ -61,7 +61,10 @@ def guarded(command: Callable[..., int], *args: Any, prog: str = "edgegate", **k
 def _print_error(prog: str, message: str) -> None:
     from rich.console import Console
 
-    # markup off: messages quote file names and policy values, which may contain [brackets].
+    from edgegate.untrusted_text import log_text
+
+    # markup off: messages quote file names and policy values, which may contain [brackets];
+    # log_text: the Actions runner reads workflow commands from stderr too.
     Console(stderr=True).print(
-        f"{prog}: {message}", style="red", highlight=False, markup=False, soft_wrap=True
+        log_text(f"{prog}: {message}"), style="red", highlight=False, markup=False, soft_wrap=True
     )

@@ -15,18 +15,23 @@ from edgegate.github.environment import GitHubEnvironment
 from edgegate.publishers.annotations import Annotation
 from edgegate.publishers.step_outputs import write_outputs
 from edgegate.status import Status
+from edgegate.untrusted_text import log_text, md_code_block
 
 _PROBLEM = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<message>.+)$", re.DOTALL)
 
 
 class Log:
-    """Log lines; workflow commands (``::warning::``) only where a runner reads them."""
+    """Log lines; workflow commands (``::warning::``) only where a runner reads them.
+
+    Lines quote branch names, paths and messages from the pull request: a plain line never
+    starts a workflow command (``log_text``), and a command's message is escaped as its data.
+    """
 
     def __init__(self, actions: bool):
         self.actions = actions
 
     def info(self, text: str) -> None:
-        print(text, flush=True)
+        print(log_text(text), flush=True)
 
     def warning(self, text: str) -> None:
         self._command("warning", text)
@@ -38,7 +43,7 @@ class Log:
         if self.actions:
             print(Annotation(level, text, title).command(), flush=True)
         else:
-            print(f"edgegate: {level}: {text}", file=sys.stderr, flush=True)
+            print(log_text(f"edgegate: {level}: {text}"), file=sys.stderr, flush=True)
 
 
 def could_not_run(error: EdgeGateError, github: GitHubEnvironment, log: Log) -> int:
@@ -53,7 +58,8 @@ def could_not_run(error: EdgeGateError, github: GitHubEnvironment, log: Log) -> 
     if github.step_summary:
         try:
             with open(github.step_summary, "a", encoding="utf-8") as f:
-                f.write(f"## 💥 EdgeGate could not run\n\n```\n{message}\n```\n")
+                # Fenced longer than any backtick run: the message cannot close the block.
+                f.write(f"## 💥 EdgeGate could not run\n\n{md_code_block(message)}\n")
         except OSError:
             pass  # the annotation above already carries the message
     if github.output:

@@ -17,6 +17,7 @@ from edgegate.errors import UsageError
 from edgegate.github.client import GitHubClient
 from edgegate.github.environment import GitHubEnvironment, valid_repository
 from edgegate.github.event import Event, PullRequestEvent, WorkflowRunEvent, read_event
+from edgegate.github.identity import AuthorRule
 from edgegate.github.interface import GitHubApiError
 from edgegate.publishers.interface import CommentMode, Publication
 from edgegate.publishers.job_summary import JobSummaryPublisher
@@ -80,7 +81,8 @@ def publish(
         log.warning(f"cannot write the report to {report_path}: {e.strerror or e}")
         shown_report = None
     publication = Publication(run, Path(results), shown_report, details, commit)
-    outcome = PrCommentPublisher(client, repo, number, mode, fork=fork).publish(publication)
+    author = AuthorRule.from_environment(github)
+    outcome = PrCommentPublisher(client, repo, number, mode, fork=fork, author=author).publish(publication)
     (log.info if outcome.ok else log.error)(outcome.message)
     JobSummaryPublisher(github.step_summary, notes=(outcome.message,)).publish(publication)
     StepOutputsPublisher(github.output, {"comment-url": outcome.url or ""}).publish(publication)

@@ -8,6 +8,7 @@ from pathlib import Path
 from edgegate.cli.outputs import write_run_outputs
 from edgegate.report.markdown import render_markdown
 from edgegate.results import read_results
+from edgegate.untrusted_text import neutralize_commands
 
 
 def report(results: Path, output: Path | None = None) -> int:
@@ -16,5 +17,6 @@ def report(results: Path, output: Path | None = None) -> int:
     if output:
         write_run_outputs(run, report_path=Path(output))
     else:
-        sys.stdout.write(render_markdown(run))
+        # Printed in a CI log, a code span quoting "##[error]" would be a (legacy) workflow command.
+        sys.stdout.write(neutralize_commands(render_markdown(run)))
     return 0

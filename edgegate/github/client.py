@@ -25,7 +25,8 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from edgegate import __version__
-from edgegate.github.interface import Comment, GitHubApiError, PullRequest
+from edgegate.github.interface import Comment, GitHubApiError, PullRequest, User
+from edgegate.untrusted_text import log_text
 
 API_VERSION = "2022-11-28"
 USER_AGENT = f"edgegate/{__version__}"
@@ -51,7 +52,8 @@ class _BearerAuth(requests.auth.AuthBase):
 
 
 def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # The runner reads workflow commands from stderr too; the message quotes GitHub's answer.
+    print(log_text(message), file=sys.stderr, flush=True)
 
 
 class GitHubClient:
@@ -102,6 +104,11 @@ class GitHubClient:
     def update_issue_comment(self, repo: str, comment_id: int, body: str) -> Comment:
         path = f"/repos/{_repo(repo)}/issues/comments/{int(comment_id)}"
         return self._parse(Comment.from_api, self._request("PATCH", path, json={"body": body}), "PATCH", path)
+
+    def get_authenticated_user(self) -> User:
+        """Who the token acts as. GitHub refuses it (403 "Resource not accessible by
+        integration") for installation tokens, the Actions ``GITHUB_TOKEN`` among them."""
+        return self._parse(User.from_api, self._request("GET", "/user"), "GET", "/user")
 
     def get_pull_request(self, repo: str, number: int) -> PullRequest:
         path = f"/repos/{_repo(repo)}/pulls/{int(number)}"

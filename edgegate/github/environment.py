@@ -37,6 +37,7 @@ class GitHubEnvironment:
     run_attempt: str | None
     runner_temp: Path | None
     token: str | None = field(default=None, repr=False)
+    comment_author: str | None = None  # EDGEGATE_COMMENT_AUTHOR: the login the token comments as
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> GitHubEnvironment:
@@ -60,6 +61,7 @@ class GitHubEnvironment:
             runner_temp=_path(get("RUNNER_TEMP")),
             # The action passes its github-token input as GITHUB_TOKEN; GH_TOKEN is the gh CLI's name.
             token=get("GITHUB_TOKEN") or get("GH_TOKEN"),
+            comment_author=(get("EDGEGATE_COMMENT_AUTHOR") or "").strip() or None,
         )
 
     @property

@@ -33,6 +33,21 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class User:
+    """The account a token acts as (``GET /user``)."""
+
+    login: str
+    is_bot: bool
+
+    @classmethod
+    def from_api(cls, d: dict) -> User:
+        login = d["login"]
+        if not isinstance(login, str) or not login:
+            raise ValueError("login")
+        return cls(login=login, is_bot=d.get("type") == "Bot")
+
+
+@dataclass(frozen=True)
 class PullRequest:
     number: int
     state: str  # open | closed

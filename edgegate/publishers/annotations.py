@@ -5,8 +5,10 @@ ships) is annotated at its line in the policy file, so the budget shows in the P
 changed" view when the policy is part of the diff and in the run's annotations always. A model
 that could not be gated, or a candidate that could not be built, is annotated on the model.
 
-Escaping follows the Actions runner: ``%``, CR and LF in the message; additionally ``:`` and
-``,`` in properties (``file``, ``title``), which would otherwise end the property.
+Escaping follows the Actions runner (``edgegate.untrusted_text.command_data``): ``%``, CR and
+LF in the message; additionally ``:`` and ``,`` in properties (``file``, ``title``), which would
+otherwise end the property. Names and messages come from the pull request, so invisible
+characters (bidi overrides, ANSI escapes) are shown escaped in both.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TextIO
 from edgegate.publishers.interface import Outcome, Publication, Publisher
 from edgegate.results import RunResult
 from edgegate.status import Status
+from edgegate.untrusted_text import command_data, command_property
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,8 @@ class Annotation:
         return f"::{self.level} {joined}::{escape_data(self.message)}"
 
 
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+escape_data = command_data  # the names this module always had
+escape_property = command_property
 
 
 def run_annotations(run: RunResult) -> list[Annotation]:

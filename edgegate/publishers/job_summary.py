@@ -1,7 +1,8 @@
 """The report as the job summary (``GITHUB_STEP_SUMMARY``), shown on the workflow run's page.
 
 GitHub accepts at most 1 MiB of summary per step; a larger report is folded by the markdown
-renderer. Notes (such as why no PR comment was posted) follow the report as a quote.
+renderer. Notes (such as why no PR comment was posted) follow the report as a quote, escaped
+like the report: they quote GitHub's answers and paths.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgegate.publishers.interface import Outcome, Publication, Publisher
+from edgegate.untrusted_text import md_text
 
 SUMMARY_LIMIT_BYTES = 1024 * 1024
 
@@ -23,7 +25,7 @@ class JobSummaryPublisher(Publisher):
             return Outcome(True, "no job summary (GITHUB_STEP_SUMMARY is not set)")
         from edgegate.report.markdown import render_markdown
 
-        tail = "".join(f"\n> {note}\n" for note in self.notes)
+        tail = "".join(f"\n> {md_text(note)}\n" for note in self.notes)
         budget = SUMMARY_LIMIT_BYTES - len(tail.encode()) - 2
         text = render_markdown(publication.run)
         if len(text.encode()) > budget:

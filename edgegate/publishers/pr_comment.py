@@ -1,9 +1,11 @@
 """The report as a pull-request comment: one comment per PR, edited on every run.
 
 ``sticky`` finds the comment again by a hidden marker on its first line (across all pages of
-comments; a bot's comment before a person's) and edits it; ``new`` posts a fresh comment per
-run (still marked, so a later ``sticky`` run adopts the oldest); ``off`` posts nothing. Bodies
-stay under GitHub's 65,536-character limit: the renderer folds details and links the run.
+comments) and edits it, but only a comment the token's own account wrote
+(``edgegate.github.identity``): anyone can post the marker, and a person's comment is never
+edited or adopted. ``new`` posts a fresh comment per run (still marked, so a later ``sticky``
+run adopts the oldest); ``off`` posts nothing. Bodies stay under GitHub's 65,536-character
+limit: the renderer folds details (cutting only at line ends) and links the run.
 
 A PR that changes no model gets no comment (one posted earlier is still updated, so it never
 shows stale failures after the models are reverted).
@@ -14,13 +16,14 @@ reported with what to do, never raised: the gate's verdict does not depend on th
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
 from edgegate.github.client import GitHubClient
+from edgegate.github.identity import AuthorRule, CommentAuthor
 from edgegate.github.interface import Comment, GitHubApiError
 from edgegate.publishers.interface import CommentMode, Outcome, Publication, Publisher
+from edgegate.untrusted_text import md_code_block, md_text, md_url
 
 MARKER = "<!-- edgegate-report -->"
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in a comment body
@@ -29,10 +32,11 @@ SAFETY_MARGIN = 200  # GitHub's count and Python's may differ on line endings
 
 def _footer(commit: str | None, details_url: str | None) -> str:
     parts = []
-    if commit:
-        parts.append(f"commit {commit[:7]}")
-    if details_url:
-        parts.append(f"[job summary and artifacts]({details_url})")
+    if commit:  # from a results file in `edgegate publish`: escaped like the report
+        parts.append(f"commit {md_text(commit[:7])}")
+    url = md_url(details_url) if details_url else None
+    if url:
+        parts.append(f"[job summary and artifacts]({url})")
     # A per-run nonce makes every body unique, so a retried POST can recognise its own comment.
     shown = f"\n\n<sub>{' · '.join(parts)}</sub>" if parts else ""
     return f"{shown}\n<!-- edgegate-run: {uuid.uuid4().hex} -->\n"
@@ -43,26 +47,26 @@ def comment_body(publication: Publication) -> str:
 
     The report's own footer names the EdgeGate version; this one says which push it describes.
     """
-    from edgegate.report.markdown import render_markdown
+    from edgegate.report.markdown import cut_at_line, render_markdown
 
     footer = _footer(publication.commit, publication.details_url)
     head = MARKER + "\n"
     room = COMMENT_LIMIT - SAFETY_MARGIN - len(head) - len(footer)
     report = render_markdown(publication.run, max_chars=room, details_url=publication.details_url)
-    return head + report[:room].rstrip("\n") + footer
+    return head + cut_at_line(report, room).rstrip("\n") + footer
 
 
 def could_not_run_body(message: str, commit: str | None, details_url: str | None) -> str:
     """The comment when EdgeGate could not gate this push: the reason, verbatim in a code block
     (a fence longer than any backtick run in it, so the message cannot close it and nothing in it
     renders: no @mentions, no links, no HTML)."""
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", message)), default=0))
     room = COMMENT_LIMIT - SAFETY_MARGIN - 1000
     text = message if len(message) <= room else message[:room] + "\n… (cut; the job log has all of it)"
     return (
         f"{MARKER}\n## 💥 EdgeGate could not run\n\n"
         "No model was gated for this push, so no earlier verdict applies to it.\n\n"
-        f"{fence}text\n{text}\n{fence}" + _footer(commit, details_url)
+        + md_code_block(text, "text")
+        + _footer(commit, details_url)
     )
 
 
@@ -72,13 +76,22 @@ def is_edgegate_comment(comment: Comment) -> bool:
 
 class PrCommentPublisher(Publisher):
     def __init__(
-        self, client: GitHubClient, repo: str, number: int, mode: CommentMode, *, fork: bool = False
+        self,
+        client: GitHubClient,
+        repo: str,
+        number: int,
+        mode: CommentMode,
+        *,
+        fork: bool = False,
+        author: AuthorRule = AuthorRule(),
     ):
         self.client = client
         self.repo = repo
         self.number = number
         self.mode = mode
         self.fork = fork
+        self.author_rule = author
+        self._author: CommentAuthor | None = None  # learned once, when a marked comment is found
 
     def publish(self, publication: Publication) -> Outcome:
         if self.mode is CommentMode.OFF:
@@ -104,27 +117,39 @@ class PrCommentPublisher(Publisher):
                             True, f"updated the EdgeGate comment on PR #{self.number}", comment.html_url
                         )
                     except GitHubApiError as e:
-                        # 404: deleted since we listed it. 403 with a token that can write: someone
-                        # else's comment carrying the marker. Either way, post our own.
+                        # 404: deleted since we listed it. 403 with a token that can write: GitHub
+                        # will not let it edit that comment after all. Either way, post our own.
                         if e.read_only or e.status not in (403, 404):
                             raise
             if not new_allowed:
                 return Outcome(True, f"no model changed: no comment posted on PR #{self.number}")
             comment = self.client.create_issue_comment(self.repo, self.number, body)
-            return Outcome(True, f"posted the EdgeGate comment on PR #{self.number}", comment.html_url)
+            posted = f"posted the EdgeGate comment on PR #{self.number}"
+            if self._author is not None and self._author.login is None:
+                # Marked comments exist, but whose is whose cannot be told: say why there is a new one.
+                posted += f" (a new one: the token's account is {self._author.source})"
+            return Outcome(True, posted, comment.html_url)
         except GitHubApiError as e:
             return Outcome(False, self._explain(e, results_path))
 
     def find(self) -> Comment | None:
-        """The comment every run edits: the oldest marked one, a bot's first.
+        """The comment every run edits: the oldest marked one the token's own account wrote.
 
-        Preferring bots keeps a person's comment that starts with the marker (pasted, or posted
-        to hijack the thread) from displacing the one the workflow token wrote.
+        A marked comment by anyone else (pasted, or posted to hijack the thread) is left alone;
+        the token's identity is only asked for when there is a marked comment to judge.
         """
         marked = [
             c for c in self.client.list_issue_comments(self.repo, self.number) if is_edgegate_comment(c)
         ]
-        return next((c for c in marked if c.author_is_bot), marked[0] if marked else None)
+        if not marked:
+            return None
+        author = self.author()
+        return next((c for c in marked if author.wrote(c)), None)
+
+    def author(self) -> CommentAuthor:
+        if self._author is None:
+            self._author = self.author_rule.resolve(self.client)
+        return self._author
 
     def _explain(self, error: GitHubApiError, results_path: Path | None) -> str:
         where = f"no comment posted on PR #{self.number} of {self.repo}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -20,6 +21,7 @@ from edgegate.results.codec import write_text_atomic
 from edgegate.results.model import PairedInterval
 from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
 from edgegate.status import Status
+from edgegate.untrusted_text import html_text, md_cell, md_code, md_text, md_url
 
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "➖"}
 
@@ -132,6 +134,30 @@ def _ci(interval: PairedInterval, metric: str | None, *, flip: bool) -> str:
     return f"95% CI {format_accuracy_interval(low, high, metric)}, {_method(interval)}"
 
 
+class _Markdown(str):
+    """Text a filter already made safe markdown: the template's finalize passes it through."""
+
+
+def _safe(render: Callable[..., object]) -> Callable[..., _Markdown]:
+    """A filter whose output is safe as it is (numbers EdgeGate formats, escaped text)."""
+
+    @functools.wraps(render)
+    def filter_(*args: object) -> _Markdown:
+        return _Markdown(render(*args))
+
+    return filter_
+
+
+def _finalize(value: object) -> object:
+    """Every ``{{ … }}`` not already escaped by a filter is escaped as inline text, so a value
+    added to the template without a filter still cannot forge the report."""
+    return value if isinstance(value, _Markdown) else md_text(value)
+
+
+def _url(url: str | None) -> str:
+    return (md_url(url) or "") if url else ""
+
+
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -140,20 +166,26 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
     )
     env.filters.update(
-        bytes=format_bytes,
-        ms=format_ms,
-        icon=lambda s: ICON[Status(s).value],
-        delta_bytes=_delta_bytes,
-        delta_ms=_delta_ms,
-        accuracy=_accuracy,
-        accuracy_drop=_accuracy_drop_interval,
-        accuracy_vs_base=_accuracy_vs_base,
-        accuracy_intervals=_accuracy_intervals,
+        bytes=_safe(format_bytes),
+        ms=_safe(format_ms),
+        icon=_safe(lambda s: ICON[Status(s).value]),
+        delta_bytes=_safe(_delta_bytes),
+        delta_ms=_safe(_delta_ms),
+        accuracy=_safe(_accuracy),
+        accuracy_drop=_safe(_accuracy_drop_interval),
+        accuracy_vs_base=_safe(_accuracy_vs_base),
+        accuracy_intervals=_safe(_accuracy_intervals),
         with_intervals=_with_intervals,
-        chart=mermaid_chart,
-        cell=lambda s: str(s).replace("|", "\\|").replace("\n", " "),
+        chart=_safe(mermaid_chart),
+        # Untrusted text (names, labels, paths, messages that quote them), by where it stands:
+        text=_safe(md_text),  # a heading, a list item, a paragraph
+        cell=_safe(md_cell),  # a table cell
+        code=_safe(md_code),  # a code span of the whole value
+        summary=_safe(html_text),  # inside <summary> or other HTML
+        url=_safe(_url),  # the destination of a link EdgeGate builds
     )
     return env
 
@@ -199,8 +231,21 @@ def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url
         if max_chars is None or len(text) <= max_chars:
             return text
     assert max_chars is not None  # without a limit, the first level was returned
-    suffix = f"\n\n…truncated; full report: {details_url}\n" if details_url else "\n\n…truncated\n"
-    return text[: max_chars - len(suffix)] + suffix
+    url = _url(details_url)
+    suffix = f"\n\n…truncated; full report: [job summary]({url})\n" if url else "\n\n…truncated\n"
+    return cut_at_line(text, max_chars - len(suffix)) + suffix
+
+
+def cut_at_line(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at the end of a line.
+
+    Escaping holds line by line: cut inside a line, a code span loses its closing fence and
+    what it quoted (a name with ``<img …>``) would render raw after the cut.
+    """
+    if len(text) <= limit:
+        return text
+    end = text.rfind("\n", 0, max(limit, 0) + 1)
+    return text[:end] if end > 0 else ""
 
 
 def write_report(run: RunResult, path: Path) -> None:

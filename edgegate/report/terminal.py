@@ -1,4 +1,10 @@
-"""The compact table printed at the end of `edgegate check`."""
+"""The compact table printed at the end of `edgegate check` (and in the CI log by `edgegate ci`).
+
+Names, paths and messages come from the pull request. They are printed as text, never as rich
+markup; on one line (names) or indented under their first line (messages); invisible
+characters (ANSI escapes, bidi overrides) shown escaped. The whole rendered table then passes
+``neutralize_commands``: in CI no line of it can be a workflow command, however a cell lines up.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +16,40 @@ from rich.text import Text
 from edgegate.units import format_bytes, format_ms
 from edgegate.report.markdown import ICON, _accuracy, _accuracy_drop, _delta_bytes, _delta_ms, _headline
 from edgegate.results import RunResult
+from edgegate.untrusted_text import neutralize_commands, one_line, visible
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red", "skip": "dim"}
 
 
+def _name(text: object) -> str:
+    return one_line(str(text))
+
+
+def _message(text: object) -> str:
+    """A message's lines indented under its first, so none of them reads as a line of its own."""
+    return visible("\n    ".join(str(text).splitlines()))
+
+
 def print_summary(run: RunResult, console: Console) -> None:
+    with console.capture() as captured:
+        _print_summary(run, console)
+    console.file.write(neutralize_commands(captured.get()))
+    console.file.flush()
+
+
+def _print_summary(run: RunResult, console: Console) -> None:
     # Names, paths and messages come from the pull request: printed as text, never as markup.
-    console.print(_headline(run), style="bold", highlight=False, markup=False)
+    console.print(_name(_headline(run)), style="bold", highlight=False, markup=False)
     for m in sorted(run.models, key=lambda m: -m.status.rank):
         console.print(
-            f"\n{ICON[m.status.value]} [bold]{escape(m.name)}[/bold] [dim]{escape(m.path)} ({m.change})[/dim]",
+            f"\n{ICON[m.status.value]} [bold]{escape(_name(m.name))}[/bold] "
+            f"[dim]{escape(_name(m.path))} ({escape(_name(m.change))})[/dim]",
             highlight=False,
         )
         if m.error:
-            console.print(f"  {m.error}", style="red", highlight=False, markup=False, soft_wrap=True)
+            console.print(
+                f"  {_message(m.error)}", style="red", highlight=False, markup=False, soft_wrap=True
+            )
             continue
         table = Table(box=None, pad_edge=False, show_edge=False)
         columns: tuple[tuple[str, JustifyMethod], ...] = (
@@ -43,7 +69,7 @@ def print_summary(run: RunResult, console: Console) -> None:
             base = c.base
             table.add_row(
                 "🚀" if c.deploy else "",
-                Text(c.recipe),
+                Text(_name(c.recipe)),
                 format_bytes(c.size_bytes),
                 _delta_bytes(c.size_bytes, base.size_bytes if base else None),
                 format_ms(c.latency_ms),
@@ -58,7 +84,7 @@ def print_summary(run: RunResult, console: Console) -> None:
             # broken budgets gate, so only its checks are listed.
             if c.error or c.skip_reason:
                 console.print(
-                    f"  {c.recipe}: {c.error or 'skipped: ' + str(c.skip_reason)}",
+                    f"  {_name(c.recipe)}: {_message(c.error or 'skipped: ' + str(c.skip_reason))}",
                     style="red" if c.error else "dim",
                     highlight=False,
                     markup=False,
@@ -69,12 +95,12 @@ def print_summary(run: RunResult, console: Console) -> None:
             for ch in c.checks:
                 if ch.status.fails or ch.status.value == "warn":
                     console.print(
-                        f"  {ICON[ch.status.value]} {c.recipe} · {ch.name}: {ch.message}",
+                        f"  {ICON[ch.status.value]} {_name(c.recipe)} · {_name(ch.name)}: {_message(ch.message)}",
                         highlight=False,
                         markup=False,
                         soft_wrap=True,
                     )
         if m.notes:
-            console.print(f"  {m.notes[-1]}", style="dim", highlight=False, markup=False)
+            console.print(f"  {_message(m.notes[-1])}", style="dim", highlight=False, markup=False)
     for n in run.notes:
-        console.print(n, style="dim", highlight=False, markup=False)
+        console.print(_message(n), style="dim", highlight=False, markup=False)

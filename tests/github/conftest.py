@@ -7,6 +7,11 @@ memory. It implements the endpoints EdgeGate uses (list with ``per_page``/``page
 unknown token, 403 "Resource not accessible by integration" for a read-only one, 404 unknown
 repository, 422 body too long), and can be scripted to answer the next matching requests with
 any status and headers (5xx, 429, rate limits), optionally after applying the request.
+
+Each token acts as an account, as on GitHub: the installation tokens (``WRITE_TOKEN``,
+``READ_TOKEN``, like the Actions ``GITHUB_TOKEN``) post as ``github-actions[bot]`` and get 403
+from ``GET /user``; ``PAT_TOKEN``, a person's personal access token, posts as ``PAT_USER``,
+and ``GET /user`` names them.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ import pytest
 EVENTS = Path(__file__).parent / "events"
 WRITE_TOKEN = "ghs_writeToken0123456789abcdefABCDEF"
 READ_TOKEN = "ghs_readOnlyToken0123456789abcdefABC"
+PAT_TOKEN = "ghp_personalToken0123456789abcdefABCDEF"
 REPO = "octo-org/vision-models"
 BOT = "github-actions[bot]"
+PAT_USER = "release-captain"
 
 
 @dataclass
@@ -54,7 +61,8 @@ class FakeGitHub:
     def __init__(self, prefix: str = ""):
         self.prefix = prefix
         self.repos = {REPO}
-        self.tokens = {WRITE_TOKEN: "write", READ_TOKEN: "read"}
+        self.tokens = {WRITE_TOKEN: "write", READ_TOKEN: "read", PAT_TOKEN: "write"}
+        self.accounts = {WRITE_TOKEN: BOT, READ_TOKEN: BOT, PAT_TOKEN: PAT_USER}  # who each token is
         self.comments: dict[tuple[str, int], list[dict]] = {}
         self.pulls: dict[tuple[str, int], dict] = {}
         self.requests: list[Recorded] = []
@@ -176,6 +184,21 @@ class FakeGitHub:
                 {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
                 {},
             )
+        if path == "/user" and method == "GET":
+            account = self.accounts.get(token or "")
+            if account is None:
+                return 401, {"message": "Requires authentication"}, {}
+            if account.endswith("[bot]"):  # installation tokens are not a user
+                return (
+                    403,
+                    {
+                        "message": "Resource not accessible by integration",
+                        "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                        "status": "403",
+                    },
+                    {},
+                )
+            return 200, {"login": account, "id": 583231, "type": "User"}, {}
         by_id = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path)
         m = by_id or re.fullmatch(r"/repos/([^/]+/[^/]+)/(issues|pulls)/(\d+)(/comments)?", path)
         if not m or m.group(1) not in self.repos:
@@ -232,7 +255,7 @@ class FakeGitHub:
                 extra["Link"] = f'<{base}&page={page + 1}>; rel="next", <{base}&page={pages}>; rel="last"'
             return 200, items[(page - 1) * per_page : page * per_page], extra
         if kind == "issues" and comments and method == "POST":
-            return 201, self._create(repo, number, body["body"], BOT), {}
+            return 201, self._create(repo, number, body["body"], self.accounts.get(token or "", BOT)), {}
         return 404, {"message": "Not Found"}, {}
 
     def _handler(self):

@@ -19,6 +19,7 @@ from edgegate.cli.publish import publish
 from edgegate.publishers.pr_comment import MARKER
 from edgegate.report.markdown import render_markdown
 from edgegate.results import read_results, write_results
+from edgegate.untrusted_text import md_text
 from tests.github.conftest import READ_TOKEN, REPO, WRITE_TOKEN, load_event, make_model, make_run
 
 POLICY = """\
@@ -124,7 +125,7 @@ def test_pull_request_gate_comment_is_edited_on_every_push(
     assert report == render_markdown(results) and report.startswith("## ❌ EdgeGate")
     assert (
         first.summary.startswith("## ❌ EdgeGate")
-        and "> posted the EdgeGate comment on PR #17" in first.summary
+        and "> " + md_text("posted the EdgeGate comment on PR #17") in first.summary  # notes are escaped
     )
     outputs = first.outputs
     assert outputs["status"] == "fail" and outputs["results-json"] == str(first.out / "results.json")
@@ -150,7 +151,14 @@ def test_pull_request_gate_comment_is_edited_on_every_push(
     (final,) = github.comments_on(17)
     assert final["id"] == comment["id"] and headline(final["body"]).startswith("## ⚠️ EdgeGate")
     assert f"commit {models_repo.head[:7]}" in final["body"]
-    assert [r.method for r in github.requests] == ["GET", "POST"] + ["GET", "PATCH"] * 3
+    # Once a marked comment exists, each run asks who the token is (GET /user: 403, the Actions
+    # token is github-actions[bot]) before editing only that account's comment.
+    assert [(r.method, r.path) for r in github.requests][:2] == [
+        ("GET", f"/repos/{REPO}/issues/17/comments"),
+        ("POST", f"/repos/{REPO}/issues/17/comments"),
+    ]
+    assert [r.method for r in github.requests] == ["GET", "POST"] + ["GET", "GET", "PATCH"] * 3
+    assert [r.path for r in github.requests if r.path == "/user"] == ["/user"] * 3
     assert second.outputs["comment-url"] == comment["html_url"] and second.outputs["status"] == "warn"
     for r in github.requests:
         assert r.headers["authorization"] == f"Bearer {WRITE_TOKEN}"
@@ -184,7 +192,7 @@ def test_fork_pr_read_only_token_then_trusted_publish(models_repo, github, tmp_p
     )
     assert "https://github.com/octo-org/vision-models/actions/runs/9876543210" in comment["body"]
     assert trusted.outputs["comment-url"] == comment["html_url"]
-    assert "posted the EdgeGate comment on PR #23" in trusted.summary
+    assert md_text("posted the EdgeGate comment on PR #23") in trusted.summary
     # report-markdown: rendered by publish from the validated results, not the artifact's report.md.
     (artifact / "report.md").write_text("## ✅ forged by the fork\n")
     published = Path(trusted.outputs["report-markdown"])
@@ -240,7 +248,7 @@ def test_push_compares_with_the_commit_before_and_does_not_comment(
     runner = Runner(tmp_path / "push", github, "push", event, sha=models_repo.head)
     assert gate(runner) == 1
     assert github.requests == [] and not (runner.out / "pr-number").exists()
-    assert "no PR comment: push is not a pull_request event" in runner.summary
+    assert md_text("no PR comment: push is not a pull_request event") in runner.summary
     assert read_results(runner.out / "results.json").base.sha == models_repo.base
     assert "the commit before the push" in capsys.readouterr().out
 

@@ -8,13 +8,15 @@ import re
 import pytest
 
 from edgegate.github.client import GitHubClient, RetryPolicy
+from edgegate.github.identity import AuthorRule
 from edgegate.publishers.annotations import Annotation, AnnotationsPublisher, escape_property, run_annotations
 from edgegate.publishers.interface import CommentMode, Publication
 from edgegate.publishers.job_summary import JobSummaryPublisher
 from edgegate.publishers.pr_comment import COMMENT_LIMIT, MARKER, PrCommentPublisher, comment_body
 from edgegate.publishers.step_outputs import StepOutputsPublisher, format_output
 from edgegate.report.markdown import render_markdown
-from tests.github.conftest import READ_TOKEN, REPO, WRITE_TOKEN, make_model, make_run
+from edgegate.github.environment import GitHubEnvironment
+from tests.github.conftest import PAT_TOKEN, PAT_USER, READ_TOKEN, REPO, WRITE_TOKEN, make_model, make_run
 
 RUN_URL = "https://github.com/octo-org/vision-models/actions/runs/42"
 FAILING = make_run(
@@ -28,9 +30,11 @@ def headline(run) -> str:
     return render_markdown(run).splitlines()[0]
 
 
-def publisher(github, mode=CommentMode.STICKY, token=WRITE_TOKEN, number=7, fork=False):
+def publisher(github, mode=CommentMode.STICKY, token=WRITE_TOKEN, number=7, fork=False, actions=True):
+    """On a runner by default, as `edgegate ci` and `publish` are: the Actions token's comments
+    are github-actions[bot]'s."""
     client = GitHubClient(github.url, token, retry=RetryPolicy(), sleep=lambda s: None, log=lambda m: None)
-    return PrCommentPublisher(client, REPO, number, mode, fork=fork)
+    return PrCommentPublisher(client, REPO, number, mode, fork=fork, author=AuthorRule(actions=actions))
 
 
 def publication(run, commit="abcdef1234567890"):
@@ -60,8 +64,13 @@ def test_sticky_comment_is_created_once_then_edited_on_every_run(github):
     assert len(ours) == 1 and ours[0]["user"]["login"] == "github-actions[bot]"
     body = ours[0]["body"]
     assert headline(FAILING) in body and "commit 89abcde" in body and RUN_URL in body
-    assert [r.method for r in github.requests] == ["GET", "GET", "POST"] + ["GET", "GET", "PATCH"] * 2
-    assert all(r.query.get("per_page") == "100" for r in github.calls("GET"))
+    # Two pages of comments, then: no marked comment, post; later runs also ask who the token is.
+    assert [(r.method, r.path == "/user") for r in github.requests] == [
+        ("GET", False),
+        ("GET", False),
+        ("POST", False),
+    ] + [("GET", False), ("GET", False), ("GET", True), ("PATCH", False)] * 2
+    assert all(r.query.get("per_page") == "100" for r in github.calls("GET") if r.path != "/user")
     patches = github.calls("PATCH")
     assert {p.path for p in patches} == {f"/repos/{REPO}/issues/comments/{ours[0]['id']}"}
     assert headline(PASSING) in patches[0].body["body"] and headline(FAILING) in patches[1].body["body"]
@@ -76,14 +85,15 @@ def test_sticky_adopts_the_oldest_marked_comment(github):
 
 
 def test_a_persons_comment_with_the_marker_does_not_capture_the_report(github):
-    hijack = github.add_comment(7, MARKER + "\nnot a report", author="mallory-contrib")
-    github.fail("PATCH", rf"/issues/comments/{hijack['id']}$", 403, {"message": "Must have admin rights."})
+    # The write token could edit it (GitHub lets it edit any comment): it must not even try.
+    github.add_comment(7, MARKER + "\nnot a report", author="mallory-contrib")
     first = publisher(github).publish(publication(FAILING))  # only the person's marked comment exists yet
     assert first.ok and "posted" in first.message
     second = publisher(github).publish(publication(PASSING))
     assert second.ok and "updated" in second.message and second.url == first.url
     assert github.comments_on(7)[0]["body"] == MARKER + "\nnot a report"
-    assert [r.method for r in github.requests] == ["GET", "PATCH", "POST", "GET", "PATCH"]
+    assert [r.method for r in github.requests] == ["GET", "GET", "POST", "GET", "GET", "PATCH"]
+    assert github.calls("PATCH")[0].path.endswith(f"/comments/{github.comments_on(7)[1]['id']}")
 
 
 def test_no_comment_for_a_pr_without_model_changes_unless_one_exists(github):
@@ -91,7 +101,9 @@ def test_no_comment_for_a_pr_without_model_changes_unless_one_exists(github):
     outcome = publisher(github).publish(publication(nothing))
     assert outcome.ok and "no model changed" in outcome.message and outcome.url is None
     assert publisher(github, CommentMode.NEW).publish(publication(nothing)).ok
-    assert [r.method for r in github.requests] == ["GET"] and github.comments_on(7) == []
+    assert [r.method for r in github.requests] == ["GET"] and github.comments_on(
+        7
+    ) == []  # no marked one: no GET /user
     publisher(github).publish(publication(FAILING))
     reverted = publisher(github).publish(publication(nothing))
     assert "updated" in reverted.message
@@ -111,7 +123,7 @@ def test_a_comment_deleted_between_listing_and_editing_is_posted_again(github):
     github.fail("PATCH", r"/issues/comments/\d+", 404, {"message": "Not Found"})
     outcome = publisher(github).publish(publication(PASSING))
     assert outcome.ok and "posted" in outcome.message
-    assert [r.method for r in github.requests] == ["GET", "PATCH", "POST"]
+    assert [r.method for r in github.requests] == ["GET", "GET", "PATCH", "POST"]
 
 
 def test_5xx_on_edit_is_retried_and_still_leaves_one_comment(github):
@@ -266,7 +278,8 @@ def test_job_summary_appends_report_and_notes(tmp_path):
     )
     text = path.read_text()
     assert outcome.ok and text.startswith(f"# earlier step\n{headline(FAILING)}\n")
-    assert text.rstrip().endswith("> no comment posted on PR #23: fork")
+    # Notes quote GitHub's answers and paths: escaped like the report, so even "#23" is no link.
+    assert text.rstrip().endswith("> no comment posted on PR #\u206023: fork")
     assert JobSummaryPublisher(None).publish(publication(FAILING)).message.startswith("no job summary")
 
 
@@ -277,3 +290,49 @@ def test_could_not_run_body_fences_the_message_longer_than_its_backticks():
     assert body.startswith(MARKER) and "`````text\n" in body  # 5 > the 4 in the message
     fenced = body.split("`````text\n", 1)[1].split("\n`````", 1)[0]
     assert fenced == "policy: ```` closes? ## ✅ fake @someone"
+
+
+def test_only_the_tokens_own_account_is_adopted_whoever_else_posts_the_marker(github):
+    # A person's PAT: GET /user names them; the Actions bot's marked comment is not theirs.
+    github.add_comment(7, MARKER + "\nfrom the Actions token", author="github-actions[bot]")
+    theirs = github.add_comment(7, MARKER + "\nold report", author=PAT_USER)
+    outcome = publisher(github, token=PAT_TOKEN).publish(publication(PASSING))
+    assert "updated" in outcome.message and github.calls("PATCH")[0].path.endswith(f"/{theirs['id']}")
+    assert github.comments_on(7)[0]["body"] == MARKER + "\nfrom the Actions token"
+    assert [r.path for r in github.calls("GET")][-1] == "/user"
+
+
+def test_another_apps_bot_and_a_lookalike_login_are_not_adopted(github):
+    github.add_comment(7, MARKER + "\nanother app", author="dependabot[bot]")
+    # A person cannot register "github-actions[bot]"; a user-typed comment under it is still not ours.
+    lookalike = github.add_comment(7, MARKER + "\nlookalike", author="github-actions")
+    outcome = publisher(github).publish(publication(FAILING))
+    assert outcome.ok and "posted" in outcome.message and not github.calls("PATCH")
+    assert [c["body"] for c in github.comments_on(7)][:2] == [MARKER + "\nanother app", lookalike["body"]]
+    assert github.comments_on(7)[2]["user"]["login"] == "github-actions[bot]"
+
+
+def test_an_apps_installation_token_is_recognised_when_configured(github):
+    github.tokens["ghs_appInstallation0123456789abcdefAB"] = "write"
+    github.accounts["ghs_appInstallation0123456789abcdefAB"] = "edgegate-reports[bot]"
+    ours = github.add_comment(7, MARKER + "\nearlier", author="edgegate-reports[bot]")
+    client = GitHubClient(github.url, "ghs_appInstallation0123456789abcdefAB", sleep=lambda s: None)
+    rule = AuthorRule.from_environment(
+        GitHubEnvironment.from_env(
+            {"GITHUB_ACTIONS": "true", "EDGEGATE_COMMENT_AUTHOR": "edgegate-reports[bot]"}
+        )
+    )
+    outcome = PrCommentPublisher(client, REPO, 7, CommentMode.STICKY, author=rule).publish(
+        publication(PASSING)
+    )
+    assert "updated" in outcome.message and github.calls("PATCH")[0].path.endswith(f"/{ours['id']}")
+    assert not [r for r in github.requests if r.path == "/user"]  # configured: nothing to ask
+
+
+def test_an_unknown_account_adopts_nothing_and_says_why(github):
+    # An installation token off a runner: GET /user refuses it and nothing says whose it is.
+    github.add_comment(7, MARKER + "\nearlier", author="github-actions[bot]")
+    outcome = publisher(github, actions=False).publish(publication(PASSING))
+    assert outcome.ok and not github.calls("PATCH") and len(github.comments_on(7)) == 2
+    assert "a new one: the token's account is unknown" in outcome.message
+    assert "EDGEGATE_COMMENT_AUTHOR" in outcome.message
