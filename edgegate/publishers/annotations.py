@@ -25,7 +25,7 @@ from edgegate.untrusted_text import command_data, command_property
 
 @dataclass(frozen=True)
 class Annotation:
-    level: str  # error | warning
+    level: str  # error | warning | notice
     message: str
     title: str
     file: str | None = None
@@ -71,7 +71,59 @@ def run_annotations(run: RunResult) -> list[Annotation]:
                         )
                     )
     unique = list(dict.fromkeys(found))
-    return sorted(unique, key=lambda a: a.level != "error")
+    return sorted(_grouped(unique), key=lambda a: a.level != "error")
+
+
+# GitHub shows at most this many error and this many warning annotations of one step; the rest
+# are dropped silently. So EdgeGate groups, ranks and caps them itself, and says what it left out.
+PER_STEP_LIMIT = 10
+
+
+def _grouped(found: list[Annotation]) -> list[Annotation]:
+    """One annotation per policy line and level: several budgets broken at one line read as one."""
+    groups: dict[tuple[str, str | None, object], list[Annotation]] = {}
+    for a in found:
+        # Annotations without a line (a model that could not be gated) stay one each.
+        where: object = a.line if a.line is not None else (a.title, a.message)
+        groups.setdefault((a.level, a.file, where), []).append(a)
+    merged = []
+    for items in groups.values():
+        first = items[0]
+        if len(items) == 1:
+            merged.append(first)
+            continue
+        message = "\n".join(a.message for a in items)
+        merged.append(
+            Annotation(
+                first.level,
+                message,
+                f"{first.title} (+{len(items) - 1} more at this line)",
+                first.file,
+                first.line,
+            )
+        )
+    return merged
+
+
+def within_limits(found: list[Annotation]) -> tuple[list[Annotation], Annotation | None]:
+    """The annotations GitHub will show (errors first, as ranked), and a notice for the rest."""
+    shown: list[Annotation] = []
+    left = {"error": 0, "warning": 0}
+    for a in found:
+        if sum(s.level == a.level for s in shown) < PER_STEP_LIMIT:
+            shown.append(a)
+        else:
+            left[a.level] += 1
+    if not any(left.values()):
+        return shown, None
+    more = " and ".join(f"{n} {level}{'s' if n > 1 else ''}" for level, n in left.items() if n)
+    notice = Annotation(
+        "notice",
+        f"{more} more: GitHub shows {PER_STEP_LIMIT} error and {PER_STEP_LIMIT} warning annotations "
+        "per step; the report and the job summary list every check.",
+        "EdgeGate: more annotations in the report",
+    )
+    return shown, notice
 
 
 class AnnotationsPublisher(Publisher):
@@ -82,9 +134,10 @@ class AnnotationsPublisher(Publisher):
 
     def publish(self, publication: Publication) -> Outcome:
         stream = self.stream or sys.stdout
-        found = run_annotations(publication.run)
-        for a in found:
+        shown, notice = within_limits(run_annotations(publication.run))
+        for a in shown + ([notice] if notice else []):
             print(a.command(), file=stream)
         stream.flush()
-        errors = sum(a.level == "error" for a in found)
-        return Outcome(True, f"{errors} error and {len(found) - errors} warning annotation(s)")
+        errors = sum(a.level == "error" for a in shown)
+        said = f"{errors} error and {len(shown) - errors} warning annotation(s)"
+        return Outcome(True, said + (f"; {notice.message.split(':')[0]}" if notice else ""))
