@@ -61,6 +61,10 @@ def guarded(command: Callable[..., int], *args: Any, prog: str = "edgegate", **k
 def _print_error(prog: str, message: str) -> None:
     from rich.console import Console
 
+    from edgegate.policy.names import encodable
+
+    # A path from the disk may hold bytes that are not UTF-8: escaped, or stderr refuses the line.
+    message = encodable(message)
     # markup off: messages quote file names and policy values, which may contain [brackets].
     Console(stderr=True).print(
         f"{prog}: {message}", style="red", highlight=False, markup=False, soft_wrap=True

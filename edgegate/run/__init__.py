@@ -3,17 +3,22 @@
 ``run_check(options, progress)`` is the one entry point the commands call. It reads the
 policy, finds the changed models, materializes their versions (``plan``), and hands them to
 the schedule (``loop.run``) over a worker pool. The parent never imports TensorFlow.
+
+Bad input never costs the report: a model that cannot be read gets its error and the others
+are gated; a folder that cannot be written is an ``OutputError`` naming it; and the result
+holds only text every output can encode (a file name that is not UTF-8 comes out escaped).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from edgegate.run.options import CheckOptions
 
@@ -29,7 +34,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     a problem with one model is recorded on that model and the others are still gated."""
     from edgegate.changes.git import GitRepo
     from edgegate.changes.select import find_changes
-    from edgegate.errors import UsageError
+    from edgegate.errors import OutputError, UsageError
     from edgegate.policy.load import load_policy
     from edgegate.progress import Progress
     from edgegate.results import NO_CHANGE_NOTE, GitRef, RunResult
@@ -59,26 +64,37 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     notes = list(changes.notes) + list(options.extra_notes)
 
     def result(models: tuple[Any, ...], status: Status) -> RunResult:
-        return RunResult(
-            status,
-            GitRef(changes.base_ref, changes.base_sha),
-            GitRef("working tree", changes.head_sha),
-            models,
-            policy.display_path,
-            _versions(),
-            round(time.monotonic() - started, 3),
-            f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
-            tuple(notes),
+        return _encodable(
+            RunResult(
+                status,
+                GitRef(changes.base_ref, changes.base_sha),
+                GitRef("working tree", changes.head_sha),
+                models,
+                policy.display_path,
+                _versions(),
+                round(time.monotonic() - started, 3),
+                f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
+                tuple(notes),
+            )
         )
 
     if not changed:
         notes.append(NO_CHANGE_NOTE)
         return result((), Status.PASS)
     keep = options.out_dir is not None
-    work_root = (
-        Path(options.out_dir) if options.out_dir is not None else Path(tempfile.mkdtemp(prefix="edgegate-"))
-    )
-    work_root.mkdir(parents=True, exist_ok=True)
+    try:
+        work_root = (
+            Path(options.out_dir)
+            if options.out_dir is not None
+            else Path(tempfile.mkdtemp(prefix="edgegate-"))
+        )
+        work_root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a read-only RUNNER_TEMP, a full disk: nothing can be built
+        where = options.out_dir if options.out_dir is not None else tempfile.gettempdir()
+        raise OutputError(
+            f"{where}: cannot create the folder for the candidates ({e.strerror or e}); it must be "
+            "writable (--out, or RUNNER_TEMP in GitHub Actions, or TMPDIR)"
+        ) from None
     try:
         models = _gate(options, policy, repo, changes, changed, work_root, keep, progress)
     finally:
@@ -89,10 +105,12 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
 
 def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, progress) -> tuple[Any, ...]:
     from edgegate.changes.select import ModelMaterializer
+    from edgegate.exception_text import first_line
     from edgegate.repo_paths import safe_name
     from edgegate.run import loop
     from edgegate.run.jobs import ModelRef
-    from edgegate.run.plan import plan_model
+    from edgegate.run.plan import ModelPlan, plan_model
+    from edgegate.targets import targets_for
     from edgegate.run.pool_runner import PoolRunner
     from edgegate.workers.pool import WorkerPool
 
@@ -108,10 +126,62 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
         for i, ch in enumerate(changed):
             # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
             work = work_root / safe_name(ch.target.name)
-            plans.append(plan_model(ModelRef(i, ch.target.name), ch, materializer, work))
+            ref = ModelRef(i, ch.target.name)
+            try:
+                plans.append(plan_model(ref, ch, materializer, work))
+            except (OSError, UnicodeError) as e:
+                # The file system refused this model's files (a name too long, an unreadable
+                # folder): its problem, recorded on it; the other models are still gated.
+                filename = getattr(e, "filename", None)
+                shown = f"{filename}: " if filename else ""
+                plans.append(
+                    ModelPlan(
+                        ref=ref,
+                        policy=ch.target.model,
+                        change=ch.change,
+                        head_path=ch.target.path,
+                        base_path=ch.base_path,
+                        work=work,
+                        error=f"{ch.target.path}: cannot read it ({shown}{first_line(e)})",
+                        notes=ch.reasons,
+                        targets=targets_for(ch.target.model),
+                    )
+                )
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
             return loop.run(plans, PoolRunner(pool, progress), settings)
+
+
+T = TypeVar("T")
+
+
+def _encodable(value: T) -> T:
+    """``value`` (a result, and every value inside it) with its text made encodable as UTF-8:
+    a surrogate (a byte of a file name that is not UTF-8) is escaped, so the results file, the
+    report, the PR comment and the terminal can all be written. Unchanged values stay the same
+    objects, so a clean result is returned as it is."""
+    if isinstance(value, str):
+        from edgegate.policy.names import encodable
+
+        return value if value.isascii() else encodable(value)  # type: ignore[return-value]
+    if isinstance(value, tuple):
+        items = tuple(_encodable(v) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items  # type: ignore[return-value]
+    if isinstance(value, dict):
+        pairs = [(k, v, _encodable(k), _encodable(v)) for k, v in value.items()]
+        if all(k2 is k and v2 is v for k, v, k2, v2 in pairs):
+            return value
+        return {k2: v2 for _, _, k2, v2 in pairs}  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changed = {}
+        for f in dataclasses.fields(value):
+            if f.init:
+                old = getattr(value, f.name)
+                new = _encodable(old)
+                if new is not old:
+                    changed[f.name] = new
+        return dataclasses.replace(value, **changed) if changed else value
+    return value
 
 
 def _versions() -> dict[str, str]:
