@@ -212,6 +212,11 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
 # --- selection -------------------------------------------------------------------------------
 
 
+def _quoted(path: str) -> str:
+    """A path from the command line or the disk in quotes, unshowable characters escaped once."""
+    return f"'{printable(path)}'"
+
+
 def _listed(paths: list[str]) -> str:
     more = len(paths) - SHOWN_PATHS
     return ", ".join(map(printable, paths[:SHOWN_PATHS])) + (f" and {more} more" if more > 0 else "")
@@ -285,7 +290,7 @@ def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...
     if unknown:
         models = "\n".join(f"  {m.name}: {m.path}" for m in policy.models)
         raise UsageError(
-            f"no model in {policy.display_path} is at or under {', '.join(map(repr, unknown))} "
+            f"no model in {policy.display_path} is at or under {', '.join(_quoted(u) for u in unknown)} "
             f"(paths are relative to the repository root); its models are:\n{models}"
         )
     return chosen
@@ -367,7 +372,9 @@ def find_changes(
         if changed is None and (all_models or paths):
             why = "--all" if all_models else requested[t.path]
             base_path = t.path if repo.exists_at(base_sha, t.path) else None
-            changed = ChangedModel(t, "requested", base_path, (f"unchanged; gated on request ({why})",))
+            changed = ChangedModel(
+                t, "requested", base_path, (f"unchanged; gated on request ({printable(why)})",)
+            )
         if changed is not None:
             models.append(changed)
 
