@@ -91,7 +91,7 @@ def _fixed_prefix(pattern: str) -> str:
 
 def _glob(root: Path, pattern: str) -> list[str]:
     """Models in the working tree matching ``pattern``: model files and whole SavedModel folders."""
-    regex = compile_glob(pattern)
+    matcher = compile_glob(pattern)
     start = _fixed_prefix(pattern)
     top = root / start
     # Files inside a SavedModel folder belong to that one model, never targets of their own.
@@ -111,13 +111,13 @@ def _glob(root: Path, pattern: str) -> list[str]:
             rel = posixpath.join(rel_dir, d)
             if d == ".git" or _probe_saved_model(Path(dirpath) / d):
                 dirnames.remove(d)
-                if d != ".git" and regex.fullmatch(rel):
+                if d != ".git" and matcher.fullmatch(rel):
                     found.append(rel)
         if max_depth is not None and (rel_dir.count("/") + 1 if rel_dir else 0) >= max_depth:
             dirnames.clear()
         for f in filenames:
             rel = posixpath.join(rel_dir, f)
-            if regex.fullmatch(rel) and _probe_kind(Path(dirpath) / f) is not None:
+            if matcher.fullmatch(rel) and _probe_kind(Path(dirpath) / f) is not None:
                 found.append(rel)
     return sorted(found)
 
