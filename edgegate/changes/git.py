@@ -15,8 +15,9 @@ import tempfile
 from pathlib import Path
 
 from edgegate.changes.interface import ChangeSource, PathChange
-from edgegate.changes.lfs import check_not_lfs_pointer
+from edgegate.changes.lfs import resolve_base_pointer
 from edgegate.errors import InputError, UsageError
+from edgegate.policy.names import encodable, printable
 
 DEFAULT_BASES = ("origin/main", "main", "origin/master", "master")
 FETCH_ALL_HINT = "in GitHub Actions, give actions/checkout `fetch-depth: 0`"
@@ -27,7 +28,8 @@ def _decode(raw: bytes) -> str:
 
 
 def _git_error(proc: subprocess.CompletedProcess) -> str:
-    return _decode(proc.stderr).strip().replace("\n", " ") or f"exit status {proc.returncode}"
+    # git quotes the paths it names; bytes that are not UTF-8 are escaped so the message prints.
+    return encodable(_decode(proc.stderr).strip().replace("\n", " ")) or f"exit status {proc.returncode}"
 
 
 class GitRepo(ChangeSource):
@@ -164,38 +166,52 @@ class GitRepo(ChangeSource):
     def exists_at(self, sha: str, path: str) -> bool:
         return self._git("cat-file", "-e", f"{sha}:{path}").returncode == 0
 
+    def lfs_objects(self) -> Path:
+        """Where git-lfs keeps the objects it fetched: ``lfs/objects`` in the (common) git dir."""
+        common = Path(_decode(self._checked("rev-parse", "--git-common-dir")).strip())
+        return (self.root / common if not common.is_absolute() else common) / "lfs" / "objects"
+
     def export(self, sha: str, path: str, dest: Path) -> Path:
         """Write ``path`` (a file or a whole folder) as of ``sha`` below ``dest``; return ``dest / path``.
 
-        Content goes through the checkout filters (``cat-file --filters``), so with git-lfs
-        installed and its objects fetched, LFS files come out as the real models.
+        Each file is its raw blob (``cat-file blob``), never through the checkout filters: the
+        ``.gitattributes`` in the working tree is the pull request's, and ``*.keras text
+        eol=crlf`` (or ``ident``, ``working-tree-encoding``) there would rewrite the base model's
+        bytes, make it unreadable and silently turn every ``vs_base`` budget into a skip. A blob
+        that is a Git LFS pointer is replaced by its object from the local LFS store, if fetched.
         """
-        listing = _decode(self._checked("ls-tree", "-r", "-z", sha, "--", path)).split("\0")
+        listing = _decode(self._checked("ls-tree", "-r", "-z", "--full-tree", sha, "--", path)).split("\0")
         short = sha[:12]
         entries = []
         for line in filter(None, listing):
             meta, _, entry_path = line.partition("\t")
-            mode, kind, _ = meta.split(" ")
+            mode, kind, oid = meta.split(" ")
             if entry_path == path or entry_path.startswith(path + "/"):
-                entries.append((mode, kind, entry_path))
+                entries.append((mode, kind, oid, entry_path))
         if not entries:
-            raise InputError(f"{path} does not exist at the base commit {short}")
-        for mode, kind, entry_path in entries:
+            raise InputError(f"{printable(path)} does not exist at the base commit {short}")
+        lfs_objects = self.lfs_objects()
+        for mode, kind, oid, entry_path in entries:
             if kind != "blob" or mode == "120000":
                 what = "a symlink" if mode == "120000" else "a submodule"
                 raise InputError(
-                    f"{entry_path} is {what} at the base commit {short}; EdgeGate reads only "
+                    f"{printable(entry_path)} is {what} at the base commit {short}; EdgeGate reads only "
                     "regular files of a model"
                 )
             out = dest / entry_path
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with open(out, "wb") as f:
-                proc = self._run(["cat-file", "--filters", f"{sha}:{entry_path}"], cwd=self.root, stdout=f)
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with open(out, "wb") as f:
+                    proc = self._run(["cat-file", "blob", oid], cwd=self.root, stdout=f)
+            except OSError as e:  # a name too long for this file system, a full disk
+                raise InputError(
+                    f"{printable(entry_path)}: cannot write its base version to {dest}: {e.strerror or e}"
+                ) from None
             if proc.returncode:
                 raise InputError(
-                    f"{entry_path}: cannot read it at the base commit {short}: {_git_error(proc)}"
+                    f"{printable(entry_path)}: cannot read it at the base commit {short}: {_git_error(proc)}"
                 )
-            check_not_lfs_pointer(out, f"{entry_path} (base version at {short})", base=True)
+            resolve_base_pointer(out, lfs_objects, f"{printable(entry_path)} (base version at {short})")
         return dest / path
 
 

@@ -11,10 +11,8 @@ Policy paths are relative to ``policy.root``, which is the repository's top leve
 
 from __future__ import annotations
 
-import functools
 import os
 import posixpath
-import re
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -22,11 +20,12 @@ from pathlib import Path, PurePosixPath
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, ModelTarget, PathChange
 from edgegate.changes.lfs import check_not_lfs_pointer
 from edgegate.errors import InputError, PolicyError, UsageError
-from edgegate.model_files import SAVED_MODEL_FILES, is_saved_model, model_kind
+from edgegate.model_files import MODEL_SUFFIXES, SAVED_MODEL_FILES, ModelKind, is_saved_model, model_kind
+from edgegate.policy.globs import GlobError, compile_glob, is_glob
+from edgegate.policy.names import describe_char, printable, unshowable
 from edgegate.policy.sections import ModelPolicy, Policy
 from edgegate.repo_paths import real_path, resolves_inside
 
-GLOB_CHARS = frozenset("*?[")
 SHOWN_PATHS = 3  # changed paths listed in a reason before "and N more"
 
 
@@ -40,7 +39,7 @@ def _normalize(path: str) -> str:
 
 
 def _is_glob(path: str) -> bool:
-    return any(c in GLOB_CHARS for c in path)
+    return is_glob(path)
 
 
 def _under(path: str, top: str) -> bool:
@@ -48,40 +47,36 @@ def _under(path: str, top: str) -> bool:
     return top == "" or path == top or path.startswith(top + "/")
 
 
-@functools.lru_cache(maxsize=256)
-def _glob_regex(pattern: str) -> re.Pattern:
-    """``*`` and ``?`` stay within one folder, ``**`` spans folders, ``[...]`` is a character class."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:[^/]*/)*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
-            body = pattern[i + 1 : end].replace("\\", "\\\\")
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
-
-
 def _matches(pattern: str, path: str) -> bool:
     """``path`` is the file or folder ``pattern`` names (a path or glob), or lies inside a match."""
     if not _is_glob(pattern):
         return _under(path, pattern)
-    regex = _glob_regex(pattern)
-    parts = path.split("/")
-    return any(regex.fullmatch("/".join(parts[:n])) for n in range(len(parts), 0, -1))
+    return compile_glob(pattern).covers(path)
+
+
+# Probes of paths that come from git or the policy: a name too long for the file system (git
+# stores any length) must mean "not there", never an OSError that stops the whole run.
+
+
+def _probe_kind(path: Path) -> ModelKind | None:
+    try:
+        return model_kind(path)
+    except (OSError, ValueError):  # no such file can exist: what its name says it would be
+        return MODEL_SUFFIXES.get(path.suffix.lower())
+
+
+def _probe_saved_model(folder: Path) -> bool:
+    try:
+        return is_saved_model(folder)
+    except (OSError, ValueError):
+        return False
+
+
+def _lexists(path: Path) -> bool:
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _fixed_prefix(pattern: str) -> str:
@@ -96,12 +91,12 @@ def _fixed_prefix(pattern: str) -> str:
 
 def _glob(root: Path, pattern: str) -> list[str]:
     """Models in the working tree matching ``pattern``: model files and whole SavedModel folders."""
-    regex = _glob_regex(pattern)
+    matcher = compile_glob(pattern)
     start = _fixed_prefix(pattern)
     top = root / start
     # Files inside a SavedModel folder belong to that one model, never targets of their own.
     if any(
-        is_saved_model(root / folder)
+        _probe_saved_model(root / folder)
         for folder in [start, *map(str, PurePosixPath(start).parents)]
         if folder and folder != "."
     ):
@@ -114,15 +109,15 @@ def _glob(root: Path, pattern: str) -> list[str]:
         rel_dir = "" if rel_dir == "." else rel_dir
         for d in sorted(dirnames):
             rel = posixpath.join(rel_dir, d)
-            if d == ".git" or is_saved_model(Path(dirpath) / d):
+            if d == ".git" or _probe_saved_model(Path(dirpath) / d):
                 dirnames.remove(d)
-                if d != ".git" and regex.fullmatch(rel):
+                if d != ".git" and matcher.fullmatch(rel):
                     found.append(rel)
         if max_depth is not None and (rel_dir.count("/") + 1 if rel_dir else 0) >= max_depth:
             dirnames.clear()
         for f in filenames:
             rel = posixpath.join(rel_dir, f)
-            if regex.fullmatch(rel) and model_kind(Path(dirpath) / f) is not None:
+            if matcher.fullmatch(rel) and _probe_kind(Path(dirpath) / f) is not None:
                 found.append(rel)
     return sorted(found)
 
@@ -131,15 +126,39 @@ def _glob(root: Path, pattern: str) -> list[str]:
 
 
 def _glob_names(entry: ModelPolicy, matches: list[str]) -> list[str]:
-    """``name/stem`` per match; the match's path below the glob's fixed folders where stems clash."""
+    """``name/stem`` per match; the match's path below the glob's fixed folders where stems clash.
+
+    File names come from the repository: what cannot be shown in a line of text (a byte that is
+    not UTF-8, a newline) is escaped, so the name prints; the model itself is refused when read
+    (``ModelMaterializer.head``)."""
     stems = [PurePosixPath(m).stem for m in matches]
     prefix = _fixed_prefix(_normalize(entry.path))
     return [
-        f"{entry.name}/{stem}"
+        printable(f"{entry.name}/{stem}")
         if stems.count(stem) == 1
-        else f"{entry.name}/{m[len(prefix) + 1 :] if prefix else m}"
+        else printable(f"{entry.name}/{m[len(prefix) + 1 :] if prefix else m}")
         for m, stem in zip(matches, stems)
     ]
+
+
+def _compiled(policy: Policy) -> list[str]:
+    """Each glob of the policy compiled once (the loader checked them; a policy made in code may
+    not have been): a malformed one as a ``file:line: key: message`` problem."""
+    problems = []
+    for entry in policy.models:
+        written = [(f"{entry.key}.path", entry.path)] + [
+            (f"{entry.key}.watch[{j}]", w) for j, w in enumerate(entry.watch)
+        ]
+        for key, pattern in written:
+            if _is_glob(_normalize(pattern)):
+                try:
+                    compile_glob(_normalize(pattern))
+                except GlobError as e:
+                    line = entry.path_line if key.endswith(".path") and entry.path_line else entry.line
+                    problems.append(
+                        f"{policy.display_path}:{line}: {key}: {pattern!r} is not a valid glob: {e}"
+                    )
+    return problems
 
 
 def expand_targets(policy: Policy) -> list[ModelTarget]:
@@ -150,7 +169,9 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
     """
     root = Path(policy.root)
     targets: list[ModelTarget] = []
-    problems: list[str] = []
+    problems = _compiled(policy)
+    if problems:
+        raise PolicyError(problems)
     for entry in policy.models:
         pattern = _normalize(entry.path)
         if _is_glob(pattern):
@@ -172,6 +193,17 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
                     "EdgeGate reads models only from inside the repository"
                 )
             targets.append(ModelTarget(name, entry, path))
+    named: dict[str, ModelTarget] = {}
+    for t in targets:
+        other = named.setdefault(t.name, t)
+        if other is not t:
+            # Results, shards and the report tell models apart by name: two models under one
+            # name would be reported as one, or one measured in place of the other.
+            line = t.model.path_line if t.model.path_line is not None else t.model.line
+            problems.append(
+                f"{policy.display_path}:{line}: {t.model.key}.path: {printable(t.path)!r} makes a model "
+                f"named {t.name!r}, and so does {printable(other.path)!r} ({other.model.key}); rename one"
+            )
     if problems:
         raise PolicyError(problems)
     return targets
@@ -180,9 +212,14 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
 # --- selection -------------------------------------------------------------------------------
 
 
+def _quoted(path: str) -> str:
+    """A path from the command line or the disk in quotes, unshowable characters escaped once."""
+    return f"'{printable(path)}'"
+
+
 def _listed(paths: list[str]) -> str:
     more = len(paths) - SHOWN_PATHS
-    return ", ".join(paths[:SHOWN_PATHS]) + (f" and {more} more" if more > 0 else "")
+    return ", ".join(map(printable, paths[:SHOWN_PATHS])) + (f" and {more} more" if more > 0 else "")
 
 
 def _renamed_from(target: ModelTarget, changes: list[PathChange]) -> str | None:
@@ -232,7 +269,7 @@ def _classify(
     old = _renamed_from(target, changes)
     if old is not None and repo.exists_at(base_sha, old):
         edited = any(not _unchanged_copy(c, target, old) for c in own)
-        reason = f"renamed from {old}" + (", with edits" if edited else "")
+        reason = f"renamed from {printable(old)}" + (", with edits" if edited else "")
         return ChangedModel(target, "renamed", old, (reason,) + watch_reason)
     return ChangedModel(target, "added", None, ("new model: not present at the base commit",) + watch_reason)
 
@@ -253,7 +290,7 @@ def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...
     if unknown:
         models = "\n".join(f"  {m.name}: {m.path}" for m in policy.models)
         raise UsageError(
-            f"no model in {policy.display_path} is at or under {', '.join(map(repr, unknown))} "
+            f"no model in {policy.display_path} is at or under {', '.join(_quoted(u) for u in unknown)} "
             f"(paths are relative to the repository root); its models are:\n{models}"
         )
     return chosen
@@ -273,10 +310,10 @@ def _gone_note(policy: Policy, entry: ModelPolicy, name: str, path: str, changes
     moved = _moved_to(path, changes)
     if moved:
         return (
-            f"model {name}: {path} was moved to {moved} in this change; update "
+            f"model {name}: {printable(path)} was moved to {printable(moved)} in this change; update "
             f"{entry.key}.path in {policy.display_path} to gate it there"
         )
-    return f"model {name}: {path} was deleted in this change: nothing to gate"
+    return f"model {name}: {printable(path)} was deleted in this change: nothing to gate"
 
 
 def _removed_models(root: Path, changes: list[PathChange]) -> set[str]:
@@ -287,8 +324,8 @@ def _removed_models(root: Path, changes: list[PathChange]) -> set[str]:
         if old is None:
             continue
         folder, name = posixpath.split(old)
-        path = folder if name in SAVED_MODEL_FILES else old if model_kind(root / old) is not None else None
-        if path is not None and not os.path.lexists(root / path):
+        path = folder if name in SAVED_MODEL_FILES else old if _probe_kind(root / old) is not None else None
+        if path is not None and not _lexists(root / path):
             removed.add(path)
     return removed
 
@@ -315,13 +352,13 @@ def find_changes(
     for t in targets:
         if paths and t.path not in requested:
             continue
-        if not os.path.lexists(root / t.path):  # only plain paths: glob targets were found on disk
+        if not _lexists(root / t.path):  # only plain paths: glob targets were found on disk
             if repo.exists_at(base_sha, t.path):
                 notes.append(_gone_note(policy, t.model, t.name, t.path, changes))
                 continue
             if repo.exists_at(base_commit, t.path):
                 notes.append(
-                    f"model {t.name}: {t.path} exists on {base_ref} but not in this branch; "
+                    f"model {t.name}: {printable(t.path)} exists on {base_ref} but not in this branch; "
                     "nothing to gate until the branch has it"
                 )
                 continue
@@ -335,7 +372,9 @@ def find_changes(
         if changed is None and (all_models or paths):
             why = "--all" if all_models else requested[t.path]
             base_path = t.path if repo.exists_at(base_sha, t.path) else None
-            changed = ChangedModel(t, "requested", base_path, (f"unchanged; gated on request ({why})",))
+            changed = ChangedModel(
+                t, "requested", base_path, (f"unchanged; gated on request ({printable(why)})",)
+            )
         if changed is not None:
             models.append(changed)
 
@@ -345,9 +384,10 @@ def find_changes(
         pattern = _normalize(entry.path)
         if not _is_glob(pattern):
             continue
-        gone = [p for p in removed if _glob_regex(pattern).fullmatch(p)]
+        gone = [p for p in removed if compile_glob(pattern).fullmatch(p)]
         notes += [
-            _gone_note(policy, entry, f"{entry.name}/{PurePosixPath(p).stem}", p, changes) for p in gone
+            _gone_note(policy, entry, printable(f"{entry.name}/{PurePosixPath(p).stem}"), p, changes)
+            for p in gone
         ]
         if not gone and not any(t.model is entry for t in targets):
             notes.append(f"model {entry.name}: nothing matches {entry.path!r} in the working tree")
@@ -380,31 +420,49 @@ class ModelMaterializer:
         if not resolves_inside(self.repo.root, path):
             real = real_path(self.repo.root, path)
             raise InputError(
-                f"{display} resolves to {real}, outside the repository, through a symlink; "
-                "EdgeGate reads models only from inside the repository"
+                f"{printable(display)} resolves to {printable(str(real))}, outside the repository, "
+                "through a symlink; EdgeGate reads models only from inside the repository"
             )
 
     def head(self, path: str) -> Path:
         """The working-tree path of ``path``, checked to stay inside the repository, LFS pointers refused."""
+        _check_showable(path)
         full = self.repo.root / path
         self._check_inside(full, path)
-        if full.is_file():
-            check_not_lfs_pointer(full, path)
-        elif full.is_dir():
-            for dirpath, dirnames, filenames in os.walk(full):
-                for name in dirnames + filenames:
-                    entry = Path(dirpath) / name
-                    display = entry.relative_to(self.repo.root).as_posix()
-                    if entry.is_symlink():
-                        self._check_inside(entry, display)
-                    if entry.is_file():
-                        check_not_lfs_pointer(entry, display)
+        try:
+            if full.is_file():
+                check_not_lfs_pointer(full, path)
+            elif full.is_dir():
+                for dirpath, dirnames, filenames in os.walk(full):
+                    for name in dirnames + filenames:
+                        entry = Path(dirpath) / name
+                        display = entry.relative_to(self.repo.root).as_posix()
+                        _check_showable(display)
+                        if entry.is_symlink():
+                            self._check_inside(entry, display)
+                        if entry.is_file():
+                            check_not_lfs_pointer(entry, display)
+        except OSError as e:
+            raise InputError(f"{printable(path)}: cannot read it ({e.strerror or e})") from None
         return full
 
     def base(self, path: str) -> Path:
         """A local copy of ``path`` as of the base commit (exported once, then reused)."""
         if self.base_sha is None or self._dir is None:
             raise RuntimeError("ModelMaterializer.base needs a base commit and an open `with` block")
+        _check_showable(path)
         if path not in self._exported:
             self._exported[path] = self.repo.export(self.base_sha, path, self._dir)
         return self._exported[path]
+
+
+def _check_showable(path: str) -> None:
+    """``InputError`` for a model file whose name cannot be shown as written: the report, the PR
+    comment and the results file name models by their files, and an escaped name (``\\xff``)
+    could be mistaken for another file's. Renaming it is the fix; the other models go on."""
+    bad = unshowable(path)
+    if bad is not None:
+        raise InputError(
+            f"{printable(path)}: the file name holds {describe_char(bad)}; EdgeGate names models by "
+            "their files in reports, so rename it to UTF-8 text without control characters"
+        )

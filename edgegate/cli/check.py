@@ -27,6 +27,9 @@ def check(
     else:
         with RichProgress(console) as progress:
             run = run_check(options, progress)
-    write_run_outputs(run, results_path, report_path)
-    print_summary(run, console)
+    try:
+        write_run_outputs(run, results_path, report_path)
+    finally:
+        # The table is never lost to an unwritable --json or --report: the run happened.
+        print_summary(run, console)
     return exit_code(run)

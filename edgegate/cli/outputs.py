@@ -1,7 +1,9 @@
 """Writing the outputs of a run (the results file, the markdown report), for every command.
 
 Each file is written atomically, so a reader (the next job, ``edgegate publish``) never finds
-a partial or empty one; a file that cannot be written is an ``OutputError`` naming its path.
+a partial or empty one (a full disk or a file-size limit leaves the old file, or none); a file
+that cannot be written is an ``OutputError`` naming its path. One output that cannot be
+written never costs the other: both are attempted, then every failure is reported.
 """
 
 from __future__ import annotations
@@ -18,13 +20,23 @@ from edgegate.results import RunResult, write_results
 def write_run_outputs(
     run: RunResult, results_path: Path | None = None, report_path: Path | None = None
 ) -> None:
-    """The results file, then the report (each only when asked for)."""
+    """The results file, then the report (each only when asked for); ``OutputError`` naming
+    each one that could not be written, after trying both."""
+    failed: list[str] = []
     if results_path:
-        with writing(results_path, "results file"):
-            write_results(run, Path(results_path))
+        try:
+            with writing(results_path, "results file"):
+                write_results(run, Path(results_path))
+        except OutputError as e:
+            failed.append(str(e))
     if report_path:
-        with writing(report_path, "report"):
-            write_report(run, Path(report_path))
+        try:
+            with writing(report_path, "report"):
+                write_report(run, Path(report_path))
+        except OutputError as e:
+            failed.append(str(e))
+    if failed:
+        raise OutputError("; ".join(failed))
 
 
 @contextmanager

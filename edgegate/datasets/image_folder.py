@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgegate.datasets.interface import Dataset, DatasetSource
+from edgegate.datasets.limits import MAX_IMAGE_PIXELS, check_total
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
 from edgegate.policy import sections
@@ -66,16 +67,24 @@ class ImageFolderSource(DatasetSource):
         factor, offset = _SCALES[spec.scale]
         arrays = []
         for file, _ in ordered:
+            shown = file.relative_to(folder.parent)
             try:
                 with Image.open(file) as opened:
+                    # The header's size, before decoding: a tiny PNG may declare 50,000 x 50,000.
+                    width, height = opened.size
+                    if width * height > MAX_IMAGE_PIXELS:
+                        raise InputError(
+                            f"{key}: image {shown} is {width} x {height} pixels, over the "
+                            f"{MAX_IMAGE_PIXELS:,} EdgeGate decodes; resize it"
+                        )
                     img = opened.convert(mode)
                     if size is not None and img.size != (size[1], size[0]):
                         img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
                     arrays.append(np.asarray(img, dtype=np.float32))
-            except (UnidentifiedImageError, OSError) as e:
-                raise InputError(
-                    f"{key}: cannot read image {file.relative_to(folder.parent)} ({e})"
-                ) from None
+            except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+                raise InputError(f"{key}: cannot read image {shown} ({e})") from None
+            if len(arrays) == 1:  # every sample has this size, or the folder is refused below
+                check_total(arrays[0].nbytes * len(ordered), f"{written} ({len(ordered)} images)", key)
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
             raise InputError(

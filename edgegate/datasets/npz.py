@@ -1,4 +1,9 @@
-"""``.npz`` datasets: named arrays in one file (``x_key`` samples, ``y_key`` labels)."""
+"""``.npz`` datasets: named arrays in one file (``x_key`` samples, ``y_key`` labels).
+
+An ``.npz`` is a zip archive, so a small file may inflate to gigabytes: each array's size is
+checked from the zip's central directory and its ``.npy`` header before it is read
+(``datasets.limits``). Reading a member never yields more than the directory declares.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from edgegate.datasets.interface import Dataset, DatasetSource
+from edgegate.datasets.limits import (
+    LIMIT_SHOWN,
+    MAX_DATASET_BYTES,
+    check_declared,
+    check_total,
+    read_npy_header,
+)
 from edgegate.datasets.paths import resolve_inside
 from edgegate.errors import InputError
 from edgegate.policy import sections
@@ -48,6 +60,11 @@ class NpzSource(DatasetSource):
                         f"{key}: {spec.path} has no array {spec.y_key!r} (it has: "
                         f"{', '.join(names)}); set y_key to the labels' name, or y_key: null"
                     )
+                wanted = [spec.x_key] + (
+                    [spec.y_key] if spec.y_key is not None and spec.y_key in names else []
+                )
+                # Checked together before either is read: two arrays under the limit each may not be.
+                check_total(sum(_declared(npz, name, spec.path, key) for name in wanted), spec.path, key)
                 x = _read(npz, spec.x_key, spec.path, key)
                 y = _read(npz, spec.y_key, spec.path, key) if spec.y_key in names else None
         except (zipfile.BadZipFile, OSError, EOFError) as e:  # a member cut short or corrupt
@@ -56,6 +73,24 @@ class NpzSource(DatasetSource):
                 "(not a Git LFS pointer or a partial upload)"
             ) from None
         return Dataset(x, y, f"{key} ({spec.path})")
+
+
+def _declared(npz: np.lib.npyio.NpzFile, name: str, written: str, key: str) -> int:
+    """The bytes array ``name`` will take in memory, from the zip directory and the array's header
+    (reading only that header); ``InputError`` when it is over the limit or inconsistent."""
+    archive = npz.zip
+    assert archive is not None  # set until the NpzFile is closed, and it is open here
+    member = name if name in archive.namelist() else f"{name}.npy"
+    info = archive.getinfo(member)
+    shown = f"array {name!r} in {written}"
+    if info.file_size > MAX_DATASET_BYTES:
+        raise InputError(
+            f"{key}: {shown} inflates to {info.file_size} bytes ({info.compress_size} compressed), over "
+            f"the {LIMIT_SHOWN} a dataset may hold in memory; use a smaller file"
+        )
+    with archive.open(member) as f:
+        header = read_npy_header(f, f"{key}: {shown}")
+    return check_declared(header, info.file_size - header.offset, shown, key)
 
 
 def _read(npz, name: str, written: str, key: str) -> np.ndarray:

@@ -11,16 +11,20 @@ value through the same schema, for code that makes a section outside a policy fi
 from __future__ import annotations
 
 import json
+import os
+import posixpath
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from edgegate import units as q
 from edgegate.errors import PolicyError
-from edgegate.repo_paths import is_lexically_inside
+from edgegate.repo_paths import is_lexically_inside, real_path, resolves_inside
 from edgegate.policy import convert
+from edgegate.policy.globs import GlobError, compile_glob, is_glob
+from edgegate.policy.names import name_problem
 from edgegate.policy.schema import (
     CalibrationSpec,
     DatasetSpec,
@@ -50,46 +54,20 @@ from edgegate.policy.sections import (
     TargetSection,
     Training,
 )
+from edgegate.policy.yaml_reader import Loc, YamlProblems, format_key, read_yaml
 from edgegate.status import Level
 
-Loc = tuple[Any, ...]
-Lines = dict[Loc, int]
+Lines = Mapping[Loc, int]
 S = TypeVar("S", bound=BaseModel)
 
-
-def _compose_with_lines(text: str) -> tuple[object, dict[Loc, int]]:
-    """Parse YAML into plain Python values plus a map from key path to 1-based line."""
-    lines: dict[Loc, int] = {}
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    loader = yaml.SafeLoader("")
-
-    def build(n, loc: Loc):
-        lines.setdefault(loc, n.start_mark.line + 1)
-        if isinstance(n, yaml.MappingNode):
-            out = {}
-            for k, v in n.value:
-                key = loader.construct_object(k, deep=True)
-                lines[loc + (key,)] = k.start_mark.line + 1
-                out[key] = build(v, loc + (key,))
-            return out
-        if isinstance(n, yaml.SequenceNode):
-            return [build(v, loc + (i,)) for i, v in enumerate(n.value)]
-        return loader.construct_object(n, deep=True)
-
-    return (build(node, ()) if node is not None else None), lines
+MAX_POLICY_BYTES = (
+    256 * 1024
+)  # a large monorepo's policy is tens of KB; pure-Python YAML takes seconds per MB
+PATH_MAX_BYTES = 4096  # Linux's PATH_MAX: no longer path names a file
+NAME_MAX_BYTES = 255  # the longest file or folder name ext4, APFS, NTFS and tmpfs accept
 
 
-def format_key(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _line_for(loc: Loc, lines: dict[Loc, int]) -> tuple[Loc, int]:
+def _line_for(loc: Loc, lines: Lines) -> tuple[Loc, int]:
     """The longest prefix of a pydantic error location that exists in the file, and its line."""
     data_loc: Loc = ()
     for part in loc:
@@ -118,7 +96,16 @@ def load_policy(path: Path, root: Path | None = None) -> Policy:
     """Read, validate and resolve a policy file; raise ``PolicyError`` with every problem."""
     path = Path(path)
     shown = path.name if root is None else _display(path, root)
-    if not path.is_file():
+    if root is not None and _exists(path) and not resolves_inside(root, path):
+        # A symlink committed as edgegate.yml would make EdgeGate read (and quote in its
+        # errors) a file from outside the checkout.
+        raise PolicyError(
+            [
+                f"{shown}:1: (file): resolves to {real_path(root, path)}, outside the repository "
+                f"{Path(root)}; the policy must be a file inside it (not a symlink leading out)"
+            ]
+        )
+    if not _is_file(path):
         raise PolicyError(
             [
                 f"{shown}: no policy file here; run `edgegate init` to write a starter "
@@ -126,14 +113,26 @@ def load_policy(path: Path, root: Path | None = None) -> Policy:
             ]
         )
     try:
-        text = path.read_text(encoding="utf-8")
-        data, lines = _compose_with_lines(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        raise PolicyError([f"{shown}:{line}: yaml: {getattr(e, 'problem', None) or e}"]) from None
-    except UnicodeDecodeError:
-        raise PolicyError([f"{shown}:1: not UTF-8 text"]) from None
+        with open(path, "rb") as f:
+            raw = f.read(MAX_POLICY_BYTES + 1)  # never more, whatever the file turns out to be
+    except OSError as e:
+        raise PolicyError([f"{shown}:1: (file): cannot read it ({e.strerror or e})"]) from None
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            [
+                f"{shown}:1: (file): larger than {MAX_POLICY_BYTES // 1024} KiB, the most a policy file may hold"
+            ]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise PolicyError([f"{shown}:{line}: (file): not UTF-8 text (byte {e.start})"]) from None
+    try:
+        document = read_yaml(text)
+    except YamlProblems as e:
+        raise PolicyError([f"{shown}:{p.line}: {p.key}: {p.message}" for p in e.problems]) from None
+    data, lines = document.data, document.lines
     if not isinstance(data, dict):
         raise PolicyError([f"{shown}:1: (top level): expected a mapping with version and models"])
 
@@ -159,16 +158,87 @@ def load_policy(path: Path, root: Path | None = None) -> Policy:
         raise PolicyError(problems) from None
 
     root = Path(root) if root is not None else path.resolve().parent
-    problems = []
+    problems = _name_problems(parsed, lines, shown)
     models = tuple(_resolve(parsed, i, lines, shown, problems) for i in range(len(parsed.models)))
     if problems:
         raise PolicyError(problems)
     return Policy(path=path, root=root, models=models)
 
 
+def _exists(path: Path) -> bool:
+    """``path`` exists (a dangling symlink counts); False for a name no file system takes."""
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    """``path`` is a regular file (through symlinks); False, never an error, for a name too long
+    or holding a NUL byte: such a file cannot exist."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _name_problems(parsed: PolicyFile, lines: Lines, shown: str) -> list[str]:
+    """Every model name and recipe label that cannot be shown faithfully (docs/policy.md, Names)."""
+    found: list[str] = []
+
+    def check(name: str | None, loc: Loc) -> None:
+        why = name_problem(name) if name is not None else None
+        if why is not None:
+            found.append(f"{shown}:{lines.get(loc, lines.get(loc[:-1], 1))}: {format_key(loc)}: {why}")
+
+    for i, entry in enumerate(parsed.models):
+        check(entry.name, ("models", i, "name"))
+    settings: list[tuple[Loc, ModelSettings]] = [(("defaults",), parsed.defaults)]
+    settings += [(("models", i), m) for i, m in enumerate(parsed.models)]
+    for where, section in settings:
+        if isinstance(section.recipes, list):
+            for j, r in enumerate(section.recipes):
+                check(r.name, where + ("recipes", j, "name"))
+    return found
+
+
+def _utf8_bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+def path_problem(written: str, *, glob: bool) -> str | None:
+    """Why ``written`` (a policy path; a glob too when ``glob``) can name nothing in the repository:
+    outside it, a NUL byte, longer than file systems allow, a malformed glob. None when usable."""
+    if "\0" in written:
+        return f"{written!r} holds a NUL byte, which no file name can"
+    if not is_lexically_inside(written):
+        return f"{written!r} points outside the repository; paths are relative to the repository root"
+    if _utf8_bytes(written) > PATH_MAX_BYTES:
+        return (
+            f"a path of {_utf8_bytes(written)} bytes is longer than the {PATH_MAX_BYTES} file systems allow"
+        )
+    longest = max(written.replace("\\", "/").split("/"), key=_utf8_bytes)
+    if _utf8_bytes(longest) > NAME_MAX_BYTES:
+        return (
+            f"{longest[:24]!r}… is a file or folder name of {_utf8_bytes(longest)} bytes; file systems "
+            f"allow at most {NAME_MAX_BYTES}"
+        )
+    pattern = posixpath.normpath(written.replace("\\", "/"))  # as changes/ matches it
+    if glob and is_glob(pattern):
+        try:
+            compile_glob(pattern)
+        except GlobError as e:
+            return f"{written!r} is not a valid glob: {e}"
+    return None
+
+
 def _display(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        pass
+    try:  # a symlink leading out of the repository: named as it is written inside it
+        return path.absolute().relative_to(Path(root).absolute()).as_posix()
     except ValueError:
         return str(path)
 
@@ -200,16 +270,18 @@ def _resolve(parsed: PolicyFile, i: int, lines: Lines, shown: str, problems: lis
         problems.append(f"{shown}:{line}: {format_key(k)}: {msg}")
 
     for key, p in [(("path",), entry.path)] + [(("watch", j), w) for j, w in enumerate(entry.watch)]:
-        if not is_lexically_inside(p):
-            problem(key, f"{p!r} points outside the repository; paths are relative to the repository root")
+        why = path_problem(p, glob=True)
+        if why is not None:
+            problem(key, why)
     for section in ("eval", "calibration", "training"):
         spec = pick(section)
         data = getattr(spec, "data", None) if spec is not None else None
         if data is not None:
             for attr in ("path", "x", "y", "images"):
                 v = getattr(data, attr)
-                if v and not is_lexically_inside(v):
-                    problem((section, "data", attr), f"{v!r} points outside the repository")
+                why = path_problem(v, glob=False) if v else None
+                if why is not None:
+                    problem((section, "data", attr), why)
 
     recipes_value = pick("recipes")
     auto = recipes_value == "auto"

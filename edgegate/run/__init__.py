@@ -3,10 +3,15 @@
 ``run_check(options, progress)`` is the one entry point the commands call. It reads the
 policy, finds the changed models, materializes their versions (``plan``), and hands them to
 the schedule (``loop.run``) over a worker pool. The parent never imports TensorFlow.
+
+Bad input never costs the report: a model that cannot be read gets its error and the others
+are gated; a folder that cannot be written is an ``OutputError`` naming it; and the result
+holds only text every output can encode (a file name that is not UTF-8 comes out escaped).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -14,7 +19,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from edgegate.run.options import CheckOptions
 
@@ -28,6 +33,7 @@ __all__ = ["CheckOptions", "run_check"]
 def run_check(options: CheckOptions, progress: Progress | None = None) -> RunResult:
     """Run the gate. ``UsageError``/``PolicyError`` before any work for bad options or policy;
     a problem with one model is recorded on that model and the others are still gated."""
+    from edgegate.errors import OutputError
     from edgegate.policy.diff import policy_changes as policy_changes_between
     from edgegate.policy.trust import restrict_to_trusted
     from edgegate.progress import Progress
@@ -51,30 +57,39 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
         ]
 
     def result(models: tuple[Any, ...], status: Status) -> RunResult:
-        return RunResult(
-            status,
-            GitRef(changes.base_ref, changes.base_sha),
-            GitRef("working tree", changes.head_sha),
-            models,
-            policy.display_path,
-            _versions(),
-            round(time.monotonic() - started, 3),
-            f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
-            tuple(notes),
-            policy_changes=policy_changes,
+        return _encodable(
+            RunResult(
+                status,
+                GitRef(changes.base_ref, changes.base_sha),
+                GitRef("working tree", changes.head_sha),
+                models,
+                policy.display_path,
+                _versions(),
+                round(time.monotonic() - started, 3),
+                f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
+                tuple(notes),
+                policy_changes=policy_changes,
+            )
         )
 
     if not changed:
         notes.append(NO_CHANGE_NOTE)
         return result((), Status.PASS)
     keep = options.out_dir is not None
-    # Absolute: workers run in a private working folder, where a relative --out would land.
-    work_root = (
-        Path(options.out_dir).absolute()
-        if options.out_dir is not None
-        else Path(tempfile.mkdtemp(prefix="edgegate-"))
-    )
-    work_root.mkdir(parents=True, exist_ok=True)
+    try:
+        # Absolute: workers run in a private working folder, where a relative --out would land.
+        work_root = (
+            Path(options.out_dir).absolute()
+            if options.out_dir is not None
+            else Path(tempfile.mkdtemp(prefix="edgegate-"))
+        )
+        work_root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a read-only RUNNER_TEMP, a full disk: nothing can be built
+        where = options.out_dir if options.out_dir is not None else tempfile.gettempdir()
+        raise OutputError(
+            f"{where}: cannot create the folder for the candidates ({e.strerror or e}); it must be "
+            "writable (--out, or RUNNER_TEMP in GitHub Actions, or TMPDIR)"
+        ) from None
     try:
         models = _gate(options, policy, repo, changes, changed, work_root, keep, progress)
     finally:
@@ -89,7 +104,8 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
     from edgegate.run import loop
     from edgegate.run.jobs import ModelRef
     from edgegate.run.needs import missing_tensorflow_message, needs_of, tensorflow_installed
-    from edgegate.run.plan import plan_model
+    from edgegate.exception_text import first_line
+    from edgegate.run.plan import ModelPlan, plan_model
     from edgegate.run.pool_runner import PoolRunner
     from edgegate.workers.pool import WorkerPool
 
@@ -109,7 +125,24 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
         for i, ch in enumerate(changed):
             # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
             work = work_root / safe_name(ch.target.name)
-            plan = plan_model(ModelRef(i, ch.target.name), ch, materializer, work)
+            ref = ModelRef(i, ch.target.name)
+            try:
+                plan = plan_model(ref, ch, materializer, work)
+            except (OSError, UnicodeError) as e:
+                # The file system refused this model's files (a name too long, an unreadable
+                # folder): its problem, recorded on it; the other models are still gated.
+                filename = getattr(e, "filename", None)
+                said = f"{filename}: " if filename else ""
+                plan = ModelPlan(
+                    ref=ref,
+                    policy=ch.target.model,
+                    change=ch.change,
+                    head_path=ch.target.path,
+                    base_path=ch.base_path,
+                    work=work,
+                    error=f"{ch.target.path}: cannot read it ({said}{first_line(e)})",
+                    notes=ch.reasons,
+                )
             shown = f"{ch.target.name} ({ch.target.path})"
             if shown in unconvertible and plan.error is None:
                 plan = replace(plan, error=missing_tensorflow_message(shown))
@@ -172,6 +205,38 @@ def _base_policy(repo: Any, policy: Any, base_sha: str | None) -> tuple[Any, str
                 None,
                 f"the base branch's {rel} cannot be read ({first}): every setting that runs code is off",
             )
+
+
+T = TypeVar("T")
+
+
+def _encodable(value: T) -> T:
+    """``value`` (a result, and every value inside it) with its text made encodable as UTF-8:
+    a surrogate (a byte of a file name that is not UTF-8) is escaped, so the results file, the
+    report, the PR comment and the terminal can all be written. Unchanged values stay the same
+    objects, so a clean result is returned as it is."""
+    if isinstance(value, str):
+        from edgegate.policy.names import encodable
+
+        return value if value.isascii() else encodable(value)  # type: ignore[return-value]
+    if isinstance(value, tuple):
+        items = tuple(_encodable(v) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items  # type: ignore[return-value]
+    if isinstance(value, dict):
+        pairs = [(k, v, _encodable(k), _encodable(v)) for k, v in value.items()]
+        if all(k2 is k and v2 is v for k, v, k2, v2 in pairs):
+            return value
+        return {k2: v2 for _, _, k2, v2 in pairs}  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changed = {}
+        for f in dataclasses.fields(value):
+            if f.init:
+                old = getattr(value, f.name)
+                new = _encodable(old)
+                if new is not old:
+                    changed[f.name] = new
+        return dataclasses.replace(value, **changed) if changed else value
+    return value
 
 
 def _versions() -> dict[str, str]:

@@ -178,6 +178,16 @@ def test_unknown_explicit_path_lists_the_models(repo):
     assert "digits: models/digits.tflite" in msg and "kws: models/kws.keras" in msg
 
 
+def test_unknown_explicit_path_that_is_not_utf8_is_shown_escaped(repo):
+    repo.write("models/digits.tflite", model_bytes(1))
+    repo.commit()
+    argv_path = os.fsdecode(b"models/caf\xe9.tflite")  # as Python hands a Latin-1 argument over
+    with pytest.raises(UsageError) as err:
+        repo.changes(ONE, paths=(argv_path,))
+    assert "is at or under 'models/caf\\xe9.tflite' (paths" in str(err.value)
+    str(err.value).encode("utf-8")  # printable as it is: no surrogate left in it
+
+
 def test_glob_expands_to_one_target_per_model(repo):
     repo.write("models/a.tflite", model_bytes(1))
     repo.write("models/b.keras", model_bytes(2))
