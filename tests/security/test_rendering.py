@@ -42,14 +42,16 @@ from tests.github.conftest import BOT, REPO, WRITE_TOKEN, FakeGitHub, load_event
 from tests.gitrepo import GitRepo
 
 FORGED_HEADING = "## ✅ EdgeGate: 4 models within budget"
-MODEL_NAME = f"{FORGED_HEADING}\n</details><img src=x onerror=alert(1)> @octocat #123 `x` | y |\n::error title=pwned::forged"
-FILE_NAME = "models/<img src=x onerror=alert(1)>@octocat #7 |x|\n::error::file.tflite"
+# Names are one line of visible text, at most 100 characters (the policy loader refuses others:
+# tests/security/test_hostile_inputs.py); the file and tensor names below still carry newlines.
+MODEL_NAME = f"{FORGED_HEADING} </details><img src=x onerror=a> @octocat #12 `x` | ::error::f"
+FILE_NAME = "models/<img src=x onerror=alert(1)>@octocat #7 |x| ::error::file.tflite"  # (no control characters: refused)
 TENSOR_NAME = "t{i} </details><!-- <b>bold</b> @octocat #5 `|` \u202egnp.exe\n::error::tensor"
 # Keras 3 forbids only "/" in a layer name; "error:" is what the converter's message is cut at.
 LAYER_NAME = "dense error: <details open><img src=x onerror=alert(1)> @octocat #9 |k| ## fake \x1b[31mred"
-LABEL = "f16 | ✅ pass | <b>x</b> @org/team #1\n::warning::w"
+LABEL = "f16 | ✅ pass | <b>x</b> @org/team #1 ::warning::w"
 CODE_LABEL = "`dyn` *ok* [link](https://evil.example)"
-LAYERS_PATH = "models/layers,1::2\n::warning::x.keras"  # ":" and "," end a command's property
+LAYERS_PATH = "models/layers,1::2 ::warning::x.keras"  # ":" and "," end a command's property
 BRANCH = "fix/</details><img/src=x/onerror=alert(1)>@octocat#12|`x`"
 RUN_URL = "https://github.com/octo-org/vision-models/actions/runs/4242"
 EDGEGATE_HTML = re.compile(
@@ -460,7 +462,7 @@ def _unescape(text: str, property: bool = False) -> str:
 
 def test_no_line_of_the_log_is_a_command_but_edgegates_own(gated, results):
     assert one_line(MODEL_NAME) in seen(gated.log)  # the terminal table named the model …
-    assert "::error title=pwned::forged" in gated.log  # … and its forged command, as text
+    assert "| ::error::f" in gated.log  # … and its forged command, as text
     expected = run_annotations(results)
     commands = runner_commands(gated.log)
     assert sorted(line for line, _ in commands) == sorted(a.command() for a in expected)
