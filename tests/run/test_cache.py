@@ -634,3 +634,80 @@ def test_edgegate_check_with_a_cache_reuses_every_build_and_evaluation(repo, tmp
     assert _without_latency(warm_model) == _without_latency(cold_model)
     assert all(c["latency_ms"] and c["latency_ms"] > 0 for c in warm_model["candidates"])  # measured anew
     assert warm_model["reference"]["latency_ms"] > 0
+
+
+# --- the action's cache steps ---------------------------------------------------------------------
+
+
+def _action_step(step_id: str) -> dict[str, Any]:
+    import yaml
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    return next(s for s in action["runs"]["steps"] if s.get("id") == step_id or s.get("name") == step_id)
+
+
+def _bash(step_id: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    script = _action_step(step_id)["run"]
+    base = {"PATH": os.environ["PATH"], "HOME": str(cwd)}
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def test_the_action_restores_the_base_branch_scope_and_saves_to_its_own_key(tmp_path):
+    from edgegate import __version__
+
+    restore, save, gate_step = (
+        _action_step(n) for n in ("Restore the results cache", "Save the results cache", "gate")
+    )
+    assert restore["uses"].startswith("actions/cache/restore@") and save["uses"].startswith(
+        "actions/cache/save@"
+    )
+    assert restore["with"]["restore-keys"] == "${{ steps.cache-key.outputs.prefix }}"
+    assert restore["with"]["key"] == save["with"]["key"] == "${{ steps.cache-key.outputs.key }}"
+    assert save["if"].startswith("always()")  # a failing gate still saves what it computed
+    assert gate_step["env"]["EDGEGATE_CACHE"] == "${{ steps.cache-key.outputs.dir }}"
+    name = _action_step("cache-key")
+    assert "steps.meta.outputs.version" in name["env"]["PREFIX"] and "github.run_id" in name["env"]["RUN"]
+
+    out = tmp_path / "out"
+    out.write_text("")
+    env = {"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path), "RUN": "7-1", "SHARD": " 2/3 "}
+    prefix = f"edgegate-results-v1-Linux-X64-py3.11.7-{__version__}-abc-"
+    proc = _bash("cache-key", {**env, "CACHE": "true", "PREFIX": prefix}, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    named = _outputs(out)
+    assert named == {
+        "prefix": prefix,
+        "key": prefix + "7-1-shard-2-of-3",
+        "dir": str(tmp_path / "edgegate-cache"),
+    }
+    out.write_text("")
+    assert _bash("cache-key", {**env, "CACHE": "false", "PREFIX": prefix}, tmp_path).returncode == 0
+    assert out.read_text() == ""  # no key: restore, save and --cache are all skipped
+    proc = _bash("cache-key", {**env, "CACHE": "yes", "PREFIX": prefix}, tmp_path)
+    assert proc.returncode == 2 and "cache must be true or false" in proc.stdout
+
+    # Saved only when the run added entries.
+    cache_dir = tmp_path / "edgegate-cache"
+    ResultsCache(cache_dir).put("a" * 64, Packed("layers", "LayerError", []))
+    before = tmp_path / "before"
+    before.write_text("")
+    assert (
+        _bash("cache-before", {"GITHUB_OUTPUT": str(before), "DIR": str(cache_dir)}, tmp_path).returncode == 0
+    )
+    entries = _outputs(before)["entries"]
+    after = tmp_path / "after"
+    after.write_text("")
+    env = {"GITHUB_OUTPUT": str(after), "DIR": str(cache_dir), "BEFORE": entries}
+    assert _bash("cache-after", env, tmp_path).returncode == 0 and after.read_text() == ""
+    ResultsCache(cache_dir).put("b" * 64, Packed("layers", "LayerError", []))
+    assert _bash("cache-after", env, tmp_path).returncode == 0 and _outputs(after) == {"changed": "true"}
