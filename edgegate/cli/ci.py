@@ -53,6 +53,9 @@ def ci(
     results_path: Path | None,
     report_path: Path | None,
     env: Mapping[str, str] = os.environ,
+    *,
+    cache_dir: Path | None = None,
+    cache_max: int | None = None,
 ) -> int:
     github = GitHubEnvironment.from_env(env)
     log = Log(github.actions)
@@ -80,6 +83,9 @@ def ci(
         out_dir=out / "candidates",
         shard=shard_spec,
         trust="base" if pr else "working-tree",  # a PR's own policy never switches on code
+        # A pull request's writes land in its own cache scope, never the base branch's (docs/cache.md).
+        cache_dir=cache_dir,
+        cache_max_bytes=cache_max,
     )
     try:
         run = run_check(options, LogProgress())

@@ -28,6 +28,26 @@ def _exit(command: Callable[..., int], *args: Any, **kwargs: Any) -> NoReturn:
     raise typer.Exit(guarded(command, *args, **kwargs))
 
 
+CACHE_HELP = (
+    "Reuse figures of unchanged inputs from this results cache folder, and add new ones "
+    "(env EDGEGATE_CACHE; see docs/cache.md). Latency is always measured."
+)
+CACHE_MAX_HELP = "Bound of the results cache, e.g. 2GB (the default); least recently used entries go first."
+
+
+def _size(text: str) -> int:
+    """A size flag ("2GB", "500 MB", bytes): typer reports a bad one as a usage error (exit 2)."""
+    from edgegate.units import parse_size
+
+    try:
+        size = parse_size(text)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    if size <= 0:
+        raise typer.BadParameter("must be more than 0 bytes")
+    return size
+
+
 @app.command()
 def check(
     paths: List[str] = typer.Argument(None, help="Gate the models at these paths (changed or not)."),
@@ -58,6 +78,10 @@ def check(
     ),
     repo: Path = typer.Option(Path("."), "--repo", help="The repository (default: current folder)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the final table."),
+    cache: Optional[Path] = typer.Option(None, "--cache", envvar="EDGEGATE_CACHE", help=CACHE_HELP),
+    cache_max: Optional[int] = typer.Option(
+        None, "--cache-max", envvar="EDGEGATE_CACHE_MAX", parser=_size, metavar="SIZE", help=CACHE_MAX_HELP
+    ),
 ) -> None:
     """Gate the models this change touched: optimize, measure, compare with base, judge."""
     from edgegate.cli.check import check as command
@@ -74,6 +98,8 @@ def check(
         threads=threads,
         jobs=jobs,
         out_dir=out,
+        cache_dir=cache,
+        cache_max_bytes=cache_max,
     )
     _exit(command, options, json_out, report, quiet=quiet)
 
@@ -118,11 +144,27 @@ def ci(
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for results.json, report.md, candidates."),
     json_out: Optional[Path] = typer.Option(None, "--json"),
     report: Optional[Path] = typer.Option(None, "--report"),
+    cache: Optional[Path] = typer.Option(None, "--cache", envvar="EDGEGATE_CACHE", help=CACHE_HELP),
+    cache_max: Optional[int] = typer.Option(
+        None, "--cache-max", envvar="EDGEGATE_CACHE_MAX", parser=_size, metavar="SIZE", help=CACHE_MAX_HELP
+    ),
 ) -> None:
     """Run in GitHub Actions: gate the PR, comment, annotate, write outputs."""
     from edgegate.cli.ci import ci as command
 
-    _exit(command, policy, base, comment, fail_on, shard, out, json_out, report)
+    _exit(
+        command,
+        policy,
+        base,
+        comment,
+        fail_on,
+        shard,
+        out,
+        json_out,
+        report,
+        cache_dir=cache,
+        cache_max=cache_max,
+    )
 
 
 @app.command()

@@ -26,6 +26,7 @@ from edgegate.run.options import CheckOptions
 if TYPE_CHECKING:
     from edgegate.progress import Progress
     from edgegate.results import RunResult
+    from edgegate.run.cache import ResultsCache
 
 __all__ = ["CheckOptions", "run_check"]
 
@@ -43,6 +44,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     progress = progress or Progress()
     started = time.monotonic()
     repo, policy, changes, changed = select(options)
+    cache = _cache(options)
     notes = list(changes.notes) + list(options.extra_notes)
     base_policy, base_note = _base_policy(repo, policy, changes.base_sha)
     if base_note:
@@ -91,14 +93,16 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
             "writable (--out, or RUNNER_TEMP in GitHub Actions, or TMPDIR)"
         ) from None
     try:
-        models = _gate(options, policy, repo, changes, changed, work_root, keep, progress)
+        models = _gate(options, policy, repo, changes, changed, work_root, keep, progress, cache, notes)
     finally:
         if not keep:
             shutil.rmtree(work_root, ignore_errors=True)
     return result(models, RunResult.status_of(models))
 
 
-def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, progress) -> tuple[Any, ...]:
+def _gate(
+    options, policy, repo, changes, changed, work_root: Path, keep: bool, progress, cache, notes: list[str]
+) -> tuple[Any, ...]:
     from edgegate.changes.select import ModelMaterializer
     from edgegate.repo_paths import safe_name
     from edgegate.run import loop
@@ -149,7 +153,27 @@ def _gate(options, policy, repo, changes, changed, work_root: Path, keep: bool, 
             plans.append(plan)
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
-            return loop.run(plans, PoolRunner(pool, progress), settings)
+            if cache is None:
+                return loop.run(plans, PoolRunner(pool, progress), settings)
+            from edgegate.run.cache import CachingRunner
+
+            runner = CachingRunner(PoolRunner(pool, progress), cache)
+            models = loop.run(plans, runner, settings)
+            notes.append(runner.summary().note())
+            return models
+
+
+def _cache(options: CheckOptions) -> ResultsCache | None:
+    """The results cache ``--cache`` names, or None; ``UsageError`` for a folder it cannot use."""
+    if options.cache_dir is None:
+        return None
+    from edgegate.errors import UsageError
+    from edgegate.run.cache import DEFAULT_MAX_BYTES, ResultsCache
+
+    try:
+        return ResultsCache(Path(options.cache_dir), options.cache_max_bytes or DEFAULT_MAX_BYTES)
+    except OSError as e:
+        raise UsageError(f"--cache {options.cache_dir}: cannot use this folder ({e.strerror or e})") from None
 
 
 def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:

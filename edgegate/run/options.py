@@ -21,6 +21,10 @@ class CheckOptions:
     out_dir: Path | None = None  # where candidates are written (default: a temp dir, removed)
     shard: tuple[int, int] | None = None  # (index, count), 1-based index: gate this share of models
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
+    # A results cache (docs/cache.md): figures of jobs whose inputs are unchanged are reused from
+    # here; None runs every job, as without a cache.
+    cache_dir: Path | None = None
+    cache_max_bytes: int | None = None  # bound of the cache (default 2 GB), least recently used out first
     # Who may switch on settings that run code (trust_code, hooks, a compiler path): the working
     # tree (a local run: your own files), or only the base branch's policy (a pull-request run).
     trust: Literal["working-tree", "base"] = "working-tree"
