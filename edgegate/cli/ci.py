@@ -34,7 +34,7 @@ from edgegate.progress import LogProgress
 from edgegate.publishers.annotations import AnnotationsPublisher
 from edgegate.publishers.interface import CommentMode, Outcome, Publication
 from edgegate.publishers.job_summary import JobSummaryPublisher
-from edgegate.publishers.pr_comment import PrCommentPublisher
+from edgegate.publishers.pr_comment import PrCommentPublisher, marker
 from edgegate.publishers.step_outputs import StepOutputsPublisher
 from edgegate.results import GitRef, RunResult
 from edgegate.run import CheckOptions, run_check
@@ -64,6 +64,7 @@ def ci(
         gate = FailOn.parse(fail_on)
         shard_spec = parse_shard(shard) if shard else None
         event = read_event(github.event_name, github.event_path)
+        marker(github.comment_header)  # a bad header is a usage error before any work
     except EdgeGateError as e:
         return could_not_run(e, github, log)
 
@@ -185,7 +186,13 @@ def _publisher(
         return Outcome(False, f"{where}: no token; the action passes its github-token input as GITHUB_TOKEN")
     client = GitHubClient(github.api_url, github.token)
     return PrCommentPublisher(
-        client, repo, pr.number, mode, fork=pr.is_fork, author=AuthorRule.from_environment(github)
+        client,
+        repo,
+        pr.number,
+        mode,
+        fork=pr.is_fork,
+        author=AuthorRule.from_environment(github),
+        header=github.comment_header,
     )
 
 

@@ -21,7 +21,7 @@ from edgegate.github.identity import AuthorRule
 from edgegate.github.interface import GitHubApiError
 from edgegate.publishers.interface import CommentMode, Publication
 from edgegate.publishers.job_summary import JobSummaryPublisher
-from edgegate.publishers.pr_comment import PrCommentPublisher
+from edgegate.publishers.pr_comment import PrCommentPublisher, marker
 from edgegate.publishers.step_outputs import StepOutputsPublisher
 from edgegate.report.markdown import write_report
 from edgegate.results import read_results
@@ -40,6 +40,7 @@ def publish(
         if repo is None or not valid_repository(repo):
             raise UsageError(f"--repo {repo!r}: expected owner/name (default: GITHUB_REPOSITORY)")
         number = pr if pr is not None else _pr_number(event, Path(results))
+        marker(github.comment_header)
         if mode is not CommentMode.OFF and not github.token:
             raise UsageError("no GitHub token: set GITHUB_TOKEN (the action passes its github-token input)")
     except UsageError as e:
@@ -82,7 +83,9 @@ def publish(
         shown_report = None
     publication = Publication(run, Path(results), shown_report, details, commit)
     author = AuthorRule.from_environment(github)
-    outcome = PrCommentPublisher(client, repo, number, mode, fork=fork, author=author).publish(publication)
+    outcome = PrCommentPublisher(
+        client, repo, number, mode, fork=fork, author=author, header=github.comment_header
+    ).publish(publication)
     (log.info if outcome.ok else log.error)(outcome.message)
     JobSummaryPublisher(github.step_summary, notes=(outcome.message,)).publish(publication)
     StepOutputsPublisher(github.output, {"comment-url": outcome.url or ""}).publish(publication)

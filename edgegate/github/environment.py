@@ -38,6 +38,7 @@ class GitHubEnvironment:
     runner_temp: Path | None
     token: str | None = field(default=None, repr=False)
     comment_author: str | None = None  # EDGEGATE_COMMENT_AUTHOR: the login the token comments as
+    comment_header: str = ""  # EDGEGATE_COMMENT_HEADER: one sticky comment per header (several jobs)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> GitHubEnvironment:
@@ -62,6 +63,7 @@ class GitHubEnvironment:
             # The action passes its github-token input as GITHUB_TOKEN; GH_TOKEN is the gh CLI's name.
             token=get("GITHUB_TOKEN") or get("GH_TOKEN"),
             comment_author=(get("EDGEGATE_COMMENT_AUTHOR") or "").strip() or None,
+            comment_header=(get("EDGEGATE_COMMENT_HEADER") or "").strip(),
         )
 
     @property

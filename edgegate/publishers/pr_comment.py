@@ -16,9 +16,11 @@ reported with what to do, never raised: the gate's verdict does not depend on th
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
+from edgegate.errors import UsageError
 from edgegate.github.client import GitHubClient
 from edgegate.github.identity import AuthorRule, CommentAuthor
 from edgegate.github.interface import Comment, GitHubApiError
@@ -26,6 +28,22 @@ from edgegate.publishers.interface import CommentMode, Outcome, Publication, Pub
 from edgegate.untrusted_text import md_code_block, md_text, md_url
 
 MARKER = "<!-- edgegate-report -->"
+_HEADER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}")
+
+
+def marker(header: str = "") -> str:
+    """The hidden first line that finds a job's sticky comment: one per ``comment-header``, so two
+    EdgeGate jobs on one PR keep two comments. ``UsageError`` for a header outside [A-Za-z0-9 _.-]."""
+    if not header:
+        return MARKER
+    if not _HEADER.fullmatch(header):
+        raise UsageError(
+            f"comment header {header[:70]!r} (EDGEGATE_COMMENT_HEADER, the action's comment-header input): "
+            "use 1-64 letters, digits, spaces, '_', '.' or '-', e.g. mobile"
+        )
+    return f"<!-- edgegate-report: {header} -->"
+
+
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in a comment body
 SAFETY_MARGIN = 200  # GitHub's count and Python's may differ on line endings
 
@@ -42,7 +60,7 @@ def _footer(commit: str | None, details_url: str | None) -> str:
     return f"{shown}\n<!-- edgegate-run: {uuid.uuid4().hex} -->\n"
 
 
-def comment_body(publication: Publication) -> str:
+def comment_body(publication: Publication, header: str = "") -> str:
     """Marker, report (folded to fit), and a footer naming the commit and linking the run.
 
     The report's own footer names the EdgeGate version; this one says which push it describes.
@@ -50,28 +68,29 @@ def comment_body(publication: Publication) -> str:
     from edgegate.report.markdown import cut_at_line, render_markdown
 
     footer = _footer(publication.commit, publication.details_url)
-    head = MARKER + "\n"
+    head = marker(header) + "\n"
     room = COMMENT_LIMIT - SAFETY_MARGIN - len(head) - len(footer)
     report = render_markdown(publication.run, max_chars=room, details_url=publication.details_url)
     return head + cut_at_line(report, room).rstrip("\n") + footer
 
 
-def could_not_run_body(message: str, commit: str | None, details_url: str | None) -> str:
+def could_not_run_body(message: str, commit: str | None, details_url: str | None, header: str = "") -> str:
     """The comment when EdgeGate could not gate this push: the reason, verbatim in a code block
     (a fence longer than any backtick run in it, so the message cannot close it and nothing in it
     renders: no @mentions, no links, no HTML)."""
     room = COMMENT_LIMIT - SAFETY_MARGIN - 1000
     text = message if len(message) <= room else message[:room] + "\n… (cut; the job log has all of it)"
     return (
-        f"{MARKER}\n## 💥 EdgeGate could not run\n\n"
+        f"{marker(header)}\n## 💥 EdgeGate could not run\n\n"
         "No model was gated for this push, so no earlier verdict applies to it.\n\n"
         + md_code_block(text, "text")
         + _footer(commit, details_url)
     )
 
 
-def is_edgegate_comment(comment: Comment) -> bool:
-    return comment.body.lstrip().startswith(MARKER)
+def is_edgegate_comment(comment: Comment, header: str = "") -> bool:
+    """A comment carrying this job's marker (the first line, exactly: another header's is not it)."""
+    return comment.body.lstrip().split("\n", 1)[0].strip() == marker(header)
 
 
 class PrCommentPublisher(Publisher):
@@ -84,6 +103,7 @@ class PrCommentPublisher(Publisher):
         *,
         fork: bool = False,
         author: AuthorRule = AuthorRule(),
+        header: str = "",
     ):
         self.client = client
         self.repo = repo
@@ -91,12 +111,14 @@ class PrCommentPublisher(Publisher):
         self.mode = mode
         self.fork = fork
         self.author_rule = author
+        self.header = header
+        marker(header)  # refuse a bad header before any request
         self._author: CommentAuthor | None = None  # learned once, when a marked comment is found
 
     def publish(self, publication: Publication) -> Outcome:
         if self.mode is CommentMode.OFF:
             return Outcome(True, "PR comment is off (comment: off)")
-        body = comment_body(publication)
+        body = comment_body(publication, self.header)
         return self._post(body, publication.results_path, new_allowed=bool(publication.run.models))
 
     def publish_could_not_run(self, message: str, commit: str | None, details_url: str | None) -> Outcome:
@@ -104,7 +126,8 @@ class PrCommentPublisher(Publisher):
         never stay under a red check."""
         if self.mode is CommentMode.OFF:
             return Outcome(True, "PR comment is off (comment: off)")
-        return self._post(could_not_run_body(message, commit, details_url), None, new_allowed=True)
+        body = could_not_run_body(message, commit, details_url, self.header)
+        return self._post(body, None, new_allowed=True)
 
     def _post(self, body: str, results_path: Path | None, *, new_allowed: bool) -> Outcome:
         try:
@@ -139,7 +162,9 @@ class PrCommentPublisher(Publisher):
         the token's identity is only asked for when there is a marked comment to judge.
         """
         marked = [
-            c for c in self.client.list_issue_comments(self.repo, self.number) if is_edgegate_comment(c)
+            c
+            for c in self.client.list_issue_comments(self.repo, self.number)
+            if is_edgegate_comment(c, self.header)
         ]
         if not marked:
             return None

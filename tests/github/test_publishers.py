@@ -336,3 +336,27 @@ def test_an_unknown_account_adopts_nothing_and_says_why(github):
     assert outcome.ok and not github.calls("PATCH") and len(github.comments_on(7)) == 2
     assert "a new one: the token's account is unknown" in outcome.message
     assert "EDGEGATE_COMMENT_AUTHOR" in outcome.message
+
+
+def test_two_jobs_with_different_comment_headers_keep_two_sticky_comments(github):
+    from edgegate.errors import UsageError
+    from edgegate.publishers.pr_comment import marker
+
+    def job(header):
+        client = GitHubClient(
+            github.url, WRITE_TOKEN, retry=RetryPolicy(), sleep=lambda s: None, log=lambda m: None
+        )
+        return PrCommentPublisher(
+            client, REPO, 7, CommentMode.STICKY, author=AuthorRule(actions=True), header=header
+        )
+
+    mobile = job("mobile").publish(publication(FAILING))
+    mcu = job("mcu").publish(publication(PASSING))
+    again = job("mobile").publish(publication(PASSING))
+    assert mobile.ok and mcu.ok and again.ok and mobile.url != mcu.url and again.url == mobile.url
+    bodies = [c["body"] for c in github.comments_on(7)]
+    assert [b.splitlines()[0] for b in bodies] == [marker("mobile"), marker("mcu")]
+    # The default job's marker is neither of them: it posts its own.
+    assert job("").publish(publication(PASSING)).url not in (mobile.url, mcu.url)
+    with pytest.raises(UsageError, match="comment header"):
+        marker("bad\n<!--")
