@@ -37,6 +37,7 @@ from edgegate.publishers.job_summary import JobSummaryPublisher
 from edgegate.publishers.pr_comment import PrCommentPublisher, marker
 from edgegate.publishers.step_outputs import StepOutputsPublisher
 from edgegate.results import GitRef, RunResult
+from edgegate.status import Status
 from edgegate.run import CheckOptions, run_check
 from edgegate.shards import parse_shard
 
@@ -91,7 +92,7 @@ def ci(
     try:
         run = run_check(options, LogProgress())
     except EdgeGateError as e:
-        return _not_gated(e, github, log, pr, mode)
+        return _not_gated(e, github, log, pr, mode, (results_path, report_path))
     if pr:
         # The PR's own head commit, in the header as in the footer: the checkout is GitHub's test
         # merge of it into the base, a commit nobody pushed.
@@ -197,11 +198,39 @@ def _publisher(
 
 
 def _not_gated(
-    error: EdgeGateError, github: GitHubEnvironment, log: Log, pr: PullRequestEvent | None, mode: CommentMode
+    error: EdgeGateError,
+    github: GitHubEnvironment,
+    log: Log,
+    pr: PullRequestEvent | None,
+    mode: CommentMode,
+    outputs: tuple[Path, Path] | None = None,
 ) -> int:
     """EdgeGate could not gate this push: say so everywhere, the PR comment included, so an
-    earlier push's green comment never stays under this red check."""
-    code = could_not_run(error, github, log)
+    earlier push's green comment never stays under this red check. With ``outputs``, a results
+    file and a report say it too (status error, the reason in its notes): the artifact and the
+    fork-safe publish half always have something true to show."""
+    written: tuple[Path, Path] | None = None
+    if outputs is not None:
+        failed = RunResult(
+            Status.ERROR,
+            GitRef(pr.base_ref if pr else None, pr.base_sha if pr else None),
+            GitRef(pr.head_ref if pr else None, pr.head_sha if pr else github.sha),
+            notes=(f"EdgeGate could not run: {error}",),
+        )
+        try:
+            write_run_outputs(failed, *outputs)
+            if pr:
+                write_pr_number(outputs[0], pr.number)
+            written = outputs
+        except OutputError:
+            pass  # the log and the summary below still say what went wrong
+    code = could_not_run(
+        error,
+        github,
+        log,
+        results_path=written[0] if written else None,
+        report_path=written[1] if written else None,
+    )
     if pr is not None and mode is not CommentMode.OFF:
         publisher = _publisher(github, pr, mode)
         if isinstance(publisher, PrCommentPublisher):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 from edgegate.errors import EdgeGateError, PolicyError
 from edgegate.github.environment import GitHubEnvironment
@@ -46,7 +47,14 @@ class Log:
             print(log_text(f"edgegate: {level}: {text}"), file=sys.stderr, flush=True)
 
 
-def could_not_run(error: EdgeGateError, github: GitHubEnvironment, log: Log) -> int:
+def could_not_run(
+    error: EdgeGateError,
+    github: GitHubEnvironment,
+    log: Log,
+    *,
+    results_path: Path | None = None,
+    report_path: Path | None = None,
+) -> int:
     """Usage, policy, environment or output error: say so in the log (a policy problem at its
     line), the job summary and the step outputs; the error's exit code (2)."""
     message = str(error)
@@ -66,7 +74,12 @@ def could_not_run(error: EdgeGateError, github: GitHubEnvironment, log: Log) -> 
         try:
             write_outputs(
                 github.output,
-                {"status": Status.ERROR.value, "results-json": "", "report-markdown": "", "comment-url": ""},
+                {
+                    "status": Status.ERROR.value,
+                    "results-json": str(results_path or ""),
+                    "report-markdown": str(report_path or ""),
+                    "comment-url": "",
+                },
             )
         except OSError:
             pass

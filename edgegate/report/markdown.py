@@ -202,6 +202,8 @@ def _headline(run: RunResult) -> str:
 
 def _verdict(run: RunResult) -> str:
     n = len(run.models)
+    if not n and run.status == Status.ERROR:
+        return "💥 EdgeGate could not run"
     failing = [m for m in run.models if m.status.fails]
     warning = [m for m in run.models if m.status == Status.WARN]
     if not n:

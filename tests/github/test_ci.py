@@ -319,6 +319,11 @@ def test_a_push_that_cannot_be_gated_replaces_the_green_comment(
     assert gate(bad) == 2
     (updated,) = github.comments_on(17)
     assert updated["id"] == green["id"]
+    # The results file and the report say it too, so the artifact never holds a stale verdict.
+    failed = read_results(bad.out / "results.json")
+    assert failed.status.value == "error" and failed.models == () and "could not run" in failed.notes[0]
+    assert (bad.out / "report.md").read_text().startswith("## 💥 EdgeGate could not run")
+    assert bad.outputs["results-json"] == str(bad.out / "results.json")
     body = updated["body"]
     assert body.startswith(MARKER) and "## 💥 EdgeGate could not run" in body
     assert (
