@@ -38,14 +38,15 @@ FILE_KEYS: dict[str, str] = {
 _OP_LAYERS = ("TFOpLambda", "SlicingOpLambda")  # tf-keras: config "function" is a tf API name
 
 
-def _walk(node: Any) -> Iterator[dict]:
+def walk_dicts(node: Any) -> Iterator[dict]:
+    """Every mapping in a Keras config, depth first (layer configs nest in models and wrappers)."""
     if isinstance(node, dict):
         yield node
         for v in node.values():
-            yield from _walk(v)
+            yield from walk_dicts(v)
     elif isinstance(node, list):
         for v in node:
-            yield from _walk(v)
+            yield from walk_dicts(v)
 
 
 def file_reading_layers(config: object) -> list[tuple[str, str]]:
@@ -56,7 +57,7 @@ def file_reading_layers(config: object) -> list[tuple[str, str]]:
     lookup layers (and ``TextVectorization``'s inner lookup) read it the same way."""
     found: list[tuple[str, str]] = []
     functions = unsafe_ops.load().functions
-    for node in _walk(config):
+    for node in walk_dicts(config):
         cls = node.get("class_name")
         layer_config = node.get("config")
         if not isinstance(cls, str) or not isinstance(layer_config, dict):

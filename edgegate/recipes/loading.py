@@ -15,7 +15,7 @@ from typing import Any
 from edgegate.errors import InputError
 from edgegate.exception_text import first_line
 from edgegate.recipes.interface import SourceModel
-from edgegate.recipes.keras_config_scan import check_keras_config, check_keras_file
+from edgegate.recipes.keras_config_scan import check_keras_config, check_keras_file, walk_dicts
 from edgegate.recipes.savedmodel_scan import check_saved_model
 
 # Layers that store an op name rather than code (tf-keras wraps tf.* calls in these).
@@ -74,23 +74,13 @@ def keras_version(source: SourceModel) -> int:
         return 3
 
 
-def _walk(node: Any):
-    if isinstance(node, dict):
-        yield node
-        for v in node.values():
-            yield from _walk(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _walk(v)
-
-
 def check_config_safety(config: dict | None, source: SourceModel) -> None:
     """Raise ``InputError`` if loading this config would run code, unless the model is trusted."""
     check_keras_config(config, source)  # layers reading files named in their config
     if config is None or source.trust_code:
         return
     problems: list[str] = []
-    for node in _walk(config):
+    for node in walk_dicts(config):
         cls = node.get("class_name")
         if not isinstance(cls, str):
             continue

@@ -227,21 +227,12 @@ def _load_time_nodes(meta_graph, subgraphs: SaverSubgraphs) -> dict[str, str]:
     return roles
 
 
-def _attr_value(value) -> object:
-    kind = value.WhichOneof("value")
-    if kind == "s":
-        return value.s.decode("utf-8", "replace")
-    if kind == "list":
-        return [s.decode("utf-8", "replace") for s in value.list.s]
-    return None
-
-
 def _unsafe(node, table: unsafe_ops.UnsafeOps) -> unsafe_ops.UnsafeOp | None:
     op = table.ops.get(node.op)
     if op is None or not op.unless_default:
         return op
     for attr, default in op.unless_default:
-        if default is None or (attr in node.attr and _attr_value(node.attr[attr]) != default):
+        if default is None or (attr in node.attr and unsafe_ops.attr_value(node.attr[attr]) != default):
             return op
     return None  # every file-naming attribute left at its default: names no file
 

@@ -140,7 +140,14 @@ def _attr_default(attr) -> Any:
     """An ``OpDef.AttrDef``'s default as JSON (a string or a list of strings), None when it has none."""
     if not attr.HasField("default_value"):
         return None
-    value = attr.default_value
+    return attr_value(attr.default_value)
+
+
+def attr_value(value) -> Any:
+    """An ``AttrValue`` as JSON when it is a string or a list of strings (file names are), else None.
+
+    The derivation reads op defaults with it and the scan reads a node's attributes, so the two
+    compare the same form."""
     kind = value.WhichOneof("value")
     if kind == "s":
         return value.s.decode("utf-8", "replace")
