@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,7 +38,6 @@ from edgegate.run.jobs import (
     Evaluated,
     EvaluateJob,
     Job,
-    JobOutcome,
     LatencyJob,
     LayerAnalysisJob,
     ModelRef,
@@ -48,6 +47,7 @@ from edgegate.run.plan import ModelPlan
 from edgegate.status import Status
 from edgegate.targets import PlacedTarget
 from edgegate.targets.interface import PolicyPlace, Target
+from tests.run.inprocess import InProcessRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,23 +96,11 @@ class ByteTarget(Target[ByteReport]):
 
 
 @dataclass
-class FileRunner:
+class FileRunner(InProcessRunner):
     """Serves jobs in process, from and to real files; records every job it ran."""
 
     crash: set[str] = field(default_factory=set)  # labels whose build dies
     failing: set[str] = field(default_factory=set)  # labels built with an error
-    ran: list[Job] = field(default_factory=list)
-
-    def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None:
-        queue = list(jobs)
-        while queue:
-            job = queue.pop(0)
-            self.ran.append(job)
-            try:
-                outcome = JobOutcome(job, self.serve(job))
-            except Exception as e:  # as the pool reports a failed task
-                outcome = JobOutcome(job, error=str(e))
-            queue += list(on_outcome(outcome))
 
     def serve(self, job: Job) -> Any:
         if isinstance(job, BuildJob):

@@ -8,7 +8,6 @@ the tests see both what was scheduled and what the run concluded from it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,7 +22,6 @@ from edgegate.run.jobs import (
     Evaluated,
     EvaluateJob,
     Job,
-    JobOutcome,
     LatencyJob,
     LayerAnalysisJob,
     ModelRef,
@@ -34,10 +32,11 @@ from edgegate.status import Status
 from edgegate.targets import PlacedTarget
 from edgegate.targets.interface import PolicyPlace, Target
 from edgegate.checks import Check
+from tests.run.inprocess import InProcessRunner
 
 
 @dataclass
-class FakeRunner:
+class FakeRunner(InProcessRunner):
     """Serves jobs in process; ``sizes``/``accuracy``/``crash``... say what each job returns."""
 
     sizes: dict[str, int] = field(default_factory=dict)  # label → bytes (default 1000)
@@ -45,18 +44,6 @@ class FakeRunner:
     crash: set[str] = field(default_factory=set)  # labels whose build job dies
     skip: dict[str, str] = field(default_factory=dict)  # label → skip reason
     base_sizes: dict[str, int] = field(default_factory=dict)
-    ran: list[Job] = field(default_factory=list)
-
-    def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None:
-        queue = list(jobs)
-        while queue:
-            job = queue.pop(0)
-            self.ran.append(job)
-            try:
-                outcome = JobOutcome(job, self.serve(job))
-            except Exception as e:  # as the pool reports a failed task
-                outcome = JobOutcome(job, error=str(e))
-            queue += list(on_outcome(outcome))
 
     def serve(self, job: Job) -> Any:
         if isinstance(job, BuildJob):
@@ -82,9 +69,6 @@ class FakeRunner:
         if isinstance(job, LayerAnalysisJob):
             return ()
         raise AssertionError(f"unexpected job {job!r}")
-
-    def of(self, kind: type) -> list[Any]:
-        return [j for j in self.ran if isinstance(j, kind)]
 
 
 @dataclass(frozen=True)
