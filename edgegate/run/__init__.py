@@ -108,8 +108,7 @@ def _gate(
     from edgegate.run import loop
     from edgegate.run.jobs import ModelRef
     from edgegate.run.needs import missing_tensorflow_message, needs_of, tensorflow_installed
-    from edgegate.exception_text import first_line
-    from edgegate.run.plan import ModelPlan, plan_model
+    from edgegate.run.plan import plan_model
     from edgegate.run.pool_runner import PoolRunner
     from edgegate.workers.pool import WorkerPool
 
@@ -129,24 +128,7 @@ def _gate(
         for i, ch in enumerate(changed):
             # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
             work = work_root / safe_name(ch.target.name)
-            ref = ModelRef(i, ch.target.name)
-            try:
-                plan = plan_model(ref, ch, materializer, work)
-            except (OSError, UnicodeError) as e:
-                # The file system refused this model's files (a name too long, an unreadable
-                # folder): its problem, recorded on it; the other models are still gated.
-                filename = getattr(e, "filename", None)
-                said = f"{filename}: " if filename else ""
-                plan = ModelPlan(
-                    ref=ref,
-                    policy=ch.target.model,
-                    change=ch.change,
-                    head_path=ch.target.path,
-                    base_path=ch.base_path,
-                    work=work,
-                    error=f"{ch.target.path}: cannot read it ({said}{first_line(e)})",
-                    notes=ch.reasons,
-                )
+            plan = plan_model(ModelRef(i, ch.target.name), ch, materializer, work)
             shown = f"{ch.target.name} ({ch.target.path})"
             if shown in unconvertible and plan.error is None:
                 plan = replace(plan, error=missing_tensorflow_message(shown))

@@ -15,6 +15,7 @@ from pathlib import Path
 from edgegate.changes.interface import ChangedModel
 from edgegate.changes.select import ModelMaterializer
 from edgegate.errors import EdgeGateError, InputError
+from edgegate.exception_text import first_line
 from edgegate.policy.sections import ModelPolicy
 from edgegate.model_files import model_kind
 from edgegate.recipes.interface import SourceModel
@@ -96,17 +97,30 @@ def plan_model(
 ) -> ModelPlan:
     """Materialize one changed model's versions; errors belong to this model only."""
     target = changed.target
-    model = target.model
-    notes = list(changed.reasons)
     planned = ModelPlan(
         ref=ref,
-        policy=model,
+        policy=target.model,
         change=changed.change,
         head_path=target.path,
         base_path=changed.base_path,
         work=work,
-        targets=targets_for(model, materializer.repo.root),
+        targets=targets_for(target.model, materializer.repo.root),
     )
+    try:
+        return _materialized(planned, changed, materializer)
+    except (OSError, UnicodeError) as e:
+        # The file system refused this model's files (a name too long, an unreadable folder):
+        # its problem, recorded on it; the other models are still gated.
+        filename = getattr(e, "filename", None)
+        said = f"{filename}: " if filename else ""
+        error = f"{target.path}: cannot read it ({said}{first_line(e)})"
+        return replace(planned, error=error, notes=changed.reasons)
+
+
+def _materialized(planned: ModelPlan, changed: ChangedModel, materializer: ModelMaterializer) -> ModelPlan:
+    target = changed.target
+    model = target.model
+    notes = list(changed.reasons)
     if model.refused:
         return replace(planned, error=model.refused, notes=tuple(notes))
     try:
