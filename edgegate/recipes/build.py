@@ -16,10 +16,15 @@ import numpy as np
 
 from edgegate.errors import InputError
 from edgegate.exception_text import bounded, first_line
-from edgegate.policy.sections import Recipe
 from edgegate.recipes.conversions import CONVERSIONS, convert, make_converter
-from edgegate.recipes.interface import BuildRequest, BuiltCandidate, TrainingContext, stages_of
-from edgegate.recipes.loading import load_keras_model, open_saved_model
+from edgegate.recipes.interface import (
+    BuildRequest,
+    BuiltCandidate,
+    TrainingContext,
+    is_float_reference,
+    stages_of,
+)
+from edgegate.recipes.loading import load_keras_model_for_conversion, open_saved_model
 from edgegate.recipes.reference_check import (
     NotCompared,
     SourceRunner,
@@ -148,14 +153,8 @@ def _check_reference(
     return None, comparison.error(request.model_name)
 
 
-def _is_reference(recipe: Recipe) -> bool:
-    """The plain float32 conversion: what every accuracy drop is measured against."""
-    trainings, conversion = stages_of(recipe)
-    return conversion == "float32" and not trainings
-
-
 def _builds_reference(request: BuildRequest) -> bool:
-    return any(_is_reference(r) for r in request.recipes)
+    return any(is_float_reference(r) for r in request.recipes)
 
 
 def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
@@ -189,7 +188,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             if _builds_reference(request):  # compared through the signature it is converted from
                 runner = _source_runner(lambda: saved_model_runner(loaded, key))
         else:
-            model = load_keras_model(source)
+            model = load_keras_model_for_conversion(source)
             saved_model_dir = signature = None
             if _builds_reference(request):
                 runner = _source_runner(lambda: keras_runner(model))
@@ -231,7 +230,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             del converter  # its Keras 3 export folder goes with it
             path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)
-            if _is_reference(recipe):
+            if is_float_reference(recipe):
                 note, error = _check_reference(request, runner, path, input_shape)
                 if error is not None:
                     path.unlink()

@@ -36,6 +36,12 @@ def stages_of(recipe: Recipe) -> tuple[tuple[str, ...], str]:
     return recipe.trainings, recipe.conversion
 
 
+def is_float_reference(recipe: Recipe) -> bool:
+    """The plain float32 conversion: what every accuracy drop is measured against."""
+    trainings, conversion = stages_of(recipe)
+    return conversion == "float32" and not trainings
+
+
 def training_key(recipe: Recipe) -> tuple:
     """Recipes with equal keys share one fine-tuned parent model."""
     return tuple((stage, settings_of(getattr(recipe, stage))) for stage in recipe.trainings)

@@ -8,6 +8,8 @@ we read the model's config as plain JSON and refuse those unless the policy sets
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import zipfile
 from typing import Any
@@ -129,6 +131,26 @@ def load_keras_model(source: SourceModel) -> Any:
         raise
     except Exception as e:  # Keras raises many types for corrupt or unknown content
         raise InputError(f"{source.display}: Keras could not load this model: {first_line(e)}") from None
+
+
+def load_keras_model_for_conversion(source: SourceModel) -> Any:
+    """``load_keras_model``, once per worker for the same file content.
+
+    Each plain conversion is its own job, so one worker serves several recipes of a model
+    (MobileNetV2 takes 3 s to load). Converting reads the model and never changes it; training
+    loads its own copy, since tfmot wraps the layers it is given.
+    """
+    check_config_safety(read_keras_config(source), source)  # every time: it is what trust means
+    digest = hashlib.sha256()
+    with open(source.path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return _load_keras_model_with_content(source, digest.hexdigest())
+
+
+@functools.lru_cache(maxsize=2)
+def _load_keras_model_with_content(source: SourceModel, sha256: str) -> Any:
+    return load_keras_model(source)
 
 
 def open_saved_model(source: SourceModel) -> tuple[Any, str]:

@@ -136,10 +136,11 @@ def by_label(model):
 EVAL = ", eval: {data: e.npz}, calibration: {data: e.npz}}\n"  # closes a flow-style model entry
 
 
-def test_plain_conversions_are_separate_jobs_and_the_reference_is_built_first(tmp_path):
-    runner = FakeRunner(sizes={"float16": 600, "int8": 300})
-    (m,) = gate(tmp_path, runner, "  - {name: m, path: m.keras, recipes: [float16, int8]}\n")
-    assert [j.labels for j in runner.of(BuildJob)] == [("float32",), ("float16",), ("int8",)]
+def test_plain_conversions_are_separate_jobs_the_reference_then_the_longest_start_first(tmp_path):
+    """The float reference first, then calibrating builds, then the policy's order."""
+    runner = FakeRunner(sizes={"float16": 600, "int8": 300, "dynamic": 400})
+    (m,) = gate(tmp_path, runner, "  - {name: m, path: m.keras, recipes: [float16, int8, dynamic]}\n")
+    assert [j.labels for j in runner.of(BuildJob)] == [("float32",), ("int8",), ("float16",), ("dynamic",)]
     assert m.deploy == "int8" and m.status == Status.PASS
     assert m.reference is not None and m.reference.recipe == "float32" and m.reference.checks == ()
 
@@ -185,8 +186,8 @@ def test_a_skipped_candidate_is_skip_with_its_reason_and_never_ships(tmp_path):
 def test_recipes_sharing_a_training_parent_are_one_job(tmp_path):
     runner = FakeRunner()
     gate(tmp_path, runner, "  - {name: m, path: m.keras, recipes: [prune, prune+int8, int8]}\n")
-    groups = sorted(j.labels for j in runner.of(BuildJob))
-    assert groups == [("float32",), ("int8",), ("prune", "prune+int8")]
+    groups = [j.labels for j in runner.of(BuildJob)]
+    assert groups == [("float32",), ("prune", "prune+int8"), ("int8",)]  # then fine-tuning
 
 
 def test_an_identical_base_is_not_built_again_and_its_figures_are_heads(tmp_path):
