@@ -1,8 +1,13 @@
 """Loading ``edgegate.yml``: YAML with line numbers → schema validation → frozen sections.
 
 Every problem is collected and reported together as ``file:line: key: message`` before any
-work starts, so a user fixes the file in one pass. The line table stays here: each section
-of the returned ``Policy`` carries its own key and line instead.
+work starts, so a user fixes the file in one pass: only a file that cannot be read as YAML
+stops early. The top level, ``defaults:`` and each model are validated on their own, and
+every model whose entry (or what is left of it without the keys the schema refused) validates
+is resolved, so a bad unit in one model hides neither another model's bad ``deploy:`` nor its
+own. ``load_policy_checked`` returns what resolved together with the problems, for the run to
+add the targets' (``edgegate.targets.target_problems``) before raising one ``PolicyError``.
+The line table stays here: each section of the returned ``Policy`` carries its own key and line.
 
 ``parse_recipe``, ``parse_dataset``, ... turn one section's YAML-like value into its frozen
 value through the same schema, for code that makes a section outside a policy file.
@@ -14,8 +19,9 @@ import json
 import os
 import posixpath
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast, get_args
+from typing import Any, Generic, Literal, TypeVar, cast, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,8 +37,9 @@ from edgegate.policy.schema import (
     EdgeTpuSpec,
     LatencySpec,
     MetricSpec,
+    ModelEntry,
     ModelSettings,
-    PolicyFile,
+    PolicyTopLevel,
     RecipeSpec,
     TrainingSpec,
 )
@@ -54,7 +61,8 @@ from edgegate.policy.sections import (
     TargetSection,
     Training,
 )
-from edgegate.policy.yaml_reader import Loc, YamlProblems, format_key, read_yaml
+from edgegate.policy.problems import PolicyProblem, policy_error
+from edgegate.policy.yaml_reader import Loc, YamlDocument, YamlProblems, format_key, read_yaml
 from edgegate.status import Level
 
 Lines = Mapping[Loc, int]
@@ -92,8 +100,33 @@ def _message(err: Any) -> str:
     return _clean(err["msg"])
 
 
+@dataclass(frozen=True)
+class CheckedPolicy:
+    """A policy file read as far as it could be, and every problem found in it.
+
+    ``policy`` holds every model that could be resolved, those with problems too: a key the
+    schema refused counts as not written there, and is not inherited from ``defaults:`` either.
+    That is enough for later checks (the targets' settings) to find their own problems in the
+    same run; only a policy without problems is fit to gate with (``usable``)."""
+
+    policy: Policy
+    problems: tuple[PolicyProblem, ...]  # in the order found; ``policy_error`` puts them in file order
+
+    def usable(self) -> Policy:
+        """The policy; ``PolicyError`` listing every problem if it has any."""
+        if self.problems:
+            raise policy_error(self.problems)
+        return self.policy
+
+
 def load_policy(path: Path, root: Path | None = None) -> Policy:
     """Read, validate and resolve a policy file; raise ``PolicyError`` with every problem."""
+    return load_policy_checked(path, root).usable()
+
+
+def load_policy_checked(path: Path, root: Path | None = None) -> CheckedPolicy:
+    """Read, validate and resolve a policy file as far as it goes, with every problem found;
+    ``PolicyError`` only for a file that cannot be read as YAML (nothing to validate then)."""
     path = Path(path)
     shown = path.name if root is None else _display(path, root)
     if root is not None and _exists(path) and not resolves_inside(root, path):
@@ -128,41 +161,139 @@ def load_policy(path: Path, root: Path | None = None) -> Policy:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise PolicyError([f"{shown}:{line}: (file): not UTF-8 text (byte {e.start})"]) from None
+    yaml_problems: list[PolicyProblem] = []
     try:
         document = read_yaml(text)
     except YamlProblems as e:
-        raise PolicyError([f"{shown}:{p.line}: {p.key}: {p.message}" for p in e.problems]) from None
+        yaml_problems = [PolicyProblem(shown, p.line, f"{p.key}: {p.message}") for p in e.problems]
+        if e.partial is None:  # a syntax error or a limit: nothing was read to validate
+            raise policy_error(yaml_problems) from None
+        document = e.partial
+    problems = _Problems(shown, document, yaml_problems)
+    root = Path(root) if root is not None else path.resolve().parent
+    models = _check(document, problems)
+    return CheckedPolicy(Policy(path=path, root=root, models=models), tuple(problems.found))
+
+
+class _Problems:
+    """The problems found so far. A problem where the YAML reader already said the data is not
+    what the file holds (a value it could not build, a mapping that lost a key) is left out:
+    it would only repeat that one, or follow from it."""
+
+    def __init__(self, shown: str, document: YamlDocument, found: list[PolicyProblem]):
+        self.shown = shown
+        self.document = document
+        self.found = list(found)
+
+    def add(self, loc: Loc, line: int, message: str, *, about_the_key: bool = False) -> None:
+        """A problem at ``loc``; ``about_the_key``: true of the key whatever its value (unknown key)."""
+        if not self._follows_from_yaml(loc, about_the_key):
+            self.found.append(PolicyProblem(self.shown, line, f"{format_key(loc)}: {message}"))
+
+    def _follows_from_yaml(self, loc: Loc, about_the_key: bool) -> bool:
+        if loc in self.document.mappings_missing_a_key:  # a "missing key" may be the one left out
+            return True
+        return not about_the_key and any(loc[: len(u)] == u for u in self.document.unbuilt_values)
+
+
+@dataclass(frozen=True)
+class _SchemaProblem:
+    loc: Loc  # where in the user's data
+    kind: str  # pydantic's error type
+    line: int
+    message: str
+
+
+def _add_schema_problems(error: ValidationError, at: Loc, lines: Lines, problems: _Problems) -> None:
+    """Each problem pydantic found in the value written at ``at``, at its key and line."""
+    found: list[_SchemaProblem] = []
+    for err in error.errors():
+        loc = at + tuple(err["loc"])
+        data_loc, line = _line_for(loc, lines)
+        # Report the key the user wrote: union branches add type names to pydantic's loc.
+        if err["type"] == "extra_forbidden":
+            data_loc, line = loc, lines.get(loc, line)
+        found.append(_SchemaProblem(data_loc, err["type"], line, _message(err)))
+    kept: list[_SchemaProblem] = []
+    for p in found:
+        # A union (e.g. recipes: list | 'auto') reports every branch; keep the branch
+        # that got deeper into the user's data.
+        shadowed = p.kind in ("literal_error", "model_type", "list_type", "dict_type") and any(
+            len(other.loc) > len(p.loc) and other.loc[: len(p.loc)] == p.loc for other in found
+        )
+        if not shadowed and p not in kept:
+            kept.append(p)
+    for p in kept:
+        problems.add(p.loc, p.line, p.message, about_the_key=p.kind == "extra_forbidden")
+
+
+@dataclass(frozen=True)
+class _Section(Generic[S]):
+    """One part of the file checked against its schema."""
+
+    value: S | None  # None when not even its keys without problems validate
+    refused: frozenset[str]  # keys left out of ``value`` for their problems (all: not a mapping)
+
+
+def _section(schema: type[S], raw: object, at: Loc, lines: Lines, problems: _Problems) -> _Section[S]:
+    """``raw``, written at ``at``, validated by ``schema``; on problems (each added to ``problems``)
+    validated again without the keys that have them, so what is fine can still be resolved."""
+    try:
+        return _Section(schema.model_validate(raw), frozenset())
+    except ValidationError as e:
+        _add_schema_problems(e, at, lines, problems)
+        errors = e.errors()
+    if not isinstance(raw, dict) or any(not err["loc"] for err in errors):
+        return _Section(None, frozenset(schema.model_fields))
+    refused = frozenset(str(err["loc"][0]) for err in errors)
+    try:
+        rest = schema.model_validate({k: v for k, v in raw.items() if k not in refused})
+    except ValidationError:  # a required key has a problem: its own problems say enough
+        return _Section(None, refused)
+    return _Section(rest, refused)
+
+
+def _check(document: YamlDocument, problems: _Problems) -> tuple[ModelPolicy, ...]:
+    """Every model of the document that can be resolved; every problem added to ``problems``."""
     data, lines = document.data, document.lines
     if not isinstance(data, dict):
-        raise PolicyError([f"{shown}:1: (top level): expected a mapping with version and models"])
+        problems.add((), 1, "expected a mapping with version and models")
+        return ()
+    top = _section(PolicyTopLevel, data, (), lines, problems)
+    if "defaults" in data and "defaults" not in top.refused:
+        defaults = _section(ModelSettings, data["defaults"], ("defaults",), lines, problems)
+    else:
+        defaults = _Section(ModelSettings(), frozenset())
+    raw_models = data.get("models") if "models" not in top.refused else None
+    raw_models = raw_models if isinstance(raw_models, list) else []
+    entries = [_section(ModelEntry, m, ("models", i), lines, problems) for i, m in enumerate(raw_models)]
 
-    try:
-        parsed = PolicyFile.model_validate(data)
-    except ValidationError as e:
-        found: list[tuple[Loc, str, str]] = []
-        for err in e.errors():
-            data_loc, line = _line_for(tuple(err["loc"]), lines)
-            # Report the key the user wrote: union branches add type names to pydantic's loc.
-            if err["type"] == "extra_forbidden":
-                data_loc, line = tuple(err["loc"]), lines.get(tuple(err["loc"]), line)
-            found.append((data_loc, err["type"], f"{shown}:{line}: {format_key(data_loc)}: {_message(err)}"))
-        problems: list[str] = []
-        for data_loc, kind, entry in found:
-            # A union (e.g. recipes: list | 'auto') reports every branch; keep the branch
-            # that got deeper into the user's data.
-            shadowed = kind in ("literal_error", "model_type", "list_type", "dict_type") and any(
-                len(other) > len(data_loc) and other[: len(data_loc)] == data_loc for other, _, _ in found
+    _name_problems(defaults.value, [e.value for e in entries], lines, problems)
+    _repeated_names(raw_models, lines, problems)
+    settings = defaults.value or ModelSettings()
+    return tuple(
+        _resolve(e.value, i, settings, e.refused, defaults.refused, lines, problems)
+        for i, e in enumerate(entries)
+        if e.value is not None
+    )
+
+
+def _repeated_names(raw_models: list[Any], lines: Lines, problems: _Problems) -> None:
+    """Each model named as an earlier one was, at its ``name:``."""
+    first: dict[str, int] = {}
+    for i, raw in enumerate(raw_models):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if not isinstance(name, str):
+            continue
+        j = first.setdefault(name, i)
+        if j != i:
+            at: Loc = ("models", i, "name")
+            earlier = lines.get(("models", j, "name"), lines.get(("models", j), 1))
+            problems.add(
+                at,
+                lines.get(at, lines.get(("models", i), 1)),
+                f"model names must be unique: {name!r} is also the name of models[{j}] (line {earlier})",
             )
-            if not shadowed and entry not in problems:
-                problems.append(entry)
-        raise PolicyError(problems) from None
-
-    root = Path(root) if root is not None else path.resolve().parent
-    problems = _name_problems(parsed, lines, shown)
-    models = tuple(_resolve(parsed, i, lines, shown, problems) for i in range(len(parsed.models)))
-    if problems:
-        raise PolicyError(problems)
-    return Policy(path=path, root=root, models=models)
 
 
 def _exists(path: Path) -> bool:
@@ -182,24 +313,25 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _name_problems(parsed: PolicyFile, lines: Lines, shown: str) -> list[str]:
+def _name_problems(
+    defaults: ModelSettings | None, entries: list[ModelEntry | None], lines: Lines, problems: _Problems
+) -> None:
     """Every model name and recipe label that cannot be shown faithfully (docs/policy.md, Names)."""
-    found: list[str] = []
 
     def check(name: str | None, loc: Loc) -> None:
         why = name_problem(name) if name is not None else None
         if why is not None:
-            found.append(f"{shown}:{lines.get(loc, lines.get(loc[:-1], 1))}: {format_key(loc)}: {why}")
+            problems.add(loc, lines.get(loc, lines.get(loc[:-1], 1)), why)
 
-    for i, entry in enumerate(parsed.models):
-        check(entry.name, ("models", i, "name"))
-    settings: list[tuple[Loc, ModelSettings]] = [(("defaults",), parsed.defaults)]
-    settings += [(("models", i), m) for i, m in enumerate(parsed.models)]
+    for i, entry in enumerate(entries):
+        if entry is not None:
+            check(entry.name, ("models", i, "name"))
+    settings: list[tuple[Loc, ModelSettings | None]] = [(("defaults",), defaults)]
+    settings += [(("models", i), m) for i, m in enumerate(entries)]
     for where, section in settings:
-        if isinstance(section.recipes, list):
+        if section is not None and isinstance(section.recipes, list):
             for j, r in enumerate(section.recipes):
                 check(r.name, where + ("recipes", j, "name"))
-    return found
 
 
 def _utf8_bytes(text: str) -> int:
@@ -243,10 +375,23 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _resolve(parsed: PolicyFile, i: int, lines: Lines, shown: str, problems: list[str]) -> ModelPolicy:
-    entry = parsed.models[i]
-    d: ModelSettings = parsed.defaults
+def _resolve(
+    entry: ModelEntry,
+    i: int,
+    defaults: ModelSettings,
+    refused: frozenset[str],
+    refused_in_defaults: frozenset[str],
+    lines: Lines,
+    problems: _Problems,
+) -> ModelPolicy:
+    """The model at ``models[i]``, defaults applied; its problems added to ``problems``.
+
+    ``refused``: keys of the model the schema refused (left out of ``entry``); they are not
+    inherited from ``defaults:`` either, and no check that depends on them (or on keys refused
+    in ``defaults:`` that the model inherits) runs: it would judge a value nobody wrote."""
     loc: Loc = ("models", i)
+    d = defaults.model_copy(update={f: None for f in refused if f in ModelSettings.model_fields})
+    unknown = refused | {f for f in refused_in_defaults if getattr(entry, f, None) is None}
 
     def pick(field: str) -> Any:
         own = getattr(entry, field)
@@ -267,7 +412,7 @@ def _resolve(parsed: PolicyFile, i: int, lines: Lines, shown: str, problems: lis
 
     def problem(field_loc: Loc, msg: str) -> None:
         k, line = where(field_loc)
-        problems.append(f"{shown}:{line}: {format_key(k)}: {msg}")
+        problems.add(k, line, msg)
 
     for key, p in [(("path",), entry.path)] + [(("watch", j), w) for j, w in enumerate(entry.watch)]:
         why = path_problem(p, glob=True)
@@ -294,7 +439,7 @@ def _resolve(parsed: PolicyFile, i: int, lines: Lines, shown: str, problems: lis
         problem(("recipes",), f"two recipes are labelled {dup[0]!r}; give one a distinct name:")
 
     deploy = pick("deploy") or ("best" if auto else (labels[0] if len(labels) == 1 else "smallest"))
-    if deploy not in DEPLOY_SELECTORS and deploy not in labels:
+    if deploy not in DEPLOY_SELECTORS and deploy not in labels and not {"recipes", "deploy"} & unknown:
         problem(
             ("deploy",),
             f"{deploy!r} is neither a recipe of this model ({', '.join(labels)}) nor one of "

@@ -446,15 +446,17 @@ class ModelEntry(ModelSettings):
     )
 
 
-class PolicyFile(_Strict):
+# (Comments, not docstrings: a docstring would become the JSON Schema's description.)
+# The top level with ``defaults`` and each model left as written: the loader validates those
+# one by one, so a problem in one model does not hide the problems of the others.
+class PolicyTopLevel(_Strict):
     version: Literal[1] = Field(description="Schema version of this file.")
+    defaults: Any = None
+    models: list[Any] = Field(min_length=1)
+
+
+# The whole file, as ``edgegate/schema/policy.schema.json`` describes it (names must also be
+# unique: the loader checks that, at the line of the repeated name).
+class PolicyFile(PolicyTopLevel):
     defaults: ModelSettings = ModelSettings()
     models: list[ModelEntry] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unique(self):
-        names = [m.name for m in self.models]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"model names must be unique: {', '.join(dup)}")
-        return self

@@ -15,7 +15,9 @@ one walk that counts what it builds and refuses, each at its line:
   holds a lone surrogate (a ``"\\udcff"`` escape: no output could encode it).
 
 ``read_yaml`` returns a ``YamlDocument`` or raises ``YamlProblems``; ``load.py`` adds the file
-name. Only ``policy/`` uses this module.
+name. A limit or a syntax error stops the reading; after the other problems the rest of the
+document is still built (``YamlProblems.partial``), with the places it lost marked, so the
+loader can report the schema's problems in the same run. Only ``policy/`` uses this module.
 """
 
 from __future__ import annotations
@@ -56,10 +58,14 @@ class YamlProblem:
 
 
 class YamlProblems(Exception):
-    """The document cannot be used; ``problems`` says where and why (at least one)."""
+    """The document cannot be used; ``problems`` says where and why (at least one).
 
-    def __init__(self, problems: list[YamlProblem]):
+    ``partial`` is what could be read when the reading went to the end (a key written twice, a
+    key or a scalar that cannot be built); None when it stopped (a syntax error, a limit)."""
+
+    def __init__(self, problems: list[YamlProblem], partial: YamlDocument | None = None):
         self.problems = list(problems)
+        self.partial = partial
         super().__init__("; ".join(f"{p.line}: {p.key}: {p.message}" for p in self.problems))
 
 
@@ -67,6 +73,10 @@ class YamlProblems(Exception):
 class YamlDocument:
     data: object  # dicts, lists and scalars; None for an empty document
     lines: Mapping[Loc, int] = field(default_factory=dict)  # key path → 1-based line
+    # Where ``data`` is not what the file says (only in ``YamlProblems.partial``): values that
+    # could not be built (None in ``data``), and mappings a key of which could not be (left out).
+    unbuilt_values: frozenset[Loc] = frozenset()
+    mappings_missing_a_key: frozenset[Loc] = frozenset()
 
 
 class _Stop(Exception):
@@ -125,9 +135,15 @@ def read_yaml(text: str) -> YamlDocument:
             data = builder.build(node, (), depth=1, via=None, line=node.start_mark.line + 1)
         except _Stop as stop:
             raise YamlProblems([stop.problem]) from None
+        document = YamlDocument(
+            data,
+            builder.lines,
+            frozenset(builder.unbuilt_values),
+            frozenset(builder.mappings_missing_a_key),
+        )
         if builder.problems:
-            raise YamlProblems(builder.problems)
-        return YamlDocument(data, builder.lines)
+            raise YamlProblems(builder.problems, partial=document)
+        return document
     finally:
         loader.dispose()
 
@@ -139,6 +155,8 @@ class _Builder:
         self.loader = loader
         self.lines: dict[Loc, int] = {}
         self.problems: list[YamlProblem] = []
+        self.unbuilt_values: set[Loc] = set()
+        self.mappings_missing_a_key: set[Loc] = set()
         self.nodes = 0
         self.alias_nodes = 0
 
@@ -169,6 +187,7 @@ class _Builder:
             return self.scalar(n, loc, line)
         if n.tag not in _COLLECTION_TAGS:
             self.problem(line, loc, f"the tag {n.tag!r} is not allowed in a policy")
+            self.unbuilt_values.add(loc)
             return None
         if isinstance(n, yaml.SequenceNode):
             return [self.child(n, i, v, loc + (i,), depth=depth, via=via) for i, v in enumerate(n.value)]
@@ -178,6 +197,7 @@ class _Builder:
             key_line = k.start_mark.line + 1
             key = self.key(k, loc, key_line)
             if key is None:
+                self.mappings_missing_a_key.add(loc)
                 continue
             if key in out:
                 self.problem(
@@ -230,8 +250,10 @@ class _Builder:
         except (yaml.YAMLError, ValueError, OverflowError) as e:
             # A 5,000-digit integer or 2001-13-01 as a date raise ValueError, not a YAML error.
             self.problem(line, loc, f"cannot read {_shown(n.value)} ({getattr(e, 'problem', None) or e})")
+            self.unbuilt_values.add(loc)
             return None
         if isinstance(value, str) and not self.text_ok(value, loc, line):
+            self.unbuilt_values.add(loc)
             return None
         return value
 

@@ -162,15 +162,19 @@ def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
     """The repository, its policy, the change set and the models this run (or shard) gates."""
     from edgegate.changes.git import GitRepo
     from edgegate.changes.select import find_changes
-    from edgegate.errors import PolicyError, UsageError
-    from edgegate.policy.load import load_policy
+    from edgegate.errors import UsageError
+    from edgegate.policy.load import load_policy_checked
+    from edgegate.policy.problems import policy_error
     from edgegate.targets import target_problems
 
     repo = GitRepo(options.repo)
-    policy = load_policy(options.policy or repo.root / "edgegate.yml", root=repo.root)
-    problems = target_problems(policy)
+    checked = load_policy_checked(options.policy or repo.root / "edgegate.yml", root=repo.root)
+    # The targets' settings are checked on what the loader resolved, problems or not: one error
+    # lists every problem of the file.
+    problems = [*checked.problems, *target_problems(checked.policy)]
     if problems:
-        raise PolicyError(problems)
+        raise policy_error(problems)
+    policy = checked.policy
     if options.recipes:
         known = {r.label for m in policy.models for r in m.recipes}
         unknown = sorted(set(options.recipes) - known)

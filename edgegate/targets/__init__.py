@@ -3,7 +3,8 @@
 ``targets_for(model, root)`` is the one place that turns a model's policy into the targets it
 is checked against, each with the policy key its checks point at. Each target parses its own
 ``targets:`` section; ``target_problems`` runs those parsers over a whole policy before any
-work, so a bad setting is a policy error with its ``file:line``, like every other key.
+work, so a bad setting is a policy error with its ``file:line``, like every other key (the run
+reports them together with the loader's problems, in one error).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from edgegate.errors import PolicyError
 from edgegate.targets.interface import PolicyPlace, Target
 
 if TYPE_CHECKING:  # at run time only when used: reading results (edgegate report) needs no policy
+    from edgegate.policy.problems import PolicyProblem
     from edgegate.policy.sections import ModelPolicy, Policy, TargetSection
 
 
@@ -73,15 +75,18 @@ def _samples(model: ModelPolicy, root: Path | None) -> Path | None:
     return None
 
 
-def target_problems(policy: Policy) -> list[str]:
-    """Every target setting the targets refuse, as ``file:line: key: message``."""
-    problems: list[str] = []
+def target_problems(policy: Policy) -> list[PolicyProblem]:
+    """Every target setting the targets refuse, at the line of its section (``file:line: key: message``)."""
+    from edgegate.policy.problems import PolicyProblem
+
+    problems: list[PolicyProblem] = []
     for model in policy.models:
         for section in model.targets:
+            line = section.line or 1
             try:
                 _target(section, model, policy.root)
             except PolicyError as e:
-                problems += [f"{policy.display_path}:{section.line or 1}: {p}" for p in e.problems]
+                problems += [PolicyProblem(policy.display_path, line, p) for p in e.problems]
             except ValueError as e:
-                problems.append(f"{policy.display_path}:{section.line or 1}: {section.key}: {e}")
+                problems.append(PolicyProblem(policy.display_path, line, f"{section.key}: {e}"))
     return problems

@@ -20,6 +20,8 @@ from edgegate.cli.main import app
 from edgegate.errors import OutputError, UsageError
 from edgegate.results import write_results
 from tests.github.conftest import make_model, make_run
+from tests.policy.test_every_problem_at_once import LOAD_PROBLEMS, TARGET_PROBLEM
+from tests.policy.test_every_problem_at_once import POLICY as POLICY_WITH_PROBLEMS
 
 ROOT = Path(__file__).resolve().parents[2]
 # The subprocesses run this checkout's edgegate, whatever copy the interpreter has installed.
@@ -66,6 +68,19 @@ def test_json_under_a_file_is_exit_2_naming_the_path(unchanged_repo, tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"edgegate: {target}: cannot write the results file" in proc.stderr
     assert "Traceback" not in proc.stderr and (tmp_path / "blocker").read_text() == "a file, not a folder"
+
+
+def test_check_lists_every_policy_problem_in_one_run_and_exits_2(repo, tmp_path):
+    """A bad unit, bad deploy: values, a bad target setting and a repeated name: one run says them
+    all, in file order, before any work (no model is read: the policy names none that exists)."""
+    repo.write("edgegate.yml", POLICY_WITH_PROBLEMS)
+    repo.commit()
+    proc = check(repo, tmp_path / "r.json")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    expected = LOAD_PROBLEMS[:3] + [TARGET_PROBLEM] + LOAD_PROBLEMS[3:]
+    listed = [line.strip() for line in proc.stderr.splitlines() if line.strip().startswith("edgegate.yml:")]
+    assert listed == expected, proc.stderr
+    assert "invalid policy:" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_json_onto_a_folder_is_exit_2_and_leaves_no_temp_file(unchanged_repo, tmp_path):
