@@ -22,7 +22,8 @@ class Progress:
     """Silent base; subclasses draw."""
 
     def plan(self, added: int) -> None:
-        """``added`` more tasks are known."""
+        """``added`` more tasks are expected (negative: fewer than announced, when a failure
+        cancelled some or the cache answered them)."""
 
     def started(self, label: str) -> None:
         pass

@@ -568,6 +568,9 @@ class CachingRunner:
         self._stored = 0
         self._pending: dict[int, tuple[Job, str]] = {}  # id(job) → (job, key) of misses running
 
+    def expect(self, jobs: int) -> None:
+        self.inner.expect(jobs)
+
     def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None:
         stored_before = self._stored
 
@@ -581,6 +584,7 @@ class CachingRunner:
                     value = self._lookup(job, key)
                     if value is not _MISS:
                         self._reused[_KINDS[type(job)]] += 1
+                        self.inner.expect(-1)  # answered here: it never reaches the workers
                         queue.extend(on_outcome(JobOutcome(job, value)))
                         continue
                     self._ran[_KINDS[type(job)]] += 1

@@ -34,6 +34,7 @@ from edgegate.run.jobs import (
     TargetJob,
 )
 from edgegate.run.plan import ModelPlan
+from edgegate.targets.interface import Target
 
 NO_LAYER_STANDS_OUT = (
     "per-layer analysis: no layer's int8 error stands out (RMSE/scale ≤ {notable} everywhere); "
@@ -48,6 +49,13 @@ class Runner(Protocol):
     process or times out comes back as an outcome with ``error`` set; the runner never raises
     for a job.
     """
+
+    def expect(self, jobs: int) -> None:
+        """``jobs`` more jobs will be run, follow-ups included (negative: fewer than announced).
+
+        The loop announces a round's work before it starts, so that progress totals are known
+        up front and only shrink when a failure cancels the measurements of what it would
+        have built."""
 
     def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None: ...
 
@@ -72,6 +80,7 @@ class _Loop:
         self.models = [ModelFigures(p) for p in plans]
         self.runner = runner
         self.settings = settings
+        self._announced: dict[int, int] = {}  # id(build job) → the measurements expected of it
 
     def run(self) -> tuple[ModelResult, ...]:
         pending = {m.plan.ref.index: self._initial(m) for m in self.models if not m.error}
@@ -79,14 +88,22 @@ class _Loop:
             active = [m for m in self.models if m.plan.ref.index in pending]
             builds = [job for m in active for job in self._builds(m, pending[m.plan.ref.index])]
             builds.sort(key=_start_rank, reverse=True)  # stable: the policy's order otherwise
+            for job in builds:
+                self._announced[id(job)] = self._expected_measurements(job)
+            latency_jobs = sum(1 for m in active if not m.error) if self.settings.latency else 0
+            self.runner.expect(len(builds) + sum(self._announced.values()) + latency_jobs)
             self.runner.run(builds, self._on_outcome)
+            self._announced.clear()
             if self.settings.latency:
                 timed = [job for m in active for job in self._latency(m, pending[m.plan.ref.index])]
+                self.runner.expect(len(timed) - latency_jobs)
                 self.runner.run(timed, self._on_outcome)
             for m in active:
                 m.results = assemble.judge(m, latency_measured=self.settings.latency)
             pending = {m.plan.ref.index: nxt for m in active if not m.error for nxt in [self._next(m)] if nxt}
-        self.runner.run([job for m in self.models for job in self._layer_analyses(m)], self._on_outcome)
+        analyses = [job for m in self.models for job in self._layer_analyses(m)]
+        self.runner.expect(len(analyses))  # known only once the candidates are judged
+        self.runner.run(analyses, self._on_outcome)
         for m in self.models:
             m.results = assemble.with_layer_analyses(m)
         return tuple(
@@ -118,8 +135,8 @@ class _Loop:
             return []
         return [r for r in m.search.next_recipes(m.results) if r.label not in m.head]
 
-    def _builds(self, m: ModelFigures, recipes: list[Recipe]) -> list[Job]:
-        jobs: list[Job] = []
+    def _builds(self, m: ModelFigures, recipes: list[Recipe]) -> list[BuildJob]:
+        jobs: list[BuildJob] = []
         for side in ("head", "base"):
             source = m.plan.source(side)
             store = m.side(side)
@@ -169,25 +186,44 @@ class _Loop:
         if c.path is None or m.error:
             return []
         ref = CandidateRef(m.plan.ref, side, label)
-        conversion = c.conversion
+        jobs: list[Job] = [
+            TargetJob(ref, c.path, target) for target in self._analyzed_targets(m, side, label)
+        ]
+        evaluation = self._evaluation(m, side, label, c.path)
+        return jobs + ([evaluation] if evaluation else [])
+
+    def _analyzed_targets(self, m: ModelFigures, side: Side, label: str) -> list[Target[Any]]:
+        """The targets that analyze this candidate once it is built."""
         # The base side is analyzed only for targets that compare with it; the float reference
         # only when it is itself a judged candidate.
         wanted = label in assemble.judged_labels(m) if side == "head" else True
-        jobs: list[Job] = [
-            TargetJob(ref, c.path, placed.target)
+        conversion = m.side(side)[label].conversion
+        return [
+            placed.target
             for placed in m.plan.targets
             if wanted
             and (side == "head" or placed.target.needs_base())
             and placed.target.never_applies(conversion) is None
         ]
-        evaluation = self._evaluation(m, side, label, c.path)
-        return jobs + ([evaluation] if evaluation else [])
+
+    def _is_evaluated(self, m: ModelFigures, side: Side) -> bool:
+        """Whether this side's candidates are evaluated once built (when the interpreter runs them)."""
+        policy = m.plan.policy
+        return policy.eval is not None and (side == "head" or _has_base_accuracy_budget(policy))
+
+    def _expected_measurements(self, job: BuildJob) -> int:
+        """How many jobs follow ``job`` if all it builds can be measured (progress totals)."""
+        m = self.models[job.model.index]
+        if m.error:
+            return 0
+        evaluated = int(self._is_evaluated(m, job.side))
+        return sum(len(self._analyzed_targets(m, job.side, label)) + evaluated for label in job.labels)
 
     def _evaluation(self, m: ModelFigures, side: Side, label: str, path: Path) -> EvaluateJob | None:
         policy = m.plan.policy
         if policy.eval is None or m.error or m.side(side)[label].not_runnable:
             return None
-        if side == "base" and not _has_base_accuracy_budget(policy):
+        if not self._is_evaluated(m, side):
             return None
         is_reference = side == "head" and label == m.plan.reference_label
         job = EvaluateJob(
@@ -264,13 +300,16 @@ class _Loop:
         else:
             for label in job.labels:
                 store[label].error = f"conversion failed: {outcome.error}"
+        reference = m.plan.reference_label
+        if job.side == "head" and reference in job.labels and store[reference].path is None:
+            self._reference_failed(m, store[reference].error)
         follow: list[Job] = []
+        waiting = len(m.waiting)
         for label in job.labels:
-            c = store[label]
-            if c.path is not None:
+            if store[label].path is not None:
                 follow += self._measurements(m, job.side, label)
-            elif job.side == "head" and label == m.plan.reference_label:
-                self._reference_failed(m, c.error)
+        deferred = len(m.waiting) - waiting  # queued when the reference's outputs exist
+        self.runner.expect(len(follow) + deferred - self._announced.pop(id(job), 0))
         return follow
 
     def _evaluated(self, job: EvaluateJob, outcome: JobOutcome) -> list[Job]:
@@ -293,10 +332,10 @@ class _Loop:
         assert m.reference_outputs is not None
         return [_with_reference(j, m.reference_outputs) for j in waiting]
 
-    @staticmethod
-    def _reference_failed(m: ModelFigures, error: str | None) -> None:
+    def _reference_failed(self, m: ModelFigures, error: str | None) -> None:
         """Without the float reference nothing of this model can be judged: say why, once."""
         m.reference_done = True
+        self.runner.expect(-len(m.waiting))
         m.waiting.clear()
         m.error = m.error or error or "the float reference could not be built"
 

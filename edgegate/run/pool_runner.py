@@ -17,6 +17,9 @@ class PoolRunner:
         self.progress = progress
         self._ids = itertools.count()
 
+    def expect(self, jobs: int) -> None:
+        self.progress.plan(jobs)
+
     def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None:
         running: dict[str, Job] = {}
 
@@ -27,12 +30,10 @@ class PoolRunner:
 
         def finished(outcome: TaskOutcome) -> list[Task]:
             job = running.pop(outcome.task.key)
-            self.progress.finished(job.label, outcome.ok)
             follow = list(on_outcome(JobOutcome(job, outcome.value, outcome.error)))
-            self.progress.plan(len(follow))
+            self.progress.finished(job.label, outcome.ok)  # after the loop's correction of the total
             return [task(j) for j in follow]
 
         if not jobs:
             return
-        self.progress.plan(len(jobs))
         self.pool.run([task(j) for j in jobs], finished, on_start=lambda t: self.progress.started(t.label))

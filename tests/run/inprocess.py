@@ -14,12 +14,18 @@ from edgegate.run.jobs import Job, JobOutcome
 @dataclass
 class InProcessRunner:
     ran: list[Job] = field(default_factory=list)
+    expected: int = 0  # the jobs announced, corrections included
+    announced_before_each_job: list[int] = field(default_factory=list)
+
+    def expect(self, jobs: int) -> None:
+        self.expected += jobs
 
     def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None:
         queue = list(jobs)
         while queue:
             job = queue.pop(0)
             self.ran.append(job)
+            self.announced_before_each_job.append(self.expected)
             try:
                 outcome = JobOutcome(job, self.serve(job))
             except Exception as e:  # as the pool reports a failed task

@@ -257,6 +257,9 @@ def test_a_warm_run_runs_no_cacheable_job_and_equals_an_uncached_run(tmp_path):
     assert warm_inner.cacheable() == []
     assert warm_inner.kinds() == {"LatencyJob": 2}  # latency runs, every time, per model
     assert cold_inner.kinds()["LatencyJob"] == 2
+    # Progress counts what the workers run: the hits come off the announced total.
+    assert warm_inner.expected == len(warm_inner.ran) == 2
+    assert cold_inner.expected == len(cold_inner.ran)
     assert warm_results == reference  # notes name the warm run's own folders
     a = {c.recipe: c for c in warm_results[0].candidates}
     assert a["int8"].worst_layers and a["int8"].accuracy is not None

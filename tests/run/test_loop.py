@@ -297,3 +297,39 @@ def test_an_unreadable_base_version_is_reported_as_such_not_as_new(tmp_path):
     check = next(ch for ch in by_label(m)["int8"].checks if ch.name == "vs_base.size")
     assert check.status == Status.WARN and "Git LFS pointer" in check.message
     assert m.status == Status.WARN
+
+
+# --- progress totals: the work is announced before it starts ---------------------------------
+
+
+def test_a_rounds_work_is_announced_before_its_first_job(tmp_path):
+    """Builds, evaluations, target analyses and the latency job, counted up front (the terminal's
+    "(3/11)" never grows while the round runs)."""
+    runner = FakeRunner()
+    yaml = "  - {name: m, path: m.keras, recipes: [float16, int8, dynamic]" + EVAL
+    ms = plans(tmp_path, yaml + yaml.replace("name: m,", "name: n,"), targets=(CountingTarget(),))
+    loop.run(ms, runner, loop.Settings(root=tmp_path, latency=True))
+    # per model: 4 builds, 4 evaluations, 2 target analyses (int8, dynamic), 1 latency job
+    assert len(runner.ran) == 22
+    assert set(runner.announced_before_each_job) == {22}
+
+
+def test_a_failed_build_takes_its_measurements_off_the_total(tmp_path):
+    runner = FakeRunner(crash={"int8"})
+    gate(tmp_path, runner, "  - {name: m, path: m.keras, recipes: [float16, int8]" + EVAL)
+    assert runner.announced_before_each_job[0] == 6  # 3 builds, 3 evaluations
+    assert runner.expected == len(runner.ran) == 5  # int8's evaluation never came
+
+
+def test_fidelity_evaluations_cancelled_by_a_failed_reference_leave_the_total(tmp_path):
+    runner = FakeRunner(crash={"float32"})
+    yaml = "  - {name: m, path: m.keras, recipes: [int8, float16], eval: {data: e.npz, metric: fidelity}, calibration: {data: e.npz}}\n"
+    gate(tmp_path, runner, yaml)
+    assert runner.expected == len(runner.ran) == 3  # the three builds: nothing to evaluate against
+
+
+def test_fidelity_evaluations_waiting_for_the_reference_are_counted_once(tmp_path):
+    runner = FakeRunner()
+    yaml = "  - {name: m, path: m.keras, recipes: [int8, float16], eval: {data: e.npz, metric: fidelity}, calibration: {data: e.npz}}\n"
+    gate(tmp_path, runner, yaml)
+    assert set(runner.announced_before_each_job) == {6} and runner.expected == len(runner.ran) == 6
