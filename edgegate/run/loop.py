@@ -391,10 +391,10 @@ def _start_rank(job: Job) -> int:
         return 0
     recipes = job.request.recipes
     if any(is_float_reference(r) for r in recipes):
-        return 3
+        return 10
     if any(r.trainings for r in recipes):
-        return 2
-    return int(any(CONVERSIONS[r.conversion].needs_calibration for r in recipes))
+        return 5
+    return max(CONVERSIONS[r.conversion].duration_rank for r in recipes)
 
 
 def _has_base_accuracy_budget(policy: ModelPolicy) -> bool:

@@ -33,9 +33,13 @@ def serve(conn, log_path: str, work_dir: str | None = None) -> None:
         try:
             msg = conn.recv()
         except EOFError:
-            return
+            msg = None
         if msg is None:
-            return
+            # Leave without Python's finalization: with TensorFlow loaded it takes a second or
+            # more, and there is nothing to keep (the parent removes the private folders).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         key, func, args = msg
         try:
             module, name = func.split(":")

@@ -217,6 +217,11 @@ class WorkerPool:
                     finish(w, TaskOutcome(task, error=f"timed out after {task.timeout_s:.0f} s"))
 
     def close(self) -> None:
+        for w in self._workers:  # all told first: they exit together
+            try:
+                w.conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
         for w in self._workers:
             self._retire(w)
         self._workers.clear()

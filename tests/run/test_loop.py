@@ -137,10 +137,17 @@ EVAL = ", eval: {data: e.npz}, calibration: {data: e.npz}}\n"  # closes a flow-s
 
 
 def test_plain_conversions_are_separate_jobs_the_reference_then_the_longest_start_first(tmp_path):
-    """The float reference first, then calibrating builds, then the policy's order."""
-    runner = FakeRunner(sizes={"float16": 600, "int8": 300, "dynamic": 400})
-    (m,) = gate(tmp_path, runner, "  - {name: m, path: m.keras, recipes: [float16, int8, dynamic]}\n")
-    assert [j.labels for j in runner.of(BuildJob)] == [("float32",), ("int8",), ("float16",), ("dynamic",)]
+    """The float reference first, then calibrating builds (int16x8's is longer), then the policy's order."""
+    runner = FakeRunner(sizes={"float16": 600, "int8": 300, "dynamic": 400, "int16x8": 500})
+    yaml = "  - {name: m, path: m.keras, recipes: [float16, int8, dynamic, int16x8]}\n"
+    (m,) = gate(tmp_path, runner, yaml)
+    assert [j.labels for j in runner.of(BuildJob)] == [
+        ("float32",),
+        ("int16x8",),
+        ("int8",),
+        ("float16",),
+        ("dynamic",),
+    ]
     assert m.deploy == "int8" and m.status == Status.PASS
     assert m.reference is not None and m.reference.recipe == "float32" and m.reference.checks == ()
 
