@@ -1,11 +1,12 @@
 """The cost of an action run for a PR that changes no model: install + run, light core vs full.
 
-Builds a local wheelhouse first (EdgeGate's wheel and every dependency, from pip's cache), so the
-timings are the install itself, not the download, as on a runner with a warm `actions/cache`. Then,
-side by side, in fresh venvs: the light core (`pip install edgegate`, what the action installs for a
-PR whose changed files hold no model to convert, and for `publish`) and the full install
-(`edgegate[tensorflow]`, what every run installed before). Each is followed by what the action runs:
-`edgegate needs` and `edgegate check` on a repository where no model changed.
+Builds a local wheelhouse first (every dependency and the build backend, from pip's cache), so the
+timings are the install itself, not the download, as on a runner with a warm `actions/cache`.
+EdgeGate itself is built from its source tree in each install, as the action does. Then, side by
+side, in fresh venvs: the light core installed the way the action does it (uv, itself installed by
+pip), the light core with pip, and the full install (`edgegate[tensorflow]` with pip, what every run
+installed before). Each is followed by what the action runs: `edgegate needs` and `edgegate check`
+on a repository where no model changed.
 Goal (issue 12): core < 15 s and < 300 MB. Run: python bench/bench_install.py
 """
 
@@ -55,11 +56,13 @@ def _run(cmd: list[str], **kw) -> None:
         sys.exit(f"failed: {' '.join(cmd)}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
 
 
-def _install_and_run(tmp: Path, wheels: Path, spec: str, repo: Path) -> tuple[float, float, float]:
-    venv = tmp / spec.replace("[", "-").replace("]", "")
+def _install_and_run(
+    tmp: Path, installer: list[str], venv: Path, spec: str, repo: Path
+) -> tuple[float, float, float]:
+    """(install seconds, run seconds, venv MB): ``installer`` makes ``venv`` and installs ``spec``."""
     t = time.perf_counter()
-    _run([sys.executable, "-m", "venv", str(venv)])
-    _run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-index", "--find-links", str(wheels), spec])
+    for step in installer:
+        _run(["bash", "-c", step.format(venv=venv, spec=spec)])
     installed = time.perf_counter() - t
     t = time.perf_counter()
     _run([str(venv / "bin" / "edgegate"), "needs", "--base", "main"], cwd=repo)
@@ -73,18 +76,47 @@ def main() -> None:
         tmp = Path(name)
         wheels = tmp / "wheels"
         print("building the wheelhouse (downloads what pip's cache lacks; not timed)…", flush=True)
-        _run([sys.executable, "-m", "pip", "wheel", "--quiet", "-w", str(wheels), f"{ROOT}[tensorflow]"])
+        # Every dependency and the build backend, as wheels: what a warm cache holds on a runner.
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "-w",
+                str(wheels),
+                f"{ROOT}[tensorflow]",
+                "setuptools",
+                "uv",
+            ]
+        )
+        for built in wheels.glob("edgegate-*.whl"):
+            built.unlink()  # the action installs EdgeGate from its checkout: it is built each run
         repo = _repo(tmp)
-        core = _install_and_run(tmp, wheels, "edgegate", repo)
-        full = _install_and_run(tmp, wheels, "edgegate[tensorflow]", repo)
+        local = f"--no-index --find-links {wheels}"
+        uv_cache = tmp / "uv-cache"
+        pip = [f"{sys.executable} -m venv {{venv}}", f"{{venv}}/bin/pip install --quiet {local} '{{spec}}'"]
+        uv = [
+            # The action installs uv with pip into a folder of its own, then uv makes the venv.
+            f"{sys.executable} -m pip install --quiet {local} --target {tmp}/uv-tool-{{venv.name}} uv",
+            f"UV_CACHE_DIR={uv_cache}-{{venv.name}} {tmp}/uv-tool-{{venv.name}}/bin/uv venv --quiet {{venv}}",
+            f"UV_CACHE_DIR={uv_cache}-{{venv.name}} {tmp}/uv-tool-{{venv.name}}/bin/uv pip install --quiet "
+            f"--python {{venv}}/bin/python {local} '{{spec}}'",
+        ]
+        core_spec, full_spec = str(ROOT), f"{ROOT}[tensorflow]"
+        rows = {
+            "light core, uv (the action)": _install_and_run(tmp, uv, tmp / "core-uv", core_spec, repo),
+            "light core, pip": _install_and_run(tmp, pip, tmp / "core-pip", core_spec, repo),
+            "full, pip (before issue 12)": _install_and_run(tmp, pip, tmp / "full-pip", full_spec, repo),
+        }
+        for label, (installed, ran, size) in rows.items():
+            print(
+                f"{label:28s} install {installed:5.1f} s + run {ran:4.1f} s = {installed + ran:5.1f} s, venv {size:6.0f} MB"
+            )
+        action, core_pip, full = (sum(r[:2]) for r in rows.values())
         print(
-            f"light core:  install {core[0]:5.1f} s + run {core[1]:4.1f} s = {core[0] + core[1]:5.1f} s, venv {core[2]:6.0f} MB"
-        )
-        print(
-            f"full:        install {full[0]:5.1f} s + run {full[1]:4.1f} s = {full[0] + full[1]:5.1f} s, venv {full[2]:6.0f} MB"
-        )
-        print(
-            f"core / full: time {(core[0] + core[1]) / (full[0] + full[1]):.2f}, size {core[2] / full[2]:.2f}"
+            f"light core uv / full pip: time {action / full:.2f}; light core uv / light core pip: {action / core_pip:.2f}"
         )
         shutil.rmtree(wheels, ignore_errors=True)
 

@@ -292,7 +292,7 @@ def _repeated_names(raw_models: list[Any], lines: Lines, problems: _Problems) ->
             problems.add(
                 at,
                 lines.get(at, lines.get(("models", i), 1)),
-                f"model names must be unique: {name!r} is also the name of models[{j}] (line {earlier})",
+                f"model names must be unique: {name} is also the name of models[{j}] (line {earlier})",
             )
 
 

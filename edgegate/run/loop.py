@@ -394,7 +394,7 @@ def _start_rank(job: Job) -> int:
         return 10
     if any(r.trainings for r in recipes):
         return 5
-    return max(CONVERSIONS[r.conversion].duration_rank for r in recipes)
+    return max((CONVERSIONS[r.conversion].duration_rank for r in recipes), default=0)  # a .tflite: none
 
 
 def _has_base_accuracy_budget(policy: ModelPolicy) -> bool:

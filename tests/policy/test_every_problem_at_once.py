@@ -45,7 +45,7 @@ LOAD_PROBLEMS = [
     f"of {SELECTORS}",
     "edgegate.yml:12: models[1].deploy: 'fastest-ish' is neither a recipe of this model (int8, float16) "
     f"nor one of {SELECTORS}",
-    "edgegate.yml:15: models[2].name: model names must be unique: 'a' is also the name of models[0] (line 5)",
+    "edgegate.yml:15: models[2].name: model names must be unique: a is also the name of models[0] (line 5)",
     "edgegate.yml:17: models[2].latency.runs: Input should be greater than or equal to 1",
 ]
 TARGET_PROBLEM = "edgegate.yml:14: models[1].targets.mcu: mcu.arena: cannot read 'lots' as a size"

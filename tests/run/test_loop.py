@@ -8,7 +8,7 @@ the tests see both what was scheduled and what the run concluded from it.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -340,3 +340,16 @@ def test_fidelity_evaluations_waiting_for_the_reference_are_counted_once(tmp_pat
     yaml = "  - {name: m, path: m.keras, recipes: [int8, float16], eval: {data: e.npz, metric: fidelity}, calibration: {data: e.npz}}\n"
     gate(tmp_path, runner, yaml)
     assert set(runner.announced_before_each_job) == {6} and runner.expected == len(runner.ran) == 6
+
+
+def test_a_tflite_model_and_a_keras_model_share_a_round(tmp_path):
+    """A .tflite source is one build with no recipe (taken as it is), scheduled among the others."""
+    runner = FakeRunner()
+    yaml = "  - {name: m, path: m.keras, recipes: [int8]" + EVAL + "  - {name: t, path: t.tflite" + EVAL
+    (tmp_path / "t.tflite").write_bytes(b"tflite")
+    keras_plan, tflite_plan = plans(tmp_path, yaml)
+    tflite_plan = replace(tflite_plan, head=SourceModel(tmp_path / "t.tflite", "tflite", "t.tflite"))
+    m, t = loop.run([keras_plan, tflite_plan], runner, loop.Settings(root=tmp_path, latency=False))
+    assert [j.labels for j in runner.of(BuildJob)] == [("float32",), ("int8",), ("as-is",)]
+    assert t.status == Status.PASS and m.status == Status.PASS
+    assert runner.expected == len(runner.ran) == 6
