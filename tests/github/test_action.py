@@ -138,6 +138,21 @@ def test_pip_cache_is_keyed_on_edgegate_version_and_upload_runs_even_when_the_ga
     ]
 
 
+def test_the_light_core_installs_with_a_pinned_uv_and_falls_back_to_pip():
+    install = action_step("install")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", install["env"]["UV_VERSION"])  # pinned: supply chain
+    script = install["run"]
+    assert '"uv==$UV_VERSION"' in script and '"$uv" pip install' in script
+    assert (
+        'if [ -z "$uv" ] || ! with_uv; then' in script and '-m pip install --quiet "$ACTION_PATH"' in script
+    )
+    tensorflow = next(s for s in ACTION["runs"]["steps"] if s["name"].startswith("Install TensorFlow"))
+    assert tensorflow["env"]["UV"] == "${{ steps.install.outputs.uv }}"
+    assert '"$ACTION_PATH[tensorflow]"' in tensorflow["run"]
+    cache = next(s for s in ACTION["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
+    assert "${{ runner.temp }}/edgegate-uv-cache" in cache["with"]["path"].splitlines()
+
+
 def cli_flags(command: str) -> set[str]:
     import typer
 
