@@ -19,10 +19,11 @@ from pathlib import Path, PurePosixPath
 
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, ModelTarget, PathChange
 from edgegate.changes.lfs import check_not_lfs_pointer
-from edgegate.errors import InputError, PolicyError, UsageError
+from edgegate.errors import InputError, UsageError
 from edgegate.model_files import MODEL_SUFFIXES, SAVED_MODEL_FILES, ModelKind, is_saved_model, model_kind
 from edgegate.policy.globs import GlobError, compile_glob, is_glob
 from edgegate.policy.names import describe_char, printable, unshowable
+from edgegate.policy.problems import PolicyProblem, policy_error
 from edgegate.policy.sections import ModelPolicy, Policy
 from edgegate.repo_paths import real_path, resolves_inside
 
@@ -141,7 +142,7 @@ def _glob_names(entry: ModelPolicy, matches: list[str]) -> list[str]:
     ]
 
 
-def _compiled(policy: Policy) -> list[str]:
+def _compiled(policy: Policy) -> list[PolicyProblem]:
     """Each glob of the policy compiled once (the loader checked them; a policy made in code may
     not have been): a malformed one as a ``file:line: key: message`` problem."""
     problems = []
@@ -156,7 +157,9 @@ def _compiled(policy: Policy) -> list[str]:
                 except GlobError as e:
                     line = entry.path_line if key.endswith(".path") and entry.path_line else entry.line
                     problems.append(
-                        f"{policy.display_path}:{line}: {key}: {pattern!r} is not a valid glob: {e}"
+                        PolicyProblem(
+                            policy.display_path, line, f"{key}: {pattern!r} is not a valid glob: {e}"
+                        )
                     )
     return problems
 
@@ -165,13 +168,23 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
     """One target per plain ``path`` and per glob match (sorted), in policy order.
 
     Raises ``PolicyError`` naming ``models[i].path`` when a path resolves outside the
-    repository through a symlink (the loader already rejects ``..`` and absolute paths).
+    repository through a symlink (the loader already rejects ``..`` and absolute paths), or when
+    two paths make models of one name.
     """
+    targets, problems = expand_targets_checked(policy)
+    if problems:
+        raise policy_error(problems)
+    return targets
+
+
+def expand_targets_checked(policy: Policy) -> tuple[list[ModelTarget], list[PolicyProblem]]:
+    """``expand_targets``, with its problems returned (for one error listing every problem of
+    the file: ``edgegate.run.select``)."""
     root = Path(policy.root)
     targets: list[ModelTarget] = []
     problems = _compiled(policy)
     if problems:
-        raise PolicyError(problems)
+        return [], problems
     for entry in policy.models:
         pattern = _normalize(entry.path)
         if _is_glob(pattern):
@@ -189,24 +202,30 @@ def expand_targets(policy: Policy) -> list[ModelTarget]:
                     else "is not a usable path (it holds a NUL byte)"
                 )
                 problems.append(
-                    f"{policy.display_path}:{line}: {entry.key}.path: {path!r} {where}; "
-                    "EdgeGate reads models only from inside the repository"
+                    PolicyProblem(
+                        policy.display_path,
+                        line,
+                        f"{entry.key}.path: {path!r} {where}; EdgeGate reads models only from inside the repository",
+                    )
                 )
             targets.append(ModelTarget(name, entry, path))
     named: dict[str, ModelTarget] = {}
     for t in targets:
         other = named.setdefault(t.name, t)
-        if other is not t:
+        if other is not t and (_is_glob(_normalize(t.model.path)) or _is_glob(_normalize(other.model.path))):
+            # (two entries of one name are the loader's to report: "model names must be unique")
             # Results, shards and the report tell models apart by name: two models under one
             # name would be reported as one, or one measured in place of the other.
             line = t.model.path_line if t.model.path_line is not None else t.model.line
             problems.append(
-                f"{policy.display_path}:{line}: {t.model.key}.path: {printable(t.path)!r} makes a model "
-                f"named {t.name!r}, and so does {printable(other.path)!r} ({other.model.key}); rename one"
+                PolicyProblem(
+                    policy.display_path,
+                    line,
+                    f"{t.model.key}.path: {printable(t.path)!r} makes a model named {t.name!r}, and so "
+                    f"does {printable(other.path)!r} ({other.model.key}); rename one",
+                )
             )
-    if problems:
-        raise PolicyError(problems)
-    return targets
+    return targets, problems
 
 
 # --- selection -------------------------------------------------------------------------------

@@ -173,6 +173,11 @@ def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
     # lists every problem of the file.
     problems = [*checked.problems, *target_problems(checked.policy)]
     if problems:
+        from edgegate.changes.select import expand_targets_checked
+
+        # and what only the file system can tell (a path leading out, two models of one name):
+        # without other problems, finding the changes below raises these by themselves
+        problems += expand_targets_checked(checked.policy)[1]
         raise policy_error(problems)
     policy = checked.policy
     if options.recipes:

@@ -191,3 +191,24 @@ def test_policy_error_orders_by_line_and_lists_each_problem_once():
     )
     found = policy_error([first, second, third, second, first]).problems
     assert found == ["p.yml:2: b: 2", "p.yml:9: a: 1", "p.yml:9: c: 3"]  # one line: in the order found
+
+
+def test_what_only_the_file_system_tells_comes_in_the_same_run(repo, tmp_path):
+    """A path leading out of the repository through a symlink, with a bad deploy: beside it."""
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, repo.root / "models")
+    repo.write(
+        "edgegate.yml",
+        "version: 1\nmodels:\n  - {name: a, path: models/a.tflite, deploy: nope}\n",
+    )
+    repo.commit()
+    with pytest.raises(PolicyError) as e:
+        select(CheckOptions(repo=repo.root, all_models=True))
+    deploy, path = e.value.problems
+    assert deploy.startswith("edgegate.yml:3: models[0].deploy: 'nope' is neither")
+    assert path.startswith(
+        f"edgegate.yml:3: models[0].path: 'models/a.tflite' resolves to {outside.resolve()}"
+    )
