@@ -155,13 +155,18 @@ def _compiled(policy: Policy) -> list[PolicyProblem]:
                 try:
                     compile_glob(_normalize(pattern))
                 except GlobError as e:
-                    line = entry.path_line if key.endswith(".path") and entry.path_line else entry.line
+                    line = _path_line(entry) if key.endswith(".path") else entry.line or 1
                     problems.append(
                         PolicyProblem(
                             policy.display_path, line, f"{key}: {pattern!r} is not a valid glob: {e}"
                         )
                     )
     return problems
+
+
+def _path_line(entry: ModelPolicy) -> int:
+    """The line of a model's ``path:`` (of the entry when unknown; 1 for a policy made in code)."""
+    return entry.path_line or entry.line or 1
 
 
 def expand_targets(policy: Policy) -> list[ModelTarget]:
@@ -195,7 +200,7 @@ def expand_targets_checked(policy: Policy) -> tuple[list[ModelTarget], list[Poli
         for path, name in zip(matches, names):
             if not resolves_inside(root, path):
                 real = real_path(root, path)
-                line = entry.path_line if entry.path_line is not None else entry.line
+                line = _path_line(entry)
                 where = (
                     f"resolves to {real}, outside the repository, through a symlink"
                     if real
@@ -216,7 +221,7 @@ def expand_targets_checked(policy: Policy) -> tuple[list[ModelTarget], list[Poli
             # (two entries of one name are the loader's to report: "model names must be unique")
             # Results, shards and the report tell models apart by name: two models under one
             # name would be reported as one, or one measured in place of the other.
-            line = t.model.path_line if t.model.path_line is not None else t.model.line
+            line = _path_line(t.model)
             problems.append(
                 PolicyProblem(
                     policy.display_path,
