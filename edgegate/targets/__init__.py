@@ -9,6 +9,7 @@ reports them together with the loader's problems, in one error).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,10 @@ def targets_for(model: ModelPolicy, root: Path | None = None) -> tuple[PlacedTar
     return tuple(found)
 
 
+@functools.lru_cache(maxsize=256)
 def _target(section: TargetSection, model: ModelPolicy, root: Path | None) -> Target[Any]:
+    """One section's target, parsed once per run: ``target_problems`` checks every section before
+    any work, and ``targets_for`` then takes the same (frozen) targets (Vela's config is read once)."""
     raw = json.loads(section.settings_json)
     if section.name == "compute":
         from edgegate.targets.compute import ComputeSettings, ComputeTarget
