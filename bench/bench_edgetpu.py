@@ -9,7 +9,6 @@ build the model; the timed process never imports it.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -17,31 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from mobilenet import build_int8_mobilenet_v2  # bench/ is on sys.path when a bench runs
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 50
-
-
-def build_mobilenet_v2(path: Path) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
-    import tensorflow as tf
-    import tf_keras as keras
-
-    inputs = keras.Input((224, 224, 3), batch_size=1)
-    model = keras.applications.MobileNetV2(weights=None, input_tensor=inputs)
-    rng = np.random.default_rng(0)
-
-    def calibration():
-        for _ in range(4):
-            yield [rng.random((1, 224, 224, 3), dtype=np.float32)]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = calibration
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.uint8
-    converter.inference_output_type = tf.uint8
-    path.write_bytes(converter.convert())
 
 
 def time_static_check(path: Path) -> None:
@@ -79,7 +57,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mobilenet_v2_int8.tflite"
         print("building and converting MobileNetV2 (int8)...", flush=True)
-        build_mobilenet_v2(path)
+        build_int8_mobilenet_v2(path, alpha=1.0, size=224, io="uint8", calibration_samples=4)
         subprocess.run([sys.executable, __file__, "--time", str(path)], check=True)
 
 
