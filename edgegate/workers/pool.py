@@ -133,13 +133,24 @@ class WorkerPool:
         return _Worker(proc, parent, log)
 
     def _retire(self, w: _Worker, kill: bool = False) -> None:
-        try:
-            if kill:
+        if not kill:
+            self._tell_to_exit(w)
+        else:
+            try:
                 w.process.kill()
-            else:
-                w.conn.send(None)
+            except OSError:
+                pass
+        self._reap(w)
+
+    @staticmethod
+    def _tell_to_exit(w: _Worker) -> None:
+        try:
+            w.conn.send(None)
         except (OSError, BrokenPipeError):
-            pass
+            pass  # already gone: reaping notices
+
+    @staticmethod
+    def _reap(w: _Worker) -> None:
         w.process.join(timeout=5)
         if w.process.is_alive():
             w.process.kill()
@@ -218,12 +229,9 @@ class WorkerPool:
 
     def close(self) -> None:
         for w in self._workers:  # all told first: they exit together
-            try:
-                w.conn.send(None)
-            except (OSError, BrokenPipeError):
-                pass
+            self._tell_to_exit(w)
         for w in self._workers:
-            self._retire(w)
+            self._reap(w)
         self._workers.clear()
         if self._folders is not None:
             self._folders.remove()
