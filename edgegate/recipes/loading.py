@@ -9,13 +9,13 @@ we read the model's config as plain JSON and refuse those unless the policy sets
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import zipfile
 from typing import Any
 
 from edgegate.errors import InputError
 from edgegate.exception_text import first_line
+from edgegate.file_digest import file_sha256
 from edgegate.recipes.interface import SourceModel
 from edgegate.recipes.keras_config_scan import check_keras_config, check_keras_file, walk_dicts
 from edgegate.recipes.savedmodel_scan import check_saved_model
@@ -116,6 +116,11 @@ def load_keras_model(source: SourceModel) -> Any:
     keras`` is Keras 3 regardless. tf-keras files (``.h5``, ``.keras`` by tf-keras) load with tf-keras.
     """
     check_config_safety(read_keras_config(source), source)
+    return _load_checked_keras_model(source)
+
+
+def _load_checked_keras_model(source: SourceModel) -> Any:
+    """The load itself, once ``check_config_safety`` passed."""
     safe = not source.trust_code
     try:
         if keras_version(source) >= 3:
@@ -141,16 +146,12 @@ def load_keras_model_for_conversion(source: SourceModel) -> Any:
     loads its own copy, since tfmot wraps the layers it is given.
     """
     check_config_safety(read_keras_config(source), source)  # every time: it is what trust means
-    digest = hashlib.sha256()
-    with open(source.path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return _load_keras_model_with_content(source, digest.hexdigest())
+    return _load_keras_model_with_content(source, file_sha256(source.path))
 
 
 @functools.lru_cache(maxsize=2)
 def _load_keras_model_with_content(source: SourceModel, sha256: str) -> Any:
-    return load_keras_model(source)
+    return _load_checked_keras_model(source)
 
 
 def open_saved_model(source: SourceModel) -> tuple[Any, str]:

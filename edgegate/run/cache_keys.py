@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePath
 from typing import Any
 
+from edgegate.file_digest import file_sha256
 from edgegate.policy.sections import Dataset
 from edgegate.recipes.interface import BuildRequest
 from edgegate.repo_paths import real_path, resolves_inside
@@ -42,7 +43,6 @@ from edgegate.run.jobs import BuildJob, EvaluateJob, Job, LatencyJob, LayerAnaly
 # Bumped when a key recipe changes meaning, so old entries are never read under a new recipe.
 RECIPE_VERSION = 1
 LAYER_ANALYSIS_TOP = 5  # jobs.worst_layers' default: the number of layers reported
-_CHUNK = 1 << 20
 _WHERE = ("key", "line")  # where a policy section was written: never part of a key
 
 # Distributions whose version changes what a job returns (those not installed count as absent).
@@ -264,11 +264,7 @@ class CacheKeys:
         memo = (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
         found = self._digests.get(memo)
         if found is None:
-            h = hashlib.sha256()
-            with open(path, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    h.update(chunk)
-            found = self._digests[memo] = h.hexdigest()
+            found = self._digests[memo] = file_sha256(path)
         return found
 
     def _folder(self, folder: Path) -> str:
