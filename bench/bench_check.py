@@ -48,11 +48,8 @@ BARE = textwrap.dedent("""
     def converter():
         if not light:  # what a script usually does
             return tf.lite.TFLiteConverter.from_keras_model(model)
-        # EdgeGate's conversion: the concrete function, saved with a module of the variables
-        fn = tf.function(lambda x: model(x, training=False))
-        concrete = fn.get_concrete_function(tf.TensorSpec([1, *model.inputs[0].shape[1:]], tf.float32))
-        module = tf.Module(); module.variables_read = list(concrete.variables)
-        return tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
+        from edgegate.recipes.conversions import make_converter  # EdgeGate's own (PYTHONPATH)
+        return make_converter(keras_model=model)
     def convert(kind):
         c = converter()
         if kind != "float32":
