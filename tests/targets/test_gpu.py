@@ -19,12 +19,14 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from edgegate.errors import InputError
+from edgegate.policy.load import parse_dataset
 from edgegate.status import Status
 from edgegate.targets import gpu_analyzer
 from edgegate.targets.gpu import FP16_MAX, GpuFallback, GpuReport, GpuSettings, GpuTarget
 from edgegate.targets.interface import AS_IS, PolicyPlace
 
 WHERE = PolicyPlace("models[0].targets.gpu", 7)
+KEY = "models[0].eval.data"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -136,8 +138,12 @@ def ones(tmp_path) -> Path:
     return path
 
 
-def target(samples: Path | None = None, **settings) -> GpuTarget:
-    return GpuTarget(GpuSettings(**settings), samples)
+def target(samples: Path | None = None, x_key: str | None = None, **settings) -> GpuTarget:
+    """The target of a model whose eval data is ``samples``, its folder the repository."""
+    if samples is None:
+        return GpuTarget(GpuSettings(**settings))
+    value = samples.name if x_key is None else {"path": samples.name, "x_key": x_key}
+    return GpuTarget.observing(GpuSettings(**settings), parse_dataset(value, key=KEY), samples.parent)
 
 
 def by_name(checks) -> dict:
@@ -304,7 +310,7 @@ def test_vs_base_compares_the_delegated_share(models):
 def test_overflowing_dense_is_flagged_op_by_op(models, ones):
     t = target(ones, fp16_overflow="error")
     report = t.analyze(models["overflow"])
-    assert report.samples_used == 3 and "3 of 3 samples from ones.npy" == report.data_source
+    assert report.samples_used == 3 and report.data_source == f"3 of 3 samples from {KEY} (ones.npy)"
     [risk] = report.fp16_overflows
     assert risk.op == "FULLY_CONNECTED" and risk.max_abs == pytest.approx(100000.0)
     assert risk.max_abs > FP16_MAX
@@ -377,20 +383,20 @@ def _bad_samples(tmp_path) -> list[tuple[Path, str]]:
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"PK\x03\x04 not really a zip")
     return [
-        (wrong, "do not fit the input"),
+        (wrong, "do not fit the model's input"),
         (objects, "without pickle"),
-        (nan, "NaN or infinite"),
-        (names, "name the samples 'x'"),
+        (nan, "NaN or infinity"),
+        (names, "has no array 'x'"),
         (junk, "not a readable"),
         (tmp_path / "absent.npy", "not found"),
     ]
 
 
-def test_unusable_samples_name_the_file(models, tmp_path):
+def test_unusable_samples_name_the_key_and_the_file(models, tmp_path):
     for path, match in _bad_samples(tmp_path):
         with pytest.raises(InputError, match=match) as e:
             target(path).analyze(models["small"])
-        assert str(path) in str(e.value), path
+        assert str(e.value).startswith(KEY) and path.name in str(e.value), path
 
 
 def test_settings_are_validated():
