@@ -26,10 +26,12 @@ from pathlib import Path
 # Seconds to wait for a killed child's pipes to close (its grandchildren died with it).
 _READ_AFTER_KILL_S = 10
 
-# Run as ``python -I -S -c _LIMITED BYTES COMMAND...``: the limit, then the command in its place.
+# Run as ``python -I -S -c _LIMITED BYTES COMMAND...``: the limit (never looser than the one it
+# inherits), then the command in its place.
 _LIMITED = (
-    "import os, resource, sys; n = int(sys.argv[1]); "
-    "resource.setrlimit(resource.RLIMIT_DATA, (n, n)); os.execv(sys.argv[2], sys.argv[2:])"
+    "import os, resource as r, sys; n = int(sys.argv[1]); "
+    "n = min([n] + [v for v in r.getrlimit(r.RLIMIT_DATA) if v != r.RLIM_INFINITY]); "
+    "r.setrlimit(r.RLIMIT_DATA, (n, n)); os.execv(sys.argv[2], sys.argv[2:])"
 )
 
 
