@@ -2,11 +2,11 @@
 
 The pull request (a commit on a branch of a real repository) adds a model whose WHILE loop never
 ends, a 1 KB model declaring a [1, 500000000] input, an eval ``.npz`` of 2 MB that inflates to
-2 GiB, an eval file that is a symlink out of the repository, and an ``.npz`` whose samples are
-its second array (``x_key``). ``edgegate check`` runs as a user would; the test bounds it from
-outside (a time limit, and an ``RLIMIT_DATA`` of 3 GiB that EdgeGate's children inherit), so a
-version without the bounds fails here instead of hanging or exhausting the runner.
-Each model's GPU checks then say what happened to it, and none hides another's.
+2 GiB, an eval file that is a symlink out of the repository (to a FIFO: a process opening it is
+seen), and an ``.npz`` whose samples are its second array (``x_key``). ``edgegate check`` runs as
+a user would; the test bounds it from outside (a time limit, and an ``RLIMIT_DATA`` of 3 GiB its
+processes inherit), so a version without the bounds fails here instead of hanging or exhausting
+the runner. Each model's GPU checks then say what happened to it, and none hides another's.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +44,7 @@ models:
     path: models/bomb.tflite
     targets: {gpu: {fp16_overflow: error}}
     eval: {data: data/bomb.npz}
-    calibration: {synthetic: true}
+    calibration: {synthetic: true}  # the build does not read the eval data: the GPU target runs
   - name: outside
     path: models/outside.tflite
     targets: {gpu: {fp16_overflow: error}}
@@ -94,7 +96,8 @@ def gated(tmp_path_factory):
     write_zip_bomb(repo.root / "data/bomb.npz", "x.npy", npy_header(((2 << 30) // 32, 8)), 2 << 30)
     outside = tmp / "outside"
     outside.mkdir()
-    np.savez(outside / "eval.npz", x=np.full((2, 8), 20000.0, np.float32), y=np.zeros(2, np.int64))
+    os.mkfifo(outside / "eval.npz")  # opening it to read is seen (the marker): nothing may
+    watch = _Watch(outside / "eval.npz")
     (repo.root / "data/outside.npz").symlink_to(outside / "eval.npz")
     np.savez(
         repo.root / "data/two.npz",
@@ -114,9 +117,39 @@ def gated(tmp_path_factory):
         text=True,
         timeout=RUN_LIMIT_S,
     )
+    opened = watch.release()
     assert results.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
     models = {m["name"]: m for m in json.loads(results.read_text())["models"]}
-    return models, int(peak.read_text())
+    return Gated(models, int(peak.read_text()), opened)
+
+
+@dataclass(frozen=True)
+class Gated:
+    models: dict[str, dict]  # by name, as the results file holds them
+    peak: int  # bytes: the largest resident size of any process the run started
+    outside_opened: bool  # a process of the run opened the file outside the repository
+
+
+class _Watch:
+    """Whether a process opens ``fifo`` to read it: a writer's open waits for a reader."""
+
+    def __init__(self, fifo: Path):
+        self.fifo, self.released, self.opened = fifo, False, False
+        self.thread = threading.Thread(target=self._wait, daemon=True)
+        self.thread.start()
+
+    def _wait(self) -> None:
+        fd = os.open(self.fifo, os.O_WRONLY)
+        self.opened = not self.released  # a reader of the run, not release() below
+        os.close(fd)
+
+    def release(self) -> bool:
+        """End the watch; whether a reader came."""
+        self.released = True
+        if self.thread.is_alive():
+            os.close(os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK))  # wakes the writer's open
+        self.thread.join()
+        return self.opened
 
 
 # The real command line under a memory limit its processes inherit; on the way out it writes the
@@ -140,7 +173,7 @@ def gpu_checks(model: dict) -> dict[str, dict]:
 
 
 def test_a_while_loop_that_never_ends_is_stopped_at_timeout_s(gated):
-    models, _ = gated
+    models = gated.models
     checks = gpu_checks(models["loop"])
     fp16 = checks["gpu.fp16_overflow"]
     assert fp16["status"] == "warn"
@@ -149,7 +182,7 @@ def test_a_while_loop_that_never_ends_is_stopped_at_timeout_s(gated):
 
 
 def test_a_model_declaring_a_2_gb_input_is_refused_before_anything_is_allocated(gated):
-    models, peak = gated
+    models, peak = gated.models, gated.peak
     fp16 = gpu_checks(models["wide"])["gpu.fp16_overflow"]
     assert fp16["status"] == "warn"
     assert "could not run: the model's inputs declare 2,000,000,000 bytes for one sample" in fp16["message"]
@@ -157,7 +190,7 @@ def test_a_model_declaring_a_2_gb_input_is_refused_before_anything_is_allocated(
 
 
 def test_x_key_chooses_the_samples_the_observation_runs_on(gated):
-    models, _ = gated
+    models = gated.models
     fp16 = gpu_checks(models["second"])["gpu.fp16_overflow"]
     assert fp16["status"] == "fail"
     assert "2 of 2 samples from models[4].eval.data (data/two.npz), array 'b'" in fp16["message"]
@@ -167,7 +200,7 @@ def test_x_key_chooses_the_samples_the_observation_runs_on(gated):
 def test_bad_eval_data_is_refused_with_the_datasets_message_for_its_model_alone(gated):
     """Evaluation reads the same data and refuses it too (the model's error); that no process of
     the run inflated the 2 GiB is the peak below (the GPU target's own refusal: tests/targets)."""
-    models, peak = gated
+    models, peak = gated.models, gated.peak
     size = len(npy_header(((2 << 30) // 32, 8))) + (2 << 30)
     assert size > MAX_DATASET_BYTES
     assert models["bomb"]["error"].startswith(
@@ -176,5 +209,6 @@ def test_bad_eval_data_is_refused_with_the_datasets_message_for_its_model_alone(
     assert models["outside"]["error"].startswith(
         "models[3].eval.data: 'data/outside.npz' resolves outside the repository"
     )
+    assert not gated.outside_opened
     assert peak < PEAK_BOUND, peak
     assert {name for name, m in models.items() if m["candidates"]} == {"loop", "wide", "second"}
