@@ -43,7 +43,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel, parse_tflite
 from edgegate.errors import InputError
@@ -405,139 +405,213 @@ def _inputs(op: OperatorInfo, tfl: TfliteModel) -> list[TensorInfo | None]:
     return [tfl.tensor(i) if i >= 0 else None for i in op.inputs]
 
 
+@dataclass(frozen=True)
+class _Node:
+    """One op as the rules read it: its inputs (None for an omitted optional one) and their counts."""
+
+    op: OperatorInfo
+    tfl: TfliteModel
+    ins: list[TensorInfo | None]
+    runtime: int  # inputs that are not constants
+    const: int
+    outs: int
+
+    @staticmethod
+    def of(op: OperatorInfo, tfl: TfliteModel) -> _Node:
+        ins = _inputs(op, tfl)
+        present = [t for t in ins if t is not None]
+        runtime = sum(1 for t in present if not t.constant)
+        return _Node(op, tfl, ins, runtime, len(present) - runtime, len(op.outputs))
+
+    @property
+    def output(self) -> TensorInfo | None:
+        return self.tfl.tensor(self.op.outputs[0]) if self.op.outputs else None
+
+
 def _rule(op: OperatorInfo, tfl: TfliteModel) -> str | None:
     """Why the checker's rules reject ``op``; None when they accept it."""
     name = op.op
     if name not in SUPPORTED_OPS:
         return f"Not supported op {name}"
-    ins = _inputs(op, tfl)
-    present = [t for t in ins if t is not None]
-    runtime = sum(1 for t in present if not t.constant)
-    const = sum(1 for t in present if t.constant)
-    outs = len(op.outputs)
     if name == "CUSTOM":
         custom = op.custom_code or ""
         return None if custom in SUPPORTED_CUSTOM_OPS else f"Not supported custom op {custom}"
     if name in _ACTIVATION_RULE_OPS and op.options.fused_activation == "SIGN_BIT":
         return "TfLiteFusedActivation.kTfLiteActSignBit"
-    if name in _UNARY:
-        return _counts(runtime, const, outs, 1, 0)
-    if name in _BINARY:
-        if not ((runtime == 2 and const == 0) or (runtime == 1 and const == 1)) or outs != 1:
-            return "Op can only handle 1 or 2 operand(s)."
+    check = _OP_RULES.get(name)
+    return check(_Node.of(op, tfl)) if check is not None else None  # _ALWAYS, and ops judged by types only
+
+
+def _unary(n: _Node) -> str | None:
+    return _counts(n.runtime, n.const, n.outs, 1, 0)
+
+
+def _one_or_two_operands(n: _Node) -> str | None:
+    if not ((n.runtime == 2 and n.const == 0) or (n.runtime == 1 and n.const == 1)) or n.outs != 1:
+        return "Op can only handle 1 or 2 operand(s)."
+    return None
+
+
+def _one_in_one_out(n: _Node) -> str | None:
+    why = _io(n.runtime, n.outs, 1, 1)
+    o = n.op.options
+    if why is None and n.op.op == "RESIZE_BILINEAR" and o.align_corners and o.half_pixel_centers:
+        return "If half_pixel_centers is True, align_corners must be False."
+    return why
+
+
+def _reduce(n: _Node) -> str | None:
+    return _io(n.runtime, n.outs, 1, 1) or _const_int32_axes(n.op.op, n.ins, 1)
+
+
+def _add_or_mul(n: _Node) -> str | None:
+    name = n.op.op
+    if len(n.ins) != 2:
+        return f"{name} requires two input tensors."
+    a, b = n.ins
+    if a is None or b is None:
+        return f"{name} requires two input tensors."
+    if name == "MUL" and a.rank == b.rank:
+        smaller_a = any(x < y for x, y in zip(a.shape, b.shape))
+        smaller_b = any(y < x for x, y in zip(a.shape, b.shape))
+        if smaller_a and smaller_b:
+            return "MUL requires one tensor that not less than second in all dimensions."
         return None
-    if name in _ONE_IN_ONE_OUT:
-        why = _io(runtime, outs, 1, 1)
-        if (
-            why is None
-            and name == "RESIZE_BILINEAR"
-            and op.options.align_corners
-            and op.options.half_pixel_centers
-        ):
-            return "If half_pixel_centers is True, align_corners must be False."
+    return _broadcast(a, b)
+
+
+def _add_n(n: _Node) -> str | None:
+    return None if len(n.ins) == 2 else "ADD_N only supports 2 inputs."
+
+
+def _pool(n: _Node) -> str | None:
+    return _io(n.runtime, n.outs, 1, 1) or _positive("stride", n.op.options.stride)
+
+
+def _batch_matmul(n: _Node) -> str | None:
+    if len(n.ins) != 2 or n.outs != 1:
+        return f"Expected 2 inputs and 1 output, got: {len(n.ins)} inputs and {n.outs} outputs"
+    return None
+
+
+def _cast_op(n: _Node) -> str | None:
+    return _io(n.runtime, n.outs, 1, 1) or _cast(n.ins[0], n.tfl.tensor(n.op.outputs[0]))
+
+
+def _convolution(n: _Node) -> str | None:
+    if n.runtime > 2:
+        return f"Expected 1 or 2 input tensor(s), but node has {n.runtime} runtime inputs."
+    if n.outs != 1:
+        return f"Expected 1 output tensor(s), but node has {n.outs} runtime outputs."
+    why = _positive("stride", n.op.options.stride)
+    if why or n.op.op == "TRANSPOSE_CONV":
         return why
-    if name in _REDUCE:
-        return _io(runtime, outs, 1, 1) or _const_int32_axes(name, ins, 1)
-    if name in ("ADD", "MUL"):
-        if len(ins) != 2:
-            return f"{name} requires two input tensors."
-        a, b = ins
-        if a is None or b is None:
-            return f"{name} requires two input tensors."
-        if name == "MUL" and a.rank == b.rank:
-            smaller_a = any(x < y for x, y in zip(a.shape, b.shape))
-            smaller_b = any(y < x for x, y in zip(a.shape, b.shape))
-            if smaller_a and smaller_b:
-                return "MUL requires one tensor that not less than second in all dimensions."
-            return None
-        return _broadcast(a, b)
-    if name == "ADD_N":
-        return None if len(ins) == 2 else "ADD_N only supports 2 inputs."
-    if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        return _io(runtime, outs, 1, 1) or _positive("stride", op.options.stride)
-    if name == "BATCH_MATMUL":
-        if len(ins) != 2 or outs != 1:
-            return f"Expected 2 inputs and 1 output, got: {len(ins)} inputs and {outs} outputs"
-        return None
-    if name == "CAST":
-        return _io(runtime, outs, 1, 1) or _cast(ins[0], tfl.tensor(op.outputs[0]))
-    if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"):
-        if runtime > 2:
-            return f"Expected 1 or 2 input tensor(s), but node has {runtime} runtime inputs."
-        if outs != 1:
-            return f"Expected 1 output tensor(s), but node has {outs} runtime outputs."
-        why = _positive("stride", op.options.stride)
-        if why or name == "TRANSPOSE_CONV":
-            return why
-        why = _positive("dilation", op.options.dilation)
-        if why or name == "CONV_2D":
-            return why
-        return _depthwise(ins, tfl.tensor(op.outputs[0]))
-    if name == "DEQUANTIZE":
-        if len(ins) != 1 or outs != 1:
-            return f"Expected 1 input & output each from Dequantize, got: {len(ins)}, {outs}"
-        return "Unsupported dequantization type." if ins[0] is not None and ins[0].dtype == "int16" else None
-    if name == "FULLY_CONNECTED":
-        if op.options.weights_format != 0:
-            return f"Unsupported FullyConnected weights format: {op.options.weights_format}"
-        if runtime > 2:
-            return "FullyConnected doesn't support more than 2 runtime inputs."
-        if ins and ins[0] is not None and ins[0].constant:
-            return "FullyConnected doesn't support constant input."
-        out = tfl.tensor(op.outputs[0]) if op.outputs else None
-        if (
-            op.options.keep_num_dims
-            and ins
-            and ins[0] is not None
-            and out is not None
-            and ins[0].rank != out.rank
-        ):
-            return "Input and output dimensions different and FullyConnected doesn't support keep_num_dims."
-        return None
-    if name == "GATHER":
-        if not ((runtime == 2 and const == 0) or (runtime == 1 and const == 1)) or outs != 1:
-            return "Op can only handle 1 or 2 operand(s)."
-        data, indices = (ins + [None, None])[:2]
-        if data is not None and data.dtype == "int32":
-            return "Does not accept INT32 input."
-        if indices is not None and indices.rank != 1:
-            return "Only support 1D indices"
-        return None if indices is not None and indices.dtype == "int32" else "Only accept INT32 indices"
-    if name == "MEAN":
-        return _counts(runtime, const, outs, 1, 1) or _const_int32_axes(name, ins, 1)
-    if name in ("PAD", "PADV2", "MIRROR_PAD"):
-        why = _io(runtime, outs, 1, 1)
-        if why:
-            return why
-        pads = ins[1] if len(ins) > 1 else None
-        if pads is None:
-            return f"Requested index goes beyond array size: 1 vs {len(ins)}"
-        if pads.rank != 2:
-            return f"Invalid paddings tensor dimension: expected 2 dim, got {pads.rank} dim"
-        if pads.shape[0] not in (3, 4) or pads.shape[1] != 2:
-            return f"Invalid paddings tensor shape: expected 4x2 or 3x2, got {pads.shape[0]}x{pads.shape[1]}"
-        return None
-    if name == "SLICE":
-        if len(ins) < 3:
-            return f"SLICE requires 3 inputs, but node has {len(ins)} inputs."
-        rank = ins[0].rank if ins[0] is not None else 0
-        if rank not in (3, 4):
-            return f"SLICE supports for 3 or 4 dimensional tensors only, but node has {rank} dimensional tensors."
-        return None
-    if name == "STRIDED_SLICE":
-        o = op.options
-        if o.ellipsis_mask:
-            return "Slice does not support ellipsis_mask."
-        if o.new_axis_mask:
-            return "Slice does not support new_axis_mask."
-        if o.shrink_axis_mask:
-            return "Slice does not support shrink_axis_mask parameter. "
-        if len(ins) < 4:
-            return "STRIDED_SLICE requires 4 inputs."
-        if (ins[0].rank if ins[0] is not None else 0) not in (3, 4):
-            return "STRIDED_SLICE supports for 3 or 4 dimensional tensors only."
-        return None
-    return None  # _ALWAYS and the ops whose remaining rules read options EdgeGate does not
+    why = _positive("dilation", n.op.options.dilation)
+    if why or n.op.op == "CONV_2D":
+        return why
+    return _depthwise(n.ins, n.tfl.tensor(n.op.outputs[0]))
+
+
+def _dequantize(n: _Node) -> str | None:
+    if len(n.ins) != 1 or n.outs != 1:
+        return f"Expected 1 input & output each from Dequantize, got: {len(n.ins)}, {n.outs}"
+    return "Unsupported dequantization type." if n.ins[0] is not None and n.ins[0].dtype == "int16" else None
+
+
+def _fully_connected(n: _Node) -> str | None:
+    o, x = n.op.options, (n.ins[0] if n.ins else None)
+    if o.weights_format != 0:
+        return f"Unsupported FullyConnected weights format: {o.weights_format}"
+    if n.runtime > 2:
+        return "FullyConnected doesn't support more than 2 runtime inputs."
+    if x is not None and x.constant:
+        return "FullyConnected doesn't support constant input."
+    out = n.output
+    if o.keep_num_dims and x is not None and out is not None and x.rank != out.rank:
+        return "Input and output dimensions different and FullyConnected doesn't support keep_num_dims."
+    return None
+
+
+def _gather(n: _Node) -> str | None:
+    why = _one_or_two_operands(n)
+    if why:
+        return why
+    data, indices = (n.ins + [None, None])[:2]
+    if data is not None and data.dtype == "int32":
+        return "Does not accept INT32 input."
+    if indices is not None and indices.rank != 1:
+        return "Only support 1D indices"
+    return None if indices is not None and indices.dtype == "int32" else "Only accept INT32 indices"
+
+
+def _mean(n: _Node) -> str | None:
+    return _counts(n.runtime, n.const, n.outs, 1, 1) or _const_int32_axes("MEAN", n.ins, 1)
+
+
+def _pad(n: _Node) -> str | None:
+    why = _io(n.runtime, n.outs, 1, 1)
+    if why:
+        return why
+    pads = n.ins[1] if len(n.ins) > 1 else None
+    if pads is None:
+        return f"Requested index goes beyond array size: 1 vs {len(n.ins)}"
+    if pads.rank != 2:
+        return f"Invalid paddings tensor dimension: expected 2 dim, got {pads.rank} dim"
+    if pads.shape[0] not in (3, 4) or pads.shape[1] != 2:
+        return f"Invalid paddings tensor shape: expected 4x2 or 3x2, got {pads.shape[0]}x{pads.shape[1]}"
+    return None
+
+
+def _slice(n: _Node) -> str | None:
+    if len(n.ins) < 3:
+        return f"SLICE requires 3 inputs, but node has {len(n.ins)} inputs."
+    rank = n.ins[0].rank if n.ins[0] is not None else 0
+    if rank not in (3, 4):
+        return f"SLICE supports for 3 or 4 dimensional tensors only, but node has {rank} dimensional tensors."
+    return None
+
+
+def _strided_slice(n: _Node) -> str | None:
+    o = n.op.options
+    if o.ellipsis_mask:
+        return "Slice does not support ellipsis_mask."
+    if o.new_axis_mask:
+        return "Slice does not support new_axis_mask."
+    if o.shrink_axis_mask:
+        return "Slice does not support shrink_axis_mask parameter. "
+    if len(n.ins) < 4:
+        return "STRIDED_SLICE requires 4 inputs."
+    if (n.ins[0].rank if n.ins[0] is not None else 0) not in (3, 4):
+        return "STRIDED_SLICE supports for 3 or 4 dimensional tensors only."
+    return None
+
+
+# Each op's rule; ops of _ALWAYS (and CUMSUM, MIRROR_PAD's mode, ...) have none beyond types.
+_OP_RULES: dict[str, Callable[[_Node], str | None]] = {
+    **dict.fromkeys(_UNARY, _unary),
+    **dict.fromkeys(_BINARY, _one_or_two_operands),
+    **dict.fromkeys(_ONE_IN_ONE_OUT, _one_in_one_out),
+    **dict.fromkeys(_REDUCE, _reduce),
+    "ADD": _add_or_mul,
+    "MUL": _add_or_mul,
+    "ADD_N": _add_n,
+    "AVERAGE_POOL_2D": _pool,
+    "MAX_POOL_2D": _pool,
+    "BATCH_MATMUL": _batch_matmul,
+    "CAST": _cast_op,
+    "CONV_2D": _convolution,
+    "DEPTHWISE_CONV_2D": _convolution,
+    "TRANSPOSE_CONV": _convolution,
+    "DEQUANTIZE": _dequantize,
+    "FULLY_CONNECTED": _fully_connected,
+    "GATHER": _gather,
+    "MEAN": _mean,
+    "PAD": _pad,
+    "PADV2": _pad,
+    "MIRROR_PAD": _pad,
+    "SLICE": _slice,
+    "STRIDED_SLICE": _strided_slice,
+}
 
 
 def _io(runtime: int, outs: int, want_runtime: int, want_outs: int) -> str | None:
