@@ -414,6 +414,10 @@ def test_settings_are_validated():
         GpuSettings(min_delegated=95.0)
     with pytest.raises(ValueError, match="fp16_overflow"):
         GpuSettings(fp16_overflow="fatal")  # type: ignore[arg-type]
+    assert GpuSettings.parse({"timeout_s": 5}).timeout_s == 5.0
+    for bad in (0, -1, float("nan"), "5", True):
+        with pytest.raises(ValueError, match="gpu.timeout_s"):
+            GpuSettings.parse({"timeout_s": bad})
 
 
 def test_failed_analysis_is_broken_at_the_targets_level():
