@@ -29,7 +29,7 @@ from edgegate.policy.sections import Budget, ModelPolicy, Policy, Recipe
 WEAKENS = "⚠ weakens the gate"
 
 # Where a value was written, not what it is; and fields shown through another one.
-_WHERE = frozenset({"key", "line", "index", "path_line", "refused", "name"})
+_WHERE = frozenset({"key", "line", "index", "path_line", "refused"})
 _DERIVED = frozenset(
     {
         "min_mapped_written",  # min_mapped is shown as written
@@ -37,8 +37,9 @@ _DERIVED = frozenset(
     }
 )
 _SHOWN_AS = {"min_mapped": "min_mapped_written"}
-# ModelPolicy fields with a renderer of their own (grouped the way a reviewer reads them).
-_OWN_RENDERER = frozenset({"recipes", "auto", "budgets", "targets"})
+# ModelPolicy fields with a renderer of their own (grouped the way a reviewer reads them); the
+# name is what models are matched by.
+_OWN_RENDERER = frozenset({"name", "recipes", "auto", "budgets", "targets"})
 # Budget fields that say which budget it is, or repeat ``written`` parsed.
 _BUDGET_IDENTITY = frozenset({"metric", "against", "bound", "value", "change"})
 
