@@ -79,7 +79,12 @@ SETTINGS: dict[str, Any] = {
     "latency": {"runs": 50, "warmup": 5, "threads": 2},
     "targets": {
         "compute": {"macs": {"max": "300M"}, "vs_base": {"macs": "5%"}, "level": "error"},
-        "mcu": {"arena": "1 KiB", "flash": "1 MiB", "level": "error", "vs_base": {"arena": "10%", "flash": "5%"}},
+        "mcu": {
+            "arena": "1 KiB",
+            "flash": "1 MiB",
+            "level": "error",
+            "vs_base": {"arena": "10%", "flash": "5%"},
+        },
         "gpu": {
             "level": "error",
             "all_delegated": True,
@@ -156,7 +161,12 @@ TARGET_KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("ethos-u", "vs_base.flash"): ("vs_base.flash", "50%"),
     ("ethos-u", "vs_base.latency"): ("vs_base.latency", "50%"),
 }
-SETTINGS_CLASSES = {"compute": ComputeSettings, "mcu": McuSettings, "gpu": GpuSettings, "ethos-u": EthosUSettings}
+SETTINGS_CLASSES = {
+    "compute": ComputeSettings,
+    "mcu": McuSettings,
+    "gpu": GpuSettings,
+    "ethos-u": EthosUSettings,
+}
 
 
 def parse_target(name: str, raw: dict[str, Any]) -> Any:
@@ -328,7 +338,10 @@ LABELLED_BY = {"recipes.name": "recipes"}  # a recipe's name is its label: the r
 def test_every_key_of_the_schema_is_in_the_diff(tmp_path, where, leaf):
     if leaf == "name":  # the model's identity: another name is another model
         base, head = policies(tmp_path, where, lambda m: m.update(name="other"))
-        assert policy_changes(base, head) == (f"{WEAKENS} — digits: removed from the policy", "other: new in the policy")
+        assert policy_changes(base, head) == (
+            f"{WEAKENS} — digits: removed from the policy",
+            "other: new in the policy",
+        )
         return
     base, head = policies(tmp_path, where, lambda section: set_leaf(section, leaf))
     changes = changes_between(base, head)
@@ -351,7 +364,12 @@ def test_every_target_setting_is_in_the_diff(tmp_path, target, setting):
 
     base, head = policies(tmp_path, "model", change)
     # The key and value written do change that setting (the table is right about the target) ...
-    raw = {p.path.name: json.loads(t.settings_json) for p in (base, head) for t in p.models[0].targets if t.name == target}
+    raw = {
+        p.path.name: json.loads(t.settings_json)
+        for p in (base, head)
+        for t in p.models[0].targets
+        if t.name == target
+    }
     before = parse_target(target, raw["base.yml"])
     after = parse_target(target, raw["head.yml"])
     path = setting.split(".")
@@ -364,3 +382,225 @@ def _attr(value: Any, path: list[str]) -> Any:
     for part in path:
         value = getattr(value, part)
     return value
+
+
+# --- the cases of the issues, and what weakens -------------------------------------------------
+
+
+def pair(tmp_path, base: dict[str, Any], head: dict[str, Any]) -> tuple[Any, Any]:
+    model = {"name": "digits", "path": "models/digits.tflite"}
+    return (
+        write(tmp_path, "base.yml", {"version": 1, "models": [{**model, **base}]}),
+        write(tmp_path, "head.yml", {"version": 1, "models": [{**model, **head}]}),
+    )
+
+
+def test_a_pr_that_loosens_its_targets_is_shown_as_weakening_the_gate(tmp_path):
+    """Issue 21.9: targets.compute removed, mcu.arena 1 KiB → 10 MiB and error → warn, on_missing_base
+    error → warn: the policy diff said nothing."""
+    base, head = pair(
+        tmp_path,
+        {
+            "budgets": {"vs_base": {"size": "5%", "on_missing_base": "error"}},
+            "targets": {"compute": {"macs": {"max": "300M"}}, "mcu": {"arena": "1 KiB", "level": "error"}},
+        },
+        {
+            "budgets": {"vs_base": {"size": "5%", "on_missing_base": "warn"}},
+            "targets": {"mcu": {"arena": "10 MiB", "level": "warn"}},
+        },
+    )
+    assert policy_changes(base, head) == (
+        f"{WEAKENS} — digits: vs_base on_missing_base error → warn; targets.compute removed (was macs.max "
+        "300M); targets.mcu.arena 1 KiB → 10 MiB; targets.mcu.level error → warn",
+    )
+
+
+def test_a_pr_that_swaps_its_eval_data_and_drops_watch_is_shown_as_weakening_the_gate(tmp_path):
+    """Issue 22.3: another eval file with limit 4, watch: dropped, judge point → significant,
+    latency runs 50 → 1: the policy diff said nothing."""
+    base, head = pair(
+        tmp_path,
+        {
+            "watch": ["src/**"],
+            "eval": {"data": "data/eval.npz"},
+            "budgets": {"accuracy": {"max_drop": "1pt", "judge": "point"}},
+            "latency": {"runs": 50},
+        },
+        {
+            "eval": {"data": {"path": "data/easy.npz", "limit": 4}},
+            "budgets": {"accuracy": {"max_drop": "1pt", "judge": "significant"}},
+            "latency": {"runs": 1},
+        },
+    )
+    assert policy_changes(base, head) == (
+        f"{WEAKENS} — digits: accuracy drop budget judge point → significant; watch [src/**] → []; "
+        "eval.data.path data/eval.npz → data/easy.npz; eval.data.limit none → 4; latency.runs 50 → 1",
+    )
+
+
+# (base, head, what the diff says, whether it weakens the gate), one key each.
+CASES: list[tuple[dict[str, Any], dict[str, Any], str, bool]] = [
+    (
+        {"eval": {"data": {"path": "e.npz", "limit": 100}}},
+        {"eval": {"data": {"path": "e.npz", "limit": 10}}},
+        "eval.data.limit 100 → 10",
+        True,
+    ),
+    (
+        {"eval": {"data": {"path": "e.npz", "limit": 10}}},
+        {"eval": {"data": "e.npz"}},
+        "eval.data.limit 10 → none",
+        False,
+    ),
+    ({"eval": {"data": "e.npz"}}, {}, "eval removed (was data.path e.npz)", True),
+    ({"latency": {"runs": 5}}, {"latency": {"runs": 50}}, "latency.runs 5 → 50", False),
+    (
+        {"budgets": {"accuracy": {"max_drop": "1pt", "judge": "significant"}}},
+        {"budgets": {"accuracy": {"max_drop": "1pt"}}},
+        "accuracy drop budget judge significant → point",
+        False,
+    ),
+    ({"budgets": {"size": "80 KB"}}, {}, "size budget removed (was 80 KB)", True),
+    ({"budgets": {"size": "80 KB"}}, {"budgets": {"size": "200 KB"}}, "size budget 80 KB → 200 KB", True),
+    ({"budgets": {"size": "200 KB"}}, {"budgets": {"size": "80 KB"}}, "size budget 200 KB → 80 KB", False),
+    (
+        {"budgets": {"accuracy": {"min": 0.9}}},
+        {"budgets": {"accuracy": {"min": 0.8}}},
+        "accuracy minimum 0.9 → 0.8",
+        True,
+    ),
+    (
+        {"budgets": {"size": {"max": "80 KB", "level": "error"}}},
+        {"budgets": {"size": {"max": "80 KB", "level": "warn"}}},
+        "size budget level error → warn",
+        True,
+    ),
+    ({"edgetpu": {"level": "warn"}}, {"edgetpu": {"level": "off"}}, "edgetpu.level warn → off", True),
+    ({"edgetpu": {"level": "warn"}}, {"edgetpu": {"level": "error"}}, "edgetpu.level warn → error", False),
+    (
+        {"budgets": {"vs_base": {"size": "5%", "on_missing_base": "error"}}},
+        {"budgets": {"vs_base": {"size": "5%"}}},
+        "vs_base on_missing_base error → warn",
+        True,
+    ),
+    (
+        {"recipes": ["int8", "float16"]},
+        {"recipes": ["int8"], "deploy": "smallest"},
+        "recipes int8, float16 → int8",
+        True,
+    ),
+    (
+        {"recipes": ["int8"], "deploy": "smallest"},
+        {"recipes": ["int8", "float16"]},
+        "recipes int8 → int8, float16",
+        False,
+    ),
+    (
+        {"targets": {"mcu": {"arena": "10 MiB"}}},
+        {"targets": {"mcu": {"arena": "1 KiB"}}},
+        "targets.mcu.arena 10 MiB → 1 KiB",
+        False,
+    ),
+    (
+        {"targets": {"gpu": {"min_delegated": "90%"}}},
+        {"targets": {"gpu": {"min_delegated": "50%"}}},
+        "targets.gpu.min_delegated 90% → 50%",
+        True,
+    ),
+    (
+        {"targets": {"gpu": {"fp16_overflow": "error"}}},
+        {"targets": {"gpu": {}}},
+        "targets.gpu.fp16_overflow error → none",
+        True,
+    ),
+    (
+        {"targets": {"compute": {"level": "warn"}}},
+        {"targets": {"compute": {}}},
+        "targets.compute.level warn → none",
+        False,
+    ),
+    ({}, {"targets": {"compute": {"macs": {"max": "1G"}}}}, "targets.compute added (macs.max 1G)", False),
+    (
+        {"targets": {"ethos-u": {"vs_base": {"sram": "5%"}}}},
+        {"targets": {"ethos-u": {"vs_base": {"sram": "50%"}}}},
+        "targets.ethos-u.vs_base.sram 5% → 50%",
+        True,
+    ),
+    (
+        {"path": "models/*.tflite"},
+        {"path": "models/digits*.tflite"},
+        "path models/*.tflite → models/digits*.tflite",
+        True,
+    ),
+    (
+        {"path": "models/digits*.tflite"},
+        {"path": "models/*.tflite"},
+        "path models/digits*.tflite → models/*.tflite",
+        False,
+    ),
+    ({"watch": ["src/**"]}, {"watch": ["src/**", "data/**"]}, "watch [src/**] → [src/**, data/**]", False),
+    ({}, {"trust_code": True}, "trust_code false → true", True),
+    ({}, {"training": {"epochs": 3}}, "training added (epochs 3)", False),
+    (
+        {"calibration": {"synthetic": True, "samples": 50}},
+        {"calibration": {"synthetic": True, "samples": 10}},
+        "calibration.samples 50 → 10",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize("base, head, said, weakens", CASES, ids=[c[2] for c in CASES])
+def test_what_loosens_the_gate_is_marked(tmp_path, base, head, said, weakens):
+    base_policy, head_policy = pair(tmp_path, base, head)
+    changes = changes_between(base_policy, head_policy)
+    assert [(c.text, c.weakens) for c in changes] == [(said, weakens)]
+    (line,) = policy_changes(base_policy, head_policy)
+    assert line == (f"{WEAKENS} — digits: " if weakens else "digits: ") + said
+
+
+def test_a_model_removed_weakens_the_gate_and_a_new_one_does_not(tmp_path):
+    model = {"path": "m.tflite", "budgets": {"size": "1 MB"}}
+    base = write(
+        tmp_path, "base.yml", {"version": 1, "models": [{"name": "a", **model}, {"name": "b", **model}]}
+    )
+    head = write(
+        tmp_path, "head.yml", {"version": 1, "models": [{"name": "b", **model}, {"name": "c", **model}]}
+    )
+    assert policy_changes(base, head) == (f"{WEAKENS} — a: removed from the policy", "c: new in the policy")
+
+
+def test_weakening_lines_come_first_for_every_model(tmp_path):
+    models = [
+        {"name": "a", "path": "a.tflite", "latency": {"runs": 10}},
+        {"name": "b", "path": "b.tflite", "budgets": {"size": "1 MB"}},
+    ]
+    base = write(tmp_path, "base.yml", {"version": 1, "models": models})
+    head_models = copy.deepcopy(models)
+    head_models[0]["latency"]["runs"] = 20  # stricter
+    head_models[1]["budgets"]["size"] = "2 MB"  # looser
+    head_models[1]["latency"] = {"threads": 2}
+    head = write(tmp_path, "head.yml", {"version": 1, "models": head_models})
+    assert policy_changes(base, head) == (
+        f"{WEAKENS} — b: size budget 1 MB → 2 MB",
+        "a: latency.runs 10 → 20",
+        "b: latency.threads 1 → 2",
+    )
+
+
+def test_values_the_pr_wrote_are_rendered_as_text(tmp_path):
+    """The block's values are the PR's text: the report shows them literally, never as markup."""
+    from edgegate.report.markdown import render_markdown
+    from edgegate.results import GitRef, RunResult
+    from edgegate.status import Status
+
+    hostile = "data/x</details><img src=//e.example/p.png>@octocat **ok** [a](http://e.example).npz"
+    base, head = pair(tmp_path, {"eval": {"data": "data/eval.npz"}}, {"eval": {"data": hostile}})
+    lines = policy_changes(base, head)
+    assert hostile in lines[0]
+    report = render_markdown(
+        RunResult(Status.PASS, GitRef("main", "b" * 40), GitRef("pr", "c" * 40), policy_changes=lines)
+    )
+    assert "This change edits the policy" in report and WEAKENS in report
+    for raw in ("</details>", "<img", "@octocat", "**ok**", "[a](http"):
+        assert raw not in report
