@@ -105,9 +105,7 @@ def _shown(section: object, name: str) -> object:
 def _children(value: object) -> dict[str, object] | None:
     """A section's fields (or a written mapping's keys) as shown; None for a leaf."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _shown(value, f.name) for f in fields(value) if f.name not in _WHERE | _DERIVED
-        }
+        return {f.name: _shown(value, f.name) for f in fields(value) if f.name not in _WHERE | _DERIVED}
     if isinstance(value, dict):
         return {str(k): v for k, v in value.items()}
     return None
@@ -135,7 +133,7 @@ def _leaves(key: str, value: object) -> Iterator[tuple[str, object]]:
     if children is None:
         yield key, value
         return
-    defaults = {f.name: f.default for f in fields(value)} if is_dataclass(value) else {}  # type: ignore[arg-type]
+    defaults = {f.name: f.default for f in fields(value)} if is_dataclass(value) else {}
     for name, child in children.items():
         if child is not None and defaults.get(name, MISSING) != child:
             yield from _leaves(f"{key}.{name}", child)
@@ -202,7 +200,9 @@ def _budget_key(b: Budget, field_name: str) -> str:
     """The policy key of one of a budget's fields: ``budgets.vs_base.size.max_increase``."""
     section = b.key.split(".", 1)[1]  # without "models[0]." / "defaults."
     if field_name == "written":
-        limit = b.bound if b.against == "absolute" else "max_drop" if b.metric == "accuracy" else "max_increase"
+        limit = (
+            b.bound if b.against == "absolute" else "max_drop" if b.metric == "accuracy" else "max_increase"
+        )
         return f"{section}.{limit}"
     if field_name == "on_missing_base":
         return section.rsplit(".", 1)[0] + ".on_missing_base"
@@ -215,10 +215,14 @@ def _budgets(old: tuple[Budget, ...], new: tuple[Budget, ...]) -> Iterator[_Delt
         a, b = before.get(name, []), after.get(name, [])
         if not b:
             yield _Delta(
-                (_budget_key(a[0], "written"),), f"{name} removed (was {', '.join(x.written for x in a)})", True
+                (_budget_key(a[0], "written"),),
+                f"{name} removed (was {', '.join(x.written for x in a)})",
+                True,
             )
         elif not a:
-            yield _Delta((_budget_key(b[0], "written"),), f"{name} added ({', '.join(x.written for x in b)})", False)
+            yield _Delta(
+                (_budget_key(b[0], "written"),), f"{name} added ({', '.join(x.written for x in b)})", False
+            )
         else:
             yield from _budget_change(name, a, b)
     yield from _missing_base(old, new)
@@ -232,7 +236,9 @@ def _grouped(budgets: tuple[Budget, ...]) -> dict[str, list[Budget]]:
 
 
 def _budget_change(name: str, a: list[Budget], b: list[Budget]) -> Iterator[_Delta]:
-    parts, keys, weakens = [], [], len(b) < len(a)  # fewer limits of a kind: one was removed
+    parts: list[str] = []
+    keys: list[str] = []
+    weakens = len(b) < len(a)  # fewer limits of a kind: one was removed
     for field_name in _budget_fields():
         was, now = [getattr(x, field_name) for x in a], [getattr(x, field_name) for x in b]
         if was == now:
@@ -262,7 +268,9 @@ def _missing_base(old: tuple[Budget, ...], new: tuple[Budget, ...]) -> Iterator[
     if a and b and a[0].on_missing_base != b[0].on_missing_base:
         key = _budget_key(b[0], "on_missing_base")
         was, now = a[0].on_missing_base, b[0].on_missing_base
-        yield _Delta((key,), f"vs_base on_missing_base {_format(was)} → {_format(now)}", _loosens(key, was, now))
+        yield _Delta(
+            (key,), f"vs_base on_missing_base {_format(was)} → {_format(now)}", _loosens(key, was, now)
+        )
 
 
 def _looser_budget(old: Budget, new: Budget) -> bool:
