@@ -251,11 +251,9 @@ def get_at(section: dict[str, Any], parts: list[str]) -> tuple[dict[str, Any], A
     node: Any = section
     for part in parts[:-1]:
         node = node.setdefault(part, {})
-        if isinstance(node, list):
+        if isinstance(node, list):  # recipes: the first, written as a mapping
             node[0] = {"recipe": node[0]} if isinstance(node[0], str) else node[0]
             node = node[0]
-        elif isinstance(node, str):  # never: every section above is written as a mapping
-            raise AssertionError(parts)
     return node, node.get(parts[-1])
 
 
