@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -212,6 +213,8 @@ class GitRepo(ChangeSource):
                     f"{printable(entry_path)}: cannot read it at the base commit {short}: {_git_error(proc)}"
                 )
             resolve_base_pointer(out, lfs_objects, f"{printable(entry_path)} (base version at {short})")
+            if mode == "100755":  # an exported program (a compiler the base policy names) stays runnable
+                out.chmod(out.stat().st_mode | stat.S_IXUSR)
         return dest / path
 
 

@@ -415,7 +415,7 @@ def find_changes(
         ]
         if not gone and not any(t.model is entry for t in targets):
             notes.append(f"model {entry.name}: nothing matches {entry.path!r} in the working tree")
-    return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes))
+    return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes), trusted_sha=base_commit)
 
 
 class ModelMaterializer:
