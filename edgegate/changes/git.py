@@ -180,6 +180,7 @@ class GitRepo(ChangeSource):
         eol=crlf`` (or ``ident``, ``working-tree-encoding``) there would rewrite the base model's
         bytes, make it unreadable and silently turn every ``vs_base`` budget into a skip. A blob
         that is a Git LFS pointer is replaced by its object from the local LFS store, if fetched.
+        An executable blob stays executable (a compiler script the base policy names runs from here).
         """
         listing = _decode(self._checked("ls-tree", "-r", "-z", "--full-tree", sha, "--", path)).split("\0")
         short = sha[:12]

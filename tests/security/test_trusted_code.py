@@ -264,3 +264,32 @@ def test_trust_code_applies_to_the_base_branchs_bytes_only(repo, built, api, tmp
     assert "Lambda" in kmodel and model(results, "kmodel")["status"] == "error"
     assert "loaded in safe mode" in comment
     plain_is_gated(results)
+
+
+@pytest.mark.parametrize(
+    "path,refused",
+    [
+        ("numpy.py", True),  # shadows the installed numpy the base's hook imports
+        ("lib/__pycache__/util.cpython-311.pyc", True),  # an unchecked .pyc runs without its source
+        ("native.cpython-311-x86_64-linux-gnu.so", True),  # an extension module wins over evalhook.py
+        ("vendor/site.pth", True),
+        ("data/eval.npz", False),
+        ("README.md", False),
+    ],
+)
+def test_a_hook_is_refused_when_the_pr_changes_anything_python_could_import(tmp_path, path, refused):
+    from edgegate.changes.interface import ChangedModel, ModelTarget, PathChange
+    from edgegate.policy.load import load_policy
+    from edgegate.run.trusted_code import pin_to_base
+
+    (tmp_path / "edgegate.yml").write_text(policy(HOOKED))
+    base = load_policy(tmp_path / "edgegate.yml", root=tmp_path)
+    hooked = base.models[1]
+    changed = [ChangedModel(ModelTarget("hooked", hooked, hooked.path), "modified", hooked.path, ())]
+
+    (pinned,), _ = pin_to_base(changed, base, [PathChange("A", path)])
+
+    error = pinned.target.model.refused
+    assert (error is not None) == refused
+    if refused:
+        assert error is not None and f"it changes {path}" in error
