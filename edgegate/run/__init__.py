@@ -141,7 +141,12 @@ def _gate(
     # Without TensorFlow (the light core install) the .tflite models are still gated; the others
     # say what to install.
     unconvertible = set() if tensorflow_installed() else set(needs.tensorflow_for)
-    with ModelMaterializer(repo, changes.base_sha) as materializer:
+    # Compilers the base policy names are exported to a private folder (mkdtemp: mode 0700) that
+    # outlives the pool running them, outside --out (the artifact has no use for them).
+    with (
+        ModelMaterializer(repo, changes.base_sha) as materializer,
+        tempfile.TemporaryDirectory(prefix="edgegate-trusted-code-") as trusted_code,
+    ):
         plans = []
         for i, ch in enumerate(changed):
             # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
@@ -154,9 +159,7 @@ def _gate(
         if options.trust == "base" and changes.trusted_sha:
             from edgegate.run.trusted_code import pin_compilers
 
-            # A private folder (mkdtemp: mode 0700) in the work folder: it outlives the pool that runs it.
-            folder = Path(tempfile.mkdtemp(prefix="trusted-code-", dir=work_root))
-            plans, said = pin_compilers(plans, repo, changes.trusted_sha, folder)
+            plans, said = pin_compilers(plans, repo, changes.trusted_sha, Path(trusted_code))
             notes += said
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:

@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from edgegate.changes.interface import ChangedModel, ChangeSource, PathChange
+from edgegate.changes.select import listed_paths
 from edgegate.errors import EdgeGateError
 from edgegate.policy.names import printable
 from edgegate.policy.sections import ModelPolicy, Policy
@@ -31,7 +32,6 @@ from edgegate.run.plan import ModelPlan
 from edgegate.targets import PlacedTarget
 from edgegate.targets.edgetpu import EdgeTpuTarget
 
-SHOWN = 3  # files named in a message before "and N more"
 # What the import system loads from a folder on sys.path: sources, bytecode, extension modules;
 # .pth and archives only when something adds them to the path (base code may).
 IMPORTABLE = (*importlib.machinery.all_suffixes(), ".pyw", ".pyo", ".pth", ".pyz", ".egg", ".whl")
@@ -71,7 +71,7 @@ def _pinned(
             model,
             refused=(
                 f"model {model.name!r}: {', '.join(hooks)} would import this pull request's Python: it changes "
-                f"{_listed(python)}, and a hook imports from the whole repository. In a pull-request run a "
+                f"{listed_paths(python)}, and a hook imports from the whole repository. In a pull-request run a "
                 f"hook runs only the base branch's code ({TRUST_DOC}); land the Python changes on the base "
                 "branch first, or gate this change without the hook."
             ),
@@ -81,7 +81,7 @@ def _pinned(
         if base is None or base.path != model.path:
             why = f"this pull request points {model.key}.path at {model.path!r}"
         elif own:
-            why = f"this pull request changes {_listed(own)}"
+            why = f"this pull request changes {listed_paths(own)}"
         else:
             return model, notes
         notes.append(
@@ -103,11 +103,6 @@ def _hook_keys(model: ModelPolicy) -> list[str]:
     if model.training is not None and model.training.hook:
         keys.append(f"{model.training.key}.hook")
     return keys
-
-
-def _listed(paths: list[str]) -> str:
-    more = len(paths) - SHOWN
-    return ", ".join(printable(p) for p in paths[:SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
 def pin_compilers(
