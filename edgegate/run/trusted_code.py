@@ -111,29 +111,27 @@ def pin_compilers(
     """Each Edge TPU target whose compiler is a repository path runs that path's blob at ``sha``
     (the base branch's head), exported below ``folder``; one that cannot be exported falls back to
     ``auto``, said so. Programs outside the repository (absolute paths) are left as they are."""
-    exported: dict[str, str | None] = {}  # setting → None when exported, else why not
+    why_not: dict[str, str | None] = {}  # setting → None when exported, else why it could not be
     notes: list[str] = []
     out = []
     for plan in plans:
         placed = []
         for p in plan.targets:
             target = p.target
-            setting = target.settings.compiler if isinstance(target, EdgeTpuTarget) else "auto"
-            rel = _repository_program(setting)
-            if not isinstance(target, EdgeTpuTarget) or rel is None:
-                placed.append(p)
-                continue
-            if setting not in exported:
-                exported[setting] = _export(repo, sha, rel, folder)
-                if exported[setting] is not None:
-                    notes.append(
-                        f"edgetpu.compiler {setting!r}: {exported[setting]}; using 'auto' ({TRUST_DOC})"
-                    )
-            if exported[setting] is None:
-                target = replace(target, root=folder)
-            else:
-                target = replace(target, settings=replace(target.settings, compiler="auto"))
-            placed.append(PlacedTarget(target, p.place))
+            if isinstance(target, EdgeTpuTarget) and (rel := _repository_program(target.settings.compiler)):
+                setting = target.settings.compiler
+                if setting not in why_not:
+                    why_not[setting] = _export(repo, sha, rel, folder)
+                    if why_not[setting] is not None:
+                        notes.append(
+                            f"edgetpu.compiler {setting!r}: {why_not[setting]}; using 'auto' ({TRUST_DOC})"
+                        )
+                if why_not[setting] is None:  # find_compiler resolves the setting below the export
+                    target = replace(target, root=folder)
+                else:
+                    target = replace(target, settings=replace(target.settings, compiler="auto"))
+                p = PlacedTarget(target, p.place)
+            placed.append(p)
         out.append(replace(plan, targets=tuple(placed)))
     return out, notes
 
@@ -142,7 +140,7 @@ def _repository_program(setting: str) -> str | None:
     """The repository-relative path a compiler setting names, None for auto/static/outside paths."""
     if setting in ("auto", "static") or Path(setting).expanduser().is_absolute():
         return None
-    return posixpath.normpath(setting.replace("\\", "/"))
+    return posixpath.normpath(setting)
 
 
 def _export(repo: ChangeSource, sha: str, rel: str, folder: Path) -> str | None:
