@@ -413,11 +413,80 @@ def _change_a_figure(entry: Path) -> None:
     (entry / "value.json").write_text(json.dumps(doc))
 
 
+def _forge(entry: Path, mutate: Callable[[dict[str, Any]], None]) -> None:
+    """Change the body and recompute its digest: what a writer of the cache folder can do."""
+    from edgegate.run.cache import _body_digest
+
+    doc = json.loads((entry / "value.json").read_text())
+    mutate(doc["body"])
+    doc["digest"] = _body_digest(doc["body"])
+    (entry / "value.json").write_text(json.dumps(doc))
+
+
+def _a_folder_for_value(entry: Path) -> None:
+    (entry / "value.json").unlink()
+    (entry / "value.json").mkdir()
+
+
+def _a_folder_for_the_file(entry: Path) -> None:
+    (entry / "files" / "0").unlink()
+    (entry / "files" / "0" / "x").mkdir(parents=True)
+
+
+def _nested_past_the_parser(entry: Path) -> None:
+    depth = 100_000
+    (entry / "value.json").write_text(
+        '{"format": "edgegate.cache/1", "body": ' + "[" * depth + "]" * depth + "}"
+    )
+
+
+def _nested_with_its_digest(entry: Path) -> None:
+    def nest(body: dict[str, Any]) -> None:
+        deep: Any = 0
+        for _ in range(900):  # parses, and its digest is right: the decoder must refuse it
+            deep = [deep]
+        body["value"] = [{"candidate": deep, "path": deep}] if isinstance(body["value"], list) else deep
+
+    _forge(entry, nest)
+
+
+def _invalid_utf8(entry: Path) -> None:
+    data = (entry / "value.json").read_bytes()
+    i = data.index(b'"kind": "') + len(b'"kind": "')
+    (entry / "value.json").write_bytes(data[:i] + b"\xff\xfe" + data[i:])
+
+
+def _huge_integer(entry: Path) -> None:
+    """A figure of 5,000 digits: past what Python parses from text (its int digit limit)."""
+    text = (entry / "value.json").read_text()
+    (entry / "value.json").write_text(text.replace('"bytes": ', '"bytes": ' + "9" * 5000, 1))
+
+
+def _infinite_figure(entry: Path) -> None:
+    def grow(body: dict[str, Any]) -> None:
+        value = body["value"]
+        if isinstance(value, list):
+            value[0]["candidate"]["size"]["bytes"] = float("inf")
+        else:
+            value["accuracy"]["value"] = 1e308 * 10
+        body["files"][0]["bytes"] = 10**400
+
+    _forge(entry, grow)
+
+
 CORRUPTIONS = {
     "truncated value.json": _truncate_value,
     "deleted stored file": _delete_file,
     "flipped byte in a stored file": _flip_file_byte,
     "changed figure in value.json": _change_a_figure,
+    # Held in issue 22: corrupt values are misses, not crashes.
+    "a folder for value.json": _a_folder_for_value,
+    "a folder for a stored file": _a_folder_for_the_file,
+    "nested past the JSON parser": _nested_past_the_parser,
+    "nested 900 deep, digest recomputed": _nested_with_its_digest,
+    "invalid UTF-8 in value.json": _invalid_utf8,
+    "a 5,000-digit number": _huge_integer,
+    "infinite figures, digest recomputed": _infinite_figure,
 }
 WHICH = {
     # (the head and base versions hold the same bytes: one entry serves both builds)
@@ -451,6 +520,54 @@ def test_a_corrupt_entry_is_a_miss_and_the_figures_equal_an_uncached_run(tmp_pat
     # The bad entry was removed and the rerun stored a good one in its place.
     doc = json.loads((entry / "value.json").read_text())
     assert doc["key"] == entry.name and (entry / "files" / "0").is_file()
+
+
+# --- a read-only base (a pull request's run: --cache-base) ----------------------------------------
+
+
+def _snapshot(folder: Path) -> list[tuple[str, int, bytes]]:
+    return sorted(
+        (p.relative_to(folder).as_posix(), p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"")
+        for p in folder.rglob("*")
+    )
+
+
+def test_a_read_only_base_serves_hits_and_is_never_written_touched_or_cleaned(tmp_path):
+    root = tmp_path / "repo"
+    write_repo(root)
+    cold = FileRunner()
+    gate(root, tmp_path / "w1", cached(tmp_path / "base", cold))
+    (tmp_path / "base" / "v1" / "ab").mkdir(exist_ok=True)
+    (tmp_path / "base" / "v1" / "ab" / ".trash-x").mkdir()  # a writer's leftovers: not ours to clean
+    job = next(j for j in cold.ran if WHICH["the int8 build"](j) and _model_of(j) == "a")
+    damaged = CacheKeys().key(job)
+    assert damaged is not None
+    _flip_file_byte(tmp_path / "base" / "v1" / damaged[:2] / damaged)
+    before = _snapshot(tmp_path / "base")
+
+    inner = FileRunner()
+    runner = CachingRunner(
+        inner, ResultsCache(tmp_path / "own"), base=ResultsCache(tmp_path / "base", read_only=True)
+    )
+    results = gate(root, tmp_path / "w2", runner)
+    assert results == gate(root, tmp_path / "w2", FileRunner())
+    # Only the damaged entry's build ran; its good copy went to the run's own folder.
+    assert {type(j) for j in inner.ran} <= {BuildJob, LatencyJob}
+    assert [j for j in inner.ran if isinstance(j, BuildJob)] and runner.summary().stored == 1
+    assert (tmp_path / "own" / "v1" / damaged[:2] / damaged / "value.json").is_file()
+    assert _snapshot(tmp_path / "base") == before  # nothing written, removed or touched
+    assert "(read only) and this run's own entries" in runner.summary().note()
+
+
+def test_fresh_only_reads_back_only_what_this_run_stored(tmp_path):
+    root = tmp_path / "repo"
+    write_repo(root)
+    gate(root, tmp_path / "w1", cached(tmp_path / "cache", FileRunner()))  # an earlier push's entries
+    inner = FileRunner()
+    runner = CachingRunner(inner, ResultsCache(tmp_path / "cache"), fresh_only=True)
+    gate(root, tmp_path / "w2", runner)
+    assert inner.cacheable()  # every job ran: nothing written before this run was read
+    assert sum(runner.summary().reused.values()) == 0
 
 
 # --- concurrency and bounds -------------------------------------------------------------------
@@ -654,6 +771,9 @@ def _outputs(path: Path) -> dict[str, str]:
 
 
 def test_the_action_restores_the_base_branch_scope_and_saves_to_its_own_key(tmp_path):
+    """A run on a branch restores into the folder it writes and saves it; a pull request's (or
+    merge queue's) run restores into a read-only folder (--cache-base), writes into another and
+    saves nothing: what its earlier pushes computed never decides its verdict (issue 22.6)."""
     from edgegate import __version__
 
     restore, save, gate_step = (
@@ -664,23 +784,45 @@ def test_the_action_restores_the_base_branch_scope_and_saves_to_its_own_key(tmp_
     )
     assert restore["with"]["restore-keys"] == "${{ steps.cache-key.outputs.prefix }}"
     assert restore["with"]["key"] == save["with"]["key"] == "${{ steps.cache-key.outputs.key }}"
+    assert restore["with"]["path"] == "${{ steps.cache-key.outputs.restore-dir }}"
+    assert save["with"]["path"] == "${{ steps.cache-key.outputs.dir }}"
     assert save["if"].startswith("always()")  # a failing gate still saves what it computed
+    assert "steps.cache-key.outputs.save == 'true'" in save["if"]
+    assert _action_step("cache-before")["if"] == "steps.cache-key.outputs.save == 'true'"
     assert gate_step["env"]["EDGEGATE_CACHE"] == "${{ steps.cache-key.outputs.dir }}"
+    assert gate_step["env"]["EDGEGATE_CACHE_BASE"] == "${{ steps.cache-key.outputs.base-dir }}"
     name = _action_step("cache-key")
     assert "steps.meta.outputs.version" in name["env"]["PREFIX"] and "github.run_id" in name["env"]["RUN"]
+    assert name["env"]["EVENT"] == "${{ github.event_name }}"
 
     out = tmp_path / "out"
     out.write_text("")
     env = {"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path), "RUN": "7-1", "SHARD": " 2/3 "}
-    prefix = f"edgegate-results-v1-Linux-X64-py3.11.7-{__version__}-abc-"
-    proc = _bash("cache-key", {**env, "CACHE": "true", "PREFIX": prefix}, tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    named = _outputs(out)
-    assert named == {
-        "prefix": prefix,
-        "key": prefix + "7-1-shard-2-of-3",
-        "dir": str(tmp_path / "edgegate-cache"),
-    }
+    prefix = f"edgegate-results-v2-Linux-X64-py3.11.7-{__version__}-abc-"
+    written = str(tmp_path / "edgegate-cache")
+    for event in ("push", "schedule", "workflow_dispatch"):
+        out.write_text("")
+        proc = _bash("cache-key", {**env, "CACHE": "true", "PREFIX": prefix, "EVENT": event}, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert _outputs(out) == {
+            "prefix": prefix,
+            "key": prefix + "7-1-shard-2-of-3",
+            "dir": written,
+            "restore-dir": written,
+            "save": "true",
+        }
+    for event in ("pull_request", "pull_request_target", "merge_group"):
+        out.write_text("")
+        proc = _bash("cache-key", {**env, "CACHE": "true", "PREFIX": prefix, "EVENT": event}, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert _outputs(out) == {
+            "prefix": prefix,
+            "key": prefix + "7-1-shard-2-of-3",
+            "dir": written,
+            "base-dir": str(tmp_path / "edgegate-cache-base"),
+            "restore-dir": str(tmp_path / "edgegate-cache-base"),
+            "save": "false",
+        }
     out.write_text("")
     assert _bash("cache-key", {**env, "CACHE": "false", "PREFIX": prefix}, tmp_path).returncode == 0
     assert out.read_text() == ""  # no key: restore, save and --cache are all skipped
