@@ -16,7 +16,12 @@ interleaved as always, on the candidate files, restored or built. The loop does 
 - written into a temp folder beside the entry and renamed into place: a reader sees a whole
   entry or none, and of two runs writing one key the one that loses the rename drops its copy;
 - a read that fails in any way (missing file, bad JSON, a checksum that does not match, a
-  value that does not decode as its type) is a miss, and the entry is removed;
+  value that does not decode as its type) is a miss, and the entry is removed; every file is
+  read through ``file_digest.open_regular`` (a regular file, not through a symlink, within its
+  recorded size): a FIFO or a link to ``/dev/zero`` is a miss, never a hang;
+- a read-only cache (``--cache-base``: the base branch's entries in a pull request's run) is
+  never written, touched or cleaned; ``CachingRunner`` then reads back, of the folder it writes,
+  only what this run stored;
 - bounded: a hit touches the entry's modification time; after a round of writes the least
   recently used entries are removed until the total is under ``max_bytes``.
 """

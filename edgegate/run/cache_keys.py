@@ -19,6 +19,9 @@ What cannot be hashed makes a job uncacheable (``Uncacheable``, with the reason 
 gives): a dataset or training ``hook`` (it runs code whose output we cannot see), ``trust_code``
 for a Keras file (loading may import code from the repository), a symlinked folder inside a
 dataset or a model (a reader may follow it), a file that cannot be read (the job reports it).
+Only regular files are read for a key (``file_digest``: not a FIFO, a device, a folder), a
+dataset's within the size a dataset may hold, and not one in a dataset folder that leads out of
+the repository: the job then runs and the dataset reader refuses it, in its own words.
 """
 
 from __future__ import annotations
