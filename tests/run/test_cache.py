@@ -799,8 +799,17 @@ def test_the_action_restores_the_base_branch_scope_and_saves_to_its_own_key(tmp_
     out.write_text("")
     env = {"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path), "RUN": "7-1", "SHARD": " 2/3 "}
     prefix = f"edgegate-results-v2-Linux-X64-py3.11.7-{__version__}-abc-"
-    written = str(tmp_path / "edgegate-cache")
-    for event in ("push", "schedule", "workflow_dispatch"):
+    written, base = str(tmp_path / "edgegate-cache"), str(tmp_path / "edgegate-cache-base")
+    on_a_branch = {"restore-dir": written, "save": "true"}
+    in_a_pull_request = {"base-dir": base, "restore-dir": base, "save": "false"}
+    for event, expected in (
+        ("push", on_a_branch),
+        ("schedule", on_a_branch),
+        ("workflow_dispatch", on_a_branch),
+        ("pull_request", in_a_pull_request),
+        ("pull_request_target", in_a_pull_request),
+        ("merge_group", in_a_pull_request),
+    ):
         out.write_text("")
         proc = _bash("cache-key", {**env, "CACHE": "true", "PREFIX": prefix, "EVENT": event}, tmp_path)
         assert proc.returncode == 0, proc.stderr
@@ -808,20 +817,7 @@ def test_the_action_restores_the_base_branch_scope_and_saves_to_its_own_key(tmp_
             "prefix": prefix,
             "key": prefix + "7-1-shard-2-of-3",
             "dir": written,
-            "restore-dir": written,
-            "save": "true",
-        }
-    for event in ("pull_request", "pull_request_target", "merge_group"):
-        out.write_text("")
-        proc = _bash("cache-key", {**env, "CACHE": "true", "PREFIX": prefix, "EVENT": event}, tmp_path)
-        assert proc.returncode == 0, proc.stderr
-        assert _outputs(out) == {
-            "prefix": prefix,
-            "key": prefix + "7-1-shard-2-of-3",
-            "dir": written,
-            "base-dir": str(tmp_path / "edgegate-cache-base"),
-            "restore-dir": str(tmp_path / "edgegate-cache-base"),
-            "save": "false",
+            **expected,
         }
     out.write_text("")
     assert _bash("cache-key", {**env, "CACHE": "false", "PREFIX": prefix}, tmp_path).returncode == 0

@@ -32,6 +32,7 @@ import pytest
 
 from tests.github.conftest import load_event
 from tests.gitrepo import GitRepo
+from tests.security.test_hostile_inputs import tflite  # noqa: F401  (a real .tflite of one dense layer)
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 HANG_S = 300.0  # a run here takes seconds; only a hang reaches this
@@ -48,26 +49,9 @@ models:
 """
 
 
-def dense_layer(units: int) -> bytes:
-    """A real .tflite of one dense layer: 8 x ``units`` MACs."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-
-    class Dense(tf.Module):
-        def __init__(self):
-            self.w = tf.Variable(tf.random.stateless_normal([8, units], seed=[1, 2]))
-
-        @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32)])
-        def __call__(self, x):
-            return tf.matmul(x, self.w)
-
-    m = Dense()
-    return tf.lite.TFLiteConverter.from_concrete_functions([m.__call__.get_concrete_function()], m).convert()
-
-
 @pytest.fixture(scope="module")
-def dense() -> bytes:
-    return dense_layer(7)
+def dense(tflite) -> bytes:  # noqa: F811  (the imported fixture)
+    return tflite(7)
 
 
 @dataclass(frozen=True)
@@ -205,12 +189,12 @@ def test_a_cache_entry_that_is_not_a_regular_file_is_a_miss(repo, dense, tmp_pat
 # === 22.6: a pull request's own cache scope decides nothing =========================================
 
 
-def test_a_forged_entry_in_the_folder_a_run_writes_is_not_read_with_a_base_cache(repo, dense, tmp_path):
+def test_a_forged_entry_is_not_read_with_a_base_cache(repo, dense, tflite, tmp_path):  # noqa: F811
     """``--cache-base`` (what the action passes in a pull request's run): the base branch's entries,
     read only; ``--cache`` is where the run writes, and what was already there is not read.
 
     The base branch's model has 6 units (48 MACs); the pull request grows it to 7 (56)."""
-    commit_model(repo, dense_layer(6))
+    commit_model(repo, tflite(6))
     base, scope = tmp_path / "base-branch", tmp_path / "pr-scope"
     assert (
         edgegate("check", "--all", "--quiet", "--no-latency", "--cache", str(base), cwd=repo.root).code == 1
