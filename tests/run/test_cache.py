@@ -840,3 +840,81 @@ def test_the_action_restores_the_base_branch_scope_and_saves_to_its_own_key(tmp_
     assert _bash("cache-after", env, tmp_path).returncode == 0 and after.read_text() == ""
     ResultsCache(cache_dir).put("b" * 64, Packed("layers", "LayerError", []))
     assert _bash("cache-after", env, tmp_path).returncode == 0 and _outputs(after) == {"changed": "true"}
+
+
+class _Caches:
+    """A stand-in for GitHub's ``GET /repos/{repo}/actions/caches`` on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        self.status, self.caches, self.asked = 200, [], []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.asked.append((self.path, self.headers.get("Authorization")))
+                body = json.dumps({"total_count": len(outer.caches), "actions_caches": outer.caches}).encode()
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_restored_folder_from_the_pull_requests_own_scope_is_not_used(tmp_path):
+    """GitHub restores from the run's own scope first; only a workflow the pull request changed can
+    have saved there. The step asks GitHub whether the restored key is in the run's own ref, and
+    drops the folder when it is, or when the question cannot be answered."""
+    api = _Caches()
+    key = "edgegate-results-v2-Linux-X64-py3.11-1.0-abc-99-1"
+    base_dir = tmp_path / "edgegate-cache-base"
+    env = {
+        "PYTHON": sys.executable,
+        "GITHUB_TOKEN": "tok-123",
+        "API": api.url,
+        "REPOSITORY": "o/r",
+        "OWN_REF": "refs/pull/7/merge",
+        "EVENT": "pull_request",
+        "MATCHED": key,
+        "DIR": str(base_dir),
+    }
+    step = "Check that the restored results cache is the base branch's"
+    cases = [
+        (200, [{"key": key + "-shard-1-of-2", "ref": "refs/pull/7/merge"}], None),  # another key
+        (200, [{"key": key, "ref": "refs/pull/7/merge"}], "saved in the cache scope of this pull request"),
+        (403, [], "GitHub answered 403 when asked which branch saved it (the token needs actions: read)"),
+    ]
+    for status, caches, warning in cases:
+        ResultsCache(base_dir).put("a" * 64, Packed("layers", "LayerError", []))
+        api.status, api.caches = status, caches
+        proc = _bash(step, env, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        if warning is None:
+            assert base_dir.is_dir() and proc.stdout == ""
+        else:
+            assert not base_dir.exists()
+            assert proc.stdout.startswith(
+                "::warning title=EdgeGate::the restored results cache is not used: "
+            )
+            assert warning in proc.stdout and proc.stdout.count("\n") == 1
+    path, auth = api.asked[0]
+    assert path == f"/repos/o/r/actions/caches?key={key}&ref=refs%2Fpull%2F7%2Fmerge&per_page=100"
+    assert auth == "Bearer tok-123"
+    api.server.shutdown()
+
+    ResultsCache(base_dir).put("a" * 64, Packed("layers", "LayerError", []))  # GitHub unreachable
+    proc = _bash(step, env, tmp_path)
+    assert not base_dir.exists() and "asking GitHub which branch saved it failed" in proc.stdout
+    ResultsCache(base_dir).put("a" * 64, Packed("layers", "LayerError", []))
+    assert _bash(step, {**env, "EVENT": "pull_request_target"}, tmp_path).returncode == 0
+    assert base_dir.is_dir()  # its own scope is the base branch's
+    step_if = _action_step(step)["if"]
+    assert "steps.cache-key.outputs.base-dir" in step_if and "cache-matched-key" in step_if
