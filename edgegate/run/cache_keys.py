@@ -281,7 +281,11 @@ class CacheKeys:
             if inside is not None and not resolves_inside(inside, path):
                 # The reader refuses it, with its own message, when the job runs.
                 raise Uncacheable(f"{folder.name}/{rel} resolves outside the repository")
-            h.update(rel.encode() + b"\0" + self._file(path, limit).encode() + b"\n")
+            try:
+                digest = self._file(path, limit)
+            except OSError as e:
+                raise Uncacheable(f"{folder.name}/{rel}: cannot be read ({e.strerror or e})") from None
+            h.update(rel.encode() + b"\0" + digest.encode() + b"\n")
         return h.hexdigest()
 
 

@@ -522,6 +522,74 @@ def test_a_corrupt_entry_is_a_miss_and_the_figures_equal_an_uncached_run(tmp_pat
     assert doc["key"] == entry.name and (entry / "files" / "0").is_file()
 
 
+# --- what a key reads: regular files, as the dataset reader would ------------------------------
+
+
+def _image_folder(root: Path) -> Path:
+    for label in ("cat", "dog"):
+        (root / "data/images" / label).mkdir(parents=True)
+        (root / "data/images" / label / "a.png").write_bytes(label.encode() * 40)
+    return root / "data/images"
+
+
+def _dataset_key(root: Path) -> Any:
+    from edgegate.policy.load import parse_dataset
+
+    return CacheKeys()._dataset(parse_dataset({"images": "data/images"}, key="eval.data"), root)
+
+
+def test_a_symlink_to_another_file_of_the_repository_is_hashed_by_its_target(tmp_path):
+    linked, copied = tmp_path / "linked", tmp_path / "copied"
+    _image_folder(linked)
+    (linked / "data/images/cat/b.png").symlink_to("../dog/a.png")  # the reader reads it: so does the key
+    _image_folder(copied)
+    (copied / "data/images/cat/b.png").write_bytes((copied / "data/images/dog/a.png").read_bytes())
+    assert _dataset_key(linked) == _dataset_key(copied)
+    (copied / "data/images/cat/b.png").write_bytes(b"other")
+    assert _dataset_key(linked) != _dataset_key(copied)
+
+
+@pytest.mark.parametrize("leads_to", ["/dev/zero", "a file outside the repository", "a FIFO", "over 1 GiB"])
+def test_a_dataset_file_the_reader_refuses_is_never_read_for_a_key(tmp_path, leads_to):
+    from edgegate.datasets.limits import MAX_DATASET_BYTES
+    from edgegate.run.cache_keys import Uncacheable
+
+    root = tmp_path / "repo"
+    folder = _image_folder(root)
+    odd = folder / "cat" / "b.png"
+    if leads_to == "/dev/zero":
+        odd.symlink_to("/dev/zero")
+        reason = "images/cat/b.png resolves outside the repository"
+    elif leads_to == "a file outside the repository":
+        (tmp_path / "secret.png").write_bytes(b"x")
+        odd.symlink_to(tmp_path / "secret.png")
+        reason = "images/cat/b.png resolves outside the repository"
+    elif leads_to == "a FIFO":
+        os.mkfifo(odd)  # a local run's checkout may hold one; opening it would wait forever
+        reason = "images/cat/b.png: cannot be read (not a regular file)"
+    else:
+        with open(odd, "wb") as f:
+            f.truncate(MAX_DATASET_BYTES + 1)  # sparse: no disk used
+        reason = (
+            f"images/cat/b.png: cannot be read ({MAX_DATASET_BYTES + 1} bytes, over the {MAX_DATASET_BYTES}"
+        )
+    raised: list[BaseException] = []
+
+    def key() -> None:
+        try:
+            _dataset_key(root)
+        except BaseException as e:
+            raised.append(e)
+
+    # In a thread: a key that reads the FIFO or /dev/zero fails the test instead of hanging it.
+    reader = threading.Thread(target=key, daemon=True)
+    reader.start()
+    reader.join(120)
+    assert not reader.is_alive(), f"the key is still reading {leads_to}"
+    (error,) = raised
+    assert isinstance(error, Uncacheable) and str(error).startswith(reason), error
+
+
 # --- a read-only base (a pull request's run: --cache-base) ----------------------------------------
 
 
