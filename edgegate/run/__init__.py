@@ -44,6 +44,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     started = time.monotonic()
     repo, policy, changes, changed = select(options)
     cache = _cache(options)
+    cache_base = _cache_base(options)
     notes = list(changes.notes) + list(options.extra_notes)
     base_policy, base_note = _base_policy(repo, policy, changes.base_sha)
     if base_note and options.trust != "base":
@@ -87,7 +88,9 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
             "writable (--out, or RUNNER_TEMP in GitHub Actions, or TMPDIR)"
         ) from None
     try:
-        models = _gate(options, policy, repo, changes, changed, work_root, keep, progress, cache, notes)
+        models = _gate(
+            options, policy, repo, changes, changed, work_root, keep, progress, cache, cache_base, notes
+        )
     finally:
         if not keep:
             shutil.rmtree(work_root, ignore_errors=True)
@@ -119,7 +122,17 @@ def _trusted_only(repo, policy, changes, changed: list[Any], at_merge_base, note
 
 
 def _gate(
-    options, policy, repo, changes, changed, work_root: Path, keep: bool, progress, cache, notes: list[str]
+    options,
+    policy,
+    repo,
+    changes,
+    changed,
+    work_root: Path,
+    keep: bool,
+    progress,
+    cache,
+    cache_base,
+    notes: list[str],
 ) -> tuple[Any, ...]:
     from edgegate.changes.select import ModelMaterializer
     from edgegate.repo_paths import safe_name
@@ -167,7 +180,9 @@ def _gate(
                 return loop.run(plans, PoolRunner(pool, progress), settings)
             from edgegate.run.cache import CachingRunner
 
-            runner = CachingRunner(PoolRunner(pool, progress), cache)
+            runner = CachingRunner(
+                PoolRunner(pool, progress), cache, base=cache_base, fresh_only=options.cache_fresh_only
+            )
             models = loop.run(plans, runner, settings)
             notes.append(runner.summary().note())
             return models
@@ -184,6 +199,21 @@ def _cache(options: CheckOptions) -> ResultsCache | None:
         return ResultsCache(Path(options.cache_dir), options.cache_max_bytes or DEFAULT_MAX_BYTES)
     except OSError as e:
         raise UsageError(f"--cache {options.cache_dir}: cannot use this folder ({e.strerror or e})") from None
+
+
+def _cache_base(options: CheckOptions) -> ResultsCache | None:
+    """The read-only entries ``--cache-base`` names, or None; it needs ``--cache`` (where the
+    run writes)."""
+    if options.cache_base_dir is None:
+        return None
+    from edgegate.errors import UsageError
+    from edgegate.run.cache import ResultsCache
+
+    if options.cache_dir is None:
+        raise UsageError(
+            f"--cache-base {options.cache_base_dir}: also give --cache DIR (where this run writes)"
+        )
+    return ResultsCache(Path(options.cache_base_dir), read_only=True)
 
 
 def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
