@@ -6,10 +6,10 @@ in an interactive terminal, plain log lines in CI.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from edgegate.log_output import say
 from edgegate.untrusted_text import log_line, one_line
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class LogProgress(Progress):
         # Labels name models and recipes from the pull request: one line that never starts a
         # workflow command in the CI log.
         line = log_line(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}")
-        print(line, file=self.stream or sys.stdout, flush=True)
+        say(line, stream=self.stream)
 
     def plan(self, added: int) -> None:
         self.total += added
