@@ -16,6 +16,7 @@ from edgegate.results import RunResult, read_results, write_results
 from edgegate.shards import merge_results, parse_shard, select_shard
 from edgegate.status import Status
 from tests.github.conftest import make_model, make_run
+from tests.gitrepo import edgegate_cli as edgegate
 
 NAMES = [f"zoo/model-{i:03d}" for i in range(103)]
 
@@ -160,16 +161,6 @@ def test_a_report_missing_shards_says_which_in_its_verdict_line():
 
 
 # --- results files that make a merge (or a report) work without bound ---------------------------
-
-CHECKOUT = Path(__file__).resolve().parents[2]
-
-
-def edgegate(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """The real command line, importing this checkout's EdgeGate."""
-    env = {**os.environ, "PYTHONPATH": str(CHECKOUT), "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "edgegate", *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
 
 
 @pytest.mark.parametrize(

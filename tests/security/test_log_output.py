@@ -14,15 +14,13 @@ import ast
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import GIT_ENV
+from tests.gitrepo import GIT_ENV, edgegate_cli as edgegate
 
-CHECKOUT = Path(__file__).resolve().parents[2]
-PACKAGE = CHECKOUT / "edgegate"
+PACKAGE = Path(__file__).resolve().parents[2] / "edgegate"
 HOSTILE_NAME = "models/a\n::error title=Spoofed by needs::pwned\n::set-output name=tensorflow::false\nz.keras"
 INIT_NAMES = [
     "a\n::error title=Spoofed by init::pwned\nb.tflite",
@@ -30,21 +28,6 @@ INIT_NAMES = [
     "  ::notice::indented.h5",
     "e ##[error]legacy.tflite",
 ]
-
-
-def edgegate(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The real command line, importing this checkout's EdgeGate, its output as the runner reads it."""
-    full_env = {
-        **os.environ,
-        **GIT_ENV,
-        "HOME": str(cwd.parent),
-        "PYTHONPATH": str(CHECKOUT),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "edgegate", *args], cwd=cwd, env=full_env, capture_output=True, text=True
-    )
 
 
 def command_lines(output: str) -> list[str]:

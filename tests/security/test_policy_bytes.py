@@ -9,10 +9,7 @@ replaces the old one. Each command runs for real on a real pull request.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +17,9 @@ import pytest
 from edgegate.errors import PolicyError
 from edgegate.policy.load import load_policy
 from edgegate.publishers.pr_comment import MARKER
-from tests.github.conftest import BOT, REPO, WRITE_TOKEN, FakeGitHub, load_event
-from tests.gitrepo import GIT_ENV, GitRepo
+from tests.github.conftest import BOT, FakeGitHub, actions_env, load_event
+from tests.gitrepo import GitRepo, edgegate_cli as edgegate
 
-CHECKOUT = Path(__file__).resolve().parents[2]
 GOOD = b"version: 1\nmodels:\n  - name: net\n    path: net.tflite\n"
 NUL_IN_A_COMMENT = b"version: 1\nmodels:\n  - name: net  # fine \x00 or not\n    path: net.tflite\n"
 NUL_PROBLEM = (
@@ -117,20 +113,6 @@ def test_a_leading_utf8_bom_is_read_as_yaml_allows():
 # --- the real commands on a pull request that puts a NUL in the policy ---------------------------
 
 
-def edgegate(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    full_env = {
-        **os.environ,
-        **GIT_ENV,
-        "HOME": str(cwd.parent),
-        "PYTHONPATH": str(CHECKOUT),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "edgegate", *args], cwd=cwd, env=full_env, capture_output=True, text=True
-    )
-
-
 @pytest.fixture
 def pull_request(tmp_path) -> tuple[GitRepo, str, str]:
     """main holds a good policy; the pull request's commit writes a NUL into a comment of it."""
@@ -176,20 +158,7 @@ def test_ci_replaces_the_old_green_comment_with_could_not_run(pull_request, tmp_
     try:
         old = github.add_comment(17, MARKER + "\n## ✅ EdgeGate: 1 model within budget", author=BOT)
         event = load_event("pull_request_opened", pull_request__base__sha=base, pull_request__head__sha=head)
-        (tmp_path / "event.json").write_text(json.dumps(event))
-        (tmp_path / "summary.md").write_text("")
-        env = {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_API_URL": github.url,
-            "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_EVENT_NAME": "pull_request",
-            "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
-            "GITHUB_RUN_ID": "4242",
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-            "RUNNER_TEMP": str(tmp_path / "temp"),
-            "GITHUB_TOKEN": WRITE_TOKEN,
-        }
+        env = actions_env(github, tmp_path, event)
         proc = edgegate("ci", "--base", base, cwd=repo.root, env=env)
         _no_traceback(proc)
         assert proc.returncode == 2, proc.stdout + proc.stderr

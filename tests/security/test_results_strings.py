@@ -19,10 +19,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
 import re
-import subprocess
-import sys
 import types
 import typing
 from pathlib import Path
@@ -38,10 +35,10 @@ from edgegate.report.markdown import _chart_label, mermaid_chart, render_markdow
 from edgegate.results import ResultsFileError, RunResult, read_results
 from edgegate.results.codec import SCHEMA, encode_run
 from edgegate.untrusted_text import visible
-from tests.github.conftest import BOT, REPO, WRITE_TOKEN, FakeGitHub, load_event
+from tests.github.conftest import BOT, FakeGitHub, actions_env, load_event
+from tests.gitrepo import edgegate_cli as edgegate
 from tests.security.test_rendering import EDGEGATE_HTML, read_markdown, runner_commands
 
-CHECKOUT = Path(__file__).resolve().parents[2]
 DETAILS = "https://github.com/octo-org/vision-models/actions/runs/4242"
 PLAIN = "plain words `x` here"
 # The forgery, plus the rest of what renders in markdown or the log (no backticks but
@@ -301,30 +298,7 @@ def test_publish_posts_a_forged_drop_unpaired_as_text(tmp_path):
         bodies = []
         for results in (plain, forged):
             event = load_event("pull_request_opened")
-            (tmp_path / "event.json").write_text(json.dumps(event))
-            (tmp_path / "summary.md").write_text("")
-            env = {
-                **os.environ,
-                "PYTHONPATH": str(CHECKOUT),
-                "PYTHONDONTWRITEBYTECODE": "1",
-                "GITHUB_ACTIONS": "true",
-                "GITHUB_REPOSITORY": REPO,
-                "GITHUB_API_URL": github.url,
-                "GITHUB_SERVER_URL": "https://github.com",
-                "GITHUB_EVENT_NAME": "pull_request",
-                "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
-                "GITHUB_RUN_ID": "4242",
-                "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-                "RUNNER_TEMP": str(tmp_path / "temp"),
-                "GITHUB_TOKEN": WRITE_TOKEN,
-            }
-            proc = subprocess.run(
-                [sys.executable, "-m", "edgegate", "publish", str(results)],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
+            proc = edgegate("publish", str(results), cwd=tmp_path, env=actions_env(github, tmp_path, event))
             assert proc.returncode == 0, proc.stdout + proc.stderr
             (comment,) = github.comments_on(event["number"])
             assert comment["user"]["login"] == BOT
