@@ -247,6 +247,28 @@ def test_a_payload_in_any_string_of_a_results_file_forges_nothing(tmp_path, inte
     assert {str(p[-1]) for p in refused} == {"schema", "status"}  # the enums: no other text is read
 
 
+def test_a_string_where_the_model_has_a_number_is_refused_naming_the_field(tmp_path):
+    """Numbers reach the report through formatting filters taken as safe: the codec must never
+    let text through as one."""
+    data = json.loads(encode_run(_filled(RunResult, intervals=True)))
+
+    def numbers(value: Any, path: tuple = ()) -> list[tuple]:
+        if isinstance(value, (bool, int, float)):
+            return [path]
+        if isinstance(value, list):
+            return [p for i, v in enumerate(value) for p in numbers(v, path + (i,))]
+        if isinstance(value, dict):
+            return [p for k, v in value.items() for p in numbers(v, path + (k,))]
+        return []
+
+    places = numbers(data)
+    assert len(places) > 20
+    for place in places:
+        with pytest.raises(ResultsFileError) as e:
+            _read(_planted(data, place, "1</details>"), tmp_path)
+        assert str(place[-1]) in str(e.value), place
+
+
 def test_the_walk_sees_a_filter_that_takes_text_as_safe(tmp_path, monkeypatch):
     """The check above can fail: the report as it was, formatting ``drop_unpaired`` raw."""
     import edgegate.report.markdown as markdown
