@@ -181,3 +181,18 @@ def _runner_outputs(text: str) -> dict[str, str]:
         else:
             i += 1
     return found
+
+
+def test_the_ci_progress_lines_name_hostile_labels_on_one_line_without_a_command():
+    import io
+
+    from edgegate.progress import LogProgress
+
+    stream = io.StringIO()
+    progress = LogProgress(stream)
+    progress.plan(2)
+    progress.finished("net · f16\n::error title=x::forged ##[error]legacy \u202e", True)
+    progress.finished("  ::warning::indented", False)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and command_lines(stream.getvalue()) == []
+    assert lines[0].endswith("(1/2)") and "\\u202e" in lines[0] and "forged" in lines[0]
