@@ -59,15 +59,9 @@ def guarded(command: Callable[..., int], *args: Any, prog: str = "edgegate", **k
 
 
 def _print_error(prog: str, message: str) -> None:
-    from rich.console import Console
-
+    from edgegate.log_output import say
     from edgegate.policy.names import encodable
-    from edgegate.untrusted_text import log_text
 
     # A path from the disk may hold bytes that are not UTF-8: escaped, or stderr refuses the line.
-    message = encodable(message)
-    # markup off: messages quote file names and policy values, which may contain [brackets];
-    # log_text: the Actions runner reads workflow commands from stderr too.
-    Console(stderr=True).print(
-        log_text(f"{prog}: {message}"), style="red", highlight=False, markup=False, soft_wrap=True
-    )
+    # say: the Actions runner reads workflow commands from stderr too.
+    say(f"{prog}: {encodable(message)}", stderr=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from edgegate.checks import Check
@@ -14,6 +15,8 @@ from edgegate.targets.mcu import McuReport
 from edgegate.status import Status
 
 NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
+MAX_SHARDS = 256  # the most jobs a GitHub Actions matrix runs, so the most shards of a split
+_SHARD = re.compile(r"([0-9]{1,3})/([0-9]{1,3})")  # "I/N" as written by `edgegate ci --shard`
 
 
 @dataclass(frozen=True)
@@ -146,10 +149,12 @@ class RunResult:
         """The shards of its split whose models this run does not hold ("2/3", ...)."""
         if self.missing_shards or not self.shard:
             return self.missing_shards
-        index, _, count = self.shard.partition("/")
-        if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count) <= 256):
+        # From a results file another job wrote: a 5,000-digit count must not reach int().
+        match = _SHARD.fullmatch(self.shard)
+        index, count = (int(match[1]), int(match[2])) if match else (0, 0)
+        if not 1 <= index <= count <= MAX_SHARDS:
             return ("other than " + self.shard[:20],)  # unreadable: still never complete
-        return tuple(f"{i}/{count}" for i in range(1, int(count) + 1) if i != int(index))
+        return tuple(f"{i}/{count}" for i in range(1, count + 1) if i != index)
 
     @staticmethod
     def status_of(models) -> Status:
