@@ -78,7 +78,7 @@ class Cancelled(BaseException):
 def die_with_parent(parent: int | None = None, *, own_group: bool = False) -> None:
     """Make the kernel kill this process when its parent ends; at once if ``parent`` (its pid,
     known before this process started) already has. ``own_group``: lead a process group."""
-    if own_group:
+    if own_group and hasattr(os, "setpgid"):  # (not on Windows)
         try:
             os.setpgid(0, 0)
         except OSError:  # already a session leader: its group is its own
@@ -144,7 +144,7 @@ def _live_descendants(pid: int) -> list[int]:
 
 def _kill(pid: int, group: bool) -> None:
     try:
-        if group and os.getpgid(pid) == pid and pid != os.getpgid(0):
+        if group and hasattr(os, "killpg") and os.getpgid(pid) == pid and pid != os.getpgid(0):
             os.killpg(pid, signal.SIGKILL)
         else:
             os.kill(pid, signal.SIGKILL)
