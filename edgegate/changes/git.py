@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -219,6 +220,7 @@ class GitRepo(ChangeSource):
         Symlinks (the path's own, its folders', those inside a folder) are followed in ``sha``'s
         tree, never the working tree's: the base version is the bytes the link led to at base. A
         link leading out of the repository is refused.
+        An executable blob stays executable (a compiler script the base policy names runs from here).
         """
         self._export(sha, path, dest / path, frozenset())
         return dest / path
@@ -250,6 +252,8 @@ class GitRepo(ChangeSource):
                 )
             self._write_blob(oid, to, shown, short)
             resolve_base_pointer(to, lfs_objects, f"{printable(shown)} (base version at {short})")
+            if mode == "100755":  # an exported program (a compiler the base policy names) stays runnable
+                to.chmod(to.stat().st_mode | stat.S_IXUSR)
 
     def _write_blob(self, oid: str, out: Path, shown: str, short: str) -> None:
         try:

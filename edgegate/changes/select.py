@@ -242,7 +242,8 @@ def _quoted(path: str) -> str:
     return f"'{printable(path)}'"
 
 
-def _listed(paths: list[str]) -> str:
+def listed_paths(paths: list[str]) -> str:
+    """Paths for a message: the first few, then "and N more"."""
     more = len(paths) - SHOWN_PATHS
     return ", ".join(map(printable, paths[:SHOWN_PATHS])) + (f" and {more} more" if more > 0 else "")
 
@@ -318,10 +319,10 @@ def _classify(
             if p and any(_matches(_normalize(w), p) for w in target.model.watch)
         }
     )
-    watch_reason = (f"watched path changed: {_listed(watched)}",) if watched else ()
+    watch_reason = (f"watched path changed: {listed_paths(watched)}",) if watched else ()
     paths = sorted({c.path for c in own})
     linked = " (through a symlink)" if any(not _under(p, target.path) for p in paths) else ""
-    own_reason = (f"changed: {_listed(paths)}{linked}",) if own else ()
+    own_reason = (f"changed: {listed_paths(paths)}{linked}",) if own else ()
     if named is not None and named != target.path:
         # The policy moved the model: it is compared with what its name was at base, whatever
         # git pairs (a model grown 3,000-fold is no rename to git, and would be "new").
@@ -496,7 +497,7 @@ def find_changes(
         ]
         if not gone and not any(t.model is entry for t in targets):
             notes.append(f"model {entry.name}: nothing matches {entry.path!r} in the working tree")
-    return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes))
+    return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes), trusted_sha=base_commit)
 
 
 class ModelMaterializer:
