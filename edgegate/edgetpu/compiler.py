@@ -32,6 +32,7 @@ from edgegate.edgetpu.interface import (
 )
 from edgegate.edgetpu.rules import DEFAULT_RUNTIME, Target, evaluate_op, introduced_in
 from edgegate.errors import InputError
+from edgegate.workers.lifetime import child_options
 
 # Seconds past the timeout before the process group is killed (lets the compiler report first).
 KILL_GRACE_S = 2
@@ -132,6 +133,7 @@ class CompilerAnalyzer(EdgeTpuAnalyzer):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                **child_options(),  # killed when its worker ends
             )
         except OSError as e:
             raise InputError(

@@ -114,7 +114,7 @@ class ModelResult:
     name: str
     path: str  # head path, relative to the repository root
     status: Status
-    change: str = "modified"  # added | modified | renamed | requested (--all / explicit paths)
+    change: str = "modified"  # added | modified | renamed | moved (policy path, by name) | requested
     base_path: str | None = None  # path at base (differs after a rename); None for a new model
     reference: CandidateResult | None = None  # the float model the drops are measured against
     candidates: tuple[CandidateResult, ...] = ()

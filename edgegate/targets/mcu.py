@@ -42,6 +42,7 @@ from edgegate.targets.budgets import broken_check, increase_check, max_check, sk
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_bytes, parse_change, parse_size
 from edgegate.checks import Check
+from edgegate.workers.lifetime import child_options
 
 CHILD = Path(__file__).with_name("tflm_child.py")
 ARENA_CAP = 256 << 20  # beyond any microcontroller's RAM (external SDRAM included): more is reported as such
@@ -144,6 +145,7 @@ class _Child:
             stderr=subprocess.DEVNULL,  # the child sends fd 2 to its log at once
             text=True,
             cwd=self.workdir,
+            **child_options(),  # killed when its worker ends
         )
         try:
             hello = self._read_line()
