@@ -100,7 +100,9 @@ def test_growth_at_just_under_and_just_over_its_allowance() -> None:
 
 
 def test_growth_without_a_base_figure_is_a_skip_that_says_why() -> None:
-    c = growth(P, "flash", 210, None, parse_change("5%", "size"), b, missing="there is no base version report")
+    c = growth(
+        P, "flash", 210, None, parse_change("5%", "size"), b, missing="there is no base version report"
+    )
     assert c.status is Status.SKIP
     assert c.message == "flash vs base not checked: there is no base version report."
     assert c.limit == "max +5%" and c.value is None

@@ -131,10 +131,20 @@ def test_report_puts_failures_first_and_folds_to_fit():
     assert full.index("broken") < full.index("model-0")  # errors before failures
     assert "**Could not be gated:** b.keras: the file is empty" in full
     assert "<details>" in full
+    url = "https://example.invalid/summary"
     big = run_with(400)
-    folded = render_markdown(big, max_chars=65_536, details_url="https://example.invalid/summary")
+    assert len(render_markdown(big)) > 65_536
+    # 400 models fit as a summary: every model named, the details folded away and linked, nothing cut.
+    folded = render_markdown(big, max_chars=65_536, details_url=url)
     assert len(folded) <= 65_536
-    assert "job summary" in folded or "truncated" in folded
+    assert f"Details folded to fit; the full report is in the [job summary]({url})." in folded
+    assert "<details>" not in folded and "…truncated" not in folded
+    assert all(f"model-{i} —" in folded for i in range(400))
+    # Too many even for a summary: cut at the end of a line, said so, and linked.
+    cut = render_markdown(big, max_chars=20_000, details_url=url)
+    assert len(cut) <= 20_000 and cut.endswith(f"\n\n…truncated; full report: [job summary]({url})\n")
+    assert "model-0 —" in cut and "model-399 —" not in cut
+    assert render_markdown(big, max_chars=20_000).endswith("\n\n…truncated\n")  # no link to give
 
 
 def test_a_base_that_could_not_be_measured_warns_and_is_not_called_new(tmp_path):
