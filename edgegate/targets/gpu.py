@@ -27,6 +27,7 @@ from edgegate.checks import Check, all_on, percent, share, share_text, within
 from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import parse_accuracy
+from edgegate.target_reports.gpu import Fp16Risk, GpuReport
 
 FP16_MAX = 65504.0  # the largest finite float16
 NEAR_FACTOR = 2.0  # an output within 2x of FP16_MAX is "near": a little more data may overflow it
@@ -84,41 +85,6 @@ class GpuSettings:
             return GpuSettings(**values)
         except ValueError as e:
             raise ValueError(f"gpu.{e}") from None
-
-
-@dataclass(frozen=True)
-class GpuFallback:
-    """An op the delegate leaves to the CPU, with the checker's (or the rule's) reason."""
-
-    index: int  # operator index in the first subgraph, execution order
-    op: str  # builtin name, or the custom code of a custom op
-    reason: str
-
-
-@dataclass(frozen=True)
-class Fp16Risk:
-    """An op whose output was seen beyond (or near) float16's range."""
-
-    index: int
-    op: str
-    tensor: str  # the output tensor's name
-    max_abs: float  # largest magnitude seen over the samples; inf when the float run itself overflowed
-
-
-@dataclass(frozen=True)
-class GpuReport:
-    ops_total: int
-    ops_delegated: int
-    fallbacks: tuple[GpuFallback, ...]
-    fp16_overflows: tuple[Fp16Risk, ...]  # max_abs > 65,504
-    fp16_near: tuple[Fp16Risk, ...]  # 32,752 < max_abs <= 65,504
-    samples_used: int  # 0 when the fp16 observation did not run
-    data_source: str  # what the fp16 observation ran on, for messages
-    checker: str  # which compatibility rules spoke, and their version
-
-    @property
-    def delegated_fraction(self) -> float:
-        return self.ops_delegated / self.ops_total if self.ops_total else 0.0
 
 
 def _first_fallback(r: GpuReport) -> str:

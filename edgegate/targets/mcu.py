@@ -41,6 +41,7 @@ from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_bytes, parse_change, parse_size
 from edgegate.checks import Check, Place, at_most, growth, no_base
+from edgegate.target_reports.mcu import ArenaPart, ArenaSplit, McuReport, TflmRefusal
 
 CHILD = Path(__file__).with_name("tflm_child.py")
 ARENA_CAP = 256 << 20  # beyond any microcontroller's RAM (external SDRAM included): more is reported as such
@@ -52,54 +53,6 @@ class TflmUnavailable(EdgeGateError):
 
 
 # --- the report ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TflmRefusal:
-    """One operator TFLite Micro cannot run."""
-
-    index: int
-    op: str
-    output: str  # its first output tensor's name
-    message: str  # TFLM's own words (or how it crashed)
-
-
-@dataclass(frozen=True)
-class ArenaPart:
-    """One line of the recording allocator's printout."""
-
-    name: str  # "TfLiteEvalTensor data", "Persistent buffer data", ...
-    used: int  # bytes, alignment included
-    requested: int
-    count: int
-
-
-@dataclass(frozen=True)
-class ArenaSplit:
-    """Where the arena goes, as TFLM's ``RecordingMicroAllocator`` recorded it."""
-
-    total: int
-    head: int  # non-persistent: the planned activation buffers and kernels' scratch buffers
-    tail: int  # persistent: TFLM's structs, per-op data, quantization params, the allocator itself
-    parts: tuple[ArenaPart, ...]  # the tail's recorded categories (not every tail byte is in one)
-
-
-@dataclass(frozen=True)
-class McuReport:
-    tflm_version: str
-    pointer_bits: int  # of the host that measured: the tail depends on it (docs/targets.md)
-    flash: int  # the model's bytes
-    ops: int  # operators in the first subgraph, all checked
-    arena: int | None  # smallest arena TFLM accepts; None when it cannot run the model at all
-    split: ArenaSplit | None
-    unsupported: tuple[TflmRefusal, ...]
-    refusal: str | None  # TFLM's words when the model as a whole is refused (no single op to blame)
-    attempts: int  # interpreters built
-    crashes: int  # attempts that killed TFLM (too-small arenas, aborting kernels)
-
-    @property
-    def runs(self) -> bool:
-        return self.arena is not None and not self.unsupported and self.refusal is None
 
 
 # --- TFLM in a child process -----------------------------------------------------------------------
