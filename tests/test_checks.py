@@ -109,3 +109,46 @@ def test_growth_without_a_base_figure_is_a_skip_that_says_why() -> None:
     # From a base of zero any growth is infinite in percent: the figure says no percentage.
     zero = growth(P, "flash", 10, 0, parse_change("16 B", "size"), b, missing="none")
     assert zero.status is Status.PASS and zero.value == "+10 B"
+
+
+def test_every_target_skips_and_fails_through_the_one_implementation() -> None:
+    from edgegate.policy.load import parse_edgetpu
+    from edgegate.status import Level
+    from edgegate.targets.compute import ComputeSettings, ComputeTarget
+    from edgegate.targets.ethos_u import EthosUSettings, EthosUTarget
+    from edgegate.targets.gpu import GpuSettings, GpuTarget
+    from edgegate.targets.interface import PolicyPlace
+    from edgegate.targets.edgetpu import EdgeTpuTarget
+    from edgegate.targets.mcu import McuSettings, McuTarget
+
+    where = PolicyPlace("models[0].targets.x", 9)
+    cases = [
+        (EdgeTpuTarget(parse_edgetpu({"level": "warn"}, key="models[0].edgetpu", line=9)), Status.WARN),
+        (ComputeTarget(ComputeSettings(max_macs=10)), Status.FAIL),
+        (
+            McuTarget(McuSettings(Level.WARN, max_arena=1024, max_flash_increase=parse_change("5%", "size"))),
+            Status.WARN,
+        ),
+        (EthosUTarget(EthosUSettings()), Status.FAIL),
+        (GpuTarget(GpuSettings(level="off", fp16_overflow="warn")), Status.WARN),
+    ]
+    for target, broken in cases:
+        skipped = target.skipped("a float model never runs here", where)
+        failed = target.failed("the file is damaged", where)
+        assert skipped and [c.name for c in skipped] == [c.name for c in failed], target.name
+        for s, f in zip(skipped, failed):
+            assert s.status is Status.SKIP and f.status is broken
+            assert s.message == f"not checked for the {target.title}: a float model never runs here"
+            assert f.message == f"{target.title} check failed: the file is damaged"
+            assert s.target == f.target == target.name and s.line == 9 and s.key is not None
+            assert s.key.startswith("models[0].targets.x")
+    mcu = cases[2][0].skipped("r", where)
+    assert [(c.name, c.key) for c in mcu] == [
+        ("mcu.runs", "models[0].targets.x"),
+        ("mcu.arena", "models[0].targets.x.arena"),
+        ("mcu.vs_base.flash", "models[0].targets.x.vs_base.flash"),
+    ]
+    # A target that checks nothing says nothing, skipped or failed.
+    off = GpuTarget(GpuSettings(level="off", fp16_overflow="off"))
+    assert off.skipped("r", where) == () and off.failed("e", where) == ()
+    assert EthosUTarget(EthosUSettings(level="off")).failed("e", where) == ()

@@ -171,3 +171,27 @@ def test_on_missing_base_error_fails(tmp_path):
     size = next(ch for ch in c.checks if ch.name == "vs_base.size")
     assert size.status == Status.FAIL and "this fails the gate (on_missing_base: error)" in size.message
     assert c.status == Status.FAIL
+
+
+def test_budget_checks_say_what_they_are_about_and_read_like_every_check(tmp_path):
+    from edgegate.checks import Topic
+
+    bs = budgets(tmp_path)
+    c = judged(cand("int8", 50_000, 2.5, 0.85, 0.0, BaseFigures(60_000, 60_000, 1.4, 0.86)), bs)
+    topics = {(ch.name, ch.limit): ch.topic for ch in c.checks}
+    assert topics[("size", "≤ 100.0 KB")] is Topic.SIZE and topics[("vs_base.size", "max +5%")] is Topic.SIZE
+    assert topics[("latency", "≤ 2.00 ms")] is Topic.LATENCY
+    assert {topics[("accuracy", "≥ 90.00%")], topics[("accuracy_drop", "drop ≤ 1pt")]} == {Topic.ACCURACY}
+    assert all(ch.target is None for ch in c.checks)
+    checks = by_name(c)
+    # A size that fell says so (the kernel's growth rule), and passes.
+    shrank = checks[("vs_base.size", "max +5%")]
+    assert shrank.status is Status.PASS
+    assert (
+        shrank.message == "size shrank −10.0 KB (−16.7%) vs base (60.0 KB → 50.0 KB); within the 5% allowed."
+    )
+    low = checks[("accuracy", "≥ 90.00%")]
+    assert low.status is Status.FAIL
+    assert low.message == "accuracy 85.00% is under the ≥ 90.00% budget by 5.00 pt."
+    slow = checks[("latency", "≤ 2.00 ms")]
+    assert slow.message == "latency 2.50 ms is over the ≤ 2.00 ms budget by 500 µs."
