@@ -1,5 +1,6 @@
 """The check kernel: ``Check`` (one budget or target check applied to one candidate) and the few
-rules every check is one of — at most, at least, a share of ops, all ops on, growth vs base.
+rules every check is one of — a budget (at most, or at least), a share of ops, all ops on,
+growth vs base.
 
 Each rule is written once, with one float margin (``MARGIN``) and one wording, so a model
 budget, a target's budget and an accelerator's op share read the same in every report. A check
@@ -90,59 +91,32 @@ def _because(cause: str) -> str:
     return f"; {cause}" if cause else ""
 
 
-def at_most(
+def budget(
     p: Place,
     what: str,
     value: N,
     limit: N,
     show: Show[N],
     *,
+    floor: bool = False,
     detail: str = "",
     cause: str = "",
     show_by: Show[N] | None = None,
 ) -> Check:
-    """``what value is within the ≤ limit budget.`` / ``… is over the ≤ limit budget by d.``
+    """At most ``limit`` (or, a ``floor``, at least): ``what value is within the ≤ limit budget.`` /
+    ``… is over the ≤ limit budget by d.`` (``… is under the ≥ limit budget by d.``).
 
     ``detail`` follows the value ("(Shared_Sram)"); ``cause`` follows a broken verdict;
     ``show_by`` writes the excess when it reads differently from a value (an accuracy change).
     """
-    return _bound(p, what, value, limit, show, True, detail, cause, show_by)
-
-
-def at_least(
-    p: Place,
-    what: str,
-    value: N,
-    limit: N,
-    show: Show[N],
-    *,
-    detail: str = "",
-    cause: str = "",
-    show_by: Show[N] | None = None,
-) -> Check:
-    """``what value is within the ≥ limit budget.`` / ``… is under the ≥ limit budget by d.``"""
-    return _bound(p, what, value, limit, show, False, detail, cause, show_by)
-
-
-def _bound(
-    p: Place,
-    what: str,
-    value: N,
-    limit: N,
-    show: Show[N],
-    most: bool,
-    detail: str,
-    cause: str,
-    show_by: Show[N] | None,
-) -> Check:
-    limit_text = f"{'≤' if most else '≥'} {show(limit)}"
-    ok = within(value, limit) if most else within(limit, value)
+    limit_text = f"{'≥' if floor else '≤'} {show(limit)}"
+    ok = within(limit, value) if floor else within(value, limit)
     shown = show(value)
     if ok:
         message = f"{what} {shown}{detail} is within the {limit_text} budget."
     else:
         by = (show_by or show)(abs(value - limit))
-        side = "over" if most else "under"
+        side = "under" if floor else "over"
         message = f"{what} {shown}{detail} is {side} the {limit_text} budget by {by}{_because(cause)}."
     return p.verdict(ok, message, limit_text, shown)
 

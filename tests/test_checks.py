@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgegate.checks import MARGIN, Place, Topic, all_on, at_least, at_most, growth, share, within
+from edgegate.checks import MARGIN, Place, Topic, all_on, budget, growth, share, within
 from edgegate.status import Status
 from edgegate.units import format_bytes, parse_change
 
@@ -24,10 +24,10 @@ def test_within_is_the_one_margin_relative_to_the_limit() -> None:
     assert not within(MARGIN * 3, 0.0)
 
 
-def test_at_most_at_just_under_and_just_over_its_limit() -> None:
-    at = at_most(P, "tensor arena", 100, 100, b)
-    under = at_most(P, "tensor arena", 99, 100, b)
-    over = at_most(P, "tensor arena", 101, 100, b)
+def test_a_budget_at_just_under_and_just_over_its_limit() -> None:
+    at = budget(P, "tensor arena", 100, 100, b)
+    under = budget(P, "tensor arena", 99, 100, b)
+    over = budget(P, "tensor arena", 101, 100, b)
     assert (at.status, under.status, over.status) == (Status.PASS, Status.PASS, Status.FAIL)
     assert at.message == "tensor arena 100 B is within the ≤ 100 B budget."
     assert over.message == "tensor arena 101 B is over the ≤ 100 B budget by 1 B."
@@ -39,24 +39,24 @@ def test_at_most_at_just_under_and_just_over_its_limit() -> None:
         "mcu",
     )
     # A float just past the limit by rounding passes; by a real amount it does not.
-    assert at_most(P, "latency", 0.1 + 0.2, 0.3, str).status is Status.PASS
-    assert at_most(P, "latency", 0.3001, 0.3, str).status is Status.FAIL
+    assert budget(P, "latency", 0.1 + 0.2, 0.3, str).status is Status.PASS
+    assert budget(P, "latency", 0.3001, 0.3, str).status is Status.FAIL
 
 
-def test_at_most_detail_cause_and_level() -> None:
-    c = at_most(WARN, "SRAM", 2048, 1024, format_bytes, detail=" (Shared_Sram)", cause="see the layers")
+def test_a_budget_detail_cause_and_level() -> None:
+    c = budget(WARN, "SRAM", 2048, 1024, format_bytes, detail=" (Shared_Sram)", cause="see the layers")
     assert c.status is Status.WARN  # broken at level warn
     assert c.topic is Topic.SIZE and c.target is None
     assert c.message == "SRAM 2.0 KB (Shared_Sram) is over the ≤ 1.0 KB budget by 1.0 KB; see the layers."
 
 
-def test_at_least_at_just_under_and_just_over_its_limit() -> None:
+def test_a_floor_at_just_under_and_just_over_its_limit() -> None:
     def pct(v: float) -> str:
         return f"{v * 100:.1f}%"
 
-    assert at_least(P, "accuracy", 0.9, 0.9, pct).status is Status.PASS
-    assert at_least(P, "accuracy", 0.91, 0.9, pct).status is Status.PASS
-    low = at_least(P, "accuracy", 0.89, 0.9, pct, show_by=lambda d: f"{d * 100:.1f} pt")
+    assert budget(P, "accuracy", 0.9, 0.9, pct, floor=True).status is Status.PASS
+    assert budget(P, "accuracy", 0.91, 0.9, pct, floor=True).status is Status.PASS
+    low = budget(P, "accuracy", 0.89, 0.9, pct, show_by=lambda d: f"{d * 100:.1f} pt", floor=True)
     assert low.status is Status.FAIL
     assert low.message == "accuracy 89.0% is under the ≥ 90.0% budget by 1.0 pt."
     assert low.limit == "≥ 90.0%"

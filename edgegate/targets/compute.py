@@ -38,7 +38,7 @@ from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change
-from edgegate.checks import Check, Place, at_most, growth
+from edgegate.checks import Check, Place, budget, growth
 from edgegate.target_reports.compute import ComputeReport, OpMacs
 
 # --- MAC counts as text, both ways ---------------------------------------------------------------
@@ -344,7 +344,7 @@ class ComputeTarget(Target[ComputeReport]):
         s, checks = self.settings, []
         if s.max_macs is not None:
             p = self.place(where, "macs", "macs.max")
-            check = at_most(p, "MACs", report.total, s.max_macs, format_exact_macs)
+            check = budget(p, "MACs", report.total, s.max_macs, format_exact_macs)
             if not report.exact and check.status is Status.PASS:
                 # The counted part fits, the rest is unknown: report it, never pass it.
                 check = p.check(

@@ -16,7 +16,7 @@ from typing import ClassVar
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import why_never_compiles
 from edgegate.policy.sections import EdgeTpuSettings
-from edgegate.checks import Check, Place, all_on, at_most, percent, share, within
+from edgegate.checks import Check, Place, all_on, budget, percent, share, within
 from edgegate.status import Level, Status
 from edgegate.targets.interface import AS_IS, Conversion, PolicyPlace, Target
 
@@ -83,7 +83,7 @@ def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSettings, key: str, line:
     if spec.max_partitions is not None:
         p = target.place(where, "max_partitions")
         cause = "each partition boundary is a CPU round trip"
-        checks.append(at_most(p, "Edge TPU partitions", r.partitions, spec.max_partitions, str, cause=cause))
+        checks.append(budget(p, "Edge TPU partitions", r.partitions, spec.max_partitions, str, cause=cause))
     return checks
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, ClassVar
 
 from edgegate.edgetpu.flatbuffer import TfliteModel, parse_tflite, read_tflite
 from edgegate.errors import InputError, PolicyError
-from edgegate.checks import Check, Place, all_on, at_most, growth, share
+from edgegate.checks import Check, Place, all_on, budget, growth, share
 from edgegate.status import Level, Status
 from edgegate.targets import _vela
 from edgegate.targets._vela import VelaError
@@ -436,11 +436,11 @@ def ethos_u_checks(
         checks.append(share(p, r.ops_on_npu, r.ops_total, s.min_on_npu, written, "NPU", cause=cause))
     if s.sram_max is not None:
         p = target.place(where, "sram", "sram")
-        checks.append(at_most(p, "SRAM", r.sram_bytes, s.sram_max, size_text, detail=f" ({r.memory_mode})"))
+        checks.append(budget(p, "SRAM", r.sram_bytes, s.sram_max, size_text, detail=f" ({r.memory_mode})"))
     if s.flash_max is not None:
         p = target.place(where, "flash", "flash")
         uses = f" (Vela uses {size_text(r.weights_area_bytes)} of {r.weights_area})"
-        checks.append(at_most(p, "compiled model", r.flash_bytes, s.flash_max, size_text, detail=uses))
+        checks.append(budget(p, "compiled model", r.flash_bytes, s.flash_max, size_text, detail=uses))
     if s.latency_max_ms is not None:
         checks.append(_latency(r, s.latency_max_ms, target.place(where, "latency", "latency")))
     checks += _vs_base(r, base, s.vs_base, target, where)
@@ -451,7 +451,7 @@ def _latency(r: EthosUReport, limit_ms: float, p: Place) -> Check:
     shown = estimate_text(r.inference_ms)
     clock = f"{r.cycles_total} cycles at {r.core_clock_hz / 1e6:g} MHz"
     what = "Vela's estimated inference time"
-    check = at_most(p, what, r.inference_ms, limit_ms, format_ms, detail=f" ({clock}, NPU part)")
+    check = budget(p, what, r.inference_ms, limit_ms, format_ms, detail=f" ({clock}, NPU part)")
     if check.status is Status.PASS and r.cpu_ops:
         # Vela does not estimate CPU ops: within budget on the NPU is not within budget on the device.
         return p.check(

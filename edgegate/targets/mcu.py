@@ -40,7 +40,7 @@ from edgegate.errors import EdgeGateError
 from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_bytes, parse_change, parse_size
-from edgegate.checks import Check, Place, at_most, growth, no_base
+from edgegate.checks import Check, Place, budget, growth, no_base
 from edgegate.target_reports.mcu import ArenaPart, ArenaSplit, McuReport, TflmRefusal
 
 CHILD = Path(__file__).with_name("tflm_child.py")
@@ -466,10 +466,10 @@ class McuTarget(Target[McuReport]):
             if report.arena is None:
                 checks.append(p.skip("arena not measured: TFLite Micro cannot run the model (see mcu.runs)."))
             else:
-                checks.append(at_most(p, "tensor arena", report.arena, s.max_arena, format_exact_bytes))
+                checks.append(budget(p, "tensor arena", report.arena, s.max_arena, format_exact_bytes))
         if s.max_flash is not None:
             p = self.place(where, "flash", "flash")
-            checks.append(at_most(p, "flash (model bytes)", report.flash, s.max_flash, format_exact_bytes))
+            checks.append(budget(p, "flash (model bytes)", report.flash, s.max_flash, format_exact_bytes))
         for what, change, value, base_value in (
             ("arena", s.max_arena_increase, report.arena, base.arena if base else None),
             ("flash", s.max_flash_increase, report.flash, base.flash if base else None),

@@ -20,7 +20,7 @@ from edgegate.units import (
 )
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
-from edgegate.checks import Check, Place, Topic, at_least, at_most, growth, no_base, within
+from edgegate.checks import Check, Place, Topic, budget, growth, no_base, within
 from edgegate.results.model import PairedInterval
 from edgegate.status import Level, Status
 
@@ -147,8 +147,8 @@ def _absolute(b: Budget, c: CandidateResult, p: Place, what: str) -> Check:
     def by(d: float) -> str:  # how far an accuracy is off reads as a change ("2.0 pt")
         return format_accuracy_change(d, metric).lstrip("+")
 
-    rule = at_most if b.bound == "max" else at_least
-    return rule(p, what, value, b.value, show, show_by=by if b.metric == "accuracy" else None)
+    by_change = by if b.metric == "accuracy" else None
+    return budget(p, what, value, b.value, show, floor=b.bound == "min", show_by=by_change)
 
 
 def _vs_float(b: Budget, c: CandidateResult, p: Place) -> Check:
