@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -179,6 +180,7 @@ class GitRepo(ChangeSource):
         eol=crlf`` (or ``ident``, ``working-tree-encoding``) there would rewrite the base model's
         bytes, make it unreadable and silently turn every ``vs_base`` budget into a skip. A blob
         that is a Git LFS pointer is replaced by its object from the local LFS store, if fetched.
+        An executable blob stays executable (a compiler script the base policy names runs from here).
         """
         listing = _decode(self._checked("ls-tree", "-r", "-z", "--full-tree", sha, "--", path)).split("\0")
         short = sha[:12]
@@ -212,6 +214,8 @@ class GitRepo(ChangeSource):
                     f"{printable(entry_path)}: cannot read it at the base commit {short}: {_git_error(proc)}"
                 )
             resolve_base_pointer(out, lfs_objects, f"{printable(entry_path)} (base version at {short})")
+            if mode == "100755":  # an exported program (a compiler the base policy names) stays runnable
+                out.chmod(out.stat().st_mode | stat.S_IXUSR)
         return dest / path
 
 

@@ -44,6 +44,9 @@ class ChangeSet:
     head_sha: str | None  # HEAD (the working tree is what is gated); None before the first commit
     models: tuple[ChangedModel, ...]
     notes: tuple[str, ...]  # e.g. "model X: models/x.tflite was removed in this change: nothing to gate"
+    # The commit base_ref names (the base branch's head): what a pull-request run trusts. Not the
+    # merge base, which the PR's author picks by branching from an old commit.
+    trusted_sha: str | None = None
 
 
 @dataclass(frozen=True)

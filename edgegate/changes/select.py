@@ -241,7 +241,8 @@ def _quoted(path: str) -> str:
     return f"'{printable(path)}'"
 
 
-def _listed(paths: list[str]) -> str:
+def listed_paths(paths: list[str]) -> str:
+    """Paths for a message: the first few, then "and N more"."""
     more = len(paths) - SHOWN_PATHS
     return ", ".join(map(printable, paths[:SHOWN_PATHS])) + (f" and {more} more" if more > 0 else "")
 
@@ -283,12 +284,12 @@ def _classify(
     )
     if not own and not watched:
         return None
-    watch_reason = (f"watched path changed: {_listed(watched)}",) if watched else ()
+    watch_reason = (f"watched path changed: {listed_paths(watched)}",) if watched else ()
     if repo.exists_at(base_sha, target.path):
         own_reason: tuple[str, ...] = ()
         if own:
             paths = sorted({c.path for c in own})
-            own_reason = (f"changed: {_listed(paths)}",)
+            own_reason = (f"changed: {listed_paths(paths)}",)
         return ChangedModel(target, "modified", target.path, own_reason + watch_reason)
     old = _renamed_from(target, changes)
     if old is not None and repo.exists_at(base_sha, old):
@@ -415,7 +416,7 @@ def find_changes(
         ]
         if not gone and not any(t.model is entry for t in targets):
             notes.append(f"model {entry.name}: nothing matches {entry.path!r} in the working tree")
-    return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes))
+    return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes), trusted_sha=base_commit)
 
 
 class ModelMaterializer:

@@ -138,7 +138,7 @@ class RunResult:
     shard: str | None = None  # "I/N" when produced by `edgegate ci --shard`
     notes: tuple[str, ...] = ()
     missing_shards: tuple[str, ...] = ()  # merged from shards of a split, these "I/N" were not given
-    policy_changes: tuple[str, ...] = ()  # what this change did to the policy, one line per model
+    policy_changes: tuple[str, ...] = ()  # what this change did to the policy (policy/diff.py)
 
     @property
     def absent_shards(self) -> tuple[str, ...]:
