@@ -6,12 +6,11 @@ import re
 from dataclasses import dataclass, field, replace
 
 from edgegate.checks import Check
-from edgegate.edgetpu.interface import EdgeTpuResult
-
-from edgegate.targets.compute import ComputeReport
-from edgegate.targets.ethos_u import EthosUReport
-from edgegate.targets.gpu import GpuReport
-from edgegate.targets.mcu import McuReport
+from edgegate.target_reports.compute import ComputeReport
+from edgegate.target_reports.edgetpu import EdgeTpuResult
+from edgegate.target_reports.ethos_u import EthosUReport
+from edgegate.target_reports.gpu import GpuReport
+from edgegate.target_reports.mcu import McuReport
 from edgegate.status import Status
 
 NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate

@@ -46,7 +46,8 @@ from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel, p
 from edgegate.errors import InputError
 from edgegate.exception_text import bounded, first_line
 from edgegate.model_files import is_lfs_pointer
-from edgegate.targets.gpu import FP16_MAX, NEAR_FACTOR, Fp16Risk, GpuFallback, GpuReport, GpuSettings
+from edgegate.target_reports.gpu import Fp16Risk, GpuFallback, GpuReport
+from edgegate.targets.gpu import FP16_MAX, NEAR_FACTOR, GpuSettings
 from edgegate.workers.lifetime import child_options
 
 if TYPE_CHECKING:
