@@ -6,7 +6,8 @@ What a child reads is a pull request's model: it may crash the C++ that reads it
 - starts in a private folder with an allow-listed environment (``child_env``: no tokens, no
   user site-packages);
 - runs in its own process group, killed as a whole when ``timeout_s`` runs out (a tool that
-  forks leaves nothing behind);
+  forks leaves nothing behind), and dies with the worker that started it
+  (``workers.lifetime.child_options``);
 - may be given ``memory_bytes``: a launcher sets ``RLIMIT_DATA`` (the memory a process can
   write: heap and anonymous mappings) and then ``exec``s the command, so the limit holds from
   its first instruction and an allocation past it fails inside the child, not on the runner.
@@ -22,6 +23,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from edgegate.workers.lifetime import child_options
 
 # Seconds to wait for a killed child's pipes to close (its grandchildren died with it).
 _READ_AFTER_KILL_S = 10
@@ -71,6 +74,7 @@ def run_child(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, so a timeout ends all it started
+        **child_options(),  # killed when its worker ends
     )
     try:
         out, err = proc.communicate(timeout=timeout_s)

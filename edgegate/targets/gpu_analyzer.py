@@ -49,8 +49,9 @@ from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel, p
 from edgegate.errors import InputError
 from edgegate.exception_text import bounded, first_line
 from edgegate.model_files import is_lfs_pointer
+from edgegate.target_reports.gpu import Fp16Risk, GpuFallback, GpuReport
 from edgegate.targets.child_process import child_env, death, run_child
-from edgegate.targets.gpu import FP16_MAX, NEAR_FACTOR, Fp16Risk, GpuFallback, GpuReport, GpuSettings
+from edgegate.targets.gpu import FP16_MAX, NEAR_FACTOR, GpuSettings
 from edgegate.targets.mcu import activation_bytes
 
 if TYPE_CHECKING:
