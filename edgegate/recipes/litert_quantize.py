@@ -45,11 +45,13 @@ class NothingQuantized(InputError):
 
 @dataclass(frozen=True)
 class LayerNoise:
-    """How far one op's output moved: its SNR (dB) between the float and the quantized model."""
+    """How far one op's output moved: its SNR (dB) between the float and the quantized model,
+    and the dB the op itself lost (its inputs' SNR minus its output's: what ranks the layers)."""
 
     tensor: str
     op: str
     snr_db: float
+    lost_db: float
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class QuantizedModel:
     float_data: bytes  # the float model the quantizer read (float16 weights unpacked)
     unpacked_float16: int  # float16 constants behind DEQUANTIZE widened to float32 first
     quantized_weights: int
-    layers: tuple[LayerNoise, ...]  # worst first; empty without samples
+    layers: tuple[LayerNoise, ...]  # the most lost first; empty without samples
 
 
 def _plain(name: str) -> str:
@@ -151,7 +153,7 @@ def quantize(
             float_data=Path(answer["float_model"]).read_bytes(),
             unpacked_float16=int(answer["unpacked"]),
             quantized_weights=int(answer["quantized_weights"]),
-            layers=tuple(LayerNoise(str(n), str(op), float(s)) for n, op, s in answer["layers"]),
+            layers=tuple(LayerNoise(str(n), str(op), float(s), float(d)) for n, op, s, d in answer["layers"]),
         )
     if result.quantized_weights == 0:
         raise NothingQuantized(

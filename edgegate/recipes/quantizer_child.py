@@ -20,7 +20,7 @@ JOB is a JSON file: ``{"model": path, "rules": [the quantizer's recipe], "keep_f
 4. compares every tensor of the quantized model with the float one on the samples (SNR).
 
 Answer (stdout): ``{"unpacked": n, "float_model": path, "model": path, "quantized_weights": n,
-"weights": n, "layers": [[tensor, op, snr_db], ...]}`` or ``{"failure": "why"}``.
+"weights": n, "layers": [[tensor, op, snr_db, lost_db], ...]}`` or ``{"failure": "why"}``.
 """
 
 from __future__ import annotations
@@ -203,20 +203,44 @@ def _samples(path: str | None, model_bytes: bytes):
     return {signature: [{k: a[i : i + 1] for k, a in data.items()} for i in range(n)]}
 
 
+_CAP_DB = 100.0  # an exact tensor (a model input, float in both models) counts as this clean
+
+
+def _snr_db(metrics: dict) -> float:
+    ratio = float(next(iter(metrics.values()), math.inf))  # signal power over noise power
+    if ratio <= 0:
+        return -_CAP_DB
+    return _CAP_DB if ratio == math.inf else min(10 * math.log10(ratio), _CAP_DB)
+
+
 def _layers(float_bytes: bytes, result) -> list[list]:
-    op_of = {}
-    for op, scope in _scopes(float_bytes):
-        for name in scope.split(";"):
-            op_of[name] = op
+    """[tensor, op, SNR of its output, dB the op itself lost] per op, the most lost first: an op
+    fed by a noisy layer inherits that noise, so what ranks a layer is the SNR its inputs had
+    (the cleanest non-constant one) minus its output's."""
+    from ai_edge_litert.tools import flatbuffer_utils as fu
+
+    snr = {name: _snr_db(m) for name, m in result.get_all_tensor_results().items()}
+    model = fu.read_model_from_bytearray(bytearray(float_bytes))
+    ops = _op_names(model)
     out = []
-    for name, metrics in result.get_all_tensor_results().items():
-        if name not in op_of:
-            continue  # inputs and constants: not a layer's output
-        ratio = float(next(iter(metrics.values()), math.inf))  # signal power over noise power
-        snr_db = 10 * math.log10(ratio) if 0 < ratio < math.inf else (-999.0 if ratio <= 0 else 999.0)
-        out.append([name, op_of[name], round(snr_db, 2)])
-    out.sort(key=lambda row: row[2])
+    for sg in model.subgraphs:
+        for op in sg.operators:
+            outputs = [_name(sg.tensors[i]) for i in op.outputs if i != -1]
+            measured = [n for n in outputs if n in snr]
+            if not measured:
+                continue
+            fed = [snr.get(_name(sg.tensors[i]), _CAP_DB) for i in op.inputs if i != -1]
+            fed_by = [v for i, v in zip([i for i in op.inputs if i != -1], fed) if not _constant(model, sg, i)]
+            clean_in = max(fed_by) if fed_by else _CAP_DB
+            own = min(snr[n] for n in measured)
+            out.append([measured[0], ops[op.opcodeIndex], round(own, 2), round(max(clean_in - own, 0.0), 2)])
+    out.sort(key=lambda row: -row[3])
     return out
+
+
+def _constant(model, sg, index: int) -> bool:
+    data = model.buffers[sg.tensors[index].buffer].data
+    return data is not None and len(data) > 0
 
 
 def run(job: dict) -> dict:

@@ -83,7 +83,7 @@ def test_candidate_bytes_equal_the_quantizer_called_directly(models, name, libra
     assert made.quantized_weights >= 4 and made.unpacked_float16 == 0
     assert len(made.data) < 0.5 * f32.stat().st_size
     # Fidelity per layer, worst first, every op's output named with its op.
-    assert made.layers and [la.snr_db for la in made.layers] == sorted(la.snr_db for la in made.layers)
+    assert made.layers and [-la.lost_db for la in made.layers] == sorted(-la.lost_db for la in made.layers)
     assert {la.op for la in made.layers} >= {"CONV_2D", "FULLY_CONNECTED"}
 
 
