@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Generic, Sequence, TypeVar
 
-from edgegate.recipes.litert_quantize import LayerNoise
+from edgegate.recipes.litert_quantize import LayerNoise, NothingQuantized
 from edgegate.recipes.quantizer_recipes import KeepFloat
 from edgegate.units import format_bytes
 
@@ -60,7 +60,9 @@ def counts(available: int, bound: int) -> list[int]:
 
 def keep_for(layers: Sequence[str]) -> tuple[KeepFloat, ...]:
     """The recipe option keeping exactly these output tensors float (names escaped, anchored)."""
-    return tuple(KeepFloat(f"^{re.escape(name)}$") for name in layers)
+    # The quantizer searches a regex in an op's scope (its output tensor names joined by ";");
+    # a converter's fused name is itself ";"-joined, and its first part names the layer.
+    return tuple(KeepFloat(re.escape(name.split(";")[0])) for name in layers)
 
 
 def run_loop(
@@ -77,7 +79,10 @@ def run_loop(
     names = [layer.tensor for layer in ranking]
     for n in counts(len(names), bound):
         kept = tuple(names[:n])
-        built = build(kept)
+        try:
+            built = build(kept)
+        except NothingQuantized:
+            break  # every layer that takes weights is float now: no integer candidate left
         steps.append(LoopStep(kept, judge(built), built))
         if steps[-1].judged.within_budget:
             break

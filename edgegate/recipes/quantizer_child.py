@@ -164,8 +164,9 @@ def _scopes(model_bytes: bytes) -> list[tuple[str, str]]:
     out = []
     for sg in model.subgraphs:
         for op in sg.operators:
-            names = [_name(sg.tensors[i]) for i in op.outputs if i != -1]
-            out.append((ops[op.opcodeIndex], ";".join(names)))
+            names = [n for i in op.outputs if i != -1 and (n := _name(sg.tensors[i]))]
+            # As the quantizer builds it: names joined, a trailing ";", at most 10000 characters.
+            out.append((ops[op.opcodeIndex], (";".join(names) + ";" if names else "")[:10000]))
     return out
 
 
