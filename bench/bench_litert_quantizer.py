@@ -75,7 +75,9 @@ def main() -> None:
         t_tf = _timed(_TENSORFLOW, folder)
         s_litert = (folder / "litert_int8.tflite").stat().st_size
         s_tf = (folder / "tf_int8.tflite").stat().st_size
-    print("MobileNetV2 0.35 96x96, float32 .tflite: %.2f MB; int8, 8 calibration samples" % (float_size / 1e6))
+    print(
+        "MobileNetV2 0.35 96x96, float32 .tflite: %.2f MB; int8, 8 calibration samples" % (float_size / 1e6)
+    )
     print(f"{'':12}{'litert-quantizer':>18}{'TF converter':>15}{'ratio':>9}")
     print(f"{'wall (cold)':12}{t_litert:>16.1f} s{t_tf:>13.1f} s{t_litert / t_tf:>9.2f}   goal <= 0.25")
     print(f"{'size':12}{s_litert / 1e6:>15.2f} MB{s_tf / 1e6:>12.2f} MB{s_litert / s_tf:>9.2f}")

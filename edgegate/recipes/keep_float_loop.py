@@ -90,7 +90,7 @@ def run_loop(
 
 
 def describe(result: LoopResult) -> str:
-    """"int8 except conv_12, dense_3: −0.3 pt at +14 KB; plain int8: −2.1 pt" (then the others)."""
+    """ "int8 except conv_12, dense_3: −0.3 pt at +14 KB; plain int8: −2.1 pt" (then the others)."""
     plain = result.steps[0]
     shipped = result.shipped
     parts = []

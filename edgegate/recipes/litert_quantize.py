@@ -31,6 +31,7 @@ import numpy as np
 from edgegate.edgetpu.flatbuffer import TensorInfo, parse_tflite
 from edgegate.errors import InputError, PolicyError
 from edgegate.exception_text import bounded
+from edgegate.policy.sections import Calibration
 from edgegate.recipes.quantizer_recipes import KeepFloat, QuantizerRecipe, rules
 from edgegate.targets.child_process import child_env, death, run_child
 
@@ -115,6 +116,47 @@ def match_inputs(
     return out
 
 
+@dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to a single bool
+class CalibrationSamples:
+    samples: dict[int, np.ndarray]  # per input tensor index, axis 0 indexes samples
+    note: str | None  # for the report: synthetic inputs, or fewer samples than asked
+
+
+def calibration_samples(calibration: Calibration, root: Path, model: Path) -> CalibrationSamples:
+    """The policy's calibration data for a ``.tflite`` source, read through ``datasets/`` and
+    matched to the model's inputs; ``synthetic: true`` draws seeded inputs in [0, 1) and says so."""
+    data = model.read_bytes()
+    parsed = parse_tflite(data, model)
+    first = parsed.tensor(parsed.inputs[0]) if parsed.inputs else None
+    if calibration.data is None:
+        rng = np.random.default_rng(0)
+        samples = {}
+        for i in parsed.inputs:
+            t = parsed.tensor(i)
+            if t is None or t.dynamic and any(d < 0 for d in t.shape[1:]):
+                raise InputError(
+                    f"{calibration.key}: synthetic calibration needs a fixed input shape, and "
+                    f"{model.name}'s input {t.name if t else i!r} has none; give calibration data instead"
+                )
+            shape = (calibration.samples, *t.shape[1:])
+            samples[i] = rng.random(shape, dtype=np.float32).astype(np.dtype(t.dtype))
+        note = (
+            f"calibrated on {calibration.samples} synthetic inputs (uniform in [0, 1)): size, latency and "
+            "target mapping are right; int8 ranges, and so accuracy, may not be"
+        )
+        return CalibrationSamples(samples, note)
+    from edgegate.datasets import load_dataset
+
+    hw = (first.shape[1], first.shape[2]) if first is not None and first.rank == 4 else None
+    key = calibration.data.key
+    loaded = load_dataset(calibration.data, root, key=key, input_hw=hw)
+    x = loaded.x[: calibration.samples]
+    fewer = f"calibrated on {len(x)} samples (fewer than the {calibration.samples} asked)"
+    return CalibrationSamples(
+        match_inputs(data, x, key, model), fewer if len(x) < calibration.samples else None
+    )
+
+
 def quantize(
     model: Path,
     recipe: QuantizerRecipe,
@@ -168,7 +210,8 @@ def _write_samples(work: Path, samples: Mapping[int, np.ndarray] | None) -> str 
     if samples is None:
         return None
     path = work / "samples.npz"
-    np.savez(path, **{str(i): a for i, a in samples.items()})
+    arrays: dict[str, np.ndarray] = {str(i): a for i, a in samples.items()}
+    np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types the keywords as allow_pickle
     return str(path)
 
 

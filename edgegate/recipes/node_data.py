@@ -22,7 +22,11 @@ from typing import Sequence
 from edgegate.recipes.litert_quantize import LayerNoise
 from edgegate.repo_paths import safe_name
 
-GRADIENT = ({"stop": 0, "bgColor": "#d7191c"}, {"stop": 0.5, "bgColor": "#fdae61"}, {"stop": 1, "bgColor": "#1a9641"})
+GRADIENT = (
+    {"stop": 0, "bgColor": "#d7191c"},
+    {"stop": 0.5, "bgColor": "#fdae61"},
+    {"stop": 1, "bgColor": "#1a9641"},
+)
 SUFFIX = ".node_data.json"
 HOW_TO_OPEN = (
     "open it in Model Explorer (pip install ai-edge-model-explorer; model-explorer MODEL.tflite; "

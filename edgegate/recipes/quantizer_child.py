@@ -117,8 +117,8 @@ def _drop_unused_float16(sg, model, float16: int) -> None:
     dropped = {i for i, t in enumerate(sg.tensors) if t.type == float16 and i not in used}
     if not dropped:
         return
-    new_index = {}
-    tensors = []
+    new_index: dict[int, int] = {}
+    tensors: list = []
     for i, t in enumerate(sg.tensors):
         if i not in dropped:
             new_index[i] = len(tensors)
@@ -231,7 +231,9 @@ def _layers(float_bytes: bytes, result) -> list[list]:
             if not measured:
                 continue
             fed = [snr.get(_name(sg.tensors[i]), _CAP_DB) for i in op.inputs if i != -1]
-            fed_by = [v for i, v in zip([i for i in op.inputs if i != -1], fed) if not _constant(model, sg, i)]
+            fed_by = [
+                v for i, v in zip([i for i in op.inputs if i != -1], fed) if not _constant(model, sg, i)
+            ]
             clean_in = max(fed_by) if fed_by else _CAP_DB
             own = min(snr[n] for n in measured)
             out.append([measured[0], ops[op.opcodeIndex], round(own, 2), round(max(clean_in - own, 0.0), 2)])

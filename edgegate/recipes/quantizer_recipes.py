@@ -133,7 +133,11 @@ def rules(recipe: QuantizerRecipe, keep_float: tuple[KeepFloat, ...] = ()) -> li
     ]
     for keep in keep_float:
         if keep.is_op_name:
-            out.append({"regex": ".*", "operation": keep.pattern, "algorithm_key": NO_QUANTIZE, "op_config": {}})
+            out.append(
+                {"regex": ".*", "operation": keep.pattern, "algorithm_key": NO_QUANTIZE, "op_config": {}}
+            )
         else:
-            out.append({"regex": keep.pattern, "operation": ALL_OPS, "algorithm_key": NO_QUANTIZE, "op_config": {}})
+            out.append(
+                {"regex": keep.pattern, "operation": ALL_OPS, "algorithm_key": NO_QUANTIZE, "op_config": {}}
+            )
     return out

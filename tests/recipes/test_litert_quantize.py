@@ -165,7 +165,9 @@ def test_a_keep_float_pattern_matching_nothing_is_a_policy_error_at_its_line(mod
     f32, _, _ = models
     keep = (KeepFloat("conv_b"), KeepFloat("conv_zz", line=12), KeepFloat("LSTM", line=13))
     with pytest.raises(PolicyError) as err:
-        lq.quantize(f32, RECIPES["dynamic"], keep_float=keep, keep_float_key="models[0].recipes[1].keep_float")
+        lq.quantize(
+            f32, RECIPES["dynamic"], keep_float=keep, keep_float_key="models[0].recipes[1].keep_float"
+        )
     text = str(err.value)
     assert "models[0].recipes[1].keep_float (line 12): 'conv_zz' matches no layer of float.tflite" in text
     assert "(line 13): 'LSTM'" in text and "'conv_b'" not in text
@@ -203,3 +205,31 @@ def test_node_data_is_model_explorer_graph_node_data(models, tmp_path):
     assert [g["stop"] for g in data["gradient"]] == [0, 0.5, 1]
     path = write_node_data(tmp_path / "out", "../int8 except conv", made.layers)
     assert path.parent == tmp_path / "out" and path.name.endswith(SUFFIX)
+
+
+def test_calibration_of_a_tflite_source_comes_from_the_policy_data_through_datasets(models, tmp_path):
+    from edgegate.policy.sections import Calibration, Dataset
+
+    f32, _, x = models
+    np.savez(tmp_path / "calib.npz", x=x)
+    np.savez(tmp_path / "wrong.npz", x=x[:, :, :, :1])
+    spec = Calibration(
+        key="models[0].calibration",
+        data=Dataset(key="models[0].calibration.data", path="calib.npz"),
+        samples=32,
+    )
+    got = lq.calibration_samples(spec, tmp_path, f32)
+    assert [a.shape for a in got.samples.values()] == [x.shape]
+    assert got.note == "calibrated on 16 samples (fewer than the 32 asked)"
+    wrong = Calibration(
+        key="models[0].calibration", data=Dataset(key="models[0].calibration.data", path="wrong.npz")
+    )
+    with pytest.raises(InputError) as err:
+        lq.calibration_samples(wrong, tmp_path, f32)
+    assert str(err.value).startswith("models[0].calibration.data: samples of shape (16, 16, 1)")
+    assert "'serving_default_image:0' of float.tflite, shape (16, 16, 3)" in str(err.value)
+    synthetic = lq.calibration_samples(
+        Calibration(key="models[0].calibration", data=None, synthetic=True, samples=4), tmp_path, f32
+    )
+    assert [a.shape for a in synthetic.samples.values()] == [(4, 16, 16, 3)]
+    assert synthetic.note is not None and "synthetic" in synthetic.note
