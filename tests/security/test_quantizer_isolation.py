@@ -60,7 +60,15 @@ def test_the_quantizer_child_never_imports_tensorflow(tmp_path):
     model = tmp_path / "m.tflite"
     model.write_bytes(float_model())
     (tmp_path / "job.json").write_text(
-        json.dumps({"model": str(model), "rules": rules(RECIPES["int8"]), "keep_float": [], "samples": None, "out": str(tmp_path)})
+        json.dumps(
+            {
+                "model": str(model),
+                "rules": rules(RECIPES["int8"]),
+                "keep_float": [],
+                "samples": None,
+                "out": str(tmp_path),
+            }
+        )
     )
     np.savez(tmp_path / "s.npz", **{"0": np.ones((2, 32), np.float32)})
     job = json.loads((tmp_path / "job.json").read_text())
