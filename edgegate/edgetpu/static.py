@@ -31,6 +31,7 @@ from edgegate.edgetpu.rules import (
     Rejection,
     Target,
     evaluate_op,
+    dynamic_batch_note,
     model_rejections,
 )
 
@@ -116,6 +117,9 @@ class StaticAnalyzer(EdgeTpuAnalyzer):
                 f"the model has {model.subgraphs} subgraphs; only the first is mapped, the others "
                 "(e.g. control-flow bodies) run on the CPU and are not counted"
             )
+        batch = dynamic_batch_note(model)
+        if batch is not None:
+            notes.append(batch)
         rejections = model_rejections(model, self.target)
         if rejections:
             return self._rejected(model, rejections, notes)
