@@ -88,7 +88,9 @@ def test_a_shape_computed_at_run_time_rejects_the_model(model):
     # → PACK → RESHAPE; the compiler's interpreter makes that RESHAPE's output dynamic-sized.
     r = static(model("keras_dynamic_batch_se"))
     assert not r.compiles
-    assert r.rejection.startswith("ERROR: Attempting to use a delegate that only supports static-sized tensors")
+    assert r.rejection.startswith(
+        "ERROR: Attempting to use a delegate that only supports static-sized tensors"
+    )
     assert r.first_unmapped.op == "RESHAPE" and "computed when the model runs" in r.rejection
     assert "export with batch 1" in r.hint
     fixed = static(model("keras_batch_1_se"))  # batch 1: the converter folds the shape to a constant
