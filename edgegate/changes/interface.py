@@ -19,7 +19,7 @@ from typing import Literal
 
 from edgegate.policy.sections import ModelPolicy
 
-ChangeKind = Literal["added", "modified", "renamed", "requested"]
+ChangeKind = Literal["added", "modified", "renamed", "moved", "requested"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,9 @@ class ModelTarget:
 @dataclass(frozen=True)
 class ChangedModel:
     target: ModelTarget
-    change: ChangeKind  # "requested": unchanged, gated because of --all or an explicit path
+    # "moved": the policy gives the model (by its name) another path than the base branch's did;
+    # "requested": unchanged, gated because of --all or an explicit path
+    change: ChangeKind
     base_path: str | None  # where the base version lives at the base commit; None: new model
     reasons: tuple[str, ...]  # short, user-facing: what changed, or why it is gated
 
@@ -86,7 +88,20 @@ class ChangeSource(abc.ABC):
 
     @abc.abstractmethod
     def exists_at(self, sha: str, path: str) -> bool:
-        """Whether a file or folder exists at ``path`` in commit ``sha``."""
+        """Whether a file or folder exists at ``path`` in commit ``sha`` (symlinks followed in its tree)."""
+
+    @abc.abstractmethod
+    def paths_at(self, sha: str) -> tuple[str, ...]:
+        """Every file (symlinks included) in commit ``sha``."""
+
+    @abc.abstractmethod
+    def resolve_at(self, sha: str, path: str) -> str | None:
+        """Where ``path`` leads in commit ``sha`` with its symlinks followed in that commit's tree
+        (``repo_paths.resolve_links``); None when it leads out of the repository."""
+
+    @abc.abstractmethod
+    def links_at(self, sha: str) -> dict[str, str]:
+        """The symlinks of commit ``sha``: path → target as stored."""
 
     @abc.abstractmethod
     def export(self, sha: str, path: str, dest: Path) -> Path:

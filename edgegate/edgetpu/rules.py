@@ -800,15 +800,15 @@ def _dynamic_shape(model: TfliteModel) -> Rejection | None:
         return Rejection(
             _STATIC_ONLY, why, hints.hint(rule, tensor=(batch or t).name), op=op, status=UNSPECIFIED
         )
-    t = next((t for t in model.tensors if any(d < 0 for d in t.signature[1:] + t.shape)), None)
-    if t is None:
+    sized = next((t for t in model.tensors if any(d < 0 for d in t.signature[1:] + t.shape)), None)
+    if sized is None:
         return None
-    sig = "[" + ", ".join(str(d) for d in t.signature) + "]"
+    sig = "[" + ", ".join(str(d) for d in sized.signature) + "]"
     return Rejection(
         _STATIC_ONLY,
-        f"tensor '{t.name}' has a dynamic shape signature {sig}: the file stores only a placeholder "
-        f"size {list(t.shape)} for it, so the compile is not predicted",
-        hints.hint("dynamic-shape", tensor=t.name),
+        f"tensor '{sized.name}' has a dynamic shape signature {sig}: the file stores only a placeholder "
+        f"size {list(sized.shape)} for it, so the compile is not predicted",
+        hints.hint("dynamic-shape", tensor=sized.name),
     )
 
 

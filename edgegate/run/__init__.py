@@ -247,7 +247,14 @@ def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
                 f"the policy has {', '.join(sorted(known))}"
             )
     changes = find_changes(
-        policy, repo, base=options.base, all_models=options.all_models, paths=options.paths
+        policy,
+        repo,
+        base=options.base,
+        all_models=options.all_models,
+        paths=options.paths,
+        # A model is the one its name names: its base version is where the base branch's
+        # policy had it, wherever the pull request's policy moved it.
+        base_policy=lambda sha: _base_policy(repo, policy, sha)[0],
     )
     changed = list(changes.models)
     if options.shard:

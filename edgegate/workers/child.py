@@ -11,11 +11,17 @@ model resolves there, never in the repository.
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import os
 import sys
 
+from edgegate.workers.lifetime import die_with_parent
+
 
 def serve(conn, log_path: str, work_dir: str | None = None) -> None:
+    parent = multiprocessing.parent_process()
+    # Never outlive the parent (a cancelled job), and take what this worker starts along.
+    die_with_parent(parent.pid if parent is not None else None, own_group=True)
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # decided before TF loads; tfmot needs it
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
 from edgegate.redaction import Redactor
-from edgegate.workers import child
+from edgegate.workers import child, lifetime
 from edgegate.workers.environment import WorkerFolders, worker_environment
 from edgegate.workers.interface import Task, TaskOutcome
 
@@ -122,6 +122,7 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         if self._folders is None:
             self._folders = WorkerFolders.create()
+            lifetime.temp_folder(self._folders.root)
         parent, child_conn = _CTX.Pipe()
         self._spawned += 1
         log = self.log_dir / f"worker-{self._spawned}.log"
@@ -129,6 +130,7 @@ class WorkerPool:
         proc = _CTX.Process(target=child.serve, args=(child_conn, str(log), work), daemon=True)
         with _main_hidden(), _environment(worker_environment(os.environ, self._folders)):
             proc.start()
+        lifetime.started(proc.pid)
         child_conn.close()
         return _Worker(proc, parent, log)
 
@@ -155,6 +157,7 @@ class WorkerPool:
         if w.process.is_alive():
             w.process.kill()
             w.process.join()
+        lifetime.ended(w.process.pid)
         w.conn.close()
 
     def run(
@@ -235,6 +238,7 @@ class WorkerPool:
         self._workers.clear()
         if self._folders is not None:
             self._folders.remove()
+            lifetime.removed(self._folders.root)
             self._folders = None
 
     def __enter__(self) -> "WorkerPool":

@@ -85,6 +85,9 @@ class ByteTarget(Target[ByteReport]):
         status = Status.PASS if report.size <= self.limit else Status.FAIL
         return (Check("bytes", status, f"{report.size} B, first {report.first}", key=where.key),)
 
+    def when_broken(self) -> Status:
+        return Status.FAIL
+
     def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
         return (Check("bytes", Status.SKIP, reason, key=where.key),)
 
