@@ -118,12 +118,12 @@ class StaticAnalyzer(EdgeTpuAnalyzer):
                 f"the model has {model.subgraphs} subgraphs; only the first is mapped, the others "
                 "(e.g. control-flow bodies) run on the CPU and are not counted"
             )
-        batch = dynamic_batch_note(model)
-        if batch is not None:
-            notes.append(batch)
         rejections = model_rejections(model, self.target)
         if rejections:
             return self._rejected(model, rejections, notes)
+        batch = dynamic_batch_note(model)  # compiles at the stored batch: say that it runs only that one
+        if batch is not None:
+            notes.append(batch)
         findings = [evaluate_op(model, op, self.target) for op in model.operators]
         ops = partition(model, findings)
         on_tpu = sum(o.mapped for o in ops)
