@@ -37,7 +37,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change
-from edgegate.workers.lifetime import child_options
+from edgegate.targets.child_process import child_env, death, run_child
 from edgegate.checks import Check, Place, budget, growth
 from edgegate.target_reports.compute import ComputeReport, OpMacs
 
@@ -294,8 +293,8 @@ def count(
 
 
 # Run as ``python -I -c``: the LiteRT interpreter allocates the model and prints every tensor's shape.
-# A child process, since a damaged file can crash the interpreter; nothing of the repository is on
-# its import path (-I, a temporary working folder).
+# A bounded child (``child_process.run_child``): a damaged file can crash the interpreter, and a
+# file can declare tensors of gigabytes.
 _SHAPES = """
 import json, sys
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -303,32 +302,32 @@ try:
     it = Interpreter(model_path=sys.argv[1], num_threads=1,
                      experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     it.allocate_tensors()
-except (ValueError, RuntimeError) as e:
+except (ValueError, RuntimeError, MemoryError) as e:
     print(json.dumps({"error": str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}))
 else:
     print(json.dumps({"shapes": {str(d["index"]): [int(x) for x in d["shape"]] for d in it.get_tensor_details()}}))
 """
 SHAPES_TIMEOUT_S = 120.0
+SHAPES_MEMORY_BYTES = 4 << 30  # what the child may write; a model's arena past it is refused in the child
 
 
 def interpreter_shapes(path: Path) -> tuple[dict[int, tuple[int, ...]] | None, str | None]:
     """Each tensor's shape once LiteRT has allocated the model; or why there is none."""
-    with tempfile.TemporaryDirectory(prefix="edgegate-shapes-") as cwd:
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-I", "-c", _SHAPES, str(Path(path).resolve())],
-                capture_output=True,
-                text=True,
-                timeout=SHAPES_TIMEOUT_S,
-                cwd=cwd,
-                **child_options(),  # killed when its worker ends
-            )
-        except subprocess.TimeoutExpired:
-            return None, f"the LiteRT interpreter did not allocate the model within {SHAPES_TIMEOUT_S:.0f} s"
+    with tempfile.TemporaryDirectory(prefix="edgegate-shapes-") as tmp:
+        (Path(tmp) / "home").mkdir()
+        done = run_child(
+            [sys.executable, "-I", "-c", _SHAPES, str(Path(path).resolve())],
+            cwd=Path(tmp),
+            env=child_env(Path(tmp) / "home"),
+            timeout_s=SHAPES_TIMEOUT_S,
+            memory_bytes=SHAPES_MEMORY_BYTES,
+        )
+    if done.returncode is None:
+        return None, f"the LiteRT interpreter did not allocate the model within {SHAPES_TIMEOUT_S:.0f} s"
     try:
-        answer = json.loads(proc.stdout.strip().splitlines()[-1])
+        answer = json.loads(done.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
     except (IndexError, ValueError):
-        return None, f"the LiteRT interpreter stopped (exit status {proc.returncode}) loading the model"
+        return None, f"the LiteRT interpreter stopped ({death(done.returncode)}) loading the model"
     if "error" in answer:
         return None, f"the LiteRT interpreter cannot allocate the model ({answer['error'][:300]})"
     return {int(k): tuple(v) for k, v in answer["shapes"].items()}, None
