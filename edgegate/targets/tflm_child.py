@@ -17,9 +17,12 @@ line each (stdout):
   interpreter over the whole model with an ``N``-byte arena (``AllocateTensors`` runs in the
   constructor); ``record``: add the recording allocator's printout; ``invoke``: set the ``n``
   inputs to zeros and run once.
-- ``{"cmd": "op", "index": k, "arena": N}``: the same for operator ``k`` of the first subgraph
-  alone (a copy of the model whose first subgraph runs just that op), so every op is checked,
-  not only the first one TFLM stops at.
+- ``{"cmd": "op", "index": k, "arena": N, "invoke": bool}``: the same for operator ``k`` of the
+  first subgraph alone (a copy of the model whose first subgraph runs just that op), so every op
+  is checked, not only the first one TFLM stops at; ``invoke``: run it too (some kernels refuse
+  only in ``Eval``: uint8 DEPTHWISE_CONV_2D, int32 FLOOR_DIV). Its inputs are zeros, and ones
+  when zeros are refused, so a value-dependent refusal (a division by zero) is not taken for
+  one of the op itself.
 
 Reply: ``{"ok": bool, "error": str|null, "log": str, "allocations": str|null,
 "invoke_error": str|null}``. TFLM prints its diagnostics (``MicroPrintf``) on stderr; fds 1 and
@@ -44,8 +47,9 @@ class _Ops:
         self.schema = schema
         self.model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
 
-    def single(self, index: int) -> bytes:
-        """Operator ``index`` of the first subgraph as the whole first subgraph, with only its tensors.
+    def single(self, index: int) -> tuple[bytes, int]:
+        """Operator ``index`` of the first subgraph as the whole first subgraph, with only its tensors,
+        and the number of its inputs.
 
         Only its own tensors: TFLM plans every non-constant tensor of a subgraph, used or not, so
         keeping the others would make a probe need the whole model's activations.
@@ -91,7 +95,7 @@ class _Ops:
         probe.metadata = [m for m in model.metadata or [] if m.name != b"OfflineMemoryAllocation"]
         builder = flatbuffers.Builder(1024)
         builder.Finish(probe.Pack(builder), file_identifier=b"TFL3")
-        return bytes(builder.Output())
+        return bytes(builder.Output()), len(alone.inputs)
 
 
 class _Attempts:
@@ -118,7 +122,9 @@ class _Attempts:
         self.reply.flush()
 
 
-def _try(data: bytes, arena: int, record: bool, invoke: bool, inputs: int, attempts: _Attempts) -> dict:
+def _try(
+    data: bytes, arena: int, record: bool, invoke: bool, inputs: int, attempts: _Attempts, fills=(0,)
+) -> dict:
     import numpy as np
     from tflite_micro import runtime
 
@@ -135,16 +141,21 @@ def _try(data: bytes, arena: int, record: bool, invoke: bool, inputs: int, attem
         attempts.start()
         interpreter.print_allocations()
         reply["allocations"] = attempts.text()
-    if invoke:
+    for fill in fills if invoke else ():
         attempts.start()
         try:
             for i in range(inputs):
                 details = interpreter.get_input_details(i)
-                interpreter.set_input(np.zeros(details["shape"], details["dtype"]), i)
+                interpreter.set_input(np.full(details["shape"], fill, details["dtype"]), i)
             interpreter.invoke()
         except Exception as e:
-            reply["invoke_error"] = f"{type(e).__name__}: {e}"
-    reply["log"] = attempts.text()
+            if reply["invoke_error"] is None:  # the first refusal's words are the ones reported
+                reply["invoke_error"], reply["log"] = f"{type(e).__name__}: {e}", attempts.text()
+        else:
+            reply["invoke_error"] = None
+            break
+    if reply["invoke_error"] is None:
+        reply["log"] = attempts.text()
     del interpreter
     return reply
 
@@ -177,11 +188,12 @@ def main(argv: list[str]) -> int:
             attempts.start()
             try:
                 ops = ops or _Ops(data)
-                single = ops.single(int(cmd["index"]))
+                single, inputs = ops.single(int(cmd["index"]))
             except Exception as e:  # the model's object form cannot be built: say so, keep serving
                 reply = {"ok": False, "error": f"cannot isolate the op: {type(e).__name__}: {e}", "log": ""}
             else:
-                reply = _try(single, int(cmd["arena"]), False, False, 0, attempts)
+                invoke = bool(cmd.get("invoke"))
+                reply = _try(single, int(cmd["arena"]), False, invoke, inputs, attempts, (0, 1))
         else:
             reply = {"ok": False, "error": f"unknown command {cmd['cmd']!r}", "log": ""}
         attempts.answer(reply)
