@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgegate.errors import EdgeGateError
+from edgegate.python_child import start_python
 
 DISTRIBUTION = "ethos-u-vela"
 CUSTOM_CODE = "ethos-u"  # the custom op Vela replaces each NPU subgraph with
@@ -238,16 +239,12 @@ STEM = "model"  # the model is copied under a fixed name: output names never dep
 
 
 def child_env(home: Path) -> dict[str, str]:
-    """The child's whole environment: no tokens, no user site-packages, unbuffered output."""
+    """The child's whole environment: no tokens (``-I`` ignores ``PYTHON*`` variables anyway)."""
     return {
         "PATH": os.environ.get("PATH", os.defpath),
         "HOME": str(home),
         "TMPDIR": str(home),
         "LANG": "C.UTF-8",
-        # Vela's C++ core and its Python wrapper both write to stdout; unbuffered keeps their order.
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONNOUSERSITE": "1",
     }
 
 
@@ -261,8 +258,11 @@ def run_vela(
         out.mkdir()
         source = work / f"{STEM}.tflite"
         shutil.copyfile(model, source)
-        cmd = [
-            sys.executable,
+        args = [
+            # Vela's C++ core and its Python wrapper both write to stdout; unbuffered (-u) keeps
+            # their order. -B: no bytecode written next to Vela's modules.
+            "-u",
+            "-B",
             "-m",
             "ethosu.vela",
             "--config",
@@ -280,8 +280,8 @@ def run_vela(
             str(source),
         ]
         try:
-            proc = subprocess.Popen(
-                cmd,
+            proc = start_python(  # isolated, in its own folder: nothing else on Vela's path
+                args,
                 cwd=work,
                 env=child_env(home),
                 stdin=subprocess.DEVNULL,
