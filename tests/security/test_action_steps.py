@@ -6,7 +6,10 @@ at the repository root (each writes a marker when imported), a ``uv.toml`` whose
 ``run:`` scripts of action.yml run under bash as the runner runs them: the step's ``env:`` with
 its ``${{ }}`` expressions filled in, its ``working-directory`` (the checkout when it has none),
 ``GITHUB_OUTPUT``. The attacker's index is a real HTTP server on 127.0.0.1 that records every
-request. No marker, no request, and each step still gives its outputs.
+request. No marker, no request, and each step still gives its outputs. After the installs,
+``needs`` and the gate itself run the installed console script in the checkout, the gate's
+workers (``python -I``) measuring the PR's .tflite model: an installed (not editable) EdgeGate,
+made by uv or by pip, works isolated.
 
 The install steps install for real, from the registries this machine's pip configuration names
 (and uv from PyPI): both paths, uv's and the pip fallback (taken when uv cannot be had: here a uv
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import os
 import re
 import shutil
@@ -33,6 +37,7 @@ import pytest
 import yaml
 
 from tests.github.test_action import run_script
+from tests.github.conftest import REPO, github, load_event, tflite_models  # noqa: F401 (fixtures)
 from tests.gitrepo import GitRepo
 from tests.security.shadowing import plant, ran
 
@@ -41,6 +46,7 @@ ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 # setup-python's interpreter: a plain one, not a virtual environment.
 PYTHON = getattr(sys, "_base_executable", sys.executable)
+TOKEN = "ghs_" + "ActionStepsToken0123456789"
 SHADOWS = (
     "hashlib.py",
     "pip/",
@@ -57,6 +63,7 @@ POLICY = """\
 version: 1
 models:
   - {name: m, path: models/m.keras}
+  - {name: t, path: models/t.tflite}
 """
 
 
@@ -89,20 +96,25 @@ def index() -> Iterator[RecordingIndex]:
 
 
 @pytest.fixture
-def checkout(tmp_path: Path, index: RecordingIndex) -> GitRepo:
-    """The workspace: a pull request adding its modules and its installer configuration."""
+def checkout(tmp_path: Path, index: RecordingIndex, tflite_models: dict[str, bytes]) -> GitRepo:  # noqa: F811
+    """The workspace: a pull request adding its modules and its installer configuration.
+
+    It changes a Keras model (so ``needs`` asks for TensorFlow) and a .tflite model (gated
+    through the workers without TensorFlow)."""
     repo = GitRepo(tmp_path / "workspace")
     repo.root.mkdir()
     repo.git("init", "-q", "-b", "main")
     repo.write("edgegate.yml", POLICY)
     repo.write("models/m.keras", "the base version")
+    repo.write("models/t.tflite", tflite_models["small"])
     repo.base = repo.commit("base")
     repo.git("checkout", "-qb", "pr")
     plant(repo.root, SHADOWS, tmp_path / "markers")
     repo.write("uv.toml", f'[pip]\nindex-url = "{index.url}"\n')
     repo.write("pip.conf", f"[global]\nindex-url = {index.url}\n")
     repo.write("models/m.keras", "the pull request's version")
-    repo.commit("the pull request")
+    repo.write("models/t.tflite", tflite_models["big"])
+    repo.head = repo.commit("the pull request")
     return repo
 
 
@@ -168,7 +180,7 @@ def read_outputs(text: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def runner(tmp_path: Path, checkout: GitRepo, request: pytest.FixtureRequest) -> Runner:
+def runner(tmp_path: Path, checkout: GitRepo, github, request: pytest.FixtureRequest) -> Runner:  # noqa: F811
     action = tmp_path / "action"  # the action's checkout, its tensorflow extra made small
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -184,7 +196,15 @@ def runner(tmp_path: Path, checkout: GitRepo, request: pytest.FixtureRequest) ->
     text, n = re.subn(r"(?m)^tensorflow = \[.*\]$", 'tensorflow = ["six"]', pyproject.read_text())
     assert n == 1, "pyproject.toml: the tensorflow extra moved"
     pyproject.write_text(text)
-    return Runner(tmp_path, checkout.root, action, request.config.cache.mkdir("action-install-caches"))
+    runner = Runner(tmp_path, checkout.root, action, request.config.cache.mkdir("action-install-caches"))
+    event = tmp_path / "event.json"
+    pr = {"pull_request__base__sha": checkout.base, "pull_request__head__sha": checkout.head}
+    event.write_text(json.dumps(load_event("pull_request_opened", **pr)))
+    runner.env.update(GITHUB_EVENT_NAME="pull_request", GITHUB_EVENT_PATH=str(event), GITHUB_REPOSITORY=REPO)
+    runner.env.update(GITHUB_API_URL=github.url, GITHUB_RUN_ID="7", GITHUB_RUN_ATTEMPT="1")
+    runner.values.update({"inputs.github-token": TOKEN, "inputs.comment-header": "", "inputs.comment": "off"})
+    runner.values.update({"inputs.fail-on": "never", "steps.cache-key.outputs.dir": ""})
+    return runner
 
 
 def shows(proc: subprocess.CompletedProcess) -> str:
@@ -221,6 +241,10 @@ def install_then_gate_steps(runner: Runner, index: RecordingIndex, tmp_path: Pat
     run("Install TensorFlow (only when a changed model must be converted)", **env)
     six = subprocess.run([installed["python"], "-I", "-c", "import six"], cwd=tmp_path, check=False)
     assert six.returncode == 0, "the TensorFlow step installed nothing"
+    # The gate, in the checkout: the .tflite model goes through this install's workers (-I).
+    run("Run EdgeGate")
+    models = {m["name"]: m for m in json.loads((runner.temp / "edgegate/results.json").read_text())["models"]}
+    assert models["t"]["error"] is None and models["t"]["candidates"][0]["latency_ms"] > 0, models["t"]
     return installed
 
 
