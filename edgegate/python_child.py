@@ -18,11 +18,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
-def python_command(args: Sequence[str]) -> list[str]:
-    """``python -I ARGS`` with the interpreter EdgeGate runs on."""
-    return [sys.executable, "-I", *args]
-
-
 def start_python(args: Sequence[str], *, cwd: Path | str, **popen: Any) -> subprocess.Popen[Any]:
-    """Start ``python -I ARGS`` in the folder ``cwd``; ``popen`` are ``subprocess.Popen``'s options."""
-    return subprocess.Popen(python_command(args), cwd=cwd, **popen)
+    """Start ``python -I ARGS`` (EdgeGate's interpreter) in the folder ``cwd``.
+
+    ``popen`` are ``subprocess.Popen``'s other options (``env``, pipes, ``pass_fds``, ...)."""
+    return subprocess.Popen([sys.executable, "-I", *args], cwd=cwd, **popen)
