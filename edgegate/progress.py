@@ -6,11 +6,11 @@ in an interactive terminal, plain log lines in CI.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from edgegate.untrusted_text import log_line, one_line
+from edgegate.log_output import say
+from edgegate.untrusted_text import one_line
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -106,10 +106,9 @@ class LogProgress(Progress):
 
     def _print(self, text: str) -> None:
         elapsed = int(time.monotonic() - self.started_at)
-        # Labels name models and recipes from the pull request: one line that never starts a
-        # workflow command in the CI log.
-        line = log_line(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}")
-        print(line, file=self.stream or sys.stdout, flush=True)
+        # Labels name models and recipes from the pull request: one line (``say`` keeps it from
+        # starting a workflow command in the CI log).
+        say(one_line(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}"), stream=self.stream)
 
     def plan(self, added: int) -> None:
         self.total += added

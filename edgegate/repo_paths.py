@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 from pathlib import Path
+from typing import Mapping
 
 StrPath = str | os.PathLike[str]
 
@@ -68,3 +69,43 @@ def safe_name(name: str) -> str:
         return name
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_CHARS]
     return f"{clean}{_HASH_JOINER}{digest}"
+
+
+MAX_LINKS = 40  # symlinks followed in one lookup, as the kernel allows: a loop ends, never hangs
+
+
+class LinkLoop(ValueError):
+    """A path whose symlinks lead into each other."""
+
+
+def resolve_links(path: str, links: Mapping[str, str]) -> str | None:
+    """Where the repository-relative ``path`` leads once the ``links`` (a tree's symlinks:
+    repository-relative path → target as stored) are followed, as a repository-relative path
+    ("" for the top); None when it leads out of the repository (an absolute target, ``..``
+    above the top). Like ``os.path.realpath`` on a commit's tree instead of the working tree,
+    so a base version is read from the base commit's own links. ``LinkLoop`` after
+    ``MAX_LINKS`` links."""
+    todo = [p for p in path.split("/") if p]
+    done: list[str] = []
+    followed = 0
+    while todo:
+        part = todo.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            if not done:
+                return None
+            done.pop()
+            continue
+        here = "/".join([*done, part])
+        target = links.get(here)
+        if target is None:
+            done.append(part)
+            continue
+        followed += 1
+        if followed > MAX_LINKS:
+            raise LinkLoop(f"{path}: more than {MAX_LINKS} symlinks to follow (a loop)")
+        if target.startswith("/") or "\0" in target:
+            return None
+        todo = [p for p in target.split("/") if p] + todo
+    return "/".join(done)

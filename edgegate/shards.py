@@ -13,22 +13,32 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 
 from edgegate.errors import UsageError
 from edgegate.results import NO_CHANGE_NOTE, RunResult
+from edgegate.results.model import MAX_SHARDS
 
-_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+# A shard spec also comes from a results file (``edgegate merge``), written by an untrusted job:
+# a count of 10**11 would make the merge list that many missing shards (MAX_SHARDS bounds it).
+_SHARD = re.compile(r"^\s*([0-9]{1,12})\s*/\s*([0-9]{1,12})\s*$")
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"2/4"`` → ``(2, 4)``; a clear usage error otherwise."""
+def parse_shard(text: str, what: str = "--shard") -> tuple[int, int]:
+    """``"2/4"`` → ``(2, 4)``; a clear usage error otherwise (``what``: where the spec was written)."""
     match = _SHARD.match(text or "")
     index, count = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    shown = repr(text if len(text or "") <= 40 else text[:40] + "…")
     if not match or not 1 <= index <= count:
         raise UsageError(
-            f"--shard {text!r}: expected I/N with 1 ≤ I ≤ N, e.g. --shard 2/4 "
+            f"{what} {shown}: expected I/N with 1 ≤ I ≤ N, e.g. --shard 2/4 "
             "(with a matrix: shard: ${{ matrix.shard }}/4)"
+        )
+    if count > MAX_SHARDS:
+        raise UsageError(
+            f"{what} {shown}: at most {MAX_SHARDS} shards (the most jobs a GitHub Actions matrix runs)"
         )
     return index, count
 
@@ -46,14 +56,19 @@ def select_shard(names: list[str], index: int, count: int) -> list[str]:
     return [n for n in names if n in mine]
 
 
-def merge_results(runs: list[RunResult]) -> RunResult:
+def merge_results(runs: Sequence[RunResult], sources: Sequence[str] = ()) -> RunResult:
     """One run holding every shard's models; the shards must come from the same commits and policy.
 
     Missing shards (when the inputs are numbered ``I/N``) are noted in the result, so a report
-    never looks complete when a shard's job failed before writing its results.
+    never looks complete when a shard's job failed before writing its results. ``sources``
+    names each run's file in errors. What the merge builds is bounded by its inputs: at most
+    ``MAX_SHARDS`` files and shards (the results codec bounds each file and what is written).
     """
     if not runs:
         raise UsageError("nothing to merge: give at least one results file")
+    if len(runs) > MAX_SHARDS:
+        raise UsageError(f"{len(runs)} results files: a split has at most {MAX_SHARDS} shards")
+    names = list(sources) or [f"results file {i + 1}" for i in range(len(runs))]
     first = runs[0]
     for other in runs[1:]:
         for what, a, b in (
@@ -67,7 +82,7 @@ def merge_results(runs: list[RunResult]) -> RunResult:
     notes: list[str] = []
     missing: list[str] = []
     if shards:
-        parsed = [parse_shard(s) for s in shards]
+        parsed = [parse_shard(r.shard, f"{name}: shard") for r, name in zip(runs, names) if r.shard]
         counts = {n for _, n in parsed}
         if len(counts) > 1 or len(shards) != len(runs):
             raise UsageError(
@@ -75,7 +90,7 @@ def merge_results(runs: list[RunResult]) -> RunResult:
             )
         (count,) = counts
         seen = [i for i, _ in parsed]
-        repeated = sorted({i for i in seen if seen.count(i) > 1})
+        repeated = sorted(i for i, n in Counter(seen).items() if n > 1)
         if repeated:
             raise UsageError(f"shard {', '.join(f'{i}/{count}' for i in repeated)} given more than once")
         missing = [f"{i}/{count}" for i in range(1, count + 1) if i not in seen]
@@ -87,8 +102,7 @@ def merge_results(runs: list[RunResult]) -> RunResult:
     models = [
         m for r in sorted(runs, key=lambda r: parse_shard(r.shard)[0] if r.shard else 0) for m in r.models
     ]
-    names = [m.name for m in models]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    twice = sorted(n for n, k in Counter(m.name for m in models).items() if k > 1)
     if twice:
         raise UsageError(f"model {', '.join(twice)} appears in more than one results file")
     notes = list(dict.fromkeys(n for r in runs for n in r.notes if n != NO_CHANGE_NOTE)) + notes

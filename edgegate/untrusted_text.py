@@ -16,7 +16,8 @@ the same characters and nothing more:
 - ``md_code_block``: a fenced block, multi-line, verbatim.
 - ``html_text``: inside HTML such as ``<summary>`` (markdown is not parsed there).
 - ``md_url``: a link destination EdgeGate built (only http(s), nothing that ends the link).
-- ``log_text`` / ``log_line``: a line of the CI log, which never starts a workflow command.
+- ``log_text``: lines of the CI log, none of which starts a workflow command (printed only
+  through ``edgegate.log_output.say``).
 - ``command_data`` / ``command_property``: the message and properties of a workflow command.
 
 Common to all: control and invisible formatting characters (bidi overrides, zero-width
@@ -182,11 +183,6 @@ def log_text(text: object) -> str:
     """Text for the CI log: line breaks kept (``\\r`` is one to the runner too), other invisible
     characters escaped, and no line able to start a workflow command."""
     return neutralize_commands(visible("\n".join(str(text).splitlines())))
-
-
-def log_line(text: object) -> str:
-    """``log_text`` on one line (a progress label, a name)."""
-    return neutralize_commands(one_line(str(text)))
 
 
 def neutralize_commands(text: str) -> str:

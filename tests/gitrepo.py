@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+CHECKOUT = Path(__file__).resolve().parents[1]  # the EdgeGate the subprocesses import
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@t",
@@ -51,3 +53,19 @@ def repo(tmp_path) -> GitRepo:
     r = GitRepo(root)
     r.git("init", "-q", "-b", "main")
     return r
+
+
+def edgegate_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real command line (``python -m edgegate``) importing this checkout's EdgeGate, in
+    ``cwd``, git's identity set and the machine's configuration ignored; output as text."""
+    full_env = {
+        **os.environ,
+        **GIT_ENV,
+        "HOME": str(Path(cwd).parent),
+        "PYTHONPATH": str(CHECKOUT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "edgegate", *args], cwd=cwd, env=full_env, capture_output=True, text=True
+    )

@@ -3,7 +3,16 @@ from pathlib import Path
 
 import pytest
 
-from edgegate.repo_paths import NAME_MAX_CHARS, is_lexically_inside, real_path, resolves_inside, safe_name
+from edgegate.repo_paths import (
+    MAX_LINKS,
+    NAME_MAX_CHARS,
+    LinkLoop,
+    is_lexically_inside,
+    real_path,
+    resolve_links,
+    resolves_inside,
+    safe_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +87,29 @@ def test_long_names_are_cut_and_stay_unique() -> None:
 def test_a_name_written_like_a_hashed_one_cannot_take_its_folder() -> None:
     hashed = safe_name("m a")  # "m_a+<hash>": "+" is never kept as written
     assert safe_name(hashed) != hashed
+
+
+def test_links_of_a_tree_resolve_like_realpath(tmp_path: Path) -> None:
+    """``resolve_links`` on a commit's links gives what ``os.path.realpath`` gives on disk."""
+    links = {"models": "store", "store/m.tflite": "../real/a.tflite", "real/up": "../..", "abs": "/etc"}
+    root = tmp_path / "repo"
+    for folder in ("store", "real"):
+        (root / folder).mkdir(parents=True)
+    for link, target in links.items():
+        os.symlink(target, root / link)
+    for path, expected in [
+        ("models/m.tflite", "real/a.tflite"),
+        ("models/other.tflite", "store/other.tflite"),
+        ("real/a.tflite", "real/a.tflite"),
+        ("models/./x/../y", "store/y"),
+    ]:
+        assert resolve_links(path, links) == expected
+        assert real_path(root, path) == Path(os.path.realpath(root)) / expected
+    for leading_out in ("real/up/x", "abs/passwd", "../x"):
+        assert resolve_links(leading_out, links) is None
+        assert not resolves_inside(root, leading_out)
+
+
+def test_a_link_loop_ends() -> None:
+    with pytest.raises(LinkLoop, match=f"more than {MAX_LINKS} symlinks"):
+        resolve_links("a/m.tflite", {"a": "b", "b": "a"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,8 +19,10 @@ from edgegate.changes.interface import ChangeSource, PathChange
 from edgegate.changes.lfs import resolve_base_pointer
 from edgegate.errors import InputError, UsageError
 from edgegate.policy.names import encodable, printable
+from edgegate.repo_paths import LinkLoop, resolve_links
 
 DEFAULT_BASES = ("origin/main", "main", "origin/master", "master")
+SYMLINK_MODE = "120000"
 FETCH_ALL_HINT = "in GitHub Actions, give actions/checkout `fetch-depth: 0`"
 
 
@@ -49,6 +52,8 @@ class GitRepo(ChangeSource):
                 "or `git init` and commit your models first"
             )
         self.root = Path(top)
+        self._trees: dict[str, dict[str, tuple[str, str, str]]] = {}
+        self._links: dict[str, dict[str, str]] = {}
 
     # --- running git ----------------------------------------------------------------------
 
@@ -164,7 +169,40 @@ class GitRepo(ChangeSource):
             return _parse_name_status(self._checked(*diff, env=env))
 
     def exists_at(self, sha: str, path: str) -> bool:
-        return self._git("cat-file", "-e", f"{sha}:{path}").returncode == 0
+        if self._git("cat-file", "-e", f"{sha}:{path}").returncode == 0:
+            return True
+        # Through a symlinked folder (``models`` → ``store``), which git does not follow.
+        real = self.resolve_at(sha, path)
+        return real not in (None, path) and self._git("cat-file", "-e", f"{sha}:{real}").returncode == 0
+
+    def _tree(self, sha: str) -> dict[str, tuple[str, str, str]]:
+        """Every file, symlink and submodule of ``sha``'s tree: path → (mode, kind, object id)."""
+        if sha not in self._trees:
+            listing = _decode(self._checked("ls-tree", "-r", "-z", "--full-tree", sha)).split("\0")
+            tree = {}
+            for line in filter(None, listing):
+                meta, _, entry_path = line.partition("\t")
+                mode, kind, oid = meta.split(" ")
+                tree[entry_path] = (mode, kind, oid)
+            self._trees[sha] = tree
+        return self._trees[sha]
+
+    def paths_at(self, sha: str) -> tuple[str, ...]:
+        return tuple(self._tree(sha))
+
+    def links_at(self, sha: str) -> dict[str, str]:
+        if sha not in self._links:
+            links = {p: oid for p, (mode, _, oid) in self._tree(sha).items() if mode == SYMLINK_MODE}
+            self._links[sha] = {
+                p: _decode(self._checked("cat-file", "blob", oid)) for p, oid in links.items()
+            }
+        return self._links[sha]
+
+    def resolve_at(self, sha: str, path: str) -> str | None:
+        try:
+            return resolve_links(path, self.links_at(sha))
+        except LinkLoop as e:
+            raise InputError(f"{printable(str(e))} at the base commit {sha[:12]}") from None
 
     def lfs_objects(self) -> Path:
         """Where git-lfs keeps the objects it fetched: ``lfs/objects`` in the (common) git dir."""
@@ -179,40 +217,57 @@ class GitRepo(ChangeSource):
         eol=crlf`` (or ``ident``, ``working-tree-encoding``) there would rewrite the base model's
         bytes, make it unreadable and silently turn every ``vs_base`` budget into a skip. A blob
         that is a Git LFS pointer is replaced by its object from the local LFS store, if fetched.
+        Symlinks (the path's own, its folders', those inside a folder) are followed in ``sha``'s
+        tree, never the working tree's: the base version is the bytes the link led to at base. A
+        link leading out of the repository is refused.
+        An executable blob stays executable (a compiler script the base policy names runs from here).
         """
-        listing = _decode(self._checked("ls-tree", "-r", "-z", "--full-tree", sha, "--", path)).split("\0")
+        self._export(sha, path, dest / path, frozenset())
+        return dest / path
+
+    def _export(self, sha: str, path: str, out: Path, following: frozenset[str]) -> None:
         short = sha[:12]
-        entries = []
-        for line in filter(None, listing):
-            meta, _, entry_path = line.partition("\t")
-            mode, kind, oid = meta.split(" ")
-            if entry_path == path or entry_path.startswith(path + "/"):
-                entries.append((mode, kind, oid, entry_path))
+        real = self.resolve_at(sha, path)
+        if real is None:
+            raise InputError(
+                f"{printable(path)} is a symlink at the base commit {short} leading out of the repository; "
+                "EdgeGate reads models only from inside the repository"
+            )
+        if real in following:
+            raise InputError(f"{printable(path)}: its symlinks at the base commit {short} form a loop")
+        entries = [(p, e) for p, e in self._tree(sha).items() if p == real or p.startswith(real + "/")]
         if not entries:
             raise InputError(f"{printable(path)} does not exist at the base commit {short}")
         lfs_objects = self.lfs_objects()
-        for mode, kind, oid, entry_path in entries:
-            if kind != "blob" or mode == "120000":
-                what = "a symlink" if mode == "120000" else "a submodule"
+        for entry_path, (mode, kind, oid) in entries:
+            rel = entry_path[len(real) :]  # "" for the file itself, "/…" for a file in the folder
+            shown, to = path + rel, Path(str(out) + rel)
+            if mode == SYMLINK_MODE:
+                self._export(sha, shown, to, following | {real})
+                continue
+            if kind != "blob":
                 raise InputError(
-                    f"{printable(entry_path)} is {what} at the base commit {short}; EdgeGate reads only "
+                    f"{printable(shown)} is a submodule at the base commit {short}; EdgeGate reads only "
                     "regular files of a model"
                 )
-            out = dest / entry_path
-            try:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with open(out, "wb") as f:
-                    proc = self._run(["cat-file", "blob", oid], cwd=self.root, stdout=f)
-            except OSError as e:  # a name too long for this file system, a full disk
-                raise InputError(
-                    f"{printable(entry_path)}: cannot write its base version to {dest}: {e.strerror or e}"
-                ) from None
-            if proc.returncode:
-                raise InputError(
-                    f"{printable(entry_path)}: cannot read it at the base commit {short}: {_git_error(proc)}"
-                )
-            resolve_base_pointer(out, lfs_objects, f"{printable(entry_path)} (base version at {short})")
-        return dest / path
+            self._write_blob(oid, to, shown, short)
+            resolve_base_pointer(to, lfs_objects, f"{printable(shown)} (base version at {short})")
+            if mode == "100755":  # an exported program (a compiler the base policy names) stays runnable
+                to.chmod(to.stat().st_mode | stat.S_IXUSR)
+
+    def _write_blob(self, oid: str, out: Path, shown: str, short: str) -> None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open(out, "wb") as f:
+                proc = self._run(["cat-file", "blob", oid], cwd=self.root, stdout=f)
+        except OSError as e:  # a name too long for this file system, a full disk
+            raise InputError(
+                f"{printable(shown)}: cannot write its base version to {out}: {e.strerror or e}"
+            ) from None
+        if proc.returncode:
+            raise InputError(
+                f"{printable(shown)}: cannot read it at the base commit {short}: {_git_error(proc)}"
+            )
 
 
 def _parse_name_status(raw: bytes) -> list[PathChange]:

@@ -19,7 +19,7 @@ from typing import Literal
 
 from edgegate.policy.sections import ModelPolicy
 
-ChangeKind = Literal["added", "modified", "renamed", "requested"]
+ChangeKind = Literal["added", "modified", "renamed", "moved", "requested"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,9 @@ class ModelTarget:
 @dataclass(frozen=True)
 class ChangedModel:
     target: ModelTarget
-    change: ChangeKind  # "requested": unchanged, gated because of --all or an explicit path
+    # "moved": the policy gives the model (by its name) another path than the base branch's did;
+    # "requested": unchanged, gated because of --all or an explicit path
+    change: ChangeKind
     base_path: str | None  # where the base version lives at the base commit; None: new model
     reasons: tuple[str, ...]  # short, user-facing: what changed, or why it is gated
 
@@ -44,6 +46,9 @@ class ChangeSet:
     head_sha: str | None  # HEAD (the working tree is what is gated); None before the first commit
     models: tuple[ChangedModel, ...]
     notes: tuple[str, ...]  # e.g. "model X: models/x.tflite was removed in this change: nothing to gate"
+    # The commit base_ref names (the base branch's head): what a pull-request run trusts. Not the
+    # merge base, which the PR's author picks by branching from an old commit.
+    trusted_sha: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,20 @@ class ChangeSource(abc.ABC):
 
     @abc.abstractmethod
     def exists_at(self, sha: str, path: str) -> bool:
-        """Whether a file or folder exists at ``path`` in commit ``sha``."""
+        """Whether a file or folder exists at ``path`` in commit ``sha`` (symlinks followed in its tree)."""
+
+    @abc.abstractmethod
+    def paths_at(self, sha: str) -> tuple[str, ...]:
+        """Every file (symlinks included) in commit ``sha``."""
+
+    @abc.abstractmethod
+    def resolve_at(self, sha: str, path: str) -> str | None:
+        """Where ``path`` leads in commit ``sha`` with its symlinks followed in that commit's tree
+        (``repo_paths.resolve_links``); None when it leads out of the repository."""
+
+    @abc.abstractmethod
+    def links_at(self, sha: str) -> dict[str, str]:
+        """The symlinks of commit ``sha``: path → target as stored."""
 
     @abc.abstractmethod
     def export(self, sha: str, path: str, dest: Path) -> Path:

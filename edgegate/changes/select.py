@@ -16,10 +16,11 @@ import posixpath
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, ModelTarget, PathChange
 from edgegate.changes.lfs import check_not_lfs_pointer
-from edgegate.errors import InputError, UsageError
+from edgegate.errors import EdgeGateError, InputError, UsageError
 from edgegate.model_files import MODEL_SUFFIXES, SAVED_MODEL_FILES, ModelKind, is_saved_model, model_kind
 from edgegate.policy.globs import GlobError, compile_glob, is_glob
 from edgegate.policy.names import describe_char, printable, unshowable
@@ -241,7 +242,8 @@ def _quoted(path: str) -> str:
     return f"'{printable(path)}'"
 
 
-def _listed(paths: list[str]) -> str:
+def listed_paths(paths: list[str]) -> str:
+    """Paths for a message: the first few, then "and N more"."""
     more = len(paths) - SHOWN_PATHS
     return ", ".join(map(printable, paths[:SHOWN_PATHS])) + (f" and {more} more" if more > 0 else "")
 
@@ -265,14 +267,50 @@ def _unchanged_copy(c: PathChange, target: ModelTarget, old: str) -> bool:
     return c.status == "R" and c.similarity == 100 and c.old_path == old + c.path[len(target.path) :]
 
 
+def _touches(c: PathChange, top: str) -> bool:
+    """``c`` changed ``top``, a path inside it, or a folder on its way (a symlink retargeted)."""
+    return any(p is not None and (_under(p, top) or _under(top, p)) for p in (c.path, c.old_path))
+
+
+def _head_paths(root: Path, path: str) -> set[str]:
+    """Where a model's working-tree path and the symlinks inside its folder lead, inside the repository."""
+    real_root = Path(os.path.realpath(root))
+    full = root / path
+    try:
+        links = [full]
+        if full.is_dir():
+            for dirpath, dirnames, filenames in os.walk(full):
+                links += [Path(dirpath) / n for n in dirnames + filenames if (Path(dirpath) / n).is_symlink()]
+        reals = [Path(os.path.realpath(link)) for link in links]
+    except (OSError, ValueError):  # refused when the model is read (ModelMaterializer.head)
+        return set()
+    return {r.relative_to(real_root).as_posix() for r in reals if r.is_relative_to(real_root)}
+
+
+def _base_paths(repo: ChangeSource, base_sha: str, path: str) -> set[str]:
+    """Where a model's base path and the symlinks inside its folder lead in the base commit's tree."""
+    try:
+        real = repo.resolve_at(base_sha, path)
+        if real is None:
+            return set()
+        inner = [p for p in repo.links_at(base_sha) if p.startswith(real + "/")]
+        return {real} | {r for r in map(lambda p: repo.resolve_at(base_sha, p), inner) if r is not None}
+    except EdgeGateError:  # a symlink loop: its export says so, on this model
+        return set()
+
+
 def _classify(
-    target: ModelTarget, changes: list[PathChange], repo: ChangeSource, base_sha: str
+    target: ModelTarget, changes: list[PathChange], repo: ChangeSource, base_sha: str, named: str | None
 ) -> ChangedModel | None:
-    own = [
-        c
-        for c in changes
-        if _under(c.path, target.path) or (c.old_path is not None and _under(c.old_path, target.path))
-    ]
+    """Whether ``target`` changed, and its base version: ``named`` (what the base branch's policy
+    called this model by its name, if it exists there), else the same path, else a rename's old path.
+
+    A model's bytes are what its path resolves to: a change to the file a symlink leads to, or to
+    a link on its way, changes the model, in the working tree and in the base commit."""
+    root = Path(repo.root)
+    base_path = named or target.path
+    tops = {target.path, base_path} | _head_paths(root, target.path) | _base_paths(repo, base_sha, base_path)
+    own = [c for c in changes if any(_touches(c, top) for top in tops)]
     watched = sorted(
         {
             p
@@ -281,14 +319,18 @@ def _classify(
             if p and any(_matches(_normalize(w), p) for w in target.model.watch)
         }
     )
+    watch_reason = (f"watched path changed: {listed_paths(watched)}",) if watched else ()
+    paths = sorted({c.path for c in own})
+    linked = " (through a symlink)" if any(not _under(p, target.path) for p in paths) else ""
+    own_reason = (f"changed: {listed_paths(paths)}{linked}",) if own else ()
+    if named is not None and named != target.path:
+        # The policy moved the model: it is compared with what its name was at base, whatever
+        # git pairs (a model grown 3,000-fold is no rename to git, and would be "new").
+        reason = f"moved from {printable(named)} (its path in the base branch's policy)"
+        return ChangedModel(target, "moved", named, (reason,) + own_reason + watch_reason)
     if not own and not watched:
         return None
-    watch_reason = (f"watched path changed: {_listed(watched)}",) if watched else ()
-    if repo.exists_at(base_sha, target.path):
-        own_reason: tuple[str, ...] = ()
-        if own:
-            paths = sorted({c.path for c in own})
-            own_reason = (f"changed: {_listed(paths)}",)
+    if named is not None or repo.exists_at(base_sha, target.path):
         return ChangedModel(target, "modified", target.path, own_reason + watch_reason)
     old = _renamed_from(target, changes)
     if old is not None and repo.exists_at(base_sha, old):
@@ -296,6 +338,36 @@ def _classify(
         reason = f"renamed from {printable(old)}" + (", with edits" if edited else "")
         return ChangedModel(target, "renamed", old, (reason,) + watch_reason)
     return ChangedModel(target, "added", None, ("new model: not present at the base commit",) + watch_reason)
+
+
+def _tree_models(paths: tuple[str, ...], pattern: str) -> list[str]:
+    """``_glob`` on a commit's files: model files and SavedModel folders matching ``pattern``."""
+    matcher = compile_glob(pattern)
+    saved = {posixpath.dirname(p) for p in paths if posixpath.basename(p) in SAVED_MODEL_FILES} - {""}
+
+    def in_saved(p: str) -> bool:
+        return any(str(parent) in saved for parent in PurePosixPath(p).parents)
+
+    files = [p for p in paths if PurePosixPath(p).suffix.lower() in MODEL_SUFFIXES and not in_saved(p)]
+    return sorted(m for m in [*files, *saved] if matcher.fullmatch(m) and not in_saved(m))
+
+
+def base_models(base: Policy | None, repo: ChangeSource, base_sha: str) -> dict[str, str]:
+    """Model name → its path at the base commit, as the base branch's policy names its models
+    (globs expanded on the base commit's files); only paths that exist there."""
+    named: dict[str, str] = {}
+    for entry in base.models if base is not None else ():
+        pattern = _normalize(entry.path)
+        if not _is_glob(pattern):
+            if repo.exists_at(base_sha, pattern):
+                named[entry.name] = pattern
+            continue
+        try:
+            matches = _tree_models(repo.paths_at(base_sha), pattern)
+        except GlobError:
+            continue
+        named.update(zip(_glob_names(entry, matches), matches))
+    return named
 
 
 def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...]) -> dict[str, str]:
@@ -355,12 +427,21 @@ def _removed_models(root: Path, changes: list[PathChange]) -> set[str]:
 
 
 def find_changes(
-    policy: Policy, repo: ChangeSource, *, base: str | None, all_models: bool, paths: tuple[str, ...]
+    policy: Policy,
+    repo: ChangeSource,
+    *,
+    base: str | None,
+    all_models: bool,
+    paths: tuple[str, ...],
+    base_policy: Callable[[str], Policy | None] | None = None,
 ) -> ChangeSet:
     """The models to gate: the changed ones, every one (``all_models``) or those at ``paths``.
 
-    Unchanged models gated on request get ``change="requested"``. Models the change deleted
-    (or moved away from their policy path) are not gated; a note says so.
+    A model is the one its name names: its base version is where ``base_policy`` (the base
+    branch's policy, loaded for a base commit) had a model of that name, then the same path,
+    then a rename git found; else it is new. Unchanged models gated on request get
+    ``change="requested"``. Models the change deleted (or moved away from their policy path)
+    are not gated; a note says so.
     """
     root = Path(policy.root)
     targets = expand_targets(policy)
@@ -370,6 +451,7 @@ def find_changes(
     base_commit = repo.resolve(base_ref)
     base_sha = repo.merge_base(base_ref, "HEAD") if head_sha else base_commit
     changes = repo.changed_paths(base_sha)
+    named = base_models(base_policy(base_sha), repo, base_sha) if base_policy and base_sha else {}
 
     models: list[ChangedModel] = []
     notes: list[str] = []
@@ -392,7 +474,7 @@ def find_changes(
                 ChangedModel(t, "added", None, (f"check {t.model.key}.path in {policy.display_path}",))
             )
             continue
-        changed = _classify(t, changes, repo, base_sha)
+        changed = _classify(t, changes, repo, base_sha, named.get(t.name))
         if changed is None and (all_models or paths):
             why = "--all" if all_models else requested[t.path]
             base_path = t.path if repo.exists_at(base_sha, t.path) else None
@@ -402,7 +484,7 @@ def find_changes(
         if changed is not None:
             models.append(changed)
 
-    followed = {m.base_path for m in models if m.change == "renamed"}
+    followed = {m.base_path for m in models if m.change in ("renamed", "moved")}
     removed = sorted(_removed_models(root, changes) - followed)
     for entry in policy.models:
         pattern = _normalize(entry.path)
@@ -415,7 +497,7 @@ def find_changes(
         ]
         if not gone and not any(t.model is entry for t in targets):
             notes.append(f"model {entry.name}: nothing matches {entry.path!r} in the working tree")
-    return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes))
+    return ChangeSet(base_ref, base_sha, head_sha, tuple(models), tuple(notes), trusted_sha=base_commit)
 
 
 class ModelMaterializer:

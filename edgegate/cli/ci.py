@@ -57,6 +57,7 @@ def ci(
     *,
     cache_dir: Path | None = None,
     cache_max: int | None = None,
+    cache_base: Path | None = None,
 ) -> int:
     github = GitHubEnvironment.from_env(env)
     log = Log(github.actions)
@@ -85,9 +86,12 @@ def ci(
         out_dir=out / "candidates",
         shard=shard_spec,
         trust="base" if pr else "working-tree",  # a PR's own policy never switches on code
-        # A pull request's writes land in its own cache scope, never the base branch's (docs/cache.md).
+        # A pull request's figures come only from the base branch's entries (--cache-base, read
+        # only) or from this run: never from entries its earlier pushes wrote (docs/cache.md).
         cache_dir=cache_dir,
         cache_max_bytes=cache_max,
+        cache_base_dir=cache_base,
+        cache_fresh_only=pr is not None,
     )
     try:
         run = run_check(options, LogProgress())

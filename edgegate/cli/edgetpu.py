@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TextIO
 
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import analyze
 from edgegate.errors import InputError, PolicyError
+from edgegate.log_output import say
 from edgegate.policy.load import parse_edgetpu
 from edgegate.results.codec import encode
 
-if TYPE_CHECKING:
-    from rich.console import Console
 
-
-def _emit(console: Console | None, text: str = "") -> None:
-    if console is None:
-        print(text)
-    else:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
+def _emit(stream: TextIO | None, text: str = "") -> None:
+    # Op, tensor and file names come from the model: no line may start a workflow command.
+    say(text, stream=stream)
 
 
 def describe(model: Path, r: EdgeTpuResult) -> list[str]:
@@ -70,28 +66,28 @@ def edgetpu(
     runtime: int | None = None,
     compiler: str = "auto",
     as_json: bool = False,
-    console: Console | None = None,
+    stream: TextIO | None = None,
 ) -> int:
-    """The analysis printed (to ``console``, else stdout); the exit code as in the module doc."""
+    """The analysis printed (to ``stream``, else stdout); the exit code as in the module doc."""
     try:
         # Validated like the policy's edgetpu: block, so the flags get the same checks and messages.
         spec = parse_edgetpu(
             {"level": "error", "compiler_version": compiler_version, "runtime": runtime, "compiler": compiler}
         )
     except PolicyError as e:
-        _emit(console, "error: " + "; ".join(e.problems))
+        _emit(stream, "error: " + "; ".join(e.problems))
         return 2
     try:
         result = analyze(Path(model), spec)
     except InputError as e:
         if as_json:
-            _emit(console, json.dumps({"error": str(e)}, indent=2))
+            _emit(stream, json.dumps({"error": str(e)}, indent=2))
         else:
-            _emit(console, f"error: {e}")
+            _emit(stream, f"error: {e}")
         return 2
     if as_json:
-        _emit(console, json.dumps(encode(result), indent=2))
+        _emit(stream, json.dumps(encode(result), indent=2))
     else:
         for line in describe(Path(model), result):
-            _emit(console, line)
+            _emit(stream, line)
     return 0 if result.compiles and result.ops_on_cpu == 0 and result.ops_total > 0 else 1

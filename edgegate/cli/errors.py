@@ -2,8 +2,9 @@
 
 Exit codes, for every command: 0 nothing fails; 1 a gate fails; 2 usage, policy, input or
 output errors (a model that could not be gated at all counts here, after the others are
-reported). An error is one line, ``edgegate: <message>``, on stderr: never a traceback, which
-would bury the message (and, in CI, could show values from the environment).
+reported); 128 + the signal when cancelled (143 for SIGTERM, 130 for SIGINT). An error is one
+line, ``edgegate: <message>``, on stderr: never a traceback, which would bury the message (and,
+in CI, could show values from the environment).
 """
 
 from __future__ import annotations
@@ -47,9 +48,19 @@ def exit_code(run: RunResult, fail_on: FailOn = FailOn.ERROR) -> int:
 
 def guarded(command: Callable[..., int], *args: Any, prog: str = "edgegate", **kwargs: Any) -> int:
     """``command(*args, **kwargs)``'s exit code; an ``EdgeGateError`` or ``OSError`` it lets
-    through is printed as ``<prog>: <message>`` on stderr and exits with its code (2)."""
+    through is printed as ``<prog>: <message>`` on stderr and exits with its code (2). SIGTERM
+    or SIGINT stops every process the command started, removes its temp folders and exits
+    with 128 + the signal (``workers/lifetime.py``)."""
+    from edgegate.workers.lifetime import Cancelled, cancellable
+
     try:
-        return command(*args, **kwargs)
+        with cancellable():
+            return command(*args, **kwargs)
+    except Cancelled as e:
+        _print_error(
+            prog, f"cancelled by {e.signal_name}: stopped every process it started, removed its temp folders"
+        )
+        return e.exit_code
     except EdgeGateError as e:
         _print_error(prog, str(e))
         return e.exit_code
@@ -59,15 +70,9 @@ def guarded(command: Callable[..., int], *args: Any, prog: str = "edgegate", **k
 
 
 def _print_error(prog: str, message: str) -> None:
-    from rich.console import Console
-
+    from edgegate.log_output import say
     from edgegate.policy.names import encodable
-    from edgegate.untrusted_text import log_text
 
     # A path from the disk may hold bytes that are not UTF-8: escaped, or stderr refuses the line.
-    message = encodable(message)
-    # markup off: messages quote file names and policy values, which may contain [brackets];
-    # log_text: the Actions runner reads workflow commands from stderr too.
-    Console(stderr=True).print(
-        log_text(f"{prog}: {message}"), style="red", highlight=False, markup=False, soft_wrap=True
-    )
+    # say: the Actions runner reads workflow commands from stderr too.
+    say(f"{prog}: {encodable(message)}", stderr=True)

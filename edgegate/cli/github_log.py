@@ -8,7 +8,6 @@ stderr. ``could_not_run`` reports a run that stopped before gating everywhere th
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from edgegate.errors import EdgeGateError, PolicyError
@@ -16,7 +15,8 @@ from edgegate.github.environment import GitHubEnvironment
 from edgegate.publishers.annotations import Annotation
 from edgegate.publishers.step_outputs import write_outputs
 from edgegate.status import Status
-from edgegate.untrusted_text import log_text, md_code_block
+from edgegate.log_output import say
+from edgegate.untrusted_text import md_code_block
 
 _PROBLEM = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<message>.+)$", re.DOTALL)
 
@@ -32,7 +32,7 @@ class Log:
         self.actions = actions
 
     def info(self, text: str) -> None:
-        print(log_text(text), flush=True)
+        say(text)
 
     def warning(self, text: str) -> None:
         self._command("warning", text)
@@ -42,9 +42,9 @@ class Log:
 
     def _command(self, level: str, text: str, title: str = "EdgeGate") -> None:
         if self.actions:
-            print(Annotation(level, text, title).command(), flush=True)
+            say(Annotation(level, text, title).command())
         else:
-            print(log_text(f"edgegate: {level}: {text}"), file=sys.stderr, flush=True)
+            say(f"edgegate: {level}: {text}", stderr=True)
 
 
 def could_not_run(
@@ -60,7 +60,7 @@ def could_not_run(
     message = str(error)
     if github.actions and isinstance(error, PolicyError):
         for annotation in _policy_annotations(error):
-            print(annotation.command(), flush=True)
+            say(annotation.command())
     else:
         log.error(message, "EdgeGate could not run")
     if github.step_summary:

@@ -11,9 +11,9 @@ import os
 import re
 from pathlib import Path
 
-from rich.console import Console
 
 from edgegate.errors import UsageError
+from edgegate.log_output import say
 from edgegate.model_files import MODEL_SUFFIXES, SAVED_MODEL_FILES
 
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
@@ -140,8 +140,6 @@ def write_starter_policy(repo: Path, output: Path | None, *, force: bool = False
 def init(repo: Path, output: Path | None = None, *, force: bool = False) -> int:
     """Write the starter policy and say what it covers; an existing file without ``force`` propagates."""
     path, found = write_starter_policy(repo, output, force=force)
-    # markup off: a model path may contain [brackets].
-    Console().print(
-        f"wrote {path} with {len(found)} model(s): {', '.join(found) or 'none found (edit it)'}", markup=False
-    )
+    # Model paths come from the repository: a newline and "::" in one must not start a command.
+    say(f"wrote {path} with {len(found)} model(s): {', '.join(found) or 'none found (edit it)'}")
     return 0

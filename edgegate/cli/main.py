@@ -32,6 +32,11 @@ CACHE_HELP = (
     "Reuse figures of unchanged inputs from this results cache folder, and add new ones "
     "(env EDGEGATE_CACHE; see docs/cache.md). Latency is always measured."
 )
+CACHE_BASE_HELP = (
+    "Also reuse figures from this results cache folder, read only (the base branch's entries in a "
+    "pull request's run; env EDGEGATE_CACHE_BASE). With it, --cache is where this run writes and "
+    "only the entries this run stored there are read (docs/cache.md)."
+)
 CACHE_MAX_HELP = "Bound of the results cache, e.g. 2GB (the default); least recently used entries go first."
 
 
@@ -82,6 +87,9 @@ def check(
     cache_max: Optional[int] = typer.Option(
         None, "--cache-max", envvar="EDGEGATE_CACHE_MAX", parser=_size, metavar="SIZE", help=CACHE_MAX_HELP
     ),
+    cache_base: Optional[Path] = typer.Option(
+        None, "--cache-base", envvar="EDGEGATE_CACHE_BASE", help=CACHE_BASE_HELP
+    ),
 ) -> None:
     """Gate the models this change touched: optimize, measure, compare with base, judge."""
     from edgegate.cli.check import check as command
@@ -100,6 +108,7 @@ def check(
         out_dir=out,
         cache_dir=cache,
         cache_max_bytes=cache_max,
+        cache_base_dir=cache_base,
     )
     _exit(command, options, json_out, report, quiet=quiet)
 
@@ -148,6 +157,9 @@ def ci(
     cache_max: Optional[int] = typer.Option(
         None, "--cache-max", envvar="EDGEGATE_CACHE_MAX", parser=_size, metavar="SIZE", help=CACHE_MAX_HELP
     ),
+    cache_base: Optional[Path] = typer.Option(
+        None, "--cache-base", envvar="EDGEGATE_CACHE_BASE", help=CACHE_BASE_HELP
+    ),
 ) -> None:
     """Run in GitHub Actions: gate the PR, comment, annotate, write outputs."""
     from edgegate.cli.ci import ci as command
@@ -164,6 +176,7 @@ def ci(
         report,
         cache_dir=cache,
         cache_max=cache_max,
+        cache_base=cache_base,
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from edgegate.errors import EdgeGateError
+from edgegate.log_output import say
 from edgegate.publishers.step_outputs import write_outputs
 from edgegate.run import CheckOptions
 from edgegate.run.needs import INSTALL_TENSORFLOW, RunNeeds, needs_of
@@ -31,15 +32,12 @@ def needs(
         repo, _, _, changed = select(options)
         found = needs_of(changed, repo.root)
     except EdgeGateError as e:
-        print(f"edgegate needs: {e}; deciding without it (edgegate ci reports it)", flush=True)
+        say(f"edgegate needs: {e}; deciding without it (edgegate ci reports it)")
         found = RunNeeds(())
     if found.tensorflow:
-        print(
-            f"TensorFlow needed to convert: {', '.join(found.tensorflow_for)} ({INSTALL_TENSORFLOW})",
-            flush=True,
-        )
+        say(f"TensorFlow needed to convert: {', '.join(found.tensorflow_for)} ({INSTALL_TENSORFLOW})")
     else:
-        print("TensorFlow not needed: no changed model needs converting", flush=True)
+        say("TensorFlow not needed: no changed model needs converting")
     if env.get("GITHUB_OUTPUT"):
         write_outputs(Path(env["GITHUB_OUTPUT"]), {"tensorflow": "true" if found.tensorflow else "false"})
     return 0

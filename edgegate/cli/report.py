@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from edgegate.cli.outputs import write_run_outputs
+from edgegate.log_output import say_rendered
 from edgegate.report.markdown import render_markdown
 from edgegate.results import read_results
-from edgegate.untrusted_text import neutralize_commands
 
 
 def report(results: Path, output: Path | None = None) -> int:
@@ -18,5 +17,5 @@ def report(results: Path, output: Path | None = None) -> int:
         write_run_outputs(run, report_path=Path(output))
     else:
         # Printed in a CI log, a code span quoting "##[error]" would be a (legacy) workflow command.
-        sys.stdout.write(neutralize_commands(render_markdown(run)))
+        say_rendered(render_markdown(run))
     return 0

@@ -22,8 +22,8 @@ from edgegate.edgetpu.interface import (
     UNSPECIFIED,
     EdgeTpuAnalyzer,
     EdgeTpuResult,
-    OpMapping,
 )
+from edgegate.target_reports.edgetpu import OpMapping
 from edgegate.edgetpu.rules import Finding, evaluate_op
 from edgegate.edgetpu.static import make_target
 from edgegate.errors import InputError

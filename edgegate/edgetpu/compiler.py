@@ -28,10 +28,11 @@ from edgegate.edgetpu.interface import (
     UNSPECIFIED,
     EdgeTpuAnalyzer,
     EdgeTpuResult,
-    OpMapping,
 )
+from edgegate.target_reports.edgetpu import OpMapping
 from edgegate.edgetpu.rules import DEFAULT_RUNTIME, Target, evaluate_op, introduced_in
 from edgegate.errors import InputError
+from edgegate.workers.lifetime import child_options
 
 # Seconds past the timeout before the process group is killed (lets the compiler report first).
 KILL_GRACE_S = 2
@@ -132,6 +133,7 @@ class CompilerAnalyzer(EdgeTpuAnalyzer):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                **child_options(),  # killed when its worker ends
             )
         except OSError as e:
             raise InputError(
@@ -176,8 +178,10 @@ class CompilerAnalyzer(EdgeTpuAnalyzer):
         failed = self._failure(run, report)
         if failed:
             return self._rejected(source, report, runtime, failed, notes)
+        version, total, subgraphs = report.version, report.total, report.subgraphs
+        assert version is not None and total is not None and subgraphs is not None  # _failure said so
         table = report.table if report.table is not None else oplog.parse_table(run.log)
-        on_tpu = report.on_tpu if report.on_tpu is not None else report.total
+        on_tpu = report.on_tpu if report.on_tpu is not None else total
         on_cpu = report.on_cpu if report.on_cpu is not None else 0
         ops, partitions, blocker, hint = self._ops(source, run, table, major or 16, runtime, report, notes)
         if report.total != len(source.operators):
@@ -187,13 +191,13 @@ class CompilerAnalyzer(EdgeTpuAnalyzer):
         log = run.log or (oplog.format_rows(table) if table else "")
         return EdgeTpuResult(
             analyzer=self.name,
-            compiler_version=report.version,
+            compiler_version=version,
             runtime_version=runtime,
             compiles=True,
-            ops_total=report.total,
+            ops_total=total,
             ops_on_tpu=on_tpu,
             ops_on_cpu=on_cpu,
-            partitions=partitions if partitions is not None else report.subgraphs,
+            partitions=partitions if partitions is not None else subgraphs,
             first_unmapped=blocker,
             hint=hint,
             ops=ops,
@@ -233,8 +237,11 @@ class CompilerAnalyzer(EdgeTpuAnalyzer):
                 "edgetpu_compiler said it compiled, but printed no 'Total number of operations' / 'Number of "
                 "Edge TPU subgraphs' lines: unknown output format, treated as not compiled"
             )
-        counts = (report.on_tpu, report.on_cpu)
-        if None not in counts and sum(counts) != report.total:
+        if (
+            report.on_tpu is not None
+            and report.on_cpu is not None
+            and report.on_tpu + report.on_cpu != report.total
+        ):
             return (
                 f"edgetpu_compiler's counts do not add up ({report.on_tpu} on the Edge TPU + {report.on_cpu} "
                 f"on the CPU != {report.total}): unknown output format, treated as not compiled"

@@ -431,20 +431,35 @@ def _options(op: _Table) -> OpOptions:
     _, _, option_names, activation_names = _enum_names()
     slots = _OPTION_SLOTS.get(option_names.get(op.scalar(_Operator.BUILTIN_OPTIONS_TYPE, _U8), ""))
     table = op.table(_Operator.BUILTIN_OPTIONS) if slots else None
-    if table is None:
+    if slots is None or table is None:
         return OpOptions()
     raw = {name: table.scalar(slot, kind, default) for name, (slot, kind, default) in slots.items()}
-    values: dict[str, object] = {}
-    for name, value in raw.items():
-        if name == _FUSED:
-            values[name] = activation_names.get(value, f"ACTIVATION_{value}")
-        elif name in ("stride_h", "dilation_h"):
-            key = name[:-2]
-            values[key] = (value, raw[key + "_w"])
-        elif not name.endswith("_w"):
-            values[name] = (
-                bool(value)
-                if name in ("align_corners", "half_pixel_centers", "offset", "keep_dims", "keep_num_dims")
-                else value
-            )
-    return OpOptions(**values)
+    # What the table holds; what this op type does not have keeps OpOptions' default.
+    d = OpOptions()
+
+    def flag(name: str, default: bool) -> bool:
+        return bool(raw[name]) if name in raw else default
+
+    def pair(name: str, default: tuple[int, int]) -> tuple[int, int]:
+        return (raw[name + "_h"], raw[name + "_w"]) if name + "_h" in raw else default
+
+    fused = raw.get(_FUSED)
+    return OpOptions(
+        fused_activation=d.fused_activation
+        if fused is None
+        else activation_names.get(fused, f"ACTIVATION_{fused}"),
+        stride=pair("stride", d.stride),
+        dilation=pair("dilation", d.dilation),
+        align_corners=flag("align_corners", d.align_corners),
+        half_pixel_centers=flag("half_pixel_centers", d.half_pixel_centers),
+        begin_mask=raw.get("begin_mask", d.begin_mask),
+        end_mask=raw.get("end_mask", d.end_mask),
+        ellipsis_mask=raw.get("ellipsis_mask", d.ellipsis_mask),
+        new_axis_mask=raw.get("new_axis_mask", d.new_axis_mask),
+        shrink_axis_mask=raw.get("shrink_axis_mask", d.shrink_axis_mask),
+        offset=flag("offset", d.offset),
+        keep_dims=flag("keep_dims", d.keep_dims),
+        keep_num_dims=flag("keep_num_dims", d.keep_num_dims),
+        weights_format=raw.get("weights_format", d.weights_format),
+        axis=raw.get("axis", d.axis),
+    )

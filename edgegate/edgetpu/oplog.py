@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from edgegate.edgetpu.interface import OpMapping
+from edgegate.target_reports.edgetpu import OpMapping
 
 HEADER = f"{'Operator':<31}{'Count':<11}Status"
 _ROW = re.compile(r"^(\S+)\s+(\d+)\s+(\S.*?)\s*$")

@@ -23,7 +23,8 @@ from pathlib import Path
 from edgegate.edgetpu import graph as dataflow
 from edgegate.edgetpu import oplog
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
-from edgegate.edgetpu.interface import AFTER_CUT, EdgeTpuAnalyzer, EdgeTpuResult, OpMapping
+from edgegate.edgetpu.interface import AFTER_CUT, EdgeTpuAnalyzer, EdgeTpuResult
+from edgegate.target_reports.edgetpu import OpMapping
 from edgegate.edgetpu.rules import (
     DEFAULT_RUNTIME,
     MAX_RUNTIME,

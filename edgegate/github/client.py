@@ -16,7 +16,6 @@ What it does beyond a bare request, following GitHub's REST guidance:
 from __future__ import annotations
 
 import email.utils
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import requests
 
 from edgegate import __version__
 from edgegate.github.interface import Comment, GitHubApiError, PullRequest, User
-from edgegate.untrusted_text import log_text
+from edgegate.log_output import say
 
 API_VERSION = "2022-11-28"
 USER_AGENT = f"edgegate/{__version__}"
@@ -53,7 +52,7 @@ class _BearerAuth(requests.auth.AuthBase):
 
 def _stderr(message: str) -> None:
     # The runner reads workflow commands from stderr too; the message quotes GitHub's answer.
-    print(log_text(message), file=sys.stderr, flush=True)
+    say(message, stderr=True)
 
 
 class GitHubClient:

@@ -11,6 +11,10 @@ and budgets, but every setting that runs code or names a program comes from the 
 A setting the PR adds is turned off for the run, and said so: a hook the base does not have
 makes that model an input error (its data cannot be read without running the PR's code);
 ``trust_code`` falls back to safe loading; a compiler path falls back to the base's setting.
+
+"The base branch's version" is the one at the base branch's head, never at the merge base (the
+PR's author picks that). That a kept setting also runs the base's code, not the PR's edit of it,
+is ``edgegate.run.trusted_code``'s part.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ one walk that counts what it builds and refuses, each at its line:
 - more than ``MAX_ALIAS_NODES`` values built through aliases, ``MAX_NODES`` in all;
 - a key written twice in one mapping; a key that is not text (``[1, 2]:``, ``on:``, ``1:``,
   ``<<:`` merges);
+- a character YAML does not allow anywhere (NUL, ``\\x01`` and other controls, even in a comment);
 - a scalar that cannot be read (``2001-13-01`` as a date, a 5,000-digit number) and text that
   holds a lone surrogate (a ``"\\udcff"`` escape: no output could encode it).
 
@@ -37,6 +38,9 @@ MAX_ALIAS_NODES = 10_000  # what anchors may add: a shared budgets block for a f
 STR_TAG = "tag:yaml.org,2002:str"
 MERGE_TAG = "tag:yaml.org,2002:merge"
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+# What plain YAML scalars resolve to; an explicit other tag (``!!binary``, ``!!python/…``, ``!x``)
+# is refused, not built into a value of a kind no policy key takes.
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
 def format_key(loc: Loc) -> str:
@@ -118,12 +122,19 @@ def _too_deep() -> str:
 def read_yaml(text: str) -> YamlDocument:
     """Values and key lines of one YAML document; ``YamlProblems`` with every problem found
     (or the first limit hit, which stops the reading)."""
-    loader = _BoundedLoader(text)
+    try:
+        # The reader refuses a NUL, \x01 or other non-printable character here, before any
+        # parsing: a ReaderError, with a position instead of a mark.
+        loader = _BoundedLoader(text)
+    except yaml.reader.ReaderError as e:
+        raise YamlProblems([_unreadable(text, e)]) from None
     try:
         try:
             node = loader.get_single_node()
         except _Stop as stop:
             raise YamlProblems([stop.problem]) from None
+        except yaml.reader.ReaderError as e:
+            raise YamlProblems([_unreadable(text, e)]) from None
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
@@ -245,6 +256,10 @@ class _Builder:
         return None
 
     def scalar(self, n: yaml.ScalarNode, loc: Loc, line: int) -> object:
+        if n.tag not in _SCALAR_TAGS:
+            self.problem(line, loc, f"the tag {n.tag!r} is not allowed in a policy")
+            self.unbuilt_values.add(loc)
+            return None
         try:
             value = self.loader.construct_object(n)
         except (yaml.YAMLError, ValueError, OverflowError) as e:
@@ -263,6 +278,20 @@ class _Builder:
             return True
         self.problem(line, loc, f"holds U+{ord(bad):04X}, a lone surrogate, which is not text")
         return False
+
+
+def _unreadable(text: str, error: yaml.reader.ReaderError) -> YamlProblem:
+    """A character YAML does not allow (NUL, other controls), at its line, written out."""
+    position = error.position if isinstance(error.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    character = error.character
+    code = ord(character) if isinstance(character, str) else int(character)
+    return YamlProblem(
+        line,
+        "yaml",
+        f"holds U+{code:04X}, a character YAML does not allow anywhere, not even in a comment "
+        "(a control character such as NUL); remove it",
+    )
 
 
 def _shown(value: str) -> str:

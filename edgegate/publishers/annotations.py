@@ -13,10 +13,10 @@ characters (bidi overrides, ANSI escapes) are shown escaped in both.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import TextIO
 
+from edgegate.log_output import WorkflowCommand, say, workflow_command
 from edgegate.publishers.interface import Outcome, Publication, Publisher
 from edgegate.results import RunResult
 from edgegate.status import Status
@@ -31,14 +31,10 @@ class Annotation:
     file: str | None = None
     line: int | None = None
 
-    def command(self) -> str:
-        props = [
-            (k, v)
-            for k, v in (("file", self.file), ("line", self.line), ("title", self.title))
-            if v is not None
-        ]
-        joined = ",".join(f"{k}={escape_property(str(v))}" for k, v in props)
-        return f"::{self.level} {joined}::{escape_data(self.message)}"
+    def command(self) -> WorkflowCommand:
+        return workflow_command(
+            self.level, self.message, {"file": self.file, "line": self.line, "title": self.title}
+        )
 
 
 escape_data = command_data  # the names this module always had
@@ -133,11 +129,9 @@ class AnnotationsPublisher(Publisher):
         self.stream = stream
 
     def publish(self, publication: Publication) -> Outcome:
-        stream = self.stream or sys.stdout
         shown, notice = within_limits(run_annotations(publication.run))
         for a in shown + ([notice] if notice else []):
-            print(a.command(), file=stream)
-        stream.flush()
+            say(a.command(), stream=self.stream)
         errors = sum(a.level == "error" for a in shown)
         said = f"{errors} error and {len(shown) - errors} warning annotation(s)"
         return Outcome(True, said + (f"; {notice.message.split(':')[0]}" if notice else ""))

@@ -20,7 +20,6 @@ from edgegate.recipes.conversions import CONVERSIONS, convert, make_converter
 from edgegate.recipes.interface import (
     BuildRequest,
     BuiltCandidate,
-    TrainingContext,
     is_float_reference,
     stages_of,
 )
@@ -78,8 +77,8 @@ def _representative(request: BuildRequest, input_shape: tuple | None, notes: lis
                 f"{calibration.data.key if calibration.data else calibration.key}: samples of shape {tuple(x.shape[1:])} do not fit model "
                 f"{request.model_name}'s input {tuple(input_shape)}"
             )
-    if len(x) < request.calibration.samples:
-        notes.append(f"calibrated on {len(x)} samples (fewer than the {request.calibration.samples} asked)")
+    if len(x) < calibration.samples:
+        notes.append(f"calibrated on {len(x)} samples (fewer than the {calibration.samples} asked)")
 
     def gen():
         for i in range(len(x)):
@@ -128,14 +127,15 @@ def _check_reference(
     source: tuple[SourceRunner | None, str | None],
     path: Path,
     input_shape: tuple | None,
-) -> tuple[str | None, str | None]:
-    """(note, error) of comparing the float32 reference at ``path`` with the source's own outputs.
+) -> str | None:
+    """The note of comparing the float32 reference at ``path`` with the source's own outputs;
+    ``InputError`` (the file removed: it is no reference) when they disagree.
 
     ``source``: what ``_source_runner`` returned (the source's forward pass, or why there is none).
     """
     runner, why_not = source
     if runner is None:
-        return why_not, None
+        return why_not
     samples, origin = None, "random inputs"
     if request.calibration is not None:
         try:
@@ -147,10 +147,11 @@ def _check_reference(
     try:
         comparison = check_reference(runner, path, samples=samples, origin=origin)
     except NotCompared as e:
-        return NOT_COMPARED.format(reason=e), None
+        return NOT_COMPARED.format(reason=e)
     if comparison.matches:
-        return comparison.note(), None
-    return None, comparison.error(request.model_name)
+        return comparison.note()
+    path.unlink()
+    raise InputError(comparison.error(request.model_name))
 
 
 def _builds_reference(request: BuildRequest) -> bool:
@@ -170,13 +171,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             from edgegate.recipes import training as training_mod
 
             model = training_mod.load_for_training(source)
-            data = None
-            spec = request.training
-            if spec is not None and spec.data is not None:
-                from edgegate.datasets import load_dataset
-
-                data = load_dataset(spec.data, request.root, key=spec.data.key)
-            context = TrainingContext(request.model_name, spec, data, request.root, spec.seed if spec else 0)
+            context = training_mod.context_for(request)
             outcome = training_mod.train(model, trainings, request.recipes[0], context)
             model, figures = outcome.model, outcome.figures
             notes.extend(outcome.notes)
@@ -231,10 +226,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)
             if is_float_reference(recipe):
-                note, error = _check_reference(request, runner, path, input_shape)
-                if error is not None:
-                    path.unlink()
-                    raise InputError(error)
+                note = _check_reference(request, runner, path, input_shape)
                 own_notes += [note] if note else []
             built.append(BuiltCandidate(recipe.label, path, training=figures, notes=tuple(own_notes)))
         except InputError as e:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Callable
+from typing import Any, Callable  # Any: a tf.lite.TFLiteConverter (TensorFlow ships no types)
 
 import numpy as np
 
 from edgegate.errors import InputError
-from edgegate.recipes.interface import BuildRequest, TrainingContext, stages_of
+from edgegate.recipes.interface import BuildRequest, stages_of
 from edgegate.results import LayerError
 
 NOTABLE = 0.5  # RMSE/scale above which a layer loses clearly more than rounding
@@ -77,7 +77,7 @@ def _layer_name(tensor_name: str) -> str:
 
 
 def worst_layers(
-    converter_factory: Callable[[], object], calibration_x: np.ndarray, *, top: int = 5, samples: int = 64
+    converter_factory: Callable[[], Any], calibration_x: np.ndarray, *, top: int = 5, samples: int = 64
 ) -> tuple[LayerError, ...]:
     """Up to ``top`` layers with RMSE/scale above ``NOTABLE`` under int8 quantization, worst first.
 
@@ -139,14 +139,9 @@ def _float_parent(request: BuildRequest, recipe):
 
     trainings, _ = stages_of(recipe)
     if trainings:
-        from edgegate.datasets import load_dataset
         from edgegate.recipes import training
 
-        spec = request.training
-        data = None
-        if spec is not None and spec.data is not None:
-            data = load_dataset(spec.data, request.root, key=spec.data.key)
-        context = TrainingContext(request.model_name, spec, data, request.root, spec.seed if spec else 0)
+        context = training.context_for(request)
         model = training.load_for_training(request.source)
         return training.train(model, trainings, recipe, context).model, None
     if request.source.kind == "savedmodel":

@@ -220,7 +220,7 @@ def derive_saver_ops(ops: dict[str, UnsafeOp]) -> tuple[frozenset[str], frozense
     saver is sharded), each with one variable, and reads them with the scan's own graph walk."""
     import tensorflow as tf
 
-    from edgegate.recipes.savedmodel_scan import read_saved_model, saver_subgraphs
+    from edgegate.recipes.savedmodel_graph import read_saved_model, saver_subgraphs
 
     save: set[str] = set()
     restore: set[str] = set()

@@ -112,7 +112,9 @@ def _accuracy_intervals(c: CandidateResult) -> str:
         change = format_accuracy_change(-a.drop, a.metric)
         parts.append(f"vs float {change} ({_ci(a.drop_interval, a.metric, flip=True)})")
     elif a.drop_unpaired:
-        parts.append(f"vs float: no paired interval ({a.drop_unpaired})")
+        # The reasons are text from the results file (an untrusted job's, for publish): escaped
+        # here, as this filter's output is taken as safe markdown.
+        parts.append(f"vs float: no paired interval ({md_text(a.drop_unpaired)})")
     if (
         a.base_interval is not None
         and c.base is not None
@@ -123,7 +125,7 @@ def _accuracy_intervals(c: CandidateResult) -> str:
         change = format_accuracy_change(a.value - c.base.accuracy, a.metric)
         parts.append(f"vs base {change} ({_ci(a.base_interval, a.metric, flip=a.higher_is_better)})")
     elif a.base_unpaired:
-        parts.append(f"vs base: no paired interval ({a.base_unpaired})")
+        parts.append(f"vs base: no paired interval ({md_text(a.base_unpaired)})")
     on = f" on {samples} paired samples" if samples is not None else ""
     return f"{on}: " + "; ".join(parts) if parts else ""
 

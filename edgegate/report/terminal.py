@@ -3,7 +3,7 @@
 Names, paths and messages come from the pull request. They are printed as text, never as rich
 markup; on one line (names) or indented under their first line (messages); invisible
 characters (ANSI escapes, bidi overrides) shown escaped. The whole rendered table then passes
-``neutralize_commands``: in CI no line of it can be a workflow command, however a cell lines up.
+``say_rendered``: in CI no line of it can be a workflow command, however a cell lines up.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from rich.text import Text
 from edgegate.units import format_bytes, format_ms
 from edgegate.report.markdown import ICON, _accuracy, _accuracy_drop, _delta_bytes, _delta_ms, _headline
 from edgegate.results import RunResult
-from edgegate.untrusted_text import neutralize_commands, one_line, visible
+from edgegate.log_output import say_rendered
+from edgegate.untrusted_text import one_line, visible
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red", "skip": "dim"}
 
@@ -33,8 +34,7 @@ def _message(text: object) -> str:
 def print_summary(run: RunResult, console: Console) -> None:
     with console.capture() as captured:
         _print_summary(run, console)
-    console.file.write(neutralize_commands(captured.get()))
-    console.file.flush()
+    say_rendered(captured.get(), stream=console.file)
 
 
 def _print_summary(run: RunResult, console: Console) -> None:

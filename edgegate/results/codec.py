@@ -19,7 +19,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from edgegate.errors import UsageError
+from edgegate.errors import OutputError, UsageError
 from edgegate.exception_text import first_line
 from edgegate.results.model import RunResult
 
@@ -70,8 +70,16 @@ def decode_run(text: str | bytes) -> RunResult:
 
 
 def write_results(run: RunResult, path: Path) -> None:
-    """Write atomically (a temp file renamed into place): never a partial or empty file."""
-    write_text_atomic(Path(path), encode_run(run))
+    """Write atomically (a temp file renamed into place): never a partial or empty file, and
+    never one larger than ``read_results`` reads (``edgegate merge`` joins files from other jobs)."""
+    text = encode_run(run)
+    size = len(text.encode("utf-8"))
+    if size > MAX_BYTES:
+        raise OutputError(
+            f"{path}: the results would be {size} bytes, more than the {MAX_BYTES // 2**20} MiB "
+            "a results file may hold; not written"
+        )
+    write_text_atomic(Path(path), text)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

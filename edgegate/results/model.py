@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from edgegate.checks import Check
-from edgegate.edgetpu.interface import EdgeTpuResult
-
-from edgegate.targets.compute import ComputeReport
-from edgegate.targets.ethos_u import EthosUReport
-from edgegate.targets.gpu import GpuReport
-from edgegate.targets.mcu import McuReport
+from edgegate.target_reports.compute import ComputeReport
+from edgegate.target_reports.edgetpu import EdgeTpuResult
+from edgegate.target_reports.ethos_u import EthosUReport
+from edgegate.target_reports.gpu import GpuReport
+from edgegate.target_reports.mcu import McuReport
 from edgegate.status import Status
 
 NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
+MAX_SHARDS = 256  # the most jobs a GitHub Actions matrix runs, so the most shards of a split
+_SHARD = re.compile(r"([0-9]{1,3})/([0-9]{1,3})")  # "I/N" as written by `edgegate ci --shard`
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class ModelResult:
     name: str
     path: str  # head path, relative to the repository root
     status: Status
-    change: str = "modified"  # added | modified | renamed | requested (--all / explicit paths)
+    change: str = "modified"  # added | modified | renamed | moved (policy path, by name) | requested
     base_path: str | None = None  # path at base (differs after a rename); None for a new model
     reference: CandidateResult | None = None  # the float model the drops are measured against
     candidates: tuple[CandidateResult, ...] = ()
@@ -139,17 +141,19 @@ class RunResult:
     shard: str | None = None  # "I/N" when produced by `edgegate ci --shard`
     notes: tuple[str, ...] = ()
     missing_shards: tuple[str, ...] = ()  # merged from shards of a split, these "I/N" were not given
-    policy_changes: tuple[str, ...] = ()  # what this change did to the policy, one line per model
+    policy_changes: tuple[str, ...] = ()  # what this change did to the policy (policy/diff.py)
 
     @property
     def absent_shards(self) -> tuple[str, ...]:
         """The shards of its split whose models this run does not hold ("2/3", ...)."""
         if self.missing_shards or not self.shard:
             return self.missing_shards
-        index, _, count = self.shard.partition("/")
-        if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count) <= 256):
+        # From a results file another job wrote: a 5,000-digit count must not reach int().
+        match = _SHARD.fullmatch(self.shard)
+        index, count = (int(match[1]), int(match[2])) if match else (0, 0)
+        if not 1 <= index <= count <= MAX_SHARDS:
             return ("other than " + self.shard[:20],)  # unreadable: still never complete
-        return tuple(f"{i}/{count}" for i in range(1, int(count) + 1) if i != int(index))
+        return tuple(f"{i}/{count}" for i in range(1, count + 1) if i != index)
 
     @staticmethod
     def status_of(models) -> Status:

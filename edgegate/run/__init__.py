@@ -36,7 +36,6 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     a problem with one model is recorded on that model and the others are still gated."""
     from edgegate.errors import OutputError
     from edgegate.policy.diff import policy_changes as policy_changes_between
-    from edgegate.policy.trust import restrict_to_trusted
     from edgegate.progress import Progress
     from edgegate.results import NO_CHANGE_NOTE, GitRef, RunResult
     from edgegate.status import Status
@@ -45,18 +44,14 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     started = time.monotonic()
     repo, policy, changes, changed = select(options)
     cache = _cache(options)
+    cache_base = _cache_base(options)
     notes = list(changes.notes) + list(options.extra_notes)
     base_policy, base_note = _base_policy(repo, policy, changes.base_sha)
-    if base_note:
+    if base_note and options.trust != "base":
         notes.append(base_note)
     policy_changes = policy_changes_between(base_policy, policy) if base_policy is not None else ()
     if options.trust == "base":
-        trusted, said = restrict_to_trusted(policy, base_policy)
-        notes += said
-        by_index = {m.index: m for m in trusted.models}
-        changed = [
-            replace(c, target=replace(c.target, model=by_index[c.target.model.index])) for c in changed
-        ]
+        changed = _trusted_only(repo, policy, changes, changed, (base_policy, base_note), notes)
 
     def result(models: tuple[Any, ...], status: Status) -> RunResult:
         return _encodable(
@@ -93,15 +88,51 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
             "writable (--out, or RUNNER_TEMP in GitHub Actions, or TMPDIR)"
         ) from None
     try:
-        models = _gate(options, policy, repo, changes, changed, work_root, keep, progress, cache, notes)
+        models = _gate(
+            options, policy, repo, changes, changed, work_root, keep, progress, cache, cache_base, notes
+        )
     finally:
         if not keep:
             shutil.rmtree(work_root, ignore_errors=True)
     return result(models, RunResult.status_of(models))
 
 
+def _trusted_only(repo, policy, changes, changed: list[Any], at_merge_base, notes: list[str]) -> list[Any]:
+    """``changed`` with its code-running settings taken from the base branch's head (its policy,
+    not the merge base's: the PR's author picks that by branching early) and kept only where the
+    PR leaves the code they run as the base has it (``run/trusted_code.py``)."""
+    from edgegate.policy.trust import restrict_to_trusted
+    from edgegate.run.trusted_code import pin_to_base, runs_code
+
+    trusted_sha = changes.trusted_sha or changes.base_sha
+    base_policy, base_note = (
+        at_merge_base if trusted_sha == changes.base_sha else _base_policy(repo, policy, trusted_sha)
+    )
+    if base_note:
+        notes.append(base_note)
+    trusted, said = restrict_to_trusted(policy, base_policy)
+    notes += said
+    by_index = {m.index: m for m in trusted.models}
+    changed = [replace(c, target=replace(c.target, model=by_index[c.target.model.index])) for c in changed]
+    if trusted_sha is None or not any(runs_code(c.target.model) for c in changed):
+        return changed
+    changed, pinned = pin_to_base(changed, base_policy, repo.changed_paths(trusted_sha))
+    notes += pinned
+    return changed
+
+
 def _gate(
-    options, policy, repo, changes, changed, work_root: Path, keep: bool, progress, cache, notes: list[str]
+    options,
+    policy,
+    repo,
+    changes,
+    changed,
+    work_root: Path,
+    keep: bool,
+    progress,
+    cache,
+    cache_base,
+    notes: list[str],
 ) -> tuple[Any, ...]:
     from edgegate.changes.select import ModelMaterializer
     from edgegate.repo_paths import safe_name
@@ -123,7 +154,12 @@ def _gate(
     # Without TensorFlow (the light core install) the .tflite models are still gated; the others
     # say what to install.
     unconvertible = set() if tensorflow_installed() else set(needs.tensorflow_for)
-    with ModelMaterializer(repo, changes.base_sha) as materializer:
+    # Compilers the base policy names are exported to a private folder (mkdtemp: mode 0700) that
+    # outlives the pool running them, outside --out (the artifact has no use for them).
+    with (
+        ModelMaterializer(repo, changes.base_sha) as materializer,
+        tempfile.TemporaryDirectory(prefix="edgegate-trusted-code-") as trusted_code,
+    ):
         plans = []
         for i, ch in enumerate(changed):
             # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
@@ -133,13 +169,20 @@ def _gate(
             if shown in unconvertible and plan.error is None:
                 plan = replace(plan, error=missing_tensorflow_message(shown))
             plans.append(plan)
+        if options.trust == "base" and changes.trusted_sha:
+            from edgegate.run.trusted_code import pin_compilers
+
+            plans, said = pin_compilers(plans, repo, changes.trusted_sha, Path(trusted_code))
+            notes += said
         jobs = options.jobs or os.cpu_count() or 1
         with WorkerPool(size=max(1, min(jobs, 8)), log_dir=work_root / "logs") as pool:
             if cache is None:
                 return loop.run(plans, PoolRunner(pool, progress), settings)
             from edgegate.run.cache import CachingRunner
 
-            runner = CachingRunner(PoolRunner(pool, progress), cache)
+            runner = CachingRunner(
+                PoolRunner(pool, progress), cache, base=cache_base, fresh_only=options.cache_fresh_only
+            )
             models = loop.run(plans, runner, settings)
             notes.append(runner.summary().note())
             return models
@@ -156,6 +199,21 @@ def _cache(options: CheckOptions) -> ResultsCache | None:
         return ResultsCache(Path(options.cache_dir), options.cache_max_bytes or DEFAULT_MAX_BYTES)
     except OSError as e:
         raise UsageError(f"--cache {options.cache_dir}: cannot use this folder ({e.strerror or e})") from None
+
+
+def _cache_base(options: CheckOptions) -> ResultsCache | None:
+    """The read-only entries ``--cache-base`` names, or None; it needs ``--cache`` (where the
+    run writes)."""
+    if options.cache_base_dir is None:
+        return None
+    from edgegate.errors import UsageError
+    from edgegate.run.cache import ResultsCache
+
+    if options.cache_dir is None:
+        raise UsageError(
+            f"--cache-base {options.cache_base_dir}: also give --cache DIR (where this run writes)"
+        )
+    return ResultsCache(Path(options.cache_base_dir), read_only=True)
 
 
 def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
@@ -189,7 +247,14 @@ def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
                 f"the policy has {', '.join(sorted(known))}"
             )
     changes = find_changes(
-        policy, repo, base=options.base, all_models=options.all_models, paths=options.paths
+        policy,
+        repo,
+        base=options.base,
+        all_models=options.all_models,
+        paths=options.paths,
+        # A model is the one its name names: its base version is where the base branch's
+        # policy had it, wherever the pull request's policy moved it.
+        base_policy=lambda sha: _base_policy(repo, policy, sha)[0],
     )
     changed = list(changes.models)
     if options.shard:

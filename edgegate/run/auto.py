@@ -25,10 +25,6 @@ INT16X8_CAVEAT = (
     "note: int16x8 has no optimized CPU kernels (expect it slower than int8) and does not map to the Edge TPU"
 )
 
-_ACCURACY = {"accuracy", "accuracy_drop", "vs_base.accuracy"}
-_SIZE = {"size", "gzip_size", "vs_base.size", "vs_base.gzip_size"}
-_LATENCY = {"latency", "vs_base.latency"}
-
 
 def passes(candidate: CandidateResult) -> bool:
     """Built, and no check failed (warnings and skips do not stop a candidate)."""
@@ -36,22 +32,15 @@ def passes(candidate: CandidateResult) -> bool:
 
 
 def failed_on(candidate: CandidateResult) -> set[str]:
-    """Why a candidate failed: any of accuracy, size, latency, edgetpu, other."""
-    kinds = set()
-    for check in candidate.checks:
-        if check.status.fails:
-            kinds.add(
-                "accuracy"
-                if check.name in _ACCURACY
-                else "size"
-                if check.name in _SIZE
-                else "latency"
-                if check.name in _LATENCY
-                else "edgetpu"
-                if check.name.startswith("edgetpu")
-                else "other"
-            )
-    return kinds
+    """Why a candidate failed: accuracy, size or latency (its model budgets), the names of the
+    targets whose checks failed ("edgetpu"), or other — from what each check is about, not its name."""
+    return {_about(check) for check in candidate.checks if check.status.fails}
+
+
+def _about(check: Check) -> str:
+    if check.topic is not None:
+        return check.topic.value
+    return check.target or "other"
 
 
 def _describe(label: str, candidate: CandidateResult | None) -> str:

@@ -16,7 +16,12 @@ interleaved as always, on the candidate files, restored or built. The loop does 
 - written into a temp folder beside the entry and renamed into place: a reader sees a whole
   entry or none, and of two runs writing one key the one that loses the rename drops its copy;
 - a read that fails in any way (missing file, bad JSON, a checksum that does not match, a
-  value that does not decode as its type) is a miss, and the entry is removed;
+  value that does not decode as its type) is a miss, and the entry is removed; every file is
+  read through ``file_digest.open_regular`` (a regular file, not through a symlink, within its
+  recorded size): a FIFO or a link to ``/dev/zero`` is a miss, never a hang;
+- a read-only cache (``--cache-base``: the base branch's entries in a pull request's run) is
+  never written, touched or cleaned; ``CachingRunner`` then reads back, of the folder it writes,
+  only what this run stored;
 - bounded: a hit touches the entry's modification time; after a round of writes the least
   recently used entries are removed until the total is under ``max_bytes``.
 """
@@ -32,6 +37,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import time
 import typing
 from collections import Counter, deque
@@ -40,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgegate.file_digest import open_regular, read_blocks, read_regular
 from edgegate.recipes.interface import BuiltCandidate
 from edgegate.results import Accuracy, LayerError
 from edgegate.results.codec import decode, encode
@@ -52,7 +59,6 @@ LAYOUT = "v1"  # the folder under DIR: a new layout starts beside the old one, n
 DEFAULT_MAX_BYTES = 2 * 1000**3  # 2 GB; EDGEGATE_CACHE_MAX / --cache-max change it
 MAX_VALUE_BYTES = 64 * 1024 * 1024  # a value.json larger than this is not one of ours
 STALE_S = 24 * 3600  # a temp folder this old belongs to a writer that died
-_CHUNK = 1 << 20
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _TMP, _TRASH = ".tmp-", ".trash-"
@@ -90,7 +96,7 @@ class Entry:
     files: tuple[StoredFile, ...]
 
     def read_bytes(self, index: int) -> bytes:
-        data = self._path(index).read_bytes()
+        data = read_regular(self._path(index), self.files[index].size)
         self._check(index, hashlib.sha256(data).hexdigest(), len(data))
         return data
 
@@ -100,8 +106,9 @@ class Entry:
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}")
         try:
             h, size = hashlib.sha256(), 0
-            with open(self._path(index), "rb") as src, open(tmp, "wb") as out:
-                while chunk := src.read(_CHUNK):
+            path, limit = self._path(index), self.files[index].size
+            with open_regular(path, limit) as src, open(tmp, "wb") as out:
+                for chunk in read_blocks(src, limit, str(path)):
                     h.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
@@ -113,6 +120,8 @@ class Entry:
     def _path(self, index: int) -> Path:
         if not 0 <= index < len(self.files):
             raise CorruptEntry(f"no stored file {index}")
+        if not _real_dir(self.folder / "files"):
+            raise CorruptEntry("files/ is not a folder")
         return self.folder / "files" / str(index)
 
     def _check(self, index: int, sha256: str, size: int) -> None:
@@ -132,13 +141,19 @@ class Packed:
 
 
 class ResultsCache:
-    """Entries under ``root/v1``; every method is safe with other runs using the same folder."""
+    """Entries under ``root/v1``; every method is safe with other runs using the same folder.
 
-    def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES):
+    ``read_only``: entries are read and never written, removed or touched (a pull request's
+    run reads the base branch's entries so: ``--cache-base``); a missing folder has no entries.
+    """
+
+    def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES, *, read_only: bool = False):
         self.root = Path(root)
         self.base = self.root / LAYOUT
         self.max_bytes = max_bytes
-        self.base.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        if not read_only:
+            self.base.mkdir(parents=True, exist_ok=True)
 
     def folder(self, key: str) -> Path:
         if not _KEY.match(key):
@@ -149,13 +164,17 @@ class ResultsCache:
         """The entry under ``key``, its ``value.json`` checked; None (and the entry removed)
         when there is none or it is unusable. A hit makes it the most recently used."""
         folder = self.folder(key)
-        if not folder.is_dir():
+        if not (_real_dir(self.base) and _real_dir(folder.parent) and _real_dir(folder)):
+            if os.path.islink(folder):
+                self.discard(key)  # an entry leading elsewhere: never ours
             return None
         try:
             entry = _read_entry(key, folder)
         except Exception:  # anything at all: an unusable entry is a miss, never a crash
             self.discard(key)
             return None
+        if self.read_only:
+            return entry
         try:
             os.utime(folder)
         except OSError:
@@ -166,7 +185,7 @@ class ResultsCache:
         """Store ``packed`` under ``key``; False when another writer got there first or the
         folder cannot take it (a full disk must not fail the run: the cache is only a shortcut)."""
         folder = self.folder(key)
-        if folder.exists():
+        if self.read_only or os.path.lexists(folder):
             return False
         tmp = folder.parent / f"{_TMP}{key[:16]}-{os.getpid()}-{secrets.token_hex(4)}"
         try:
@@ -194,13 +213,18 @@ class ResultsCache:
 
     def discard(self, key: str) -> None:
         """Remove an entry: renamed aside first, so no reader ever sees half of one."""
+        if self.read_only:
+            return
         folder = self.folder(key)
         trash = folder.parent / f"{_TRASH}{key[:16]}-{secrets.token_hex(4)}"
         try:
             os.rename(folder, trash)
         except OSError:
             return  # gone already
-        shutil.rmtree(trash, ignore_errors=True)
+        if os.path.islink(trash):
+            trash.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(trash, ignore_errors=True)
 
     def entries(self) -> list[tuple[str, float, int]]:
         """(key, last used, bytes) of every entry; temp folders of dead writers are cleaned up."""
@@ -210,8 +234,9 @@ class ResultsCache:
             for folder in _subdirs(shard):
                 name = folder.name
                 try:
-                    if name.startswith(_TRASH) or (
-                        name.startswith(_TMP) and now - folder.stat().st_mtime > STALE_S
+                    if not self.read_only and (
+                        name.startswith(_TRASH)
+                        or (name.startswith(_TMP) and now - folder.stat().st_mtime > STALE_S)
                     ):
                         shutil.rmtree(folder, ignore_errors=True)
                     elif _KEY.match(name) and shard.name == name[:2]:
@@ -226,6 +251,8 @@ class ResultsCache:
     def evict(self) -> int:
         """Remove the least recently used entries until the total is at most ``max_bytes``;
         the number removed."""
+        if self.read_only:
+            return 0
         entries = sorted(self.entries(), key=lambda e: (e[1], e[0]))
         total = sum(size for _, _, size in entries)
         removed = 0
@@ -239,10 +266,9 @@ class ResultsCache:
 
 
 def _read_entry(key: str, folder: Path) -> Entry:
-    path = folder / "value.json"
-    if path.stat().st_size > MAX_VALUE_BYTES:
-        raise CorruptEntry("value.json is too large")
-    document = json.loads(path.read_bytes())
+    # A regular file within the limit, never through a symlink: a FIFO would block the read
+    # forever, a link to /dev/zero would never end (file_digest.open_regular).
+    document = json.loads(read_regular(folder / "value.json", MAX_VALUE_BYTES))
     if not isinstance(document, dict) or document.get("format") != FORMAT or document.get("key") != key:
         raise CorruptEntry("not an entry of this format, or of another key")
     body = document.get("body")
@@ -274,12 +300,20 @@ def _write_file(dest: Path, src: Path | bytes) -> StoredFile:
         dest.write_bytes(src)
         return StoredFile(hashlib.sha256(src).hexdigest(), len(src))
     h, size = hashlib.sha256(), 0
-    with open(src, "rb") as f, open(dest, "wb") as out:
-        while chunk := f.read(_CHUNK):
+    with open_regular(src) as f, open(dest, "wb") as out:
+        for chunk in read_blocks(f, None, str(src)):
             h.update(chunk)
             size += len(chunk)
             out.write(chunk)
     return StoredFile(h.hexdigest(), size)
+
+
+def _real_dir(path: Path) -> bool:
+    """A folder itself, not a symlink to one (an entry must not lead elsewhere)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _subdirs(folder: Path) -> list[Path]:
@@ -528,6 +562,8 @@ class CacheSummary:
     """What a run took from the cache, per kind of job ("build", "evaluate", ...)."""
 
     folder: Path
+    base: Path | None  # the read-only entries (--cache-base), when the run had them
+    fresh_only: bool  # of folder's entries only this run's own were read
     reused: Mapping[str, int]
     ran: Mapping[str, int]  # cacheable jobs that missed and ran
     uncacheable: Mapping[str, int]
@@ -547,7 +583,18 @@ class CacheSummary:
             f"{self.reused.get(k, 0) + self.ran.get(k, 0) + self.uncacheable.get(k, 0)}"
             for k in kinds
         )
-        text = f"cache: {reused} of {self.total} jobs reused from {self.folder}"
+        if not self.fresh_only:
+            text = f"cache: {reused} of {self.total} jobs reused from {self.folder}"
+        elif self.base is None:
+            text = (
+                f"cache: {reused} of {self.total} jobs reused from this run's own entries in {self.folder} "
+                "(a pull request's run reads no entry it could have written before)"
+            )
+        else:
+            text = (
+                f"cache: {reused} of {self.total} jobs reused from {self.base} (read only) "
+                f"and this run's own entries in {self.folder}"
+            )
         text += f" ({per_kind})" if per_kind else ""
         if self.reasons:
             text += f"; not cacheable: {'; '.join(self.reasons)}"
@@ -555,12 +602,28 @@ class CacheSummary:
 
 
 class CachingRunner:
-    """A ``Runner`` that answers what the cache holds and runs the rest on ``inner``."""
+    """A ``Runner`` that answers what the cache holds and runs the rest on ``inner``.
 
-    def __init__(self, inner: Runner, cache: ResultsCache, keys: CacheKeys | None = None):
+    With ``base`` (read only) or ``fresh_only``, the figures it answers come only from ``base`` or
+    from this run: ``cache`` is where the run writes, and of its entries only those this run
+    stored are read. Whatever wrote ``cache`` before (a pull request's earlier push) decides
+    nothing.
+    """
+
+    def __init__(
+        self,
+        inner: Runner,
+        cache: ResultsCache,
+        keys: CacheKeys | None = None,
+        base: ResultsCache | None = None,
+        fresh_only: bool = False,
+    ):
         self.inner = inner
         self.cache = cache
+        self.base = base
+        self.fresh_only = fresh_only or base is not None
         self.keys = keys or CacheKeys()
+        self._written: set[str] = set()  # keys this run stored
         self._reused: Counter[str] = Counter()
         self._ran: Counter[str] = Counter()
         self._uncacheable: Counter[str] = Counter()
@@ -605,6 +668,8 @@ class CachingRunner:
     def summary(self) -> CacheSummary:
         return CacheSummary(
             self.cache.root,
+            None if self.base is None else self.base.root,
+            self.fresh_only,
             dict(self._reused),
             dict(self._ran),
             dict(self._uncacheable),
@@ -623,16 +688,21 @@ class CachingRunner:
             return None
 
     def _lookup(self, job: Job, key: str) -> Any:
-        entry = self.cache.get(key)
-        if entry is None:
-            return _MISS
-        try:
-            return unpack(job, entry)
-        except Exception:  # a read that fails in any way is a miss, never a crash or a wrong figure
-            self.cache.discard(key)
-            return _MISS
+        sources = [] if self.base is None else [self.base]
+        if not self.fresh_only or key in self._written:
+            sources.append(self.cache)
+        for cache in sources:
+            entry = cache.get(key)
+            if entry is None:
+                continue
+            try:
+                return unpack(job, entry)
+            except Exception:  # a read that fails in any way is a miss, never a crash or a wrong figure
+                cache.discard(key)  # (never in a read-only cache)
+        return _MISS
 
     def _store(self, job: Job, key: str, value: Any) -> None:
         packed = pack(job, value)
         if packed is not None and self.cache.put(key, packed):
             self._stored += 1
+            self._written.add(key)

@@ -19,6 +19,9 @@ What cannot be hashed makes a job uncacheable (``Uncacheable``, with the reason 
 gives): a dataset or training ``hook`` (it runs code whose output we cannot see), ``trust_code``
 for a Keras file (loading may import code from the repository), a symlinked folder inside a
 dataset or a model (a reader may follow it), a file that cannot be read (the job reports it).
+Only regular files are read for a key (``file_digest``: not a FIFO, a device, a folder), a
+dataset's within the size a dataset may hold, and not one in a dataset folder that leads out of
+the repository: the job then runs and the dataset reader refuses it, in its own words.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePath
 from typing import Any
 
+from edgegate.datasets.limits import MAX_DATASET_BYTES
 from edgegate.file_digest import file_sha256
 from edgegate.policy.sections import Dataset
 from edgegate.recipes.interface import BuildRequest
@@ -215,7 +219,8 @@ class CacheKeys:
             target = real_path(root, rel)
             if target is None or not resolves_inside(root, rel) or not target.exists():
                 raise Uncacheable(f"{spec.key}: {rel} cannot be read here")
-            files.append((name, PurePath(rel).suffix.lower(), self.content(target)))
+            content = self.content(target, inside=root, limit=MAX_DATASET_BYTES)
+            files.append((name, PurePath(rel).suffix.lower(), content))
         return (stable(spec, skip=tuple(written)), tuple(files))
 
     def _target_settings(self, target: Any) -> tuple[Any, ...]:
@@ -249,28 +254,38 @@ class CacheKeys:
 
     # --- content ------------------------------------------------------------------------------
 
-    def content(self, path: Path) -> str:
-        """The digest of a file's bytes, or of a folder's files with their relative paths."""
+    def content(self, path: Path, inside: Path | None = None, limit: int | None = None) -> str:
+        """The digest of a file's bytes, or of a folder's files with their relative paths. Only
+        regular files are read (``file_digest``), each of at most ``limit`` bytes; with
+        ``inside`` (a dataset's repository), a file leading out of it is not read either."""
         path = Path(path)
         try:
             if path.is_dir():
-                return "folder:" + self._folder(path)
-            return "file:" + self._file(path)
+                return "folder:" + self._folder(path, inside, limit)
+            return "file:" + self._file(path, limit)
         except OSError as e:
             raise Uncacheable(f"{path.name}: cannot be read ({e.strerror or e})") from None
 
-    def _file(self, path: Path) -> str:
-        st = os.stat(path)
-        memo = (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    def _file(self, path: Path, limit: int | None = None) -> str:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+        memo = (real, st.st_size, st.st_mtime_ns, st.st_ino)
         found = self._digests.get(memo)
         if found is None:
-            found = self._digests[memo] = file_sha256(path)
+            found = self._digests[memo] = file_sha256(real, limit)
         return found
 
-    def _folder(self, folder: Path) -> str:
+    def _folder(self, folder: Path, inside: Path | None, limit: int | None) -> str:
         h = hashlib.sha256()
         for rel, path in _files_under(folder):
-            h.update(rel.encode() + b"\0" + self._file(path).encode() + b"\n")
+            if inside is not None and not resolves_inside(inside, path):
+                # The reader refuses it, with its own message, when the job runs.
+                raise Uncacheable(f"{folder.name}/{rel} resolves outside the repository")
+            try:
+                digest = self._file(path, limit)
+            except OSError as e:
+                raise Uncacheable(f"{folder.name}/{rel}: cannot be read ({e.strerror or e})") from None
+            h.update(rel.encode() + b"\0" + digest.encode() + b"\n")
         return h.hexdigest()
 
 

@@ -25,6 +25,12 @@ class CheckOptions:
     # here; None runs every job, as without a cache.
     cache_dir: Path | None = None
     cache_max_bytes: int | None = None  # bound of the cache (default 2 GB), least recently used out first
+    # Read-only entries (the base branch's, in a pull request's run). With it, cache_dir is only
+    # where this run writes: of its entries only those this run stored are read back.
+    cache_base_dir: Path | None = None
+    # Read back only the entries of cache_dir this run stored (a pull request's run: what an
+    # earlier push wrote there must not decide this verdict). Implied by cache_base_dir.
+    cache_fresh_only: bool = False
     # Who may switch on settings that run code (trust_code, hooks, a compiler path): the working
     # tree (a local run: your own files), or only the base branch's policy (a pull-request run).
     trust: Literal["working-tree", "base"] = "working-tree"

@@ -27,7 +27,7 @@ from edgegate.targets import PlacedTarget, targets_for
 class ModelPlan:
     ref: ModelRef
     policy: ModelPolicy
-    change: str  # added | modified | renamed | requested
+    change: str  # added | modified | renamed | moved | requested
     head_path: str  # repository-relative
     base_path: str | None
     work: Path  # this model's own work folder

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from edgegate.errors import EdgeGateError
 from edgegate.python_child import start_python
+from edgegate.workers.lifetime import child_options
 
 DISTRIBUTION = "ethos-u-vela"
 CUSTOM_CODE = "ethos-u"  # the custom op Vela replaces each NPU subgraph with
@@ -288,6 +289,7 @@ def run_vela(
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # its own process group, so a timeout ends all it started
+                **child_options(),  # killed when its worker ends
             )
         except OSError as e:
             raise VelaError(

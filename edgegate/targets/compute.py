@@ -36,10 +36,10 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.status import Level, Status
-from edgegate.targets.budgets import broken_check, increase_check, max_check, skip_check
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change
-from edgegate.checks import Check
+from edgegate.checks import Check, Place, budget, growth
+from edgegate.target_reports.compute import ComputeReport, OpMacs
 
 # --- MAC counts as text, both ways ---------------------------------------------------------------
 
@@ -103,46 +103,6 @@ def format_exact_macs(n: int) -> str:
 
 
 # --- the report ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OpMacs:
-    """One operator of the first subgraph, in execution order."""
-
-    index: int
-    op: str  # builtin name; CUSTOM ops as "CUSTOM(name)"
-    output: str  # its first output tensor's name: how people find the layer
-    macs: int | None  # None: not counted, ``uncounted`` says why
-    uncounted: str | None = None
-
-
-@dataclass(frozen=True)
-class ComputeReport:
-    total: int  # sum of the counted ops: a lower bound when ``uncounted_ops`` is not empty
-    ops: tuple[OpMacs, ...]  # every operator; 0 for ops without MACs
-    dynamic_shapes: bool  # some shape is dynamic (-1 in shape_signature): counted at the stored shape
-    subgraphs: int
-
-    @property
-    def uncounted_ops(self) -> tuple[OpMacs, ...]:
-        return tuple(o for o in self.ops if o.macs is None)
-
-    @property
-    def exact(self) -> bool:
-        return not self.uncounted_ops
-
-    def top(self, n: int = 5) -> tuple[OpMacs, ...]:
-        """The ``n`` ops with the most MACs (ties in execution order); zero-MAC ops never appear."""
-        counted = [o for o in self.ops if o.macs]
-        return tuple(sorted(counted, key=lambda o: (-(o.macs or 0), o.index))[:n])
-
-    def by_op(self) -> tuple[tuple[str, int], ...]:
-        """MACs per builtin, largest first."""
-        sums: dict[str, int] = {}
-        for o in self.ops:
-            if o.macs:
-                sums[o.op] = sums.get(o.op, 0) + o.macs
-        return tuple(sorted(sums.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 # --- counting ----------------------------------------------------------------------------------
@@ -363,7 +323,8 @@ class ComputeTarget(Target[ComputeReport]):
     settings: ComputeSettings = ComputeSettings()
 
     name: ClassVar[str] = "compute"
-    title: ClassVar[str] = "Compute"
+    title: ClassVar[str] = "MAC count"
+    headline: ClassVar[str] = ""  # no budget set: one check named "compute"
 
     def never_applies(self, conversion: Conversion) -> str | None:
         return None  # every model has a MAC count, whatever made it
@@ -374,80 +335,51 @@ class ComputeTarget(Target[ComputeReport]):
     def needs_base(self) -> bool:
         return self.settings.max_increase is not None
 
+    def when_broken(self) -> Status:
+        return self.settings.level.status_when_broken()
+
     def checks(
         self, report: ComputeReport, base: ComputeReport | None, where: PolicyPlace
     ) -> tuple[Check, ...]:
         s, checks = self.settings, []
         if s.max_macs is not None:
-            key = f"{where.key}.macs.max"
-            check = max_check(
-                "compute.macs", "MACs", report.total, s.max_macs, format_exact_macs, s.level, key, where.line
-            )
+            p = self.place(where, "macs", "macs.max")
+            check = budget(p, "MACs", report.total, s.max_macs, format_exact_macs)
             if not report.exact and check.status is Status.PASS:
                 # The counted part fits, the rest is unknown: report it, never pass it.
-                check = Check(
-                    check.name,
+                check = p.check(
                     Status.WARN,
                     f"MACs are at least {format_macs(report.total)} (within ≤ {format_macs(s.max_macs)}), "
                     f"but {_uncounted_text(report)}: the budget cannot be confirmed.",
                     check.limit,
                     f"≥ {format_macs(report.total)}",
-                    key,
-                    where.line,
                 )
             checks.append(check)
         if s.max_increase is not None:
-            key, name = f"{where.key}.vs_base.macs", "compute.vs_base.macs"
-            if base is None:
-                checks.append(
-                    skip_check(
-                        name, "MACs vs base not checked: there is no base version report.", key, where.line
-                    )
-                )
-            elif not (report.exact and base.exact):
+            p = self.place(where, "vs_base.macs", "vs_base.macs")
+            if base is not None and not (report.exact and base.exact):
                 side, which = ("this version", report) if not report.exact else ("the base version", base)
                 message = (
                     f"MACs vs base cannot be confirmed: {side} has {_uncounted_text(which)}; "
                     f"counted {format_macs(base.total)} → {format_macs(report.total)}."
                 )
-                checks.append(
-                    Check(name, Status.WARN, message, f"max +{s.max_increase.text}", None, key, where.line)
-                )
+                checks.append(p.check(Status.WARN, message, f"max +{s.max_increase.text}"))
             else:
+                total = base.total if base is not None else None
+                missing = "there is no base version report"
                 checks.append(
-                    increase_check(
-                        name,
-                        "MACs",
-                        report.total,
-                        base.total,
-                        s.max_increase,
-                        format_exact_macs,
-                        s.level,
-                        key,
-                        where.line,
-                    )
+                    growth(p, "MACs", report.total, total, s.max_increase, format_exact_macs, missing=missing)
                 )
         return tuple(checks)
 
-    def _names(self, where: PolicyPlace) -> list[tuple[str, str]]:
+    def places(self, where: PolicyPlace) -> tuple[Place, ...]:
         s = self.settings
-        names = []
+        places = []
         if s.max_macs is not None:
-            names.append(("compute.macs", f"{where.key}.macs.max"))
+            places.append(self.place(where, "macs", "macs.max"))
         if s.max_increase is not None:
-            names.append(("compute.vs_base.macs", f"{where.key}.vs_base.macs"))
-        return names or [("compute", where.key)]
-
-    def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
-        return tuple(
-            skip_check(n, f"MACs not counted: {reason}", k, where.line) for n, k in self._names(where)
-        )
-
-    def failed(self, error: str, where: PolicyPlace) -> tuple[Check, ...]:
-        return tuple(
-            broken_check(n, f"MACs could not be counted: {error}", self.settings.level, k, where.line)
-            for n, k in self._names(where)
-        )
+            places.append(self.place(where, "vs_base.macs", "vs_base.macs"))
+        return tuple(places) or (self.place(where, ""),)
 
     def summary(self, report: ComputeReport) -> str:
         total = report.total or 1

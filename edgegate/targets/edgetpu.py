@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import why_never_compiles
 from edgegate.policy.sections import EdgeTpuSettings
-from edgegate.checks import Check
+from edgegate.checks import Check, Place, all_on, budget, percent, share, within
 from edgegate.status import Level, Status
 from edgegate.targets.interface import AS_IS, Conversion, PolicyPlace, Target
 
@@ -40,10 +40,6 @@ def _blocker(r: EdgeTpuResult) -> str:
     return text + (f"; fix: {r.hint}" if r.hint else "")
 
 
-def _pct(part: int, total: int) -> str:
-    return f"{part / total * 100:.1f}%" if total else "0%"
-
-
 def _worst_case_mapped(r: EdgeTpuResult) -> int:
     """Ops on the Edge TPU if the first uncertain op is not mapped (it and all after it go to the CPU)."""
     first = next((o for o in r.ops if o.uncertain), None)
@@ -61,169 +57,78 @@ def _uncertain_text(r: EdgeTpuResult) -> str:
 def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSettings, key: str, line: int | None) -> list[Check]:
     if spec.level == "off":
         return []
-    broken = Level(spec.level).status_when_broken()
+    target = EdgeTpuTarget(spec)
+    where = PolicyPlace(key, line)
     r, who = result, _who(result)
-    mapped = f"{r.ops_on_tpu}/{r.ops_total} ops mapped"
-    common: dict[str, Any] = {"key": key, "line": line}
-    checks: list[Check] = []
-
+    compiles = target.place(where, "compiles")
     if not r.compiles:
         fix = f" Fix: {r.hint}" if r.hint else ""
-        checks.append(
-            Check(
-                "edgetpu.compiles",
-                broken,
-                f"does not compile for the Edge TPU ({who}): {r.rejection}.{fix}",
-                "compiles",
-                "rejected",
-                **common,
-            )
+        rejected = compiles.broke(
+            f"does not compile for the Edge TPU ({who}): {r.rejection}.{fix}", "compiles", "rejected"
         )
         skipped = "not checked: the model does not compile for the Edge TPU."
-        for wanted, name in (
-            (spec.all_mapped, "edgetpu.all_mapped"),
-            (spec.min_mapped is not None, "edgetpu.min_mapped"),
-            (spec.max_partitions is not None, "edgetpu.max_partitions"),
-        ):
-            if wanted:
-                checks.append(Check(name, Status.SKIP, skipped, **common))
-        return checks
-
+        return [rejected] + [target.place(where, n).skip(skipped) for n in _budgets(spec)]
+    mapped = f"{r.ops_on_tpu}/{r.ops_total} ops mapped"
     if r.ops_on_tpu == 0:
-        checks.append(
-            Check(
-                "edgetpu.compiles",
-                broken,
-                f"compiles, but no op runs on the Edge TPU ({who}); {_blocker(r)}.",
-                "≥ 1 op mapped",
-                mapped,
-                **common,
-            )
-        )
+        msg = f"compiles, but no op runs on the Edge TPU ({who}); {_blocker(r)}."
+        checks = [compiles.broke(msg, "≥ 1 op mapped", mapped)]
     else:
         extra = f" {_uncertain_text(r)}: confirm with edgetpu_compiler." if r.uncertain else ""
-        checks.append(
-            Check(
-                "edgetpu.compiles",
-                Status.PASS,
-                f"compiles ({who}): {r.ops_on_tpu}/{r.ops_total} ops "
-                f"on the Edge TPU in {r.partitions} partition(s).{extra}",
-                "compiles",
-                mapped,
-                **common,
-            )
-        )
-
+        msg = f"compiles ({who}): {r.ops_on_tpu}/{r.ops_total} ops on the Edge TPU in {r.partitions} partition(s).{extra}"
+        checks = [compiles.check(Status.PASS, msg, "compiles", mapped)]
     if spec.all_mapped:
-        if r.ops_on_cpu:
-            checks.append(
-                Check(
-                    "edgetpu.all_mapped",
-                    broken,
-                    f"{r.ops_on_cpu} of {r.ops_total} ops run on the CPU; {_blocker(r)}.",
-                    "all ops mapped",
-                    mapped,
-                    **common,
-                )
-            )
-        elif r.uncertain:
-            checks.append(
-                Check(
-                    "edgetpu.all_mapped",
-                    Status.WARN,
-                    f"all {r.ops_total} ops are predicted on the Edge "
-                    f"TPU, but {_uncertain_text(r)}: not a confirmed pass, run edgetpu_compiler.",
-                    "all ops mapped",
-                    mapped,
-                    **common,
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    "edgetpu.all_mapped",
-                    Status.PASS,
-                    f"all {r.ops_total} ops run on the Edge TPU ({who}).",
-                    "all ops mapped",
-                    mapped,
-                    **common,
-                )
-            )
-
+        checks.append(_all_mapped(r, target.place(where, "all_mapped"), who, mapped))
     if spec.min_mapped is not None:
-        checks.append(_min_mapped(r, spec, spec.min_mapped, broken, who, common))
-
+        checks.append(_min_mapped(r, spec, spec.min_mapped, target.place(where, "min_mapped"), who))
     if spec.max_partitions is not None:
-        ok = r.partitions <= spec.max_partitions
-        msg = (
-            f"{r.partitions} Edge TPU partition(s), within the limit of {spec.max_partitions}."
-            if ok
-            else f"{r.partitions} Edge TPU partitions, more than the {spec.max_partitions} allowed "
-            "(each partition boundary is a CPU round trip)."
-        )
-        checks.append(
-            Check(
-                "edgetpu.max_partitions",
-                Status.PASS if ok else broken,
-                msg,
-                f"≤ {spec.max_partitions}",
-                str(r.partitions),
-                **common,
-            )
-        )
+        p = target.place(where, "max_partitions")
+        cause = "each partition boundary is a CPU round trip"
+        checks.append(budget(p, "Edge TPU partitions", r.partitions, spec.max_partitions, str, cause=cause))
     return checks
 
 
-def _min_mapped(
-    r: EdgeTpuResult,
-    spec: EdgeTpuSettings,
-    threshold: float,
-    broken: Status,
-    who: str,
-    common: dict[str, Any],
-) -> Check:
-    limit = f"≥ {spec.min_mapped_written}"
-    if r.analyzer == "compiled-model":
-        return Check(
-            "edgetpu.min_mapped",
-            Status.SKIP,
-            "not checked: a compiled model does not record how many source ops its Edge TPU partitions hold.",
-            limit,
-            None,
-            **common,
-        )
-    share = r.mapped_fraction
-    shown = f"{_pct(r.ops_on_tpu, r.ops_total)} ({r.ops_on_tpu}/{r.ops_total})"
-    if share + 1e-12 < threshold:
-        return Check(
-            "edgetpu.min_mapped",
-            broken,
-            f"{shown} of ops run on the Edge TPU, below the {spec.min_mapped_written} minimum; "
-            f"{_blocker(r)}.",
-            limit,
-            shown,
-            **common,
-        )
-    worst = _worst_case_mapped(r)
-    if r.uncertain and r.ops_total and worst / r.ops_total + 1e-12 < threshold:
-        return Check(
-            "edgetpu.min_mapped",
-            Status.WARN,
-            f"{shown} of ops are predicted on the Edge TPU, but only "
-            f"{_pct(worst, r.ops_total)} if the first uncertain op is not mapped: {_uncertain_text(r)}; "
-            "run edgetpu_compiler to confirm.",
-            limit,
-            shown,
-            **common,
-        )
-    return Check(
-        "edgetpu.min_mapped",
-        Status.PASS,
-        f"{shown} of ops run on the Edge TPU ({who}), at least {spec.min_mapped_written}.",
-        limit,
-        shown,
-        **common,
+def _budgets(spec: EdgeTpuSettings) -> list[str]:
+    """The thresholds the policy sets, by check name (after ``compiles``)."""
+    wanted = (
+        (spec.all_mapped, "all_mapped"),
+        (spec.min_mapped is not None, "min_mapped"),
+        (spec.max_partitions is not None, "max_partitions"),
     )
+    return [name for on, name in wanted if on]
+
+
+def _all_mapped(r: EdgeTpuResult, p: Place, who: str, mapped: str) -> Check:
+    if r.uncertain and not r.ops_on_cpu:
+        return p.check(
+            Status.WARN,
+            f"all {r.ops_total} ops are predicted on the Edge "
+            f"TPU, but {_uncertain_text(r)}: not a confirmed pass, run edgetpu_compiler.",
+            "all ops mapped",
+            mapped,
+        )
+    on = f"Edge TPU ({who})"
+    return all_on(p, r.ops_on_cpu, r.ops_total, on, limit="all ops mapped", value=mapped, cause=_blocker(r))
+
+
+def _min_mapped(r: EdgeTpuResult, spec: EdgeTpuSettings, threshold: float, p: Place, who: str) -> Check:
+    written = spec.min_mapped_written or f"{threshold * 100:g}%"
+    if r.analyzer == "compiled-model":
+        return p.skip(
+            "not checked: a compiled model does not record how many source ops its Edge TPU partitions hold.",
+            f"≥ {written}",
+        )
+    check = share(p, r.ops_on_tpu, r.ops_total, threshold, written, f"Edge TPU ({who})", cause=_blocker(r))
+    worst = _worst_case_mapped(r)
+    if check.status is Status.PASS and r.uncertain and not within(threshold, worst / r.ops_total):
+        return p.check(
+            Status.WARN,
+            f"{check.value} of ops are predicted on the Edge TPU, but only "
+            f"{percent(worst, r.ops_total)} if the first uncertain op is not mapped: {_uncertain_text(r)}; "
+            "run edgetpu_compiler to confirm.",
+            check.limit,
+            check.value,
+        )
+    return check
 
 
 @dataclass(frozen=True)
@@ -232,6 +137,7 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
 
     name: ClassVar[str] = "edgetpu"
     title: ClassVar[str] = "Edge TPU"
+    headline: ClassVar[str] = "compiles"
     settings: EdgeTpuSettings
     root: Path | None = None  # the repository: a relative compiler path is relative to it
 
@@ -248,24 +154,8 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
     ) -> tuple[Check, ...]:
         return tuple(edgetpu_checks(report, self.settings, where.key, where.line))
 
-    def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
-        return (
-            Check(
-                "edgetpu.compiles",
-                Status.SKIP,
-                f"not checked for the Edge TPU: {reason}",
-                key=where.key,
-                line=where.line,
-            ),
-        )
-
-    def failed(self, error: str, where: PolicyPlace) -> tuple[Check, ...]:
-        status = Level(self.settings.level).status_when_broken()
-        return (
-            Check(
-                "edgetpu.compiles", status, f"Edge TPU check failed: {error}", key=where.key, line=where.line
-            ),
-        )
+    def when_broken(self) -> Status | None:
+        return None if self.settings.level == "off" else Level(self.settings.level).status_when_broken()
 
     def summary(self, report: EdgeTpuResult) -> str:
         if not report.compiles:

@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from edgegate.edgetpu.flatbuffer import TfliteModel, parse_tflite, read_tflite
 from edgegate.errors import InputError, PolicyError
-from edgegate.checks import Check
+from edgegate.checks import Check, Place, all_on, budget, growth, share
 from edgegate.status import Level, Status
 from edgegate.targets import _vela
 from edgegate.targets._vela import VelaError
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_ms, parse_accuracy, parse_change, parse_duration_ms, parse_size
+from edgegate.target_reports.ethos_u import CpuOp, EthosUReport
 
 LEVELS = ("error", "warn", "off")
 
@@ -224,51 +225,6 @@ def _parse_vs_base(raw: object, problem: Any) -> VsBase:
 # --- the report -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CpuOp:
-    """An op Vela left for the CPU (TFLite Micro runs it, between the NPU's command streams)."""
-
-    index: int | None  # in the source model's first subgraph; None: Vela's output has it, the source not
-    op: str  # TFLite builtin name, "COS"
-    tensor: str  # its output tensor
-    reason: str | None  # Vela's "Reason:" line; None when Vela printed none for this op
-    detail: str = ""  # the constraint Vela quoted after the reason
-
-
-@dataclass(frozen=True)
-class EthosUReport:
-    accelerator: str  # "ethos-u55-128"
-    system_config: str
-    memory_mode: str
-    optimise: str
-    vela_version: str
-    ops_total: int  # operators of the source model's first subgraph
-    ops_on_npu: int
-    cpu_ops: tuple[CpuOp, ...]
-    npu_partitions: int  # ethos-u custom ops: each boundary with a CPU op is a hand-over
-    sram_bytes: int  # Vela: "Total SRAM used" (feature maps, or the cache in Dedicated_Sram modes)
-    flash_bytes: int  # the compiled model's size: what the device stores
-    weights_area: str  # where Vela keeps weights and command streams ("Off-chip Flash", "DRAM", ...)
-    # Vela's figure for that area: the NPU's weights and command streams, plus the feature maps
-    # when the memory mode keeps them there too (Dedicated_Sram: both in DRAM).
-    weights_area_bytes: int
-    memory_used: tuple[tuple[str, int], ...]  # every area Vela reports, bytes
-    cycles_total: int  # Vela's estimate, NPU part only
-    cycles_npu: int
-    core_clock_hz: float
-    inference_ms: float  # Vela's estimate: cycles_total / core clock; CPU ops not included
-    macs: int
-    notes: tuple[str, ...] = ()
-
-    @property
-    def ops_on_cpu(self) -> int:
-        return len(self.cpu_ops)
-
-    @property
-    def npu_fraction(self) -> float:
-        return self.ops_on_npu / self.ops_total if self.ops_total else 0.0
-
-
 def build_report(
     settings: EthosUSettings,
     source: TfliteModel,
@@ -423,7 +379,7 @@ def analyze(model: Path, settings: EthosUSettings) -> EthosUReport:
 # --- checks -----------------------------------------------------------------------------------
 
 
-def size_text(n: int) -> str:
+def size_text(n: float) -> str:
     """Sizes as Vela prints them (KiB), since SRAM budgets are powers of two."""
     if n < 1024:
         return f"{n} B"
@@ -436,14 +392,6 @@ def estimate_text(ms: float) -> str:
     return f"~{format_ms(ms)} (Vela estimate)"
 
 
-def _signed_size(n: int) -> str:
-    return ("+" if n >= 0 else "−") + size_text(abs(n))
-
-
-def _signed_ms(ms: float) -> str:
-    return ("+" if ms >= 0 else "−") + format_ms(abs(ms))
-
-
 def _cpu_text(r: EthosUReport, most: int = 3) -> str:
     parts = []
     for c in r.cpu_ops[:most]:
@@ -454,228 +402,89 @@ def _cpu_text(r: EthosUReport, most: int = 3) -> str:
     return "; ".join(parts) + more
 
 
-def _share(r: EthosUReport) -> str:
-    return f"{r.npu_fraction * 100:.1f}% ({r.ops_on_npu}/{r.ops_total})"
-
-
-@dataclass(frozen=True)
-class _Place:
-    where: PolicyPlace
-    broken: Status
-
-    def check(
-        self, name: str, status: Status, message: str, limit: str | None, value: str | None, key: str
-    ) -> Check:
-        return Check(
-            f"ethos-u.{name}",
-            status,
-            message,
-            limit,
-            value,
-            key=f"{self.where.key}.{key}",
-            line=self.where.line,
-        )
-
-
 def ethos_u_checks(
     r: EthosUReport, base: EthosUReport | None, s: EthosUSettings, where: PolicyPlace
 ) -> tuple[Check, ...]:
-    if s.level == "off":
+    target = EthosUTarget(s)
+    if target.when_broken() is None:
         return ()
-    p = _Place(where, Level(s.level).status_when_broken())
     title = _vela.display_name(r.accelerator)
     on_npu = f"{r.ops_on_npu}/{r.ops_total} ops on the NPU"
-    checks: list[Check] = []
-
+    compiles = target.place(where, "compiles", "accelerator")
     if r.ops_on_npu == 0:
         first = f": {_cpu_text(r, 1)}" if r.cpu_ops else ""
-        checks.append(
-            p.check(
-                "compiles",
-                p.broken,
-                f"Vela {r.vela_version} compiled the model for the {title}, "
-                f"but no op runs on the NPU{first}.",
-                "≥ 1 op on the NPU",
-                on_npu,
-                "accelerator",
-            )
-        )
+        msg = f"Vela {r.vela_version} compiled the model for the {title}, but no op runs on the NPU{first}."
+        checks = [compiles.broke(msg, "≥ 1 op on the NPU", on_npu)]
     else:
-        checks.append(
-            p.check(
-                "compiles",
-                Status.PASS,
-                f"compiled by Vela {r.vela_version} for the {title} ({r.system_config}, {r.memory_mode}): "
-                f"{on_npu} in {r.npu_partitions} NPU partition(s).",
-                "compiles",
-                on_npu,
-                "accelerator",
-            )
+        msg = (
+            f"compiled by Vela {r.vela_version} for the {title} ({r.system_config}, {r.memory_mode}): "
+            f"{on_npu} in {r.npu_partitions} NPU partition(s)."
         )
-
+        checks = [compiles.check(Status.PASS, msg, "compiles", on_npu)]
     if s.all_on_npu:
-        if r.cpu_ops:
-            checks.append(
-                p.check(
-                    "all_on_npu",
-                    p.broken,
-                    f"{r.ops_on_cpu} of {r.ops_total} ops run on the CPU: {_cpu_text(r)}.",
-                    "all ops on the NPU",
-                    on_npu,
-                    "all_on_npu",
-                )
+        p = target.place(where, "all_on_npu", "all_on_npu")
+        on = f"{title} NPU"
+        checks.append(
+            all_on(
+                p, r.ops_on_cpu, r.ops_total, on, limit="all ops on the NPU", value=on_npu, cause=_cpu_text(r)
             )
-        else:
-            checks.append(
-                p.check(
-                    "all_on_npu",
-                    Status.PASS,
-                    f"all {r.ops_total} ops run on the {title} NPU.",
-                    "all ops on the NPU",
-                    on_npu,
-                    "all_on_npu",
-                )
-            )
-
+        )
     if s.min_on_npu is not None:
+        p = target.place(where, "min_on_npu", "min_on_npu")
         written = s.min_on_npu_written or f"{s.min_on_npu * 100:g}%"
-        if r.npu_fraction + 1e-12 < s.min_on_npu:
-            message = (
-                f"{_share(r)} of ops run on the NPU, below the {written} minimum; on the CPU: {_cpu_text(r)}."
-            )
-            status = p.broken
-        else:
-            message = f"{_share(r)} of ops run on the NPU, at least {written}."
-            status = Status.PASS
-        checks.append(p.check("min_on_npu", status, message, f"≥ {written}", _share(r), "min_on_npu"))
-
+        cause = f"on the CPU: {_cpu_text(r)}"
+        checks.append(share(p, r.ops_on_npu, r.ops_total, s.min_on_npu, written, "NPU", cause=cause))
     if s.sram_max is not None:
-        ok = r.sram_bytes <= s.sram_max
-        checks.append(
-            p.check(
-                "sram",
-                Status.PASS if ok else p.broken,
-                f"Vela places {size_text(r.sram_bytes)} in SRAM ({r.memory_mode}), "
-                + (
-                    f"within the {size_text(s.sram_max)} budget."
-                    if ok
-                    else f"over the {size_text(s.sram_max)} budget."
-                ),
-                f"≤ {size_text(s.sram_max)}",
-                size_text(r.sram_bytes),
-                "sram",
-            )
-        )
-
+        p = target.place(where, "sram", "sram")
+        checks.append(budget(p, "SRAM", r.sram_bytes, s.sram_max, size_text, detail=f" ({r.memory_mode})"))
     if s.flash_max is not None:
-        ok = r.flash_bytes <= s.flash_max
-        checks.append(
-            p.check(
-                "flash",
-                Status.PASS if ok else p.broken,
-                f"the compiled model is {size_text(r.flash_bytes)} "
-                f"(Vela uses {size_text(r.weights_area_bytes)} of {r.weights_area}), "
-                + (
-                    f"within the {size_text(s.flash_max)} budget."
-                    if ok
-                    else f"over the {size_text(s.flash_max)} budget."
-                ),
-                f"≤ {size_text(s.flash_max)}",
-                size_text(r.flash_bytes),
-                "flash",
-            )
-        )
-
+        p = target.place(where, "flash", "flash")
+        uses = f" (Vela uses {size_text(r.weights_area_bytes)} of {r.weights_area})"
+        checks.append(budget(p, "compiled model", r.flash_bytes, s.flash_max, size_text, detail=uses))
     if s.latency_max_ms is not None:
-        checks.append(_latency(r, s.latency_max_ms, p))
-
-    checks += _vs_base(r, base, s.vs_base, p)
+        checks.append(_latency(r, s.latency_max_ms, target.place(where, "latency", "latency")))
+    checks += _vs_base(r, base, s.vs_base, target, where)
     return tuple(checks)
 
 
-def _latency(r: EthosUReport, limit_ms: float, p: _Place) -> Check:
+def _latency(r: EthosUReport, limit_ms: float, p: Place) -> Check:
     shown = estimate_text(r.inference_ms)
-    limit = f"≤ {format_ms(limit_ms)}"
     clock = f"{r.cycles_total} cycles at {r.core_clock_hz / 1e6:g} MHz"
-    if r.inference_ms > limit_ms:
-        return p.check(
-            "latency",
-            p.broken,
-            f"{shown} for the NPU ({clock}), over the {format_ms(limit_ms)} budget.",
-            limit,
-            shown,
-            "latency",
-        )
-    if r.cpu_ops:
+    what = "Vela's estimated inference time"
+    check = budget(p, what, r.inference_ms, limit_ms, format_ms, detail=f" ({clock}, NPU part)")
+    if check.status is Status.PASS and r.cpu_ops:
         # Vela does not estimate CPU ops: within budget on the NPU is not within budget on the device.
         return p.check(
-            "latency",
             Status.WARN,
-            f"{shown} for the NPU part ({clock}), within {format_ms(limit_ms)}, but {r.ops_on_cpu} op(s) run "
-            "on the CPU and are not in Vela's estimate: not a confirmed pass, measure on the device.",
-            limit,
+            f"{shown} for the NPU part ({clock}), within {format_ms(limit_ms)}, "
+            f"but {r.ops_on_cpu} op(s) run on the CPU and are not in Vela's estimate: not a confirmed pass, "
+            "measure on the device.",
+            check.limit,
             shown,
-            "latency",
         )
-    return p.check(
-        "latency",
-        Status.PASS,
-        f"{shown} ({clock}), within the {format_ms(limit_ms)} budget.",
-        limit,
-        shown,
-        "latency",
-    )
+    return replace(check, value=shown)
 
 
-def _vs_base(r: EthosUReport, base: EthosUReport | None, vs: VsBase, p: _Place) -> list[Check]:
+def _vs_base(
+    r: EthosUReport, base: EthosUReport | None, vs: VsBase, target: EthosUTarget, where: PolicyPlace
+) -> list[Check]:
     checks = []
-    metrics: tuple[tuple[str, str, Change | None, Any], ...] = (
+    metrics: tuple[tuple[str, str, Change | None, Callable[[EthosUReport], float]], ...] = (
         ("sram", "SRAM", vs.sram, lambda x: x.sram_bytes),
         ("flash", "compiled size", vs.flash, lambda x: x.flash_bytes),
         ("latency", "estimated inference time", vs.latency, lambda x: x.inference_ms),
     )
+    missing = "no Ethos-U report for the base version (a new or unchanged model, or its base analysis failed)"
     for metric, label, change, get in metrics:
         if change is None:
             continue
-        name, key, limit = f"{metric}_vs_base", f"vs_base.{metric}", f"≤ +{change} vs base"
-        if base is None:
-            checks.append(
-                p.check(
-                    name,
-                    Status.SKIP,
-                    "not checked: no Ethos-U report for the base version (a new or unchanged model, "
-                    "or its base analysis failed).",
-                    limit,
-                    None,
-                    key,
-                )
-            )
-            continue
-        head_value, base_value = get(r), get(base)
-        grown = head_value - base_value
-        allowed = change.allowed(base_value)
-        ok = grown <= allowed + 1e-9
-        fmt, signed = (format_ms, _signed_ms) if metric == "latency" else (size_text, _signed_size)
-        extra = (
-            " (Vela's estimates, NPU part only)"
-            if metric == "latency" and (r.cpu_ops or base.cpu_ops)
-            else ""
-        )
-        message = (
-            f"{label} {fmt(head_value)} vs {fmt(base_value)} on the base branch ({signed(grown)}){extra}, "
-            + ("within" if ok else "more than")
-            + f" the allowed +{change}."
-        )
-        checks.append(
-            p.check(
-                name,
-                Status.PASS if ok else p.broken,
-                message,
-                limit,
-                f"{fmt(head_value)} ({signed(grown)})",
-                key,
-            )
-        )
+        p = target.place(where, f"{metric}_vs_base", f"vs_base.{metric}")
+        latency = metric == "latency"
+        show: Callable[[float], str] = format_ms if latency else size_text
+        npu_only = latency and (r.cpu_ops or (base is not None and base.cpu_ops))
+        extra = " (Vela's estimates, NPU part only)" if npu_only else ""
+        base_value = get(base) if base is not None else None
+        checks.append(growth(p, label, get(r), base_value, change, show, missing=missing, detail=extra))
     return checks
 
 
@@ -687,6 +496,7 @@ class EthosUTarget(Target[EthosUReport]):
     """An Arm Ethos-U NPU, as Arm's Vela compiler sees it."""
 
     name: ClassVar[str] = "ethos-u"
+    headline: ClassVar[str] = "compiles"
     settings: EthosUSettings
 
     # The interface's title is a class constant; this target's depends on its accelerator setting,
@@ -705,37 +515,13 @@ class EthosUTarget(Target[EthosUReport]):
     def analyze(self, model: Path) -> EthosUReport:
         return analyze(model, self.settings)
 
+    def when_broken(self) -> Status | None:
+        return None if self.settings.level == "off" else Level(self.settings.level).status_when_broken()
+
     def checks(
         self, report: EthosUReport, base: EthosUReport | None, where: PolicyPlace
     ) -> tuple[Check, ...]:
         return ethos_u_checks(report, base, self.settings, where)
-
-    def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
-        if self.settings.level == "off":
-            return ()
-        return (
-            Check(
-                "ethos-u.compiles",
-                Status.SKIP,
-                f"not checked for the {self.title}: {reason}",
-                key=where.key,
-                line=where.line,
-            ),
-        )
-
-    def failed(self, error: str, where: PolicyPlace) -> tuple[Check, ...]:
-        if self.settings.level == "off":
-            return ()
-        status = Level(self.settings.level).status_when_broken()
-        return (
-            Check(
-                "ethos-u.compiles",
-                status,
-                f"{self.title} check failed: {error}",
-                key=where.key,
-                line=where.line,
-            ),
-        )
 
     def summary(self, report: EthosUReport) -> str:
         cpu = f" ({report.ops_on_cpu} on the CPU)" if report.cpu_ops else ""

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from edgegate.checks import Check
+from edgegate.checks import Check, all_on, percent, share, share_text, within
 from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import parse_accuracy
+from edgegate.target_reports.gpu import Fp16Risk, GpuReport
 
 FP16_MAX = 65504.0  # the largest finite float16
 NEAR_FACTOR = 2.0  # an output within 2x of FP16_MAX is "near": a little more data may overflow it
@@ -86,45 +87,6 @@ class GpuSettings:
             raise ValueError(f"gpu.{e}") from None
 
 
-@dataclass(frozen=True)
-class GpuFallback:
-    """An op the delegate leaves to the CPU, with the checker's (or the rule's) reason."""
-
-    index: int  # operator index in the first subgraph, execution order
-    op: str  # builtin name, or the custom code of a custom op
-    reason: str
-
-
-@dataclass(frozen=True)
-class Fp16Risk:
-    """An op whose output was seen beyond (or near) float16's range."""
-
-    index: int
-    op: str
-    tensor: str  # the output tensor's name
-    max_abs: float  # largest magnitude seen over the samples; inf when the float run itself overflowed
-
-
-@dataclass(frozen=True)
-class GpuReport:
-    ops_total: int
-    ops_delegated: int
-    fallbacks: tuple[GpuFallback, ...]
-    fp16_overflows: tuple[Fp16Risk, ...]  # max_abs > 65,504
-    fp16_near: tuple[Fp16Risk, ...]  # 32,752 < max_abs <= 65,504
-    samples_used: int  # 0 when the fp16 observation did not run
-    data_source: str  # what the fp16 observation ran on, for messages
-    checker: str  # which compatibility rules spoke, and their version
-
-    @property
-    def delegated_fraction(self) -> float:
-        return self.ops_delegated / self.ops_total if self.ops_total else 0.0
-
-
-def _pct(part: int, total: int) -> str:
-    return f"{part / total * 100:.1f}%" if total else "0%"
-
-
 def _first_fallback(r: GpuReport) -> str:
     if not r.fallbacks:
         return ""
@@ -141,11 +103,12 @@ def _risks(risks: tuple[Fp16Risk, ...], limit: int = 3) -> str:
 def gpu_checks(
     r: GpuReport, base: GpuReport | None, spec: GpuSettings, where: PolicyPlace
 ) -> tuple[Check, ...]:
-    common: dict[str, Any] = {"key": where.key, "line": where.line}
+    common: dict[str, Any] = {"key": where.key, "line": where.line, "target": GpuTarget.name}
     checks: list[Check] = []
     if spec.level != "off":
         broken = Level(spec.level).status_when_broken()
         shown = f"{r.ops_delegated}/{r.ops_total} ops delegated"
+        first = _first_fallback(r)
         if r.ops_delegated == 0:
             checks.append(
                 Check(
@@ -163,41 +126,26 @@ def gpu_checks(
                 Check(
                     "gpu.delegated",
                     Status.PASS,
-                    f"{shown} ({_pct(r.ops_delegated, r.ops_total)}, {r.checker}){rest}.",
+                    f"{shown} ({percent(r.ops_delegated, r.ops_total)}, {r.checker}){rest}.",
                     "≥ 1 op delegated",
                     shown,
                     **common,
                 )
             )
         if spec.all_delegated:
-            ok = not r.fallbacks and r.ops_total > 0
+            p = GpuTarget(spec).place(where, "all_delegated")
+            off = len(r.fallbacks)
             checks.append(
-                Check(
-                    "gpu.all_delegated",
-                    Status.PASS if ok else broken,
-                    f"all {r.ops_total} ops run on the GPU delegate."
-                    if ok
-                    else f"{len(r.fallbacks)} of {r.ops_total} ops fall back to the CPU; {_first_fallback(r)}.",
-                    "all ops delegated",
-                    shown,
-                    **common,
+                all_on(
+                    p, off, r.ops_total, "GPU delegate", limit="all ops delegated", value=shown, cause=first
                 )
             )
         if spec.min_delegated is not None:
+            p = GpuTarget(spec).place(where, "min_delegated")
             written = spec.min_delegated_written or f"{spec.min_delegated * 100:g}%"
-            share = f"{_pct(r.ops_delegated, r.ops_total)} ({r.ops_delegated}/{r.ops_total})"
-            ok = r.delegated_fraction + 1e-12 >= spec.min_delegated and r.ops_total > 0
             checks.append(
-                Check(
-                    "gpu.min_delegated",
-                    Status.PASS if ok else broken,
-                    f"{share} of ops run on the GPU delegate, at least {written}."
-                    if ok
-                    else f"{share} of ops run on the GPU delegate, below the {written} minimum; "
-                    f"{_first_fallback(r)}.",
-                    f"≥ {written}",
-                    share,
-                    **common,
+                share(
+                    p, r.ops_delegated, r.ops_total, spec.min_delegated, written, "GPU delegate", cause=first
                 )
             )
         if spec.vs_base:
@@ -208,7 +156,7 @@ def gpu_checks(
 
 
 def _vs_base(r: GpuReport, base: GpuReport | None, broken: Status, common: dict[str, Any]) -> Check:
-    now = f"{_pct(r.ops_delegated, r.ops_total)} ({r.ops_delegated}/{r.ops_total})"
+    now = share_text(r.ops_delegated, r.ops_total)
     if base is None:
         return Check(
             "gpu.vs_base",
@@ -218,8 +166,8 @@ def _vs_base(r: GpuReport, base: GpuReport | None, broken: Status, common: dict[
             now,
             **common,
         )
-    before = f"{_pct(base.ops_delegated, base.ops_total)} ({base.ops_delegated}/{base.ops_total})"
-    if r.delegated_fraction + 1e-12 < base.delegated_fraction:
+    before = share_text(base.ops_delegated, base.ops_total)
+    if not within(base.delegated_fraction, r.delegated_fraction):
         return Check(
             "gpu.vs_base",
             broken,
@@ -278,6 +226,7 @@ class GpuTarget(Target[GpuReport]):
 
     name: ClassVar[str] = "gpu"
     title: ClassVar[str] = "GPU delegate"
+    headline: ClassVar[str] = "delegated"
     settings: GpuSettings
     samples: Path | None = None  # an .npy/.npz of inputs for the fp16 observation; random inputs without
 
@@ -303,29 +252,10 @@ class GpuTarget(Target[GpuReport]):
     def checks(self, report: GpuReport, base: GpuReport | None, where: PolicyPlace) -> tuple[Check, ...]:
         return gpu_checks(report, base, self.settings, where)
 
-    def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
-        return (
-            Check(
-                "gpu.delegated",
-                Status.SKIP,
-                f"not checked for the GPU delegate: {reason}",
-                key=where.key,
-                line=where.line,
-            ),
-        )
-
-    def failed(self, error: str, where: PolicyPlace) -> tuple[Check, ...]:
+    def when_broken(self) -> Status | None:
+        # A failed analysis breaks the delegation budgets, or (with those off) the fp16 check.
         level = self.settings.level if self.settings.level != "off" else self.settings.fp16_overflow
-        status = Level(level).status_when_broken() if level != "off" else Status.WARN
-        return (
-            Check(
-                "gpu.delegated",
-                status,
-                f"GPU delegate check failed: {error}",
-                key=where.key,
-                line=where.line,
-            ),
-        )
+        return Level(level).status_when_broken() if level != "off" else None
 
     def summary(self, report: GpuReport) -> str:
         text = f"GPU: {report.ops_delegated}/{report.ops_total} ops delegated"

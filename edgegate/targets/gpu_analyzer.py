@@ -46,7 +46,9 @@ from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel, p
 from edgegate.errors import InputError
 from edgegate.exception_text import bounded, first_line
 from edgegate.model_files import is_lfs_pointer
-from edgegate.targets.gpu import FP16_MAX, NEAR_FACTOR, Fp16Risk, GpuFallback, GpuReport, GpuSettings
+from edgegate.target_reports.gpu import Fp16Risk, GpuFallback, GpuReport
+from edgegate.targets.gpu import FP16_MAX, NEAR_FACTOR, GpuSettings
+from edgegate.workers.lifetime import child_options
 
 if TYPE_CHECKING:
     import numpy as np
@@ -201,6 +203,7 @@ def run_checker(so: Path, model: Path) -> tuple[str, str]:
                 capture_output=True,
                 timeout=CHECKER_TIMEOUT_S,
                 check=False,
+                **child_options(),  # killed when its worker ends
             )
         except subprocess.TimeoutExpired:
             raise InputError(

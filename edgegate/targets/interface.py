@@ -8,9 +8,10 @@ run in different places:
    can never run on the target (a float model on the Edge TPU), so it is reported, not analyzed;
 2. ``analyze(model)`` (a worker process: it may import TensorFlow, TFLite Micro or run a
    compiler): a frozen, picklable report of the target's own type;
-3. ``checks(report, base, where)`` (parent): the target's budgets as ``Check`` values, the
-   base branch's report given for ``vs_base`` comparisons; ``summary(report)`` is the one
-   line the report shows.
+3. ``checks(report, base, where)`` (parent): the target's budgets as ``Check`` values made
+   by the check kernel (``edgegate.checks``), the base branch's report given for ``vs_base``
+   comparisons; ``summary(report)`` is the one line the report shows. ``skipped`` and
+   ``failed`` are written once, here, over the target's ``places``.
 
 A target is a frozen dataclass holding its policy settings, so a job can carry it to a worker.
 Adding a target is one module here plus its settings section in ``policy/`` (see
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
-from edgegate.checks import Check
+from edgegate.checks import Check, Place
+from edgegate.status import Status
 
 Report = TypeVar("Report")
 
@@ -44,6 +46,7 @@ class PolicyPlace:
 class Target(abc.ABC, Generic[Report]):
     name: ClassVar[str]  # "edgetpu": the results field and the check-name prefix
     title: ClassVar[str]  # "Edge TPU": how the report names it
+    headline: ClassVar[str]  # "compiles": the check every candidate gets (a skip or a failure says it)
 
     @abc.abstractmethod
     def never_applies(self, conversion: Conversion) -> str | None:
@@ -62,12 +65,30 @@ class Target(abc.ABC, Generic[Report]):
         """The target's budgets applied to ``report`` (``base``: the base version's, if measured)."""
 
     @abc.abstractmethod
+    def when_broken(self) -> Status | None:
+        """What a broken check of this target is (FAIL at ``level: error``, WARN at ``warn``); None: off."""
+
+    def place(self, where: PolicyPlace, check: str, key: str | None = None) -> Place:
+        """The check ``<name>.<check>``, pointing at ``key`` under the target's settings (or at them)."""
+        return Place(
+            f"{self.name}.{check}" if check else self.name,
+            f"{where.key}.{key}" if key else where.key,
+            where.line,
+            self.when_broken() or Status.WARN,
+            target=self.name,
+        )
+
+    def places(self, where: PolicyPlace) -> tuple[Place, ...]:
+        """The checks a skip or a failed analysis stands for: the headline check, none when off."""
+        return (self.place(where, self.headline),) if self.when_broken() is not None else ()
+
     def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
         """The checks (status SKIP, saying ``reason``) for a candidate the target never applies to."""
+        return tuple(p.skip(f"not checked for the {self.title}: {reason}") for p in self.places(where))
 
-    @abc.abstractmethod
     def failed(self, error: str, where: PolicyPlace) -> tuple[Check, ...]:
         """The checks when the analysis itself failed: broken at the target's level, naming ``error``."""
+        return tuple(p.broke(f"{self.title} check failed: {error}") for p in self.places(where))
 
     @abc.abstractmethod
     def summary(self, report: Report) -> str:

@@ -38,10 +38,11 @@ from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
 from edgegate.python_child import start_python
 from edgegate.status import Level, Status
-from edgegate.targets.budgets import broken_check, increase_check, max_check, skip_check
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_bytes, parse_change, parse_size
-from edgegate.checks import Check
+from edgegate.checks import Check, Place, budget, growth, no_base
+from edgegate.target_reports.mcu import ArenaPart, ArenaSplit, McuReport, TflmRefusal
+from edgegate.workers.lifetime import child_options
 
 CHILD = Path(__file__).with_name("tflm_child.py")
 ARENA_CAP = 256 << 20  # beyond any microcontroller's RAM (external SDRAM included): more is reported as such
@@ -53,54 +54,6 @@ class TflmUnavailable(EdgeGateError):
 
 
 # --- the report ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TflmRefusal:
-    """One operator TFLite Micro cannot run."""
-
-    index: int
-    op: str
-    output: str  # its first output tensor's name
-    message: str  # TFLM's own words (or how it crashed)
-
-
-@dataclass(frozen=True)
-class ArenaPart:
-    """One line of the recording allocator's printout."""
-
-    name: str  # "TfLiteEvalTensor data", "Persistent buffer data", ...
-    used: int  # bytes, alignment included
-    requested: int
-    count: int
-
-
-@dataclass(frozen=True)
-class ArenaSplit:
-    """Where the arena goes, as TFLM's ``RecordingMicroAllocator`` recorded it."""
-
-    total: int
-    head: int  # non-persistent: the planned activation buffers and kernels' scratch buffers
-    tail: int  # persistent: TFLM's structs, per-op data, quantization params, the allocator itself
-    parts: tuple[ArenaPart, ...]  # the tail's recorded categories (not every tail byte is in one)
-
-
-@dataclass(frozen=True)
-class McuReport:
-    tflm_version: str
-    pointer_bits: int  # of the host that measured: the tail depends on it (docs/targets.md)
-    flash: int  # the model's bytes
-    ops: int  # operators in the first subgraph, all checked
-    arena: int | None  # smallest arena TFLM accepts; None when it cannot run the model at all
-    split: ArenaSplit | None
-    unsupported: tuple[TflmRefusal, ...]
-    refusal: str | None  # TFLM's words when the model as a whole is refused (no single op to blame)
-    attempts: int  # interpreters built
-    crashes: int  # attempts that killed TFLM (too-small arenas, aborting kernels)
-
-    @property
-    def runs(self) -> bool:
-        return self.arena is not None and not self.unsupported and self.refusal is None
 
 
 # --- TFLM in a child process -----------------------------------------------------------------------
@@ -144,6 +97,7 @@ class _Child:
             stderr=subprocess.DEVNULL,  # the child sends fd 2 to its log at once
             text=True,
             cwd=self.workdir,
+            **child_options(),  # killed when its worker ends
         )
         try:
             hello = self._read_line()
@@ -488,6 +442,7 @@ class McuTarget(Target[McuReport]):
 
     name: ClassVar[str] = "mcu"
     title: ClassVar[str] = "MCU (TFLite Micro)"
+    headline: ClassVar[str] = "runs"
 
     def never_applies(self, conversion: Conversion) -> str | None:
         # dynamic-range is analyzed: TFLM refuses its hybrid ops (weights of 1024+ elements), but
@@ -502,89 +457,49 @@ class McuTarget(Target[McuReport]):
     def needs_base(self) -> bool:
         return self.settings.max_arena_increase is not None or self.settings.max_flash_increase is not None
 
+    def when_broken(self) -> Status:
+        return self.settings.level.status_when_broken()
+
     def checks(self, report: McuReport, base: McuReport | None, where: PolicyPlace) -> tuple[Check, ...]:
-        s, line = self.settings, where.line
+        s = self.settings
         checks = [self._runs(report, where)]
         if s.max_arena is not None:
-            key = f"{where.key}.arena"
+            p = self.place(where, "arena", "arena")
             if report.arena is None:
-                checks.append(
-                    skip_check(
-                        "mcu.arena",
-                        "arena not measured: TFLite Micro cannot run the model (see mcu.runs).",
-                        key,
-                        line,
-                    )
-                )
+                checks.append(p.skip("arena not measured: TFLite Micro cannot run the model (see mcu.runs)."))
             else:
-                checks.append(
-                    max_check(
-                        "mcu.arena",
-                        "tensor arena",
-                        report.arena,
-                        s.max_arena,
-                        format_exact_bytes,
-                        s.level,
-                        key,
-                        line,
-                    )
-                )
+                checks.append(budget(p, "tensor arena", report.arena, s.max_arena, format_exact_bytes))
         if s.max_flash is not None:
-            key = f"{where.key}.flash"
-            checks.append(
-                max_check(
-                    "mcu.flash",
-                    "flash (model bytes)",
-                    report.flash,
-                    s.max_flash,
-                    format_exact_bytes,
-                    s.level,
-                    key,
-                    line,
-                )
-            )
+            p = self.place(where, "flash", "flash")
+            checks.append(budget(p, "flash (model bytes)", report.flash, s.max_flash, format_exact_bytes))
         for what, change, value, base_value in (
             ("arena", s.max_arena_increase, report.arena, base.arena if base else None),
             ("flash", s.max_flash_increase, report.flash, base.flash if base else None),
         ):
             if change is None:
                 continue
-            name, key = f"mcu.vs_base.{what}", f"{where.key}.vs_base.{what}"
+            p = self.place(where, f"vs_base.{what}", f"vs_base.{what}")
             if base is None:
-                checks.append(
-                    skip_check(
-                        name, f"{what} vs base not checked: there is no base version report.", key, line
-                    )
-                )
+                checks.append(no_base(p, what, "there is no base version report"))
             elif value is None or base_value is None:
                 side = "this version" if value is None else "the base version"
-                checks.append(
-                    skip_check(
-                        name, f"{what} vs base not checked: TFLite Micro cannot run {side}.", key, line
-                    )
-                )
+                checks.append(no_base(p, what, f"TFLite Micro cannot run {side}"))
             else:
                 label = "tensor arena" if what == "arena" else "flash (model bytes)"
-                checks.append(
-                    increase_check(
-                        name, label, value, base_value, change, format_exact_bytes, s.level, key, line
-                    )
-                )
+                checks.append(growth(p, label, value, base_value, change, format_exact_bytes, missing=""))
         return tuple(checks)
 
     def _runs(self, r: McuReport, where: PolicyPlace) -> Check:
         who = f"TFLite Micro {r.tflm_version}"
+        p = self.place(where, "runs")
         if r.runs:
             assert r.arena is not None
-            return Check(
-                "mcu.runs",
+            return p.check(
                 Status.PASS,
                 f"runs on {who}: all {r.ops} ops prepared and one inference ran, "
                 f"in a {format_exact_bytes(r.arena)} arena.",
                 "runs",
                 "runs",
-                where.key,
-                where.line,
             )
         if r.unsupported:
             listed = "; ".join(f"#{u.index} {u.op} ('{u.output}'): {u.message}" for u in r.unsupported[:5])
@@ -592,38 +507,18 @@ class McuTarget(Target[McuReport]):
             message = f"{who} cannot run {len(r.unsupported)} of {r.ops} ops: {listed}{more}."
         else:
             message = f"{who} cannot run the model: {r.refusal}."
-        return Check(
-            "mcu.runs",
-            self.settings.level.status_when_broken(),
-            message,
-            "runs",
-            "refused",
-            where.key,
-            where.line,
-        )
+        return p.broke(message, "runs", "refused")
 
-    def _names(self, where: PolicyPlace) -> list[tuple[str, str]]:
+    def places(self, where: PolicyPlace) -> tuple[Place, ...]:
         s = self.settings
-        names = [("mcu.runs", where.key)]
+        places = [self.place(where, "runs")]
         for wanted, what in ((s.max_arena, "arena"), (s.max_flash, "flash")):
             if wanted is not None:
-                names.append((f"mcu.{what}", f"{where.key}.{what}"))
+                places.append(self.place(where, what, what))
         for change, what in ((s.max_arena_increase, "arena"), (s.max_flash_increase, "flash")):
             if change is not None:
-                names.append((f"mcu.vs_base.{what}", f"{where.key}.vs_base.{what}"))
-        return names
-
-    def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
-        return tuple(
-            skip_check(n, f"not checked on TFLite Micro: {reason}", k, where.line)
-            for n, k in self._names(where)
-        )
-
-    def failed(self, error: str, where: PolicyPlace) -> tuple[Check, ...]:
-        return tuple(
-            broken_check(n, f"the TFLite Micro analysis failed: {error}", self.settings.level, k, where.line)
-            for n, k in self._names(where)
-        )
+                places.append(self.place(where, f"vs_base.{what}", f"vs_base.{what}"))
+        return tuple(places)
 
     def summary(self, report: McuReport) -> str:
         flash = f"flash {format_bytes(report.flash)}"

@@ -8,7 +8,8 @@ interval too, and ``judge: significant`` holds the interval, not the point, to t
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import replace
 
 from edgegate.units import (
     format_accuracy,
@@ -16,15 +17,12 @@ from edgegate.units import (
     format_accuracy_interval,
     format_bytes,
     format_ms,
-    format_percent_change,
 )
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
-from edgegate.checks import Check
+from edgegate.checks import Check, Place, Topic, budget, growth, no_base, within
 from edgegate.results.model import PairedInterval
 from edgegate.status import Level, Status
-
-_SLACK = 1e-12  # a change exactly at its limit passes, whatever the float rounding
 
 
 def _fmt(metric: str, value: float | None, accuracy_metric: str | None = None) -> str:
@@ -82,24 +80,27 @@ def _judged(b: Budget, worsening: float, allowed: float, interval: PairedInterva
     2.5 % that the true worsening exceeds the limit. Without an interval it falls back to the
     point, and says so, rather than pass a change it could not test.
     """
-    point_ok = worsening <= allowed + _SLACK
-    within = f"within the {b.written} allowed"
+    point_ok = within(worsening, allowed)
+    kept = f"within the {b.written} allowed"
     beyond = f"more than the {b.written} allowed"
     if b.judge == "point":
-        return point_ok, within if point_ok else beyond
+        return point_ok, kept if point_ok else beyond
     if interval is None:
         return (
             point_ok,
-            f"{within if point_ok else beyond} (judge: significant, but without an interval: on the point)",
+            f"{kept if point_ok else beyond} (judge: significant, but without an interval: on the point)",
         )
-    ok = interval.low <= allowed + _SLACK
+    ok = within(interval.low, allowed)
     if ok and point_ok:
-        return ok, f"{within} (judge: significant)"
+        return ok, f"{kept} (judge: significant)"
     if ok:
         return ok, f"{beyond}, but not significantly: the interval reaches below it (judge: significant)"
     if point_ok:  # a skewed bootstrap can leave its estimate outside the percentile interval
-        return ok, f"{within} at the point, but the whole interval is beyond it (judge: significant)"
+        return ok, f"{kept} at the point, but the whole interval is beyond it (judge: significant)"
     return ok, f"{beyond}, and so is the whole interval (judge: significant)"
+
+
+_TOPICS = {"size": Topic.SIZE, "gzip_size": Topic.SIZE, "latency": Topic.LATENCY, "accuracy": Topic.ACCURACY}
 
 
 def _check_name(b: Budget) -> str:
@@ -121,109 +122,107 @@ def _missing_reason(b: Budget, c: CandidateResult, latency_measured: bool) -> st
 
 
 def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Check:
-    name = _check_name(b)
+    p = Place(_check_name(b), b.key, b.line, b.level.status_when_broken(), _TOPICS[b.metric])
     what = _NAMES[b.metric]
-    metric = c.accuracy.metric if c.accuracy else None
-    common: dict[str, Any] = {"key": b.key, "line": b.line}
     reason = _missing_reason(b, c, latency_measured)
     if reason:
-        return Check(name, Status.SKIP, f"{what} not checked: {reason}.", **common)
-
+        return p.skip(f"{what} not checked: {reason}.")
     if b.against == "absolute":
-        value = _value(c, b.metric)
-        if value is None:
-            return Check(name, Status.SKIP, f"{what} not checked: not measured.", **common)
-        assert b.value is not None  # an absolute budget always has its limit
-        limit_text = f"{'≤' if b.bound == 'max' else '≥'} {_fmt(b.metric, b.value, metric)}"
-        ok = value <= b.value if b.bound == "max" else value >= b.value
-        shown = _fmt(b.metric, value, metric)
-        if ok:
-            msg = f"{what} {shown} is within the {limit_text} budget."
-        else:
-            over = abs(value - b.value)
-            msg = (
-                f"{what} {shown} is {'over' if b.bound == 'max' else 'under'} the {limit_text} budget by "
-                f"{_fmt(b.metric, over, metric) if b.metric != 'accuracy' else format_accuracy_change(over, metric).lstrip('+')}."
-            )
-        return Check(
-            name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common
-        )
-
+        return _absolute(b, c, p, what)
     if b.against == "float":
-        assert c.accuracy is not None  # _missing_reason returned for a model without accuracy
-        drop = c.accuracy.drop
-        if drop is None:
-            return Check(
-                name,
-                Status.SKIP,
-                "accuracy drop not checked: there is no float reference "
-                "(a .tflite source is measured as it is).",
-                **common,
-            )
-        assert b.change is not None  # a 'float' budget always has a change
-        reference = (c.accuracy.value or 0.0) + drop
-        allowed = b.change.allowed(reference)
-        limit_text = f"drop ≤ {b.written}"
-        shown = format_accuracy_change(-drop, metric)
-        interval = c.accuracy.drop_interval
-        ok, verdict = _judged(b, drop, allowed, interval)
-        fell = drop > 0
-        # The interval reads the way the sentence does: of the fall, or of the change ("changed +0.40 pt").
-        said = _uncertainty(interval, c.accuracy.drop_unpaired, metric, as_change=not fell)
-        msg = (
-            f"accuracy {'fell ' + shown.lstrip('−') if fell else 'changed ' + shown}{said} "
-            f"vs the float model; {verdict}."
-        )
-        return Check(
-            name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common
-        )
+        return _vs_float(b, c, p)
+    return _vs_base(b, c, p, what)
 
-    # against base
-    value, base = _value(c, b.metric), _base_value(c, b.metric)
-    if c.base is None:
-        return Check(
-            name, Status.SKIP, f"{what} vs base not checked: the model is new in this change.", **common
+
+def _absolute(b: Budget, c: CandidateResult, p: Place, what: str) -> Check:
+    value = _value(c, b.metric)
+    if value is None:
+        return p.skip(f"{what} not checked: not measured.")
+    assert b.value is not None  # an absolute budget always has its limit
+    metric = c.accuracy.metric if c.accuracy else None
+
+    def show(v: float) -> str:
+        return _fmt(b.metric, v, metric)
+
+    def by(d: float) -> str:  # how far an accuracy is off reads as a change ("2.0 pt")
+        return format_accuracy_change(d, metric).lstrip("+")
+
+    by_change = by if b.metric == "accuracy" else None
+    return budget(p, what, value, b.value, show, floor=b.bound == "min", show_by=by_change)
+
+
+def _vs_float(b: Budget, c: CandidateResult, p: Place) -> Check:
+    assert c.accuracy is not None  # _missing_reason returned for a model without accuracy
+    metric = c.accuracy.metric
+    drop = c.accuracy.drop
+    if drop is None:
+        return p.skip(
+            "accuracy drop not checked: there is no float reference (a .tflite source is measured as it is)."
         )
+    assert b.change is not None  # a 'float' budget always has a change
+    reference = (c.accuracy.value or 0.0) + drop
+    shown = format_accuracy_change(-drop, metric)
+    interval = c.accuracy.drop_interval
+    ok, verdict = _judged(b, drop, b.change.allowed(reference), interval)
+    fell = drop > 0
+    # The interval reads the way the sentence does: of the fall, or of the change ("changed +0.40 pt").
+    said = _uncertainty(interval, c.accuracy.drop_unpaired, metric, as_change=not fell)
+    msg = (
+        f"accuracy {'fell ' + shown.lstrip('−') if fell else 'changed ' + shown}{said} "
+        f"vs the float model; {verdict}."
+    )
+    return p.verdict(ok, msg, f"drop ≤ {b.written}", shown)
+
+
+def _vs_base(b: Budget, c: CandidateResult, p: Place, what: str) -> Check:
+    if c.base is None:
+        return no_base(p, what, "the model is new in this change")
     if c.base.error is not None:
         # The model existed at base but its base version gave no figures: not "new", and not
         # silently passed either.
-        return Check(
-            name,
-            b.on_missing_base.status_when_broken(),
-            f"{what} vs base not checked: the base version could not be measured ({c.base.error.rstrip('.')}); "
-            f"{'this fails the gate (on_missing_base: error)' if b.on_missing_base is Level.ERROR else 'set vs_base.on_missing_base: error to fail instead of warn'}.",
-            **common,
+        then = (
+            "this fails the gate (on_missing_base: error)"
+            if b.on_missing_base is Level.ERROR
+            else "set vs_base.on_missing_base: error to fail instead of warn"
         )
+        p = replace(p, broken=b.on_missing_base.status_when_broken())
+        return p.broke(
+            f"{what} vs base not checked: the base version could not be measured ({c.base.error.rstrip('.')}); {then}."
+        )
+    value, base = _value(c, b.metric), _base_value(c, b.metric)
     if base is None or value is None:
-        return Check(name, Status.SKIP, f"{what} vs base not checked: not measured on one side.", **common)
-    higher_is_better = bool(c.accuracy.higher_is_better) if (b.metric == "accuracy" and c.accuracy) else False
-    worsening = (base - value) if higher_is_better else (value - base)
+        return p.skip(f"{what} vs base not checked: not measured on one side.")
     assert b.change is not None  # a 'base' budget always has a change
-    allowed = b.change.allowed(base)
-    verb = "max +" if b.metric != "accuracy" else "drop ≤ "
-    limit_text = f"{verb}{b.written}"
-    said = ""
     if b.metric == "accuracy":
-        assert c.accuracy is not None  # _missing_reason returned for a model without accuracy
-        shown = format_accuracy_change(value - base, metric)
-        interval = c.accuracy.base_interval
-        ok, verdict = _judged(b, worsening, allowed, interval)
-        # Shown as the change (value − base): for a higher-is-better metric, the worsening reversed.
-        said = _uncertainty(interval, c.accuracy.base_unpaired, metric, as_change=higher_is_better)
-    else:
-        delta = value - base
-        pct = f" ({format_percent_change(delta, base)})" if base else ""
-        shown = ("+" if delta >= 0 else "−") + _fmt(b.metric, abs(delta)) + pct
-        ok = worsening <= allowed + _SLACK
-        verdict = f"{'within' if ok else 'more than'} the {b.written} allowed"
+        return _accuracy_vs_base(b, c, p, value, base)
+
+    def show(v: float) -> str:
+        return _fmt(b.metric, v)
+
+    return growth(p, what, value, base, b.change, show, missing="")
+
+
+def _accuracy_vs_base(b: Budget, c: CandidateResult, p: Place, value: float, base: float) -> Check:
+    """The accuracy change vs base, judged (with its paired interval) by ``judge``."""
+    assert c.accuracy is not None and b.change is not None  # _missing_reason / a 'base' budget
+    metric = c.accuracy.metric
+    higher_is_better = c.accuracy.higher_is_better
+    worsening = (base - value) if higher_is_better else (value - base)
+    shown = format_accuracy_change(value - base, metric)
+    interval = c.accuracy.base_interval
+    ok, verdict = _judged(b, worsening, b.change.allowed(base), interval)
+    # Shown as the change (value − base): for a higher-is-better metric, the worsening reversed.
+    said = _uncertainty(interval, c.accuracy.base_unpaired, metric, as_change=higher_is_better)
     msg = (
-        f"{what} {'grew' if b.metric != 'accuracy' and value > base else 'changed'} {shown}{said} vs base "
+        f"accuracy changed {shown}{said} vs base "
         f"({_fmt(b.metric, base, metric)} → {_fmt(b.metric, value, metric)}); {verdict}."
     )
-    return Check(name, Status.PASS if ok else b.level.status_when_broken(), msg, limit_text, shown, **common)
+    return p.verdict(ok, msg, f"drop ≤ {b.written}", shown)
 
 
-def candidate_checks(c: CandidateResult, budgets, *, latency_measured: bool) -> tuple[Check, ...]:
+def candidate_checks(
+    c: CandidateResult, budgets: Iterable[Budget], *, latency_measured: bool
+) -> tuple[Check, ...]:
     return tuple(budget_check(b, c, latency_measured=latency_measured) for b in budgets)
 
 

@@ -1,11 +1,12 @@
 """The loop a worker process runs: receive a task, call it, send back the value or the error.
 
-The parent (``workers/pool.py``) starts ``python -I -c "...; main()" FD [PATH ...]`` in the
-worker's private folder, with an allow-listed environment (``workers/environment.py``) and
+The parent (``workers/pool.py``) starts ``python -I -c "...; main()" FD PARENT [PATH ...]`` in
+the worker's private folder, with an allow-listed environment (``workers/environment.py``) and
 fds 1 and 2 on the worker's log: output of native code (TensorFlow's C++ logging, the
 converter's prints) goes there, not to the user's terminal, and the parent quotes its tail
-when a worker dies. ``FD`` is the worker's end of the connection to the parent; each ``PATH``
-(tests only) goes at the end of ``sys.path``.
+when a worker dies. ``FD`` is the worker's end of the connection to the parent, ``PARENT`` the
+parent's pid (the worker dies with it: ``workers/lifetime.py``); each ``PATH`` (tests only)
+goes at the end of ``sys.path``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import os
 import sys
 from multiprocessing.connection import Connection
 
+from edgegate.workers.lifetime import die_with_parent
+
 
 def main() -> None:
-    fd, *paths = sys.argv[1:]
+    fd, parent, *paths = sys.argv[1:]
+    # Never outlive the parent (a cancelled job), and take what this worker starts along.
+    die_with_parent(int(parent), own_group=True)
     sys.path.extend(paths)
     serve(Connection(int(fd)))
 

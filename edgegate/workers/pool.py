@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable
 
 from edgegate.python_child import start_python
 from edgegate.redaction import Redactor
+from edgegate.workers import lifetime
 from edgegate.workers.environment import WorkerFolders, worker_environment
 from edgegate.workers.interface import Task, TaskOutcome
 
@@ -98,6 +99,7 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         if self._folders is None:
             self._folders = WorkerFolders.create()
+            lifetime.temp_folder(self._folders.root)
         parent, child_conn = Pipe()
         sentinel, child_sentinel = os.pipe()
         self._spawned += 1
@@ -106,9 +108,10 @@ class WorkerPool:
         # the first byte; the parent quotes its tail when a worker dies.
         out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fds = (child_conn.fileno(), child_sentinel)
+        args = [str(child_conn.fileno()), str(os.getpid()), *map(str, self.import_paths)]
         try:
             proc = start_python(
-                ["-c", _START, str(child_conn.fileno()), *map(str, self.import_paths)],
+                ["-c", _START, *args],
                 cwd=self._folders.work,
                 env=worker_environment(os.environ, self._folders),
                 pass_fds=fds,
@@ -124,6 +127,7 @@ class WorkerPool:
             os.close(out)
             os.close(child_sentinel)
             child_conn.close()
+        lifetime.started(proc.pid)
         return _Worker(proc, parent, sentinel, log)
 
     def _retire(self, w: _Worker, kill: bool = False) -> None:
@@ -149,6 +153,7 @@ class WorkerPool:
         if w.is_alive():
             w.process.kill()
             w.join()
+        lifetime.ended(w.process.pid)
         w.conn.close()
         os.close(w.sentinel)
 
@@ -230,6 +235,7 @@ class WorkerPool:
         self._workers.clear()
         if self._folders is not None:
             self._folders.remove()
+            lifetime.removed(self._folders.root)
             self._folders = None
 
     def __enter__(self) -> "WorkerPool":

@@ -193,6 +193,38 @@ def test_export_refuses_symlinks(repo, tmp_path):
         GitRepo(repo.path).export(base, "models/detector", tmp_path / "export")
 
 
+def test_export_follows_symlinks_in_the_base_commits_tree(repo, tmp_path):
+    """A model through a symlink (itself, a folder on its way, a file inside its folder) is
+    exported as the bytes the link led to at the base commit, whatever the working tree holds."""
+    repo.write("real/a.tflite", model_bytes(1))
+    repo.write("store/det/saved_model.pb", model_bytes(2))
+    repo.write("weights/data", model_bytes(3))
+    os.symlink("../../../weights/data", repo.write("store/det/variables/x", b"").parent / "data")
+    (repo.path / "store/det/variables/x").unlink()
+    os.symlink("../real/a.tflite", repo.write("models/.keep", b"").parent / "m.tflite")
+    os.symlink("store", repo.path / "zoo")
+    base = repo.commit()
+    repo.write("real/a.tflite", model_bytes(9))  # the working tree is not what is read
+    git = GitRepo(repo.path)
+    assert git.exists_at(base, "zoo/det") and not git.exists_at(base, "zoo/nope")
+    assert git.export(base, "models/m.tflite", tmp_path / "e").read_bytes() == model_bytes(1)
+    folder = git.export(base, "zoo/det", tmp_path / "e")
+    assert folder == tmp_path / "e/zoo/det"
+    assert (folder / "saved_model.pb").read_bytes() == model_bytes(2)
+    assert (folder / "variables/data").read_bytes() == model_bytes(3)
+    assert not (folder / "variables/data").is_symlink()
+
+
+def test_export_refuses_a_symlink_loop(repo, tmp_path):
+    repo.write("models/det/saved_model.pb", model_bytes(1))
+    os.symlink("..", repo.path / "models/det/up")
+    base = repo.commit()
+    with pytest.raises(
+        InputError, match="models/det/up/det/up: its symlinks at the base commit .* form a loop"
+    ):
+        GitRepo(repo.path).export(base, "models/det", tmp_path / "e")
+
+
 def test_lfs_pointer_at_head(repo):
     repo.write("models/digits.tflite", LFS_POINTER)
     repo.write("models/detector/saved_model.pb", model_bytes(1))

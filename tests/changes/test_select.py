@@ -9,6 +9,7 @@ import pytest
 from edgegate.changes.git import GitRepo
 from edgegate.changes.select import expand_targets, find_changes
 from edgegate.errors import PolicyError, UsageError
+from edgegate.policy.load import load_policy
 from tests.changes.conftest import model_bytes
 
 ONE = "  - name: digits\n    path: models/digits.tflite\n"
@@ -122,6 +123,72 @@ def test_renamed_saved_model_folder_is_followed(repo):
     m = repo.changes("  - name: detector\n    path: models/detector\n").models[0]
     assert (m.change, m.base_path) == ("renamed", "models/det_v1")
     assert m.reasons == ("renamed from models/det_v1",)
+
+
+def base_policy_loader(repo, tmp_path):
+    """What the run passes ``find_changes``: the base commit's policy, loaded from its blob."""
+    git = GitRepo(repo.path)
+    return lambda sha: load_policy(git.export(sha, "edgegate.yml", tmp_path / sha), root=tmp_path / sha)
+
+
+def test_a_model_moved_by_its_policy_is_compared_with_the_file_its_name_had(repo, tmp_path):
+    """Nothing alike for git to pair (and a new file at the old path besides): the base policy's
+    ``digits`` is the base version, for a plain path and for a glob's models alike."""
+    repo.write("models/digits.tflite", model_bytes(1))
+    repo.write("zoo/a.tflite", model_bytes(2))
+    repo.policy(ONE + "  - name: zoo\n    path: 'zoo/*.tflite'\n")
+    repo.commit_as_base()
+    repo.write("models/digits.tflite", model_bytes(3))  # another model now sits at the old path
+    repo.write("models/digits_v2.tflite", model_bytes(4, 60000))
+    (repo.path / "zoo/a.tflite").unlink()
+    repo.write("archive/a.tflite", model_bytes(5))
+    moved = (
+        "  - name: digits\n    path: models/digits_v2.tflite\n  - name: zoo\n    path: 'archive/*.tflite'\n"
+    )
+    policy = repo.policy(moved)
+    changes = find_changes(
+        policy,
+        GitRepo(repo.path),
+        base="main",
+        all_models=False,
+        paths=(),
+        base_policy=base_policy_loader(repo, tmp_path),
+    )
+    models = by_name(changes)
+    assert (models["digits"].change, models["digits"].base_path) == ("moved", "models/digits.tflite")
+    assert (
+        models["digits"].reasons[0]
+        == "moved from models/digits.tflite (its path in the base branch's policy)"
+    )
+    assert (models["zoo/a"].change, models["zoo/a"].base_path) == ("moved", "zoo/a.tflite")
+    assert not any("zoo/a" in n for n in changes.notes)  # not "deleted": it moved
+    # Without the base policy (none at base, or unreadable): git's view, where both are new.
+    plain = by_name(repo.changes(moved))
+    assert plain["digits"].change == plain["zoo/a"].change == "added"
+
+
+def test_a_change_to_what_a_symlink_leads_to_changes_the_model(repo):
+    """The model's bytes are what its path resolves to: through a linked file, a linked folder on
+    its way, and a link inside a SavedModel folder, at head and at base."""
+    repo.write("real/a.tflite", model_bytes(1))
+    os.symlink("../real/a.tflite", repo.write("models/.keep", b"").parent / "m.tflite")
+    repo.saved_model("store/det", seed=10)
+    os.symlink("store", repo.path / "zoo")
+    yaml = "  - name: m\n    path: models/m.tflite\n  - name: det\n    path: zoo/det\n"
+    repo.commit_as_base()
+    assert repo.changes(yaml).models == ()
+    repo.write("real/a.tflite", model_bytes(2))
+    repo.write("store/det/variables/variables.index", model_bytes(3))
+    models = by_name(repo.changes(yaml))
+    assert (models["m"].change, models["m"].base_path) == ("modified", "models/m.tflite")
+    assert models["m"].reasons == ("changed: real/a.tflite (through a symlink)",)
+    assert (models["det"].change, models["det"].base_path) == ("modified", "zoo/det")
+    # A folder link on its way pointed elsewhere (both folders unchanged): the model changed.
+    repo.saved_model("store2/det", seed=20)
+    repo.commit_as_base("store2")
+    os.remove(repo.path / "zoo")
+    os.symlink("store2", repo.path / "zoo")
+    assert by_name(repo.changes(yaml))["det"].reasons == ("changed: zoo (through a symlink)",)
 
 
 def test_watch_path_change_marks_model_changed(repo):

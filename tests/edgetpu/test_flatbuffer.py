@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
@@ -115,10 +116,22 @@ def test_constant_values_are_read_without_copying_the_model(model):
     ],
 )
 def test_edited_corpus_models_are_valid_flatbuffers(model, name):
-    # The edits keep models the LiteRT runtime can parse; the custom op has no kernel, the rest allocate.
+    # The edits keep models the LiteRT runtime parses as EdgeGate's reader does; the custom op has
+    # no kernel (LiteRT says which), the rest allocate and run.
+    parsed = read_tflite(model(name))
     interpreter = Interpreter(model_path=str(model(name)))
-    if name != "custom_op_middle":
-        interpreter.allocate_tensors()
+    assert len(interpreter.get_tensor_details()) == len(parsed.tensors)
+    if name == "custom_op_middle":
+        assert [o.op for o in parsed.operators] == ["CONV_2D", "CUSTOM", "CONV_2D", "AVERAGE_POOL_2D"]
+        with pytest.raises(RuntimeError, match="unresolved custom op: MyOp"):
+            interpreter.allocate_tensors()
+        return
+    interpreter.allocate_tensors()
+    for d in interpreter.get_input_details():
+        interpreter.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+    interpreter.invoke()
+    for d in interpreter.get_output_details():
+        assert interpreter.get_tensor(d["index"]).shape == tuple(d["shape"])
 
 
 def test_non_tflite_files_are_refused(tmp_path):

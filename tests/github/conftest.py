@@ -300,6 +300,25 @@ def github():
     fake.stop()
 
 
+def actions_env(github: FakeGitHub, tmp: Path, event: dict) -> dict[str, str]:
+    """What the runner gives a ``pull_request`` job's step: the event written to ``tmp``, an
+    empty job summary there, the stand-in API and a write token."""
+    (tmp / "event.json").write_text(json.dumps(event))
+    (tmp / "summary.md").write_text("")
+    return {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_API_URL": github.url,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(tmp / "event.json"),
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
+        "RUNNER_TEMP": str(tmp / "temp"),
+        "GITHUB_TOKEN": WRITE_TOKEN,
+    }
+
+
 def load_event(name: str, **replace: str) -> dict:
     """A payload from tests/github/events with nested keys replaced: ``pull_request__base__sha=...``."""
     data = json.loads((EVENTS / f"{name}.json").read_text())

@@ -196,7 +196,7 @@ def test_workflows_are_well_formed(path):
 def test_minimal_example_can_comment_and_sees_the_history():
     workflow = load_workflow(ROOT / "examples/workflows/edgegate-pr.yml")
     assert "pull_request" in workflow["on"]
-    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write", "actions": "read"}
     steps = [s for _, s in steps_of(workflow)]
     assert steps[0]["uses"].startswith("actions/checkout@") and steps[0]["with"]["fetch-depth"] == 0
     assert OUR_ACTION.match(steps[1]["uses"])
@@ -205,7 +205,10 @@ def test_minimal_example_can_comment_and_sees_the_history():
 def test_fork_safe_pair_keeps_the_pr_code_away_from_the_write_token():
     untrusted = load_workflow(ROOT / "examples/workflows/edgegate-fork-safe.yml")
     trusted = load_workflow(ROOT / "examples/workflows/edgegate-fork-safe-comment.yml")
-    assert list(untrusted["on"]) == ["pull_request"] and untrusted["permissions"] == {"contents": "read"}
+    assert list(untrusted["on"]) == ["pull_request"] and untrusted["permissions"] == {
+        "contents": "read",
+        "actions": "read",  # the results cache's origin check (docs/cache.md)
+    }
     gate = next(s for _, s in steps_of(untrusted) if OUR_ACTION.match(s["uses"]))
     assert gate["with"]["comment"] == "off"
 

@@ -16,6 +16,7 @@ from edgegate.results import RunResult, read_results, write_results
 from edgegate.shards import merge_results, parse_shard, select_shard
 from edgegate.status import Status
 from tests.github.conftest import make_model, make_run
+from tests.gitrepo import edgegate_cli as edgegate
 
 NAMES = [f"zoo/model-{i:03d}" for i in range(103)]
 
@@ -157,3 +158,88 @@ def test_a_report_missing_shards_says_which_in_its_verdict_line():
     assert "incomplete: shard 2/3 not in this report" in render_markdown(merged).splitlines()[0]
     complete = merge_results([shard(i, 2, make_model(n)) for i, n in ((1, "a"), (2, "b"))])
     assert complete.absent_shards == () and "incomplete" not in render_markdown(complete)
+
+
+# --- results files that make a merge (or a report) work without bound ---------------------------
+
+
+@pytest.mark.parametrize(
+    "specs, bad",
+    [
+        (("1/10000000", "2/10000000"), "1/10000000"),  # took 52 s and wrote 418 MB
+        (("1/100000000000", "2/100000000000"), "1/100000000000"),  # a MemoryError traceback
+        (("1/257", "2/257"), "1/257"),
+        (("1/2", "0/0"), "0/0"),
+        (("2/1", "1/2"), "2/1"),
+        (("1/2", "a/b"), "a/b"),
+        (("1/2", "2/" + "9" * 5000), "2/" + "9" * 30),  # past int()'s 4,300-digit limit
+    ],
+    ids=["ten million", "a hundred billion", "257", "0/0", "2/1", "a/b", "5000 digits"],
+)
+def test_merge_refuses_a_shard_spec_out_of_bounds_naming_its_file(tmp_path, specs, bad):
+    """Each shard file is 2 KB; what they claim must not decide what the merge allocates or writes."""
+    files = []
+    for i, spec in enumerate(specs):
+        path = tmp_path / f"shard-{i}.json"
+        write_results(make_run(make_model(f"m{i}"), shard=spec), path)
+        assert path.stat().st_size < 8000
+        files.append(path)
+    bad_file = next(f for f, s in zip(files, specs) if s.startswith(bad))
+    proc = edgegate("merge", *map(str, files), "-o", "merged.json", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and f"{bad_file}: shard '{bad}" in proc.stderr
+    assert not (tmp_path / "merged.json").exists()
+
+
+def test_256_shards_still_merge_and_list_the_missing_ones(tmp_path):
+    files = []
+    for i in (1, 256):
+        path = tmp_path / f"shard-{i}.json"
+        write_results(make_run(make_model(f"m{i}"), shard=f"{i}/256"), path)
+        files.append(str(path))
+    proc = edgegate("merge", *files, "-o", "merged.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    merged = read_results(tmp_path / "merged.json")
+    assert len(merged.missing_shards) == 254 and (tmp_path / "merged.json").stat().st_size < 20_000
+
+
+def test_merge_refuses_inputs_larger_together_than_one_results_file_before_reading_them(tmp_path):
+    """Each file alone is within what ``read_results`` reads (64 MiB), the merged file would not
+    be: refused up front, naming the file that crosses the limit (JSON whitespace pads them)."""
+    from edgegate.results.codec import MAX_BYTES, encode_run
+
+    files = []
+    for i in (1, 2):
+        path = tmp_path / f"shard-{i}.json"
+        text = encode_run(make_run(make_model(f"m{i}"), shard=f"{i}/2"))
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.write(" " * (MAX_BYTES // 2 + 1024 - len(text)))
+        assert read_results(path).shard == f"{i}/2"  # each one alone is a readable results file
+        files.append(path)
+    proc = edgegate("merge", *map(str, files), "-o", "merged.json", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{files[1]}: the results files up to this one hold" in proc.stderr
+    assert not (tmp_path / "merged.json").exists()
+
+
+def test_a_results_file_larger_than_read_results_reads_is_never_written(tmp_path, monkeypatch):
+    from edgegate.errors import OutputError
+    from edgegate.results import codec
+
+    run = make_run(*(make_model(f"model-{i}") for i in range(50)))
+    monkeypatch.setattr(codec, "MAX_BYTES", len(codec.encode_run(run).encode()) - 1)
+    with pytest.raises(OutputError, match="more than the 0 MiB a results file may hold; not written"):
+        write_results(run, tmp_path / "big.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("spec", ["1/" + "9" * 5000, "1" * 5000 + "/2", "0/0", "2/1", "a/b"])
+def test_a_report_of_a_results_file_with_an_odd_shard_is_never_complete(tmp_path, spec):
+    """``publish`` and ``report`` read a shard's file from another job: a 5,000-digit count reached
+    ``int()`` (a traceback); an unreadable spec still reads as incomplete."""
+    path = tmp_path / "results.json"
+    write_results(make_run(make_model("a"), shard=spec), path)
+    proc = edgegate("report", str(path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "incomplete: shard other than" in proc.stdout.splitlines()[0]

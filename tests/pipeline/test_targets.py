@@ -50,8 +50,15 @@ def test_every_target_reports_and_gates_the_shipped_candidate(repo):
     (m,) = run.models
     c = {c.recipe: c for c in m.candidates}
     int8 = c["int8"]
-    assert int8.compute and int8.compute.total > 0
-    assert int8.mcu and int8.mcu.arena and int8.ethos_u and int8.ethos_u.ops_total and int8.gpu
+    compute, mcu, ethos_u, gpu = int8.compute, int8.mcu, int8.ethos_u, int8.gpu
+    assert compute is not None and mcu is not None and ethos_u is not None and gpu is not None
+    # Four analyzers read the same int8 file, each on its own: they agree on its operators.
+    ops = len(compute.ops)
+    assert ops > 0 and mcu.ops == ethos_u.ops_total == gpu.ops_total == ops
+    assert compute.exact and compute.total > 0
+    assert mcu.runs and mcu.arena is not None and 0 < mcu.arena <= 256 * 1024
+    assert ethos_u.ops_on_npu + ethos_u.ops_on_cpu == ops and 0 < ethos_u.sram_bytes <= 1024 * 1024
+    assert gpu.ops_delegated + len(gpu.fallbacks) == ops
     checks = {ch.name: ch for ch in int8.checks}
     assert checks["compute.macs"].status == Status.PASS
     assert checks["compute.vs_base.macs"].status == Status.FAIL  # the model grew its compute
@@ -62,9 +69,10 @@ def test_every_target_reports_and_gates_the_shipped_candidate(repo):
     # float16 never runs on an Ethos-U NPU: said, not analyzed.
     assert c["float16"].ethos_u is None
     assert any(ch.name.startswith("ethos-u") and ch.status == Status.SKIP for ch in c["float16"].checks)
-    assert len(int8.target_lines) == 4 and any(
-        line.startswith("MCU") or "arena" in line for line in int8.target_lines
-    )
+    # One summary line per target, in the policy's order (defaults first).
+    starts = [line.split(":")[0] for line in int8.target_lines]
+    assert starts == ["Compute", "MCU (TFLite Micro)", "Ethos-U55-128", "GPU"], int8.target_lines
+    assert f"arena {mcu.arena:,} B" in int8.target_lines[1]
     report = render_markdown(run)
     assert "**Targets** (int8):" in report and "```mermaid\nxychart-beta" in report
     assert decode_run(encode_run(run)) == run  # every report survives the results file

@@ -60,10 +60,13 @@ def test_no_base_policy_trusts_nothing(tmp_path):
 
 def test_policy_changes_read_at_a_glance(tmp_path):
     changes = policy_changes(load(tmp_path, "base.yml", BASE), load(tmp_path, "head.yml", HOSTILE))
-    (line,) = changes
-    assert line.startswith("digits: ")
-    assert "size budget 80 KB → 200 KB, level error → warn" in line
-    assert "trust_code false → true" in line and "edgetpu level off → warn" in line
+    # What loosens the gate comes first, marked; then the rest (tests/policy/test_diff.py has more).
+    weakening, other = changes
+    assert weakening.startswith("⚠ weakens the gate — digits: ")
+    assert "size budget 80 KB → 200 KB, level error → warn" in weakening
+    assert "trust_code false → true" in weakening
+    assert other.startswith("digits: ") and "edgetpu.level off → warn" in other
+    assert "eval added (data.hook evil:load)" in other and "edgetpu.compiler auto → tools/evil.sh" in other
 
 
 def test_a_pr_run_never_executes_the_compiler_its_policy_names(repo, tmp_path):

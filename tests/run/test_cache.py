@@ -85,6 +85,9 @@ class ByteTarget(Target[ByteReport]):
         status = Status.PASS if report.size <= self.limit else Status.FAIL
         return (Check("bytes", status, f"{report.size} B, first {report.first}", key=where.key),)
 
+    def when_broken(self) -> Status:
+        return Status.FAIL
+
     def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
         return (Check("bytes", Status.SKIP, reason, key=where.key),)
 
@@ -413,11 +416,80 @@ def _change_a_figure(entry: Path) -> None:
     (entry / "value.json").write_text(json.dumps(doc))
 
 
+def _forge(entry: Path, mutate: Callable[[dict[str, Any]], None]) -> None:
+    """Change the body and recompute its digest: what a writer of the cache folder can do."""
+    from edgegate.run.cache import _body_digest
+
+    doc = json.loads((entry / "value.json").read_text())
+    mutate(doc["body"])
+    doc["digest"] = _body_digest(doc["body"])
+    (entry / "value.json").write_text(json.dumps(doc))
+
+
+def _a_folder_for_value(entry: Path) -> None:
+    (entry / "value.json").unlink()
+    (entry / "value.json").mkdir()
+
+
+def _a_folder_for_the_file(entry: Path) -> None:
+    (entry / "files" / "0").unlink()
+    (entry / "files" / "0" / "x").mkdir(parents=True)
+
+
+def _nested_past_the_parser(entry: Path) -> None:
+    depth = 100_000
+    (entry / "value.json").write_text(
+        '{"format": "edgegate.cache/1", "body": ' + "[" * depth + "]" * depth + "}"
+    )
+
+
+def _nested_with_its_digest(entry: Path) -> None:
+    def nest(body: dict[str, Any]) -> None:
+        deep: Any = 0
+        for _ in range(900):  # parses, and its digest is right: the decoder must refuse it
+            deep = [deep]
+        body["value"] = [{"candidate": deep, "path": deep}] if isinstance(body["value"], list) else deep
+
+    _forge(entry, nest)
+
+
+def _invalid_utf8(entry: Path) -> None:
+    data = (entry / "value.json").read_bytes()
+    i = data.index(b'"kind": "') + len(b'"kind": "')
+    (entry / "value.json").write_bytes(data[:i] + b"\xff\xfe" + data[i:])
+
+
+def _huge_integer(entry: Path) -> None:
+    """A figure of 5,000 digits: past what Python parses from text (its int digit limit)."""
+    text = (entry / "value.json").read_text()
+    (entry / "value.json").write_text(text.replace('"bytes": ', '"bytes": ' + "9" * 5000, 1))
+
+
+def _infinite_figure(entry: Path) -> None:
+    def grow(body: dict[str, Any]) -> None:
+        value = body["value"]
+        if isinstance(value, list):
+            value[0]["candidate"]["size"]["bytes"] = float("inf")
+        else:
+            value["accuracy"]["value"] = 1e308 * 10
+        body["files"][0]["bytes"] = 10**400
+
+    _forge(entry, grow)
+
+
 CORRUPTIONS = {
     "truncated value.json": _truncate_value,
     "deleted stored file": _delete_file,
     "flipped byte in a stored file": _flip_file_byte,
     "changed figure in value.json": _change_a_figure,
+    # Held in issue 22: corrupt values are misses, not crashes.
+    "a folder for value.json": _a_folder_for_value,
+    "a folder for a stored file": _a_folder_for_the_file,
+    "nested past the JSON parser": _nested_past_the_parser,
+    "nested 900 deep, digest recomputed": _nested_with_its_digest,
+    "invalid UTF-8 in value.json": _invalid_utf8,
+    "a 5,000-digit number": _huge_integer,
+    "infinite figures, digest recomputed": _infinite_figure,
 }
 WHICH = {
     # (the head and base versions hold the same bytes: one entry serves both builds)
@@ -451,6 +523,122 @@ def test_a_corrupt_entry_is_a_miss_and_the_figures_equal_an_uncached_run(tmp_pat
     # The bad entry was removed and the rerun stored a good one in its place.
     doc = json.loads((entry / "value.json").read_text())
     assert doc["key"] == entry.name and (entry / "files" / "0").is_file()
+
+
+# --- what a key reads: regular files, as the dataset reader would ------------------------------
+
+
+def _image_folder(root: Path) -> Path:
+    for label in ("cat", "dog"):
+        (root / "data/images" / label).mkdir(parents=True)
+        (root / "data/images" / label / "a.png").write_bytes(label.encode() * 40)
+    return root / "data/images"
+
+
+def _dataset_key(root: Path) -> Any:
+    from edgegate.policy.load import parse_dataset
+
+    return CacheKeys()._dataset(parse_dataset({"images": "data/images"}, key="eval.data"), root)
+
+
+def test_a_symlink_to_another_file_of_the_repository_is_hashed_by_its_target(tmp_path):
+    linked, copied = tmp_path / "linked", tmp_path / "copied"
+    _image_folder(linked)
+    (linked / "data/images/cat/b.png").symlink_to("../dog/a.png")  # the reader reads it: so does the key
+    _image_folder(copied)
+    (copied / "data/images/cat/b.png").write_bytes((copied / "data/images/dog/a.png").read_bytes())
+    assert _dataset_key(linked) == _dataset_key(copied)
+    (copied / "data/images/cat/b.png").write_bytes(b"other")
+    assert _dataset_key(linked) != _dataset_key(copied)
+
+
+@pytest.mark.parametrize("leads_to", ["/dev/zero", "a file outside the repository", "a FIFO", "over 1 GiB"])
+def test_a_dataset_file_the_reader_refuses_is_never_read_for_a_key(tmp_path, leads_to):
+    from edgegate.datasets.limits import MAX_DATASET_BYTES
+    from edgegate.run.cache_keys import Uncacheable
+
+    root = tmp_path / "repo"
+    folder = _image_folder(root)
+    odd = folder / "cat" / "b.png"
+    if leads_to == "/dev/zero":
+        odd.symlink_to("/dev/zero")
+        reason = "images/cat/b.png resolves outside the repository"
+    elif leads_to == "a file outside the repository":
+        (tmp_path / "secret.png").write_bytes(b"x")
+        odd.symlink_to(tmp_path / "secret.png")
+        reason = "images/cat/b.png resolves outside the repository"
+    elif leads_to == "a FIFO":
+        os.mkfifo(odd)  # a local run's checkout may hold one; opening it would wait forever
+        reason = "images/cat/b.png: cannot be read (not a regular file)"
+    else:
+        with open(odd, "wb") as f:
+            f.truncate(MAX_DATASET_BYTES + 1)  # sparse: no disk used
+        reason = (
+            f"images/cat/b.png: cannot be read ({MAX_DATASET_BYTES + 1} bytes, over the {MAX_DATASET_BYTES}"
+        )
+    raised: list[BaseException] = []
+
+    def key() -> None:
+        try:
+            _dataset_key(root)
+        except BaseException as e:
+            raised.append(e)
+
+    # In a thread: a key that reads the FIFO or /dev/zero fails the test instead of hanging it.
+    reader = threading.Thread(target=key, daemon=True)
+    reader.start()
+    reader.join(120)
+    assert not reader.is_alive(), f"the key is still reading {leads_to}"
+    (error,) = raised
+    assert isinstance(error, Uncacheable) and str(error).startswith(reason), error
+
+
+# --- a read-only base (a pull request's run: --cache-base) ----------------------------------------
+
+
+def _snapshot(folder: Path) -> list[tuple[str, int, bytes]]:
+    return sorted(
+        (p.relative_to(folder).as_posix(), p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else b"")
+        for p in folder.rglob("*")
+    )
+
+
+def test_a_read_only_base_serves_hits_and_is_never_written_touched_or_cleaned(tmp_path):
+    root = tmp_path / "repo"
+    write_repo(root)
+    cold = FileRunner()
+    gate(root, tmp_path / "w1", cached(tmp_path / "base", cold))
+    (tmp_path / "base" / "v1" / "ab").mkdir(exist_ok=True)
+    (tmp_path / "base" / "v1" / "ab" / ".trash-x").mkdir()  # a writer's leftovers: not ours to clean
+    job = next(j for j in cold.ran if WHICH["the int8 build"](j) and _model_of(j) == "a")
+    damaged = CacheKeys().key(job)
+    assert damaged is not None
+    _flip_file_byte(tmp_path / "base" / "v1" / damaged[:2] / damaged)
+    before = _snapshot(tmp_path / "base")
+
+    inner = FileRunner()
+    runner = CachingRunner(
+        inner, ResultsCache(tmp_path / "own"), base=ResultsCache(tmp_path / "base", read_only=True)
+    )
+    results = gate(root, tmp_path / "w2", runner)
+    assert results == gate(root, tmp_path / "w2", FileRunner())
+    # Only the damaged entry's build ran; its good copy went to the run's own folder.
+    assert {type(j) for j in inner.ran} <= {BuildJob, LatencyJob}
+    assert [j for j in inner.ran if isinstance(j, BuildJob)] and runner.summary().stored == 1
+    assert (tmp_path / "own" / "v1" / damaged[:2] / damaged / "value.json").is_file()
+    assert _snapshot(tmp_path / "base") == before  # nothing written, removed or touched
+    assert "(read only) and this run's own entries" in runner.summary().note()
+
+
+def test_fresh_only_reads_back_only_what_this_run_stored(tmp_path):
+    root = tmp_path / "repo"
+    write_repo(root)
+    gate(root, tmp_path / "w1", cached(tmp_path / "cache", FileRunner()))  # an earlier push's entries
+    inner = FileRunner()
+    runner = CachingRunner(inner, ResultsCache(tmp_path / "cache"), fresh_only=True)
+    gate(root, tmp_path / "w2", runner)
+    assert inner.cacheable()  # every job ran: nothing written before this run was read
+    assert sum(runner.summary().reused.values()) == 0
 
 
 # --- concurrency and bounds -------------------------------------------------------------------
@@ -654,6 +842,9 @@ def _outputs(path: Path) -> dict[str, str]:
 
 
 def test_the_action_restores_the_base_branch_scope_and_saves_to_its_own_key(tmp_path):
+    """A run on a branch restores into the folder it writes and saves it; a pull request's (or
+    merge queue's) run restores into a read-only folder (--cache-base), writes into another and
+    saves nothing: what its earlier pushes computed never decides its verdict (issue 22.6)."""
     from edgegate import __version__
 
     restore, save, gate_step = (
@@ -664,23 +855,41 @@ def test_the_action_restores_the_base_branch_scope_and_saves_to_its_own_key(tmp_
     )
     assert restore["with"]["restore-keys"] == "${{ steps.cache-key.outputs.prefix }}"
     assert restore["with"]["key"] == save["with"]["key"] == "${{ steps.cache-key.outputs.key }}"
+    assert restore["with"]["path"] == "${{ steps.cache-key.outputs.restore-dir }}"
+    assert save["with"]["path"] == "${{ steps.cache-key.outputs.dir }}"
     assert save["if"].startswith("always()")  # a failing gate still saves what it computed
+    assert "steps.cache-key.outputs.save == 'true'" in save["if"]
+    assert _action_step("cache-before")["if"] == "steps.cache-key.outputs.save == 'true'"
     assert gate_step["env"]["EDGEGATE_CACHE"] == "${{ steps.cache-key.outputs.dir }}"
+    assert gate_step["env"]["EDGEGATE_CACHE_BASE"] == "${{ steps.cache-key.outputs.base-dir }}"
     name = _action_step("cache-key")
     assert "steps.meta.outputs.version" in name["env"]["PREFIX"] and "github.run_id" in name["env"]["RUN"]
+    assert name["env"]["EVENT"] == "${{ github.event_name }}"
 
     out = tmp_path / "out"
     out.write_text("")
     env = {"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path), "RUN": "7-1", "SHARD": " 2/3 "}
-    prefix = f"edgegate-results-v1-Linux-X64-py3.11.7-{__version__}-abc-"
-    proc = _bash("cache-key", {**env, "CACHE": "true", "PREFIX": prefix}, tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    named = _outputs(out)
-    assert named == {
-        "prefix": prefix,
-        "key": prefix + "7-1-shard-2-of-3",
-        "dir": str(tmp_path / "edgegate-cache"),
-    }
+    prefix = f"edgegate-results-v2-Linux-X64-py3.11.7-{__version__}-abc-"
+    written, base = str(tmp_path / "edgegate-cache"), str(tmp_path / "edgegate-cache-base")
+    on_a_branch = {"restore-dir": written, "save": "true"}
+    in_a_pull_request = {"base-dir": base, "restore-dir": base, "save": "false"}
+    for event, expected in (
+        ("push", on_a_branch),
+        ("schedule", on_a_branch),
+        ("workflow_dispatch", on_a_branch),
+        ("pull_request", in_a_pull_request),
+        ("pull_request_target", in_a_pull_request),
+        ("merge_group", in_a_pull_request),
+    ):
+        out.write_text("")
+        proc = _bash("cache-key", {**env, "CACHE": "true", "PREFIX": prefix, "EVENT": event}, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert _outputs(out) == {
+            "prefix": prefix,
+            "key": prefix + "7-1-shard-2-of-3",
+            "dir": written,
+            **expected,
+        }
     out.write_text("")
     assert _bash("cache-key", {**env, "CACHE": "false", "PREFIX": prefix}, tmp_path).returncode == 0
     assert out.read_text() == ""  # no key: restore, save and --cache are all skipped
@@ -702,3 +911,81 @@ def test_the_action_restores_the_base_branch_scope_and_saves_to_its_own_key(tmp_
     assert _bash("cache-after", env, tmp_path).returncode == 0 and after.read_text() == ""
     ResultsCache(cache_dir).put("b" * 64, Packed("layers", "LayerError", []))
     assert _bash("cache-after", env, tmp_path).returncode == 0 and _outputs(after) == {"changed": "true"}
+
+
+class _Caches:
+    """A stand-in for GitHub's ``GET /repos/{repo}/actions/caches`` on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        self.status, self.caches, self.asked = 200, [], []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.asked.append((self.path, self.headers.get("Authorization")))
+                body = json.dumps({"total_count": len(outer.caches), "actions_caches": outer.caches}).encode()
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_restored_folder_from_the_pull_requests_own_scope_is_not_used(tmp_path):
+    """GitHub restores from the run's own scope first; only a workflow the pull request changed can
+    have saved there. The step asks GitHub whether the restored key is in the run's own ref, and
+    drops the folder when it is, or when the question cannot be answered."""
+    api = _Caches()
+    key = "edgegate-results-v2-Linux-X64-py3.11-1.0-abc-99-1"
+    base_dir = tmp_path / "edgegate-cache-base"
+    env = {
+        "PYTHON": sys.executable,
+        "GITHUB_TOKEN": "tok-123",
+        "API": api.url,
+        "REPOSITORY": "o/r",
+        "OWN_REF": "refs/pull/7/merge",
+        "EVENT": "pull_request",
+        "MATCHED": key,
+        "DIR": str(base_dir),
+    }
+    step = "Check that the restored results cache is the base branch's"
+    cases = [
+        (200, [{"key": key + "-shard-1-of-2", "ref": "refs/pull/7/merge"}], None),  # another key
+        (200, [{"key": key, "ref": "refs/pull/7/merge"}], "saved in the cache scope of this pull request"),
+        (403, [], "GitHub answered 403 when asked which branch saved it (the token needs actions: read)"),
+    ]
+    for status, caches, warning in cases:
+        ResultsCache(base_dir).put("a" * 64, Packed("layers", "LayerError", []))
+        api.status, api.caches = status, caches
+        proc = _bash(step, env, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        if warning is None:
+            assert base_dir.is_dir() and proc.stdout == ""
+        else:
+            assert not base_dir.exists()
+            assert proc.stdout.startswith(
+                "::warning title=EdgeGate::the restored results cache is not used: "
+            )
+            assert warning in proc.stdout and proc.stdout.count("\n") == 1
+    path, auth = api.asked[0]
+    assert path == f"/repos/o/r/actions/caches?key={key}&ref=refs%2Fpull%2F7%2Fmerge&per_page=100"
+    assert auth == "Bearer tok-123"
+    api.server.shutdown()
+
+    ResultsCache(base_dir).put("a" * 64, Packed("layers", "LayerError", []))  # GitHub unreachable
+    proc = _bash(step, env, tmp_path)
+    assert not base_dir.exists() and "asking GitHub which branch saved it failed" in proc.stdout
+    ResultsCache(base_dir).put("a" * 64, Packed("layers", "LayerError", []))
+    assert _bash(step, {**env, "EVENT": "pull_request_target"}, tmp_path).returncode == 0
+    assert base_dir.is_dir()  # its own scope is the base branch's
+    step_if = _action_step(step)["if"]
+    assert "steps.cache-key.outputs.base-dir" in step_if and "cache-matched-key" in step_if

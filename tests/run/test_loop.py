@@ -91,6 +91,9 @@ class CountingTarget(Target[int]):
             Check("count", Status.PASS if ok else Status.FAIL, f"{report}", key=where.key, line=where.line),
         )
 
+    def when_broken(self) -> Status:
+        return Status.FAIL
+
     def skipped(self, reason: str, where: PolicyPlace) -> tuple[Check, ...]:
         return (Check("count", Status.SKIP, reason, key=where.key),)
 

@@ -247,6 +247,120 @@ def test_an_lfs_pointer_at_base_is_read_from_the_local_lfs_store(repo, tmp_path)
             m.base("models/net.tflite")
 
 
+VS_BASE = "vs_base: {size: 5%, on_missing_base: error}"
+
+
+def checks(result: dict, model: str) -> dict[str, dict]:
+    (m,) = [m for m in result["models"] if m["name"] == model]
+    (candidate,) = m["candidates"]
+    return {c["name"]: c for c in candidate["checks"]} | {"": {"base": candidate["base"], "model": m}}
+
+
+def test_a_model_moved_by_its_policy_path_is_judged_against_its_old_file(repo, tflite, tmp_path):
+    """The PR moves ``digits`` to a new file 60 times its size and updates its ``path:``: git sees
+    no rename (nothing alike), so it was "new", its vs_base budget skipped, the gate green. A
+    model is the one its name names: its base version is the base policy's ``digits``."""
+    small, big = tflite(4), tflite(400)
+    repo.write("models/digits.tflite", small)
+    repo.write(
+        "edgegate.yml",
+        f"""\
+        version: 1
+        models:
+          - {{name: digits, path: models/digits.tflite, budgets: {{{VS_BASE}}}}}
+        """,
+    )
+    repo.commit("base")
+    repo.branch()
+    (repo.root / "models/digits.tflite").unlink()
+    repo.write("models/digits_v2.tflite", big)
+    repo.write("models/kws.tflite", tflite(8))  # genuinely new: vs_base has nothing to compare with
+    repo.write(
+        "edgegate.yml",
+        f"""\
+        version: 1
+        models:
+          - {{name: digits, path: models/digits_v2.tflite, budgets: {{{VS_BASE}}}}}
+          - {{name: kws, path: models/kws.tflite, budgets: {{{VS_BASE}}}}}
+        """,
+    )
+    repo.commit("v2")
+    diff = repo.git("diff", "--name-status", "-M", "main", "HEAD")
+    assert "R" not in diff.split()  # the attack: git pairs nothing
+
+    out = tmp_path / "out"
+    args = ("--json", str(out / "r.json"), "--report", str(out / "r.md"))
+    proc = edgegate("check", "--base", "main", "--quiet", "--no-latency", *args, cwd=repo.root)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = json.loads((out / "r.json").read_text())
+    digits = checks(result, "digits")
+    assert digits["vs_base.size"]["status"] == "fail", digits["vs_base.size"]
+    assert digits[""]["base"]["size_bytes"] == len(small)
+    model = digits[""]["model"]
+    assert (model["change"], model["base_path"]) == ("moved", "models/digits.tflite")
+    assert "moved from models/digits.tflite (its path in the base branch's policy)" in model["notes"]
+    assert "(moved from `models/digits.tflite`)" in (out / "r.md").read_text()
+    # A model new in the change stays as docs/policy.md says: its vs_base budgets are skipped,
+    # on_missing_base (for a base version that could not be measured) does not apply.
+    kws = checks(result, "kws")
+    assert kws["vs_base.size"]["status"] == "skip"
+    assert "the model is new in this change" in kws["vs_base.size"]["message"]
+    assert kws[""]["model"]["change"] == "added"
+
+
+def test_a_model_changed_through_its_symlink_is_gated(repo, tflite, tmp_path):
+    """``models/m.tflite`` links to ``real/a.tflite`` on both sides; the PR grows only the file the
+    link leads to. It was "no model changed", exit 0; the model's bytes changed, so it is gated
+    and its base version is the base commit's file the link led to there."""
+    small, big = tflite(4), tflite(40)
+    assert len(big) > 1.05 * len(small)
+    repo.write("real/a.tflite", small)
+    (repo.root / "models").mkdir()
+    os.symlink("../real/a.tflite", repo.root / "models/m.tflite")
+    repo.write(
+        "edgegate.yml",
+        """\
+        version: 1
+        models:
+          - {name: m, path: models/m.tflite, budgets: {vs_base: {size: 5%}}}
+        """,
+    )
+    repo.commit("base")
+    repo.branch()
+    repo.write("real/a.tflite", big)
+    repo.commit("grow the file the model links to")
+
+    out = tmp_path / "out"
+    proc = edgegate(
+        "check", "--base", "main", "--quiet", "--no-latency", "--json", str(out / "r.json"), cwd=repo.root
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = json.loads((out / "r.json").read_text())
+    m = checks(result, "m")
+    assert m["vs_base.size"]["status"] == "fail", m["vs_base.size"]
+    assert m[""]["base"]["size_bytes"] == len(small)
+    assert "changed: real/a.tflite (through a symlink)" in m[""]["model"]["notes"]
+
+    # A link leading out of the repository is still refused, naming the policy line.
+    outside = tmp_path / "outside.tflite"
+    outside.write_bytes(big)
+    os.symlink(outside, repo.root / "models/out.tflite")
+    repo.write(
+        "edgegate.yml",
+        """\
+        version: 1
+        models:
+          - {name: m, path: models/m.tflite}
+          - {name: out, path: models/out.tflite}
+        """,
+    )
+    repo.commit("a model outside")
+    proc = edgegate("check", "--base", "main", "--quiet", "--no-latency", cwd=repo.root)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "models[1].path: 'models/out.tflite' resolves to" in proc.stderr
+    assert "outside the repository, through a symlink" in proc.stderr
+
+
 # === 4. The right thing is measured ===============================================================
 
 

@@ -38,7 +38,7 @@ from edgegate.results import read_results
 from edgegate.status import Status
 from edgegate.units import format_bytes, format_ms
 from edgegate.untrusted_text import WORD_JOINER, html_text, md_code, one_line, visible
-from tests.github.conftest import BOT, REPO, WRITE_TOKEN, FakeGitHub, load_event
+from tests.github.conftest import BOT, REPO, WRITE_TOKEN, FakeGitHub, actions_env, load_event
 from tests.gitrepo import GitRepo
 
 FORGED_HEADING = "## ✅ EdgeGate: 4 models within budget"
@@ -186,23 +186,12 @@ def gated(tmp_path_factory):
         pull_request__head__sha=head,
         pull_request__head__ref=BRANCH,
     )
-    (tmp / "event.json").write_text(json.dumps(event))
-    (tmp / "summary.md").write_text("")
     (tmp / "output").write_text("")
     env = {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_API_URL": github.url,
-        "GITHUB_SERVER_URL": "https://github.com",
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(tmp / "event.json"),
+        **actions_env(github, tmp, event),
         "GITHUB_SHA": "",
-        "GITHUB_RUN_ID": "4242",
         "GITHUB_RUN_ATTEMPT": "1",
-        "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
         "GITHUB_OUTPUT": str(tmp / "output"),
-        "RUNNER_TEMP": str(tmp / "temp"),
-        "GITHUB_TOKEN": WRITE_TOKEN,
     }
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -21,7 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from edgegate.errors import InputError
 from edgegate.status import Status
 from edgegate.targets import gpu_analyzer
-from edgegate.targets.gpu import FP16_MAX, GpuFallback, GpuReport, GpuSettings, GpuTarget
+from edgegate.target_reports.gpu import GpuFallback, GpuReport
+from edgegate.targets.gpu import FP16_MAX, GpuSettings, GpuTarget
 from edgegate.targets.interface import AS_IS, PolicyPlace
 
 WHERE = PolicyPlace("models[0].targets.gpu", 7)

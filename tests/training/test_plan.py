@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from edgegate.policy.sections import ModelPolicy
 from edgegate.run.auto import INT16X8_CAVEAT, AutoSearch, failed_on, passes
 from edgegate.results import Accuracy, CandidateResult
 from edgegate.verdicts.deploy import choose
-from edgegate.checks import Check
+from edgegate.checks import Check, Topic
 from edgegate.status import Status
 
 SIZES = {"float16": 500_000, "dynamic": 260_000, "int8": 250_000, "int16x8": 255_000, "qat": 250_000}
+
+
+_TOPICS = {"accuracy": Topic.ACCURACY, "accuracy_drop": Topic.ACCURACY, "latency": Topic.LATENCY}
+
+
+def check(name: str, status: Status, message: str, **figures: str) -> Check:
+    """A check as the run makes it: a model budget says its topic, a target's check its target."""
+    budget = name.removeprefix("vs_base.")
+    if "." in budget:
+        return Check(name, status, message, target=budget.split(".")[0], **figures)
+    return Check(name, status, message, topic=_TOPICS.get(budget, Topic.SIZE), **figures)
 
 
 def result(
@@ -21,11 +34,11 @@ def result(
     accuracy: float | None = None,
     warn: str | None = None,
 ) -> CandidateResult:
-    checks = [Check(name, Status.FAIL, f"{name} is over budget.", limit="≤ 1", value="2") for name in fails]
+    checks = [check(name, Status.FAIL, f"{name} is over budget.", limit="≤ 1", value="2") for name in fails]
     if "size" not in fails:
-        checks.append(Check("size", Status.PASS, "size is within the budget."))
+        checks.append(check("size", Status.PASS, "size is within the budget."))
     if warn:
-        checks.append(Check(warn, Status.WARN, f"{warn} is over its warn level."))
+        checks.append(check(warn, Status.WARN, f"{warn} is over its warn level."))
     failed = bool(fails) or error is not None
     return CandidateResult(
         recipe=label,
@@ -225,4 +238,9 @@ def test_failure_kinds():
         "size",
         "edgetpu",
     }
+    # Every target names itself; a check from an older results file (no topic, no target) is "other".
+    assert failed_on(result("int8", "mcu.arena", "ethos-u.latency")) == {"mcu", "ethos-u"}
+    legacy = result("int8")
+    legacy = replace(legacy, checks=(Check("latency", Status.FAIL, "latency is over budget."),))
+    assert failed_on(legacy) == {"other"}
     assert passes(result("int8")) and not passes(result("int8", error="boom"))

@@ -17,8 +17,8 @@ from edgegate.errors import InputError
 from edgegate.policy.load import parse_recipe, parse_training
 from edgegate.policy.sections import Recipe
 from edgegate.recipes import training
-from edgegate.recipes.interface import TrainingContext
-from edgegate.recipes.training import TrainingSkipped, train
+from edgegate.recipes.interface import BuildRequest, SourceModel
+from edgegate.recipes.training import TrainingSkipped, context_for, train
 from tests.training.conftest import make_context
 
 
@@ -35,10 +35,13 @@ def test_without_training_data_the_recipe_is_skipped_with_the_reason(float_model
     assert isinstance(err.value, InputError)  # the build reports the full message
 
 
-def test_without_a_training_section_the_recipe_is_skipped(float_model, tmp_path):
-    context = TrainingContext("digits", None, None, tmp_path, 0)
-    with pytest.raises(TrainingSkipped):
-        train(float_model, ("prune",), _recipe("prune"), context)
+def test_without_a_training_section_the_recipe_is_skipped(tmp_path):
+    source = SourceModel(tmp_path / "digits.h5", "h5", "digits.h5")
+    request = BuildRequest("digits", source, (_recipe("prune+int8"),), tmp_path / "out", tmp_path)
+    with pytest.raises(
+        TrainingSkipped, match=r"'digits': prune\+int8 needs training data: add `training: data:`"
+    ):
+        context_for(request)
 
 
 def test_labels_are_required_for_fit(float_model, train_data, tmp_path):
@@ -219,7 +222,9 @@ def test_logits_models_train_with_a_from_logits_loss(train_data, tmp_path):
     inputs = tf_keras.Input((8, 8, 1))
     logits = tf_keras.layers.Dense(10)(tf_keras.layers.Flatten()(inputs))
     context = make_context(train_data.take(64), tmp_path)
-    assert _loss(context, tf_keras.Model(inputs, logits)).get_config()["from_logits"] is True
+    assert context.data is not None
+    assert _loss(context, tf_keras.Model(inputs, logits), context.data).get_config()["from_logits"] is True
     probabilities = tf_keras.layers.Softmax()(logits)
-    assert _loss(context, tf_keras.Model(inputs, probabilities)).get_config()["from_logits"] is False
+    softmax = tf_keras.Model(inputs, probabilities)
+    assert _loss(context, softmax, context.data).get_config()["from_logits"] is False
     assert parse_training().loss == "sparse_categorical_crossentropy"

@@ -131,10 +131,20 @@ def test_report_puts_failures_first_and_folds_to_fit():
     assert full.index("broken") < full.index("model-0")  # errors before failures
     assert "**Could not be gated:** b.keras: the file is empty" in full
     assert "<details>" in full
+    url = "https://example.invalid/summary"
     big = run_with(400)
-    folded = render_markdown(big, max_chars=65_536, details_url="https://example.invalid/summary")
+    assert len(render_markdown(big)) > 65_536
+    # 400 models fit as a summary: every model named, the details folded away and linked, nothing cut.
+    folded = render_markdown(big, max_chars=65_536, details_url=url)
     assert len(folded) <= 65_536
-    assert "job summary" in folded or "truncated" in folded
+    assert f"Details folded to fit; the full report is in the [job summary]({url})." in folded
+    assert "<details>" not in folded and "…truncated" not in folded
+    assert all(f"model-{i} —" in folded for i in range(400))
+    # Too many even for a summary: cut at the end of a line, said so, and linked.
+    cut = render_markdown(big, max_chars=20_000, details_url=url)
+    assert len(cut) <= 20_000 and cut.endswith(f"\n\n…truncated; full report: [job summary]({url})\n")
+    assert "model-0 —" in cut and "model-399 —" not in cut
+    assert render_markdown(big, max_chars=20_000).endswith("\n\n…truncated\n")  # no link to give
 
 
 def test_a_base_that_could_not_be_measured_warns_and_is_not_called_new(tmp_path):
@@ -161,3 +171,27 @@ def test_on_missing_base_error_fails(tmp_path):
     size = next(ch for ch in c.checks if ch.name == "vs_base.size")
     assert size.status == Status.FAIL and "this fails the gate (on_missing_base: error)" in size.message
     assert c.status == Status.FAIL
+
+
+def test_budget_checks_say_what_they_are_about_and_read_like_every_check(tmp_path):
+    from edgegate.checks import Topic
+
+    bs = budgets(tmp_path)
+    c = judged(cand("int8", 50_000, 2.5, 0.85, 0.0, BaseFigures(60_000, 60_000, 1.4, 0.86)), bs)
+    topics = {(ch.name, ch.limit): ch.topic for ch in c.checks}
+    assert topics[("size", "≤ 100.0 KB")] is Topic.SIZE and topics[("vs_base.size", "max +5%")] is Topic.SIZE
+    assert topics[("latency", "≤ 2.00 ms")] is Topic.LATENCY
+    assert {topics[("accuracy", "≥ 90.00%")], topics[("accuracy_drop", "drop ≤ 1pt")]} == {Topic.ACCURACY}
+    assert all(ch.target is None for ch in c.checks)
+    checks = by_name(c)
+    # A size that fell says so (the kernel's growth rule), and passes.
+    shrank = checks[("vs_base.size", "max +5%")]
+    assert shrank.status is Status.PASS
+    assert (
+        shrank.message == "size shrank −10.0 KB (−16.7%) vs base (60.0 KB → 50.0 KB); within the 5% allowed."
+    )
+    low = checks[("accuracy", "≥ 90.00%")]
+    assert low.status is Status.FAIL
+    assert low.message == "accuracy 85.00% is under the ≥ 90.00% budget by 5.00 pt."
+    slow = checks[("latency", "≤ 2.00 ms")]
+    assert slow.message == "latency 2.50 ms is over the ≤ 2.00 ms budget by 500 µs."

@@ -19,7 +19,7 @@ import json
 from edgegate.errors import InputError
 from edgegate.exception_text import first_line
 from edgegate.policy.sections import Recipe, settings_of
-from edgegate.recipes.interface import SourceModel, StageOutcome, TrainingContext
+from edgegate.recipes.interface import BuildRequest, SourceModel, StageOutcome, TrainingContext
 from edgegate.recipes.loading import check_config_safety, keras_version, read_keras_config
 from edgegate.recipes.savedmodel_scan import check_saved_model
 from edgegate.recipes.training import figures
@@ -137,14 +137,32 @@ _PARENTS: "collections.OrderedDict[str, tuple[str, list, TrainingFigures, tuple[
 _PARENTS_KEPT = 4
 
 
+def _needs_data(model_name: str, label: str) -> TrainingSkipped:
+    return TrainingSkipped(
+        f"model {model_name!r}: {label} needs training data: add "
+        "`training: data:` (the same sources as `eval:`) or a `training: hook:` to "
+        "this model in the policy"
+    )
+
+
+def context_for(request: BuildRequest) -> TrainingContext:
+    """What fine-tuning needs, its data loaded here in the worker; ``TrainingSkipped`` without a
+    ``training:`` section."""
+    spec = request.training
+    if spec is None:
+        raise _needs_data(request.model_name, request.recipes[0].label)
+    data = None
+    if spec.data is not None:
+        from edgegate.datasets import load_dataset
+
+        data = load_dataset(spec.data, request.root, key=spec.data.key)
+    return TrainingContext(request.model_name, spec, data, request.root, spec.seed)
+
+
 def train(model, stages: tuple[str, ...], recipe: Recipe, context: TrainingContext) -> StageOutcome:
     """Apply ``stages`` in order; the outcome's figures describe the final model."""
-    if context.training is None or (context.data is None and not context.training.hook):
-        raise TrainingSkipped(
-            f"model {context.model_name!r}: {recipe.label} needs training data: add "
-            "`training: data:` (the same sources as `eval:`) or a `training: hook:` to "
-            "this model in the policy"
-        )
+    if context.data is None and not context.training.hook:
+        raise _needs_data(context.model_name, recipe.label)
     if not context.training.hook:
         context = dataclasses.replace(context, data=check_data(model, context))
     with _op_determinism():

@@ -101,9 +101,11 @@ def fine_tune(model, context: TrainingContext, epochs: int, stage: str, callback
     """Train the wrapped ``model`` for ``epochs``; return the trained model (the hook's, if any)."""
     spec = context.training
     if spec.hook:
-        return _run_hook(model, context, stage)
+        return _run_hook(model, context, stage, spec.hook)
     data = context.data
-    model.compile(optimizer=_optimizer(context), loss=_loss(context, model))
+    if data is None:  # the run builds training recipes only with training data or a hook
+        raise InputError(f"model {context.model_name!r}: {stage} needs training data: add `training: data:`")
+    model.compile(optimizer=_optimizer(context), loss=_loss(context, model, data))
     try:
         model.fit(
             data.x,
@@ -145,14 +147,14 @@ def _optimizer(context: TrainingContext):
     return kind(learning_rate=spec.learning_rate)
 
 
-def _loss(context: TrainingContext, model):
+def _loss(context: TrainingContext, model, data: Dataset):
     """The loss by name; cross-entropies read logits or probabilities as the model outputs them."""
     import tf_keras
 
     name = context.training.loss
     key = _snake(name)
     if key in _CROSSENTROPY:
-        probe = np.asarray(model(context.data.x[:64], training=False))
+        probe = np.asarray(model(data.x[:64], training=False))
         in_range = probe.size > 0 and probe.min() >= 0.0 and probe.max() <= 1.0
         sums_to_one = key.startswith("binary") or bool(np.allclose(probe.sum(axis=-1), 1.0, atol=1e-3))
         return getattr(tf_keras.losses, _CROSSENTROPY[key])(from_logits=not (in_range and sums_to_one))
@@ -166,10 +168,9 @@ def _loss(context: TrainingContext, model):
         ) from None
 
 
-def _run_hook(model, context: TrainingContext, stage: str):
+def _run_hook(model, context: TrainingContext, stage: str, hook: str):
     from edgegate.datasets.hook import import_hook  # the same rules as dataset hooks: repository code only
 
-    hook = context.training.hook
     where = f"model {context.model_name!r}: training.hook {hook!r}"
     function = import_hook(hook, context.root, key=f"model {context.model_name!r}: training.hook")
     try:

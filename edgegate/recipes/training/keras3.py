@@ -33,7 +33,7 @@ _BASE_LAYER_KWARGS = {
     "dynamic",
 }
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
-_UNSET = (None, False, 0, "", [], {})  # option values that mean "not used"
+_UNSET: tuple[object, ...] = (None, False, 0, "", [], {})  # option values that mean "not used"
 _OBJECT_MODULES = {
     "keras.initializers": "initializers",
     "keras.regularizers": "regularizers",
@@ -92,7 +92,9 @@ def _check_references(layers: list[dict], outputs: list[list], shifted: set[str]
 def _skips_first_node(entry: dict) -> bool:
     if entry["class_name"] == "Functional":
         return True
-    layers = entry["config"].get("layers") if entry["class_name"] == "Sequential" else None
+    if entry["class_name"] != "Sequential":
+        return False
+    layers = entry["config"].get("layers")
     return bool(layers) and layers[0]["class_name"] == "InputLayer"
 
 
