@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from edgegate.errors import InputError, PolicyError
 from edgegate.exception_text import bounded
 from edgegate.policy.sections import Calibration
 from edgegate.recipes.quantizer_recipes import KeepFloat, QuantizerRecipe, rules
-from edgegate.targets.child_process import child_env, death, run_child
+from edgegate.targets.child_process import death, run_script_child
 
 CHILD = Path(__file__).with_name("quantizer_child.py")
 CHILD_MEMORY_BYTES = 8 << 30  # numpy copies of the weights, calibration statistics of every tensor
@@ -171,7 +170,6 @@ def quantize(
         raise InputError(f"{model.name}: the {recipe.name} recipe needs calibration samples.")
     with tempfile.TemporaryDirectory(prefix="edgegate-quantizer-") as tmp:
         work = Path(tmp)
-        (work / "home").mkdir()
         job = {
             "model": str(model.resolve()),
             "rules": rules(recipe, keep_float),
@@ -179,14 +177,7 @@ def quantize(
             "samples": _write_samples(work, samples),
             "out": str(work),
         }
-        (work / "job.json").write_text(json.dumps(job))
-        done = run_child(
-            [sys.executable, "-I", str(CHILD), str(work / "job.json")],
-            cwd=work,
-            env=child_env(work / "home"),
-            timeout_s=timeout_s,
-            memory_bytes=CHILD_MEMORY_BYTES,
-        )
+        done = run_script_child(CHILD, job, work, timeout_s=timeout_s, memory_bytes=CHILD_MEMORY_BYTES)
         answer = _answer(model, recipe, done.returncode, done.stdout, done.stderr, timeout_s)
         if "unmatched" in answer:
             raise PolicyError([_unmatched(model, keep_float, answer["unmatched"], keep_float_key)])

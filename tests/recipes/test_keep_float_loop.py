@@ -46,7 +46,7 @@ def logits(model: bytes, x: np.ndarray) -> np.ndarray:
     if detail["dtype"] == np.int8:
         scale, zero = detail["quantization"]
         x = np.clip(np.rint(x / scale) + zero, -128, 127).astype(np.int8)
-    return np.concatenate([runner(features=x[i : i + 1])["output_0"] for i in range(len(x))])
+    return np.concatenate([next(iter(runner(features=x[i : i + 1]).values())) for i in range(len(x))])
 
 
 def predictions(model: bytes, x: np.ndarray) -> np.ndarray:

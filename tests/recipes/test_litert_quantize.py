@@ -101,7 +101,7 @@ def test_int4_blocks_are_a_recipe_option(models):
 def run(model: bytes, x: np.ndarray) -> list[np.ndarray]:
     interpreter = Interpreter(model_content=model)
     runner = interpreter.get_signature_runner()
-    return [runner(image=x[i : i + 1])["output_0"] for i in range(len(x))]
+    return [next(iter(runner(image=x[i : i + 1]).values())) for i in range(len(x))]
 
 
 def test_float16_weights_unpack_to_float32_with_equal_outputs(models):
