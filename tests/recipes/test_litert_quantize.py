@@ -233,3 +233,14 @@ def test_calibration_of_a_tflite_source_comes_from_the_policy_data_through_datas
     )
     assert [a.shape for a in synthetic.samples.values()] == [(4, 16, 16, 3)]
     assert synthetic.note is not None and "synthetic" in synthetic.note
+
+
+def test_float16_casts_the_weights_to_half_the_size(models):
+    f32, _, x = models
+    made = lq.quantize(f32, RECIPES["float16"], samples=lq.match_inputs(f32.read_bytes(), x, "k", f32))
+    parsed = parse_tflite(made.data, f32)
+    halves = [t for t in parsed.tensors if t.dtype == "float16" and t.constant]
+    assert len(halves) == made.quantized_weights >= 4
+    assert 0.45 < len(made.data) / f32.stat().st_size < 0.6
+    for a, b in zip(run(f32.read_bytes(), x), run(made.data, x)):
+        np.testing.assert_allclose(a, b, rtol=0.05, atol=0.05)
