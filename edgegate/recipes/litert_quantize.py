@@ -60,6 +60,7 @@ class QuantizedModel:
     float_data: bytes  # the float model the quantizer read (float16 weights unpacked)
     unpacked_float16: int  # float16 constants behind DEQUANTIZE widened to float32 first
     quantized_weights: int
+    integer_weights: int  # integer constants the source already had (an integer model: nothing to do)
     layers: tuple[LayerNoise, ...]  # the most lost first; empty without samples
 
 
@@ -186,13 +187,18 @@ def quantize(
             float_data=Path(answer["float_model"]).read_bytes(),
             unpacked_float16=int(answer["unpacked"]),
             quantized_weights=int(answer["quantized_weights"]),
+            integer_weights=int(answer["integer_weights"]),
             layers=tuple(LayerNoise(str(n), str(op), float(s), float(d)) for n, op, s, d in answer["layers"]),
         )
     if result.quantized_weights == 0:
+        why = (
+            f"its weights are already integer ({result.integer_weights} integer constants)"
+            if result.integer_weights
+            else "no op of this model takes this recipe's weights"
+        )
         raise NothingQuantized(
-            f"{model.name}: the {recipe.name} recipe quantized no weight "
-            f"({len(result.data)} bytes, {len(model.read_bytes())} before): no op of this model takes "
-            "this recipe's weights, so there is no quantized candidate to report."
+            f"{model.name}: the {recipe.name} recipe quantized no weight ({len(result.data)} bytes, "
+            f"{model.stat().st_size} before): {why}, so there is no quantized candidate to report."
         )
     return result
 

@@ -20,7 +20,7 @@ JOB is a JSON file: ``{"model": path, "rules": [the quantizer's recipe], "keep_f
 4. compares every tensor of the quantized model with the float one on the samples (SNR).
 
 Answer (stdout): ``{"unpacked": n, "float_model": path, "model": path, "quantized_weights": n,
-"weights": n, "layers": [[tensor, op, snr_db, lost_db], ...]}`` or ``{"failure": "why"}``.
+"weights": n, "integer_weights": n, "layers": [[tensor, op, snr_db, lost_db], ...]}`` or ``{"failure": "why"}``.
 """
 
 from __future__ import annotations
@@ -276,6 +276,7 @@ def run(job: dict) -> dict:
         "model": str(out / "model.tflite"),
         "quantized_weights": max(made, 0),
         "weights": before.get("FLOAT32", 0),
+        "integer_weights": sum(before.get(k, 0) for k in ("INT8", "UINT8", "INT4")),
         "layers": layers,
     }
 

@@ -144,6 +144,20 @@ def test_a_recipe_that_quantizes_no_weight_is_never_a_candidate(tmp_path):
         lq.quantize(path, RECIPES["dynamic"])
 
 
+def test_an_integer_model_is_refused_as_already_integer(tmp_path):
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model())
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]  # full integer: every weight int8
+    x = np.random.default_rng(0).uniform(0, 1, (4, 1, 16, 16, 3)).astype(np.float32)
+    converter.representative_dataset = lambda: ([s] for s in x)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    path = tmp_path / "int8_weights.tflite"
+    path.write_bytes(converter.convert())
+    with pytest.raises(
+        lq.NothingQuantized, match=r"its weights are already integer \(\d+ integer constants\)"
+    ):
+        lq.quantize(path, RECIPES["dynamic"])
+
+
 def test_keep_float_keeps_the_named_layer_float(models):
     f32, _, x = models
     samples = lq.match_inputs(f32.read_bytes(), x, "k", f32)
