@@ -258,3 +258,18 @@ def test_float16_casts_the_weights_to_half_the_size(models):
     assert 0.45 < len(made.data) / f32.stat().st_size < 0.6
     for a, b in zip(run(f32.read_bytes(), x), run(made.data, x)):
         np.testing.assert_allclose(a, b, rtol=0.05, atol=0.05)
+
+
+def test_proposals_follow_the_weights(models, tmp_path):
+    from edgegate.recipes.quantizer_proposals import proposals
+
+    f32, f16, x = models
+    assert proposals(f32) == ("float16", "dynamic", "int8")
+    assert proposals(f16) == ("dynamic", "int8")  # MediaPipe-style: float16 already
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model())
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([x[i : i + 1]] for i in range(4))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    integer = tmp_path / "int8.tflite"
+    integer.write_bytes(converter.convert())
+    assert proposals(integer) == ()
