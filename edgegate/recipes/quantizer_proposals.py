@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edgegate.edgetpu.flatbuffer import TfliteModel, read_tflite
 
+# Ops whose input 1 is the weight tensor (the filter, the matrix, the embedding table).
 WEIGHTED_OPS = frozenset(
     {
         "CONV_2D",
