@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from edgegate.cli.errors import ERROR_PREFIX
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import analyze
 from edgegate.errors import InputError, PolicyError
@@ -75,7 +76,7 @@ def edgetpu(
             {"level": "error", "compiler_version": compiler_version, "runtime": runtime, "compiler": compiler}
         )
     except PolicyError as e:
-        _emit(stream, "error: " + "; ".join(e.problems))
+        _emit(stream, ERROR_PREFIX + "; ".join(e.problems))
         return 2
     try:
         result = analyze(Path(model), spec)
@@ -83,7 +84,7 @@ def edgetpu(
         if as_json:
             _emit(stream, json.dumps({"error": str(e)}, indent=2))
         else:
-            _emit(stream, f"error: {e}")
+            _emit(stream, f"{ERROR_PREFIX}{e}")
         return 2
     if as_json:
         _emit(stream, json.dumps(encode(result), indent=2))

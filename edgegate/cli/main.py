@@ -40,6 +40,12 @@ CACHE_BASE_HELP = (
 CACHE_MAX_HELP = "Bound of the results cache, e.g. 2GB (the default); least recently used entries go first."
 
 
+def _flag(default: bool, *declarations: str, help: str) -> Any:
+    """An option that takes no value: no type shown after it in ``--help`` (typer would show
+    ``<bool>``, as if it wanted one)."""
+    return typer.Option(default, *declarations, metavar="", help=help)
+
+
 def _size(text: str) -> int:
     """A size flag ("2GB", "500 MB", bytes): typer reports a bad one as a usage error (exit 2)."""
     from edgegate.units import parse_size
@@ -62,11 +68,11 @@ def check(
     base: Optional[str] = typer.Option(
         None, "--base", "-b", help="Compare with this ref (default: the remote's default branch, else main)."
     ),
-    all_models: bool = typer.Option(False, "--all", help="Gate every model in the policy."),
+    all_models: bool = _flag(False, "--all", help="Gate every model in the policy."),
     recipes: Optional[str] = typer.Option(
         None, "--recipes", help="Only these recipe labels, comma-separated."
     ),
-    latency: bool = typer.Option(True, "--latency/--no-latency", help="Time the candidates."),
+    latency: bool = _flag(True, "--latency/--no-latency", help="Time the candidates."),
     threads: Optional[int] = typer.Option(
         None,
         "--threads",
@@ -82,7 +88,7 @@ def check(
         None, "--out", help="Keep the candidate .tflite files in this folder."
     ),
     repo: Path = typer.Option(Path("."), "--repo", help="The repository (default: current folder)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the final table."),
+    quiet: bool = _flag(False, "--quiet", "-q", help="No progress, only the final table."),
     cache: Optional[Path] = typer.Option(None, "--cache", envvar="EDGEGATE_CACHE", help=CACHE_HELP),
     cache_max: Optional[int] = typer.Option(
         None, "--cache-max", envvar="EDGEGATE_CACHE_MAX", parser=_size, metavar="SIZE", help=CACHE_MAX_HELP
@@ -119,7 +125,7 @@ def init(
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Where to write (default: edgegate.yml)."
     ),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing policy file."),
+    force: bool = _flag(False, "--force", help="Overwrite an existing policy file."),
 ) -> None:
     """Write a commented starter policy for the models found in the repository."""
     from edgegate.cli.init import init as command
@@ -135,7 +141,7 @@ def edgetpu(
     ),
     runtime: Optional[int] = typer.Option(None, "--runtime", help="Target runtime version (10-14)."),
     compiler: str = typer.Option("auto", "--compiler", help="auto | static | path to edgetpu_compiler."),
-    as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
+    as_json: bool = _flag(False, "--json", help="Print the analysis as JSON."),
 ) -> None:
     """Predict (or compile and report) how much of a model runs on the Coral Edge TPU."""
     from edgegate.cli.edgetpu import edgetpu as command
@@ -213,7 +219,7 @@ def merge(
     """Join the results of `edgegate ci --shard I/N` jobs into one file."""
     from edgegate.cli.merge import merge as command
 
-    _exit(command, list(inputs), output, prog="edgegate merge")
+    _exit(command, list(inputs), output)
 
 
 @app.command()

@@ -37,8 +37,10 @@ def publish(
         run = read_results(Path(results))
         event = read_event(github.event_name, github.event_path)
         repo = repo or github.repository
-        if repo is None or not valid_repository(repo):
-            raise UsageError(f"--repo {repo!r}: expected owner/name (default: GITHUB_REPOSITORY)")
+        if repo is None:
+            raise UsageError("which repository? pass --repo owner/name (GITHUB_REPOSITORY is not set)")
+        if not valid_repository(repo):
+            raise UsageError(f"--repo {repo!r}: expected owner/name")
         number = pr if pr is not None else _pr_number(event, Path(results))
         marker(github.comment_header)
         if mode is not CommentMode.OFF and not github.token:
@@ -55,6 +57,13 @@ def publish(
     fork = isinstance(event, PullRequestEvent) and event.is_fork
     commit = event.head_sha if isinstance(event, (PullRequestEvent, WorkflowRunEvent)) else run.head.sha
     details = github.run_url
+    if isinstance(event, PullRequestEvent) and event.head_sha and run.head.sha != event.head_sha:
+        # Results of an older push (an artifact from another run) would replace this push's verdict.
+        log.warning(
+            f"not posting: these results tested {run.head.sha[:7]}, but this run's pull request event "
+            f"is for PR #{number}'s head {event.head_sha[:7]} (results of another push)"
+        )
+        return 0
     if isinstance(event, WorkflowRunEvent):
         # The results came from another (untrusted) run: post them only on the PR that run tested.
         try:

@@ -49,7 +49,7 @@ def test_unusable_input_exits_2_without_a_traceback(tmp_path, capsys):
     bad = tmp_path / "model.tflite"
     bad.write_text("hello")
     assert edgetpu(bad, compiler="static") == 2
-    assert capsys.readouterr().out.startswith(f"error: {bad}: not a TensorFlow Lite model")
+    assert capsys.readouterr().out.startswith(f"edgegate: {bad}: not a TensorFlow Lite model")
     assert edgetpu(bad, compiler="static", as_json=True) == 2
     assert "not a TensorFlow Lite model" in json.loads(capsys.readouterr().out)["error"]
 
