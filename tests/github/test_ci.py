@@ -388,14 +388,22 @@ def test_publish_usage_errors(tmp_path, github, capsys):
 def test_publish_on_a_pull_request_event_refuses_results_of_another_push(tmp_path, github, capsys):
     """An older results file (an artifact of an earlier push) never replaces this push's verdict."""
     results = tmp_path / "results.json"
-    write_results(make_run(make_model("detector", ("size", "fail", "too big", 6)), head_sha="a" * 40), results)
+    write_results(
+        make_run(make_model("detector", ("size", "fail", "too big", 6)), head_sha="a" * 40), results
+    )
     newer = load_event("pull_request_opened", pull_request__head__sha="d" * 40)
     runner = Runner(tmp_path / "r", github, "pull_request", newer)
     assert publish(results, None, None, "sticky", env=runner.env) == 0
-    assert "not posting: these results tested aaaaaaa, but this run's pull request event" in capsys.readouterr().out
+    assert (
+        "not posting: these results tested aaaaaaa, but this run's pull request event"
+        in capsys.readouterr().out
+    )
     assert github.comments_on(17) == []
     same = load_event("pull_request_opened", pull_request__head__sha="a" * 40)
-    assert publish(results, None, None, "sticky", env=Runner(tmp_path / "s", github, "pull_request", same).env) == 0
+    assert (
+        publish(results, None, None, "sticky", env=Runner(tmp_path / "s", github, "pull_request", same).env)
+        == 0
+    )
     (comment,) = github.comments_on(17)
     assert "commit aaaaaaa" in comment["body"]
 
