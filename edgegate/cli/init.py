@@ -7,31 +7,18 @@ runs and edits the budgets, rather than from an empty page.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 
 from edgegate.errors import UsageError
 from edgegate.log_output import say
-from edgegate.model_files import MODEL_SUFFIXES, SAVED_MODEL_FILES
-
-_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
+from edgegate.model_files import find_model_paths
 
 
 def find_models(root: Path) -> list[tuple[str, list[str]]]:
     """(model path, nearby .npz files) for every model under ``root``, sorted."""
-    found: list[tuple[str, list[str]]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        if any(marker in filenames for marker in SAVED_MODEL_FILES):
-            dirnames[:] = []  # a SavedModel's variables/ and assets/ are part of it
-            found.append((here.relative_to(root).as_posix(), []))
-            continue
-        for f in sorted(filenames):
-            if Path(f).suffix.lower() in MODEL_SUFFIXES and not f.endswith("_edgetpu.tflite"):
-                found.append(((here / f).relative_to(root).as_posix(), []))
+    found: list[tuple[str, list[str]]] = [(path, []) for path in find_model_paths(root)]
     for i, (path, _) in enumerate(found):
         folder = (root / path).parent
         npz = sorted(p.relative_to(root).as_posix() for p in folder.rglob("*.npz"))[:5]

@@ -206,10 +206,20 @@ def _verdict(run: RunResult) -> str:
     n = len(run.models)
     if not n and run.status == Status.ERROR:
         return "💥 EdgeGate could not run"
-    failing = [m for m in run.models if m.status.fails]
+    failing = [m for m in run.models if m.status.fails and not m.error]
     warning = [m for m in run.models if m.status == Status.WARN]
     if not n:
         return f"{ICON['pass']} EdgeGate: no model changed"
+    errored = [m for m in run.models if m.error]
+    if errored:
+        # An input error (a mistyped path, a missing file) is no budget failure: worded apart.
+        if failing:
+            verb = "fails" if len(failing) == 1 else "fail"
+            return (
+                f"{ICON['fail']} EdgeGate: {len(failing)} of {n} models {verb} the gate, "
+                f"{len(errored)} could not be gated"
+            )
+        return f"{ICON['error']} EdgeGate: could not gate {f'{len(errored)} of {n} models' if n > 1 else 'the model'}"
     if failing:
         count = f"{len(failing)} of {n} models" if n > 1 else "the model"
         return f"{ICON['fail']} EdgeGate: {count} {'fails' if len(failing) == 1 else 'fail'} the gate"

@@ -48,7 +48,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     notes = list(changes.notes) + list(options.extra_notes)
     base_policy, base_note = _base_policy(repo, policy, changes.base_sha)
     if base_note and options.trust != "base":
-        notes.append(base_note)
+        # Nothing is turned off in a local run: only the comparison of the two policies is missing.
+        notes.append(f"{base_note}: the policy's changes since the base are not listed")
     policy_changes = policy_changes_between(base_policy, policy) if base_policy is not None else ()
     if options.trust == "base":
         changed = _trusted_only(repo, policy, changes, changed, (base_policy, base_note), notes)
@@ -109,7 +110,7 @@ def _trusted_only(repo, policy, changes, changed: list[Any], at_merge_base, note
         at_merge_base if trusted_sha == changes.base_sha else _base_policy(repo, policy, trusted_sha)
     )
     if base_note:
-        notes.append(base_note)
+        notes.append(f"{base_note}: every setting that runs code is off")
     trusted, said = restrict_to_trusted(policy, base_policy)
     notes += said
     by_index = {m.index: m for m in trusted.models}
@@ -164,7 +165,7 @@ def _gate(
         for i, ch in enumerate(changed):
             # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
             work = work_root / safe_name(ch.target.name)
-            plan = plan_model(ModelRef(i, ch.target.name), ch, materializer, work)
+            plan = plan_model(ModelRef(i, ch.target.name), ch, materializer, work, policy.display_path)
             shown = f"{ch.target.name} ({ch.target.path})"
             if shown in unconvertible and plan.error is None:
                 plan = replace(plan, error=missing_tensorflow_message(shown))
@@ -276,14 +277,14 @@ def _base_policy(repo: Any, policy: Any, base_sha: str | None) -> tuple[Any, str
     with tempfile.TemporaryDirectory(prefix="edgegate-base-policy-") as tmp:
         try:
             if not repo.exists_at(base_sha, rel):
-                return None, f"the base commit has no {rel}: every setting that runs code is off"
+                return None, f"the base commit has no {rel}"
             exported = repo.export(base_sha, rel, Path(tmp))
             return load_policy(exported, root=Path(tmp)), None
         except EdgeGateError as e:
             first = str(e).splitlines()[-1].strip()
             return (
                 None,
-                f"the base branch's {rel} cannot be read ({first}): every setting that runs code is off",
+                f"the base branch's {rel} cannot be read ({first})",
             )
 
 
