@@ -702,6 +702,11 @@ def _hybrid_op(model: TfliteModel, op: OperatorInfo) -> bool:
     )
 
 
+def computes_in_eight_bit(model: TfliteModel) -> bool:
+    """An integer model: its ops compute on 8-bit quantized tensors, as the Edge TPU needs."""
+    return _not_quantized(model) is None
+
+
 def _not_quantized(model: TfliteModel) -> Rejection | None:
     hybrid = next((op for op in model.operators if _hybrid_op(model, op)), None)
     if hybrid is None and any(_is_eight_bit_op(model, op) for op in model.operators):

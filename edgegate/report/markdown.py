@@ -16,7 +16,7 @@ from pathlib import Path
 import jinja2
 
 from edgegate.units import format_bytes, format_ms, format_percent_change
-from edgegate.results import CandidateResult, ModelResult, RunResult
+from edgegate.results import NO_CHANGE_NOTE, CandidateResult, ModelResult, RunResult
 from edgegate.results.codec import write_text_atomic
 from edgegate.results.model import PairedInterval
 from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
@@ -228,6 +228,11 @@ def _verdict(run: RunResult) -> str:
     return f"{ICON['pass']} EdgeGate: {n} model{'s' if n > 1 else ''} within budget"
 
 
+def shown_notes(run: RunResult) -> tuple[str, ...]:
+    """The run's notes as shown under the models; "no model changed" is the headline already."""
+    return tuple(n for n in run.notes if n != NO_CHANGE_NOTE)
+
+
 def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url: str | None = None) -> str:
     """The report; with ``max_chars``, folded to fit (linking ``details_url`` for the rest)."""
     template = _environment().get_template("report.md.j2")
@@ -238,6 +243,7 @@ def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url
             run=run,
             models=order,
             headline=_headline(run),
+            notes=shown_notes(run),
             level=level,
             details_url=details_url,
             Status=Status,

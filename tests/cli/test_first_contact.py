@@ -3,7 +3,6 @@ a mistyped model path, the notes of a first local run, flags and error lines."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -76,3 +75,69 @@ def test_a_local_run_does_not_claim_code_running_settings_are_off(repo):
     said = " ".join(proc.stdout.split())
     assert "every setting that runs code is off" not in said
     assert "the base commit has no edgegate.yml: the policy's changes since the base are not listed" in said
+
+
+CORAL_EDGETPU = SHARED / "mobilenet_v1_0.25_128_quant_edgetpu.tflite"
+
+
+@needs_models
+def test_init_on_a_tflite_repository_proposes_what_applies_and_the_first_check_hints_all(repo):
+    """Coral's integer model, its compiled twin, and a float .tflite built here: recipes and
+    deploy only where they apply, sizes from each file with 10 % headroom, edgetpu: for the
+    integer model, the file's own name; then the first check on main says what to run."""
+    import yaml
+
+    repo.write("models/coral/mobilenet_v1_0.25_128_quant.tflite", MOBILENET.read_bytes())
+    repo.write("models/coral/mobilenet_v1_0.25_128_quant_edgetpu.tflite", CORAL_EDGETPU.read_bytes())
+    float_model = _float_tflite()
+    repo.write("models/float/dense.tflite", float_model)
+    proc = edgegate_cli("init", cwd=repo.root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = (repo.root / "edgegate.yml").read_text()
+    policy = yaml.safe_load(text)
+    assert "recipes" not in policy["defaults"] and "deploy" not in policy["defaults"]
+    by_name = {m["name"]: m for m in policy["models"]}
+    assert set(by_name) == {"mobilenet_v1_0.25_128_quant", "dense"}  # the compiled twin is no source
+    coral, dense = by_name["mobilenet_v1_0.25_128_quant"], by_name["dense"]
+    assert "recipes" not in coral and "deploy" not in coral and "recipes" not in dense
+    size = MOBILENET.stat().st_size
+    assert coral["budgets"]["size"] == f"{-(-size * 11 // 10000)} KB"  # ceil(size × 1.1) in KB
+    assert dense["budgets"]["size"] == f"{-(-len(float_model) * 11 // 10000)} KB"
+    assert coral["edgetpu"] == {"level": "warn"} and "edgetpu" not in dense
+    repo.commit("adopt EdgeGate")
+
+    first = edgegate_cli("check", "--no-latency", cwd=repo.root)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.count("no model changed") == 1, first.stdout
+    assert "edgegate check --all" in first.stdout
+    gated = edgegate_cli("check", "--all", "--no-latency", "--quiet", cwd=repo.root)
+    assert gated.returncode == 0, gated.stdout + gated.stderr
+    assert "2 models within budget" in gated.stdout
+
+
+def _float_tflite() -> bytes:
+    """A float32 .tflite of one dense layer, converted here (no Edge TPU proposal for it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tensorflow as tf\n"
+        "m = tf.keras.Sequential([tf.keras.Input((8,)), tf.keras.layers.Dense(4)])\n"
+        "sys.stdout.buffer.write(tf.lite.TFLiteConverter.from_keras_model(m).convert())\n"
+    )
+    env = {"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, env=env).stdout
+
+
+def test_the_no_change_comment_keeps_its_text_apart_from_its_footer():
+    import dataclasses
+
+    from edgegate.publishers.interface import Publication
+    from edgegate.publishers.pr_comment import comment_body
+    from edgegate.results import NO_CHANGE_NOTE
+    from tests.github.conftest import make_run
+
+    run = dataclasses.replace(make_run(), notes=(NO_CHANGE_NOTE, "comparing with main"))
+    body = comment_body(Publication(run, Path("r.json"), None, "https://x.invalid/run", "c" * 40))
+    assert body.count("no model changed") == 1
+    assert "_comparing with main_\n\n<sub>EdgeGate" in body  # a paragraph of its own
