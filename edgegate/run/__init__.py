@@ -219,14 +219,14 @@ def _cache_base(options: CheckOptions) -> ResultsCache | None:
 
 def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
     """The repository, its policy, the change set and the models this run (or shard) gates."""
-    from edgegate.changes.git import GitRepo
+    from edgegate.changes.no_base import every_model_without_base
     from edgegate.changes.select import find_changes
     from edgegate.errors import UsageError
     from edgegate.policy.load import load_policy_checked
     from edgegate.policy.problems import policy_error
     from edgegate.targets import target_problems
 
-    repo = GitRepo(options.repo)
+    repo, without_base = _repository(options)
     checked = load_policy_checked(options.policy or repo.root / "edgegate.yml", root=repo.root)
     # The targets' settings are checked on what the loader resolved, problems or not: one error
     # lists every problem of the file.
@@ -247,15 +247,19 @@ def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
                 f"--recipes: no recipe labelled {', '.join(unknown)} in {policy.display_path}; "
                 f"the policy has {', '.join(sorted(known))}"
             )
-    changes = find_changes(
-        policy,
-        repo,
-        base=options.base,
-        all_models=options.all_models,
-        paths=options.paths,
-        # A model is the one its name names: its base version is where the base branch's
-        # policy had it, wherever the pull request's policy moved it.
-        base_policy=lambda sha: _base_policy(repo, policy, sha)[0],
+    changes = (
+        every_model_without_base(policy, without_base)
+        if without_base
+        else find_changes(
+            policy,
+            repo,
+            base=options.base,
+            all_models=options.all_models,
+            paths=options.paths,
+            # A model is the one its name names: its base version is where the base branch's
+            # policy had it, wherever the pull request's policy moved it.
+            base_policy=lambda sha: _base_policy(repo, policy, sha)[0],
+        )
     )
     changed = list(changes.models)
     if options.shard:
@@ -264,6 +268,29 @@ def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
         names = select_shard([c.target.name for c in changed], *options.shard)
         changed = [c for c in changed if c.target.name in names]
     return repo, policy, changes, changed
+
+
+def _repository(options: CheckOptions) -> tuple[Any, Any]:
+    """The git repository; with ``--all`` and no ``--base``, a folder without git or without a
+    base branch is gated without comparisons (``changes/no_base.py``) instead of refused."""
+    from edgegate.changes.git import GitRepo
+    from edgegate.changes.no_base import NoBase
+    from edgegate.errors import UsageError
+
+    without_base_allowed = options.all_models and options.base is None and not options.paths
+    try:
+        repo = GitRepo(options.repo)
+    except UsageError:
+        if not without_base_allowed or not Path(options.repo).is_dir():
+            raise
+        source = NoBase(Path(options.repo), f"{Path(options.repo).resolve()} is not a git repository")
+        return source, source
+    if without_base_allowed:
+        try:
+            repo.default_base()
+        except UsageError:
+            return repo, NoBase(repo.root, "no base branch (origin/HEAD, main or master) in this repository")
+    return repo, None
 
 
 def _base_policy(repo: Any, policy: Any, base_sha: str | None) -> tuple[Any, str | None]:

@@ -3,6 +3,7 @@ a mistyped model path, the notes of a first local run, flags and error lines."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,47 @@ def test_the_no_change_comment_keeps_its_text_apart_from_its_footer():
     body = comment_body(Publication(run, Path("r.json"), None, "https://x.invalid/run", "c" * 40))
     assert body.count("no model changed") == 1
     assert "_comparing with main_\n\n<sub>EdgeGate" in body  # a paragraph of its own
+
+
+ONE_MODEL = "version: 1\nmodels:\n  - name: m\n    path: models/m.tflite\n    budgets: {size: 2 MB}\n"
+
+
+@needs_models
+def test_check_all_gates_without_a_base_outside_git_and_with_only_a_trunk_branch(tmp_path, repo):
+    folder = tmp_path / "plain"
+    (folder / "models").mkdir(parents=True)
+    shutil.copy(MOBILENET, folder / "models" / "m.tflite")
+    (folder / "edgegate.yml").write_text(ONE_MODEL)
+    outside = edgegate_cli("check", "--all", "--no-latency", "--quiet", cwd=folder)
+    assert outside.returncode == 0, outside.stdout + outside.stderr
+    said = " ".join(outside.stdout.split())
+    assert "1 model within budget" in said
+    assert "is not a git repository: every model gated as it is, without comparing with a base" in said
+    # Without --all a change needs git: still refused, saying why.
+    assert edgegate_cli("check", "--quiet", cwd=folder).returncode == 2
+
+    repo.git("checkout", "-qb", "trunk")
+    repo.write("models/m.tflite", MOBILENET.read_bytes())
+    repo.write("edgegate.yml", ONE_MODEL)
+    repo.commit("models")
+    trunk = edgegate_cli("check", "--all", "--no-latency", "--quiet", cwd=repo.root)
+    assert trunk.returncode == 0, trunk.stdout + trunk.stderr
+    assert "no base branch (origin/HEAD, main or master) in this repository: every model gated" in " ".join(
+        trunk.stdout.split()
+    )
+
+
+@needs_models
+def test_check_paths_are_taken_from_the_current_folder_as_git_takes_them(repo):
+    repo.write("models/m.tflite", MOBILENET.read_bytes())
+    repo.write("edgegate.yml", ONE_MODEL)
+    repo.commit("models")
+    (repo.root / "docs").mkdir()
+    from_models = edgegate_cli("check", "m.tflite", "--no-latency", "--quiet", cwd=repo.root / "models")
+    assert from_models.returncode == 0, from_models.stdout + from_models.stderr
+    assert "m models/m.tflite (requested)" in from_models.stdout
+    sibling = edgegate_cli("check", "../models/m.tflite", "--no-latency", "--quiet", cwd=repo.root / "docs")
+    assert sibling.returncode == 0, sibling.stdout + sibling.stderr
+    # A root-relative path from a subfolder is a path git would not find either: refused, naming it.
+    wrong = edgegate_cli("check", "models/m.tflite", "--no-latency", "--quiet", cwd=repo.root / "docs")
+    assert wrong.returncode == 2 and "relative to the current folder" in wrong.stderr
