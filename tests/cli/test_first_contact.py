@@ -186,3 +186,31 @@ def test_check_paths_are_taken_from_the_current_folder_as_git_takes_them(repo):
     # A root-relative path from a subfolder is a path git would not find either: refused, naming it.
     wrong = edgegate_cli("check", "models/m.tflite", "--no-latency", "--quiet", cwd=repo.root / "docs")
     assert wrong.returncode == 2 and "relative to the current folder" in wrong.stderr
+
+
+@needs_models
+def test_ci_outside_actions_leaves_the_checkout_clean_and_says_where_its_files_are(repo, tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    repo.write("edgegate.yml", ONE_MODEL)
+    repo.write("README.md", "x\n")
+    repo.commit("base")
+    repo.git("checkout", "-qb", "feature")
+    repo.write("models/m.tflite", MOBILENET.read_bytes())
+    repo.commit("add a model")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    env.update(TMPDIR=str(tmp_path), PYTHONPATH=str(Path(__file__).resolve().parents[2]), HOME=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-m", "edgegate", "ci", "--comment", "off"],
+        cwd=repo.root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+    (results,) = re.findall(r"results: (\S+); report:", proc.stdout)
+    assert Path(results).is_file() and Path(results).parent.parent == tmp_path
