@@ -50,11 +50,16 @@ def describe(model: Path, r: EdgeTpuResult) -> list[str]:
         lines.append(f"Fix: {r.hint}")
     uncertain = [o for o in r.ops if o.uncertain]
     if uncertain:
+        # Each is counted where the prediction puts it: on the Edge TPU only when the model
+        # compiles and its partition reaches it (the totals above say the same).
         lines.append(
-            f"Uncertain ({len(uncertain)}): predicted mapped, but the file cannot settle it; confirm with "
-            "edgetpu_compiler:"
+            f"Uncertain ({len(uncertain)}): rules the file cannot settle; confirm with edgetpu_compiler:"
         )
-        lines += [f"  #{o.index} {o.op} (tensor '{o.tensor}'): {o.reason}" for o in uncertain]
+        lines += [
+            f"  #{o.index} {o.op} (tensor '{o.tensor}'): counted on the "
+            f"{'Edge TPU' if o.mapped and r.compiles else 'CPU'}; {o.reason}"
+            for o in uncertain
+        ]
     lines += [f"Note: {n}" for n in r.notes]
     if r.log:
         lines += ["", r.log.rstrip("\n")]

@@ -642,7 +642,7 @@ def _unlisted(ctx: OpContext) -> Finding:
     return Finding(
         MAPPED,
         f"{ctx.op.op} is not in Coral's supported-operation table, but compiled models show some unlisted ops "
-        "mapped (reference §2): predicted mapped, unconfirmed",
+        "mapped (reference §2): it may map, unconfirmed",
         hints.hint("unlisted-op", op=ctx.op.op),
         uncertain=True,
     )
