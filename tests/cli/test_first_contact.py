@@ -214,3 +214,27 @@ def test_ci_outside_actions_leaves_the_checkout_clean_and_says_where_its_files_a
     assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
     (results,) = re.findall(r"results: (\S+); report:", proc.stdout)
     assert Path(results).is_file() and Path(results).parent.parent == tmp_path
+
+
+def test_help_shows_no_type_after_flags_that_take_no_value():
+    flags = {"check": ("--all", "--latency", "--quiet"), "init": ("--force",), "edgetpu": ("--json",)}
+    for command, names in flags.items():
+        proc = edgegate_cli(command, "--help", cwd=Path.cwd(), env={"COLUMNS": "200"})
+        assert proc.returncode == 0, proc.stderr
+        for name in names:
+            (line,) = [line for line in proc.stdout.splitlines() if f" {name} " in line]
+            assert "<bool>" not in line, (command, line)
+
+
+def test_every_command_starts_its_errors_with_one_prefix(tmp_path):
+    (tmp_path / "bad.tflite").write_text("hello")
+    said = {
+        "merge": edgegate_cli("merge", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o.json"), cwd=tmp_path),
+        "edgetpu": edgegate_cli("edgetpu", str(tmp_path / "bad.tflite"), "--compiler", "static", cwd=tmp_path),
+        "check": edgegate_cli("check", "--quiet", cwd=tmp_path),
+        "publish": edgegate_cli("publish", str(tmp_path / "missing.json"), "--pr", "1", cwd=tmp_path),
+    }
+    for command, proc in said.items():
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+        assert lines and lines[0].startswith("edgegate: "), (command, lines)
