@@ -229,8 +229,12 @@ def test_help_shows_no_type_after_flags_that_take_no_value():
 def test_every_command_starts_its_errors_with_one_prefix(tmp_path):
     (tmp_path / "bad.tflite").write_text("hello")
     said = {
-        "merge": edgegate_cli("merge", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o.json"), cwd=tmp_path),
-        "edgetpu": edgegate_cli("edgetpu", str(tmp_path / "bad.tflite"), "--compiler", "static", cwd=tmp_path),
+        "merge": edgegate_cli(
+            "merge", str(tmp_path / "missing.json"), "-o", str(tmp_path / "o.json"), cwd=tmp_path
+        ),
+        "edgetpu": edgegate_cli(
+            "edgetpu", str(tmp_path / "bad.tflite"), "--compiler", "static", cwd=tmp_path
+        ),
         "check": edgegate_cli("check", "--quiet", cwd=tmp_path),
         "publish": edgegate_cli("publish", str(tmp_path / "missing.json"), "--pr", "1", cwd=tmp_path),
     }

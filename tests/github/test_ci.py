@@ -419,3 +419,23 @@ def test_publish_says_which_repository_is_missing(tmp_path, github, capsys):
     assert "None" not in said
     assert publish(good, 5, "not a repo", "sticky", env=runner.env) == 2
     assert "--repo 'not a repo': expected owner/name" in capsys.readouterr().out
+
+
+def test_publish_without_a_results_file_says_could_not_run_on_the_pr(tmp_path, github, capsys):
+    """The sharded pattern's comment job after a gate job crashed before uploading: the PR is told
+    this push was not gated (exit 2), not left with an earlier push's verdict."""
+    earlier = tmp_path / "earlier.json"
+    write_results(make_run(make_model("detector", ("size", "pass", "fine", 6)), head_sha="a" * 40), earlier)
+    old = load_event("pull_request_opened", pull_request__head__sha="a" * 40)
+    assert (
+        publish(earlier, None, None, "sticky", env=Runner(tmp_path / "old", github, "pull_request", old).env)
+        == 0
+    )
+    event = load_event("pull_request_opened", pull_request__head__sha="d" * 40)
+    runner = Runner(tmp_path / "r", github, "pull_request", event)
+    missing = tmp_path / "shards" / "*" / "results.json"
+    assert publish(missing, None, None, "sticky", env=runner.env) == 2
+    (comment,) = github.comments_on(17)
+    assert "## 💥 EdgeGate could not run" in comment["body"] and "commit ddddddd" in comment["body"]
+    assert "no results file: the gate job stopped before it wrote one" in comment["body"]
+    assert runner.outputs["status"] == "error" and "could not run" in runner.summary
