@@ -239,7 +239,8 @@ def test_sharded_example_splits_evenly_and_publishes_once():
         range(1, len(shards) + 1)
     )
     assert step["with"]["comment"] == "off"
-    assert comment["needs"] == "gate" and comment["if"] == "always()"
+    # Not after cancel-in-progress cancelled the run; a crashed gate job is "could not run".
+    assert comment["needs"] == "gate" and comment["if"] == "${{ !cancelled() }}"
     assert comment["permissions"] == {"pull-requests": "write"}
     download, publish = comment["steps"]
     assert download["with"]["pattern"] == "edgegate-shard-*" and publish["with"]["command"] == "publish"
@@ -297,6 +298,18 @@ def run_step(step_id: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
 
 def run_step_named(name: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
     return run_script(next(s for s in ACTION["runs"]["steps"] if s["name"] == name)["run"], env, cwd)
+
+
+def test_no_concurrency_group_makes_pushes_to_main_cancel_each_other():
+    """A group of the PR's number alone is `edgegate-` for every push to main: each would cancel
+    the one before, the runs that fill the caches included."""
+    docs = (ROOT / "docs" / "github-action.md").read_text()
+    groups = re.findall(r"group: (edgegate-\$\{\{[^}]*\}\})", docs)
+    for path in EXAMPLES:
+        concurrency = load_workflow(path).get("concurrency")
+        if concurrency:
+            groups.append(concurrency["group"])
+    assert groups and all("github.event.pull_request.number || github.sha" in g for g in groups), groups
 
 
 def test_action_steps_gate_shards_name_artifacts_merge_and_publish(models_repo_for_action, github, tmp_path):
