@@ -471,3 +471,22 @@ def test_action_reads_edgegates_version_for_the_cache_key(tmp_path):
 
     lines = output.read_text().splitlines()
     assert lines[0] == f"version={__version__}" and re.fullmatch(r"digest=[0-9a-f]{16}", lines[1])
+
+
+SHELLCHECK = shutil.which("shellcheck")
+
+
+@pytest.mark.skipif(
+    SHELLCHECK is None, reason="shellcheck is not installed (.ci/run installs it from Debian)"
+)
+def test_shellcheck_finds_nothing_in_the_actions_run_scripts(tmp_path):
+    found = []
+    for i, step in enumerate(ACTION["runs"]["steps"]):
+        if "run" not in step:
+            continue
+        assert "${{" not in step["run"]  # inputs come through env: the script is plain bash
+        script = tmp_path / f"step{i}.sh"
+        script.write_text("#!/usr/bin/env bash\n" + step["run"])
+        proc = subprocess.run([SHELLCHECK, "-f", "gcc", str(script)], capture_output=True, text=True)
+        found += [f"{step.get('id') or step['name']}: {line}" for line in proc.stdout.splitlines()]
+    assert found == []
