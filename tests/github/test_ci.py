@@ -439,3 +439,21 @@ def test_publish_without_a_results_file_says_could_not_run_on_the_pr(tmp_path, g
     assert "## 💥 EdgeGate could not run" in comment["body"] and "commit ddddddd" in comment["body"]
     assert "no results file: the gate job stopped before it wrote one" in comment["body"]
     assert runner.outputs["status"] == "error" and "could not run" in runner.summary
+
+
+def test_a_pull_request_whose_base_has_no_policy_says_code_running_settings_are_off(
+    repo, github, tmp_path, monkeypatch, tflite_models
+):
+    """Where it is true (a pull request's run trusts only the base's policy), the note stays."""
+    repo.write("README.md", "models\n")
+    repo.base = repo.commit("base")
+    repo.git("checkout", "-qb", "feature")
+    repo.write("edgegate.yml", POLICY)
+    repo.write("models/detector.tflite", tflite_models["small"])
+    repo.write("models/keyword.tflite", tflite_models["small"])
+    repo.head = repo.commit("adopt EdgeGate")
+    monkeypatch.chdir(repo.root)
+    runner = Runner(tmp_path / "run", github, "pull_request", pr_event(repo))
+    gate(runner, comment="off")
+    notes = read_results(runner.out / "results.json").notes
+    assert "the base commit has no edgegate.yml: every setting that runs code is off" in notes
