@@ -12,10 +12,31 @@ from pathlib import Path
 from typing import Any, List, NoReturn, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from edgegate.cli.errors import guarded
 
+
+class _NoTypeAfterHelp:
+    """``--help`` takes no value: typer's own option would show ``<bool>`` after it."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Command(_NoTypeAfterHelp, TyperCommand):
+    pass
+
+
+class _Group(_NoTypeAfterHelp, TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -59,7 +80,7 @@ def _size(text: str) -> int:
     return size
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     paths: List[str] = typer.Argument(None, help="Gate the models at these paths (changed or not)."),
     policy: Optional[Path] = typer.Option(
@@ -119,7 +140,7 @@ def check(
     _exit(command, options, json_out, report, quiet=quiet)
 
 
-@app.command()
+@app.command(cls=_Command)
 def init(
     repo: Path = typer.Option(Path("."), "--repo", help="The repository to scan for models."),
     output: Optional[Path] = typer.Option(
@@ -133,7 +154,7 @@ def init(
     _exit(command, repo, output, force=force)
 
 
-@app.command()
+@app.command(cls=_Command)
 def edgetpu(
     model: Path = typer.Argument(..., help="A .tflite (or compiled *_edgetpu.tflite) file."),
     compiler_version: int = typer.Option(
@@ -149,7 +170,7 @@ def edgetpu(
     _exit(command, model, compiler_version, runtime, compiler, as_json)
 
 
-@app.command()
+@app.command(cls=_Command)
 def ci(
     policy: Optional[Path] = typer.Option(None, "--policy", "-p"),
     base: Optional[str] = typer.Option(None, "--base", help="Override the base (default: the PR's base)."),
@@ -186,7 +207,7 @@ def ci(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def needs(
     policy: Optional[Path] = typer.Option(None, "--policy", "-p"),
     base: Optional[str] = typer.Option(None, "--base", help="Compare with this ref (as `edgegate ci`)."),
@@ -198,7 +219,7 @@ def needs(
     _exit(run_needs, policy, base, shard)
 
 
-@app.command()
+@app.command(cls=_Command)
 def publish(
     results: Path = typer.Argument(..., help="A results JSON from `edgegate check/ci/merge`."),
     pr: Optional[int] = typer.Option(None, "--pr", help="Pull request number (default: from the event)."),
@@ -211,7 +232,7 @@ def publish(
     _exit(command, results, pr, repo, comment)
 
 
-@app.command()
+@app.command(cls=_Command)
 def merge(
     inputs: List[Path] = typer.Argument(..., help="Shard results files."),
     output: Path = typer.Option(..., "--output", "-o", help="The joined results file."),
@@ -222,7 +243,7 @@ def merge(
     _exit(command, list(inputs), output)
 
 
-@app.command()
+@app.command(cls=_Command)
 def report(
     results: Path = typer.Argument(..., help="A results JSON."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
