@@ -4,7 +4,7 @@ Builds a local wheelhouse first (every dependency and the build backend, from pi
 timings are the install itself, not the download, as on a runner with a warm `actions/cache`.
 EdgeGate itself is built from its source tree in each install, as the action does. Then, side by
 side, in fresh venvs: the light core installed the way the action does it (uv, itself installed by
-pip), the light core with pip, and the full install (`edgegate[tensorflow]` with pip, what every run
+pip), the light core with pip, and the full install (the `tensorflow` extra with pip, what every run
 installed before). Each is followed by what the action runs: `edgegate needs` and `edgegate check`
 on a repository where no model changed.
 Goal (issue 12): core < 15 s and < 300 MB. Run: python bench/bench_install.py
@@ -91,7 +91,7 @@ def main() -> None:
                 "uv",
             ]
         )
-        for built in wheels.glob("edgegate-*.whl"):
+        for built in wheels.glob("edgegate_ml-*.whl"):
             built.unlink()  # the action installs EdgeGate from its checkout: it is built each run
         repo = _repo(tmp)
         local = f"--no-index --find-links {wheels}"

@@ -32,7 +32,7 @@ def test_wheel_contains_templates_and_data(tmp_path):
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("edgegate-*.whl")
+    (wheel,) = tmp_path.glob("edgegate_ml-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
         "edgegate/templates/report.md.j2",
