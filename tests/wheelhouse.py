@@ -41,7 +41,7 @@ def _project() -> dict:
 
 def dependency_names() -> list[str]:
     """EdgeGate's light core dependencies, by name."""
-    return [re.match(r"[A-Za-z0-9._-]+", d).group(0) for d in _project()["project"]["dependencies"]]  # type: ignore[union-attr]
+    return [re.split(r"[\s<>=!~;\[(]", d, maxsplit=1)[0] for d in _project()["project"]["dependencies"]]
 
 
 def requirements() -> list[str]:
@@ -63,7 +63,8 @@ def build(folder: Path, wanted: list[str]) -> None:
         "-w",
         str(folder),
     ]
-    subprocess.run([*command, *wanted], check=True)
+    if subprocess.run([*command, *wanted], check=False).returncode:
+        sys.exit(f"could not build the wheelhouse in {folder}: pip wheel failed (its error above)")
     for built in folder.glob("edgegate-*.whl"):
         built.unlink()
 
