@@ -69,7 +69,7 @@ def build(folder: Path, wanted: list[str]) -> None:
         built.unlink()
 
 
-def _built_for() -> dict:
+def built_for() -> dict:
     """What decides the wheelhouse's content: a change here makes a built one stale."""
     project = _project()
     return {
@@ -86,7 +86,7 @@ def problem(folder: Path = FOLDER) -> str | None:
     stamp = folder / STAMP
     if not stamp.is_file():
         why = f"no wheelhouse at {folder}"
-    elif json.loads(stamp.read_text()) != _built_for():
+    elif json.loads(stamp.read_text()) != built_for():
         why = f"the wheelhouse at {folder} was built for other requirements (action.yml or pyproject.toml changed)"
     else:
         return None
@@ -96,7 +96,7 @@ def problem(folder: Path = FOLDER) -> str | None:
 def main() -> None:
     shutil.rmtree(FOLDER, ignore_errors=True)
     build(FOLDER, requirements())
-    (FOLDER / STAMP).write_text(json.dumps(_built_for()))
+    (FOLDER / STAMP).write_text(json.dumps(built_for()))
     print(f"wheelhouse: {len(list(FOLDER.glob('*.whl')))} wheels in {FOLDER}")
 
 
