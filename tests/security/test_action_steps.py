@@ -2,7 +2,8 @@
 
 The attack: a pull request adds ``hashlib.py``, ``pip/``, ``venv/``, ``json.py``, ``yaml/``, ...
 at the repository root (each writes a marker when imported), a ``uv.toml`` whose
-``[pip] index-url`` names an index the attacker serves, and a ``pip.conf`` naming it too. The
+``[pip] index-url`` and ``extra-index-url`` name an index the attacker serves, and a ``pip.conf``
+naming it too. The
 ``run:`` scripts of action.yml run under bash as the runner runs them: the step's ``env:`` with
 its ``${{ }}`` expressions filled in, its ``working-directory`` (the checkout when it has none),
 ``GITHUB_OUTPUT``. The attacker's index is a real HTTP server on 127.0.0.1 that records every
@@ -14,9 +15,9 @@ made by uv or by pip, works isolated.
 The install steps install for real, offline: the job picks a mirror as a user would
 (``UV_INDEX_URL`` / ``PIP_INDEX_URL`` in its ``env:``), a package index on 127.0.0.1 serving the
 wheelhouse .ci/run builds (tests/wheelhouse.py: uv at action.yml's pin, EdgeGate's light core
-dependencies, its build backend). Every proxy variable names a closed port on 127.0.0.1, so
-anything else (PyPI, another registry) fails the step; pip reads no configuration file of this
-machine (a runner without one). Both paths: uv's and the pip fallback (taken when uv cannot be
+dependencies, its build backend). Every proxy variable names a proxy on 127.0.0.1 that records
+and refuses every request, so anything else (PyPI, another registry) is seen and fails: nothing
+asks it; pip reads no configuration file of this machine (a runner without one). Both paths: uv's and the pip fallback (taken when uv cannot be
 had: here a uv version the index lacks). pip's and uv's download caches start empty. The
 TensorFlow step installs the ``tensorflow`` extra of a copy of the action in which that extra
 names one small package (``six``) instead of 2 GB of TensorFlow: what it installs is not what is
@@ -64,6 +65,7 @@ SHADOWS = (
     "typer/",
     "numpy/",
 )
+PROBE = "six-offline-probe"  # a package installed nowhere: asking for it always asks the index
 PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 POLICY = """\
 version: 1
@@ -352,7 +354,7 @@ def test_installing_with_uv_runs_nothing_of_the_checkout_nor_reads_its_uv_toml(
 ):
     installed = install_then_gate_steps(runner, index, mirror, tmp_path)
     assert installed["uv"], "uv was not used: this test is about the uv path"
-    pypi = ["--index-url", "https://pypi.org/simple", "six-offline-probe"]  # installed nowhere: asked
+    pypi = ["--index-url", "https://pypi.org/simple", PROBE]
     assert_offline(
         runner, [installed["uv"], "pip", "install", "--dry-run", "--python", installed["python"], *pypi]
     )
@@ -368,11 +370,10 @@ def test_installing_with_uv_runs_nothing_of_the_checkout_nor_reads_its_uv_toml(
 def test_installing_with_pip_runs_nothing_of_the_checkout(
     runner: Runner, index: PackageIndex, mirror: PackageIndex, tmp_path: Path
 ):
-    installed = install_then_gate_steps(
-        runner, index, mirror, tmp_path, UV_VERSION="0.0.0.dev0"
-    )  # no such uv
+    no_such_uv = "0.0.0.dev0"
+    installed = install_then_gate_steps(runner, index, mirror, tmp_path, UV_VERSION=no_such_uv)
     assert installed["uv"] == "", "uv was used: this test is about the pip fallback"
-    pypi = ["--index-url", "https://pypi.org/simple", "six-offline-probe"]  # installed nowhere: asked
+    pypi = ["--index-url", "https://pypi.org/simple", PROBE]
     assert_offline(
         runner,
         [installed["python"], "-I", "-m", "pip", "download", "--retries", "0", "-d", str(tmp_path), *pypi],
