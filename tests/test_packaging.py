@@ -24,6 +24,7 @@ def test_wheel_contains_templates_and_data(tmp_path):
             "wheel",
             "-q",
             "--no-deps",
+            "--no-index",  # builds from the source tree alone: no index, no pip version check
             "--no-build-isolation",
             "-w",
             str(tmp_path),
