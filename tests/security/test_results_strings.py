@@ -311,6 +311,8 @@ def test_forged_recipe_labels_are_reduced_and_cut_in_the_chart():
 
 def test_publish_posts_a_forged_drop_unpaired_as_text(tmp_path):
     data = json.loads(encode_run(_filled(RunResult, intervals=False)))
+    # publish posts only results of the PR's current head (the pull_request event's head sha).
+    data["head"]["sha"] = load_event("pull_request_opened")["pull_request"]["head"]["sha"]
     plain, forged = tmp_path / "plain.json", tmp_path / "forged.json"
     place = ("models", 0, "candidates", 0, "accuracy", "drop_unpaired")
     plain.write_text(json.dumps(_planted(data, place, "the samples differ")), encoding="utf-8")
