@@ -227,7 +227,7 @@ class CacheKeys:
         """A target's fields: its settings as values, a file it reads (the GPU target's
         samples) by content, and for the Edge TPU the compiler it would run (by its bytes), not
         the repository folder a relative compiler path is resolved in."""
-        from edgegate.targets.edgetpu import EdgeTpuTarget
+        from edgegate.targets.edgetpu.target import EdgeTpuTarget
 
         if not dataclasses.is_dataclass(target):
             raise Uncacheable(f"the {target.title} target is not a frozen dataclass")
@@ -243,7 +243,7 @@ class CacheKeys:
         return tuple(parts)
 
     def _edgetpu_compiler(self, target: Any) -> str:
-        from edgegate.edgetpu.select import find_compiler
+        from edgegate.targets.edgetpu.select import find_compiler
         from edgegate.errors import EdgeGateError
 
         try:

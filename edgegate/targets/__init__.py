@@ -31,7 +31,7 @@ class PlacedTarget:
 
 def targets_for(model: ModelPolicy, root: Path | None = None) -> tuple[PlacedTarget, ...]:
     """The model's targets; ``ValueError``/``PolicyError`` for a section its target refuses."""
-    from edgegate.targets.edgetpu import EdgeTpuTarget
+    from edgegate.targets.edgetpu.target import EdgeTpuTarget
 
     found: list[PlacedTarget] = []
     if model.edgetpu.level != "off":
@@ -49,20 +49,20 @@ def _target(section: TargetSection, model: ModelPolicy, root: Path | None) -> Ta
     any work, and ``targets_for`` then takes the same (frozen) targets (Vela's config is read once)."""
     raw = json.loads(section.settings_json)
     if section.name == "compute":
-        from edgegate.targets.compute import ComputeSettings, ComputeTarget
+        from edgegate.targets.compute.target import ComputeSettings, ComputeTarget
 
         return ComputeTarget(ComputeSettings.parse(raw))
     if section.name == "mcu":
-        from edgegate.targets.mcu import McuSettings, McuTarget
+        from edgegate.targets.mcu.target import McuSettings, McuTarget
 
         return McuTarget(McuSettings.parse(raw))
     if section.name == "ethos-u":
-        from edgegate.targets.ethos_u import EthosUSettings, EthosUTarget
+        from edgegate.targets.ethos_u.target import EthosUSettings, EthosUTarget
 
         # (no line: target_problems puts file:line in front of each problem)
         return EthosUTarget(EthosUSettings.from_policy(raw, section.key))
     if section.name == "gpu":
-        from edgegate.targets.gpu import GpuSettings, GpuTarget
+        from edgegate.targets.gpu.target import GpuSettings, GpuTarget
 
         return GpuTarget.observing(GpuSettings.parse(raw), model.eval.data if model.eval else None, root)
     raise ValueError(f"unknown target {section.name!r}")  # the schema allows only the names above

@@ -19,10 +19,10 @@ import pytest
 from edgegate.policy.diff import WEAKENS, PolicyChange, changes_between, policy_changes
 from edgegate.policy.load import load_policy
 from edgegate.policy.schema import ModelEntry, ModelSettings
-from edgegate.targets.compute import ComputeSettings
-from edgegate.targets.ethos_u import EthosUSettings, VsBase
-from edgegate.targets.gpu import GpuSettings
-from edgegate.targets.mcu import McuSettings
+from edgegate.targets.compute.target import ComputeSettings
+from edgegate.targets.ethos_u.target import EthosUSettings, VsBase
+from edgegate.targets.gpu.target import GpuSettings
+from edgegate.targets.mcu.target import McuSettings
 
 # Every section written, most keys away from their defaults, so that changing one shows.
 SETTINGS: dict[str, Any] = {

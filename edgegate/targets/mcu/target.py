@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
+from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
 from edgegate.status import Level, Status
 from edgegate.targets.child_process import death
