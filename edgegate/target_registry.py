@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Union
 
 # For the written forms: a quantity as written ("256 KiB", "5%", 300M), parsed by the target.
@@ -55,6 +56,9 @@ class TargetKind:
     # (settings, the model's policy, the repository root) → the ``Target``, or None when the
     # model does not check it (the Edge TPU at ``level: off``).
     build: Callable[[Any, Any, Any], Any]
+    # Its part of the markdown report: a Jinja template in its folder, included with ``part`` set
+    # to "model" (after a model's table: ``m``) and to "candidate" (in its details: ``c``).
+    markdown: Path | None = None
 
 
 def kinds() -> tuple[TargetKind, ...]:

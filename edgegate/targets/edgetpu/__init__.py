@@ -3,6 +3,7 @@ reader). Set by a model's own ``edgetpu:`` key (``policy/``), not under ``target
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from edgegate.target_registry import TargetKind
@@ -15,4 +16,11 @@ def _build(settings: None, model: Any, root: Any) -> Any:
     return EdgeTpuTarget(model.edgetpu, root) if model.edgetpu.level != "off" else None
 
 
-KIND = TargetKind("edgetpu", EdgeTpuResult, written=None, parse=None, build=_build)
+KIND = TargetKind(
+    "edgetpu",
+    EdgeTpuResult,
+    written=None,
+    parse=None,
+    build=_build,
+    markdown=Path(__file__).with_name("report.md.j2"),
+)
