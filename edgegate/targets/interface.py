@@ -56,6 +56,12 @@ class Target(abc.ABC, Generic[Report]):
         """Whether its checks compare with the base version (then the base is analyzed too)."""
         return False
 
+    def read_files(self) -> dict[str, Path | None]:
+        """Files the analysis reads besides the model, by the field of the target they stand for
+        (a cache key holds their bytes instead of that field; None: that field reads none).
+        ``EdgeGateError`` when they cannot be found (the analysis reports it)."""
+        return {}
+
     @abc.abstractmethod
     def analyze(self, model: Path) -> Report:
         """Analyze one ``.tflite`` (in a worker); ``InputError`` for input it cannot read."""

@@ -144,6 +144,12 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
     def never_applies(self, conversion: Conversion) -> str | None:
         return None if conversion == AS_IS else why_never_compiles(conversion)
 
+    def read_files(self) -> dict[str, Path | None]:
+        """The compiler it runs, found through ``root`` (None: the static rules)."""
+        from edgegate.targets.edgetpu.select import find_compiler
+
+        return {"root": find_compiler(self.settings.compiler, self.root)}
+
     def analyze(self, model: Path) -> EdgeTpuResult:
         from edgegate.targets.edgetpu.select import analyze
 
