@@ -8,7 +8,9 @@ and reported (markdown and the results file).
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ from edgegate.results.model import RunResult
 from edgegate.run import CheckOptions, run_check
 from edgegate.status import Status
 from edgegate.units import format_bytes
+from edgegate.workers import pool
 from tests.security.test_results_strings import _filled
 from tests.targets.toy.report import ToyReport
 
@@ -44,7 +47,10 @@ models:
 
 @pytest.fixture
 def toy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The toy's registry line; and the checkout on the workers' import path, as the pool's tests
+    do (``import_paths``), so a worker can load the toy target from the test folder."""
     monkeypatch.setattr(target_registry, "PACKAGES", (*target_registry.PACKAGES, "tests.targets.toy"))
+    monkeypatch.setattr(pool, "WorkerPool", functools.partial(pool.WorkerPool, import_paths=(ROOT,)))
 
 
 def _policy_problems(repo, toy_settings: str) -> list[str]:
@@ -82,7 +88,7 @@ def test_a_toy_target_is_analyzed_in_a_worker_checked_cached_and_reported(repo, 
 
     (candidate,) = cold.models[0].candidates
     report = candidate.report("toy")
-    assert report == ToyReport(len(model), report.process) and report.process.startswith("SpawnProcess")
+    assert report == ToyReport(len(model), report.pid) and report.pid != os.getpid()  # in a worker
     (check,) = [c for c in candidate.checks if c.name == "toy.bytes"]
     assert (check.status, check.key, check.line) == (Status.FAIL, "models[0].targets.toy.max_bytes", 6)
     assert check.message == (
@@ -95,13 +101,11 @@ def test_a_toy_target_is_analyzed_in_a_worker_checked_cached_and_reported(repo, 
     assert warm.models == cold.models  # the cached report, checked again to the same verdict
 
     markdown = render_markdown(warm)
-    assert f"**Toy** as-is: {len(model)} bytes, measured in {report.process}" in markdown
+    assert f"**Toy** as-is: {len(model)} bytes, measured in process {report.pid}" in markdown
     assert f"- Toy: {format_bytes(len(model))}" in markdown and "toy.bytes" in markdown
     write_results(warm, tmp_path / "results.json")
     data = json.loads((tmp_path / "results.json").read_text())
-    assert data["models"][0]["candidates"][0]["targets"] == {
-        "toy": {"size": len(model), "process": report.process}
-    }
+    assert data["models"][0]["candidates"][0]["targets"] == {"toy": {"size": len(model), "pid": report.pid}}
     back = read_results(tmp_path / "results.json")
     assert back == warm and back.models[0].candidates[0].report("toy") == report
 

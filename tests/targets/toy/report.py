@@ -8,4 +8,4 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ToyReport:
     size: int  # the .tflite's bytes
-    process: str  # multiprocessing's name of the process that analyzed it
+    pid: int  # of the process that analyzed it
