@@ -14,7 +14,7 @@ run in different places:
    ``failed`` are written once, here, over the target's ``places``.
 
 A target is a frozen dataclass holding its policy settings, so a job can carry it to a worker.
-Adding a target is one module here plus its settings section in ``policy/`` (see
+Adding a target is one folder here plus one line in ``edgegate/target_registry.py`` (see
 docs/architecture.md).
 """
 
