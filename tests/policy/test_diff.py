@@ -144,7 +144,6 @@ TARGET_KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("gpu", "max_samples"): ("max_samples", 4),
     ("gpu", "timeout_s"): ("timeout_s", 60),
     ("gpu", "vs_base"): ("vs_base", False),
-    ("gpu", "timeout_s"): ("timeout_s", 20),
     ("ethos-u", "level"): ("level", "warn"),
     ("ethos-u", "accelerator"): ("accelerator", "ethos-u55-64"),
     ("ethos-u", "system_config"): ("system_config", "Ethos_U55_Deep_Embedded"),
