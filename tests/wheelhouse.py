@@ -67,7 +67,7 @@ def build(folder: Path, wanted: list[str]) -> None:
         sys.exit(f"could not build the wheelhouse in {folder}: pip wheel failed (its error above)")
     # The action builds EdgeGate from its source each run; a wheel's file name spells the
     # distribution with underscores.
-    for built in folder.glob(f"{_project()['name'].replace('-', '_')}-*.whl"):
+    for built in folder.glob(f"{_project()['project']['name'].replace('-', '_')}-*.whl"):
         built.unlink()
 
 
