@@ -27,7 +27,7 @@ from typing import Mapping
 
 import numpy as np
 
-from edgegate.edgetpu.flatbuffer import TensorInfo, parse_tflite
+from edgegate.targets.flatbuffer import TensorInfo, parse_tflite
 from edgegate.errors import InputError, PolicyError
 from edgegate.exception_text import bounded
 from edgegate.policy.sections import Calibration

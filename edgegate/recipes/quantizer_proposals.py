@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgegate.edgetpu.flatbuffer import TfliteModel, read_tflite
+from edgegate.targets.flatbuffer import TfliteModel, read_tflite
 
 # Ops whose input 1 is the weight tensor (the filter, the matrix, the embedding table).
 WEIGHTED_OPS = frozenset(

@@ -13,7 +13,7 @@ pytest.importorskip("litert_quantizer")
 
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 
-from edgegate.edgetpu.flatbuffer import parse_tflite  # noqa: E402
+from edgegate.targets.flatbuffer import parse_tflite  # noqa: E402
 from edgegate.errors import InputError, PolicyError  # noqa: E402
 from edgegate.recipes import litert_quantize as lq  # noqa: E402
 from edgegate.recipes.node_data import SUFFIX, node_data, write_node_data  # noqa: E402
