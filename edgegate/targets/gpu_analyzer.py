@@ -391,9 +391,11 @@ _ONE_IN_ONE_OUT = frozenset(
     "DEPTH_TO_SPACE SPACE_TO_DEPTH".split()
 )
 _REDUCE = frozenset("REDUCE_MAX REDUCE_MIN REDUCE_PROD SUM".split())
+# UNPACK is not in the checker's switch ("Not supported op UNPACK"), but the delegate has a parser
+# for it whose IsSupported takes every node (UnpackOperationParser): the delegate decides.
 _ALWAYS = frozenset(
     "PACK RELU_N1_TO_1 PRELU SPLIT SPLIT_V RELU RELU6 LEAKY_RELU CONCATENATION "
-    "EMBEDDING_LOOKUP DYNAMIC_UPDATE_SLICE STABLEHLO_CLAMP LSTM DENSIFY".split()
+    "EMBEDDING_LOOKUP DYNAMIC_UPDATE_SLICE STABLEHLO_CLAMP LSTM DENSIFY UNPACK".split()
 )
 _OTHERS = frozenset(
     "ADD ADD_N AVERAGE_POOL_2D MAX_POOL_2D BATCH_MATMUL CAST CONV_2D DEPTHWISE_CONV_2D "

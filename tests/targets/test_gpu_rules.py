@@ -66,6 +66,10 @@ def _bool_cast_output(tf):  # the same CAST as the model's output: the delegate 
     return tf.function(lambda x: tf.cast(x > 0.0, tf.float32))
 
 
+def _unpack(tf):
+    return tf.function(lambda x: tf.math.multiply(*tf.unstack(x, axis=1)))
+
+
 def _conv3d(tf):
     w = tf.constant(np.ones((1, 1, 1, 2, 2), np.float32))
     return tf.function(lambda x: tf.nn.conv3d(x, w, [1, 1, 1, 1, 1], "VALID"))
@@ -102,6 +106,7 @@ CASES: dict[str, Case] = {
     "GatherInt32Indices": Case(_gather, (((5, 3), F32), ((2,), I32)), {"GATHER": None, "MUL": None}),
     "OneHotInt32": Case(_one_hot, (((1, 4), I32),), {"ONE_HOT": None, "MUL": None}),
     "BoolCastFromLogicalOp": Case(_bool_cast, (((1, 8), F32),), {"GREATER": None, "CAST": None}),
+    "UnpackByItsParser": Case(_unpack, (((1, 2, 4, 3), F32),), {"UNPACK": None}),
     "BoolCastAsOutput": Case(
         _bool_cast_output,
         (((1, 8), F32),),
