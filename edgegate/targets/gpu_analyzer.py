@@ -819,7 +819,7 @@ def _bool_cast(op: OperatorInfo, tfl: TfliteModel) -> str | None:
     src, dst = tfl.tensor(op.inputs[0]), tfl.tensor(op.outputs[0])
     if src is None or dst is None or src.dtype != "bool" or dst.dtype not in _FLOATS:
         return None
-    makers = sum(src.index in o.outputs for o in tfl.operators)
+    makers = sum(o.outputs.count(src.index) for o in tfl.operators)
     if makers != 1 or _readers(src.index, tfl) != 1:
         return "Not supported cast case"
     if _readers(dst.index, tfl) != 1:
@@ -828,7 +828,8 @@ def _bool_cast(op: OperatorInfo, tfl: TfliteModel) -> str | None:
 
 
 def _readers(tensor: int, tfl: TfliteModel) -> int:
-    return sum(tensor in o.inputs for o in tfl.operators)
+    """How many times ops read ``tensor`` (GetTensorInfo counts an op once per input slot)."""
+    return sum(o.inputs.count(tensor) for o in tfl.operators)
 
 
 def _allowed_tensors(op: OperatorInfo, tfl: TfliteModel) -> str | None:
