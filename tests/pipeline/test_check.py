@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 import subprocess
 import sys
@@ -87,7 +89,10 @@ def test_bad_inputs_are_named_and_do_not_hide_the_good_model(repo):
     assert (
         "models/garbage.keras" in errors["garbage"] and "not a readable keras model file" in errors["garbage"]
     )
-    assert errors["missing"] == "models/missing.h5: no such file or folder"
+    assert re.match(
+        r"edgegate\.yml:\d+: models\[2\]\.path: 'models/missing\.h5': no such file or folder",
+        errors["missing"],
+    )
     assert models["missing"].notes == ("check models[2].path in edgegate.yml",)
     assert "models/truncated.tflite" in errors["truncated"]
     assert "models/nosig: SavedModel has no serving signatures" in errors["nosig"]
@@ -139,7 +144,7 @@ def test_base_comparison_rename_and_exit_codes(repo, tmp_path):
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     results = json.loads((out / "r.json").read_text())
-    assert results["schema"] == "edgegate.results/2" and results["status"] == "fail"
+    assert results["schema"] == "edgegate.results/3" and results["status"] == "fail"
     models = {m["name"]: m for m in results["models"]}
     a, b = models["a"], models["b"]
     assert a["status"] == "fail" and b["change"] == "renamed" and b["base_path"] == "models/b.keras"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from edgegate.edgetpu.interface import EdgeTpuResult
-from edgegate.edgetpu.select import why_never_compiles
+from edgegate.targets.edgetpu.interface import EdgeTpuResult
+from edgegate.targets.edgetpu.select import why_never_compiles
 from edgegate.policy.sections import EdgeTpuSettings
 from edgegate.checks import Check, Place, all_on, budget, percent, share, within
 from edgegate.status import Level, Status
@@ -37,7 +37,13 @@ def _blocker(r: EdgeTpuResult) -> str:
         return ""
     text = f"first op on the CPU: #{b.index} {b.op} (tensor '{b.tensor}'): {b.status}"
     text += f" — {b.reason}" if b.reason else ""
-    return text + (f"; fix: {r.hint}" if r.hint else "")
+    # A clause inside a sentence: the hint's own full stop would end it twice.
+    return text + (f"; fix: {r.hint.rstrip('.')}" if r.hint else "")
+
+
+def _sentence(text: str) -> str:
+    """``text`` ended by one full stop: the hints and rejections it quotes end with their own."""
+    return text if text.endswith(".") else text + "."
 
 
 def _worst_case_mapped(r: EdgeTpuResult) -> int:
@@ -64,13 +70,15 @@ def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSettings, key: str, line:
     if not r.compiles:
         fix = f" Fix: {r.hint}" if r.hint else ""
         rejected = compiles.broke(
-            f"does not compile for the Edge TPU ({who}): {r.rejection}.{fix}", "compiles", "rejected"
+            f"does not compile for the Edge TPU ({who}): {_sentence(r.rejection or '')}{fix}",
+            "compiles",
+            "rejected",
         )
         skipped = "not checked: the model does not compile for the Edge TPU."
         return [rejected] + [target.place(where, n).skip(skipped) for n in _budgets(spec)]
     mapped = f"{r.ops_on_tpu}/{r.ops_total} ops mapped"
     if r.ops_on_tpu == 0:
-        msg = f"compiles, but no op runs on the Edge TPU ({who}); {_blocker(r)}."
+        msg = _sentence(f"compiles, but no op runs on the Edge TPU ({who}); {_blocker(r)}")
         checks = [compiles.broke(msg, "≥ 1 op mapped", mapped)]
     else:
         extra = f" {_uncertain_text(r)}: confirm with edgetpu_compiler." if r.uncertain else ""
@@ -144,8 +152,14 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
     def never_applies(self, conversion: Conversion) -> str | None:
         return None if conversion == AS_IS else why_never_compiles(conversion)
 
+    def read_files(self) -> dict[str, Path | None]:
+        """The compiler it runs, found through ``root`` (None: the static rules)."""
+        from edgegate.targets.edgetpu.select import find_compiler
+
+        return {"root": find_compiler(self.settings.compiler, self.root)}
+
     def analyze(self, model: Path) -> EdgeTpuResult:
-        from edgegate.edgetpu.select import analyze
+        from edgegate.targets.edgetpu.select import analyze
 
         return analyze(model, self.settings, self.root)
 

@@ -29,14 +29,14 @@ import re
 import select
 import struct
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
+from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
+from edgegate.python_child import start_python
 from edgegate.status import Level, Status
 from edgegate.targets.child_process import death
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
@@ -82,8 +82,8 @@ class _Child:
         self.crashes = 0
 
     def _start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(self.model.resolve()), str(self.log)],
+        self.proc = start_python(  # isolated: nothing of the folder or of CHILD's own folder on its path
+            [str(CHILD), str(self.model.resolve()), str(self.log)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,  # the child sends fd 2 to its log at once

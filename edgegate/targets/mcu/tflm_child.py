@@ -4,8 +4,10 @@ TFLite Micro is C++ with no memory safety towards its input: an arena a few hund
 small makes it write through a null pointer (SIGSEGV), and some kernels abort on parameters
 they do not accept (int8 SOFTMAX with a tiny input scale hits a ``TFLITE_CHECK``). So the
 interpreter never runs in an EdgeGate process: ``mcu.py`` starts this script with
-``python tflm_child.py MODEL LOG`` and talks to it one JSON line at a time; when it dies the
-parent knows which attempt killed it and starts a new one.
+``python -I tflm_child.py MODEL LOG`` and talks to it one JSON line at a time; when it dies the
+parent knows which attempt killed it and starts a new one. Isolated mode (``-I``) keeps this
+file's folder (``compute.py``, ``interface.py``, ...) and the working folder off ``sys.path``,
+so nothing there shadows what numpy or tflite_micro import.
 
 It imports only the standard library, numpy and the ``tflite_micro`` package (never EdgeGate,
 so it starts fast and runs wherever the interpreter runs).
@@ -161,10 +163,6 @@ def _try(
 
 
 def main(argv: list[str]) -> int:
-    # Run as a script, Python put edgegate/targets/ first on sys.path: its modules (compute.py,
-    # interface.py, ...) must not shadow anything numpy or tflite_micro import.
-    if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
-        del sys.path[0]
     model_path, log_path = argv[1], argv[2]
     attempts = _Attempts(log_path)
     with open(model_path, "rb") as f:
