@@ -4,7 +4,7 @@ The cases are those of LiteRT's ``tflite/tools/versioning/gpu_compatibility_test
 TensorFlow model can express (its op signatures rebuilt as real ops), and the delegate's own
 rules of ``tflite/delegates/gpu/common/model_builder.cc`` (``GetOpsToReplace``,
 ``IsAllAllowedTensors``, ``CastOperationParser``) where the offline checker says otherwise.
-Source and version: ``gpu_analyzer.RULES_SOURCE``. Not rebuildable from TensorFlow:
+Source and version: ``RULES_SOURCE`` in ``edgegate/targets/gpu/analyzer.py``. Not rebuildable from TensorFlow:
 FCConstInput (the converter folds a FULLY_CONNECTED of constants), the BasicLSTM cases (no
 converter path emits the basic kernel), the Resampler cases (a custom op nothing converts to).
 """
@@ -21,8 +21,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from edgegate.edgetpu.flatbuffer import read_tflite
-from edgegate.targets import gpu_analyzer
+from edgegate.targets.flatbuffer import read_tflite
+from edgegate.targets.gpu import analyzer as gpu_analyzer
 
 F32, I32 = "float32", "int32"
 
