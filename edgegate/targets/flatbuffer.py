@@ -80,7 +80,8 @@ class OpOptions:
     keep_dims: bool = False
     keep_num_dims: bool = False
     weights_format: int = 0
-    axis: int | None = None  # CONCATENATION, PACK
+    axis: int | None = None  # CONCATENATION, PACK, ONE_HOT
+    beta: float = 1.0  # SOFTMAX (the GPU delegate takes only 1)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def _enum_names() -> tuple[dict[int, str], dict[int, str], dict[int, str], dict[
 
 
 _I8, _U8, _U16, _I32, _U32, _U64 = (struct.Struct(f) for f in ("<b", "<B", "<H", "<i", "<I", "<Q"))
+_F32 = struct.Struct("<f")
 
 
 class _Table:
@@ -413,6 +415,8 @@ _OPTION_SLOTS: dict[str, dict[str, tuple[int, struct.Struct, int]]] = {
     "MulOptions": {_FUSED: (4, _I8, 0)},
     "DivOptions": {_FUSED: (4, _I8, 0)},
     "PackOptions": {"axis": (6, _I32, 0)},
+    "OneHotOptions": {"axis": (4, _I32, 0)},
+    "SoftmaxOptions": {"beta": (4, _F32, 0)},  # a float: scalar() returns what the struct unpacks
     "ReducerOptions": {"keep_dims": (4, _U8, 0)},
     "ResizeBilinearOptions": {"align_corners": (8, _U8, 0), "half_pixel_centers": (10, _U8, 0)},
     "ResizeNearestNeighborOptions": {"align_corners": (4, _U8, 0), "half_pixel_centers": (6, _U8, 0)},
@@ -462,4 +466,5 @@ def _options(op: _Table) -> OpOptions:
         keep_num_dims=flag("keep_num_dims", d.keep_num_dims),
         weights_format=raw.get("weights_format", d.weights_format),
         axis=raw.get("axis", d.axis),
+        beta=float(raw.get("beta", d.beta)),
     )

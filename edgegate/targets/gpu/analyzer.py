@@ -17,11 +17,12 @@ It is a C++ extension that returns its report as text, so:
   ``analyzer_test`` expects it to flag). Trusting that would pass every model, so EdgeGate
   then applies its own port of the rules (``_rule``), and ``checker`` says so.
 
-On top of either, the delegate's own tensor-type rule (``IsAllAllowedTensors`` in
-``tensorflow/lite/delegates/gpu/common/model_builder.cc``), which the checker does not apply:
-every non-constant tensor of a delegated op is float32 or float16, or int8/uint8 since
-quantized models are allowed by default (``TFLITE_GPU_EXPERIMENTAL_FLAGS_ENABLE_QUANT`` in
-``TfLiteGpuDelegateOptionsV2Default``, ``quantizedModelsAllowed = true`` on Android).
+On top of either, the rules only the delegate applies (what runs on the phone), ported from
+LiteRT's ``tflite/delegates/gpu/common/model_builder.cc`` (``_delegate_rule``): the ops it has
+a parser for, its per-op tensor types and its rank limit (``GetOpsToReplace``,
+``IsAllAllowedTensors``), its bool-CAST pattern, and the standard broadcast rule for ADD / MUL
+(the offline checker assumes "enhanced" broadcast; the delegate does not). Where the two
+differ, EdgeGate follows the delegate.
 
 fp16: the model runs on LiteRT's CPU interpreter with ``experimental_preserve_all_tensors``
 (and without the XNNPACK delegate, which would hide intermediate tensors) on the model's eval
@@ -67,7 +68,7 @@ MAX_TENSOR_BYTES, MAX_TENSOR_SHOWN = 1 << 30, "1 GiB"  # all its non-constant te
 CHILD_MEMORY_BYTES, CHILD_MEMORY_SHOWN = 4 << 30, "4 GiB"  # what each child of the analysis may write
 CANARY_OP = "EdgeGateCanary"  # a custom op no GPU delegate knows
 
-TYPE_RULE = "delegate tensor-type rule"
+TYPE_RULE = "LiteRT GPU delegate's own rules (op parsers, tensor types and ranks, broadcast)"
 NOT_OBSERVED = "not observed"  # how data_source starts when the fp16 observation could not run
 COULD_NOT_RUN = f"{NOT_OBSERVED}: could not run"
 
@@ -145,7 +146,7 @@ def delegation(model: Path, tfl: TfliteModel, timeout_s: float = 300.0) -> tuple
     verdicts: list[str | None] = []
     for i, op in enumerate(seen.operators):
         why = from_checker[i] if from_checker is not None else _rule(op, seen)
-        verdicts.append(why or _type_rule(op, seen))
+        verdicts.append(why or _delegate_rule(op, seen))
     return verdicts, checker + f", with the {TYPE_RULE}"
 
 
@@ -368,11 +369,17 @@ def parse_checker_output(text: str, tfl: TfliteModel, model: Path) -> list[str |
 
 # --- EdgeGate's port of the rules ---------------------------------------------------------------
 #
-# From CheckGpuDelegateCompatibility (tensorflow/lite/tools/versioning/gpu_compatibility.cc),
-# messages as the checker words them. Ops whose rules read options EdgeGate's flatbuffer
-# reader does not (SOFTMAX beta, DEPTH_TO_SPACE / SPACE_TO_DEPTH block size, MIRROR_PAD mode,
-# ONE_HOT axis, LSTM kernel, SELECT shapes, EMBEDDING_LOOKUP, DYNAMIC_UPDATE_SLICE,
-# STABLEHLO_CLAMP, CUMSUM, DENSIFY) are judged by their runtime-input count and type only.
+# Source: google-ai-edge/LiteRT (the repository LiteRT, formerly TensorFlow Lite, lives in),
+# RULES_SOURCE below; CheckGpuDelegateCompatibility of tflite/tools/versioning/
+# gpu_compatibility.cc, messages as it words them, with the flags the delegate passes
+# (kStandard: see _broadcast). Ops whose rules read options EdgeGate's flatbuffer reader does
+# not (DEPTH_TO_SPACE / SPACE_TO_DEPTH block size, MIRROR_PAD mode, LSTM kernel,
+# EMBEDDING_LOOKUP, DYNAMIC_UPDATE_SLICE, STABLEHLO_CLAMP, CUMSUM, DENSIFY) are judged by
+# their runtime-input count, type and rank only.
+RULES_SOURCE = (
+    "google-ai-edge/LiteRT main: tflite/tools/versioning/gpu_compatibility.cc at 007226f4, "
+    "tflite/delegates/gpu/common/model_builder.cc at e3b6183f"
+)
 
 _UNARY = frozenset("ABS CEIL COS ELU EXP FLOOR GELU LOG LOGISTIC NEG RSQRT SIGN SIN SQRT SQUARE TANH".split())
 _BINARY = frozenset(
@@ -384,14 +391,16 @@ _ONE_IN_ONE_OUT = frozenset(
     "DEPTH_TO_SPACE SPACE_TO_DEPTH".split()
 )
 _REDUCE = frozenset("REDUCE_MAX REDUCE_MIN REDUCE_PROD SUM".split())
+# UNPACK is not in the checker's switch ("Not supported op UNPACK"), but the delegate has a parser
+# for it whose IsSupported takes every node (UnpackOperationParser): the delegate decides.
 _ALWAYS = frozenset(
-    "PACK RELU_N1_TO_1 PRELU SPLIT SPLIT_V RELU RELU6 LEAKY_RELU CONCATENATION SOFTMAX ONE_HOT "
-    "SELECT SELECT_V2 EMBEDDING_LOOKUP DYNAMIC_UPDATE_SLICE STABLEHLO_CLAMP LSTM DENSIFY".split()
+    "PACK RELU_N1_TO_1 PRELU SPLIT SPLIT_V RELU RELU6 LEAKY_RELU CONCATENATION "
+    "EMBEDDING_LOOKUP DYNAMIC_UPDATE_SLICE STABLEHLO_CLAMP LSTM DENSIFY UNPACK".split()
 )
 _OTHERS = frozenset(
     "ADD ADD_N AVERAGE_POOL_2D MAX_POOL_2D BATCH_MATMUL CAST CONV_2D DEPTHWISE_CONV_2D "
-    "TRANSPOSE_CONV CUMSUM DEQUANTIZE FULLY_CONNECTED GATHER MEAN MUL PAD PADV2 MIRROR_PAD SLICE "
-    "STRIDED_SLICE CUSTOM".split()
+    "TRANSPOSE_CONV CUMSUM DEQUANTIZE FULLY_CONNECTED GATHER MEAN MUL ONE_HOT PAD PADV2 MIRROR_PAD "
+    "SELECT SELECT_V2 SLICE SOFTMAX STRIDED_SLICE CUSTOM".split()
 )
 SUPPORTED_OPS = _UNARY | _BINARY | _ONE_IN_ONE_OUT | _REDUCE | _ALWAYS | _OTHERS
 SUPPORTED_CUSTOM_OPS = frozenset(
@@ -399,7 +408,6 @@ SUPPORTED_CUSTOM_OPS = frozenset(
 )
 _ACTIVATION_RULE_OPS = frozenset("CONV_2D DEPTHWISE_CONV_2D AVERAGE_POOL_2D MAX_POOL_2D MUL DIV SUB".split())
 _FLOATS = ("float32", "float16")
-_DELEGATE_TYPES = frozenset(("float32", "float16", "int8", "uint8"))
 
 
 def _inputs(op: OperatorInfo, tfl: TfliteModel) -> list[TensorInfo | None]:
@@ -472,12 +480,6 @@ def _add_or_mul(n: _Node) -> str | None:
     a, b = n.ins
     if a is None or b is None:
         return f"{name} requires two input tensors."
-    if name == "MUL" and a.rank == b.rank:
-        smaller_a = any(x < y for x, y in zip(a.shape, b.shape))
-        smaller_b = any(y < x for x, y in zip(a.shape, b.shape))
-        if smaller_a and smaller_b:
-            return "MUL requires one tensor that not less than second in all dimensions."
-        return None
     return _broadcast(a, b)
 
 
@@ -537,12 +539,65 @@ def _gather(n: _Node) -> str | None:
     why = _one_or_two_operands(n)
     if why:
         return why
-    data, indices = (n.ins + [None, None])[:2]
-    if data is not None and data.dtype == "int32":
-        return "Does not accept INT32 input."
+    indices = n.ins[1] if len(n.ins) > 1 else None
     if indices is not None and indices.rank != 1:
         return "Only support 1D indices"
     return None if indices is not None and indices.dtype == "int32" else "Only accept INT32 indices"
+
+
+def _one_hot(n: _Node) -> str | None:
+    """CheckOneHotGpuDelegateCompatibility: int32 indices, one-hot on the last axis, constant
+    scalar float on/off values, only batch and channels non-singleton."""
+    if len(n.ins) != 4 and n.outs != 1:  # sic: "&&" in the source
+        return "Expects 4 inputs and 1 output"
+    error = (
+        "Indices must be int32 type, on/off tensors must be constant, scalar, float type, "
+        "axis must be -1 or last dim"
+    )
+    indices = n.ins[0] if n.ins else None
+    if indices is None or indices.dtype != "int32":
+        return error
+    dims = indices.shape
+    axis = n.op.options.axis
+    if axis != -1 and (not dims or axis != dims[-1]):  # sic: compared with the last dim's size
+        return error
+    for i in range(len(dims) - 1):
+        if not (len(dims) > 3 and i == 0) and dims[i] != 1:
+            return f"Unspported non-singleton dim at {i}"
+    on_off = n.ins[2:4]
+    if len(on_off) != 2 or any(t is None or t.dtype != "float32" for t in on_off):
+        return error
+    if any(t is None or not t.constant or t.rank > 1 or (t.rank == 1 and t.shape[0] > 1) for t in on_off):
+        return error
+    return None
+
+
+def _select(n: _Node) -> str | None:
+    """CheckSelectV2GpuDelegateCompatibility: a bool or float condition; if / else shaped as the
+    output or scalar, and a 2-D one only when constant."""
+    if len(n.ins) != 3 or n.outs != 1:
+        return "Expected 3 inputs and 1 output"
+    cond, then, other = n.ins
+    out = n.output
+    error = (
+        "Cond must be float or bool type, if, else tensors must be either be same the shape as "
+        "output or constant, scalar."
+    )
+    if cond is None or cond.dtype not in ("bool", *_FLOATS):
+        return error
+    out_dims = out.shape if out is not None else ()
+    for t, name in ((then, "if"), (other, "else")):
+        if t is None:
+            return error
+        if t.shape and t.shape != out_dims and (t.rank > 1 or t.shape[0] > 1):
+            return error
+        if t.constant and t.rank == 2:
+            return f"2-D {name} tensor only supported if constant."  # sic: the source's wording
+    return None
+
+
+def _softmax(n: _Node) -> str | None:
+    return None if n.op.options.beta == 1 else "Softmax.beta != 1 is not supported."
 
 
 def _mean(n: _Node) -> str | None:
@@ -607,6 +662,10 @@ _OP_RULES: dict[str, Callable[[_Node], str | None]] = {
     "FULLY_CONNECTED": _fully_connected,
     "GATHER": _gather,
     "MEAN": _mean,
+    "ONE_HOT": _one_hot,
+    "SELECT": _select,
+    "SELECT_V2": _select,
+    "SOFTMAX": _softmax,
     "PAD": _pad,
     "PADV2": _pad,
     "MIRROR_PAD": _pad,
@@ -645,17 +704,22 @@ def _const_int32_axes(name: str, ins: list[TensorInfo | None], at: int) -> str |
 
 
 def _broadcast(a: TensorInfo, b: TensorInfo) -> str | None:
-    """The checker's broadcast rule for ADD / MUL (offline it assumes enhanced broadcast)."""
+    """CheckAddMulBroadcastCompatibility with kStandard, the flags the delegate passes (the
+    offline checker, ``CheckGpuDelegateCompatibility(op_code, op, subgraph, model)``, assumes
+    kEnhancedBroadcast, which takes any numpy-style broadcast): between ranks > 1 that differ,
+    only 3-D to 4-D with batch 1, [1, 1] to 4-D with batch 1, and [b, c] to [b, x, y, c]."""
     if a.rank > 1 and b.rank > 1 and a.rank != b.rank:
-        longer, shorter = (a.shape, b.shape) if a.rank >= b.rank else (b.shape, a.shape)
-        for i in range(1, max(len(longer), len(shorter)) + 1):
-            x = longer[-i] if i <= len(longer) else 1
-            y = shorter[-i] if i <= len(shorter) else 1
-            if x != y and x != 1 and y != 1:
-                return (
-                    f"Doesn't support broadcasting - input0: [{','.join(map(str, a.shape))}], "
-                    f"input1: [{','.join(map(str, b.shape))}]"
-                )
+        long, short = (a.shape, b.shape) if a.rank >= b.rank else (b.shape, a.shape)
+        ok = len(long) == 4 and (
+            (len(short) == 3 and long[0] == 1)
+            or (len(short) == 2 and long[0] == 1 and short == (1, 1))
+            or (len(short) == 2 and long[0] == short[0] and long[3] == short[1])
+        )
+        if not ok:
+            return (
+                f"Doesn't support broadcasting - input0: [{','.join(map(str, a.shape))}], "
+                f"input1: [{','.join(map(str, b.shape))}]"
+            )
     return None
 
 
@@ -691,15 +755,102 @@ def _depthwise(ins: list[TensorInfo | None], out: TensorInfo | None) -> str | No
     return None
 
 
-def _type_rule(op: OperatorInfo, tfl: TfliteModel) -> str | None:
-    """The delegate's tensor-type rule: non-constant tensors of a delegated op are of its types."""
-    for index in (*op.inputs, *op.outputs):
-        t = tfl.tensor(index) if index >= 0 else None
-        if t is not None and not t.constant and t.dtype not in _DELEGATE_TYPES:
-            return (
-                f"OP is supported, but tensor type isn't matched: '{t.name}' is {t.dtype} "
-                "(the delegate takes float32, float16, int8, uint8)"
-            )
+# --- the delegate's own rules (what runs on the phone) -------------------------------------------
+#
+# From LiteRT's tflite/delegates/gpu/common/model_builder.cc (RULES_SOURCE), applied on top of
+# the checker or the port: the offline checker does not apply them, the delegate does when it
+# partitions the graph. Where the two differ, the delegate decides.
+
+# Ops NewOperationParser has a parser for; any other gets UnsupportedOperationParser. (The
+# checker also knows ATAN2, CEIL, EMBEDDING_LOOKUP, DYNAMIC_UPDATE_SLICE, STABLEHLO_CLAMP, ...;
+# the delegate has no parser for them. UNPACK has one, whose IsSupported takes every node.)
+_PARSED = frozenset(
+    "ABS ADD ADD_N AVERAGE_POOL_2D BATCH_MATMUL CAST CONCATENATION CONV_2D COS CUMSUM DENSIFY "
+    "DEPTHWISE_CONV_2D DEPTH_TO_SPACE DEQUANTIZE DIV EQUAL ELU EXP FLOOR FLOOR_DIV FLOOR_MOD "
+    "FULLY_CONNECTED GATHER GELU GREATER GREATER_EQUAL HARD_SWISH LESS LESS_EQUAL LOGISTIC LOG "
+    "LOGICAL_AND LSTM MAXIMUM MAX_POOL_2D MEAN MINIMUM MIRROR_PAD MUL NEG NOT_EQUAL ONE_HOT PACK "
+    "PAD PADV2 POW REDUCE_MAX REDUCE_MIN REDUCE_PROD QUANTIZE RELU RELU6 RELU_N1_TO_1 LEAKY_RELU "
+    "PRELU RESHAPE RESIZE_BILINEAR RESIZE_NEAREST_NEIGHBOR RSQRT SELECT SELECT_V2 SIGN SIN SLICE "
+    "SOFTMAX SPACE_TO_DEPTH SPLIT SPLIT_V SQRT SQUARE SQUARED_DIFFERENCE STRIDED_SLICE SUB SUM "
+    "TANH TILE TRANSPOSE TRANSPOSE_CONV UNPACK CUSTOM".split()
+)
+_LOGICAL = frozenset("GREATER GREATER_EQUAL LESS LESS_EQUAL EQUAL NOT_EQUAL".split())  # IsLogicalCode
+# GetOpsToReplace's allowed types for non-constant tensors: float32 / float16, and int8 / uint8
+# since quantized models are allowed by default (TFLITE_GPU_EXPERIMENTAL_FLAGS_ENABLE_QUANT in
+# TfLiteGpuDelegateOptionsV2Default, quantizedModelsAllowed = true on Android); plus, per op:
+_BASE_TYPES = ("float32", "float16", "int8", "uint8")
+_EXTRA_IN: dict[str, tuple[str, ...]] = {
+    "CAST": ("bool", "int32"),
+    "ONE_HOT": ("int32",),
+    "SELECT": ("bool",),
+    "SELECT_V2": ("bool",),
+    "LOGICAL_AND": ("bool",),
+    "GATHER": ("int32",),
+}
+_EXTRA_OUT: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(_LOGICAL, ("bool",)),
+    "CAST": ("int32", "bool"),
+    "LOGICAL_AND": ("bool",),
+}
+MAX_RANK = 4  # IsAllAllowedTensors: a tensor of rank 5 or more is refused
+
+
+def _delegate_rule(op: OperatorInfo, tfl: TfliteModel) -> str | None:
+    """Why the delegate itself refuses ``op`` where the checker (or the port) accepted it."""
+    if op.op not in _PARSED:
+        return "Operation is not supported."  # UnsupportedOperationParser
+    return _bool_cast(op, tfl) or _broadcast_rule(op, tfl) or _allowed_tensors(op, tfl)
+
+
+def _broadcast_rule(op: OperatorInfo, tfl: TfliteModel) -> str | None:
+    """The standard broadcast rule, for a checker that applied the enhanced one (the port's is
+    already standard, so this never speaks after it)."""
+    if op.op not in ("ADD", "MUL") or len(op.inputs) != 2:
+        return None
+    a, b = (tfl.tensor(i) if i >= 0 else None for i in op.inputs)
+    return _broadcast(a, b) if a is not None and b is not None else None
+
+
+def _bool_cast(op: OperatorInfo, tfl: TfliteModel) -> str | None:
+    """CastOperationParser::IsSupported: a bool -> float CAST must read a tensor one op makes and
+    only it reads, and feed exactly one op (the delegate casts a bool output on the CPU)."""
+    if op.op != "CAST" or not op.inputs or not op.outputs:
+        return None
+    src, dst = tfl.tensor(op.inputs[0]), tfl.tensor(op.outputs[0])
+    if src is None or dst is None or src.dtype != "bool" or dst.dtype not in _FLOATS:
+        return None
+    makers = sum(o.outputs.count(src.index) for o in tfl.operators)
+    if makers != 1 or _readers(src.index, tfl) != 1:
+        return "Not supported cast case"
+    if _readers(dst.index, tfl) != 1:
+        return "Cast from bool not supported for outputs"
+    return None
+
+
+def _readers(tensor: int, tfl: TfliteModel) -> int:
+    """How many times ops read ``tensor`` (GetTensorInfo counts an op once per input slot)."""
+    return sum(o.inputs.count(tensor) for o in tfl.operators)
+
+
+def _allowed_tensors(op: OperatorInfo, tfl: TfliteModel) -> str | None:
+    """IsAllAllowedTensors on the op's inputs and outputs: no tensor (constant or not) of rank 5
+    or more, and each non-constant tensor of the op's allowed types."""
+    for indices, extra in ((op.inputs, _EXTRA_IN), (op.outputs, _EXTRA_OUT)):
+        allowed = (*_BASE_TYPES, *extra.get(op.op, ()))
+        for index in indices:
+            t = tfl.tensor(index) if index >= 0 else None
+            if t is None:
+                continue
+            if t.rank > MAX_RANK:
+                return (
+                    f"OP is supported, but tensor type/shape isn't compatible: '{t.name}' has rank "
+                    f"{t.rank} (the delegate takes up to {MAX_RANK})"
+                )
+            if not t.constant and t.dtype not in allowed:
+                return (
+                    f"OP is supported, but tensor type/shape isn't compatible: '{t.name}' is {t.dtype} "
+                    f"(the delegate takes {', '.join(dict.fromkeys(allowed))} here)"
+                )
     return None
 
 
