@@ -17,6 +17,7 @@ What a child reads is a pull request's model: it may crash the C++ that reads it
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -89,6 +90,22 @@ def run_child(
             proc.wait()
             out, err = b"", b""
         return ChildRun(None, out, err)
+
+
+def run_script_child(
+    script: Path, job: dict, work: Path, *, timeout_s: float, memory_bytes: int | None = None
+) -> ChildRun:
+    """Run ``python -I SCRIPT work/job.json`` in ``work`` (a private folder; its ``home`` the
+    child's HOME): how a child script that reads one JSON job is started."""
+    (work / "home").mkdir(exist_ok=True)
+    (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    return run_child(
+        [sys.executable, "-I", str(script), str(work / "job.json")],
+        cwd=work,
+        env=child_env(work / "home"),
+        timeout_s=timeout_s,
+        memory_bytes=memory_bytes,
+    )
 
 
 def _kill_group(pid: int) -> None:

@@ -100,6 +100,7 @@ PRINTS_ALLOWED = {
     "targets/mcu/tflm_child.py": "a child process: its stdout is a pipe to the parent, not the log",
     "targets/gpu/analyzer.py": "a child script: its stdout is a pipe to the parent, not the log",
     "targets/gpu/fp16_child.py": "a child process: its stdout is a pipe to the parent, not the log",
+    "recipes/quantizer_child.py": "a child process: its stdout is a pipe to the parent, not the log",
     "policy/jsonschema.py": "a maintainer's script writing the JSON schema, never run in CI",
     "recipes/unsafe_ops.py": "a maintainer's script (its __main__) writing the op table",
     "workers/child.py": "a worker points its stdout and stderr at its private log file",

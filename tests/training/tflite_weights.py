@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgegate.recipes.quantizer_proposals import WEIGHTED_OPS
+
 
 @dataclass(frozen=True)
 class TfliteWeight:
@@ -27,16 +29,8 @@ class TfliteWeight:
     unique_per_channel: int | None  # the most distinct values in one channel (per-channel quantized)
 
 
-# Ops whose input 1 is the weight tensor (filter, or the embedding table).
-_WEIGHT_OPS = (
-    "CONV_2D",
-    "DEPTHWISE_CONV_2D",
-    "FULLY_CONNECTED",
-    "TRANSPOSE_CONV",
-    "CONV_3D",
-    "EMBEDDING_LOOKUP",
-    "BATCH_MATMUL",
-)
+# Ops whose input 1 is the weight tensor (filter, or the embedding table): the one list.
+_WEIGHT_OPS = WEIGHTED_OPS
 _NUMPY = {
     "FLOAT32": np.float32,
     "FLOAT16": np.float16,

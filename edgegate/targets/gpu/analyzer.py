@@ -51,7 +51,7 @@ from edgegate.errors import InputError
 from edgegate.exception_text import bounded, first_line
 from edgegate.model_files import is_lfs_pointer
 from edgegate.target_reports.gpu import Fp16Risk, GpuFallback, GpuReport
-from edgegate.targets.child_process import child_env, death, run_child
+from edgegate.targets.child_process import child_env, death, run_child, run_script_child
 from edgegate.targets.gpu.target import FP16_MAX, NEAR_FACTOR, GpuSettings
 from edgegate.targets.mcu.target import activation_bytes
 
@@ -975,14 +975,7 @@ def _run_observation(
         if samples is not None:
             np.save(work / "samples.npy", samples, allow_pickle=False)
             job["samples"] = str(work / "samples.npy")
-        (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        done = run_child(
-            [sys.executable, "-I", str(FP16_CHILD), str(work / "job.json")],
-            cwd=work,
-            env=child_env(work / "home"),
-            timeout_s=timeout_s,
-            memory_bytes=CHILD_MEMORY_BYTES,
-        )
+        done = run_script_child(FP16_CHILD, job, work, timeout_s=timeout_s, memory_bytes=CHILD_MEMORY_BYTES)
     if done.returncode is None:
         return (
             f"timed out after {timeout_s:g} s (gpu.timeout_s; a WHILE loop that never ends, or a slow model)"
