@@ -1,7 +1,7 @@
-"""What counts as a model file, by name and layout, and what a Git LFS pointer looks like.
+"""What a SavedModel folder holds, and what a Git LFS pointer looks like.
 
-A model is a file with one of ``MODEL_SUFFIXES`` or a SavedModel folder (one holding a
-``SAVED_MODEL_FILES`` marker); the files inside a SavedModel belong to it. Without its LFS
+Which files and folders are models is the ``edgegate.formats`` registry's to say; a SavedModel
+folder is one holding a ``SAVED_MODEL_FILES`` marker, and the files inside it belong to it. Without its LFS
 objects a checkout holds small text pointers where the models should be, and a loader would
 fail on them with a confusing parse error, so readers check for pointers first. A leaf: it
 imports nothing from EdgeGate.
@@ -10,11 +10,7 @@ imports nothing from EdgeGate.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-ModelKind = Literal["keras", "h5", "savedmodel", "tflite"]
-
-MODEL_SUFFIXES: dict[str, ModelKind] = {".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".tflite": "tflite"}
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 # The git-lfs pointer spec: the file starts with this line and is smaller than 1024 bytes.
@@ -25,13 +21,6 @@ LFS_POINTER_MAX_BYTES = 1024
 def is_saved_model(folder: Path) -> bool:
     """``folder`` holds a SavedModel's graph file."""
     return any((folder / name).is_file() for name in SAVED_MODEL_FILES)
-
-
-def model_kind(path: Path) -> ModelKind | None:
-    """What kind of model a path holds, by name and layout; None when it is not a model."""
-    if path.is_dir():
-        return "savedmodel" if is_saved_model(path) else None
-    return MODEL_SUFFIXES.get(path.suffix.lower())
 
 
 def is_lfs_pointer(data: bytes) -> bool:

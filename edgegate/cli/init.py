@@ -13,8 +13,9 @@ from pathlib import Path
 
 
 from edgegate.errors import UsageError
+from edgegate.formats import FORMATS, format_of, is_model_name
 from edgegate.log_output import say
-from edgegate.model_files import MODEL_SUFFIXES, SAVED_MODEL_FILES
+from edgegate.policy.sections import DEFAULT_RECIPES
 
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
 
@@ -25,12 +26,12 @@ def find_models(root: Path) -> list[tuple[str, list[str]]]:
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        if any(marker in filenames for marker in SAVED_MODEL_FILES):
+        if any(f.detect(here) for f in FORMATS.values() if not f.suffixes):
             dirnames[:] = []  # a SavedModel's variables/ and assets/ are part of it
             found.append((here.relative_to(root).as_posix(), []))
             continue
         for f in sorted(filenames):
-            if Path(f).suffix.lower() in MODEL_SUFFIXES and not f.endswith("_edgetpu.tflite"):
+            if is_model_name(f) and not f.endswith("_edgetpu.tflite"):
                 found.append(((here / f).relative_to(root).as_posix(), []))
     for i, (path, _) in enumerate(found):
         folder = (root / path).parent
@@ -61,7 +62,7 @@ def _quoted(text: str) -> str:
     return text if plain else json.dumps(text)
 
 
-def starter_text(models: list[tuple[str, list[str]]]) -> str:
+def starter_text(models: list[tuple[str, list[str]]], root: Path) -> str:
     lines = [
         "# EdgeGate policy: what each model must stay within. Reference: docs/policy.md",
         "# Run `edgegate check` before pushing; in CI the GitHub Action runs `edgegate ci`.",
@@ -69,7 +70,7 @@ def starter_text(models: list[tuple[str, list[str]]]) -> str:
         "",
         "defaults:",
         "  # Candidates to build from every model (training-based ones: prune, cluster, qat — see docs).",
-        "  recipes: [float16, dynamic, int8]",
+        f"  recipes: [{', '.join(r.recipe for r in DEFAULT_RECIPES)}]",
         "  deploy: smallest            # ship the smallest candidate that passes every budget",
         "  budgets:",
         "    vs_base:                  # compared with the same candidate on the PR's base branch",
@@ -81,8 +82,10 @@ def starter_text(models: list[tuple[str, list[str]]]) -> str:
     taken: set[str] = set()
     for path, npz in models:
         lines += [f"  - name: {_quoted(_name(path, taken))}", f"    path: {_quoted(path)}"]
-        if path.endswith(".tflite"):
-            lines.append("    # a .tflite is measured as it is (no recipes)")
+        found = format_of(root / path)
+        as_is = found is not None and found.measured_as_is
+        if found is not None and as_is:
+            lines.append(f"    # a {found.title} is measured as it is (no recipes)")
         evals = [p for p in npz if "eval" in p or "test" in p or "val" in p] or npz
         calib = [p for p in npz if "calib" in p or "train" in p or "rep" in p]
         if evals:
@@ -99,7 +102,7 @@ def starter_text(models: list[tuple[str, list[str]]]) -> str:
             ]
         if calib:
             lines += ["    calibration:", f"      data: {_quoted(calib[0])}", "      samples: 200"]
-        elif not evals and not path.endswith(".tflite"):
+        elif not evals and not as_is:
             # No data found: int8 still builds (right size, latency, Edge TPU mapping) on random
             # inputs, instead of an error row on the first run.
             lines += [
@@ -133,7 +136,7 @@ def write_starter_policy(repo: Path, output: Path | None, *, force: bool = False
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; pass --force to overwrite it or -o to write elsewhere")
     models = find_models(root)
-    target.write_text(starter_text(models), encoding="utf-8")
+    target.write_text(starter_text(models, root), encoding="utf-8")
     return target, [m for m, _ in models]
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from edgegate import units as q
+from edgegate.conversions import conversion_names, reference_name
 from edgegate.status import Level
 
-# Conversion stages (the last stage of a recipe) and training stages (before it), in order.
-CONVERSIONS = ("float32", "float16", "dynamic", "int8", "int16x8")
+# Training stages (before a recipe's conversion), in order. The conversions (its last stage) are
+# the ``edgegate.conversions`` registry, read when a recipe is parsed.
 TRAININGS = ("prune", "cluster", "qat")
 DEPLOY_SELECTORS = ("best", "smallest", "fastest", "most_accurate", "all")
 TARGET_NAMES = ("compute", "mcu", "ethos-u", "gpu")  # under targets:; the Edge TPU has its own key
@@ -46,27 +47,33 @@ def recipe_stages(text: str) -> tuple[str, ...]:
     The schema validates with this too, so a policy and a recipe made in code obey one grammar.
     """
     stages = tuple(s.strip() for s in text.split("+"))
-    unknown = [s for s in stages if s not in CONVERSIONS + TRAININGS]
+    conversions = conversion_names()
+    unknown = [s for s in stages if s not in conversions + TRAININGS]
     if unknown:
         raise ValueError(
             f"unknown recipe {unknown[0]!r} in {text!r}; recipes are built from "
-            f"{', '.join(CONVERSIONS + TRAININGS)} joined by '+' (e.g. prune+int8)"
+            f"{', '.join(conversions + TRAININGS)} joined by '+' (e.g. prune+int8)"
         )
-    convs = [s for s in stages if s in CONVERSIONS]
+    convs = [s for s in stages if s in conversions]
     trains = [s for s in stages if s in TRAININGS]
-    if len(convs) > 1 or (convs and stages[-1] not in CONVERSIONS):
-        raise ValueError(f"{text!r}: a recipe has at most one conversion ({', '.join(CONVERSIONS)}), last")
+    if len(convs) > 1 or (convs and stages[-1] not in conversions):
+        raise ValueError(f"{text!r}: a recipe has at most one conversion ({', '.join(conversions)}), last")
     if trains != sorted(set(trains), key=TRAININGS.index):
         raise ValueError(f"{text!r}: training stages go in the order prune, cluster, qat, each once")
-    if "qat" in trains and convs and convs[0] != "int8":
-        raise ValueError(f"{text!r}: qat produces a full-integer model; only '+int8' may follow it")
+    if "qat" in trains and convs and convs[0] != AFTER_QAT:
+        raise ValueError(f"{text!r}: qat produces a full-integer model; only '+{AFTER_QAT}' may follow it")
     return stages
 
 
+# What qat's fake-quantized training converts to: its ranges are int8 ones (``qat.io`` sets the I/O).
+AFTER_QAT = "int8"
+
+
 def conversion_of(stages: Sequence[str]) -> str:
-    """The conversion a recipe ends with: the one named, else int8 after qat, else float32."""
-    named = [s for s in stages if s in CONVERSIONS]
-    return named[0] if named else ("int8" if "qat" in stages else "float32")
+    """The conversion a recipe ends with: the one named, else int8 after qat, else the float
+    reference's (float32: training alone keeps the model float)."""
+    named = [s for s in stages if s in conversion_names()]
+    return named[0] if named else (AFTER_QAT if "qat" in stages else reference_name())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from edgegate.conversions import CONVERSIONS
 from edgegate.errors import InputError
 from edgegate.exception_text import bounded, first_line
-from edgegate.recipes.conversions import CONVERSIONS, convert, make_converter
+from edgegate.recipes.conversions import convert, make_converter
 from edgegate.recipes.interface import (
     BuildRequest,
     BuiltCandidate,

@@ -36,7 +36,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.status import Level, Status
-from edgegate.targets.interface import Conversion, PolicyPlace, Target
+from edgegate.targets.interface import PolicyPlace, Target
 from edgegate.units import Change
 from edgegate.checks import Check, Place, budget, growth
 from edgegate.target_reports.compute import ComputeReport, OpMacs
@@ -325,9 +325,6 @@ class ComputeTarget(Target[ComputeReport]):
     name: ClassVar[str] = "compute"
     title: ClassVar[str] = "MAC count"
     headline: ClassVar[str] = ""  # no budget set: one check named "compute"
-
-    def never_applies(self, conversion: Conversion) -> str | None:
-        return None  # every model has a MAC count, whatever made it
 
     def analyze(self, model: Path) -> ComputeReport:
         return count(read_tflite(model))

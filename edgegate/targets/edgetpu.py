@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from edgegate.edgetpu.interface import EdgeTpuResult
-from edgegate.edgetpu.select import why_never_compiles
+from edgegate.edgetpu.select import never_compiles
 from edgegate.policy.sections import EdgeTpuSettings
 from edgegate.checks import Check, Place, all_on, budget, percent, share, within
 from edgegate.status import Level, Status
-from edgegate.targets.interface import AS_IS, Conversion, PolicyPlace, Target
+from edgegate.conversions.interface import Produces
+from edgegate.targets.interface import PolicyPlace, Target
 
 
 def _who(r: EdgeTpuResult) -> str:
@@ -141,8 +142,8 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
     settings: EdgeTpuSettings
     root: Path | None = None  # the repository: a relative compiler path is relative to it
 
-    def never_applies(self, conversion: Conversion) -> str | None:
-        return None if conversion == AS_IS else why_never_compiles(conversion)
+    def never_runs(self, produced: Produces) -> str | None:
+        return never_compiles(produced)
 
     def analyze(self, model: Path) -> EdgeTpuResult:
         from edgegate.edgetpu.select import analyze
