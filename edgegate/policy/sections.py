@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from edgegate import units as q
-from edgegate.conversions import conversion_names, reference_name
+from edgegate.conversions import conversion_names, produced_by, reference_name
 from edgegate.status import Level
+from edgegate.transforms import TRANSFORMS
 
 # Training stages (before a recipe's conversion), in order. The conversions (its last stage) are
 # the ``edgegate.conversions`` registry, read when a recipe is parsed.
@@ -47,22 +48,36 @@ def recipe_stages(text: str) -> tuple[str, ...]:
     The schema validates with this too, so a policy and a recipe made in code obey one grammar.
     """
     stages = tuple(s.strip() for s in text.split("+"))
-    conversions = conversion_names()
-    unknown = [s for s in stages if s not in conversions + TRAININGS]
+    conversions, transforms = conversion_names(), tuple(TRANSFORMS)
+    unknown = [s for s in stages if s not in conversions + TRAININGS + transforms]
     if unknown:
         raise ValueError(
             f"unknown recipe {unknown[0]!r} in {text!r}; recipes are built from "
-            f"{', '.join(conversions + TRAININGS)} joined by '+' (e.g. prune+int8)"
+            f"{', '.join(conversions + TRAININGS + transforms)} joined by '+' (e.g. prune+int8)"
         )
-    convs = [s for s in stages if s in conversions]
+    first = next((i for i, s in enumerate(stages) if s in transforms), len(stages))
+    if any(s not in transforms for s in stages[first:]):
+        raise ValueError(f"{text!r}: .tflite transforms ({', '.join(transforms)}) come last")
+    _check_transforms(text, stages[:first], stages[first:])
+    convs = [s for s in stages[:first] if s in conversions]
     trains = [s for s in stages if s in TRAININGS]
-    if len(convs) > 1 or (convs and stages[-1] not in conversions):
+    if len(convs) > 1 or (convs and stages[first - 1] not in conversions):
         raise ValueError(f"{text!r}: a recipe has at most one conversion ({', '.join(conversions)}), last")
     if trains != sorted(set(trains), key=TRAININGS.index):
         raise ValueError(f"{text!r}: training stages go in the order prune, cluster, qat, each once")
     if "qat" in trains and convs and convs[0] != AFTER_QAT:
         raise ValueError(f"{text!r}: qat produces a full-integer model; only '+{AFTER_QAT}' may follow it")
     return stages
+
+
+def _check_transforms(text: str, before: Sequence[str], transforms: Sequence[str]) -> None:
+    """Each transform takes what the stage before it produces (as both declare), or ``ValueError``."""
+    produced = produced_by(conversion_of(before))
+    for name in transforms:
+        why = TRANSFORMS[name].takes(produced)
+        if why:
+            raise ValueError(f"{text!r}: {name} {why}")
+        produced = TRANSFORMS[name].produces
 
 
 # What qat's fake-quantized training converts to: its ranges are int8 ones (``qat.io`` sets the I/O).
@@ -144,6 +159,17 @@ class Recipe:
     def conversion(self) -> str:
         """The conversion it ends with; ``qat`` alone converts to int8, training alone to float32."""
         return conversion_of(self.recipe.split("+"))
+
+    @property
+    def transforms(self) -> tuple[str, ...]:
+        """The ``.tflite → .tflite`` transforms applied after the conversion, in order."""
+        return tuple(s for s in self.recipe.split("+") if s in TRANSFORMS)
+
+    @property
+    def made_by(self) -> str:
+        """The stage whose output the candidate is (what targets ask about): the last transform, else
+        the conversion."""
+        return self.transforms[-1] if self.transforms else self.conversion
 
 
 DEFAULT_RECIPES = (Recipe(recipe="float16"), Recipe(recipe="dynamic"), Recipe(recipe="int8"))

@@ -46,7 +46,7 @@ def stages_of(recipe: Recipe) -> tuple[tuple[str, ...], str]:
 def is_float_reference(recipe: Recipe) -> bool:
     """The plain float32 conversion: what every accuracy drop is measured against."""
     trainings, conversion = stages_of(recipe)
-    return CONVERSIONS[conversion].reference and not trainings
+    return CONVERSIONS[conversion].reference and not trainings and not recipe.transforms
 
 
 def training_key(recipe: Recipe) -> tuple:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from edgegate.conversions import CONVERSIONS
+from edgegate.transforms import TRANSFORMS
 from edgegate.policy.sections import Calibration, ModelPolicy, Recipe
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, is_float_reference, training_key
 from edgegate.results import ModelResult
@@ -369,14 +370,9 @@ class _Loop:
         for r in m.results:
             recipe = m.head[r.recipe].recipe
             failed = any(ch.name in ("accuracy", "accuracy_drop") and ch.status.fails for ch in r.checks)
-            if (
-                recipe
-                and failed
-                and CONVERSIONS[
-                    recipe.conversion
-                ].needs_calibration  # what the quantization debugger compares
-                and "qat" not in recipe.trainings
-            ):
+            # The quantization debugger compares calibrated ranges, re-running the conversion only.
+            calibrated = recipe is not None and CONVERSIONS[recipe.conversion].needs_calibration
+            if recipe and failed and calibrated and not recipe.transforms and "qat" not in recipe.trainings:
                 ref = CandidateRef(m.plan.ref, "head", r.recipe)
                 jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,))))
         return jobs
@@ -397,7 +393,13 @@ def _start_rank(job: Job) -> int:
         return 10
     if any(r.trainings for r in recipes):
         return 5
-    return max((CONVERSIONS[r.conversion].duration_rank for r in recipes), default=0)  # a .tflite: none
+    return max((_duration_rank(r) for r in recipes), default=0)  # a .tflite: none
+
+
+def _duration_rank(recipe: Recipe) -> int:
+    """The longest of a recipe's stages, as each declares (its conversion, its .tflite transforms)."""
+    ranks = [CONVERSIONS[recipe.conversion].duration_rank]
+    return max(ranks + [TRANSFORMS[t].duration_rank for t in recipe.transforms])
 
 
 def _has_base_accuracy_budget(policy: ModelPolicy) -> bool:

@@ -30,11 +30,13 @@ from typing import ClassVar, Generic, TypeVar
 from edgegate.checks import Check, Place
 from edgegate.conversions import produced_by
 from edgegate.conversions.interface import Produces
+from edgegate.transforms import TRANSFORMS
 from edgegate.status import Status
 
 Report = TypeVar("Report")
 
-# What a candidate was made by: a recipe's conversion, or AS_IS for a .tflite measured as it is.
+# What a candidate was made by: a recipe's conversion or its last .tflite transform, or AS_IS for a
+# .tflite measured as it is.
 Conversion = str
 AS_IS = "as-is"
 
@@ -55,7 +57,10 @@ class Target(abc.ABC, Generic[Report]):
     def never_applies(self, conversion: Conversion) -> str | None:
         """Why candidates of this conversion can never run here; None when they may (and always for
         a .tflite measured as it is: what it holds is known only once it is analyzed)."""
-        return None if conversion == AS_IS else self.never_runs(produced_by(conversion))
+        if conversion == AS_IS:
+            return None
+        transform = TRANSFORMS.get(conversion)
+        return self.never_runs(transform.produces if transform else produced_by(conversion))
 
     def never_runs(self, produced: Produces) -> str | None:
         """Why a model holding what ``produced`` says can never run here; None (the default): it may."""
