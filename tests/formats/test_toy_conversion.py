@@ -147,26 +147,13 @@ def test_a_worker_builds_it_for_real(toys, tmp_path):
     import tf_keras
     from ai_edge_litert.interpreter import Interpreter
 
-    from edgegate.policy.sections import Calibration, Dataset
-    from edgegate.recipes.build import build_candidates
-    from edgegate.recipes.interface import BuildRequest, SourceModel
+    from tests.formats.builds import built as build
 
     tf_keras.utils.set_random_seed(0)
     inputs = tf_keras.Input((8, 8, 1))
     x = tf_keras.layers.Conv2D(4, 3, activation="relu")(inputs)
     model = tf_keras.Model(inputs, tf_keras.layers.Dense(3)(tf_keras.layers.Flatten()(x)))
-    model.save(tmp_path / "m.keras")
-    np.savez(tmp_path / "c.npz", x=np.random.default_rng(0).random((8, 8, 8, 1), dtype=np.float32))
-    request = BuildRequest(
-        "m",
-        SourceModel(tmp_path / "m.keras", "keras", "m.keras"),
-        (Recipe(recipe="int8pt"), Recipe(recipe="int8")),
-        tmp_path / "out",
-        tmp_path,
-        calibration=Calibration(key="calibration", data=Dataset(key="calibration.data", path="c.npz")),
-    )
-    built = {b.label: b for b in build_candidates(request)}
-    assert all(b.error is None for b in built.values()), built
+    built = build(tmp_path, model, ("int8pt", "int8"), samples=8)
 
     def conv_weight_scales(path: Path) -> int:
         details = Interpreter(model_path=str(path)).get_tensor_details()

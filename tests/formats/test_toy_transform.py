@@ -76,27 +76,15 @@ def test_targets_judge_the_candidate_by_what_the_transform_produces(toy, tmp_pat
 def test_the_build_runs_it_on_the_converted_model_with_the_calibration_samples(toy, tmp_path):
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     pytest.importorskip("tensorflow")
-    import numpy as np
     import tf_keras
 
-    from edgegate.policy.sections import Calibration, Dataset
-    from edgegate.recipes.build import build_candidates
-    from edgegate.recipes.interface import BuildRequest, SourceModel
+    from tests.formats.builds import built as build
 
     tf_keras.utils.set_random_seed(0)
     inputs = tf_keras.Input((4,))
-    tf_keras.Model(inputs, tf_keras.layers.Dense(2)(inputs)).save(tmp_path / "m.keras")
-    np.savez(tmp_path / "c.npz", x=np.random.default_rng(0).random((6, 4), dtype=np.float32))
-    request = BuildRequest(
-        "m",
-        SourceModel(tmp_path / "m.keras", "keras", "m.keras"),
-        (Recipe(recipe="float32"), Recipe(recipe="toyq")),
-        tmp_path / "out",
-        tmp_path,
-        calibration=Calibration(key="calibration", data=Dataset(key="calibration.data", path="c.npz")),
+    built = build(
+        tmp_path, tf_keras.Model(inputs, tf_keras.layers.Dense(2)(inputs)), ("float32", "toyq"), samples=6
     )
-    built = {b.label: b for b in build_candidates(request)}
-    assert all(b.error is None for b in built.values()), built
     plain = built["float32"].path.read_bytes()
     assert built["toyq"].path.read_bytes() == plain + MARK + b"6"  # the conversion's model, transformed
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["float32.tflite", "toyq.tflite"]
