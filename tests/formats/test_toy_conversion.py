@@ -165,3 +165,20 @@ def test_a_worker_builds_it_for_real(toys, tmp_path):
 
     assert conv_weight_scales(built["int8pt"].path) == 1  # per tensor: the toy's configuration
     assert conv_weight_scales(built["int8"].path) == 4  # per channel: the built-in's
+
+
+def test_the_small_weights_note_follows_what_the_conversion_produces(toys, tmp_path):
+    """dynamic's note (small weights stay float) goes to any conversion producing int and float32
+    weights around float math, when its candidate is barely smaller than the reference."""
+    from edgegate.run.assemble import DYNAMIC_NOTE
+
+    runner = FakeRunner(sizes={"float32": 1000, "dynamic": 950, "hybrid": 950, "int8pt": 950, "halfw": 950})
+    yaml = "  - {name: m, path: m.keras, recipes: [dynamic, hybrid, int8pt, halfw], deploy: all}\n"
+    (m,) = gate(tmp_path, runner, yaml)
+    c = by_label(m)
+    assert [
+        label for label in ("dynamic", "hybrid", "int8pt", "halfw") if DYNAMIC_NOTE in c[label].notes
+    ] == [
+        "dynamic",
+        "hybrid",
+    ]
