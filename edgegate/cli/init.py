@@ -84,7 +84,7 @@ def starter_text(models: list[tuple[str, list[str]]], root: Path) -> str:
         lines += [f"  - name: {_quoted(_name(path, taken))}", f"    path: {_quoted(path)}"]
         found = format_of(root / path)
         as_is = found is not None and found.measured_as_is
-        if found is not None and as_is:
+        if as_is and found is not None:  # (found: for the type checker)
             lines.append(f"    # a {found.title} is measured as it is (no recipes)")
         evals = [p for p in npz if "eval" in p or "test" in p or "val" in p] or npz
         calib = [p for p in npz if "calib" in p or "train" in p or "rep" in p]

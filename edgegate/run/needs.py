@@ -20,6 +20,7 @@ from edgegate.conversions.interface import TENSORFLOW, Install
 from edgegate.formats import FORMATS, format_of
 from edgegate.formats.interface import ModelFormat
 from edgegate.policy.sections import ModelPolicy
+from edgegate.transforms import TRANSFORMS
 
 INSTALL_TENSORFLOW = TENSORFLOW.command
 
@@ -47,14 +48,20 @@ def needs_of(changed: Sequence[ChangedModel], root: Path) -> RunNeeds:
 
 
 def _installs(found: ModelFormat | None, model: ModelPolicy) -> set[Install]:
-    """What gating one version takes: its format's install, and its conversions' when it is converted.
-    A version of no known format counts as converted (it is reported as unreadable, never skipped)."""
+    """What gating one version takes: its format's install, and its recipes' stages' (conversions and
+    .tflite transforms) when it is converted. A version of no known format counts as converted (it
+    is reported as unreadable, never skipped)."""
     if found is not None and found.measured_as_is:
         return {found.install}
     conversions = {reference_name(), *(r.conversion for r in model.recipes)}
     if model.auto:
         conversions |= {name for name, c in CONVERSIONS.items() if c.auto is not None}
-    return {found.install if found else TENSORFLOW, *(CONVERSIONS[name].install for name in conversions)}
+    transforms = {t for r in model.recipes for t in r.transforms}
+    return {
+        found.install if found else TENSORFLOW,
+        *(CONVERSIONS[name].install for name in conversions),
+        *(TRANSFORMS[name].install for name in transforms),
+    }
 
 
 def _format_by_name(path: str) -> ModelFormat | None:
