@@ -1,6 +1,6 @@
 """``edgegate needs``: what this run will need installed, decided before installing it.
 
-The action installs the light core, asks this, and installs ``edgegate[tensorflow]`` only when
+The action installs the light core, asks this, and installs the ``tensorflow`` extra only when
 a changed model must be converted (never for ``publish``). Prints one line for people and, in
 GitHub Actions, writes ``tensorflow=true|false`` to the step outputs. Exit 0 either way: a
 policy or base problem is reported by ``edgegate ci`` itself, with the PR comment and annotations.

@@ -27,11 +27,7 @@ FLOATS = frozenset(("float32", "float16"))
 class Install:
     """What has to be installed for an engine: the light core, or one of EdgeGate's extras."""
 
-    extra: str | None  # None: the core; "tensorflow": pip install 'edgegate[tensorflow]'
-
-    @property
-    def command(self) -> str:
-        return "pip install edgegate" if self.extra is None else f"pip install 'edgegate[{self.extra}]'"
+    extra: str | None  # None: the core; "tensorflow": the distribution's tensorflow extra
 
 
 CORE = Install(None)

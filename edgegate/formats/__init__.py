@@ -8,6 +8,7 @@ known everywhere.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 from edgegate.formats.h5 import H5
@@ -53,3 +54,24 @@ def model_suffixes() -> dict[str, ModelKind]:
 def is_model_name(path: str) -> bool:
     """A file of this name is a model (by its suffix; a folder format is recognised by layout)."""
     return PurePosixPath(path).suffix.lower() in model_suffixes()
+
+
+# Folders no model of the repository's own lives in (tools' environments, build output).
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
+
+
+def find_model_paths(root: Path) -> list[str]:
+    """Every model under ``root`` (repository-relative, sorted as walked): model files (compiled
+    ``*_edgetpu.tflite`` excluded: the compiler's output, not a source) and SavedModel folders."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        if any(f.detect(here) for f in FORMATS.values() if not f.suffixes):
+            dirnames[:] = []  # a SavedModel's variables/ and assets/ are part of it
+            found.append(here.relative_to(root).as_posix())
+            continue
+        for f in sorted(filenames):
+            if is_model_name(f) and not f.endswith("_edgetpu.tflite"):
+                found.append((here / f).relative_to(root).as_posix())
+    return found

@@ -48,7 +48,8 @@ def run_check(options: CheckOptions, progress: Progress | None = None) -> RunRes
     notes = list(changes.notes) + list(options.extra_notes)
     base_policy, base_note = _base_policy(repo, policy, changes.base_sha)
     if base_note and options.trust != "base":
-        notes.append(base_note)
+        # Nothing is turned off in a local run: only the comparison of the two policies is missing.
+        notes.append(f"{base_note}: the policy's changes since the base are not listed")
     policy_changes = policy_changes_between(base_policy, policy) if base_policy is not None else ()
     if options.trust == "base":
         changed = _trusted_only(repo, policy, changes, changed, (base_policy, base_note), notes)
@@ -109,7 +110,7 @@ def _trusted_only(repo, policy, changes, changed: list[Any], at_merge_base, note
         at_merge_base if trusted_sha == changes.base_sha else _base_policy(repo, policy, trusted_sha)
     )
     if base_note:
-        notes.append(base_note)
+        notes.append(f"{base_note}: every setting that runs code is off")
     trusted, said = restrict_to_trusted(policy, base_policy)
     notes += said
     by_index = {m.index: m for m in trusted.models}
@@ -164,7 +165,7 @@ def _gate(
         for i, ch in enumerate(changed):
             # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
             work = work_root / safe_name(ch.target.name)
-            plan = plan_model(ModelRef(i, ch.target.name), ch, materializer, work)
+            plan = plan_model(ModelRef(i, ch.target.name), ch, materializer, work, policy.display_path)
             shown = f"{ch.target.name} ({ch.target.path})"
             if shown in unconvertible and plan.error is None:
                 plan = replace(plan, error=missing_tensorflow_message(shown))
@@ -218,14 +219,14 @@ def _cache_base(options: CheckOptions) -> ResultsCache | None:
 
 def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
     """The repository, its policy, the change set and the models this run (or shard) gates."""
-    from edgegate.changes.git import GitRepo
+    from edgegate.changes.no_base import every_model_without_base
     from edgegate.changes.select import find_changes
     from edgegate.errors import UsageError
     from edgegate.policy.load import load_policy_checked
     from edgegate.policy.problems import policy_error
     from edgegate.targets import target_problems
 
-    repo = GitRepo(options.repo)
+    repo, without_base = _repository(options)
     checked = load_policy_checked(options.policy or repo.root / "edgegate.yml", root=repo.root)
     # The targets' settings are checked on what the loader resolved, problems or not: one error
     # lists every problem of the file.
@@ -246,15 +247,19 @@ def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
                 f"--recipes: no recipe labelled {', '.join(unknown)} in {policy.display_path}; "
                 f"the policy has {', '.join(sorted(known))}"
             )
-    changes = find_changes(
-        policy,
-        repo,
-        base=options.base,
-        all_models=options.all_models,
-        paths=options.paths,
-        # A model is the one its name names: its base version is where the base branch's
-        # policy had it, wherever the pull request's policy moved it.
-        base_policy=lambda sha: _base_policy(repo, policy, sha)[0],
+    changes = (
+        every_model_without_base(policy, without_base)
+        if without_base
+        else find_changes(
+            policy,
+            repo,
+            base=options.base,
+            all_models=options.all_models,
+            paths=options.paths,
+            # A model is the one its name names: its base version is where the base branch's
+            # policy had it, wherever the pull request's policy moved it.
+            base_policy=lambda sha: _base_policy(repo, policy, sha)[0],
+        )
     )
     changed = list(changes.models)
     if options.shard:
@@ -263,6 +268,29 @@ def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
         names = select_shard([c.target.name for c in changed], *options.shard)
         changed = [c for c in changed if c.target.name in names]
     return repo, policy, changes, changed
+
+
+def _repository(options: CheckOptions) -> tuple[Any, Any]:
+    """The git repository; with ``--all`` and no ``--base``, a folder without git or without a
+    base branch is gated without comparisons (``changes/no_base.py``) instead of refused."""
+    from edgegate.changes.git import GitRepo
+    from edgegate.changes.no_base import NoBase
+    from edgegate.errors import UsageError
+
+    without_base_allowed = options.all_models and options.base is None and not options.paths
+    try:
+        repo = GitRepo(options.repo)
+    except UsageError:
+        if not without_base_allowed or not Path(options.repo).is_dir():
+            raise
+        source = NoBase(Path(options.repo), f"{Path(options.repo).resolve()} is not a git repository")
+        return source, source
+    if without_base_allowed:
+        try:
+            repo.default_base()
+        except UsageError:
+            return repo, NoBase(repo.root, "no base branch (origin/HEAD, main or master) in this repository")
+    return repo, None
 
 
 def _base_policy(repo: Any, policy: Any, base_sha: str | None) -> tuple[Any, str | None]:
@@ -276,14 +304,14 @@ def _base_policy(repo: Any, policy: Any, base_sha: str | None) -> tuple[Any, str
     with tempfile.TemporaryDirectory(prefix="edgegate-base-policy-") as tmp:
         try:
             if not repo.exists_at(base_sha, rel):
-                return None, f"the base commit has no {rel}: every setting that runs code is off"
+                return None, f"the base commit has no {rel}"
             exported = repo.export(base_sha, rel, Path(tmp))
             return load_policy(exported, root=Path(tmp)), None
         except EdgeGateError as e:
             first = str(e).splitlines()[-1].strip()
             return (
                 None,
-                f"the base branch's {rel} cannot be read ({first}): every setting that runs code is off",
+                f"the base branch's {rel} cannot be read ({first})",
             )
 
 

@@ -3,7 +3,7 @@
 Decided from what each version's format and its recipes' conversions declare they need
 (``install``): a ``.tflite`` source is measured as it is (the LiteRT interpreter, TFLite Micro and
 Vela ship with the core); any other source (SavedModel, .keras, .h5) is converted, and training
-recipes fine-tune, which take TensorFlow (``pip install 'edgegate[tensorflow]'``). The action asks
+recipes fine-tune, which take TensorFlow (the distribution's ``tensorflow`` extra). The action asks
 ``edgegate needs`` first and installs the extra only when a changed model needs it.
 """
 
@@ -16,13 +16,14 @@ from pathlib import Path
 
 from edgegate.changes.interface import ChangedModel
 from edgegate.conversions import CONVERSIONS, reference_name
+from edgegate.distribution import install_command
 from edgegate.conversions.interface import TENSORFLOW, Install
 from edgegate.formats import FORMATS, format_of
 from edgegate.formats.interface import ModelFormat
 from edgegate.policy.sections import ModelPolicy
 from edgegate.transforms import TRANSFORMS
 
-INSTALL_TENSORFLOW = TENSORFLOW.command
+INSTALL_TENSORFLOW = install_command("tensorflow")  # named by the installed metadata
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ class TfliteTransform(abc.ABC):
 
     name: ClassVar[str]  # its stage name in a recipe
     engine: ClassVar[str]  # "ai-edge-quantizer"
-    install: ClassVar[Install]  # Install("quantizer"): pip install 'edgegate[quantizer]'
+    install: ClassVar[Install]  # Install("quantizer"): the distribution's quantizer extra
     needs_calibration: ClassVar[bool] = False
     produces: ClassVar[Produces]  # what its output holds (asked by targets, like a conversion's)
     duration_rank: ClassVar[int] = 0  # next to the conversions' ranks (the schedule starts the longest first)

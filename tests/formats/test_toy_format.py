@@ -66,9 +66,9 @@ def test_init_finds_it_and_says_what_its_declarations_mean(toys, tmp_path):
     (tmp_path / "models" / "a.lite").write_bytes(b"TFL3")
     (tmp_path / "models" / "b.unknown").write_bytes(b"x")
     found = find_models(tmp_path)
-    assert [path for path, _ in found] == ["models/a.lite"]
-    text = starter_text(found, tmp_path)
-    assert "# a .lite is measured as it is (no recipes)" in text
+    assert [model.path for model in found] == ["models/a.lite"]
+    text = starter_text(found)
+    assert "# a .lite is measured as it is: no recipe applies to it" in text
     assert "synthetic: true" not in text  # nothing calibrates a model measured as it is
 
 

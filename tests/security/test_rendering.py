@@ -317,8 +317,10 @@ def assert_nothing_forged(r: Rendered, *, headings: list[tuple[str, str]]) -> No
 
 
 def expected_headings(run) -> list[tuple[str, str]]:
-    failing = sum(m.status.fails for m in run.models)
-    found = [("h2", f"{ICON['fail']} EdgeGate: {failing} of {len(run.models)} models fail the gate")]
+    failing = sum(m.status.fails and not m.error for m in run.models)
+    errored = sum(bool(m.error) for m in run.models)
+    headline = f"{ICON['fail']} EdgeGate: {failing} of {len(run.models)} models fail the gate"
+    found = [("h2", headline + (f", {errored} could not be gated" if errored else ""))]
     for m in sorted(run.models, key=lambda m: -m.status.rank):
         change = f" ({m.change})" if m.change != "modified" else ""
         found.append(("h3", f"{ICON[m.status.value]} {one_line(m.name)} — `{one_line(m.path)}`{change}"))
