@@ -224,13 +224,10 @@ def select(options: CheckOptions) -> tuple[Any, Any, Any, list[Any]]:
     from edgegate.errors import UsageError
     from edgegate.policy.load import load_policy_checked
     from edgegate.policy.problems import policy_error
-    from edgegate.targets import target_problems
 
     repo, without_base = _repository(options)
     checked = load_policy_checked(options.policy or repo.root / "edgegate.yml", root=repo.root)
-    # The targets' settings are checked on what the loader resolved, problems or not: one error
-    # lists every problem of the file.
-    problems = [*checked.problems, *target_problems(checked.policy)]
+    problems = list(checked.problems)  # the targets' settings among them: one error lists them all
     if problems:
         from edgegate.changes.select import expand_targets_checked
 

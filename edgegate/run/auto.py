@@ -18,7 +18,7 @@ from typing import Sequence
 
 from edgegate.conversions import produced_by, tried_by_auto
 from edgegate.conversions.interface import AutoStep
-from edgegate.edgetpu.select import why_never_compiles
+from edgegate.targets.edgetpu.select import why_never_compiles
 from edgegate.policy.sections import ModelPolicy, Recipe, conversion_of
 from edgegate.results import CandidateResult
 from edgegate.verdicts.deploy import choose

@@ -11,16 +11,16 @@ import pytest
 
 from edgegate.conversions import CONVERSIONS
 from edgegate.conversions.interface import AutoStep, Conversion, Produces
-from edgegate.edgetpu.select import why_never_compiles
+from edgegate.targets.edgetpu.select import why_never_compiles
 from edgegate.policy.sections import EdgeTpuSettings, Recipe
 from edgegate.run.auto import AutoSearch
 from edgegate.run.jobs import BuildJob, LayerAnalysisJob, TargetJob
 from edgegate.status import Status
-from edgegate.targets.compute import ComputeTarget
-from edgegate.targets.edgetpu import EdgeTpuTarget
-from edgegate.targets.ethos_u import EthosUSettings, EthosUTarget
-from edgegate.targets.gpu import GpuSettings, GpuTarget
-from edgegate.targets.mcu import McuTarget
+from edgegate.targets.compute.target import ComputeTarget
+from edgegate.targets.edgetpu.target import EdgeTpuTarget
+from edgegate.targets.ethos_u.target import EthosUSettings, EthosUTarget
+from edgegate.targets.gpu.target import GpuSettings, GpuTarget
+from edgegate.targets.mcu.target import McuTarget
 from tests.run.test_loop import FakeRunner, by_label, gate, plans
 
 

@@ -14,7 +14,7 @@ from edgegate.conversions.interface import Install, Produces
 from edgegate.policy.sections import EdgeTpuSettings, Recipe
 from edgegate.recipes.interface import is_float_reference
 from edgegate.run.jobs import BuildJob, TargetJob
-from edgegate.targets.edgetpu import EdgeTpuTarget
+from edgegate.targets.edgetpu.target import EdgeTpuTarget
 from edgegate.transforms import TRANSFORMS
 from edgegate.transforms.interface import TfliteTransform
 from tests.formats.test_registry import check_transform

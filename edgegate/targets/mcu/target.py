@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
+from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
 from edgegate.python_child import start_python
 from edgegate.status import Level, Status
