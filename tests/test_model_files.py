@@ -9,8 +9,8 @@ from edgegate.model_files import (
     file_is_lfs_pointer,
     is_lfs_pointer,
     is_saved_model,
-    model_kind,
 )
+from edgegate.formats import model_kind
 
 # A pointer as git-lfs writes it (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md).
 POINTER = (

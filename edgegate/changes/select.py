@@ -21,7 +21,8 @@ from typing import Callable
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, ModelTarget, PathChange
 from edgegate.changes.lfs import check_not_lfs_pointer
 from edgegate.errors import EdgeGateError, InputError, UsageError
-from edgegate.model_files import MODEL_SUFFIXES, SAVED_MODEL_FILES, ModelKind, is_saved_model, model_kind
+from edgegate.formats import ModelKind, model_kind, model_suffixes
+from edgegate.model_files import SAVED_MODEL_FILES, is_saved_model
 from edgegate.policy.globs import GlobError, compile_glob, is_glob
 from edgegate.policy.names import describe_char, printable, unshowable
 from edgegate.policy.problems import PolicyProblem, policy_error
@@ -64,7 +65,7 @@ def _probe_kind(path: Path) -> ModelKind | None:
     try:
         return model_kind(path)
     except (OSError, ValueError):  # no such file can exist: what its name says it would be
-        return MODEL_SUFFIXES.get(path.suffix.lower())
+        return model_suffixes().get(path.suffix.lower())
 
 
 def _probe_saved_model(folder: Path) -> bool:
@@ -348,7 +349,7 @@ def _tree_models(paths: tuple[str, ...], pattern: str) -> list[str]:
     def in_saved(p: str) -> bool:
         return any(str(parent) in saved for parent in PurePosixPath(p).parents)
 
-    files = [p for p in paths if PurePosixPath(p).suffix.lower() in MODEL_SUFFIXES and not in_saved(p)]
+    files = [p for p in paths if PurePosixPath(p).suffix.lower() in model_suffixes() and not in_saved(p)]
     return sorted(m for m in [*files, *saved] if matcher.fullmatch(m) and not in_saved(m))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from edgegate.errors import UsageError
 from edgegate.log_output import say
-from edgegate.model_files import ModelKind, find_model_paths, model_kind
+from edgegate.formats import ModelKind, find_model_paths, format_named, model_kind
 from edgegate.policy.names import name_problem
 from edgegate.units import format_bytes
 
@@ -37,7 +37,7 @@ class FoundModel:
 
 def proposed_recipes(kind: ModelKind) -> tuple[str, ...]:
     """The recipes that apply to a model of this kind (none: it is measured as it is)."""
-    return () if kind == "tflite" else CONVERTED_RECIPES
+    return () if format_named(kind).measured_as_is else CONVERTED_RECIPES
 
 
 def find_models(root: Path) -> list[FoundModel]:
@@ -55,7 +55,7 @@ def find_models(root: Path) -> list[FoundModel]:
             if full.is_dir()
             else full.stat().st_size
         )
-        found.append(FoundModel(path, kind, size, kind == "tflite" and _integer(full), npz))
+        found.append(FoundModel(path, kind, size, format_named(kind).measured_as_is and _integer(full), npz))
     return found
 
 
@@ -122,7 +122,9 @@ def _model_lines(model: FoundModel, taken: set[str]) -> list[str]:
             "    deploy: smallest          # ship the smallest candidate that passes every budget",
         ]
     else:
-        lines.append("    # a .tflite is measured as it is: no recipe applies to it")
+        lines.append(
+            f"    # a {format_named(model.kind).title} is measured as it is: no recipe applies to it"
+        )
     evals = [p for p in model.data if "eval" in p or "test" in p or "val" in p] or list(model.data)
     calib = [p for p in model.data if "calib" in p or "train" in p or "rep" in p]
     if evals:

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from edgegate import units as q
+from edgegate.conversions import conversion_names, produced_by, reference_name
 from edgegate.status import Level
+from edgegate.transforms import TRANSFORMS
 
-# Conversion stages (the last stage of a recipe) and training stages (before it), in order.
-CONVERSIONS = ("float32", "float16", "dynamic", "int8", "int16x8")
+# Training stages (before a recipe's conversion), in order. The conversions (its last stage) are
+# the ``edgegate.conversions`` registry, read when a recipe is parsed.
 TRAININGS = ("prune", "cluster", "qat")
 DEPLOY_SELECTORS = ("best", "smallest", "fastest", "most_accurate", "all")
 
@@ -45,27 +47,47 @@ def recipe_stages(text: str) -> tuple[str, ...]:
     The schema validates with this too, so a policy and a recipe made in code obey one grammar.
     """
     stages = tuple(s.strip() for s in text.split("+"))
-    unknown = [s for s in stages if s not in CONVERSIONS + TRAININGS]
+    conversions, transforms = conversion_names(), tuple(TRANSFORMS)
+    unknown = [s for s in stages if s not in conversions + TRAININGS + transforms]
     if unknown:
         raise ValueError(
             f"unknown recipe {unknown[0]!r} in {text!r}; recipes are built from "
-            f"{', '.join(CONVERSIONS + TRAININGS)} joined by '+' (e.g. prune+int8)"
+            f"{', '.join(conversions + TRAININGS + transforms)} joined by '+' (e.g. prune+int8)"
         )
-    convs = [s for s in stages if s in CONVERSIONS]
+    first = next((i for i, s in enumerate(stages) if s in transforms), len(stages))
+    if any(s not in transforms for s in stages[first:]):
+        raise ValueError(f"{text!r}: .tflite transforms ({', '.join(transforms)}) come last")
+    _check_transforms(text, stages[:first], stages[first:])
+    convs = [s for s in stages[:first] if s in conversions]
     trains = [s for s in stages if s in TRAININGS]
-    if len(convs) > 1 or (convs and stages[-1] not in CONVERSIONS):
-        raise ValueError(f"{text!r}: a recipe has at most one conversion ({', '.join(CONVERSIONS)}), last")
+    if len(convs) > 1 or (convs and stages[first - 1] not in conversions):
+        raise ValueError(f"{text!r}: a recipe has at most one conversion ({', '.join(conversions)}), last")
     if trains != sorted(set(trains), key=TRAININGS.index):
         raise ValueError(f"{text!r}: training stages go in the order prune, cluster, qat, each once")
-    if "qat" in trains and convs and convs[0] != "int8":
-        raise ValueError(f"{text!r}: qat produces a full-integer model; only '+int8' may follow it")
+    if "qat" in trains and convs and convs[0] != AFTER_QAT:
+        raise ValueError(f"{text!r}: qat produces a full-integer model; only '+{AFTER_QAT}' may follow it")
     return stages
 
 
+def _check_transforms(text: str, before: Sequence[str], transforms: Sequence[str]) -> None:
+    """Each transform takes what the stage before it produces (as both declare), or ``ValueError``."""
+    produced = produced_by(conversion_of(before))
+    for name in transforms:
+        why = TRANSFORMS[name].takes(produced)
+        if why:
+            raise ValueError(f"{text!r}: {name} {why}")
+        produced = TRANSFORMS[name].produces
+
+
+# What qat's fake-quantized training converts to: its ranges are int8 ones (``qat.io`` sets the I/O).
+AFTER_QAT = "int8"
+
+
 def conversion_of(stages: Sequence[str]) -> str:
-    """The conversion a recipe ends with: the one named, else int8 after qat, else float32."""
-    named = [s for s in stages if s in CONVERSIONS]
-    return named[0] if named else ("int8" if "qat" in stages else "float32")
+    """The conversion a recipe ends with: the one named, else int8 after qat, else the float
+    reference's (float32: training alone keeps the model float)."""
+    named = [s for s in stages if s in conversion_names()]
+    return named[0] if named else (AFTER_QAT if "qat" in stages else reference_name())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +158,17 @@ class Recipe:
     def conversion(self) -> str:
         """The conversion it ends with; ``qat`` alone converts to int8, training alone to float32."""
         return conversion_of(self.recipe.split("+"))
+
+    @property
+    def transforms(self) -> tuple[str, ...]:
+        """The ``.tflite → .tflite`` transforms applied after the conversion, in order."""
+        return tuple(s for s in self.recipe.split("+") if s in TRANSFORMS)
+
+    @property
+    def made_by(self) -> str:
+        """The stage whose output the candidate is (what targets ask about): the last transform, else
+        the conversion."""
+        return self.transforms[-1] if self.transforms else self.conversion
 
 
 DEFAULT_RECIPES = (Recipe(recipe="float16"), Recipe(recipe="dynamic"), Recipe(recipe="int8"))

@@ -10,13 +10,17 @@ them fails, so no figure of a model that was not the user's is reported.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from edgegate.conversions import CONVERSIONS
+from edgegate.conversions.interface import Representative
 from edgegate.errors import InputError
+from edgegate.policy.sections import Recipe
 from edgegate.exception_text import bounded, first_line
-from edgegate.recipes.conversions import CONVERSIONS, convert, make_converter
+from edgegate.recipes.conversions import convert, make_converter
 from edgegate.recipes.interface import (
     BuildRequest,
     BuiltCandidate,
@@ -32,6 +36,8 @@ from edgegate.recipes.reference_check import (
     saved_model_runner,
 )
 from edgegate.repo_paths import safe_name
+from edgegate.transforms import TRANSFORMS
+from edgegate.transforms.interface import TfliteTransform
 
 
 def _failure_text(e: BaseException) -> str:
@@ -154,6 +160,48 @@ def _check_reference(
     raise InputError(comparison.error(request.model_name))
 
 
+@dataclass
+class _Samples:
+    """A request's calibration batches, made on first need (its notes go to that candidate), or
+    the error that stopped them, raised for every candidate that needs them."""
+
+    request: BuildRequest
+    input_shape: tuple | None
+    made: Representative | None = None
+    error: str | None = None
+    tried: bool = False
+
+    def get(self, recipe: Recipe, notes: list[str]) -> Representative:
+        if not self.tried:
+            self.tried = True
+            try:
+                self.made = _representative(self.request, self.input_shape, notes)
+            except InputError as e:
+                self.error = str(e)
+        if self.error:
+            raise InputError(self.error)
+        if self.made is None:
+            raise InputError(
+                f"{recipe.label} needs calibration data: add `calibration:` (or `eval:`, "
+                f"used as a fallback) to model {self.request.model_name!r} in the policy"
+            )
+        return self.made
+
+
+def _transform(
+    transform: TfliteTransform, path: Path, recipe: Recipe, samples: Representative | None
+) -> None:
+    """Replace the ``.tflite`` at ``path`` with ``transform``'s output (written beside it first)."""
+    out = path.with_name(f"{path.stem}.{transform.name}.tflite")
+    try:
+        transform.apply(path, out, recipe, samples)
+        if not out.is_file():
+            raise InputError(f"{transform.name} ({transform.engine}) wrote no model")
+        out.replace(path)
+    finally:
+        out.unlink(missing_ok=True)
+
+
 def _builds_reference(request: BuildRequest) -> bool:
     return any(is_float_reference(r) for r in request.recipes)
 
@@ -195,36 +243,27 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
 
     input_shape = _model_input_shape(model) if model is not None else None
     built: list[BuiltCandidate] = []
-    representative = None
-    representative_error: str | None = None
+    samples = _Samples(request, input_shape)
     for recipe in request.recipes:
         _, conversion_name = stages_of(recipe)
         conversion = CONVERSIONS[conversion_name]
         own_notes = list(notes)
+        transforms = [TRANSFORMS[t] for t in recipe.transforms]
         try:
             after_qat = "qat" in trainings
             rep = None
-            if conversion.needs_calibration and not after_qat:
-                if representative is None and representative_error is None:
-                    try:
-                        representative = _representative(request, input_shape, own_notes)
-                    except InputError as e:
-                        representative_error = str(e)
-                if representative_error:
-                    raise InputError(representative_error)
-                if representative is None:
-                    raise InputError(
-                        f"{recipe.label} needs calibration data: add `calibration:` (or `eval:`, "
-                        f"used as a fallback) to model {request.model_name!r} in the policy"
-                    )
-                rep = representative
+            calibrates = conversion.needs_calibration and not after_qat
+            if calibrates or any(t.needs_calibration for t in transforms):
+                rep = samples.get(recipe, own_notes)
             converter = make_converter(
                 keras_model=model, saved_model_dir=saved_model_dir, signature=signature, name=source.display
             )
-            blob = convert(converter, conversion, recipe, rep, after_qat=after_qat)
+            blob = convert(converter, conversion, recipe, rep if calibrates else None, after_qat=after_qat)
             del converter  # its Keras 3 export folder goes with it
             path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)
+            for transform in transforms:  # the .tflite → .tflite stages, in the recipe's order
+                _transform(transform, path, recipe, rep if transform.needs_calibration else None)
             if is_float_reference(recipe):
                 note = _check_reference(request, runner, path, input_shape)
                 own_notes += [note] if note else []

@@ -1,7 +1,7 @@
-"""The five LiteRT conversions a recipe can end with (worker-only: imports TensorFlow).
+"""Running a recipe's conversion with LiteRT's converter (worker-only: imports TensorFlow).
 
-Each ``Conversion`` configures a ``tf.lite.TFLiteConverter`` the way LiteRT's
-post-training quantization guide describes. ``make_converter`` builds the converter for a
+Each ``Conversion`` (``edgegate.conversions``) configures a ``tf.lite.TFLiteConverter`` the way
+LiteRT's post-training quantization guide describes. ``make_converter`` builds the converter for a
 Keras model (batch fixed to 1: what ships on device, and what the Edge TPU requires) or
 a SavedModel's serving signature. Keras 3 models are exported to a SavedModel first (see
 ``export_keras3``); tf-keras models convert from a concrete function of their call.
@@ -9,112 +9,16 @@ a SavedModel's serving signature. Keras 3 models are exported to a SavedModel fi
 
 from __future__ import annotations
 
-import abc
 import functools
 import shutil
 import sys
 import tempfile
 import weakref
-from typing import Any, Callable, Iterable
+from typing import Any
 
-import numpy as np
-
+from edgegate.conversions.interface import Conversion, Representative
 from edgegate.errors import InputError
 from edgegate.policy.sections import Recipe
-
-Representative = Callable[[], Iterable[list[np.ndarray]]]
-
-
-class Conversion(abc.ABC):
-    name: str
-    needs_calibration: bool = False
-    # How long it takes next to the others, as a rank (the schedule starts the longest first).
-    # Measured on MobileNetV2 with 100 calibration samples: 7 s float, 18 s int8, 28 s int16x8.
-    duration_rank: int = 0
-
-    @abc.abstractmethod
-    def configure(
-        self, converter, recipe: Recipe, representative: Representative | None, after_qat: bool
-    ) -> None:
-        """Set the converter's options for this conversion."""
-
-
-class Float32(Conversion):
-    name = "float32"
-
-    def configure(self, converter, recipe, representative, after_qat):
-        pass
-
-
-class Float16(Conversion):
-    name = "float16"
-
-    def configure(self, converter, recipe, representative, after_qat):
-        import tensorflow as tf
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-
-
-class Dynamic(Conversion):
-    """Dynamic-range: int8 weights, float activations. Weights under 1024 elements stay float."""
-
-    name = "dynamic"
-
-    def configure(self, converter, recipe, representative, after_qat):
-        import tensorflow as tf
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-
-
-_IO = {"int8": "int8", "uint8": "uint8", "int16": "int16", "float32": "float32"}
-
-
-class Int8(Conversion):
-    """Full integer: int8 weights and activations, I/O as the recipe says."""
-
-    name = "int8"
-    needs_calibration = True
-    duration_rank = 1  # calibration
-
-    def configure(self, converter, recipe, representative, after_qat):
-        import tensorflow as tf
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if not after_qat:
-            converter.representative_dataset = representative
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        # After QAT the fake-quant ranges are in the graph: restricting the op set would make the
-        # converter ask for a representative dataset it does not need.
-        io = recipe.qat.io if after_qat else recipe.int8.io
-        if io != "float32":
-            converter.inference_input_type = getattr(tf, _IO[io])
-            converter.inference_output_type = getattr(tf, _IO[io])
-        if not recipe.int8.per_channel:
-            converter._experimental_disable_per_channel = True
-
-
-class Int16x8(Conversion):
-    """16-bit activations, 8-bit weights: more accurate than int8, no optimized CPU kernels."""
-
-    name = "int16x8"
-    needs_calibration = True
-    duration_rank = 2  # calibration, then TensorFlow's older quantizer (the MLIR one has no int16)
-
-    def configure(self, converter, recipe, representative, after_qat):
-        import tensorflow as tf
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [
-            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
-        ]
-        if recipe.int16x8.io == "int16":
-            converter.inference_input_type = tf.int16
-            converter.inference_output_type = tf.int16
-
-
-CONVERSIONS: dict[str, Conversion] = {c.name: c for c in (Float32(), Float16(), Dynamic(), Int8(), Int16x8())}
 
 
 def is_keras3(model: Any) -> bool:
@@ -246,5 +150,7 @@ def convert(
     *,
     after_qat: bool = False,
 ) -> bytes:
-    conversion.configure(converter, recipe, representative, after_qat)
+    import tensorflow as tf
+
+    conversion.configure(converter, tf, recipe, representative, after_qat=after_qat)
     return converter.convert()

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgegate.model_files import ModelKind
+from edgegate.conversions import CONVERSIONS
+from edgegate.formats import ModelKind, format_named
+from edgegate.formats.interface import ModelFormat
 
 from edgegate.measurements.interface import SizeFigures
 from edgegate.policy.sections import Calibration, Recipe, Training, settings_of
@@ -30,6 +32,11 @@ class SourceModel:
     display: str  # repository-relative path, for messages
     trust_code: bool = False  # allow Lambda layers / custom objects
 
+    @property
+    def format(self) -> ModelFormat:
+        """What the source is, and what it declares (``edgegate.formats``)."""
+        return format_named(self.kind)
+
 
 def stages_of(recipe: Recipe) -> tuple[tuple[str, ...], str]:
     """Split a recipe into (training stages, conversion). ``qat`` alone converts to int8."""
@@ -39,7 +46,7 @@ def stages_of(recipe: Recipe) -> tuple[tuple[str, ...], str]:
 def is_float_reference(recipe: Recipe) -> bool:
     """The plain float32 conversion: what every accuracy drop is measured against."""
     trainings, conversion = stages_of(recipe)
-    return conversion == "float32" and not trainings
+    return CONVERSIONS[conversion].reference and not trainings and not recipe.transforms
 
 
 def training_key(recipe: Recipe) -> tuple:

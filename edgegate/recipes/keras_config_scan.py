@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from edgegate.exception_text import bounded
+from edgegate.formats.interface import Scan
 from edgegate.recipes import unsafe_ops
 from edgegate.recipes.refusals import Finding, refusal
 from edgegate.recipes.interface import SourceModel
@@ -135,10 +136,10 @@ def file_findings(source: SourceModel) -> list[Finding]:
     path = Path(source.path)
     findings: list[Finding] = []
     try:
-        if source.kind == "h5":
+        if source.format.scan is Scan.HDF5:
             with h5py.File(path, "r") as f:
                 findings.extend(_h5_findings(f, path.name))
-        elif source.kind == "keras":
+        elif source.format.scan is Scan.KERAS_ARCHIVE:
             with zipfile.ZipFile(path) as z:
                 for member in z.namelist():
                     parts = member.replace("\\", "/").split("/")
@@ -164,7 +165,7 @@ def check_keras_file(source: SourceModel) -> None:
         return
     findings = file_findings(source)
     if findings:
-        raise refusal(source.display, _KIND[source.kind], findings)
+        raise refusal(source.display, source.format.title, findings)
 
 
 def check_keras_config(config: object, source: SourceModel) -> None:
@@ -173,7 +174,4 @@ def check_keras_config(config: object, source: SourceModel) -> None:
         return
     findings = config_findings(config)
     if findings:
-        raise refusal(source.display, _KIND.get(source.kind, source.kind), findings)
-
-
-_KIND = {"keras": ".keras", "h5": ".h5", "savedmodel": "SavedModel", "tflite": ".tflite"}
+        raise refusal(source.display, source.format.title, findings)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from edgegate.conversions import produced_by
 from edgegate.metrics.paired import NotPaired, paired_change
+from edgegate.policy.sections import Recipe
 from edgegate.results import Accuracy, BaseFigures, CandidateResult, ModelResult
 from edgegate.results.model import PairedInterval, TargetReports
 from edgegate.run.figures import CandidateFigures, ModelFigures
@@ -154,9 +156,19 @@ def _target_lines(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _hybrid_only(recipe: Recipe) -> bool:
+    """A conversion alone whose weights stay partly float around float math (dynamic range): small
+    weights are left unquantized, so its candidate may be barely smaller than the reference."""
+    produced = produced_by(recipe.conversion)
+    plain = not recipe.trainings and not recipe.transforms
+    return (
+        plain and produced.quantized_weights and "float32" in produced.weights and not produced.integer_only
+    )
+
+
 def _notes(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:
     ref = m.head.get(m.plan.reference_label) if m.plan.reference_label else None
-    if c.recipe is None or c.recipe.recipe != "dynamic" or ref is None or ref.built is None:
+    if c.recipe is None or not _hybrid_only(c.recipe) or ref is None or ref.built is None:
         return ()
     size, ref_size = c.built.size if c.built else None, ref.built.size
     if size is not None and ref_size is not None and size.bytes > 0.9 * ref_size.bytes:

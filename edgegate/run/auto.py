@@ -1,8 +1,9 @@
 """``recipes: auto``: LiteRT's optimization decision path, run as a search over candidates.
 
-The guide's advice, in order: post-training quantization first; where int8 loses too much
-accuracy, 16-bit activations (int16x8) if the target can run them, then quantization-aware
-training; where the file is still too big, pruning and clustering before quantizing. The
+The guide's advice, in order: post-training quantization first (the conversions declaring
+``AutoStep.PTQ``); where the full-integer one (int8) loses too much accuracy, 16-bit activations
+(those declaring ``AutoStep.MORE_ACCURATE``: int16x8) if the Edge TPU does not rule them out by
+what they produce, then quantization-aware training; where the file is still too big, pruning and clustering before quantizing. The
 parent asks ``next_recipes`` for a batch, builds, measures and gates it, and asks again with
 every result so far; an empty batch means stop. The search stops at the first batch with a
 passing candidate, and ``decision`` explains the path taken in a few lines. What ships is
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from edgegate.policy.sections import ModelPolicy, Recipe
+from edgegate.conversions import produced_by, tried_by_auto
+from edgegate.conversions.interface import AutoStep
+from edgegate.targets.edgetpu.select import why_never_compiles
+from edgegate.policy.sections import ModelPolicy, Recipe, conversion_of
 from edgegate.results import CandidateResult
 from edgegate.verdicts.deploy import choose
 from edgegate.checks import Check
 
-PTQ = ("float16", "dynamic", "int8")
 INT16X8_CAVEAT = (
     "note: int16x8 has no optimized CPU kernels (expect it slower than int8) and does not map to the Edge TPU"
 )
@@ -69,12 +72,12 @@ class AutoSearch:
         self._has_training_data = has_training_data
         self._edgetpu_required = edgetpu_required
         self._asked: tuple[str, ...] = ()  # the batch the parent is measuring
-        self._step = "start"  # start → ptq → int16x8 → qat → compress → done
+        self._step = "start"  # start → ptq → more_accurate → qat → compress → done
         self._lines: list[str] = []
 
     def next_recipes(self, results: Sequence[CandidateResult]) -> list[Recipe]:
         if self._step == "start":
-            return self._ask("ptq", PTQ)
+            return self._ask("ptq", tried_by_auto(AutoStep.PTQ))
         if self._step == "done":
             return []
         by_label = {r.recipe: r for r in results}
@@ -103,7 +106,7 @@ class AutoSearch:
             self._lines.append(f"→ ship {chosen} (the {word} passing candidate)")
         else:
             self._lines.append("→ no candidate meets every budget")
-        if any(r.spec.endswith("int16x8") for r in results):
+        if any(produced_by(conversion_of(r.spec.split("+"))).int16_activations for r in results):
             self._lines.append(INT16X8_CAVEAT)
         return []
 
@@ -111,14 +114,15 @@ class AutoSearch:
         results = list(by_label.values())
         if self._step == "compress":
             return self._finish(results)
-        current_label = {"ptq": "int8", "int16x8": "int16x8", "qat": "qat"}[self._step]
+        # What the later steps build on: the full-integer PTQ candidate, else the one step asked for.
+        current_label = _full_integer(self._asked) if self._step == "ptq" else self._asked[0]
         current = by_label.get(current_label)
         if current is None or current.error:
             return self._finish(results, f"the search stops: {current_label} is the base of every later step")
         kinds = failed_on(current)
         # int16x8 failing on speed is what QAT fixes too: int8 kernels with trained ranges.
-        wants_accuracy = "accuracy" in kinds or (self._step == "int16x8" and "latency" in kinds)
-        if wants_accuracy and self._step in ("ptq", "int16x8"):
+        wants_accuracy = "accuracy" in kinds or (self._step == "more_accurate" and "latency" in kinds)
+        if wants_accuracy and self._step in ("ptq", "more_accurate"):
             return self._more_accurate(results, current_label)
         if "accuracy" in kinds:
             return self._finish(
@@ -137,12 +141,18 @@ class AutoSearch:
 
     def _more_accurate(self, results: list[CandidateResult], current: str) -> list[Recipe]:
         if self._step == "ptq":
-            if not self._edgetpu_required:
+            wanted = tried_by_auto(AutoStep.MORE_ACCURATE)
+            # Asked of what each produces: the Edge TPU never compiles 16-bit activations.
+            ruled_out = [c for c in wanted if self._edgetpu_required and why_never_compiles(c)]
+            runnable = tuple(c for c in wanted if c not in ruled_out)
+            if runnable:
                 self._lines.append(
-                    "→ int16x8: int8 loses too much accuracy and the target allows 16-bit activations"
+                    f"→ {', '.join(runnable)}: {current} loses too much accuracy and the target allows "
+                    "16-bit activations"
                 )
-                return self._ask("int16x8", ("int16x8",))
-            self._lines.append("int16x8 skipped: the Edge TPU runs only full-int8 models")
+                return self._ask("more_accurate", runnable)
+            if ruled_out:
+                self._lines.append(f"{', '.join(ruled_out)} skipped: the Edge TPU runs only full-int8 models")
         if not self._has_training_data:
             return self._finish(results, "qat skipped: no training data (add `training: data:` to the model)")
         self._lines.append(f"→ qat: {current} loses too much; quantization-aware training learns int8 ranges")
@@ -156,3 +166,8 @@ class AutoSearch:
         labels = (f"prune+{base}", f"cluster+{base}", f"prune+cluster+{base}")
         self._lines.append(f"→ {', '.join(labels)}: {base} is still over its size budget")
         return self._ask("compress", labels)
+
+
+def _full_integer(labels: Sequence[str]) -> str:
+    """The integer-only conversion among the PTQ batch (int8): the base of every later step."""
+    return next(label for label in labels if produced_by(label).integer_only)

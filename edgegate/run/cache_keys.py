@@ -173,7 +173,7 @@ class CacheKeys:
         recipe trains, the training section and its data. The model's name is in it: the
         candidates' notes and skip reasons name it."""
         source = request.source
-        if source.trust_code and source.kind in ("keras", "h5"):
+        if source.trust_code and source.format.may_run_code:
             raise Uncacheable("trust_code: loading the model may run code from the repository")
         trains = any(r.trainings for r in request.recipes)
         calibration = request.calibration

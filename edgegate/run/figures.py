@@ -40,8 +40,9 @@ class CandidateFigures:
 
     @property
     def conversion(self) -> str:
-        """What made it: the recipe's conversion, or ``as-is`` for a .tflite source."""
-        return AS_IS if self.recipe is None else self.recipe.conversion
+        """What made it: the recipe's last stage (its conversion, or its last .tflite transform), or
+        ``as-is`` for a .tflite source."""
+        return AS_IS if self.recipe is None else self.recipe.made_by
 
     @property
     def skip_reason(self) -> str | None:

@@ -180,7 +180,7 @@ def build(job: BuildJob) -> tuple[BuiltCandidate, ...]:
     from edgegate.measurements.size import measure_size
 
     request = job.request
-    if request.source.kind == "tflite":
+    if request.source.format.measured_as_is:
         built: tuple[BuiltCandidate, ...] = (BuiltCandidate(AS_IS, request.source.path),)
     else:
         from edgegate.recipes.build import build_candidates

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from edgegate.conversions import CONVERSIONS
+from edgegate.transforms import TRANSFORMS
 from edgegate.policy.sections import Calibration, ModelPolicy, Recipe
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, is_float_reference, training_key
 from edgegate.results import ModelResult
@@ -115,7 +117,7 @@ class _Loop:
 
     def _initial(self, m: ModelFigures) -> list[Recipe]:
         policy = m.plan.policy
-        if m.plan.is_tflite:
+        if m.plan.measured_as_is:
             return []  # a .tflite is its own only candidate: nothing to build
         if self.settings.only_recipes:
             return [r for r in policy.recipes if r.label in self.settings.only_recipes]
@@ -142,15 +144,20 @@ class _Loop:
             store = m.side(side)
             if source is None or (side == "base" and m.plan.base_same):
                 continue
-            if source.kind == "tflite":
+            if source.format.measured_as_is:
                 if AS_IS not in store:
                     store[AS_IS] = CandidateFigures(None)
                     jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, ())))
                 continue
             wanted = [r for r in recipes if r.label not in store]
             reference = m.plan.reference_label
-            if side == "head" and reference not in store and all(r.label != reference for r in wanted):
-                wanted.insert(0, REFERENCE)
+            if (
+                side == "head"
+                and reference is not None
+                and reference not in store
+                and all(r.label != reference for r in wanted)
+            ):
+                wanted.insert(0, Recipe(recipe=reference, name=reference))
             # Recipes sharing a fine-tuned parent build together (it is trained once); plain
             # conversions are separate jobs, so the workers convert them in parallel.
             groups: dict[tuple[Any, ...], list[Recipe]] = {}
@@ -269,7 +276,7 @@ class _Loop:
             for ref, figures in outcome.value or ():
                 self._candidate(ref).latency = figures
             if not outcome.ok:
-                if m.plan.is_tflite:
+                if m.plan.measured_as_is:
                     m.error = m.error or outcome.error
                 m.notes.append(f"latency could not be measured: {outcome.error}")
             return []
@@ -357,24 +364,18 @@ class _Loop:
 
     def _layer_analyses(self, m: ModelFigures) -> list[Job]:
         """Quantized candidates that fail an accuracy budget: which layers lose the most."""
-        if m.plan.head is None or m.plan.is_tflite or m.error:
+        if m.plan.head is None or m.plan.measured_as_is or m.error:
             return []
         jobs: list[Job] = []
         for r in m.results:
             recipe = m.head[r.recipe].recipe
             failed = any(ch.name in ("accuracy", "accuracy_drop") and ch.status.fails for ch in r.checks)
-            if (
-                recipe
-                and failed
-                and recipe.conversion in ("int8", "int16x8")
-                and "qat" not in recipe.trainings
-            ):
+            # The quantization debugger compares calibrated ranges, re-running the conversion only.
+            calibrated = recipe is not None and CONVERSIONS[recipe.conversion].needs_calibration
+            if recipe and failed and calibrated and not recipe.transforms and "qat" not in recipe.trainings:
                 ref = CandidateRef(m.plan.ref, "head", r.recipe)
                 jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,))))
         return jobs
-
-
-REFERENCE = Recipe(recipe="float32", name="float32")
 
 
 def _start_rank(job: Job) -> int:
@@ -385,8 +386,6 @@ def _start_rank(job: Job) -> int:
     alone with a long build at the end (on 2 cores, MobileNetV2's five builds in the policy's
     order idled one worker for a third of the run).
     """
-    from edgegate.recipes.conversions import CONVERSIONS
-
     if not isinstance(job, BuildJob):
         return 0
     recipes = job.request.recipes
@@ -394,7 +393,13 @@ def _start_rank(job: Job) -> int:
         return 10
     if any(r.trainings for r in recipes):
         return 5
-    return max((CONVERSIONS[r.conversion].duration_rank for r in recipes), default=0)  # a .tflite: none
+    return max((_duration_rank(r) for r in recipes), default=0)  # a .tflite: none
+
+
+def _duration_rank(recipe: Recipe) -> int:
+    """The longest of a recipe's stages, as each declares (its conversion, its .tflite transforms)."""
+    ranks = [CONVERSIONS[recipe.conversion].duration_rank]
+    return max(ranks + [TRANSFORMS[t].duration_rank for t in recipe.transforms])
 
 
 def _has_base_accuracy_budget(policy: ModelPolicy) -> bool:

@@ -17,8 +17,10 @@ from edgegate.changes.interface import ChangedModel
 from edgegate.changes.select import ModelMaterializer
 from edgegate.errors import EdgeGateError, InputError
 from edgegate.exception_text import first_line
+from edgegate.conversions import reference_name
+from edgegate.formats import FORMATS, find_model_paths, format_of
+from edgegate.formats.interface import Reference
 from edgegate.policy.sections import ModelPolicy
-from edgegate.model_files import find_model_paths, model_kind
 from edgegate.recipes.interface import SourceModel
 from edgegate.run.jobs import AS_IS, ModelRef
 from edgegate.targets import PlacedTarget, targets_for
@@ -42,13 +44,17 @@ class ModelPlan:
     policy_file: str = "edgegate.yml"  # its display path: where messages about the policy point
 
     @property
-    def is_tflite(self) -> bool:
-        return self.head is not None and self.head.kind == "tflite"
+    def measured_as_is(self) -> bool:
+        """Its head is a format nothing converts (a .tflite): its own only candidate."""
+        return self.head is not None and self.head.format.measured_as_is
 
     @property
     def reference_label(self) -> str | None:
-        """The float32 model accuracy drops are measured against; a .tflite source has none."""
-        return None if self.is_tflite else REFERENCE_LABEL
+        """The float32 model accuracy drops are measured against; a format without one (a .tflite
+        source) has none."""
+        if self.head is not None and self.head.format.reference is Reference.NONE:
+            return None
+        return reference_name()
 
     def source(self, side: str) -> SourceModel | None:
         return self.head if side == "head" else self.base
@@ -61,26 +67,29 @@ class ModelPlan:
         return f"{self.ref.name} ({label}{', base' if side == 'base' else ''})"
 
 
-REFERENCE_LABEL = "float32"
-
-
 def source_model(path: Path, display: str, trust: bool) -> SourceModel:
     """Check that ``path`` is a model EdgeGate can read; ``InputError`` naming it otherwise.
 
     (LFS pointers and symlink escapes were refused already by the ``ModelMaterializer``.)"""
     if not path.exists():
         raise InputError(f"{display}: no such file or folder")
-    kind = model_kind(path)
-    if kind is None:
+    found = format_of(path)
+    if found is None:
         if path.is_dir():
             raise InputError(f"{display}: a folder without saved_model.pb is not a SavedModel")
-        raise InputError(
-            f"{display}: unknown model format {path.suffix!r}; EdgeGate reads SavedModel folders, "
-            ".keras, .h5 and .tflite files"
-        )
+        raise InputError(f"{display}: unknown model format {path.suffix!r}; EdgeGate reads {_readable()}")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{display}: the file is empty")
-    return SourceModel(path=path, kind=kind, display=display, trust_code=trust)
+    return SourceModel(path=path, kind=found.name, display=display, trust_code=trust)
+
+
+def _readable() -> str:
+    """The registered formats as a sentence: "SavedModel folders, .keras, .h5 and .tflite files"."""
+    folders = [f"{f.title} folders" for f in FORMATS.values() if not f.suffixes]
+    files = [f.title for f in FORMATS.values() if f.suffixes]
+    names = folders + files
+    text = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return text + (" files" if files else "")
 
 
 def same_content(a: Path, b: Path) -> bool:
@@ -158,10 +167,11 @@ def _materialized(planned: ModelPlan, changed: ChangedModel, materializer: Model
             base_error = str(e)
             notes.append(f"base version not measured: {e}")
     base_same = base is not None and same_content(head.path, base.path)
-    if head.kind == "tflite" and not (len(model.recipes) == 1 and model.recipes[0].label == AS_IS):
+    if head.format.measured_as_is and not (len(model.recipes) == 1 and model.recipes[0].label == AS_IS):
+        converted = [f.title for f in FORMATS.values() if not f.measured_as_is]
         notes.append(
-            ".tflite sources are measured as they are; the policy's recipes apply to "
-            "SavedModel, .keras and .h5 sources"
+            f"{head.format.title} sources are measured as they are; the policy's recipes apply to "
+            f"{', '.join(converted[:-1])} and {converted[-1]} sources"
         )
     return replace(
         planned, head=head, base=base, base_same=base_same, base_error=base_error, notes=tuple(notes)

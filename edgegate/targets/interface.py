@@ -5,7 +5,9 @@ A ``Target`` answers one question about one ``.tflite`` ("how much runs on the E
 run in different places:
 
 1. ``never_applies(conversion)`` (parent): a sentence when a candidate made by that conversion
-   can never run on the target (a float model on the Edge TPU), so it is reported, not analyzed;
+   can never run on the target (a float model on the Edge TPU), so it is reported, not analyzed.
+   A target answers it in ``never_runs``, from what the conversion declares it ``produces``
+   (its weights' and activations' dtypes, integer-only), never from its name;
 2. ``analyze(model)`` (a worker process: it may import TensorFlow, TFLite Micro or run a
    compiler): a frozen, picklable report of the target's own type;
 3. ``checks(report, base, where)`` (parent): the target's budgets as ``Check`` values made
@@ -26,11 +28,15 @@ from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
 from edgegate.checks import Check, Place
+from edgegate.conversions import produced_by
+from edgegate.conversions.interface import Produces
+from edgegate.transforms import TRANSFORMS
 from edgegate.status import Status
 
 Report = TypeVar("Report")
 
-# What a candidate was made by: a recipe's conversion, or AS_IS for a .tflite measured as it is.
+# What a candidate was made by: a recipe's conversion or its last .tflite transform, or AS_IS for a
+# .tflite measured as it is.
 Conversion = str
 AS_IS = "as-is"
 
@@ -48,9 +54,17 @@ class Target(abc.ABC, Generic[Report]):
     title: ClassVar[str]  # "Edge TPU": how the report names it
     headline: ClassVar[str]  # "compiles": the check every candidate gets (a skip or a failure says it)
 
-    @abc.abstractmethod
     def never_applies(self, conversion: Conversion) -> str | None:
-        """Why candidates of this conversion can never run here; None when they may."""
+        """Why candidates of this conversion can never run here; None when they may (and always for
+        a .tflite measured as it is: what it holds is known only once it is analyzed)."""
+        if conversion == AS_IS:
+            return None
+        transform = TRANSFORMS.get(conversion)
+        return self.never_runs(transform.produces if transform else produced_by(conversion))
+
+    def never_runs(self, produced: Produces) -> str | None:
+        """Why a model holding what ``produced`` says can never run here; None (the default): it may."""
+        return None
 
     def needs_base(self) -> bool:
         """Whether its checks compare with the base version (then the base is analyzed too)."""

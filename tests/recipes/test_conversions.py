@@ -9,9 +9,9 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 tf = pytest.importorskip("tensorflow")
 import tf_keras  # noqa: E402
 
+from edgegate.conversions import CONVERSIONS  # noqa: E402
 from edgegate.policy.sections import Recipe  # noqa: E402
 from edgegate.recipes.conversions import (  # noqa: E402
-    CONVERSIONS,
     convert,
     keras_input_specs,
     make_converter,

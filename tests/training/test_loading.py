@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgegate.errors import InputError
-from edgegate.model_files import model_kind
+from edgegate.formats import model_kind
 from edgegate.policy.sections import Recipe
 from edgegate.recipes.interface import SourceModel
 from edgegate.recipes.training import load_for_training, train

@@ -43,9 +43,9 @@ def load_for_training(source: SourceModel):
     """The source as a tf-keras Sequential/Functional model; ``InputError`` saying why not."""
     import tf_keras
 
-    if source.kind == "tflite":
+    if source.format.measured_as_is:
         raise InputError(
-            f"{source.display} is a .tflite model: training-based recipes need the Keras model "
+            f"{source.display} is a {source.format.title} model: training-based recipes need the Keras model "
             "it was converted from"
         )
     if source.kind == "savedmodel":

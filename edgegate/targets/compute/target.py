@@ -45,7 +45,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.status import Level, Status
-from edgegate.targets.interface import Conversion, PolicyPlace, Target
+from edgegate.targets.interface import PolicyPlace, Target
 from edgegate.units import Change
 from edgegate.targets.child_process import child_env, death, run_child
 from edgegate.checks import Check, Place, budget, growth
@@ -389,9 +389,6 @@ class ComputeTarget(Target[ComputeReport]):
     name: ClassVar[str] = "compute"
     title: ClassVar[str] = "MAC count"
     headline: ClassVar[str] = ""  # no budget set: one check named "compute"
-
-    def never_applies(self, conversion: Conversion) -> str | None:
-        return None  # every model has a MAC count, whatever made it
 
     def analyze(self, model: Path) -> ComputeReport:
         info = read_tflite(model)  # InputError, naming the file, for anything that is not a .tflite

@@ -12,7 +12,10 @@ import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
+from edgegate.conversions import produced_by
+from edgegate.conversions.interface import Produces
 from edgegate.targets.edgetpu.compiled import CompiledModelAnalyzer, is_compiled
 from edgegate.targets.edgetpu.compiler import CompilerAnalyzer
 from edgegate.targets.flatbuffer import read_tflite
@@ -23,29 +26,41 @@ from edgegate.policy.sections import EdgeTpuSettings
 
 COMPILER_NAME = "edgetpu_compiler"
 
-_NEVER = {
-    "float32": (
-        "a float32 model has no 8-bit tensors, so edgetpu_compiler rejects it ('Model not quantized'); "
-        "use the int8 recipe."
-    ),
-    "float16": (
-        "float16 quantization keeps float16 weights and float32 math, which the Edge TPU cannot run "
-        "('Model not quantized'); use the int8 recipe."
-    ),
-    "dynamic": (
-        "dynamic-range quantization quantizes only the weights and computes in float, so "
-        "edgetpu_compiler rejects it ('Model not quantized'); use the int8 recipe with calibration data."
-    ),
-    "int16x8": (
+# What the Edge TPU needs of a conversion's model, as (rule over what it produces, why not), the
+# first that holds answers: integer-only, with 8-bit activations. Asked of the declarations, so
+# a new conversion is judged without being named here.
+_NEVER: tuple[tuple[Callable[[Produces], bool], str], ...] = (
+    (
+        lambda p: p.int16_activations,
         "16x8 quantization has int16 activations and the Edge TPU runs only 8-bit tensors, so no op "
-        "maps; use the int8 recipe."
+        "maps; use the int8 recipe.",
     ),
-}
+    (
+        lambda p: not p.integer_only and p.float16_weights,
+        "float16 quantization keeps float16 weights and float32 math, which the Edge TPU cannot run "
+        "('Model not quantized'); use the int8 recipe.",
+    ),
+    (
+        lambda p: not p.integer_only and p.quantized_weights,
+        "dynamic-range quantization quantizes only the weights and computes in float, so "
+        "edgetpu_compiler rejects it ('Model not quantized'); use the int8 recipe with calibration data.",
+    ),
+    (
+        lambda p: not p.integer_only,
+        "a float32 model has no 8-bit tensors, so edgetpu_compiler rejects it ('Model not quantized'); "
+        "use the int8 recipe.",
+    ),
+)
+
+
+def never_compiles(produced: Produces) -> str | None:
+    """One sentence when a model holding what ``produced`` says can never compile for the Edge TPU."""
+    return next((why for rule, why in _NEVER if rule(produced)), None)
 
 
 def why_never_compiles(conversion: str) -> str | None:
-    """One sentence when a conversion (a ``Recipe.conversion``) can never compile for the Edge TPU."""
-    return _NEVER.get(conversion)
+    """``never_compiles`` for a conversion (a ``Recipe.conversion``), asked of what it produces."""
+    return never_compiles(produced_by(conversion))
 
 
 def find_compiler(setting: str, root: Path | None = None) -> Path | None:

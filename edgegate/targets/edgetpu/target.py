@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from edgegate.targets.edgetpu.interface import EdgeTpuResult
-from edgegate.targets.edgetpu.select import why_never_compiles
+from edgegate.targets.edgetpu.select import never_compiles
 from edgegate.policy.sections import EdgeTpuSettings
 from edgegate.checks import Check, Place, all_on, budget, percent, share, within
 from edgegate.status import Level, Status
-from edgegate.targets.interface import AS_IS, Conversion, PolicyPlace, Target
+from edgegate.conversions.interface import Produces
+from edgegate.targets.interface import PolicyPlace, Target
 
 
 def _who(r: EdgeTpuResult) -> str:
@@ -149,8 +150,8 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
     settings: EdgeTpuSettings
     root: Path | None = None  # the repository: a relative compiler path is relative to it
 
-    def never_applies(self, conversion: Conversion) -> str | None:
-        return None if conversion == AS_IS else why_never_compiles(conversion)
+    def never_runs(self, produced: Produces) -> str | None:
+        return never_compiles(produced)
 
     def read_files(self) -> dict[str, Path | None]:
         """The compiler it runs, found through ``root`` (None: the static rules)."""

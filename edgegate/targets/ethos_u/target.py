@@ -26,31 +26,35 @@ from edgegate.checks import Check, Place, all_on, budget, growth, share
 from edgegate.status import Level, Status
 from edgegate.targets.ethos_u import vela as _vela
 from edgegate.targets.ethos_u.vela import VelaError
+from edgegate.conversions.interface import Produces
 from edgegate.targets.child_process import death
-from edgegate.targets.interface import Conversion, PolicyPlace, Target
+from edgegate.targets.interface import PolicyPlace, Target
 from edgegate.units import Change, format_ms, parse_accuracy, parse_change, parse_duration_ms, parse_size
 from edgegate.target_reports.ethos_u import CpuOp, EthosUReport
 
 LEVELS = ("error", "warn", "off")
 
-# Conversions whose candidates have float activations: Vela leaves every float op on the CPU
-# ("Operation has tensor with unsupported DataType Float32"), so nothing would run on the NPU.
-# int16x8 is not here: Vela compiles 16-bit-activation convolutions, pools and activations for
-# the NPU (checked by the tests).
-_NEVER = {
-    "float32": (
-        "a float32 model has no integer tensors and Vela leaves every float op on the CPU "
-        "('unsupported DataType Float32'), so nothing would run on the Ethos-U; use the int8 recipe."
-    ),
-    "float16": (
+# Candidates with float activations (not integer-only), by what their weights are: Vela leaves
+# every float op on the CPU ("Operation has tensor with unsupported DataType Float32"), so nothing
+# would run on the NPU. 16-bit activations are integer-only: Vela compiles their convolutions,
+# pools and activations for the NPU (checked by the tests). The first rule that holds answers.
+_FLOAT_ACTIVATIONS: tuple[tuple[Callable[[Produces], bool], str], ...] = (
+    (
+        lambda p: p.float16_weights,
         "float16 quantization keeps float32 activations (the float16 weights are dequantized at load) "
-        "and Vela leaves float ops on the CPU, so nothing would run on the Ethos-U; use the int8 recipe."
+        "and Vela leaves float ops on the CPU, so nothing would run on the Ethos-U; use the int8 recipe.",
     ),
-    "dynamic": (
+    (
+        lambda p: p.quantized_weights,
         "dynamic-range quantization quantizes only the weights and computes in float32, which Vela "
-        "leaves on the CPU, so nothing would run on the Ethos-U; use the int8 recipe with calibration data."
+        "leaves on the CPU, so nothing would run on the Ethos-U; use the int8 recipe with calibration data.",
     ),
-}
+    (
+        lambda p: True,
+        "a float32 model has no integer tensors and Vela leaves every float op on the CPU "
+        "('unsupported DataType Float32'), so nothing would run on the Ethos-U; use the int8 recipe.",
+    ),
+)
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -507,8 +511,10 @@ class EthosUTarget(Target[EthosUReport]):
         """The configured accelerator, as Arm writes it: "Ethos-U55-128"."""
         return _vela.display_name(self.settings.accelerator)
 
-    def never_applies(self, conversion: Conversion) -> str | None:
-        return _NEVER.get(conversion)
+    def never_runs(self, produced: Produces) -> str | None:
+        if produced.integer_only:
+            return None
+        return next(why for rule, why in _FLOAT_ACTIVATIONS if rule(produced))
 
     def needs_base(self) -> bool:
         return self.settings.vs_base.any()

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from edgegate.checks import Check, all_on, percent, share, share_text, within
 from edgegate.repo_paths import resolves_inside
 from edgegate.status import Level, Status
-from edgegate.targets.interface import Conversion, PolicyPlace, Target
+from edgegate.conversions.interface import Produces
+from edgegate.targets.interface import PolicyPlace, Target
 from edgegate.units import parse_accuracy
 from edgegate.target_reports.gpu import Fp16Risk, GpuReport
 
@@ -264,8 +265,8 @@ class GpuTarget(Target[GpuReport]):
         inside = written is not None and resolves_inside(root, written)
         return cls(settings, data, str(root), root / written if inside and written else None)
 
-    def never_applies(self, conversion: Conversion) -> str | None:
-        if conversion == "int16x8":
+    def never_runs(self, produced: Produces) -> str | None:
+        if produced.int16_activations:
             # Read in the delegate's source (delegates/gpu/common/model_builder.cc,
             # IsAllAllowedTensors): runtime tensors must be float32/float16, or int8/uint8 when
             # quantized models are allowed; int16 activations are never taken.

@@ -38,8 +38,9 @@ from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
 from edgegate.python_child import start_python
 from edgegate.status import Level, Status
+from edgegate.conversions.interface import Produces
 from edgegate.targets.child_process import death
-from edgegate.targets.interface import Conversion, PolicyPlace, Target
+from edgegate.targets.interface import PolicyPlace, Target
 from edgegate.units import Change, format_bytes, parse_change, parse_size
 from edgegate.checks import Check, Place, budget, growth, no_base
 from edgegate.target_reports.mcu import ArenaPart, ArenaSplit, McuReport, TflmRefusal
@@ -479,14 +480,12 @@ def format_exact_bytes(n: int) -> str:
     return f"{n:,} B" if abs(n) < 1000 else f"{n:,} B ({format_bytes(n)})"
 
 
-_NEVER = {
-    "float16": (
-        "TFLite Micro cannot run float16 weights: the converter stores them as float16 constants "
-        "feeding DEQUANTIZE ops, and TFLM's DEQUANTIZE takes only int8, int16 or uint8 input "
-        "(dequantize_common.cc: 'input->type == kTfLiteInt8 || input->type == kTfLiteInt16 || "
-        "input->type == kTfLiteUInt8 was not true')"
-    ),
-}
+_FLOAT16_WEIGHTS = (
+    "TFLite Micro cannot run float16 weights: the converter stores them as float16 constants "
+    "feeding DEQUANTIZE ops, and TFLM's DEQUANTIZE takes only int8, int16 or uint8 input "
+    "(dequantize_common.cc: 'input->type == kTfLiteInt8 || input->type == kTfLiteInt16 || "
+    "input->type == kTfLiteUInt8 was not true')"
+)
 
 
 @dataclass(frozen=True)
@@ -497,10 +496,10 @@ class McuTarget(Target[McuReport]):
     title: ClassVar[str] = "MCU (TFLite Micro)"
     headline: ClassVar[str] = "runs"
 
-    def never_applies(self, conversion: Conversion) -> str | None:
+    def never_runs(self, produced: Produces) -> str | None:
         # dynamic-range is analyzed: TFLM refuses its hybrid ops (weights of 1024+ elements), but
         # a model whose weights are all smaller stays float and runs; float32 and int16x8 run.
-        return _NEVER.get(conversion)
+        return _FLOAT16_WEIGHTS if produced.float16_weights else None
 
     def analyze(self, model: Path) -> McuReport:
         info = read_tflite(model)  # InputError, naming the file, for anything that is not a .tflite
