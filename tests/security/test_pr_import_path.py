@@ -77,8 +77,12 @@ def test_a_prs_modules_run_in_no_edgegate_process(repo, tmp_path, tflite_models)
     (candidate,) = model["candidates"]
     # Figures only the children produce: latency (a worker), the arena (TFLM's), Vela's version.
     assert candidate["latency_ms"] > 0
-    assert candidate["mcu"]["arena"] > 0 and candidate["mcu"]["crashes"] == 0, candidate["mcu"]
-    assert candidate["ethos_u"]["vela_version"] and candidate["ethos_u"]["ops_total"] == 1
+    assert candidate["targets"]["mcu"]["arena"] > 0 and candidate["targets"]["mcu"]["crashes"] == 0, (
+        candidate["targets"]["mcu"]
+    )
+    assert (
+        candidate["targets"]["ethos-u"]["vela_version"] and candidate["targets"]["ethos-u"]["ops_total"] == 1
+    )
 
     # The planted modules are live: an interpreter with the checkout on its path runs them.
     subprocess.run([sys.executable, "-c", "import multiprocessing"], cwd=repo.root, env=runner_env())
