@@ -25,6 +25,7 @@ from edgegate.cli.errors import FailOn, exit_code
 from edgegate.cli.github_log import Log, could_not_run
 from edgegate.cli.outputs import write_run_outputs
 from edgegate.cli.pr_number import write_pr_number
+from edgegate.cli.real_run import real_run
 from edgegate.errors import EdgeGateError, OutputError
 from edgegate.github.client import GitHubClient
 from edgegate.github.environment import GitHubEnvironment, valid_repository
@@ -38,7 +39,7 @@ from edgegate.publishers.pr_comment import PrCommentPublisher, marker
 from edgegate.publishers.step_outputs import StepOutputsPublisher
 from edgegate.results import GitRef, RunResult
 from edgegate.status import Status
-from edgegate.run import CheckOptions, run_check
+from edgegate.run import CheckOptions
 from edgegate.shards import parse_shard
 
 DOCS = "docs/github-action.md"
@@ -94,7 +95,7 @@ def ci(
         cache_fresh_only=pr is not None,
     )
     try:
-        run = run_check(options, LogProgress())
+        run = real_run(options, LogProgress())
     except EdgeGateError as e:
         return _not_gated(e, github, log, pr, mode, (results_path, report_path))
     if pr:
