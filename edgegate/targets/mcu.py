@@ -33,7 +33,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Mapping, TypeVar
 
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
@@ -226,7 +227,7 @@ _ITEM_BYTES = {"int8": 1, "uint8": 1, "bool": 1, "int16": 2, "uint16": 2, "float
 _ITEM_BYTES |= {"uint64": 8, "float64": 8, "complex64": 8, "complex128": 16, "int4": 1}
 
 
-def _bytes_of(model: TfliteModel, tensors) -> int:
+def _bytes_of(model: TfliteModel, tensors: Iterable[int]) -> int:
     total = 0
     for i in tensors:
         t = model.tensor(i)
@@ -235,7 +236,7 @@ def _bytes_of(model: TfliteModel, tensors) -> int:
     return total
 
 
-def _first_guess(model: TfliteModel, tensors) -> int:
+def _first_guess(model: TfliteModel, tensors: Iterable[int]) -> int:
     """An arena large enough for most models at once: activations twice over plus TFLM's structs."""
     structs = 512 * (len(model.tensors) + len(model.operators))
     guess = 2 * _bytes_of(model, tensors) + structs + 64 * 1024
@@ -410,7 +411,10 @@ class McuSettings:
         )
 
 
-def _read(parse, text: Any, key: str) -> Any:
+T = TypeVar("T")
+
+
+def _read(parse: Callable[[Any], T], text: Any, key: str) -> T:
     try:
         return parse(text)
     except ValueError as e:
