@@ -114,6 +114,24 @@ def ci(
     _print_table(run)
     log.info(f"results: {results_path}; report: {report_path}")
 
+    _publish(run, github, log, pr, mode, (results_path, report_path))
+
+    code = exit_code(run, gate)
+    log.info(f"EdgeGate: status {run.status.value}, fail-on {gate.value}: exit {code}")
+    return code
+
+
+def _publish(
+    run: RunResult,
+    github: GitHubEnvironment,
+    log: Log,
+    pr: PullRequestEvent | None,
+    mode: CommentMode,
+    written: tuple[Path, Path],
+) -> None:
+    """The PR comment (a pull request's, as ``mode`` says), the job summary, the annotations and
+    the step outputs of a finished run whose results and report are ``written``."""
+    results_path, report_path = written
     publication = Publication(
         run, results_path, report_path, github.run_url, commit=pr.head_sha if pr else github.sha
     )
@@ -131,10 +149,6 @@ def ci(
     if github.actions:
         AnnotationsPublisher().publish(publication)
     StepOutputsPublisher(github.output, {"comment-url": commented.url or ""}).publish(publication)
-
-    code = exit_code(run, gate)
-    log.info(f"EdgeGate: status {run.status.value}, fail-on {gate.value}: exit {code}")
-    return code
 
 
 def _default_out(github: GitHubEnvironment) -> Path:
