@@ -51,7 +51,7 @@ def time_analysis(path: Path) -> None:
         t1 = time.perf_counter()
         gpu_analyzer.delegation(path, tfl)
         t2 = time.perf_counter()
-        gpu_analyzer.observe_fp16(path, tfl, None, 64)
+        gpu_analyzer.observe_fp16(path, tfl, None, None, GpuSettings())
         t3 = time.perf_counter()
         whole.append(t1 - t0)
         delegation.append(t2 - t1)

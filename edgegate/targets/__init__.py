@@ -64,19 +64,8 @@ def _target(section: TargetSection, model: ModelPolicy, root: Path | None) -> Ta
     if section.name == "gpu":
         from edgegate.targets.gpu import GpuSettings, GpuTarget
 
-        return GpuTarget(GpuSettings.parse(raw), samples=_samples(model, root))
+        return GpuTarget.observing(GpuSettings.parse(raw), model.eval.data if model.eval else None, root)
     raise ValueError(f"unknown target {section.name!r}")  # the schema allows only the names above
-
-
-def _samples(model: ModelPolicy, root: Path | None) -> Path | None:
-    """The eval inputs the GPU target observes activations on, when they are an .npy/.npz file."""
-    data = model.eval.data if model.eval is not None else None
-    if data is None or root is None:
-        return None
-    written = data.x or data.path
-    if written and written.lower().endswith((".npy", ".npz")):
-        return root / written
-    return None
 
 
 def target_problems(policy: Policy) -> list[PolicyProblem]:

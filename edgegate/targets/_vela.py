@@ -34,18 +34,15 @@ import importlib.metadata
 import importlib.util
 import io
 import math
-import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgegate.errors import EdgeGateError
-from edgegate.workers.lifetime import child_options
+from edgegate.targets.child_process import child_env, run_child
 
 DISTRIBUTION = "ethos-u-vela"
 CUSTOM_CODE = "ethos-u"  # the custom op Vela replaces each NPU subgraph with
@@ -73,9 +70,6 @@ DEFAULT_SYSTEM_CONFIG = {
 }
 DEFAULT_MEMORY_MODE = {"U55": "Shared_Sram", "U65": "Dedicated_Sram_384KB", "U85": "Dedicated_Sram_384KB"}
 OPTIMISE = ("Performance", "Size")
-
-# Seconds to wait for a killed child's pipes to close (its grandchildren died with it).
-_READ_AFTER_KILL_S = 10
 
 
 class VelaError(EdgeGateError):
@@ -238,20 +232,6 @@ class VelaRun:
 STEM = "model"  # the model is copied under a fixed name: output names never depend on PR input
 
 
-def child_env(home: Path) -> dict[str, str]:
-    """The child's whole environment: no tokens, no user site-packages, unbuffered output."""
-    return {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(home),
-        "TMPDIR": str(home),
-        "LANG": "C.UTF-8",
-        # Vela's C++ core and its Python wrapper both write to stdout; unbuffered keeps their order.
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONNOUSERSITE": "1",
-    }
-
-
 def run_vela(
     model: Path, *, accelerator: str, system_config: str, memory_mode: str, optimise: str, timeout_s: float
 ) -> VelaRun:
@@ -281,48 +261,20 @@ def run_vela(
             str(source),
         ]
         try:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=work,
-                env=child_env(home),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,  # its own process group, so a timeout ends all it started
-                **child_options(),  # killed when its worker ends
-            )
+            done = run_child(cmd, cwd=work, env=child_env(home), timeout_s=timeout_s)
         except OSError as e:
             raise VelaError(
                 f"could not start Vela ({sys.executable} -m ethosu.vela): {e.strerror or e}"
             ) from e
-        try:
-            raw_out, raw_err = proc.communicate(timeout=timeout_s)
-            code: int | None = proc.returncode
-        except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
-            try:
-                raw_out, raw_err = proc.communicate(timeout=_READ_AFTER_KILL_S)
-            except subprocess.TimeoutExpired:
-                # Something outside the group still holds its pipes: give up on the output, not the verdict.
-                proc.kill()
-                raw_out, raw_err = b"", b""
-            code = None
         summary = out / f"{STEM}_summary_{system_config}.csv"
         compiled = out / f"{STEM}_vela.tflite"
         return VelaRun(
-            code,
-            raw_out.decode("utf-8", "replace"),
-            raw_err.decode("utf-8", "replace"),
+            done.returncode,
+            done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"),
             summary.read_text("utf-8", "replace") if summary.is_file() else None,
             compiled.read_bytes() if compiled.is_file() else None,
         )
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # it ended between the timeout and the kill
 
 
 def failure_text(run: VelaRun) -> str:
@@ -339,13 +291,6 @@ def failure_text(run: VelaRun) -> str:
 
 
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.*)$")
-
-
-def crash_name(returncode: int) -> str:
-    try:
-        return signal.Signals(-returncode).name
-    except ValueError:
-        return f"signal {-returncode}"
 
 
 # --- its outputs ------------------------------------------------------------------------------

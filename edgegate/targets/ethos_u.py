@@ -26,6 +26,7 @@ from edgegate.checks import Check, Place, all_on, budget, growth, share
 from edgegate.status import Level, Status
 from edgegate.targets import _vela
 from edgegate.targets._vela import VelaError
+from edgegate.targets.child_process import death
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_ms, parse_accuracy, parse_change, parse_duration_ms, parse_size
 from edgegate.target_reports.ethos_u import CpuOp, EthosUReport
@@ -335,7 +336,7 @@ def analyze(model: Path, settings: EthosUSettings) -> EthosUReport:
         )
     if run.returncode < 0:
         raise InputError(
-            f"{model}: Vela {version} crashed ({_vela.crash_name(run.returncode)}) reading this model: "
+            f"{model}: Vela {version} crashed ({death(run.returncode)}) reading this model: "
             f"{_vela.failure_text(run).rstrip('.')}. Vela's flatbuffer reader does not survive damaged "
             "files; re-export the model."
         )

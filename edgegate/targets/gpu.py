@@ -18,16 +18,21 @@ A broken delegation budget is FAIL at ``level: error`` and WARN at ``level: warn
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from edgegate.checks import Check, all_on, percent, share, share_text, within
+from edgegate.repo_paths import resolves_inside
 from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import parse_accuracy
 from edgegate.target_reports.gpu import Fp16Risk, GpuReport
+
+if TYPE_CHECKING:
+    from edgegate.policy.sections import Dataset
 
 FP16_MAX = 65504.0  # the largest finite float16
 NEAR_FACTOR = 2.0  # an output within 2x of FP16_MAX is "near": a little more data may overflow it
@@ -46,6 +51,9 @@ class GpuSettings:
     fp16_overflow: GpuLevel = "warn"  # what an activation beyond float16's range does
     max_samples: int = 64  # samples the fp16 observation runs at most (it costs one invoke each)
     vs_base: bool = False  # the delegated share must not fall below the base version's
+    timeout_s: float = (
+        300.0  # each child process of the analysis (checker, fp16 observation) is stopped after it
+    )
 
     def __post_init__(self) -> None:
         # Settings are built by the policy loader; a bad value here is a loader bug, said plainly.
@@ -53,6 +61,8 @@ class GpuSettings:
             raise ValueError(f"min_delegated must be a fraction in 0..1, got {self.min_delegated!r}")
         if self.max_samples < 1:
             raise ValueError(f"max_samples must be at least 1, got {self.max_samples!r}")
+        if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ValueError(f"timeout_s must be a positive number of seconds, got {self.timeout_s!r}")
         for name in ("level", "fp16_overflow"):
             if getattr(self, name) not in ("error", "warn", "off"):
                 raise ValueError(f"{name} must be error, warn or off, got {getattr(self, name)!r}")
@@ -61,7 +71,15 @@ class GpuSettings:
     def parse(section: Mapping[str, Any] | None) -> GpuSettings:
         """The policy's ``gpu:`` mapping; ``ValueError`` naming the key for anything it does not take."""
         raw = dict(section or {})
-        keys = {"level", "all_delegated", "min_delegated", "fp16_overflow", "max_samples", "vs_base"}
+        keys = {
+            "level",
+            "all_delegated",
+            "min_delegated",
+            "fp16_overflow",
+            "max_samples",
+            "vs_base",
+            "timeout_s",
+        }
         unknown = sorted(set(raw) - keys)
         if unknown:
             raise ValueError(f"gpu: unknown key(s) {unknown}; use {', '.join(sorted(keys))}")
@@ -78,6 +96,10 @@ class GpuSettings:
             if isinstance(raw["max_samples"], bool) or not isinstance(raw["max_samples"], int):
                 raise ValueError(f"gpu.max_samples: expected a whole number, got {raw['max_samples']!r}")
             values["max_samples"] = raw["max_samples"]
+        if "timeout_s" in raw:
+            if isinstance(raw["timeout_s"], bool) or not isinstance(raw["timeout_s"], (int, float)):
+                raise ValueError(f"gpu.timeout_s: expected a number of seconds, got {raw['timeout_s']!r}")
+            values["timeout_s"] = float(raw["timeout_s"])
         if raw.get("min_delegated") is not None:
             share = parse_accuracy(raw["min_delegated"])
             values["min_delegated"], values["min_delegated_written"] = share, str(raw["min_delegated"])
@@ -228,7 +250,19 @@ class GpuTarget(Target[GpuReport]):
     title: ClassVar[str] = "GPU delegate"
     headline: ClassVar[str] = "delegated"
     settings: GpuSettings
-    samples: Path | None = None  # an .npy/.npz of inputs for the fp16 observation; random inputs without
+    data: Dataset | None = None  # the eval data the fp16 observation reads, through datasets/
+    repository: str | None = None  # where data's paths resolve (a str: the cache hashes Path fields)
+    samples: Path | None = None  # data's file or folder: a cached analysis depends on its bytes
+
+    @classmethod
+    def observing(cls, settings: GpuSettings, data: Dataset | None, root: Path | None) -> GpuTarget:
+        """The target whose fp16 observation runs on ``data`` (its paths relative to ``root``);
+        without data (or root), on random inputs."""
+        if data is None or root is None:
+            return cls(settings)
+        written = data.x or data.path or data.images
+        inside = written is not None and resolves_inside(root, written)
+        return cls(settings, data, str(root), root / written if inside and written else None)
 
     def never_applies(self, conversion: Conversion) -> str | None:
         if conversion == "int16x8":
@@ -247,7 +281,8 @@ class GpuTarget(Target[GpuReport]):
     def analyze(self, model: Path) -> GpuReport:
         from edgegate.targets.gpu_analyzer import analyze
 
-        return analyze(model, self.settings, self.samples)
+        root = Path(self.repository) if self.repository is not None else None
+        return analyze(model, self.settings, self.data, root)
 
     def checks(self, report: GpuReport, base: GpuReport | None, where: PolicyPlace) -> tuple[Check, ...]:
         return gpu_checks(report, base, self.settings, where)

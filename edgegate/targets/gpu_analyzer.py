@@ -24,8 +24,13 @@ quantized models are allowed by default (``TFLITE_GPU_EXPERIMENTAL_FLAGS_ENABLE_
 ``TfLiteGpuDelegateOptionsV2Default``, ``quantizedModelsAllowed = true`` on Android).
 
 fp16: the model runs on LiteRT's CPU interpreter with ``experimental_preserve_all_tensors``
-(and without the XNNPACK delegate, which would hide intermediate tensors) on the samples
-given, or on seeded random inputs when none are; each op output's largest magnitude is kept.
+(and without the XNNPACK delegate, which would hide intermediate tensors) on the model's eval
+samples, read through ``datasets/`` as evaluation reads them, or on seeded random inputs when
+there are none; each op output's largest magnitude is kept. The model is the pull request's,
+so it runs in a child process (``gpu_fp16_child.py``) under the time limit (``timeout_s``) and
+memory limit every child of this analysis gets (``child_process.run_child``), and only after
+the sizes its tensors declare are checked: a model that cannot run within them is reported as
+not observed, with the reason, never a pass and never a hung worker.
 """
 
 from __future__ import annotations
@@ -34,43 +39,49 @@ import importlib.metadata
 import importlib.util
 import json
 import re
-import subprocess
 import sys
 import tempfile
-import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Callable
 
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel, parse_tflite
 from edgegate.errors import InputError
 from edgegate.exception_text import bounded, first_line
 from edgegate.model_files import is_lfs_pointer
 from edgegate.target_reports.gpu import Fp16Risk, GpuFallback, GpuReport
+from edgegate.targets.child_process import child_env, death, run_child
 from edgegate.targets.gpu import FP16_MAX, NEAR_FACTOR, GpuSettings
-from edgegate.workers.lifetime import child_options
+from edgegate.targets.mcu import activation_bytes
 
 if TYPE_CHECKING:
     import numpy as np
 
-CHECKER_TIMEOUT_S = 300  # the checker reads MobileNetV2 in well under a second; this bounds a hang
+    from edgegate.policy.sections import Dataset
+
 RANDOM_SAMPLES = 8  # inputs the fp16 observation draws when the run gives no samples
-RANDOM_FLOAT_RANGE = (-1.0, 1.0)  # a float input records no range: the usual normalized image range
+FP16_CHILD = Path(__file__).with_name("gpu_fp16_child.py")
+# Bounds of the fp16 observation (a PR's model declares its tensors' sizes; nothing trusts them):
+MAX_INPUT_BYTES, MAX_INPUT_SHOWN = 256 << 20, "256 MiB"  # one sample of all its inputs
+MAX_TENSOR_BYTES, MAX_TENSOR_SHOWN = 1 << 30, "1 GiB"  # all its non-constant tensors (every one is kept)
+CHILD_MEMORY_BYTES, CHILD_MEMORY_SHOWN = 4 << 30, "4 GiB"  # what each child of the analysis may write
 CANARY_OP = "EdgeGateCanary"  # a custom op no GPU delegate knows
 
 TYPE_RULE = "delegate tensor-type rule"
 NOT_OBSERVED = "not observed"  # how data_source starts when the fp16 observation could not run
+COULD_NOT_RUN = f"{NOT_OBSERVED}: could not run"
 
 
 class CheckerOutputError(RuntimeError):
     """The checker printed something EdgeGate does not understand: never read as a pass."""
 
 
-def analyze(model: Path, settings: GpuSettings, samples: Path | None) -> GpuReport:
-    """The worker's entry point (via ``GpuTarget.analyze``)."""
+def analyze(model: Path, settings: GpuSettings, data: Dataset | None, root: Path | None) -> GpuReport:
+    """The worker's entry point (via ``GpuTarget.analyze``): ``data`` is the model's eval data,
+    its paths relative to the repository ``root``."""
     model = Path(model)
     tfl = _read(model)
-    verdicts, checker = delegation(model, tfl)
+    verdicts, checker = delegation(model, tfl, settings.timeout_s)
     fallbacks = tuple(
         GpuFallback(op.index, _op_name(op), why) for op, why in zip(tfl.operators, verdicts) if why
     )
@@ -79,7 +90,7 @@ def analyze(model: Path, settings: GpuSettings, samples: Path | None) -> GpuRepo
         near: tuple[Fp16Risk, ...] = ()
         used, source = 0, "no data (fp16_overflow: off)"
     else:
-        over, near, used, source = observe_fp16(model, tfl, samples, settings.max_samples)
+        over, near, used, source = observe_fp16(model, tfl, data, root, settings)
     return GpuReport(
         ops_total=len(tfl.operators),
         ops_delegated=len(tfl.operators) - len(fallbacks),
@@ -113,7 +124,7 @@ def _op_name(op: OperatorInfo) -> str:
 # --- which ops delegate -------------------------------------------------------------------------
 
 
-def delegation(model: Path, tfl: TfliteModel) -> tuple[list[str | None], str]:
+def delegation(model: Path, tfl: TfliteModel, timeout_s: float = 300.0) -> tuple[list[str | None], str]:
     """Per op (execution order) why it falls back, None when it delegates; and who said so."""
     so = _analyzer_extension()
     from_checker: list[str | None] | None = None
@@ -121,7 +132,7 @@ def delegation(model: Path, tfl: TfliteModel) -> tuple[list[str | None], str]:
         checker = "EdgeGate's port of the LiteRT GPU rules (TensorFlow's analyzer is not installed)"
     else:
         version = _tensorflow_version()
-        canary_text, model_text = run_checker(so, model)
+        canary_text, model_text = run_checker(so, model, timeout_s)
         if checker_is_live(canary_text):
             from_checker = parse_checker_output(model_text, tfl, model)
             checker = f"TensorFlow {version} GPU compatibility checker"
@@ -192,27 +203,25 @@ sys.stdout.write(json.dumps(texts))
 """
 
 
-def run_checker(so: Path, model: Path) -> tuple[str, str]:
+def run_checker(so: Path, model: Path, timeout_s: float = 300.0) -> tuple[str, str]:
     """The checker's text for the canary and for ``model``."""
     with tempfile.TemporaryDirectory(prefix="edgegate-gpu-") as tmp:
         canary = Path(tmp) / "canary.tflite"
         canary.write_bytes(canary_model())
-        try:
-            done = subprocess.run(
-                [sys.executable, "-I", "-c", _CHILD, str(so), str(canary), str(model.resolve())],
-                capture_output=True,
-                timeout=CHECKER_TIMEOUT_S,
-                check=False,
-                **child_options(),  # killed when its worker ends
-            )
-        except subprocess.TimeoutExpired:
-            raise InputError(
-                f"{model}: the GPU compatibility checker did not finish within {CHECKER_TIMEOUT_S} s."
-            ) from None
+        (Path(tmp) / "home").mkdir()
+        done = run_child(
+            [sys.executable, "-I", "-c", _CHILD, str(so), str(canary), str(model.resolve())],
+            cwd=Path(tmp),
+            env=child_env(Path(tmp) / "home"),
+            timeout_s=timeout_s,
+            memory_bytes=CHILD_MEMORY_BYTES,
+        )
+    if done.returncode is None:
+        raise InputError(f"{model}: the GPU compatibility checker did not finish within {timeout_s:g} s.")
     if done.returncode < 0:  # killed by a signal: the C++ reader crashed on this file
         raise InputError(
-            f"{model}: the GPU compatibility checker crashed reading the model (signal "
-            f"{-done.returncode}); the flatbuffer is malformed, re-export the model."
+            f"{model}: the GPU compatibility checker crashed reading the model ({death(done.returncode)}); "
+            "the flatbuffer is malformed, re-export the model."
         )
     if done.returncode != 0:
         tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
@@ -397,139 +406,213 @@ def _inputs(op: OperatorInfo, tfl: TfliteModel) -> list[TensorInfo | None]:
     return [tfl.tensor(i) if i >= 0 else None for i in op.inputs]
 
 
+@dataclass(frozen=True)
+class _Node:
+    """One op as the rules read it: its inputs (None for an omitted optional one) and their counts."""
+
+    op: OperatorInfo
+    tfl: TfliteModel
+    ins: list[TensorInfo | None]
+    runtime: int  # inputs that are not constants
+    const: int
+    outs: int
+
+    @staticmethod
+    def of(op: OperatorInfo, tfl: TfliteModel) -> _Node:
+        ins = _inputs(op, tfl)
+        present = [t for t in ins if t is not None]
+        runtime = sum(1 for t in present if not t.constant)
+        return _Node(op, tfl, ins, runtime, len(present) - runtime, len(op.outputs))
+
+    @property
+    def output(self) -> TensorInfo | None:
+        return self.tfl.tensor(self.op.outputs[0]) if self.op.outputs else None
+
+
 def _rule(op: OperatorInfo, tfl: TfliteModel) -> str | None:
     """Why the checker's rules reject ``op``; None when they accept it."""
     name = op.op
     if name not in SUPPORTED_OPS:
         return f"Not supported op {name}"
-    ins = _inputs(op, tfl)
-    present = [t for t in ins if t is not None]
-    runtime = sum(1 for t in present if not t.constant)
-    const = sum(1 for t in present if t.constant)
-    outs = len(op.outputs)
     if name == "CUSTOM":
         custom = op.custom_code or ""
         return None if custom in SUPPORTED_CUSTOM_OPS else f"Not supported custom op {custom}"
     if name in _ACTIVATION_RULE_OPS and op.options.fused_activation == "SIGN_BIT":
         return "TfLiteFusedActivation.kTfLiteActSignBit"
-    if name in _UNARY:
-        return _counts(runtime, const, outs, 1, 0)
-    if name in _BINARY:
-        if not ((runtime == 2 and const == 0) or (runtime == 1 and const == 1)) or outs != 1:
-            return "Op can only handle 1 or 2 operand(s)."
+    check = _OP_RULES.get(name)
+    return check(_Node.of(op, tfl)) if check is not None else None  # _ALWAYS, and ops judged by types only
+
+
+def _unary(n: _Node) -> str | None:
+    return _counts(n.runtime, n.const, n.outs, 1, 0)
+
+
+def _one_or_two_operands(n: _Node) -> str | None:
+    if not ((n.runtime == 2 and n.const == 0) or (n.runtime == 1 and n.const == 1)) or n.outs != 1:
+        return "Op can only handle 1 or 2 operand(s)."
+    return None
+
+
+def _one_in_one_out(n: _Node) -> str | None:
+    why = _io(n.runtime, n.outs, 1, 1)
+    o = n.op.options
+    if why is None and n.op.op == "RESIZE_BILINEAR" and o.align_corners and o.half_pixel_centers:
+        return "If half_pixel_centers is True, align_corners must be False."
+    return why
+
+
+def _reduce(n: _Node) -> str | None:
+    return _io(n.runtime, n.outs, 1, 1) or _const_int32_axes(n.op.op, n.ins, 1)
+
+
+def _add_or_mul(n: _Node) -> str | None:
+    name = n.op.op
+    if len(n.ins) != 2:
+        return f"{name} requires two input tensors."
+    a, b = n.ins
+    if a is None or b is None:
+        return f"{name} requires two input tensors."
+    if name == "MUL" and a.rank == b.rank:
+        smaller_a = any(x < y for x, y in zip(a.shape, b.shape))
+        smaller_b = any(y < x for x, y in zip(a.shape, b.shape))
+        if smaller_a and smaller_b:
+            return "MUL requires one tensor that not less than second in all dimensions."
         return None
-    if name in _ONE_IN_ONE_OUT:
-        why = _io(runtime, outs, 1, 1)
-        if (
-            why is None
-            and name == "RESIZE_BILINEAR"
-            and op.options.align_corners
-            and op.options.half_pixel_centers
-        ):
-            return "If half_pixel_centers is True, align_corners must be False."
+    return _broadcast(a, b)
+
+
+def _add_n(n: _Node) -> str | None:
+    return None if len(n.ins) == 2 else "ADD_N only supports 2 inputs."
+
+
+def _pool(n: _Node) -> str | None:
+    return _io(n.runtime, n.outs, 1, 1) or _positive("stride", n.op.options.stride)
+
+
+def _batch_matmul(n: _Node) -> str | None:
+    if len(n.ins) != 2 or n.outs != 1:
+        return f"Expected 2 inputs and 1 output, got: {len(n.ins)} inputs and {n.outs} outputs"
+    return None
+
+
+def _cast_op(n: _Node) -> str | None:
+    return _io(n.runtime, n.outs, 1, 1) or _cast(n.ins[0], n.tfl.tensor(n.op.outputs[0]))
+
+
+def _convolution(n: _Node) -> str | None:
+    if n.runtime > 2:
+        return f"Expected 1 or 2 input tensor(s), but node has {n.runtime} runtime inputs."
+    if n.outs != 1:
+        return f"Expected 1 output tensor(s), but node has {n.outs} runtime outputs."
+    why = _positive("stride", n.op.options.stride)
+    if why or n.op.op == "TRANSPOSE_CONV":
         return why
-    if name in _REDUCE:
-        return _io(runtime, outs, 1, 1) or _const_int32_axes(name, ins, 1)
-    if name in ("ADD", "MUL"):
-        if len(ins) != 2:
-            return f"{name} requires two input tensors."
-        a, b = ins
-        if a is None or b is None:
-            return f"{name} requires two input tensors."
-        if name == "MUL" and a.rank == b.rank:
-            smaller_a = any(x < y for x, y in zip(a.shape, b.shape))
-            smaller_b = any(y < x for x, y in zip(a.shape, b.shape))
-            if smaller_a and smaller_b:
-                return "MUL requires one tensor that not less than second in all dimensions."
-            return None
-        return _broadcast(a, b)
-    if name == "ADD_N":
-        return None if len(ins) == 2 else "ADD_N only supports 2 inputs."
-    if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        return _io(runtime, outs, 1, 1) or _positive("stride", op.options.stride)
-    if name == "BATCH_MATMUL":
-        if len(ins) != 2 or outs != 1:
-            return f"Expected 2 inputs and 1 output, got: {len(ins)} inputs and {outs} outputs"
-        return None
-    if name == "CAST":
-        return _io(runtime, outs, 1, 1) or _cast(ins[0], tfl.tensor(op.outputs[0]))
-    if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"):
-        if runtime > 2:
-            return f"Expected 1 or 2 input tensor(s), but node has {runtime} runtime inputs."
-        if outs != 1:
-            return f"Expected 1 output tensor(s), but node has {outs} runtime outputs."
-        why = _positive("stride", op.options.stride)
-        if why or name == "TRANSPOSE_CONV":
-            return why
-        why = _positive("dilation", op.options.dilation)
-        if why or name == "CONV_2D":
-            return why
-        return _depthwise(ins, tfl.tensor(op.outputs[0]))
-    if name == "DEQUANTIZE":
-        if len(ins) != 1 or outs != 1:
-            return f"Expected 1 input & output each from Dequantize, got: {len(ins)}, {outs}"
-        return "Unsupported dequantization type." if ins[0] is not None and ins[0].dtype == "int16" else None
-    if name == "FULLY_CONNECTED":
-        if op.options.weights_format != 0:
-            return f"Unsupported FullyConnected weights format: {op.options.weights_format}"
-        if runtime > 2:
-            return "FullyConnected doesn't support more than 2 runtime inputs."
-        if ins and ins[0] is not None and ins[0].constant:
-            return "FullyConnected doesn't support constant input."
-        out = tfl.tensor(op.outputs[0]) if op.outputs else None
-        if (
-            op.options.keep_num_dims
-            and ins
-            and ins[0] is not None
-            and out is not None
-            and ins[0].rank != out.rank
-        ):
-            return "Input and output dimensions different and FullyConnected doesn't support keep_num_dims."
-        return None
-    if name == "GATHER":
-        if not ((runtime == 2 and const == 0) or (runtime == 1 and const == 1)) or outs != 1:
-            return "Op can only handle 1 or 2 operand(s)."
-        data, indices = (ins + [None, None])[:2]
-        if data is not None and data.dtype == "int32":
-            return "Does not accept INT32 input."
-        if indices is not None and indices.rank != 1:
-            return "Only support 1D indices"
-        return None if indices is not None and indices.dtype == "int32" else "Only accept INT32 indices"
-    if name == "MEAN":
-        return _counts(runtime, const, outs, 1, 1) or _const_int32_axes(name, ins, 1)
-    if name in ("PAD", "PADV2", "MIRROR_PAD"):
-        why = _io(runtime, outs, 1, 1)
-        if why:
-            return why
-        pads = ins[1] if len(ins) > 1 else None
-        if pads is None:
-            return f"Requested index goes beyond array size: 1 vs {len(ins)}"
-        if pads.rank != 2:
-            return f"Invalid paddings tensor dimension: expected 2 dim, got {pads.rank} dim"
-        if pads.shape[0] not in (3, 4) or pads.shape[1] != 2:
-            return f"Invalid paddings tensor shape: expected 4x2 or 3x2, got {pads.shape[0]}x{pads.shape[1]}"
-        return None
-    if name == "SLICE":
-        if len(ins) < 3:
-            return f"SLICE requires 3 inputs, but node has {len(ins)} inputs."
-        rank = ins[0].rank if ins[0] is not None else 0
-        if rank not in (3, 4):
-            return f"SLICE supports for 3 or 4 dimensional tensors only, but node has {rank} dimensional tensors."
-        return None
-    if name == "STRIDED_SLICE":
-        o = op.options
-        if o.ellipsis_mask:
-            return "Slice does not support ellipsis_mask."
-        if o.new_axis_mask:
-            return "Slice does not support new_axis_mask."
-        if o.shrink_axis_mask:
-            return "Slice does not support shrink_axis_mask parameter. "
-        if len(ins) < 4:
-            return "STRIDED_SLICE requires 4 inputs."
-        if (ins[0].rank if ins[0] is not None else 0) not in (3, 4):
-            return "STRIDED_SLICE supports for 3 or 4 dimensional tensors only."
-        return None
-    return None  # _ALWAYS and the ops whose remaining rules read options EdgeGate does not
+    why = _positive("dilation", n.op.options.dilation)
+    if why or n.op.op == "CONV_2D":
+        return why
+    return _depthwise(n.ins, n.tfl.tensor(n.op.outputs[0]))
+
+
+def _dequantize(n: _Node) -> str | None:
+    if len(n.ins) != 1 or n.outs != 1:
+        return f"Expected 1 input & output each from Dequantize, got: {len(n.ins)}, {n.outs}"
+    return "Unsupported dequantization type." if n.ins[0] is not None and n.ins[0].dtype == "int16" else None
+
+
+def _fully_connected(n: _Node) -> str | None:
+    o, x = n.op.options, (n.ins[0] if n.ins else None)
+    if o.weights_format != 0:
+        return f"Unsupported FullyConnected weights format: {o.weights_format}"
+    if n.runtime > 2:
+        return "FullyConnected doesn't support more than 2 runtime inputs."
+    if x is not None and x.constant:
+        return "FullyConnected doesn't support constant input."
+    out = n.output
+    if o.keep_num_dims and x is not None and out is not None and x.rank != out.rank:
+        return "Input and output dimensions different and FullyConnected doesn't support keep_num_dims."
+    return None
+
+
+def _gather(n: _Node) -> str | None:
+    why = _one_or_two_operands(n)
+    if why:
+        return why
+    data, indices = (n.ins + [None, None])[:2]
+    if data is not None and data.dtype == "int32":
+        return "Does not accept INT32 input."
+    if indices is not None and indices.rank != 1:
+        return "Only support 1D indices"
+    return None if indices is not None and indices.dtype == "int32" else "Only accept INT32 indices"
+
+
+def _mean(n: _Node) -> str | None:
+    return _counts(n.runtime, n.const, n.outs, 1, 1) or _const_int32_axes("MEAN", n.ins, 1)
+
+
+def _pad(n: _Node) -> str | None:
+    why = _io(n.runtime, n.outs, 1, 1)
+    if why:
+        return why
+    pads = n.ins[1] if len(n.ins) > 1 else None
+    if pads is None:
+        return f"Requested index goes beyond array size: 1 vs {len(n.ins)}"
+    if pads.rank != 2:
+        return f"Invalid paddings tensor dimension: expected 2 dim, got {pads.rank} dim"
+    if pads.shape[0] not in (3, 4) or pads.shape[1] != 2:
+        return f"Invalid paddings tensor shape: expected 4x2 or 3x2, got {pads.shape[0]}x{pads.shape[1]}"
+    return None
+
+
+def _slice(n: _Node) -> str | None:
+    if len(n.ins) < 3:
+        return f"SLICE requires 3 inputs, but node has {len(n.ins)} inputs."
+    rank = n.ins[0].rank if n.ins[0] is not None else 0
+    if rank not in (3, 4):
+        return f"SLICE supports for 3 or 4 dimensional tensors only, but node has {rank} dimensional tensors."
+    return None
+
+
+def _strided_slice(n: _Node) -> str | None:
+    o = n.op.options
+    if o.ellipsis_mask:
+        return "Slice does not support ellipsis_mask."
+    if o.new_axis_mask:
+        return "Slice does not support new_axis_mask."
+    if o.shrink_axis_mask:
+        return "Slice does not support shrink_axis_mask parameter. "
+    if len(n.ins) < 4:
+        return "STRIDED_SLICE requires 4 inputs."
+    if (n.ins[0].rank if n.ins[0] is not None else 0) not in (3, 4):
+        return "STRIDED_SLICE supports for 3 or 4 dimensional tensors only."
+    return None
+
+
+# Each op's rule; ops of _ALWAYS (and CUMSUM, MIRROR_PAD's mode, ...) have none beyond types.
+_OP_RULES: dict[str, Callable[[_Node], str | None]] = {
+    **dict.fromkeys(_UNARY, _unary),
+    **dict.fromkeys(_BINARY, _one_or_two_operands),
+    **dict.fromkeys(_ONE_IN_ONE_OUT, _one_in_one_out),
+    **dict.fromkeys(_REDUCE, _reduce),
+    "ADD": _add_or_mul,
+    "MUL": _add_or_mul,
+    "ADD_N": _add_n,
+    "AVERAGE_POOL_2D": _pool,
+    "MAX_POOL_2D": _pool,
+    "BATCH_MATMUL": _batch_matmul,
+    "CAST": _cast_op,
+    "CONV_2D": _convolution,
+    "DEPTHWISE_CONV_2D": _convolution,
+    "TRANSPOSE_CONV": _convolution,
+    "DEQUANTIZE": _dequantize,
+    "FULLY_CONNECTED": _fully_connected,
+    "GATHER": _gather,
+    "MEAN": _mean,
+    "PAD": _pad,
+    "PADV2": _pad,
+    "MIRROR_PAD": _pad,
+    "SLICE": _slice,
+    "STRIDED_SLICE": _strided_slice,
+}
 
 
 def _io(runtime: int, outs: int, want_runtime: int, want_outs: int) -> str | None:
@@ -620,230 +703,153 @@ def _type_rule(op: OperatorInfo, tfl: TfliteModel) -> str | None:
     return None
 
 
-# --- fp16 range, observed -----------------------------------------------------------------------
+# --- fp16 range, observed in a child process ---------------------------------------------------
 
 
 def observe_fp16(
-    model: Path, tfl: TfliteModel, samples: Path | None, max_samples: int
+    model: Path, tfl: TfliteModel, data: Dataset | None, root: Path | None, settings: GpuSettings
 ) -> tuple[tuple[Fp16Risk, ...], tuple[Fp16Risk, ...], int, str]:
-    """Ops whose outputs exceed float16's range, and those near it; samples used; what they were."""
-    import numpy as np
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    """Ops whose outputs exceed float16's range, and those near it; samples used; what they were.
 
-    try:
-        interpreter = Interpreter(
-            model_path=str(model),
-            num_threads=1,
-            experimental_preserve_all_tensors=True,
-            # The XNNPACK delegate would own the intermediate tensors and hide their values.
-            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-        )
-    except (ValueError, RuntimeError) as e:
-        return (), (), 0, f"{NOT_OBSERVED}: the LiteRT interpreter cannot load the model ({first_line(e)})"
-    inputs = interpreter.get_input_details()
-    if samples is not None:
-        batches, source = _load_samples(samples, inputs, max_samples)
-    else:
-        batches, source = _random_inputs(inputs, interpreter)
+    The model runs in ``gpu_fp16_child.py`` under the analysis's time limit and memory limit,
+    after its declared tensors are checked against ``MAX_INPUT_BYTES`` / ``MAX_TENSOR_BYTES``;
+    when it cannot run, the source says why (``not observed: could not run: ...``).
+    ``InputError`` naming the data when the eval data is unusable (read through ``datasets/``).
+    """
+    too_big = _too_big(tfl)
+    if too_big:
+        return (), (), 0, f"{COULD_NOT_RUN}: {too_big}"
+    samples, source = _samples(data, root, tfl, settings.max_samples)
     watched = [
         (op, index)
         for op in tfl.operators
         for index in op.outputs
         if (t := tfl.tensor(index)) is not None and not t.constant and t.dtype in _REAL_TYPES
     ]
-    peak: dict[int, float] = {}
-    for feed in batches:
-        failure = _run(interpreter, inputs, feed)
-        if failure:  # a Flex or custom op, say: the model runs only where its kernels are linked
-            return (), (), 0, f"{NOT_OBSERVED}: the LiteRT interpreter cannot run the model ({failure})"
-        for _, index in watched:
-            value = _real(interpreter, tfl.tensors[index])
-            if value.size:
-                with np.errstate(invalid="ignore"):
-                    m = float(np.max(np.abs(value)))
-                if np.isnan(m):
-                    m = float("inf")  # NaN in the float run: the range is already lost
-                peak[index] = max(peak.get(index, 0.0), m)
+    answer = _run_observation(model, samples, [index for _, index in watched], settings.timeout_s)
+    if isinstance(answer, str):
+        return (), (), 0, f"{COULD_NOT_RUN}: {answer}"
+    if answer.random is not None:
+        source = f"{answer.used} random inputs ({', '.join(answer.random)}; {source})"
     over, near = [], []
     for op, index in watched:
-        m = peak.get(index, 0.0)
+        m = answer.peaks.get(index, 0.0)
         name = tfl.tensors[index].name
         if m > FP16_MAX:
             over.append(Fp16Risk(op.index, _op_name(op), name, m))
         elif m > FP16_MAX / NEAR_FACTOR:
             near.append(Fp16Risk(op.index, _op_name(op), name, m))
-    return tuple(over), tuple(near), len(batches), source
+    return tuple(over), tuple(near), answer.used, source
 
 
 _REAL_TYPES = frozenset(("float32", "float16", "int8", "uint8", "int16"))
 
 
-def _real(interpreter: Any, tensor: TensorInfo) -> np.ndarray:
-    """A tensor's values as real numbers: dequantized when it is quantized."""
-    import numpy as np
-
-    raw = interpreter.get_tensor(tensor.index)
-    q = tensor.quantization
-    if raw.dtype.kind in "iu" and q is not None:
-        scales, zeros = np.asarray(q.scales, np.float32), np.asarray(q.zero_points or (0,), np.float32)
-        if scales.size > 1 and 0 <= q.axis < raw.ndim and raw.shape[q.axis] == scales.size:
-            shape = [1] * raw.ndim
-            shape[q.axis] = scales.size
-            scales = scales.reshape(shape)
-            zeros = zeros.reshape(shape) if zeros.size == scales.size else zeros[:1]
-        else:
-            scales, zeros = scales[:1], zeros[:1]
-        return (raw.astype(np.float32) - zeros) * scales
-    return np.asarray(raw, np.float32)
-
-
-def _run(interpreter: Any, inputs: list[dict], feed: list[np.ndarray]) -> str | None:
-    """One invoke on ``feed``; the interpreter's complaint when it cannot run the model."""
-    try:
-        for detail, value in zip(inputs, feed):
-            if tuple(detail["shape"]) != value.shape:
-                interpreter.resize_tensor_input(detail["index"], value.shape, strict=True)
-        interpreter.allocate_tensors()
-        for detail, value in zip(inputs, feed):
-            interpreter.set_tensor(detail["index"], value)
-        interpreter.invoke()
-    except (ValueError, RuntimeError) as e:
-        return first_line(e)
+def _too_big(tfl: TfliteModel) -> str | None:
+    """Why the model's declared tensors are too large to run, read from the file before anything
+    is allocated (a 300-byte file may declare a [1, 500000000] input)."""
+    inputs = activation_bytes(tfl, tfl.inputs)
+    if inputs > MAX_INPUT_BYTES:
+        return (
+            f"the model's inputs declare {inputs:,} bytes for one sample, over the {MAX_INPUT_SHOWN} "
+            "the fp16 observation feeds; it was not run"
+        )
+    total = activation_bytes(tfl, range(len(tfl.tensors)))
+    if total > MAX_TENSOR_BYTES:
+        return (
+            f"the model's tensors declare {total:,} bytes, over the {MAX_TENSOR_SHOWN} the fp16 "
+            "observation keeps (it keeps every tensor); it was not run"
+        )
     return None
 
 
-def _to_input(real: np.ndarray, detail: dict) -> np.ndarray:
-    """Real-valued samples as the input tensor takes them: quantized for a quantized integer input."""
+def _samples(
+    data: Dataset | None, root: Path | None, tfl: TfliteModel, max_samples: int
+) -> tuple[np.ndarray | None, str]:
+    """The first ``max_samples`` eval samples, read through ``datasets/`` as evaluation reads them
+    (reader, ``x_key``, limits, paths kept inside the repository), and what they are; ``None``
+    (random inputs) with the reason when there are none to use."""
+    if data is None or root is None:
+        return None, "no samples given"
+    if data.hook:
+        return None, f"{data.key} is a hook, which the GPU target does not run"
+    if len(tfl.inputs) != 1:
+        return None, f"the model has {len(tfl.inputs)} inputs, {data.key} one array"
     import numpy as np
 
-    dtype = np.dtype(detail["dtype"])
-    params = detail["quantization_parameters"]
-    if dtype.kind in "iu" and len(params["scales"]):
-        # Per-tensor: model inputs are quantized with one scale (per-channel is for weights).
-        scale, zero = float(params["scales"][0]), float(params["zero_points"][0])
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(real / scale) + zero, info.min, info.max).astype(dtype)
-    return np.ascontiguousarray(real, dtype=dtype)
+    from edgegate.datasets import load_dataset
 
-
-def _random_inputs(inputs: list[dict], interpreter: Any) -> tuple[list[list[np.ndarray]], str]:
-    """Seeded random inputs in each input tensor's range (a quantized one's, or ±1 for floats)."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    batches = []
-    for _ in range(RANDOM_SAMPLES):
-        feed = []
-        for d in inputs:
-            shape = tuple(max(int(s), 1) for s in d["shape"])
-            dtype = np.dtype(d["dtype"])
-            if dtype.kind == "f":
-                feed.append(rng.uniform(*RANDOM_FLOAT_RANGE, size=shape).astype(dtype))
-            elif dtype.kind in "iu" and len(d["quantization_parameters"]["scales"]):
-                info = np.iinfo(dtype)
-                feed.append(rng.integers(info.min, info.max, size=shape, endpoint=True).astype(dtype))
-            else:  # ids, indices, flags: zeros are always in range
-                feed.append(np.zeros(shape, dtype))
-        batches.append(feed)
-    kinds = sorted(
-        {
-            "±1 for float inputs"
-            if np.dtype(d["dtype"]).kind == "f"
-            else "the quantized range"
-            if len(d["quantization_parameters"]["scales"])
-            else "zeros for integer inputs"
-            for d in inputs
-        }
+    spec = tfl.tensors[tfl.inputs[0]]
+    hw = (spec.shape[1], spec.shape[2]) if spec.rank == 4 else None
+    dataset = load_dataset(data, root, key=data.key, input_hw=hw)
+    x, want = dataset.x, spec.shape[1:]
+    if x.ndim == len(want):  # one sample without its batch axis
+        x = x[None]
+    fits = x.ndim == len(want) + 1 and (
+        tuple(x.shape[1:]) == want or all(s < 0 or s == n for s, n in zip(spec.signature[1:], x.shape[1:]))
     )
-    return batches, f"{RANDOM_SAMPLES} random inputs ({', '.join(kinds)}; no samples given)"
-
-
-def _load_samples(path: Path, inputs: list[dict], max_samples: int) -> tuple[list[list[np.ndarray]], str]:
-    """The samples file as feeds, one sample per invoke; ``InputError`` naming it when unusable."""
-    import numpy as np
-
-    arrays = _read_arrays(path)
-    names = [d["name"] for d in inputs]
-    if len(inputs) == 1:
-        if len(arrays) == 1:
-            chosen = list(arrays.values())
-        elif "x" in arrays:
-            chosen = [arrays["x"]]
-        elif names[0] in arrays:
-            chosen = [arrays[names[0]]]
-        else:
-            raise InputError(
-                f"{path}: holds arrays {', '.join(sorted(arrays))}; name the samples 'x' (or "
-                f"'{names[0]}', the model's input)."
-            )
-    else:
-        missing = [n for n in names if n not in arrays]
-        if missing:
-            raise InputError(
-                f"{path}: the model has {len(names)} inputs; give an .npz with one array per input, "
-                f"named {', '.join(names)} (missing: {', '.join(missing)})."
-            )
-        chosen = [arrays[n] for n in names]
-    per_input = []
-    for detail, array in zip(inputs, chosen):
-        if array.dtype.kind not in "biuf":
-            raise InputError(f"{path}: samples must be numbers, not {array.dtype}.")
-        want = tuple(int(s) for s in detail["shape"][1:])
-        if array.ndim == len(want):  # one sample without its batch axis
-            array = array[None]
-        if array.ndim != len(want) + 1 or (tuple(array.shape[1:]) != want and not _resizable(detail, array)):
-            raise InputError(
-                f"{path}: samples shaped {tuple(array.shape)} do not fit the input '{detail['name']}' "
-                f"shaped {tuple(int(s) for s in detail['shape'])} (axis 0 indexes the samples)."
-            )
-        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-            raise InputError(f"{path}: samples hold NaN or infinite values.")
-        per_input.append(array)
-    counts = {len(a) for a in per_input}
-    if len(counts) != 1:
-        raise InputError(f"{path}: the arrays hold different numbers of samples ({sorted(counts)}).")
-    total = counts.pop()
-    if total == 0:
-        raise InputError(f"{path}: holds no samples.")
-    used = min(total, max_samples)
-    batches = [
-        [_to_input(a[i : i + 1].astype(np.float32), d) for a, d in zip(per_input, inputs)]
-        for i in range(used)
-    ]
-    return batches, f"{used} of {total} samples from {path.name}"
-
-
-def _resizable(detail: dict, array: np.ndarray) -> bool:
-    """A sample of another shape fits when the input's signature leaves those axes dynamic."""
-    signature = detail.get("shape_signature")
-    if signature is None or len(signature) != array.ndim:
-        return False
-    return all(int(s) < 0 or int(s) == n for s, n in zip(signature[1:], array.shape[1:]))
-
-
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    import numpy as np
-
-    try:
-        opened = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: samples file not found.") from None
-    except ValueError as e:
-        if "pickle" in str(e):  # object arrays need pickle, which would run code from the file
-            raise InputError(
-                f"{path}: holds Python objects, which cannot be read without pickle; save numbers."
-            ) from None
-        raise InputError(f"{path}: not a readable .npy/.npz file ({first_line(e)}).") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise InputError(f"{path}: not a readable .npy/.npz file ({first_line(e)}).") from None
-    if not isinstance(opened, np.lib.npyio.NpzFile):
-        return {"x": opened}
-    try:
-        with opened as npz:
-            return {name: npz[name] for name in npz.files}
-    except ValueError as e:
+    if not fits:
         raise InputError(
-            f"{path}: an array cannot be read without pickle ({first_line(e)}); save numbers."
-        ) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise InputError(f"{path}: not a readable .npz file ({first_line(e)}).") from None
+            f"{dataset.source}: samples shaped {tuple(x.shape)} do not fit the model's input '{spec.name}' "
+            f"shaped {spec.shape} (axis 0 indexes the samples)."
+        )
+    used = min(len(x), max_samples)
+    array = f", array {data.x_key!r}" if data.path and data.path.lower().endswith(".npz") else ""
+    return np.ascontiguousarray(x[:used]), f"{used} of {len(x)} samples from {dataset.source}{array}"
+
+
+@dataclass(frozen=True)
+class _Observed:
+    peaks: dict[int, float]  # tensor index -> largest magnitude seen
+    used: int  # invokes
+    random: list[str] | None  # what the random inputs were, when there were no samples
+
+
+def _run_observation(
+    model: Path, samples: np.ndarray | None, watched: list[int], timeout_s: float
+) -> _Observed | str:
+    """The child's answer, or why the model could not run."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="edgegate-gpu-fp16-") as tmp:
+        work = Path(tmp)
+        (work / "home").mkdir()
+        job = {
+            "model": str(model.resolve()),
+            "samples": None,
+            "watched": watched,
+            "random": RANDOM_SAMPLES,
+            "memory_shown": CHILD_MEMORY_SHOWN,
+        }
+        if samples is not None:
+            np.save(work / "samples.npy", samples, allow_pickle=False)
+            job["samples"] = str(work / "samples.npy")
+        (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        done = run_child(
+            [sys.executable, "-I", str(FP16_CHILD), str(work / "job.json")],
+            cwd=work,
+            env=child_env(work / "home"),
+            timeout_s=timeout_s,
+            memory_bytes=CHILD_MEMORY_BYTES,
+        )
+    if done.returncode is None:
+        return (
+            f"timed out after {timeout_s:g} s (gpu.timeout_s; a WHILE loop that never ends, or a slow model)"
+        )
+    if done.returncode < 0:
+        return (
+            f"the LiteRT interpreter's process ended with {death(done.returncode)} (a kernel crashed, or "
+            f"an allocation went past its {CHILD_MEMORY_SHOWN} memory limit)"
+        )
+    tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+    try:
+        answer = json.loads(done.stdout.decode("utf-8", "replace")) if done.returncode == 0 else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise RuntimeError(
+            f"the fp16 observation's process failed ({death(done.returncode)}): {bounded(tail[0])}"
+        )
+    if "failure" in answer:
+        return str(answer["failure"])
+    return _Observed({int(i): float(m) for i, m in answer["peaks"]}, int(answer["used"]), answer["random"])

@@ -24,9 +24,9 @@ firmware.
 from __future__ import annotations
 
 import json
+import math
 import re
 import select
-import signal
 import struct
 import subprocess
 import sys
@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Mapping, TypeVar
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
 from edgegate.status import Level, Status
+from edgegate.targets.child_process import death
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_bytes, parse_change, parse_size
 from edgegate.checks import Check, Place, budget, growth, no_base
@@ -68,15 +69,6 @@ class _Reply:
     allocations: str | None = None
     invoke_error: str | None = None
     crashed: str | None = None  # "SIGSEGV", "exit status 1", "timed out after 120 s"
-
-
-def _death(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            return signal.Signals(-returncode).name
-        except ValueError:
-            return f"signal {-returncode}"
-    return f"exit status {returncode}"
 
 
 class _Child:
@@ -157,7 +149,7 @@ class _Child:
         rc = self.proc.wait()
         self.close()
         self.crashes += 1
-        how = f"timed out after {self.timeout_s:.0f} s" if timed_out else _death(rc)
+        how = f"timed out after {self.timeout_s:.0f} s" if timed_out else death(rc)
         return _Reply(ok=False, log=self._log_tail(), crashed=how)
 
     def allocate(self, arena: int, inputs: int = 0, record: bool = False, invoke: bool = False) -> _Reply:
@@ -227,19 +219,21 @@ _ITEM_BYTES = {"int8": 1, "uint8": 1, "bool": 1, "int16": 2, "uint16": 2, "float
 _ITEM_BYTES |= {"uint64": 8, "float64": 8, "complex64": 8, "complex128": 16, "int4": 1}
 
 
-def _bytes_of(model: TfliteModel, tensors: Iterable[int]) -> int:
+def activation_bytes(model: TfliteModel, tensors: Iterable[int]) -> int:
+    """The bytes the non-constant ones of ``tensors`` declare in their stored shapes (a dynamic
+    dimension counted as 1; 4 bytes an element of a type not listed)."""
     total = 0
     for i in tensors:
         t = model.tensor(i)
         if t is not None and not t.constant:
-            total += max(t.elements, 0) * _ITEM_BYTES.get(t.dtype, 4)
+            total += math.prod(max(d, 1) for d in t.shape) * _ITEM_BYTES.get(t.dtype, 4)
     return total
 
 
 def _first_guess(model: TfliteModel, tensors: Iterable[int]) -> int:
     """An arena large enough for most models at once: activations twice over plus TFLM's structs."""
     structs = 512 * (len(model.tensors) + len(model.operators))
-    guess = 2 * _bytes_of(model, tensors) + structs + 64 * 1024
+    guess = 2 * activation_bytes(model, tensors) + structs + 64 * 1024
     # A whole number of KiB: with an arena end that is not 16-byte aligned the recorded total
     # grows by the tail's alignment slack, and the bisection's first pivot would miss.
     return min(ARENA_CAP, -(-guess // 1024) * 1024)

@@ -99,6 +99,7 @@ PRINTS_ALLOWED = {
     "report/terminal.py": "renders into a rich capture, which leaves through say_rendered",
     "targets/tflm_child.py": "a child process: its stdout is a pipe to the parent, not the log",
     "targets/gpu_analyzer.py": "a child script: its stdout is a pipe to the parent, not the log",
+    "targets/gpu_fp16_child.py": "a child process: its stdout is a pipe to the parent, not the log",
     "policy/jsonschema.py": "a maintainer's script writing the JSON schema, never run in CI",
     "recipes/unsafe_ops.py": "a maintainer's script (its __main__) writing the op table",
     "workers/child.py": "a worker points its stdout and stderr at its private log file",

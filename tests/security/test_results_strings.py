@@ -244,7 +244,7 @@ def test_a_payload_in_any_string_of_a_results_file_forges_nothing(tmp_path, inte
         "notes.0",
         "head.ref",
     } <= named
-    assert {str(p[-1]) for p in refused} == {"schema", "status"}  # the enums: no other text is read
+    assert {str(p[-1]) for p in refused} == {"schema", "status", "topic"}  # the enums: no other text is read
 
 
 def test_a_string_where_the_model_has_a_number_is_refused_naming_the_field(tmp_path):

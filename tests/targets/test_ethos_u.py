@@ -27,6 +27,7 @@ from edgegate.errors import InputError, PolicyError
 from edgegate.status import Status
 from edgegate.targets import _vela
 from edgegate.targets._vela import VelaError
+from edgegate.targets.child_process import child_env
 from edgegate.targets.ethos_u import EthosUReport, EthosUSettings, EthosUTarget, VsBase
 from edgegate.targets.interface import AS_IS, PolicyPlace
 from edgegate.units import parse_change
@@ -597,7 +598,7 @@ def test_cpu_warnings_are_read_from_velas_stdout(real_run: _vela.VelaRun) -> Non
 
 def test_vela_runs_with_a_minimal_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "secret")
-    env = _vela.child_env(tmp_path)
+    env = child_env(tmp_path)
     assert "GITHUB_TOKEN" not in env and "secret" not in env.values()
     assert env["HOME"] == str(tmp_path)
     assert set(env) == {

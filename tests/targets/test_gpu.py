@@ -19,6 +19,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from edgegate.errors import InputError
+from edgegate.policy.load import parse_dataset
 from edgegate.status import Status
 from edgegate.targets import gpu_analyzer
 from edgegate.target_reports.gpu import GpuFallback, GpuReport
@@ -26,6 +27,7 @@ from edgegate.targets.gpu import FP16_MAX, GpuSettings, GpuTarget
 from edgegate.targets.interface import AS_IS, PolicyPlace
 
 WHERE = PolicyPlace("models[0].targets.gpu", 7)
+KEY = "models[0].eval.data"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -112,6 +114,14 @@ def models(tmp_path_factory) -> dict[str, Path]:
     def cumprod(x):
         return tf.math.cumprod(x + 1.0, axis=-1) + x
 
+    @tf.function
+    def forever(x):  # the condition is always true: |v| summed is never negative
+        return tf.while_loop(lambda v: tf.reduce_sum(tf.abs(v)) >= 0.0, lambda v: v * 0.5, [x])[0]
+
+    @tf.function
+    def wide(x):
+        return x * 2.0
+
     built = {
         "float32": _keras(net),
         "float16": _keras(net, "float16"),
@@ -119,6 +129,8 @@ def models(tmp_path_factory) -> dict[str, Path]:
         "int16x8": _keras(net, "int16x8"),
         "argmax": _function(argmax, [(1, 8)]),
         "flex": _function(cumprod, [(1, 8)], flex=True),
+        "loop": _function(forever, [(1, 4)]),
+        "wide": _function(wide, [(1, 500_000_000)]),  # a file of a few hundred bytes
         "overflow": _keras(_scaled_dense(12500.0)),  # 100,000 on ones
         "near": _keras(_scaled_dense(5000.0)),  # 40,000 on ones: within 2x of 65,504
         "small": _keras(_scaled_dense(0.5)),  # 4 on ones
@@ -137,8 +149,12 @@ def ones(tmp_path) -> Path:
     return path
 
 
-def target(samples: Path | None = None, **settings) -> GpuTarget:
-    return GpuTarget(GpuSettings(**settings), samples)
+def target(samples: Path | None = None, x_key: str | None = None, **settings) -> GpuTarget:
+    """The target of a model whose eval data is ``samples``, its folder the repository."""
+    if samples is None:
+        return GpuTarget(GpuSettings(**settings))
+    value = samples.name if x_key is None else {"path": samples.name, "x_key": x_key}
+    return GpuTarget.observing(GpuSettings(**settings), parse_dataset(value, key=KEY), samples.parent)
 
 
 def by_name(checks) -> dict:
@@ -305,7 +321,7 @@ def test_vs_base_compares_the_delegated_share(models):
 def test_overflowing_dense_is_flagged_op_by_op(models, ones):
     t = target(ones, fp16_overflow="error")
     report = t.analyze(models["overflow"])
-    assert report.samples_used == 3 and "3 of 3 samples from ones.npy" == report.data_source
+    assert report.samples_used == 3 and report.data_source == f"3 of 3 samples from {KEY} (ones.npy)"
     [risk] = report.fp16_overflows
     assert risk.op == "FULLY_CONNECTED" and risk.max_abs == pytest.approx(100000.0)
     assert risk.max_abs > FP16_MAX
@@ -378,20 +394,20 @@ def _bad_samples(tmp_path) -> list[tuple[Path, str]]:
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"PK\x03\x04 not really a zip")
     return [
-        (wrong, "do not fit the input"),
+        (wrong, "do not fit the model's input"),
         (objects, "without pickle"),
-        (nan, "NaN or infinite"),
-        (names, "name the samples 'x'"),
+        (nan, "NaN or infinity"),
+        (names, "has no array 'x'"),
         (junk, "not a readable"),
         (tmp_path / "absent.npy", "not found"),
     ]
 
 
-def test_unusable_samples_name_the_file(models, tmp_path):
+def test_unusable_samples_name_the_key_and_the_file(models, tmp_path):
     for path, match in _bad_samples(tmp_path):
         with pytest.raises(InputError, match=match) as e:
             target(path).analyze(models["small"])
-        assert str(path) in str(e.value), path
+        assert str(e.value).startswith(KEY) and path.name in str(e.value), path
 
 
 def test_settings_are_validated():
@@ -399,6 +415,10 @@ def test_settings_are_validated():
         GpuSettings(min_delegated=95.0)
     with pytest.raises(ValueError, match="fp16_overflow"):
         GpuSettings(fp16_overflow="fatal")  # type: ignore[arg-type]
+    assert GpuSettings.parse({"timeout_s": 5}).timeout_s == 5.0
+    for bad in (0, -1, float("nan"), "5", True):
+        with pytest.raises(ValueError, match="gpu.timeout_s"):
+            GpuSettings.parse({"timeout_s": bad})
 
 
 def test_failed_analysis_is_broken_at_the_targets_level():
@@ -426,3 +446,109 @@ def test_analysis_never_imports_tensorflow(models):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "2"
+
+
+# --- a pull request's model and data: bounded, refused, never a hang -------------------------------
+
+CHILD_LIMIT = 1 << 30  # the test's own RLIMIT_DATA: a version without the bounds fails, not the machine
+
+_ANALYZE = """
+import pickle, resource as r, sys
+r.setrlimit(r.RLIMIT_DATA, (int(sys.argv[1]), r.RLIM_INFINITY))
+from edgegate.errors import InputError
+with open(sys.argv[2], "rb") as f:
+    target, model = pickle.load(f)
+try:
+    answer = ("report", target.analyze(model))
+except InputError as e:
+    answer = ("refused", str(e))
+with open(sys.argv[3], "wb") as f:
+    pickle.dump(answer, f)
+"""
+
+
+def analyze_bounded(target: GpuTarget, model: Path, tmp_path: Path) -> GpuReport | str:
+    """``target.analyze(model)`` in a process of its own under a 1 GiB ``RLIMIT_DATA`` and the
+    test's time limit: the report, or the ``InputError``'s text."""
+    import pickle
+
+    job, answer = tmp_path / "job.pickle", tmp_path / "answer.pickle"
+    job.write_bytes(pickle.dumps((target, model)))
+    done = subprocess.run(
+        [sys.executable, "-c", _ANALYZE, str(CHILD_LIMIT), str(job), str(answer)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0 and answer.is_file(), done.stderr[-2000:]
+    kind, value = pickle.loads(answer.read_bytes())
+    return value if kind == "report" else str(value)
+
+
+def test_a_while_loop_that_never_ends_is_stopped_at_timeout_s(models, tmp_path):
+    t = target(timeout_s=3, fp16_overflow="error")
+    report = analyze_bounded(t, models["loop"], tmp_path)
+    assert isinstance(report, GpuReport)
+    assert report.samples_used == 0
+    assert report.data_source.startswith("not observed: could not run: timed out after 3 s")
+    fp16 = by_name(t.checks(report, None, WHERE))["gpu.fp16_overflow"]
+    assert fp16.status is Status.WARN and "could not run: timed out after 3 s" in fp16.message
+    assert report.fallbacks == (GpuFallback(0, "WHILE", "Not supported op WHILE"),)  # still reported
+
+
+def test_a_model_declaring_a_2_gb_input_is_refused_before_anything_is_allocated(models, tmp_path):
+    assert models["wide"].stat().st_size < 1024
+    report = analyze_bounded(target(fp16_overflow="error"), models["wide"], tmp_path)
+    assert isinstance(report, GpuReport)
+    assert report.data_source == (
+        "not observed: could not run: the model's inputs declare 2,000,000,000 bytes for one sample, "
+        "over the 256 MiB the fp16 observation feeds; it was not run"
+    )
+    assert (report.ops_total, report.ops_delegated) == (1, 1)
+
+
+def test_an_eval_npz_inflating_past_the_limit_is_refused_with_the_datasets_message(models, tmp_path):
+    from edgegate.datasets import load_dataset
+    from tests.security.test_hostile_inputs import npy_header, write_zip_bomb
+
+    bomb = tmp_path / "bomb.npz"
+    write_zip_bomb(bomb, "x.npy", npy_header(((2 << 30) // 32, 8)), 2 << 30)  # 2 MB on disk, 2 GiB inflated
+    with pytest.raises(InputError) as datasets_says:
+        load_dataset(parse_dataset("bomb.npz", key=KEY), tmp_path, key=KEY)
+    assert "inflates to" in str(datasets_says.value)
+    refused = analyze_bounded(target(bomb), models["small"], tmp_path)
+    assert refused == str(datasets_says.value)
+
+
+def test_x_key_chooses_the_samples_observed(models, tmp_path):
+    two = tmp_path / "two.npz"
+    np.savez(two, a=np.ones((2, 8), np.float32), b=np.full((2, 8), 20000.0, np.float32))
+    second = target(two, x_key="b").analyze(models["small"])
+    assert [r.max_abs for r in second.fp16_overflows] == [pytest.approx(80000.0)]  # 20,000 x 8 x 0.5
+    assert second.data_source == f"2 of 2 samples from {KEY} (two.npz), array 'b'"
+    first = target(two, x_key="a").analyze(models["small"])
+    assert first.fp16_overflows == () and first.data_source.endswith("array 'a'")
+
+
+def test_eval_data_symlinked_out_of_the_repository_is_refused(models, tmp_path):
+    from edgegate.datasets import load_dataset
+
+    outside, repo = tmp_path / "outside.npy", tmp_path / "repo"
+    np.save(outside, np.full((2, 8), 20000.0, np.float32))
+    repo.mkdir()
+    (repo / "eval.npy").symlink_to(outside)
+    with pytest.raises(InputError) as datasets_says:
+        load_dataset(parse_dataset("eval.npy", key=KEY), repo, key=KEY)
+    with pytest.raises(InputError) as e:
+        target(repo / "eval.npy").analyze(models["small"])
+    assert str(e.value) == str(datasets_says.value)
+    assert "'eval.npy' resolves outside the repository" in str(e.value)
+
+
+def test_a_hook_dataset_is_not_run_and_the_report_says_so(models, tmp_path):
+    data = parse_dataset({"hook": "evalhook:load"}, key=KEY)
+    report = GpuTarget.observing(GpuSettings(), data, tmp_path).analyze(models["small"])
+    assert report.data_source == (
+        f"8 random inputs (±1 for float inputs; {KEY} is a hook, which the GPU target does not run)"
+    )
