@@ -723,16 +723,103 @@ def _not_quantized(model: TfliteModel) -> Rejection | None:
     )
 
 
+# Inputs whose *values* give an op's output shape. edgetpu_compiler 16 loads the model in its
+# TFLite (2.5/2.6 era), which sizes every tensor at allocation from the stored shapes and the
+# constant inputs; an op whose shape input is computed at run time gets a dynamic-sized output
+# (``SetTensorToDynamic``), and applying the delegate then fails the whole compile. The shape
+# signature's -1 plays no part: the interpreter never reads it.
+SHAPE_INPUTS: dict[str, tuple[int, ...]] = {
+    "RESHAPE": (1,),
+    "RESIZE_BILINEAR": (1,),
+    "RESIZE_NEAREST_NEIGHBOR": (1,),
+    "TRANSPOSE_CONV": (0,),
+    "PAD": (1,),
+    "PADV2": (1,),
+    "MIRROR_PAD": (1,),
+    "FILL": (0,),
+    "BROADCAST_TO": (1,),
+    "TILE": (1,),
+    "SLICE": (1, 2),
+    "STRIDED_SLICE": (1, 2, 3),
+    "TRANSPOSE": (1,),
+    "EXPAND_DIMS": (1,),
+    "SPLIT": (0,),
+    "SPLIT_V": (1, 2),
+    "MEAN": (1,),
+    "SUM": (1,),
+    "REDUCE_MAX": (1,),
+    "REDUCE_MIN": (1,),
+    "REDUCE_PROD": (1,),
+    "REDUCE_ANY": (1,),
+    "ARG_MAX": (1,),
+    "ARG_MIN": (1,),
+    "SPACE_TO_BATCH_ND": (1, 2),
+    "BATCH_TO_SPACE_ND": (1, 2),
+    "RANGE": (0, 1, 2),
+}
+
+_STATIC_ONLY = (
+    "ERROR: Attempting to use a delegate that only supports static-sized tensors with a graph "
+    "that has dynamic-sized tensors."
+)
+
+
+def _run_time_shape(model: TfliteModel) -> tuple[OperatorInfo, TensorInfo] | None:
+    """The first op whose output size the interpreter learns only when it runs, and the input that decides it."""
+    for op in model.operators:
+        for i in SHAPE_INPUTS.get(op.op, ()):
+            t = model.tensor(op.inputs[i]) if i < len(op.inputs) and op.inputs[i] >= 0 else None
+            if t is not None and not t.constant:
+                return op, t
+    return None
+
+
+def _dynamic_batch(model: TfliteModel) -> TensorInfo | None:
+    return next((t for t in model.tensors if t.signature[:1] == (-1,)), None)
+
+
 def _dynamic_shape(model: TfliteModel) -> Rejection | None:
-    t = next((t for t in model.tensors if t.dynamic), None)
+    """Sizes the compiler's interpreter cannot fix at allocation; a dynamic batch alone is not one.
+
+    A -1 batch in the shape signature (every default Keras export) compiles at the stored batch,
+    1: Coral's TF2 retraining tutorial runs ``edgetpu_compiler`` on exactly such a file. The
+    compile fails when some op's output size hangs on a run-time value (tensorflow#88361:
+    EfficientNet's squeeze-excite ``Reshape`` becomes SHAPE → STRIDED_SLICE → PACK → RESHAPE
+    with a dynamic batch). Other -1 dimensions leave only a placeholder stored size (1), so no
+    prediction is made at it: the model is rejected, saying so.
+    """
+    found = _run_time_shape(model)
+    batch = _dynamic_batch(model)
+    if found is not None:
+        op, t = found
+        why = (
+            f"{op.op} #{op.index} takes its output shape from '{t.name}', which is computed when the "
+            "model runs, so the interpreter cannot size its output before the delegate is applied"
+        )
+        rule = "dynamic-batch" if batch is not None else "dynamic-shape"
+        return Rejection(
+            _STATIC_ONLY, why, hints.hint(rule, tensor=(batch or t).name), op=op, status=UNSPECIFIED
+        )
+    sized = next((t for t in model.tensors if any(d < 0 for d in t.signature[1:] + t.shape)), None)
+    if sized is None:
+        return None
+    sig = "[" + ", ".join(str(d) for d in sized.signature) + "]"
+    return Rejection(
+        _STATIC_ONLY,
+        f"tensor '{sized.name}' has a dynamic shape signature {sig}: the file stores only a placeholder "
+        f"size {list(sized.shape)} for it, so the compile is not predicted",
+        hints.hint("dynamic-shape", tensor=sized.name),
+    )
+
+
+def dynamic_batch_note(model: TfliteModel) -> str | None:
+    """What a -1 batch means for the compile, when the model has one and compiles."""
+    t = _dynamic_batch(model)
     if t is None:
         return None
-    sig = "[" + ", ".join(str(d) for d in t.signature) + "]"
-    return Rejection(
-        "ERROR: Attempting to use a delegate that only supports static-sized tensors with a graph "
-        "that has dynamic-sized tensors.",
-        f"tensor '{t.name}' has a dynamic shape signature {sig}",
-        hints.hint("dynamic-batch" if t.signature[:1] == (-1,) else "dynamic-shape", tensor=t.name),
+    return (
+        f"'{t.name}' has a dynamic batch (shape_signature {list(t.signature)}): edgetpu_compiler "
+        f"compiles the stored shape {list(t.shape)}, so the compiled model runs that batch only"
     )
 
 

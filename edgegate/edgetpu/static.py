@@ -32,6 +32,7 @@ from edgegate.edgetpu.rules import (
     Rejection,
     Target,
     evaluate_op,
+    dynamic_batch_note,
     model_rejections,
 )
 
@@ -120,6 +121,9 @@ class StaticAnalyzer(EdgeTpuAnalyzer):
         rejections = model_rejections(model, self.target)
         if rejections:
             return self._rejected(model, rejections, notes)
+        batch = dynamic_batch_note(model)  # compiles at the stored batch: say that it runs only that one
+        if batch is not None:
+            notes.append(batch)
         findings = [evaluate_op(model, op, self.target) for op in model.operators]
         ops = partition(model, findings)
         on_tpu = sum(o.mapped for o in ops)

@@ -26,6 +26,8 @@ class ComputeReport:
     ops: tuple[OpMacs, ...]  # every operator; 0 for ops without MACs
     dynamic_shapes: bool  # some shape is dynamic (-1 in shape_signature): counted at the stored shape
     subgraphs: int
+    shapes_recomputed: int = 0  # tensors whose stored shape differs from the interpreter's (counted at its)
+    shapes_unchecked: str | None = None  # why the interpreter's shapes are not known (stored ones counted)
 
     @property
     def uncounted_ops(self) -> tuple[OpMacs, ...]:
@@ -33,7 +35,7 @@ class ComputeReport:
 
     @property
     def exact(self) -> bool:
-        return not self.uncounted_ops
+        return not self.uncounted_ops and self.shapes_unchecked is None
 
     def top(self, n: int = 5) -> tuple[OpMacs, ...]:
         """The ``n`` ops with the most MACs (ties in execution order); zero-MAC ops never appear."""

@@ -244,6 +244,12 @@ def run_vela(
         shutil.copyfile(model, source)
         cmd = [
             sys.executable,
+            # Isolated (no folder of its own on its path, no PYTHON* variables), as every Python
+            # child (docs/security.md). -u: Vela's C++ core and its Python wrapper both write to
+            # stdout, unbuffered keeps their order; -B: no bytecode written next to Vela.
+            "-I",
+            "-u",
+            "-B",
             "-m",
             "ethosu.vela",
             "--config",

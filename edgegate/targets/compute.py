@@ -23,13 +23,22 @@ does not model (recurrent cells, SVDF, custom ops, control flow running other su
 convolutions and dot products) are reported as *not counted*, so the total is then a lower
 bound and the ``macs`` budget says so instead of passing.
 
-Counts are for the shapes stored in the file (batch 1 for a dynamic batch) and for the first
-subgraph, the one the interpreter runs.
+Counts are for the shapes the LiteRT interpreter gives every tensor once it has allocated them
+(batch 1 for a dynamic batch), in the first subgraph, the one the interpreter runs. Those are the
+shapes that run: the shapes stored in the file are only a claim (an output stored as 1×1 is
+recomputed by the interpreter), so a file whose stored shapes disagree is counted at the
+interpreter's and the report says how many disagreed. When the interpreter cannot allocate the
+model (a custom or Flex op, a damaged file), the stored shapes are counted and the ``macs``
+budget warns that the count is not confirmed instead of passing.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
@@ -38,6 +47,7 @@ from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change
+from edgegate.targets.child_process import child_env, death, run_child
 from edgegate.checks import Check, Place, budget, growth
 from edgegate.target_reports.compute import ComputeReport, OpMacs
 
@@ -259,14 +269,68 @@ def op_macs(model: TfliteModel, op: OperatorInfo) -> OpMacs:
     return OpMacs(op.index, op.op, name, 0)
 
 
-def count(model: TfliteModel) -> ComputeReport:
+def count(
+    model: TfliteModel, run: dict[int, tuple[int, ...]] | None = None, unchecked: str | None = None
+) -> ComputeReport:
+    """MACs at the shapes ``run`` gives each tensor index (the interpreter's), else at the stored ones."""
+    recomputed = 0
+    if run is not None:
+        tensors = []
+        for t in model.tensors:
+            shape = run.get(t.index, t.shape)
+            recomputed += shape != t.shape
+            tensors.append(dataclasses.replace(t, shape=shape) if shape != t.shape else t)
+        model = dataclasses.replace(model, tensors=tuple(tensors))
     ops = tuple(op_macs(model, op) for op in model.operators)
     return ComputeReport(
         total=sum(o.macs or 0 for o in ops),
         ops=ops,
         dynamic_shapes=any(t.dynamic for t in model.tensors),
         subgraphs=model.subgraphs,
+        shapes_recomputed=recomputed,
+        shapes_unchecked=unchecked,
     )
+
+
+# Run as ``python -I -c``: the LiteRT interpreter allocates the model and prints every tensor's shape.
+# A bounded child (``child_process.run_child``): a damaged file can crash the interpreter, and a
+# file can declare tensors of gigabytes.
+_SHAPES = """
+import json, sys
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+try:
+    it = Interpreter(model_path=sys.argv[1], num_threads=1,
+                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it.allocate_tensors()
+except (ValueError, RuntimeError, MemoryError) as e:
+    print(json.dumps({"error": str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}))
+else:
+    print(json.dumps({"shapes": {str(d["index"]): [int(x) for x in d["shape"]] for d in it.get_tensor_details()}}))
+"""
+SHAPES_TIMEOUT_S = 120.0
+SHAPES_MEMORY_BYTES = 4 << 30  # what the child may write; a model's arena past it is refused in the child
+
+
+def interpreter_shapes(path: Path) -> tuple[dict[int, tuple[int, ...]] | None, str | None]:
+    """Each tensor's shape once LiteRT has allocated the model; or why there is none."""
+    with tempfile.TemporaryDirectory(prefix="edgegate-shapes-") as tmp:
+        (Path(tmp) / "home").mkdir()
+        done = run_child(
+            [sys.executable, "-I", "-c", _SHAPES, str(Path(path).resolve())],
+            cwd=Path(tmp),
+            env=child_env(Path(tmp) / "home"),
+            timeout_s=SHAPES_TIMEOUT_S,
+            memory_bytes=SHAPES_MEMORY_BYTES,
+        )
+    if done.returncode is None:
+        return None, f"the LiteRT interpreter did not allocate the model within {SHAPES_TIMEOUT_S:.0f} s"
+    try:
+        answer = json.loads(done.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None, f"the LiteRT interpreter stopped ({death(done.returncode)}) loading the model"
+    if "error" in answer:
+        return None, f"the LiteRT interpreter cannot allocate the model ({answer['error'][:300]})"
+    return {int(k): tuple(v) for k, v in answer["shapes"].items()}, None
 
 
 # --- settings and the target -------------------------------------------------------------------
@@ -330,7 +394,9 @@ class ComputeTarget(Target[ComputeReport]):
         return None  # every model has a MAC count, whatever made it
 
     def analyze(self, model: Path) -> ComputeReport:
-        return count(read_tflite(model))
+        info = read_tflite(model)  # InputError, naming the file, for anything that is not a .tflite
+        run, unchecked = interpreter_shapes(model)
+        return count(info, run, unchecked)
 
     def needs_base(self) -> bool:
         return self.settings.max_increase is not None
@@ -354,7 +420,7 @@ class ComputeTarget(Target[ComputeReport]):
                     check.limit,
                     f"≥ {format_macs(report.total)}",
                 )
-            checks.append(check)
+            checks.append(dataclasses.replace(check, message=check.message + _recomputed_text(report)))
         if s.max_increase is not None:
             p = self.place(where, "vs_base.macs", "vs_base.macs")
             if base is not None and not (report.exact and base.exact):
@@ -388,10 +454,23 @@ class ComputeTarget(Target[ComputeReport]):
         text += f" ({parts})" if parts else ""
         if not report.exact:
             text += f"; {_uncounted_text(report)}"
-        return text
+        return text + _recomputed_text(report)
 
 
 def _uncounted_text(report: ComputeReport) -> str:
     ops = report.uncounted_ops
     kinds = sorted({o.op for o in ops})
-    return f"{len(ops)} op(s) not counted ({', '.join(kinds)})"
+    parts = [f"{len(ops)} op(s) not counted ({', '.join(kinds)})"] if ops else []
+    if report.shapes_unchecked:
+        parts.append(f"shapes unconfirmed by the interpreter ({report.shapes_unchecked})")
+    return "; ".join(parts)
+
+
+def _recomputed_text(report: ComputeReport) -> str:
+    n = report.shapes_recomputed
+    if not n:
+        return ""
+    return (
+        f" ({n} tensor shape(s) stored in the file differ from those the interpreter computes: "
+        "counted at the interpreter's)"
+    )

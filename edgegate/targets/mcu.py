@@ -29,7 +29,6 @@ import re
 import select
 import struct
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any, ClassVar, Mapping, TypeVar
 
 from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
+from edgegate.python_child import start_python
 from edgegate.status import Level, Status
 from edgegate.targets.child_process import death
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
@@ -83,8 +83,8 @@ class _Child:
         self.crashes = 0
 
     def _start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(self.model.resolve()), str(self.log)],
+        self.proc = start_python(  # isolated: nothing of the folder or of CHILD's own folder on its path
+            [str(CHILD), str(self.model.resolve()), str(self.log)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,  # the child sends fd 2 to its log at once
@@ -157,8 +157,8 @@ class _Child:
             {"cmd": "allocate", "arena": arena, "inputs": inputs, "record": record, "invoke": invoke}
         )
 
-    def op(self, index: int, arena: int) -> _Reply:
-        return self.ask({"cmd": "op", "index": index, "arena": arena})
+    def op(self, index: int, arena: int, invoke: bool = True) -> _Reply:
+        return self.ask({"cmd": "op", "index": index, "arena": arena, "invoke": invoke})
 
     def close(self) -> None:
         if self.proc is not None:
@@ -266,7 +266,7 @@ MAX_PROBE_CRASHES = 10  # a damaged file can crash TFLM on every op: stop restar
 
 
 def _probe_ops(child: _Child, model: TfliteModel) -> tuple[tuple[TflmRefusal, ...], str | None]:
-    """Every op TFLM refuses alone, and why probing stopped early (if it did)."""
+    """Every op TFLM refuses alone, preparing or running it, and why probing stopped early (if it did)."""
     refused: list[TflmRefusal] = []
     start = child.crashes
     for op in model.operators:
@@ -279,15 +279,68 @@ def _probe_ops(child: _Child, model: TfliteModel) -> tuple[tuple[TflmRefusal, ..
         while not reply.ok and _too_small(reply) and arena < ARENA_CAP:
             arena = min(ARENA_CAP, arena * 4)
             reply = child.op(op.index, arena)
+        if reply.crashed and not reply.ok:
+            # Preparing or running: one more attempt that only prepares says which it was.
+            prepared = child.op(op.index, arena, invoke=False)
+            if prepared.ok:
+                text = f"prepared, but {_words(reply, 'running it alone')}"
+                refused.append(TflmRefusal(op.index, _name(op), _output(model, op), text))
+                continue
         if not reply.ok:
             text = _words(reply, "preparing it") + _softmax_hint(model, op, reply)
             refused.append(TflmRefusal(op.index, _name(op), _output(model, op), text))
+        elif reply.invoke_error is not None:
+            said = _words(_Reply(False, reply.log, reply.invoke_error), "")
+            refused.append(TflmRefusal(op.index, _name(op), _output(model, op), _RUN_REFUSAL + said))
     return tuple(refused), None
+
+
+_RUN_REFUSAL = "prepared, but refused when it runs: "
+
+
+def _largest_tensor(model: TfliteModel) -> tuple[str, tuple[int, ...], int]:
+    """The non-constant tensor of the most bytes (name, shape, bytes), counted without overflow."""
+    best: tuple[str, tuple[int, ...], int] = ("", (), 0)
+    for t in model.tensors:
+        if not t.constant and t.elements > 0:
+            size = t.elements * _ITEM_BYTES.get(t.dtype, 4)
+            if size > best[2]:
+                best = (t.name, t.shape, size)
+    return best
+
+
+def _beyond_any_arena(model: TfliteModel) -> str | None:
+    """A tensor larger than any arena: TFLM is never handed it (its 32-bit size arithmetic would overflow)."""
+    name, shape, size = _largest_tensor(model)
+    if size <= ARENA_CAP:
+        return None
+    return (
+        f"tensor '{name}' of shape {list(shape)} alone needs {size:,} bytes, more than a "
+        f"{_binary(ARENA_CAP)} arena (any microcontroller's RAM): TFLite Micro cannot hold it"
+    )
+
+
+def _overflowed(model: TfliteModel, arena: int) -> str | None:
+    """An arena TFLM accepted that is smaller than one of the model's tensors is an overflow, not a figure.
+
+    TFLM computes tensor sizes in ``int``/``size_t`` arithmetic it does not check for overflow:
+    a [2^31-1, 2^31-1, 4] input "fits" a 984-byte arena.
+    """
+    name, shape, size = _largest_tensor(model)
+    if arena >= size:
+        return None
+    return (
+        f"TFLite Micro accepted a {arena:,}-byte arena, smaller than tensor '{name}' of shape "
+        f"{list(shape)} ({size:,} bytes): its size arithmetic overflowed, so no arena figure is given"
+    )
 
 
 def measure(path: Path, model: TfliteModel, workdir: Path) -> McuReport:
     child = _Child(path, workdir)
     inputs = len(model.inputs)
+    too_big = _beyond_any_arena(model)
+    if too_big is not None:  # never handed to TFLM, whose sizes would overflow
+        return _report(child, path, model, None, None, (), too_big)
     try:
         arena = _first_guess(model, range(len(model.tensors)))
         reply = child.allocate(arena, record=True)
@@ -328,6 +381,9 @@ def measure(path: Path, model: TfliteModel, workdir: Path) -> McuReport:
             why = _words(final, f"with the {high}-byte arena it had just accepted")
             return _report(child, path, model, None, None, (), why)
         split = parse_allocations(final.allocations or "") or split
+        overflow = _overflowed(model, high)
+        if overflow is not None:
+            return _report(child, path, model, None, None, (), overflow)
         # One inference, in its own attempt: a crash now is the inference's, not the allocation's.
         ran = child.allocate(high, inputs=inputs, invoke=True)
         unsupported, refusal = (), None
@@ -336,13 +392,16 @@ def measure(path: Path, model: TfliteModel, workdir: Path) -> McuReport:
                 _Reply(False, ran.log, ran.invoke_error or ran.error, crashed=ran.crashed),
                 "running one inference on zero inputs",
             )
-            text = said if ran.crashed else f"prepared, but refused when it runs: {said}"
+            text = said if ran.crashed else _RUN_REFUSAL + said
+            # TFLM names only the first node it stops at: every op is run alone to list them all.
+            unsupported, stopped = _probe_ops(child, model)
             node = _FAILED_NODE.search(ran.log)
-            if node and int(node.group(2)) < len(model.operators):
-                op = model.operators[int(node.group(2))]
-                unsupported = (TflmRefusal(op.index, _name(op), _output(model, op), text),)
-            else:
-                refusal = text
+            if stopped is not None or not unsupported:
+                if node and int(node.group(2)) < len(model.operators) and not unsupported:
+                    op = model.operators[int(node.group(2))]
+                    unsupported = (TflmRefusal(op.index, _name(op), _output(model, op), text),)
+                else:
+                    refusal = stopped or text
         return _report(child, path, model, high, split, unsupported, refusal)
     finally:
         child.close()
@@ -488,7 +547,7 @@ class McuTarget(Target[McuReport]):
         return tuple(checks)
 
     def _runs(self, r: McuReport, where: PolicyPlace) -> Check:
-        who = f"TFLite Micro {r.tflm_version}"
+        who = f"TFLite Micro {r.tflm_version}".rstrip()
         p = self.place(where, "runs")
         if r.runs:
             assert r.arena is not None

@@ -4,8 +4,10 @@ TFLite Micro is C++ with no memory safety towards its input: an arena a few hund
 small makes it write through a null pointer (SIGSEGV), and some kernels abort on parameters
 they do not accept (int8 SOFTMAX with a tiny input scale hits a ``TFLITE_CHECK``). So the
 interpreter never runs in an EdgeGate process: ``mcu.py`` starts this script with
-``python tflm_child.py MODEL LOG`` and talks to it one JSON line at a time; when it dies the
-parent knows which attempt killed it and starts a new one.
+``python -I tflm_child.py MODEL LOG`` and talks to it one JSON line at a time; when it dies the
+parent knows which attempt killed it and starts a new one. Isolated mode (``-I``) keeps this
+file's folder (``compute.py``, ``interface.py``, ...) and the working folder off ``sys.path``,
+so nothing there shadows what numpy or tflite_micro import.
 
 It imports only the standard library, numpy and the ``tflite_micro`` package (never EdgeGate,
 so it starts fast and runs wherever the interpreter runs).
@@ -17,9 +19,12 @@ line each (stdout):
   interpreter over the whole model with an ``N``-byte arena (``AllocateTensors`` runs in the
   constructor); ``record``: add the recording allocator's printout; ``invoke``: set the ``n``
   inputs to zeros and run once.
-- ``{"cmd": "op", "index": k, "arena": N}``: the same for operator ``k`` of the first subgraph
-  alone (a copy of the model whose first subgraph runs just that op), so every op is checked,
-  not only the first one TFLM stops at.
+- ``{"cmd": "op", "index": k, "arena": N, "invoke": bool}``: the same for operator ``k`` of the
+  first subgraph alone (a copy of the model whose first subgraph runs just that op), so every op
+  is checked, not only the first one TFLM stops at; ``invoke``: run it too (some kernels refuse
+  only in ``Eval``: uint8 DEPTHWISE_CONV_2D, int32 FLOOR_DIV). Its inputs are zeros, and ones
+  when zeros are refused, so a value-dependent refusal (a division by zero) is not taken for
+  one of the op itself.
 
 Reply: ``{"ok": bool, "error": str|null, "log": str, "allocations": str|null,
 "invoke_error": str|null}``. TFLM prints its diagnostics (``MicroPrintf``) on stderr; fds 1 and
@@ -46,8 +51,9 @@ class _Ops:
         self.schema = schema
         self.model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
 
-    def single(self, index: int) -> bytes:
-        """Operator ``index`` of the first subgraph as the whole first subgraph, with only its tensors.
+    def single(self, index: int) -> tuple[bytes, int]:
+        """Operator ``index`` of the first subgraph as the whole first subgraph, with only its tensors,
+        and the number of its inputs.
 
         Only its own tensors: TFLM plans every non-constant tensor of a subgraph, used or not, so
         keeping the others would make a probe need the whole model's activations.
@@ -93,7 +99,7 @@ class _Ops:
         probe.metadata = [m for m in model.metadata or [] if m.name != b"OfflineMemoryAllocation"]
         builder = flatbuffers.Builder(1024)
         builder.Finish(probe.Pack(builder), file_identifier=b"TFL3")
-        return bytes(builder.Output())
+        return bytes(builder.Output()), len(alone.inputs)
 
 
 class _Reply(TypedDict):
@@ -136,7 +142,15 @@ class _Attempts:
         self.reply.flush()
 
 
-def _try(data: bytes, arena: int, record: bool, invoke: bool, inputs: int, attempts: _Attempts) -> _Reply:
+def _try(
+    data: bytes,
+    arena: int,
+    record: bool,
+    invoke: bool,
+    inputs: int,
+    attempts: _Attempts,
+    fills: tuple[float, ...] = (0,),
+) -> _Reply:
     import numpy as np
     from tflite_micro import runtime
 
@@ -153,25 +167,26 @@ def _try(data: bytes, arena: int, record: bool, invoke: bool, inputs: int, attem
         attempts.start()
         interpreter.print_allocations()
         reply["allocations"] = attempts.text()
-    if invoke:
+    for fill in fills if invoke else ():
         attempts.start()
         try:
             for i in range(inputs):
                 details = interpreter.get_input_details(i)
-                interpreter.set_input(np.zeros(details["shape"], details["dtype"]), i)
+                interpreter.set_input(np.full(details["shape"], fill, details["dtype"]), i)
             interpreter.invoke()
         except Exception as e:
-            reply["invoke_error"] = f"{type(e).__name__}: {e}"
-    reply["log"] = attempts.text()
+            if reply["invoke_error"] is None:  # the first refusal's words are the ones reported
+                reply["invoke_error"], reply["log"] = f"{type(e).__name__}: {e}", attempts.text()
+        else:
+            reply["invoke_error"] = None
+            break
+    if reply["invoke_error"] is None:
+        reply["log"] = attempts.text()
     del interpreter
     return reply
 
 
 def main(argv: list[str]) -> int:
-    # Run as a script, Python put edgegate/targets/ first on sys.path: its modules (compute.py,
-    # interface.py, ...) must not shadow anything numpy or tflite_micro import.
-    if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
-        del sys.path[0]
     model_path, log_path = argv[1], argv[2]
     attempts = _Attempts(log_path)
     with open(model_path, "rb") as f:
@@ -195,11 +210,12 @@ def main(argv: list[str]) -> int:
             attempts.start()
             try:
                 ops = ops or _Ops(data)
-                single = ops.single(int(cmd["index"]))
+                single, inputs = ops.single(int(cmd["index"]))
             except Exception as e:  # the model's object form cannot be built: say so, keep serving
                 reply = {"ok": False, "error": f"cannot isolate the op: {type(e).__name__}: {e}", "log": ""}
             else:
-                reply = _try(single, int(cmd["arena"]), False, False, 0, attempts)
+                invoke = bool(cmd.get("invoke"))
+                reply = _try(single, int(cmd["arena"]), False, invoke, inputs, attempts, (0, 1))
         else:
             reply = {"ok": False, "error": f"unknown command {cmd['cmd']!r}", "log": ""}
         attempts.answer(reply)

@@ -1,37 +1,37 @@
 """The loop a worker process runs: receive a task, call it, send back the value or the error.
 
-Output of native code (TensorFlow's C++ logging, the converter's prints) goes to the worker's
-log file, not the user's terminal; the parent quotes its tail when a worker dies.
-
-The parent starts the worker with an allow-listed environment (``workers/environment.py``);
-the worker moves into its private working folder before serving, so a relative path in a
-model resolves there, never in the repository.
+The parent (``workers/pool.py``) starts ``python -I -c "...; main()" FD PARENT [PATH ...]`` in
+the worker's private folder, with an allow-listed environment (``workers/environment.py``) and
+fds 1 and 2 on the worker's log: output of native code (TensorFlow's C++ logging, the
+converter's prints) goes there, not to the user's terminal, and the parent quotes its tail
+when a worker dies. ``FD`` is the worker's end of the connection to the parent, ``PARENT`` the
+parent's pid (the worker dies with it: ``workers/lifetime.py``); each ``PATH`` (tests only)
+goes at the end of ``sys.path``.
 """
 
 from __future__ import annotations
 
 import importlib
-import multiprocessing
 import os
 import sys
+from multiprocessing.connection import Connection
 
 from edgegate.workers.lifetime import die_with_parent
 
 
-def serve(conn, log_path: str, work_dir: str | None = None) -> None:
-    parent = multiprocessing.parent_process()
+def main() -> None:
+    fd, parent, *paths = sys.argv[1:]
     # Never outlive the parent (a cancelled job), and take what this worker starts along.
-    die_with_parent(parent.pid if parent is not None else None, own_group=True)
+    die_with_parent(int(parent), own_group=True)
+    sys.path.extend(paths)
+    serve(Connection(int(fd)))
+
+
+def serve(conn: Connection) -> None:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # decided before TF loads; tfmot needs it
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    if work_dir is not None:  # after the log is open: its path may be relative to the parent's folder
-        sys.path[:] = [os.path.abspath(p) for p in sys.path]  # "" meant the parent's folder
-        os.chdir(work_dir)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)
-    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # the log, line by line
+    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     from edgegate.errors import EdgeGateError
     from edgegate.exception_text import first_line_with_type
 

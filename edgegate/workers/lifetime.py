@@ -6,8 +6,8 @@ to init, its private folders left behind. So:
 
 - every child gets a **parent-death signal** (Linux ``PR_SET_PDEATHSIG``, SIGKILL): when the
   process that started it ends, however it ends (SIGKILL included), the kernel kills the child.
-  Workers set it on themselves first thing (``die_with_parent``; multiprocessing's spawn takes
-  no ``preexec_fn``); what a worker starts (TFLite Micro's child, Vela, the GPU target's child,
+  Workers set it on themselves first thing (``die_with_parent`` in ``workers/child.main``, with
+  the parent's pid they are started with); what a worker starts (TFLite Micro's child, Vela, the GPU target's child,
   the Edge TPU compiler) gets it from ``child_options()`` passed to ``Popen``;
 - each worker leads a **process group** of its own (``die_with_parent``), so ending it ends what
   it started in its group, and a terminal's Ctrl-C reaches only the parent, which stops the rest;

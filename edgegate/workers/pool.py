@@ -9,81 +9,55 @@ after ``max_tasks`` because the converter leaks memory.
 Workers load a pull request's models, so they start with an allow-listed environment, a
 private HOME, TMPDIR and working folder (``workers/environment.py``), and every outcome they
 send back is scrubbed of the parent's secret values before anyone sees it (``redaction.py``).
+
+Why not ``multiprocessing``'s spawn either: it starts ``python -c ...`` in the parent's folder
+(the repository), so ``''`` on ``sys.path`` lets a pull request's ``multiprocessing/`` run
+before the child can move away, and it hands the child the parent's ``sys.path``. A worker
+here is ``python -I`` started in its private folder (``python_child.py``); only the folders the
+caller names in ``import_paths`` (tests) are added to its path, after everything else.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
-import multiprocessing
 import os
 import signal
-import sys
+import subprocess
 import time
 from dataclasses import dataclass, field
+from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable
 
+from edgegate.python_child import start_python
 from edgegate.redaction import Redactor
-from edgegate.workers import child, lifetime
+from edgegate.workers import lifetime
 from edgegate.workers.environment import WorkerFolders, worker_environment
 from edgegate.workers.interface import Task, TaskOutcome
 
-_CTX = multiprocessing.get_context("spawn")
+# The worker's first instruction: edgegate comes from the installed package, never the folder.
+_START = "from edgegate.workers.child import main; main()"
 
 
 @dataclass
 class _Worker:
-    process: BaseProcess  # a SpawnProcess, from the spawn context
+    process: subprocess.Popen[Any]
     conn: Connection
+    sentinel: int  # readable (end of file) once the worker has exited: it holds the only write end
     log: Path
     served: int = 0
     task: Task | None = None
     started: float = 0.0
 
+    def is_alive(self) -> bool:
+        return self.process.poll() is None
 
-@contextlib.contextmanager
-def _main_hidden():
-    """Start workers without re-importing the parent's ``__main__``.
-
-    Spawned children normally re-run the parent's main module; for ``python -m edgegate`` or a
-    user's script without an ``if __name__ == "__main__"`` guard that would run the whole
-    command again inside every worker. Workers need nothing from it.
-    """
-    main = sys.modules.get("__main__")
-    if main is None:
-        yield
-        return
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
-    try:
-        for k in saved:
-            if k == "__spec__":
-                main.__spec__ = None
-            else:
-                del main.__dict__[k]
-        yield
-    finally:
-        for k, v in saved.items():
-            main.__dict__[k] = v
-
-
-@contextlib.contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    """Start workers with ``env`` as their whole environment.
-
-    A spawned child inherits the parent's process environment at exec time, and
-    ``/proc/self/environ`` keeps what it was exec'd with, so filtering inside the child would be
-    too late: the parent swaps ``os.environ`` (which updates the C environment) for the start."""
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def _death(exitcode: int | None) -> str:
@@ -116,6 +90,9 @@ class WorkerPool:
     _workers: list[_Worker] = field(default_factory=list)
     _spawned: int = 0
     _folders: WorkerFolders | None = None
+    # Folders added to the end of each worker's sys.path: where the tasks of tests live. A real
+    # run names none: its tasks are EdgeGate's, imported from the installed package.
+    import_paths: tuple[Path, ...] = ()
     # Built once, from the environment the pool was made in: the secrets the parent holds.
     _redactor: Redactor = field(default_factory=lambda: Redactor.for_environment(os.environ))
 
@@ -123,16 +100,35 @@ class WorkerPool:
         if self._folders is None:
             self._folders = WorkerFolders.create()
             lifetime.temp_folder(self._folders.root)
-        parent, child_conn = _CTX.Pipe()
+        parent, child_conn = Pipe()
+        sentinel, child_sentinel = os.pipe()
         self._spawned += 1
         log = self.log_dir / f"worker-{self._spawned}.log"
-        work = str(self._folders.work)
-        proc = _CTX.Process(target=child.serve, args=(child_conn, str(log), work), daemon=True)
-        with _main_hidden(), _environment(worker_environment(os.environ, self._folders)):
-            proc.start()
+        # Native output (TensorFlow's C++ logging, the converter's prints) goes to the log from
+        # the first byte; the parent quotes its tail when a worker dies.
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fds = (child_conn.fileno(), child_sentinel)
+        args = [str(child_conn.fileno()), str(os.getpid()), *map(str, self.import_paths)]
+        try:
+            proc = start_python(
+                ["-c", _START, *args],
+                cwd=self._folders.work,
+                env=worker_environment(os.environ, self._folders),
+                pass_fds=fds,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+            )
+        except BaseException:
+            os.close(sentinel)
+            parent.close()
+            raise
+        finally:
+            os.close(out)
+            os.close(child_sentinel)
+            child_conn.close()
         lifetime.started(proc.pid)
-        child_conn.close()
-        return _Worker(proc, parent, log)
+        return _Worker(proc, parent, sentinel, log)
 
     def _retire(self, w: _Worker, kill: bool = False) -> None:
         if not kill:
@@ -153,12 +149,13 @@ class WorkerPool:
 
     @staticmethod
     def _reap(w: _Worker) -> None:
-        w.process.join(timeout=5)
-        if w.process.is_alive():
+        w.join(timeout=5)
+        if w.is_alive():
             w.process.kill()
-            w.process.join()
+            w.join()
         lifetime.ended(w.process.pid)
         w.conn.close()
+        os.close(w.sentinel)
 
     def run(
         self,
@@ -205,7 +202,7 @@ class WorkerPool:
                 continue
             deadline = min((w.started + t.timeout_s for w, t in running if t.timeout_s), default=None)
             timeout = max(0.0, deadline - time.monotonic()) if deadline else None
-            ready = wait([w.conn for w, _ in running] + [w.process.sentinel for w, _ in running], timeout)
+            ready = wait([w.conn for w, _ in running] + [w.sentinel for w, _ in running], timeout)
             for w, task in running:
                 if w.conn in ready:
                     try:
@@ -218,9 +215,9 @@ class WorkerPool:
                             self._retire(w)
                             self._workers.remove(w)
                         continue
-                if w.process.sentinel in ready or not w.process.is_alive():
-                    w.process.join(timeout=1)
-                    msg = _death(w.process.exitcode)
+                if w.sentinel in ready or not w.is_alive():
+                    w.join(timeout=1)
+                    msg = _death(w.process.returncode)
                     tail = _tail(w.log)
                     self._retire(w, kill=True)
                     self._workers.remove(w)

@@ -188,13 +188,53 @@ def _():
     return convert(tf.function(lambda x: tf.nn.relu(tf.matmul(x, w))), [(1, 64)], "dynamic")
 
 
+def _mobilenet_like(batch: int | None, squeeze_excite: bool = False):
+    """A small Keras MobileNet: conv, depthwise-separable blocks, pooling, dense, softmax."""
+    import tf_keras as keras
+
+    L = keras.layers
+    inputs = keras.Input((16, 16, 3), batch_size=batch)  # None: shape_signature [-1, 16, 16, 3]
+    x = L.ReLU(6.0)(L.Conv2D(8, 3, strides=2, padding="same")(inputs))
+    for filters in (16, 16, 32):
+        x = L.ReLU(6.0)(L.DepthwiseConv2D(3, padding="same")(x))
+        x = L.ReLU(6.0)(L.Conv2D(filters, 1)(x))
+    if squeeze_excite:  # Keras Reshape of a pooled tensor: a run-time shape when the batch is None
+        s = L.Reshape((1, 1, 32))(L.GlobalAveragePooling2D()(x))
+        x = L.Multiply()([x, L.Conv2D(32, 1, activation="sigmoid")(s)])
+    x = L.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, L.Softmax()(L.Dense(10)(x)))
+
+
 @corpus("keras_dynamic_batch")
+def _():
+    return convert_keras(_mobilenet_like(None))
+
+
+@corpus("keras_batch_1")
+def _():
+    return convert_keras(_mobilenet_like(1))
+
+
+@corpus("keras_dynamic_batch_se")
+def _():
+    return convert_keras(_mobilenet_like(None, squeeze_excite=True))
+
+
+@corpus("keras_batch_1_se")
+def _():
+    return convert_keras(_mobilenet_like(1, squeeze_excite=True))
+
+
+@corpus("keras_dynamic_size")
 def _():
     import tf_keras as keras
 
-    inputs = keras.Input((8, 8, 3))  # batch left as None: shape_signature [-1, 8, 8, 3]
-    outputs = keras.layers.Conv2D(4, 3)(inputs)
-    return convert_keras(keras.Model(inputs, outputs))
+    inputs = keras.Input((None, None, 3))  # stored as [1, 1, 1, 3]: a placeholder size
+    x = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    tf = _tf()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    return _quantize(converter, [(1, 8, 8, 3)], "int8")
 
 
 def _single(fn_of_x, shape, mode="int8"):

@@ -18,6 +18,7 @@ from edgegate.edgetpu.interface import (
     UNSPECIFIED,
     UNSUPPORTED,
 )
+from edgegate.edgetpu.flatbuffer import read_tflite
 from edgegate.edgetpu.static import StaticAnalyzer
 
 
@@ -70,15 +71,36 @@ def test_dynamic_range_model_fails_parsing_first_then_quantization(model):
     assert r.hint.startswith("dynamic-range quantization keeps activations in float")
 
 
-def test_dynamic_batch_is_rejected(model):
-    # Reference §1/§4 ("static-sized tensors"); tensorflow/tensorflow#88361 (from_keras_model, batch None).
-    r = static(model("keras_dynamic_batch"))
+def test_a_dynamic_batch_compiles_as_batch_1(model):
+    # Every default Keras export has shape_signature [-1, ...]; the compiler's interpreter sizes
+    # tensors from the stored shape (batch 1), and Coral's TF2 retraining tutorial compiles such files.
+    dynamic, fixed = static(model("keras_dynamic_batch")), static(model("keras_batch_1"))
+    assert read_tflite(model("keras_dynamic_batch")).tensors[0].signature[0] == -1
+    assert dynamic.compiles and dynamic.rejection is None
+    assert dynamic.ops_on_tpu == dynamic.ops_total == fixed.ops_on_tpu == fixed.ops_total
+    assert table(dynamic) == table(fixed) and dynamic.partitions == 1
+    assert any("dynamic batch" in n and "[1, 16, 16, 3]" in n for n in dynamic.notes)
+    assert not any("dynamic batch" in n for n in fixed.notes)
+
+
+def test_a_shape_computed_at_run_time_rejects_the_model(model):
+    # tensorflow/tensorflow#88361: a Keras Reshape with a None batch converts to SHAPE → STRIDED_SLICE
+    # → PACK → RESHAPE; the compiler's interpreter makes that RESHAPE's output dynamic-sized.
+    r = static(model("keras_dynamic_batch_se"))
     assert not r.compiles
     assert r.rejection.startswith(
         "ERROR: Attempting to use a delegate that only supports static-sized tensors"
     )
-    assert "[-1, 8, 8, 3]" in r.rejection
-    assert "export with batch 1" in r.hint
+    assert r.first_unmapped.op == "RESHAPE" and "computed when the model runs" in r.rejection
+    assert "export with batch 1" in r.hint and not any("compiles the stored shape" in n for n in r.notes)
+    fixed = static(model("keras_batch_1_se"))  # batch 1: the converter folds the shape to a constant
+    assert fixed.compiles and fixed.ops_on_tpu == fixed.ops_total
+
+
+def test_other_dynamic_dimensions_are_not_predicted(model):
+    r = static(model("keras_dynamic_size"))
+    assert not r.compiles and "[-1, -1, -1, 3]" in r.rejection and "placeholder" in r.rejection
+    assert "fixed input shape" in r.hint
 
 
 @pytest.mark.parametrize(

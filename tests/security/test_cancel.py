@@ -52,7 +52,7 @@ def git(root: Path, *args: str) -> None:
         # TFLite Micro's child of a worker runs the model's one inference: a grandchild spins.
         (signal.SIGTERM, "targets: {mcu: {}}", "tflm_child.py"),
         # The latency job invokes it in the worker itself.
-        (signal.SIGINT, "budgets: {latency: 10ms}", "spawn_main"),
+        (signal.SIGINT, "budgets: {latency: 10ms}", "edgegate.workers.child"),
     ],
     ids=["SIGTERM-tflm-grandchild", "SIGINT-worker"],
 )

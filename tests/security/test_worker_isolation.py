@@ -3,6 +3,7 @@ back reaches the parent scrubbed of secret values. Real spawned workers, real Te
 
 import base64
 import os
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from edgegate.workers.interface import Task
 from edgegate.workers.pool import WorkerPool
 
 M = "tests.security.worker_tasks"
+TESTS = (Path(__file__).resolve().parents[2],)  # where the tasks live: workers import them from there
 TOKEN = "ghs_" + "Zq8xVt3LmN0pRa7sKe2wYb5c"
 AWS = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SECRETS = {
@@ -35,7 +37,7 @@ def run(tasks, tmp_path):
     def on_outcome(o):
         outcomes[o.task.key] = o
 
-    with WorkerPool(1, tmp_path / "logs") as pool:
+    with WorkerPool(1, tmp_path / "logs", import_paths=TESTS) as pool:
         pool.run(tasks, on_outcome)
     return outcomes
 

@@ -189,6 +189,92 @@ def _() -> bytes:
     return convert(lambda x: tf.nn.softmax(tf.matmul(x, k)), [(1, 16)])
 
 
+def convert_uint8(body, shape: tuple[int, ...]) -> bytes:
+    """TF1-style quantization-aware conversion: fake-quant nodes in a graph, ``inference_type=uint8``.
+
+    The way MobileNet v1's published uint8 models were made: every op computes on uint8 tensors.
+    """
+    tf = _tf()
+    tf1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, shape, name="input")
+        out = tf.identity(body(tf.quantization.fake_quant_with_min_max_args(x, -1.0, 1.0)), name="output")
+        with tf1.Session(graph=graph) as session:
+            converter = tf1.lite.TFLiteConverter.from_session(session, [x], [out])
+            converter.inference_type = tf.uint8
+            converter.quantized_input_stats = {"input": (128.0, 127.5)}
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore")
+                return converter.convert()
+
+
+def _fq(y, low: float, high: float, narrow: bool = False):
+    return _tf().quantization.fake_quant_with_min_max_args(y, low, high, narrow_range=narrow)
+
+
+def u8_conv(y):
+    return _fq(_tf().nn.relu6(_tf().nn.conv2d(y, _fq(U8_CONV_W, -3.0, 3.0, True), 1, "SAME")), 0.0, 6.0)
+
+
+def u8_depthwise(y):
+    tf = _tf()
+    return _fq(
+        tf.nn.relu6(tf.nn.depthwise_conv2d(y, _fq(U8_DW_W, -3.0, 3.0, True), [1] * 4, "SAME")), 0.0, 6.0
+    )
+
+
+def u8_add(y):
+    return _fq(y + y, 0.0, 12.0)
+
+
+def u8_logistic(y):
+    return _fq(_tf().sigmoid(y), 0.0, 1.0)
+
+
+def u8_split(y):
+    a, b = _tf().split(y, 2, axis=3)
+    return _fq(_tf().concat([b, a], 3), 0.0, 1.0)  # SPLIT, then CONCATENATION
+
+
+def u8_pool(y):
+    return _fq(_tf().nn.avg_pool2d(y, 2, 2, "VALID"), 0.0, 1.0)
+
+
+U8_CONV_W = w(3, 3, 8, 8)
+U8_DW_W = w(3, 3, 8, 1)
+U8_PARTS = {"conv": u8_conv, "depthwise": u8_depthwise, "add": u8_add, "logistic": u8_logistic}
+U8_PARTS |= {"split": u8_split, "pool": u8_pool}
+for _part, _body in U8_PARTS.items():
+    model(f"u8_{_part}")(lambda body=_body: convert_uint8(body, (1, 8, 8, 8)))
+
+
+@model("u8_mobilenet_like")
+def _() -> bytes:
+    """A uint8 MobileNet-like stack: TFLM refuses its CONV_2D and pooling when preparing them, its
+    depthwise convs, ADD, LOGISTIC and SPLIT only when they run."""
+
+    def body(x):
+        y = u8_depthwise(u8_depthwise(u8_conv(x)))
+        return u8_pool(u8_split(u8_logistic(u8_add(y))))
+
+    return convert_uint8(body, (1, 8, 8, 8))
+
+
+@model("relu_float32")
+def _() -> bytes:
+    return convert(lambda x: _tf().nn.relu(x), [(3, 3, 4)], "float32")
+
+
+@model("floor_div_int32")
+def _() -> bytes:
+    """Two int32 FLOOR_DIVs (MoveNet's keypoint decoding): prepared, refused when they run."""
+    tf = _tf()
+    fn = tf.function(lambda a: tf.math.floordiv(a, 3) + tf.math.floordiv(a * 2, 5))
+    concrete = fn.get_concrete_function(tf.TensorSpec((1, 8), tf.int32))
+    return tf.lite.TFLiteConverter.from_concrete_functions([concrete], fn).convert()
+
+
 class _Models:
     def __init__(self, out: Path):
         self.out, self.built = out, {}

@@ -256,3 +256,62 @@ def test_op_without_outputs_is_not_counted(models, tmp_path):
     report = ComputeTarget().analyze(path)
     (dense,) = report.uncounted_ops
     assert dense.op == "FULLY_CONNECTED" and "output is missing" in (dense.uncounted or "")
+
+
+def _lying(models, tmp_path) -> Path:
+    """conv_stack_float32 with every CONV_2D/DEPTHWISE_CONV_2D output stored as 1×1: LiteRT recomputes them."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(models("conv_stack_float32"))
+    graph = model.subgraphs[0]
+    convs = {schema.BuiltinOperator.CONV_2D, schema.BuiltinOperator.DEPTHWISE_CONV_2D}
+    for op in graph.operators:
+        if model.operatorCodes[op.opcodeIndex].builtinCode in convs:
+            t = graph.tensors[op.outputs[0]]
+            t.shape = [t.shape[0], 1, 1, t.shape[3]]
+            t.shapeSignature = None
+    path = tmp_path / "lying_shapes.tflite"
+    flatbuffer_utils.write_model(model, str(path))
+    return path
+
+
+def _outputs(path: Path, x):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def test_macs_are_counted_at_the_shapes_the_interpreter_runs(models, tmp_path):
+    import numpy as np
+
+    honest_path, lying_path = models("conv_stack_float32"), _lying(models, tmp_path)
+    stored = count(read_tflite(lying_path))  # what the file claims
+    assert stored.total < CONV + DEPTHWISE + DENSE
+    x = np.random.default_rng(3).standard_normal((1, 10, 10, 8)).astype(np.float32)
+    assert np.array_equal(_outputs(honest_path, x), _outputs(lying_path, x))  # the same model runs
+    honest, lying = ComputeTarget().analyze(honest_path), ComputeTarget().analyze(lying_path)
+    assert lying.total == honest.total == CONV + DEPTHWISE + DENSE
+    assert lying.shapes_recomputed >= 2 and honest.shapes_recomputed == 0 and lying.exact
+    target = ComputeTarget(ComputeSettings(max_macs=stored.total))
+    (check,) = target.checks(lying, None, WHERE)
+    assert check.status is Status.FAIL and "counted at the interpreter's" in check.message
+    assert "differ from those the interpreter computes" in target.summary(lying)
+
+
+def test_a_model_the_interpreter_cannot_allocate_is_not_confirmed(tmp_path, models):
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(models("conv_stack_float32"))
+    graph = model.subgraphs[0]
+    graph.tensors[graph.inputs[0]].shape = [2**31 - 1, 2**31 - 1, 4, 8]  # no interpreter can allocate it
+    path = tmp_path / "unallocatable.tflite"
+    flatbuffer_utils.write_model(model, str(path))
+    report = ComputeTarget().analyze(path)
+    assert report.shapes_unchecked is not None and not report.exact
+    (check,) = ComputeTarget(ComputeSettings(max_macs=10**30)).checks(report, None, WHERE)
+    assert check.status is Status.WARN and "unconfirmed" in check.message

@@ -162,6 +162,83 @@ def test_ops_refused_only_when_they_run(models, name, op, words):
     assert info.operators[refused.index].op == op
 
 
+# The test's own run of a whole model in TFLM, preparing then invoking it: prints the stage that
+# refused it ("prepare", "invoke" or "runs") on its first line, TFLM's words after.
+_RUNS = """
+import sys
+import numpy as np
+from tflite_micro import runtime
+try:
+    interpreter = runtime.Interpreter.from_file(sys.argv[1], arena_size=1 << 20)
+except Exception as e:
+    print("prepare"); print(e); sys.exit(0)
+for fill in (0, 1):
+    try:
+        d = interpreter.get_input_details(0)  # the test's models have one input
+        interpreter.set_input(np.full(d["shape"], fill, d["dtype"]), 0)
+        interpreter.invoke()
+    except Exception as e:
+        error = str(e)
+    else:
+        print("runs"); sys.exit(0)
+print("invoke"); print(error)
+"""
+
+
+def tflm_stage(path: Path) -> tuple[str, str]:
+    """What TFLM does with this model ("prepare", "invoke" or "runs": the stage that refuses it), and its words."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUNS, str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # TFLM's own words are on stderr (MicroPrintf), after the generic lines every failure adds.
+    generic = re.compile(r"^(Failed starting model allocation|Node \S+ \(number \d+\) failed to )")
+    said = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip() and not generic.match(ln.strip())]
+    return proc.stdout.split("\n", 1)[0], said[0] if said else ""
+
+
+# Each part of the uint8 stack converted alone, and the op of the stack its first refusal names.
+_U8_PART_OPS = {
+    "conv": ("prepare", [0]),
+    "depthwise": ("invoke", [1, 2]),
+    "add": ("invoke", [3]),
+    "logistic": ("invoke", [4]),
+    "split": ("prepare", [7]),  # the part's CONCATENATION is refused when prepared, before SPLIT runs
+    "pool": ("prepare", [8]),
+}
+
+
+def test_every_op_tflm_refuses_in_a_uint8_model_is_listed(models):
+    """A uint8 MobileNet-like stack (TF1-style quantization-aware conversion): TFLM prepares its depthwise
+    convs, ADD, LOGISTIC, requantize and SPLIT, then refuses them when they run; all are listed."""
+    path = models("u8_mobilenet_like")
+    info = read_tflite(path)
+    report = analyze(path)
+    assert not report.runs and report.arena is None  # the whole model is refused when prepared
+    assert [(u.index, u.op) for u in report.unsupported] == [(op.index, op.op) for op in info.operators]
+    assert [op.op for op in info.operators].count("DEPTHWISE_CONV_2D") == 2
+    by_index = {u.index: u for u in report.unsupported}
+    for part, (stage, indices) in _U8_PART_OPS.items():
+        alone = models(f"u8_{part}")
+        said = tflm_stage(alone)
+        assert said[0] == stage, (part, said)
+        first = read_tflite(alone).operators[0].op
+        for i in indices:
+            listed = by_index[i]
+            assert said[1] and said[1] in listed.message, (part, said, listed)
+            assert ("refused when it runs" in listed.message) == (stage == "invoke"), (part, listed)
+            assert part == "split" or listed.op == first
+    assert "Input type UINT8 (3) not supported." in by_index[1].message  # TFLM's words, as in the issue
+
+
+def test_every_op_refused_when_it_runs_is_listed_not_only_the_first(models):
+    path = models("floor_div_int32")
+    report = analyze(path)
+    assert report.arena is not None and tflm_stage(path)[0] == "invoke"
+    assert [(u.index, u.op) for u in report.unsupported] == [(0, "FLOOR_DIV"), (2, "FLOOR_DIV")]
+    assert all("Type 'INT32' is not supported by FLOOR_DIV." in u.message for u in report.unsupported)
+
+
 def test_a_crashing_kernel_is_reported_not_fatal(models):
     report = analyze(models("tiny_logits_softmax"))
     (softmax,) = report.unsupported
@@ -325,3 +402,37 @@ def test_a_model_over_the_arena_cap_is_refused_as_such(models, monkeypatch):
         "TFLite Micro needs more than a 4 KiB arena"
     )
     assert "missing:" in report.refusal  # TFLM's own figure
+
+
+def _overflowing(models, tmp_path) -> Path:
+    """A RELU whose tensors claim shape [2^31-1, 2^31-1, 4]: TFLM's 32-bit size arithmetic overflows."""
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(models("relu_float32"))
+    for t in model.subgraphs[0].tensors:
+        t.shape = [2**31 - 1, 2**31 - 1, 4]
+        t.shapeSignature = None
+    path = tmp_path / "huge_input.tflite"
+    flatbuffer_utils.write_model(model, str(path))
+    return path
+
+
+def test_a_tensor_no_arena_can_hold_gets_no_arena_figure(models, tmp_path):
+    report = McuTarget().analyze(_overflowing(models, tmp_path))
+    assert report.arena is None and report.split is None and not report.runs
+    assert report.refusal is not None and "[2147483647, 2147483647, 4]" in report.refusal
+    assert "TFLite Micro cannot hold it" in report.refusal
+    runs, arena = McuTarget(McuSettings(max_arena=1 << 20)).checks(report, None, WHERE)
+    assert runs.status is Status.FAIL and arena.status is Status.SKIP
+
+
+def test_an_arena_smaller_than_a_tensor_is_not_believed(models, tmp_path, monkeypatch):
+    import edgegate.targets.mcu as mcu
+
+    # Past the first check, TFLM measures it (raising=False: without the guard the test still runs).
+    monkeypatch.setattr(mcu, "_beyond_any_arena", lambda model: None, raising=False)
+    report = McuTarget().analyze(_overflowing(models, tmp_path))
+    assert report.arena is None and report.refusal is not None
+    assert "overflowed, so no arena figure is given" in report.refusal
+    accepted = int(re.search(r"accepted a ([\d,]+)-byte arena", report.refusal).group(1).replace(",", ""))
+    assert accepted < 4096  # TFLM's own (false) figure, quoted, not reported as the arena

@@ -25,7 +25,7 @@ import sys, time
 from pathlib import Path
 from edgegate.workers.interface import Task
 from edgegate.workers.pool import WorkerPool
-with WorkerPool(1, Path(sys.argv[1])) as pool:
+with WorkerPool(1, Path(sys.argv[1]), import_paths=(Path.cwd(),)) as pool:  # the checkout: tests.workers
     pool.run([Task("long", "tests.workers.crashers:sleep", (600,), "long")], lambda o: None)
 """
 # What a worker does to start TFLite Micro's child, Vela, the compiler: Popen with child_options().
@@ -38,7 +38,7 @@ time.sleep(600)
 
 
 @pytest.mark.parametrize(
-    "script, child", [(POOL, "spawn_main"), (POPEN, "time.sleep(600)")], ids=["worker", "popen"]
+    "script, child", [(POOL, "edgegate.workers.child"), (POPEN, "time.sleep(600)")], ids=["worker", "popen"]
 )
 def test_a_child_ends_when_its_parent_is_killed(tmp_path, script, child):
     env = {**os.environ, "PYTHONPATH": str(CHECKOUT), "PYTHONDONTWRITEBYTECODE": "1"}

@@ -6,6 +6,7 @@ from edgegate.workers.interface import Task
 from edgegate.workers.pool import WorkerPool
 
 M = "tests.workers.crashers"
+TESTS = (Path(__file__).resolve().parents[2],)  # where the tasks live: workers import them from there
 
 
 def _run(pool, tasks, follow=None):
@@ -27,7 +28,7 @@ def test_crash_fails_only_its_task(tmp_path):
         Task("b", f"{M}:square", (4,), "b"),
         Task("err", f"{M}:raise_value_error", ("bad input",), "err"),
     ]
-    with WorkerPool(2, tmp_path) as pool:
+    with WorkerPool(2, tmp_path, import_paths=TESTS) as pool:
         out = _run(pool, tasks)
     assert out["a"].value == 9 and out["b"].value == 16
     assert "crashed (SIGSEGV)" in out["crash"].error
@@ -42,14 +43,14 @@ def test_follow_up_tasks_and_recycling(tmp_path):
             return [Task(f"p{n}", f"{M}:pid", (), "pid")]
         return None
 
-    with WorkerPool(1, tmp_path, max_tasks=2) as pool:
+    with WorkerPool(1, tmp_path, max_tasks=2, import_paths=TESTS) as pool:
         out = _run(pool, [Task("p0", f"{M}:pid", (), "pid")], follow)
     pids = [out[f"p{i}"].value for i in range(6)]
     assert len(set(pids)) == 3  # recycled every two tasks
 
 
 def test_timeout_kills_the_task(tmp_path):
-    with WorkerPool(1, tmp_path) as pool:
+    with WorkerPool(1, tmp_path, import_paths=TESTS) as pool:
         out = _run(
             pool,
             [
@@ -64,7 +65,7 @@ def test_timeout_kills_the_task(tmp_path):
 def test_exclusive_task_runs_alone(tmp_path):
     import time
 
-    with WorkerPool(2, tmp_path) as pool:
+    with WorkerPool(2, tmp_path, import_paths=TESTS) as pool:
         spans = {}
 
         def on_start(t):
@@ -93,6 +94,7 @@ def test_workers_do_not_rerun_an_unguarded_main_script(tmp_path):
     import subprocess
     import sys
 
+    root = str(Path(__file__).resolve().parents[2])
     marker = tmp_path / "runs.txt"
     script = tmp_path / "script.py"
     script.write_text(
@@ -101,12 +103,11 @@ def test_workers_do_not_rerun_an_unguarded_main_script(tmp_path):
         "from edgegate.workers.pool import WorkerPool\n"
         "from edgegate.workers.interface import Task\n"
         "out = []\n"
-        f"with WorkerPool(2, Path({str(tmp_path / 'logs')!r})) as pool:\n"
+        f"with WorkerPool(2, Path({str(tmp_path / 'logs')!r}), import_paths=(Path({root!r}),)) as pool:\n"
         "    pool.run([Task(str(i), 'tests.workers.crashers:square', (i,), 'sq') for i in range(4)],\n"
         "             lambda o: out.append(o.value))\n"
         "print(sorted(out))\n"
     )
-    root = str(Path(__file__).resolve().parents[2])
     proc = subprocess.run(
         [sys.executable, str(script)],
         capture_output=True,
