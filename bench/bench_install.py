@@ -1,10 +1,11 @@
 """The cost of an action run for a PR that changes no model: install + run, light core vs full.
 
-Builds a local wheelhouse first (every dependency and the build backend, from pip's cache), so the
-timings are the install itself, not the download, as on a runner with a warm `actions/cache`.
+Builds a local wheelhouse first (every dependency, the build backend and uv at action.yml's pin,
+with tests/wheelhouse.py as the tests do; pip downloads what its cache lacks), so the timings are
+the install itself, not the download, as on a runner with a warm `actions/cache`.
 EdgeGate itself is built from its source tree in each install, as the action does. Then, side by
 side, in fresh venvs: the light core installed the way the action does it (uv, itself installed by
-pip), the light core with pip, and the full install (`edgegate[tensorflow]` with pip, what every run
+pip), the light core with pip, and the full install (the `tensorflow` extra with pip, what every run
 installed before). Each is followed by what the action runs: `edgegate needs` and `edgegate check`
 on a repository where no model changed.
 Goal (issue 12): core < 15 s and < 300 MB. Run: python bench/bench_install.py
@@ -21,6 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the shared wheelhouse code (tests/wheelhouse.py)
+
+from tests import wheelhouse  # noqa: E402
 
 
 def _size_mb(folder: Path) -> float:
@@ -77,22 +81,7 @@ def main() -> None:
         wheels = tmp / "wheels"
         print("building the wheelhouse (downloads what pip's cache lacks; not timed)…", flush=True)
         # Every dependency and the build backend, as wheels: what a warm cache holds on a runner.
-        _run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "--quiet",
-                "-w",
-                str(wheels),
-                f"{ROOT}[tensorflow]",
-                "setuptools",
-                "uv",
-            ]
-        )
-        for built in wheels.glob("edgegate-*.whl"):
-            built.unlink()  # the action installs EdgeGate from its checkout: it is built each run
+        wheelhouse.build(wheels, [f"{ROOT}[tensorflow]", "setuptools", f"uv=={wheelhouse.uv_version()}"])
         repo = _repo(tmp)
         local = f"--no-index --find-links {wheels}"
         uv_cache = tmp / "uv-cache"

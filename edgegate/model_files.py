@@ -9,6 +9,7 @@ imports nothing from EdgeGate.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -43,3 +44,24 @@ def file_is_lfs_pointer(path: Path) -> bool:
     """The file at ``path`` is a Git LFS pointer (reads at most ``LFS_POINTER_MAX_BYTES``)."""
     with open(path, "rb") as f:
         return is_lfs_pointer(f.read(LFS_POINTER_MAX_BYTES))
+
+
+# Folders no model of the repository's own lives in (tools' environments, build output).
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
+
+
+def find_model_paths(root: Path) -> list[str]:
+    """Every model under ``root`` (repository-relative, sorted as walked): model files (compiled
+    ``*_edgetpu.tflite`` excluded: the compiler's output, not a source) and SavedModel folders."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        if any(marker in filenames for marker in SAVED_MODEL_FILES):
+            dirnames[:] = []  # a SavedModel's variables/ and assets/ are part of it
+            found.append(here.relative_to(root).as_posix())
+            continue
+        for f in sorted(filenames):
+            if Path(f).suffix.lower() in MODEL_SUFFIXES and not f.endswith("_edgetpu.tflite"):
+                found.append((here / f).relative_to(root).as_posix())
+    return found

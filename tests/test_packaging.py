@@ -24,6 +24,7 @@ def test_wheel_contains_templates_and_data(tmp_path):
             "wheel",
             "-q",
             "--no-deps",
+            "--no-index",  # builds from the source tree alone: no index, no pip version check
             "--no-build-isolation",
             "-w",
             str(tmp_path),
@@ -32,7 +33,7 @@ def test_wheel_contains_templates_and_data(tmp_path):
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("edgegate-*.whl")
+    (wheel,) = tmp_path.glob("edgegate_ml-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
         "edgegate/templates/report.md.j2",

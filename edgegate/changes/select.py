@@ -373,10 +373,16 @@ def base_models(base: Policy | None, repo: ChangeSource, base_sha: str) -> dict[
 def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...]) -> dict[str, str]:
     """Target path → the ``--path`` that asked for it; ``UsageError`` for paths naming no model."""
     real_root = os.path.realpath(policy.root)
+    # As git takes them: from the current folder when it is inside the repository, else from its root.
+    here = os.path.realpath(os.getcwd())
+    from_here = here == real_root or here.startswith(real_root + os.sep)
     chosen: dict[str, str] = {}
     unknown = []
     for raw in paths:
-        given = os.path.relpath(os.path.realpath(raw), real_root) if os.path.isabs(raw) else raw
+        if os.path.isabs(raw):
+            given = os.path.relpath(os.path.realpath(raw), real_root)
+        else:  # the path's own symlinks kept: a model may be a link the policy names
+            given = os.path.relpath(os.path.join(here, raw), real_root) if from_here else raw
         p = _normalize(given)
         hits = [t for t in targets if _under(p, t.path) or _under(t.path, p) or p == _normalize(t.model.path)]
         if not hits:
@@ -387,7 +393,8 @@ def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...
         models = "\n".join(f"  {m.name}: {m.path}" for m in policy.models)
         raise UsageError(
             f"no model in {policy.display_path} is at or under {', '.join(_quoted(u) for u in unknown)} "
-            f"(paths are relative to the repository root); its models are:\n{models}"
+            f"(paths are relative to the current folder inside the repository, else to its root); "
+            f"its models are:\n{models}"
         )
     return chosen
 

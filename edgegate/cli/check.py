@@ -8,6 +8,7 @@ from rich.console import Console
 
 from edgegate.cli.errors import exit_code
 from edgegate.cli.outputs import write_run_outputs
+from edgegate.log_output import say
 from edgegate.progress import RichProgress
 from edgegate.report.terminal import print_summary
 from edgegate.cli.real_run import real_run
@@ -33,4 +34,7 @@ def check(
     finally:
         # The table is never lost to an unwritable --json or --report: the run happened.
         print_summary(run, console)
+    if not run.models and not options.all_models and not options.paths:
+        # On the default branch, or before the first change, nothing differs from the base.
+        say(f"to gate every model of the policy, changed or not: edgegate check --all (base: {run.base.ref})")
     return exit_code(run)

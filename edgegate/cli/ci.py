@@ -17,6 +17,7 @@ the gate alone (``edgegate.cli.errors.exit_code`` with ``--fail-on``):
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -152,8 +153,11 @@ def _publish(
 
 
 def _default_out(github: GitHubEnvironment) -> Path:
-    """The runner's temp folder (uploaded as the artifact by the action), else a git-ignored folder."""
-    return github.runner_temp / "edgegate" if github.runner_temp else Path("edgegate-out")
+    """The runner's temp folder (uploaded as the artifact by the action), else a new folder in the
+    system's temp folder: never in the checkout, where it would show as untracked (the log names it)."""
+    if github.runner_temp:
+        return github.runner_temp / "edgegate"
+    return Path(tempfile.mkdtemp(prefix="edgegate-ci-"))
 
 
 def _base(base: str | None, event: Event | None) -> tuple[str | None, str]:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from edgegate.cli.errors import ERROR_PREFIX
 from edgegate.edgetpu.interface import EdgeTpuResult
 from edgegate.edgetpu.select import analyze
 from edgegate.errors import InputError, PolicyError
@@ -49,11 +50,16 @@ def describe(model: Path, r: EdgeTpuResult) -> list[str]:
         lines.append(f"Fix: {r.hint}")
     uncertain = [o for o in r.ops if o.uncertain]
     if uncertain:
+        # Each is counted where the prediction puts it: on the Edge TPU only when the model
+        # compiles and its partition reaches it (the totals above say the same).
         lines.append(
-            f"Uncertain ({len(uncertain)}): predicted mapped, but the file cannot settle it; confirm with "
-            "edgetpu_compiler:"
+            f"Uncertain ({len(uncertain)}): rules the file cannot settle; confirm with edgetpu_compiler:"
         )
-        lines += [f"  #{o.index} {o.op} (tensor '{o.tensor}'): {o.reason}" for o in uncertain]
+        lines += [
+            f"  #{o.index} {o.op} (tensor '{o.tensor}'): counted on the "
+            f"{'Edge TPU' if o.mapped and r.compiles else 'CPU'}; {o.reason}"
+            for o in uncertain
+        ]
     lines += [f"Note: {n}" for n in r.notes]
     if r.log:
         lines += ["", r.log.rstrip("\n")]
@@ -75,7 +81,7 @@ def edgetpu(
             {"level": "error", "compiler_version": compiler_version, "runtime": runtime, "compiler": compiler}
         )
     except PolicyError as e:
-        _emit(stream, "error: " + "; ".join(e.problems))
+        _emit(stream, ERROR_PREFIX + "; ".join(e.problems))
         return 2
     try:
         result = analyze(Path(model), spec)
@@ -83,7 +89,7 @@ def edgetpu(
         if as_json:
             _emit(stream, json.dumps({"error": str(e)}, indent=2))
         else:
-            _emit(stream, f"error: {e}")
+            _emit(stream, f"{ERROR_PREFIX}{e}")
         return 2
     if as_json:
         _emit(stream, json.dumps(encode(result), indent=2))

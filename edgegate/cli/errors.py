@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from edgegate.results import RunResult
 
 
+# Every command's errors start with it, whichever part of the program says them (a person or a log
+# filter finds them with one pattern).
+ERROR_PREFIX = "edgegate: "
+
+
 class FailOn(str, enum.Enum):
     """What makes a finished run fail: a failing model (``error``), also a warning, or nothing."""
 
@@ -46,9 +51,9 @@ def exit_code(run: RunResult, fail_on: FailOn = FailOn.ERROR) -> int:
     return 0
 
 
-def guarded(command: Callable[..., int], *args: Any, prog: str = "edgegate", **kwargs: Any) -> int:
+def guarded(command: Callable[..., int], *args: Any, **kwargs: Any) -> int:
     """``command(*args, **kwargs)``'s exit code; an ``EdgeGateError`` or ``OSError`` it lets
-    through is printed as ``<prog>: <message>`` on stderr and exits with its code (2). SIGTERM
+    through is printed as ``edgegate: <message>`` (``ERROR_PREFIX``) on stderr and exits with its code (2). SIGTERM
     or SIGINT stops every process the command started, removes its temp folders and exits
     with 128 + the signal (``workers/lifetime.py``)."""
     from edgegate.workers.lifetime import Cancelled, cancellable
@@ -58,21 +63,21 @@ def guarded(command: Callable[..., int], *args: Any, prog: str = "edgegate", **k
             return command(*args, **kwargs)
     except Cancelled as e:
         _print_error(
-            prog, f"cancelled by {e.signal_name}: stopped every process it started, removed its temp folders"
+            f"cancelled by {e.signal_name}: stopped every process it started, removed its temp folders"
         )
         return e.exit_code
     except EdgeGateError as e:
-        _print_error(prog, str(e))
+        _print_error(str(e))
         return e.exit_code
     except OSError as e:  # a disk or permission problem nobody closer could name better
-        _print_error(prog, f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e))
+        _print_error(f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e))
         return 2
 
 
-def _print_error(prog: str, message: str) -> None:
+def _print_error(message: str) -> None:
     from edgegate.log_output import say
     from edgegate.policy.names import encodable
 
     # A path from the disk may hold bytes that are not UTF-8: escaped, or stderr refuses the line.
     # say: the Actions runner reads workflow commands from stderr too.
-    say(f"{prog}: {encodable(message)}", stderr=True)
+    say(ERROR_PREFIX + encodable(message), stderr=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from edgegate.cli.errors import ERROR_PREFIX
 from edgegate.errors import EdgeGateError, PolicyError
 from edgegate.github.environment import GitHubEnvironment
 from edgegate.publishers.annotations import Annotation
@@ -44,7 +45,8 @@ class Log:
         if self.actions:
             say(Annotation(level, text, title).command())
         else:
-            say(f"edgegate: {level}: {text}", stderr=True)
+            # An error as every command prints one; a warning says it is one.
+            say(ERROR_PREFIX + (text if level == "error" else f"{level}: {text}"), stderr=True)
 
 
 def could_not_run(

@@ -7,45 +7,77 @@ runs and edits the budgets, rather than from an empty page.
 from __future__ import annotations
 
 import json
-import os
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 
 from edgegate.errors import UsageError
 from edgegate.log_output import say
-from edgegate.model_files import MODEL_SUFFIXES, SAVED_MODEL_FILES
+from edgegate.model_files import ModelKind, find_model_paths, model_kind
+from edgegate.policy.names import name_problem
+from edgegate.units import format_bytes
 
-_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
+
+# A proposed size budget leaves this much room above the model's current size (docs/policy.md).
+SIZE_HEADROOM = 0.10
+# What candidates are built from a source without a .tflite: the starter's proposal.
+CONVERTED_RECIPES = ("float16", "dynamic", "int8")
 
 
-def find_models(root: Path) -> list[tuple[str, list[str]]]:
-    """(model path, nearby .npz files) for every model under ``root``, sorted."""
-    found: list[tuple[str, list[str]]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        if any(marker in filenames for marker in SAVED_MODEL_FILES):
-            dirnames[:] = []  # a SavedModel's variables/ and assets/ are part of it
-            found.append((here.relative_to(root).as_posix(), []))
+@dataclass(frozen=True)
+class FoundModel:
+    path: str  # repository-relative
+    kind: ModelKind
+    size_bytes: int  # the file, or every file of a SavedModel folder
+    integer: bool  # a .tflite computing on 8-bit tensors (what the Edge TPU runs)
+    data: tuple[str, ...] = ()  # .npz files beside it
+
+
+def proposed_recipes(kind: ModelKind) -> tuple[str, ...]:
+    """The recipes that apply to a model of this kind (none: it is measured as it is)."""
+    return () if kind == "tflite" else CONVERTED_RECIPES
+
+
+def find_models(root: Path) -> list[FoundModel]:
+    """Every model under ``root``, sorted, with its kind, size and the .npz files near it."""
+    found = []
+    for path in find_model_paths(root):
+        full = root / path
+        kind = model_kind(full)
+        if kind is None:
             continue
-        for f in sorted(filenames):
-            if Path(f).suffix.lower() in MODEL_SUFFIXES and not f.endswith("_edgetpu.tflite"):
-                found.append(((here / f).relative_to(root).as_posix(), []))
-    for i, (path, _) in enumerate(found):
-        folder = (root / path).parent
-        npz = sorted(p.relative_to(root).as_posix() for p in folder.rglob("*.npz"))[:5]
-        found[i] = (path, npz)
+        folder = full.parent
+        npz = tuple(sorted(p.relative_to(root).as_posix() for p in folder.rglob("*.npz"))[:5])
+        size = (
+            sum(p.stat().st_size for p in full.rglob("*") if p.is_file())
+            if full.is_dir()
+            else full.stat().st_size
+        )
+        found.append(FoundModel(path, kind, size, kind == "tflite" and _integer(full), npz))
     return found
 
 
+def _integer(path: Path) -> bool:
+    from edgegate.edgetpu.flatbuffer import read_tflite
+    from edgegate.edgetpu.rules import computes_in_eight_bit
+    from edgegate.errors import InputError
+
+    try:
+        return computes_in_eight_bit(read_tflite(path))
+    except InputError:  # not a readable .tflite: `check` says so; the starter proposes no Edge TPU
+        return False
+
+
 def _name(path: str, taken: set[str]) -> str:
+    """The file's own name (``mobilenet_v1_0.25``), as the policy allows any visible name."""
     stem = Path(path).stem if Path(path).suffix else Path(path).name
     parent = Path(path).parent.name
-    base = re.sub(
-        r"[^A-Za-z0-9_-]+", "-", stem if stem not in ("model", "saved_model") or not parent else parent
-    )
-    name, n = base or "model", 2
+    base = stem if stem not in ("model", "saved_model") or not parent else parent
+    if name_problem(base):
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", base).strip("-") or "model"
+    name, n = base, 2
     while name in taken:
         name, n = f"{base}-{n}", n + 1
     taken.add(name)
@@ -61,59 +93,81 @@ def _quoted(text: str) -> str:
     return text if plain else json.dumps(text)
 
 
-def starter_text(models: list[tuple[str, list[str]]]) -> str:
-    lines = [
-        "# EdgeGate policy: what each model must stay within. Reference: docs/policy.md",
-        "# Run `edgegate check` before pushing; in CI the GitHub Action runs `edgegate ci`.",
-        "version: 1",
-        "",
-        "defaults:",
-        "  # Candidates to build from every model (training-based ones: prune, cluster, qat — see docs).",
-        "  recipes: [float16, dynamic, int8]",
-        "  deploy: smallest            # ship the smallest candidate that passes every budget",
-        "  budgets:",
-        "    vs_base:                  # compared with the same candidate on the PR's base branch",
-        "      size: 5%                # fail if a candidate grows more than 5 %",
-        "      latency: {max_increase: 20%, level: warn}",
-        "",
-        "models:",
-    ]
-    taken: set[str] = set()
-    for path, npz in models:
-        lines += [f"  - name: {_quoted(_name(path, taken))}", f"    path: {_quoted(path)}"]
-        if path.endswith(".tflite"):
-            lines.append("    # a .tflite is measured as it is (no recipes)")
-        evals = [p for p in npz if "eval" in p or "test" in p or "val" in p] or npz
-        calib = [p for p in npz if "calib" in p or "train" in p or "rep" in p]
-        if evals:
-            lines += [
-                "    eval:",
-                f"      data: {_quoted(evals[0])}     # arrays x (inputs) and y (labels)",
-                "      metric: top1            # top1 | top5 | mae | mse | rmse | fidelity",
-            ]
-        else:
-            lines += [
-                "    # eval:                     # add evaluation data to gate accuracy:",
-                "    #   data: path/to/eval.npz  # arrays x and y",
-                "    #   metric: top1",
-            ]
-        if calib:
-            lines += ["    calibration:", f"      data: {_quoted(calib[0])}", "      samples: 200"]
-        elif not evals and not path.endswith(".tflite"):
-            # No data found: int8 still builds (right size, latency, Edge TPU mapping) on random
-            # inputs, instead of an error row on the first run.
-            lines += [
-                "    calibration:",
-                "      synthetic: true           # no data found: calibrate on random inputs; replace with",
-                "                                # data: path/to/samples.npz for real int8 ranges",
-            ]
+def _size_budget(size_bytes: int) -> str:
+    """The current size plus ``SIZE_HEADROOM``, rounded up to a whole KB."""
+    return f"{math.ceil(size_bytes * (1 + SIZE_HEADROOM) / 1000)} KB"
+
+
+HEADER = [
+    "# EdgeGate policy: what each model must stay within. Reference: docs/policy.md",
+    "# Run `edgegate check --all` to gate every model now; `edgegate check` gates what a change touched.",
+    "version: 1",
+    "",
+    "defaults:",
+    "  budgets:",
+    "    vs_base:                  # compared with the same candidate on the PR's base branch",
+    "      size: 5%                # fail if a candidate grows more than 5 %",
+    "      latency: {max_increase: 20%, level: warn}",
+    "",
+    "models:",
+]
+
+
+def _model_lines(model: FoundModel, taken: set[str]) -> list[str]:
+    lines = [f"  - name: {_quoted(_name(model.path, taken))}", f"    path: {_quoted(model.path)}"]
+    recipes = proposed_recipes(model.kind)
+    if recipes:
         lines += [
-            "    budgets:",
-            "      size: 10 MB               # the candidate that ships must stay under this",
+            f"    recipes: [{', '.join(recipes)}]   # candidates to build (training-based ones: see docs)",
+            "    deploy: smallest          # ship the smallest candidate that passes every budget",
         ]
-        if evals:
-            lines += ["      accuracy: {max_drop: 1pt}  # at most 1 percentage point below the float model"]
-        lines.append("")
+    else:
+        lines.append("    # a .tflite is measured as it is: no recipe applies to it")
+    evals = [p for p in model.data if "eval" in p or "test" in p or "val" in p] or list(model.data)
+    calib = [p for p in model.data if "calib" in p or "train" in p or "rep" in p]
+    if evals:
+        lines += [
+            "    eval:",
+            f"      data: {_quoted(evals[0])}     # arrays x (inputs) and y (labels)",
+            "      metric: top1            # top1 | top5 | mae | mse | rmse | fidelity",
+        ]
+    else:
+        lines += [
+            "    # eval:                     # add evaluation data to gate accuracy:",
+            "    #   data: path/to/eval.npz  # arrays x and y",
+            "    #   metric: top1",
+        ]
+    if calib and recipes:
+        lines += ["    calibration:", f"      data: {_quoted(calib[0])}", "      samples: 200"]
+    elif not evals and recipes:
+        # No data found: int8 still builds (right size, latency, Edge TPU mapping) on random
+        # inputs, instead of an error row on the first run.
+        lines += [
+            "    calibration:",
+            "      synthetic: true           # no data found: calibrate on random inputs; replace with",
+            "                                # data: path/to/samples.npz for real int8 ranges",
+        ]
+    now = format_bytes(model.size_bytes)
+    lines += [
+        "    budgets:",
+        f"      size: {_size_budget(model.size_bytes)}   # now {now} on disk, {SIZE_HEADROOM:.0%} headroom",
+    ]
+    if evals:
+        lines += ["      accuracy: {max_drop: 1pt}  # at most 1 percentage point below the float model"]
+    if model.integer:
+        lines += [
+            "    edgetpu: {level: warn}     # an integer model: say when it stops compiling for the Coral",
+            "                               # Edge TPU (level: error to fail the gate)",
+        ]
+    lines.append("")
+    return lines
+
+
+def starter_text(models: list[FoundModel]) -> str:
+    lines = list(HEADER)
+    taken: set[str] = set()
+    for model in models:
+        lines += _model_lines(model, taken)
     if not models:
         lines += [
             "  - name: my-model",
@@ -134,7 +188,7 @@ def write_starter_policy(repo: Path, output: Path | None, *, force: bool = False
         raise UsageError(f"{target} already exists; pass --force to overwrite it or -o to write elsewhere")
     models = find_models(root)
     target.write_text(starter_text(models), encoding="utf-8")
-    return target, [m for m, _ in models]
+    return target, [m.path for m in models]
 
 
 def init(repo: Path, output: Path | None = None, *, force: bool = False) -> int:

@@ -12,10 +12,31 @@ from pathlib import Path
 from typing import Any, List, NoReturn, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from edgegate.cli.errors import guarded
 
+
+class _NoTypeAfterHelp:
+    """``--help`` takes no value: typer's own option would show ``<bool>`` after it."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Command(_NoTypeAfterHelp, TyperCommand):
+    pass
+
+
+class _Group(_NoTypeAfterHelp, TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -40,6 +61,12 @@ CACHE_BASE_HELP = (
 CACHE_MAX_HELP = "Bound of the results cache, e.g. 2GB (the default); least recently used entries go first."
 
 
+def _flag(default: bool, *declarations: str, help: str) -> Any:
+    """An option that takes no value: no type shown after it in ``--help`` (typer would show
+    ``<bool>``, as if it wanted one)."""
+    return typer.Option(default, *declarations, metavar="", help=help)
+
+
 def _size(text: str) -> int:
     """A size flag ("2GB", "500 MB", bytes): typer reports a bad one as a usage error (exit 2)."""
     from edgegate.units import parse_size
@@ -53,7 +80,7 @@ def _size(text: str) -> int:
     return size
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     paths: List[str] = typer.Argument(None, help="Gate the models at these paths (changed or not)."),
     policy: Optional[Path] = typer.Option(
@@ -62,11 +89,11 @@ def check(
     base: Optional[str] = typer.Option(
         None, "--base", "-b", help="Compare with this ref (default: the remote's default branch, else main)."
     ),
-    all_models: bool = typer.Option(False, "--all", help="Gate every model in the policy."),
+    all_models: bool = _flag(False, "--all", help="Gate every model in the policy."),
     recipes: Optional[str] = typer.Option(
         None, "--recipes", help="Only these recipe labels, comma-separated."
     ),
-    latency: bool = typer.Option(True, "--latency/--no-latency", help="Time the candidates."),
+    latency: bool = _flag(True, "--latency/--no-latency", help="Time the candidates."),
     threads: Optional[int] = typer.Option(
         None,
         "--threads",
@@ -82,7 +109,7 @@ def check(
         None, "--out", help="Keep the candidate .tflite files in this folder."
     ),
     repo: Path = typer.Option(Path("."), "--repo", help="The repository (default: current folder)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the final table."),
+    quiet: bool = _flag(False, "--quiet", "-q", help="No progress, only the final table."),
     cache: Optional[Path] = typer.Option(None, "--cache", envvar="EDGEGATE_CACHE", help=CACHE_HELP),
     cache_max: Optional[int] = typer.Option(
         None, "--cache-max", envvar="EDGEGATE_CACHE_MAX", parser=_size, metavar="SIZE", help=CACHE_MAX_HELP
@@ -113,13 +140,13 @@ def check(
     _exit(command, options, json_out, report, quiet=quiet)
 
 
-@app.command()
+@app.command(cls=_Command)
 def init(
     repo: Path = typer.Option(Path("."), "--repo", help="The repository to scan for models."),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Where to write (default: edgegate.yml)."
     ),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing policy file."),
+    force: bool = _flag(False, "--force", help="Overwrite an existing policy file."),
 ) -> None:
     """Write a commented starter policy for the models found in the repository."""
     from edgegate.cli.init import init as command
@@ -127,7 +154,7 @@ def init(
     _exit(command, repo, output, force=force)
 
 
-@app.command()
+@app.command(cls=_Command)
 def edgetpu(
     model: Path = typer.Argument(..., help="A .tflite (or compiled *_edgetpu.tflite) file."),
     compiler_version: int = typer.Option(
@@ -135,7 +162,7 @@ def edgetpu(
     ),
     runtime: Optional[int] = typer.Option(None, "--runtime", help="Target runtime version (10-14)."),
     compiler: str = typer.Option("auto", "--compiler", help="auto | static | path to edgetpu_compiler."),
-    as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
+    as_json: bool = _flag(False, "--json", help="Print the analysis as JSON."),
 ) -> None:
     """Predict (or compile and report) how much of a model runs on the Coral Edge TPU."""
     from edgegate.cli.edgetpu import edgetpu as command
@@ -143,7 +170,7 @@ def edgetpu(
     _exit(command, model, compiler_version, runtime, compiler, as_json)
 
 
-@app.command()
+@app.command(cls=_Command)
 def ci(
     policy: Optional[Path] = typer.Option(None, "--policy", "-p"),
     base: Optional[str] = typer.Option(None, "--base", help="Override the base (default: the PR's base)."),
@@ -180,7 +207,7 @@ def ci(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def needs(
     policy: Optional[Path] = typer.Option(None, "--policy", "-p"),
     base: Optional[str] = typer.Option(None, "--base", help="Compare with this ref (as `edgegate ci`)."),
@@ -192,7 +219,7 @@ def needs(
     _exit(run_needs, policy, base, shard)
 
 
-@app.command()
+@app.command(cls=_Command)
 def publish(
     results: Path = typer.Argument(..., help="A results JSON from `edgegate check/ci/merge`."),
     pr: Optional[int] = typer.Option(None, "--pr", help="Pull request number (default: from the event)."),
@@ -205,7 +232,7 @@ def publish(
     _exit(command, results, pr, repo, comment)
 
 
-@app.command()
+@app.command(cls=_Command)
 def merge(
     inputs: List[Path] = typer.Argument(..., help="Shard results files."),
     output: Path = typer.Option(..., "--output", "-o", help="The joined results file."),
@@ -213,10 +240,10 @@ def merge(
     """Join the results of `edgegate ci --shard I/N` jobs into one file."""
     from edgegate.cli.merge import merge as command
 
-    _exit(command, list(inputs), output, prog="edgegate merge")
+    _exit(command, list(inputs), output)
 
 
-@app.command()
+@app.command(cls=_Command)
 def report(
     results: Path = typer.Argument(..., help="A results JSON."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),

@@ -1,6 +1,6 @@
 """``edgegate needs``: what this run will need installed, decided before installing it.
 
-The action installs the light core, asks this, and installs ``edgegate[tensorflow]`` only when
+The action installs the light core, asks this, and installs the ``tensorflow`` extra only when
 a changed model must be converted (never for ``publish``). Prints one line for people and, in
 GitHub Actions, writes ``tensorflow=true|false`` to the step outputs. Exit 0 either way: a
 policy or base problem is reported by ``edgegate ci`` itself, with the PR comment and annotations.
@@ -22,7 +22,7 @@ from edgegate.run.needs import INSTALL_TENSORFLOW, RunNeeds, needs_of
 def needs(
     policy: Path | None, base: str | None, shard: str | None, env: Mapping[str, str] = os.environ
 ) -> int:
-    from edgegate.changes.git import GitRepo
+    from edgegate.cli.real_run import change_source
     from edgegate.run.selection import select
     from edgegate.shards import parse_shard
 
@@ -30,8 +30,8 @@ def needs(
         options = CheckOptions(
             repo=Path.cwd(), policy=policy, base=base, shard=parse_shard(shard) if shard else None
         )
-        repo = GitRepo(options.repo)
-        found = needs_of(select(options, repo).models, repo.root)
+        source = change_source(options)
+        found = needs_of(select(options, source).models, source.root)
     except EdgeGateError as e:
         say(f"edgegate needs: {e}; deciding without it (edgegate ci reports it)")
         found = RunNeeds(())

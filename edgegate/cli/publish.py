@@ -11,9 +11,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from edgegate.cli.github_log import Log
+from edgegate.cli.github_log import Log, could_not_run
 from edgegate.cli.pr_number import PR_NUMBER_FILE, read_pr_number
-from edgegate.errors import UsageError
+from edgegate.errors import InputError, UsageError
 from edgegate.github.client import GitHubClient
 from edgegate.github.environment import GitHubEnvironment, valid_repository
 from edgegate.github.event import Event, PullRequestEvent, WorkflowRunEvent, read_event
@@ -34,11 +34,16 @@ def publish(
     log = Log(github.actions)
     try:
         mode = CommentMode.parse(comment)
-        run = read_results(Path(results))
         event = read_event(github.event_name, github.event_path)
+        # A gate job that crashed before writing its results (the sharded pattern, on the PR's own
+        # pull_request run): the PR is told this push was not gated, never left with an old verdict.
+        crashed = isinstance(event, PullRequestEvent) and not Path(results).exists()
+        run = None if crashed else read_results(Path(results))
         repo = repo or github.repository
-        if repo is None or not valid_repository(repo):
-            raise UsageError(f"--repo {repo!r}: expected owner/name (default: GITHUB_REPOSITORY)")
+        if repo is None:
+            raise UsageError("which repository? pass --repo owner/name (GITHUB_REPOSITORY is not set)")
+        if not valid_repository(repo):
+            raise UsageError(f"--repo {repo!r}: expected owner/name")
         number = pr if pr is not None else _pr_number(event, Path(results))
         marker(github.comment_header)
         if mode is not CommentMode.OFF and not github.token:
@@ -47,14 +52,23 @@ def publish(
         # An annotation on the runner, where the job's page shows it.
         log.error(str(e), "EdgeGate publish")
         return e.exit_code
+    client = GitHubClient(github.api_url, github.token)
+    if run is None:
+        assert isinstance(event, PullRequestEvent)  # the only event ``crashed`` is set for
+        return _could_not_run(client, repo, number, mode, github, log, Path(results), event)
     if mode is CommentMode.OFF:
         log.info("PR comment is off (comment: off)")
         return 0
-
-    client = GitHubClient(github.api_url, github.token)
     fork = isinstance(event, PullRequestEvent) and event.is_fork
     commit = event.head_sha if isinstance(event, (PullRequestEvent, WorkflowRunEvent)) else run.head.sha
     details = github.run_url
+    if isinstance(event, PullRequestEvent) and event.head_sha and run.head.sha != event.head_sha:
+        # Results of an older push (an artifact from another run) would replace this push's verdict.
+        log.warning(
+            f"not posting: these results tested {(run.head.sha or '?')[:7]}, but this run's pull request event "
+            f"is for PR #{number}'s head {event.head_sha[:7]} (results of another push)"
+        )
+        return 0
     if isinstance(event, WorkflowRunEvent):
         # The results came from another (untrusted) run: post them only on the PR that run tested.
         try:
@@ -90,6 +104,31 @@ def publish(
     JobSummaryPublisher(github.step_summary, notes=(outcome.message,)).publish(publication)
     StepOutputsPublisher(github.output, {"comment-url": outcome.url or ""}).publish(publication)
     return 0 if outcome.ok else 1
+
+
+def _could_not_run(
+    client: GitHubClient,
+    repo: str,
+    number: int,
+    mode: CommentMode,
+    github: GitHubEnvironment,
+    log: Log,
+    results: Path,
+    event: PullRequestEvent,
+) -> int:
+    """No results file: "could not run" on the PR, in the log, summary and outputs (exit 2), as
+    ``ci`` says its own errors."""
+    error = InputError(
+        f"{results}: no results file: the gate job stopped before it wrote one (cancelled, or it "
+        "crashed); its log says why"
+    )
+    author = AuthorRule.from_environment(github)
+    publisher = PrCommentPublisher(
+        client, repo, number, mode, fork=False, author=author, header=github.comment_header
+    )
+    outcome = publisher.publish_could_not_run(str(error), event.head_sha, github.run_url)
+    (log.info if outcome.ok else log.error)(outcome.message)
+    return could_not_run(error, github, log)
 
 
 def _pr_number(event: Event | None, results: Path) -> int:

@@ -642,7 +642,7 @@ def _unlisted(ctx: OpContext) -> Finding:
     return Finding(
         MAPPED,
         f"{ctx.op.op} is not in Coral's supported-operation table, but compiled models show some unlisted ops "
-        "mapped (reference §2): predicted mapped, unconfirmed",
+        "mapped (reference §2): it may map, unconfirmed",
         hints.hint("unlisted-op", op=ctx.op.op),
         uncertain=True,
     )
@@ -700,6 +700,11 @@ def _hybrid_op(model: TfliteModel, op: OperatorInfo) -> bool:
     return any(not t.constant and t.dtype == "float32" for t in ins) and any(
         t.constant and t.dtype in EIGHT_BIT for t in ins
     )
+
+
+def computes_in_eight_bit(model: TfliteModel) -> bool:
+    """An integer model: its ops compute on 8-bit quantized tensors, as the Edge TPU needs."""
+    return _not_quantized(model) is None
 
 
 def _not_quantized(model: TfliteModel) -> Rejection | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import jinja2
 
 from edgegate.units import format_bytes, format_ms, format_percent_change
-from edgegate.results import CandidateResult, ModelResult, RunResult
+from edgegate.results import NO_CHANGE_NOTE, CandidateResult, ModelResult, RunResult
 from edgegate.results.codec import write_text_atomic
 from edgegate.results.model import PairedInterval
 from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
@@ -206,16 +206,31 @@ def _verdict(run: RunResult) -> str:
     n = len(run.models)
     if not n and run.status == Status.ERROR:
         return "💥 EdgeGate could not run"
-    failing = [m for m in run.models if m.status.fails]
+    failing = [m for m in run.models if m.status.fails and not m.error]
     warning = [m for m in run.models if m.status == Status.WARN]
     if not n:
         return f"{ICON['pass']} EdgeGate: no model changed"
+    errored = [m for m in run.models if m.error]
+    if errored:
+        # An input error (a mistyped path, a missing file) is no budget failure: worded apart.
+        if failing:
+            verb = "fails" if len(failing) == 1 else "fail"
+            return (
+                f"{ICON['fail']} EdgeGate: {len(failing)} of {n} models {verb} the gate, "
+                f"{len(errored)} could not be gated"
+            )
+        return f"{ICON['error']} EdgeGate: could not gate {f'{len(errored)} of {n} models' if n > 1 else 'the model'}"
     if failing:
         count = f"{len(failing)} of {n} models" if n > 1 else "the model"
         return f"{ICON['fail']} EdgeGate: {count} {'fails' if len(failing) == 1 else 'fail'} the gate"
     if warning:
         return f"{ICON['warn']} EdgeGate: {n} model{'s pass' if n > 1 else ' passes'} with warnings"
     return f"{ICON['pass']} EdgeGate: {n} model{'s' if n > 1 else ''} within budget"
+
+
+def shown_notes(run: RunResult) -> tuple[str, ...]:
+    """The run's notes as shown under the models; "no model changed" is the headline already."""
+    return tuple(n for n in run.notes if n != NO_CHANGE_NOTE)
 
 
 def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url: str | None = None) -> str:
@@ -228,6 +243,7 @@ def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url
             run=run,
             models=order,
             headline=_headline(run),
+            notes=shown_notes(run),
             level=level,
             details_url=details_url,
             Status=Status,

@@ -14,7 +14,15 @@ from rich.table import Table
 from rich.text import Text
 
 from edgegate.units import format_bytes, format_ms
-from edgegate.report.markdown import ICON, _accuracy, _accuracy_drop, _delta_bytes, _delta_ms, _headline
+from edgegate.report.markdown import (
+    ICON,
+    shown_notes,
+    _accuracy,
+    _accuracy_drop,
+    _delta_bytes,
+    _delta_ms,
+    _headline,
+)
 from edgegate.results import RunResult
 from edgegate.log_output import say_rendered
 from edgegate.untrusted_text import one_line, visible
@@ -102,5 +110,5 @@ def _print_summary(run: RunResult, console: Console) -> None:
                     )
         if m.notes:
             console.print(f"  {_message(m.notes[-1])}", style="dim", highlight=False, markup=False)
-    for n in run.notes:
+    for n in shown_notes(run):
         console.print(_message(n), style="dim", highlight=False, markup=False)

@@ -57,7 +57,8 @@ def run_check(
     notes = [*selection.changes.notes, *options.extra_notes]
     at_merge_base = base_policy(changes, selection.policy, selection.changes.base_sha)
     if at_merge_base[1] and options.trust != "base":
-        notes.append(at_merge_base[1])
+        # Nothing is turned off in a local run: only the comparison of the two policies is missing.
+        notes.append(f"{at_merge_base[1]}: the policy's changes since the base are not listed")
     base = at_merge_base[0]
     said = policy_changes_between(base, selection.policy) if base is not None else ()
     models = selection.models
@@ -169,7 +170,7 @@ def _plans(run: _Run, models: tuple[ChangedModel, ...], materializer: ModelMater
     for i, ch in enumerate(models):
         # Unique per exact name: "m a" and "m_a" never share a folder, ".." never climbs.
         work = run.work_root / safe_name(ch.target.name)
-        plan = plan_model(ModelRef(i, ch.target.name), ch, materializer, work)
+        plan = plan_model(ModelRef(i, ch.target.name), ch, materializer, work, run.policy.display_path)
         shown = f"{ch.target.name} ({ch.target.path})"
         if shown in unconvertible and plan.error is None:
             plan = replace(plan, error=missing_tensorflow_message(shown))

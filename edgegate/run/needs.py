@@ -2,7 +2,7 @@
 
 A ``.tflite`` source is measured as it is (the LiteRT interpreter, TFLite Micro and Vela ship
 with the core); any other source (SavedModel, .keras, .h5) is converted, and training recipes
-fine-tune, which take TensorFlow (``pip install 'edgegate[tensorflow]'``). The action asks
+fine-tune, which take TensorFlow (the distribution's ``tensorflow`` extra). The action asks
 ``edgegate needs`` first and installs the extra only when a changed model needs it.
 """
 
@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgegate.changes.interface import ChangedModel
+from edgegate.distribution import install_command
 from edgegate.model_files import model_kind
 
-INSTALL_TENSORFLOW = "pip install 'edgegate[tensorflow]'"
+INSTALL_TENSORFLOW = install_command("tensorflow")  # named by the installed metadata
 
 
 @dataclass(frozen=True)

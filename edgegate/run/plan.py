@@ -8,6 +8,7 @@ here and is reported; the others are still gated.
 
 from __future__ import annotations
 
+import difflib
 import filecmp
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from edgegate.changes.select import ModelMaterializer
 from edgegate.errors import EdgeGateError, InputError
 from edgegate.exception_text import first_line
 from edgegate.policy.sections import ModelPolicy
-from edgegate.model_files import model_kind
+from edgegate.model_files import find_model_paths, model_kind
 from edgegate.recipes.interface import SourceModel
 from edgegate.run.jobs import AS_IS, ModelRef
 from edgegate.targets import PlacedTarget, targets_for
@@ -38,6 +39,7 @@ class ModelPlan:
     base_error: str | None = None  # the model existed at base, but that version cannot be read
     notes: tuple[str, ...] = ()
     targets: tuple[PlacedTarget, ...] = ()
+    policy_file: str = "edgegate.yml"  # its display path: where messages about the policy point
 
     @property
     def is_tflite(self) -> bool:
@@ -92,8 +94,22 @@ def same_content(a: Path, b: Path) -> bool:
     return False
 
 
+def _missing_path(planned: ModelPlan, root: Path) -> str:
+    """A model whose path names nothing: a typo in the policy, said at its line with the nearest
+    model the repository has (an input error: the model could not be gated, it did not fail)."""
+    model = planned.policy
+    where = f"{planned.policy_file}:{model.path_line}: " if model.path_line else f"{planned.policy_file}: "
+    near = difflib.get_close_matches(planned.head_path, find_model_paths(root), n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else "; no model in the repository has a similar path"
+    return f"{where}{model.key}.path: {planned.head_path!r}: no such file or folder{hint}"
+
+
 def plan_model(
-    ref: ModelRef, changed: ChangedModel, materializer: ModelMaterializer, work: Path
+    ref: ModelRef,
+    changed: ChangedModel,
+    materializer: ModelMaterializer,
+    work: Path,
+    policy_file: str = "edgegate.yml",
 ) -> ModelPlan:
     """Materialize one changed model's versions; errors belong to this model only."""
     target = changed.target
@@ -105,6 +121,7 @@ def plan_model(
         base_path=changed.base_path,
         work=work,
         targets=targets_for(target.model, materializer.repo.root),
+        policy_file=policy_file,
     )
     try:
         return _materialized(planned, changed, materializer)
@@ -124,7 +141,10 @@ def _materialized(planned: ModelPlan, changed: ChangedModel, materializer: Model
     if model.refused:
         return replace(planned, error=model.refused, notes=tuple(notes))
     try:
-        head = source_model(materializer.head(target.path), target.path, model.trust_code)
+        head_file = materializer.head(target.path)
+        if not head_file.exists():
+            return replace(planned, error=_missing_path(planned, materializer.repo.root), notes=tuple(notes))
+        head = source_model(head_file, target.path, model.trust_code)
     except EdgeGateError as e:
         return replace(planned, error=str(e), notes=tuple(notes))
     base = None

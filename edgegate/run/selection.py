@@ -29,19 +29,24 @@ class Selection:
 def select(options: CheckOptions, source: ChangeSource) -> Selection:
     """The policy, the change set and the models this run (or shard) gates. ``PolicyError`` with
     every problem of the policy; ``UsageError`` for a ``--recipes`` label the policy lacks."""
+    from edgegate.changes.no_base import NoBase, every_model_without_base
     from edgegate.changes.select import find_changes
     from edgegate.shards import select_shard
 
     policy = _checked_policy(options, source.root)
-    changes = find_changes(
-        policy,
-        source,
-        base=options.base,
-        all_models=options.all_models,
-        paths=options.paths,
-        # A model is the one its name names: its base version is where the base branch's
-        # policy had it, wherever the pull request's policy moved it.
-        base_policy=lambda sha: base_policy(source, policy, sha)[0],
+    changes = (
+        every_model_without_base(policy, source)
+        if isinstance(source, NoBase)  # check --all without git or a base branch: nothing to compare
+        else find_changes(
+            policy,
+            source,
+            base=options.base,
+            all_models=options.all_models,
+            paths=options.paths,
+            # A model is the one its name names: its base version is where the base branch's
+            # policy had it, wherever the pull request's policy moved it.
+            base_policy=lambda sha: base_policy(source, policy, sha)[0],
+        )
     )
     models = changes.models
     if options.shard:
@@ -94,15 +99,12 @@ def base_policy(source: ChangeSource, policy: Policy, base_sha: str | None) -> B
     with tempfile.TemporaryDirectory(prefix="edgegate-base-policy-") as tmp:
         try:
             if not source.exists_at(base_sha, rel):
-                return None, f"the base commit has no {rel}: every setting that runs code is off"
+                return None, f"the base commit has no {rel}"
             exported = source.export(base_sha, rel, Path(tmp))
             return load_policy(exported, root=Path(tmp)), None
         except EdgeGateError as e:
             first = str(e).splitlines()[-1].strip()
-            return (
-                None,
-                f"the base branch's {rel} cannot be read ({first}): every setting that runs code is off",
-            )
+            return None, f"the base branch's {rel} cannot be read ({first})"
 
 
 def trusted_only(
@@ -122,7 +124,7 @@ def trusted_only(
         else base_policy(source, selection.policy, trusted_sha)
     )
     if base_note:
-        notes.append(base_note)
+        notes.append(f"{base_note}: every setting that runs code is off")
     trusted, said = restrict_to_trusted(selection.policy, trusted_policy)
     notes += said
     by_index = {m.index: m for m in trusted.models}

@@ -37,7 +37,13 @@ def _blocker(r: EdgeTpuResult) -> str:
         return ""
     text = f"first op on the CPU: #{b.index} {b.op} (tensor '{b.tensor}'): {b.status}"
     text += f" — {b.reason}" if b.reason else ""
-    return text + (f"; fix: {r.hint}" if r.hint else "")
+    # A clause inside a sentence: the hint's own full stop would end it twice.
+    return text + (f"; fix: {r.hint.rstrip('.')}" if r.hint else "")
+
+
+def _sentence(text: str) -> str:
+    """``text`` ended by one full stop: the hints and rejections it quotes end with their own."""
+    return text if text.endswith(".") else text + "."
 
 
 def _worst_case_mapped(r: EdgeTpuResult) -> int:
@@ -64,13 +70,15 @@ def edgetpu_checks(result: EdgeTpuResult, spec: EdgeTpuSettings, key: str, line:
     if not r.compiles:
         fix = f" Fix: {r.hint}" if r.hint else ""
         rejected = compiles.broke(
-            f"does not compile for the Edge TPU ({who}): {r.rejection}.{fix}", "compiles", "rejected"
+            f"does not compile for the Edge TPU ({who}): {_sentence(r.rejection or '')}{fix}",
+            "compiles",
+            "rejected",
         )
         skipped = "not checked: the model does not compile for the Edge TPU."
         return [rejected] + [target.place(where, n).skip(skipped) for n in _budgets(spec)]
     mapped = f"{r.ops_on_tpu}/{r.ops_total} ops mapped"
     if r.ops_on_tpu == 0:
-        msg = f"compiles, but no op runs on the Edge TPU ({who}); {_blocker(r)}."
+        msg = _sentence(f"compiles, but no op runs on the Edge TPU ({who}); {_blocker(r)}")
         checks = [compiles.broke(msg, "≥ 1 op mapped", mapped)]
     else:
         extra = f" {_uncertain_text(r)}: confirm with edgetpu_compiler." if r.uncertain else ""

@@ -185,7 +185,7 @@ def test_guarded_maps_errors_to_their_exit_code_and_one_line(capsys, tmp_path):
     assert guarded(fails_with, OutputError("out.json: cannot write the results file (No space)")) == 2
     assert capsys.readouterr().err == "edgegate: out.json: cannot write the results file (No space)\n"
     missing = tmp_path / "gone" / "x"
-    assert guarded(lambda: len(missing.read_text()), prog="edgegate merge") == 2
-    assert capsys.readouterr().err == f"edgegate merge: {missing}: No such file or directory\n"
+    assert guarded(lambda: len(missing.read_text())) == 2
+    assert capsys.readouterr().err == f"edgegate: {missing}: No such file or directory\n"
     with pytest.raises(ZeroDivisionError):  # a bug is not a user error: it keeps its traceback
         guarded(lambda: 1 // 0)

@@ -49,7 +49,7 @@ def test_a_keras_change_needs_tensorflow_and_names_the_model(repo, tmp_path, mon
     out = tmp_path / "output"
     assert needs(None, "main", None, env={"GITHUB_OUTPUT": str(out)}) == 0
     said = capsys.readouterr().out
-    assert "digits (models/digits.keras)" in said and "pip install 'edgegate[tensorflow]'" in said
+    assert "digits (models/digits.keras)" in said and "pip install 'edgegate-ml[tensorflow]'" in said
     assert "\ntrue\n" in outputs(out)
 
 
@@ -76,5 +76,5 @@ def test_without_tensorflow_the_tflite_models_are_gated_and_the_others_say_what_
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = {line.split(" | ")[0]: line for line in proc.stdout.splitlines() if " | " in line}
-    assert "pip install 'edgegate[tensorflow]'" in lines["digits"] and "| error |" in lines["digits"]
+    assert "pip install 'edgegate-ml[tensorflow]'" in lines["digits"] and "| error |" in lines["digits"]
     assert "| error |" not in lines["detector"] and f"[{len(blob)}]" in lines["detector"]

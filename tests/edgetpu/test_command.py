@@ -49,7 +49,7 @@ def test_unusable_input_exits_2_without_a_traceback(tmp_path, capsys):
     bad = tmp_path / "model.tflite"
     bad.write_text("hello")
     assert edgetpu(bad, compiler="static") == 2
-    assert capsys.readouterr().out.startswith(f"error: {bad}: not a TensorFlow Lite model")
+    assert capsys.readouterr().out.startswith(f"edgegate: {bad}: not a TensorFlow Lite model")
     assert edgetpu(bad, compiler="static", as_json=True) == 2
     assert "not a TensorFlow Lite model" in json.loads(capsys.readouterr().out)["error"]
 
@@ -66,3 +66,14 @@ def test_output_to_a_stream(model):
     stream = io.StringIO()
     assert edgetpu(model("conv_chain_int8"), compiler="static", stream=stream) == 0
     assert "Compiles: 4/4 ops" in stream.getvalue()
+
+
+def test_uncertain_ops_say_where_they_are_counted_as_the_totals_do(model, capsys):
+    """DeepLab's head: three uncertain ops the partition rule puts on the CPU are not "predicted
+    mapped" beside totals that count them on the CPU."""
+    edgetpu(model("deeplab_head"), compiler="static")
+    out = capsys.readouterr().out
+    listed = [line for line in out.splitlines() if line.startswith("  #")]
+    assert "Uncertain (3): rules the file cannot settle; confirm with edgetpu_compiler:" in out
+    assert len(listed) == 3 and all("counted on the CPU" in line for line in listed), listed
+    assert "predicted mapped" not in out

@@ -101,3 +101,16 @@ def test_min_mapped_is_skipped_for_compiled_input(model):
 
     r = CompiledModelAnalyzer().analyze(model("leaky_relu_middle_edgetpu"))
     assert checks(r, level="error", min_mapped="50%")["edgetpu.min_mapped"].status == Status.SKIP
+
+
+@pytest.mark.parametrize(
+    "name", ["exp_int8", "leaky_relu_middle", "conv_chain_float32", "deeplab_head", "transpose"]
+)
+def test_no_message_ends_a_sentence_twice(model, name):
+    """Hints and rejections end with their own full stop: the message around them adds none."""
+    import re
+
+    r = StaticAnalyzer().analyze(model(name))
+    found = checks(r, level="error", all_mapped=True, min_mapped="50%", max_partitions=1)
+    doubled = [c.message for c in found.values() if re.search(r"(?<!\.)\.\.(?!\.)", c.message)]
+    assert doubled == []

@@ -22,6 +22,7 @@ from tests.github.conftest import REPO, WRITE_TOKEN, load_event
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+DOCS = ROOT / "docs" / "github-action.md"
 EXAMPLES = sorted((ROOT / "examples" / "workflows").glob("*.yml"))
 WORKFLOWS = EXAMPLES + [ROOT / ".github" / "workflows" / "ci.yml"]
 OUR_ACTION = re.compile(r"^(\./|edgegate/edgegate@v\d+)$")
@@ -148,9 +149,36 @@ def test_the_light_core_installs_with_a_pinned_uv_and_falls_back_to_pip():
     )
     tensorflow = next(s for s in ACTION["runs"]["steps"] if s["name"].startswith("Install TensorFlow"))
     assert tensorflow["env"]["UV"] == "${{ steps.install.outputs.uv }}"
-    assert '"$ACTION_PATH[tensorflow]"' in tensorflow["run"]
+    assert '"${ACTION_PATH}[tensorflow]"' in tensorflow["run"]
     cache = next(s for s in ACTION["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
     assert "${{ runner.temp }}/edgegate-uv-cache" in cache["with"]["path"].splitlines()
+
+
+def test_tensorflows_downloads_are_cached_under_a_key_of_their_own():
+    """actions/cache does not save after an exact hit: were TensorFlow's downloads under the light
+    install's key, a first light run (a .tflite PR, publish) would leave them uncached for good."""
+    steps = ACTION["runs"]["steps"]
+    light = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
+    restore = action_step("tf-cache")
+    save = next(
+        s
+        for s in steps
+        if s.get("uses", "").startswith("actions/cache/save@") and "tensorflow" in s["with"]["key"]
+    )
+    assert "tensorflow" not in light["with"]["key"]
+    assert (
+        restore["uses"].startswith("actions/cache/restore@") and restore["with"]["key"] == save["with"]["key"]
+    )
+    assert (
+        restore["with"]["key"].startswith("edgegate-pip-tensorflow-")
+        and "steps.meta.outputs.digest" in save["with"]["key"]
+    )
+    assert restore["with"]["path"] == save["with"]["path"] == light["with"]["path"]
+    assert "steps.needs.outputs.tensorflow == 'true'" in restore["if"]
+    # Saved after TensorFlow installed whenever its own key missed, whatever the light cache found.
+    assert save["if"] == "steps.tensorflow.outcome == 'success' && steps.tf-cache.outputs.cache-hit != 'true'"
+    order = [s.get("id") or s["name"] for s in steps]
+    assert order.index("tf-cache") < order.index("tensorflow") < order.index(save["name"])
 
 
 def cli_flags(command: str) -> set[str]:
@@ -239,7 +267,8 @@ def test_sharded_example_splits_evenly_and_publishes_once():
         range(1, len(shards) + 1)
     )
     assert step["with"]["comment"] == "off"
-    assert comment["needs"] == "gate" and comment["if"] == "always()"
+    # Not after cancel-in-progress cancelled the run; a crashed gate job is "could not run".
+    assert comment["needs"] == "gate" and comment["if"] == "${{ !cancelled() }}"
     assert comment["permissions"] == {"pull-requests": "write"}
     download, publish = comment["steps"]
     assert download["with"]["pattern"] == "edgegate-shard-*" and publish["with"]["command"] == "publish"
@@ -297,6 +326,18 @@ def run_step(step_id: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
 
 def run_step_named(name: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
     return run_script(next(s for s in ACTION["runs"]["steps"] if s["name"] == name)["run"], env, cwd)
+
+
+def test_no_concurrency_group_makes_pushes_to_main_cancel_each_other():
+    """A group of the PR's number alone is `edgegate-` for every push to main: each would cancel
+    the one before, the runs that fill the caches included."""
+    docs = (ROOT / "docs" / "github-action.md").read_text()
+    groups = re.findall(r"group: (edgegate-\$\{\{[^}]*\}\})", docs)
+    for path in EXAMPLES:
+        concurrency = load_workflow(path).get("concurrency")
+        if concurrency:
+            groups.append(concurrency["group"])
+    assert groups and all("github.event.pull_request.number || github.sha" in g for g in groups), groups
 
 
 def test_action_steps_gate_shards_name_artifacts_merge_and_publish(models_repo_for_action, github, tmp_path):
@@ -372,8 +413,11 @@ def test_action_steps_gate_shards_name_artifacts_merge_and_publish(models_repo_f
     (comment,) = github.comments_on(17)
     assert "detector" in comment["body"] and "keyword" in comment["body"]
     assert "comment-url<<" in output.read_text()
+    # A gate job that crashed before uploading: "could not run" on the PR, exit 2.
     proc = run_step("publish", {**env, "RESULT_FILES": f"{tmp_path}/nothing*/results.json"}, tmp_path)
     assert proc.returncode == 2 and "no results file matches" in proc.stdout
+    (comment,) = github.comments_on(17)
+    assert "## 💥 EdgeGate could not run" in comment["body"] and "no results file" in comment["body"]
 
 
 @pytest.fixture
@@ -458,3 +502,34 @@ def test_action_reads_edgegates_version_for_the_cache_key(tmp_path):
 
     lines = output.read_text().splitlines()
     assert lines[0] == f"version={__version__}" and re.fullmatch(r"digest=[0-9a-f]{16}", lines[1])
+
+
+SHELLCHECK = shutil.which("shellcheck")
+
+
+@pytest.mark.skipif(
+    SHELLCHECK is None, reason="shellcheck is not installed (.ci/run installs it from Debian)"
+)
+def test_shellcheck_finds_nothing_in_the_actions_run_scripts(tmp_path):
+    found = []
+    for i, step in enumerate(ACTION["runs"]["steps"]):
+        if "run" not in step:
+            continue
+        assert "${{" not in step["run"]  # inputs come through env: the script is plain bash
+        script = tmp_path / f"step{i}.sh"
+        script.write_text("#!/usr/bin/env bash\n" + step["run"])
+        proc = subprocess.run([SHELLCHECK, "-f", "gcc", str(script)], capture_output=True, text=True)
+        found += [f"{step.get('id') or step['name']}: {line}" for line in proc.stdout.splitlines()]
+    assert found == []
+
+
+def test_the_status_output_lists_the_same_values_in_the_action_and_the_docs():
+    """The values ``edgegate ci``/``publish`` write (a run's status is never ``skip``)."""
+    from edgegate.status import Status
+
+    words = {s.value for s in Status}
+    described = ACTION["outputs"]["status"]["description"]
+    row = next(line for line in DOCS.read_text().splitlines() if line.startswith("| `status` |"))
+    in_action = {w for w in re.findall(r"\w+", described) if w in words}
+    in_docs = {w for w in re.findall(r"`(\w+)`", row.split("Never")[0]) if w in words}
+    assert in_action == in_docs == {"pass", "warn", "fail", "error"}

@@ -235,8 +235,8 @@ def test_shards_merge_and_one_comment(models_repo, github, tmp_path, monkeypatch
     (comment,) = github.comments_on(17)
     assert "detector" in comment["body"] and "keyword" in comment["body"]
     capsys.readouterr()
-    assert guarded(merge, [paths[0], tmp_path / "missing.json"], merged, prog="edgegate merge") == 2
-    assert f"edgegate merge: {tmp_path / 'missing.json'}: cannot read" in capsys.readouterr().err
+    assert guarded(merge, [paths[0], tmp_path / "missing.json"], merged) == 2
+    assert f"edgegate: {tmp_path / 'missing.json'}: cannot read" in capsys.readouterr().err
     assert {m.name for m in read_results(merged).models} == {"detector", "keyword"}  # left as it was
 
 
@@ -383,3 +383,77 @@ def test_publish_usage_errors(tmp_path, github, capsys):
     assert github.requests == []
     assert publish(good, 5, None, "sticky", env={**runner.env, "GITHUB_TOKEN": READ_TOKEN}) == 1
     assert github.comments_on(5) == []
+
+
+def test_publish_on_a_pull_request_event_refuses_results_of_another_push(tmp_path, github, capsys):
+    """An older results file (an artifact of an earlier push) never replaces this push's verdict."""
+    results = tmp_path / "results.json"
+    write_results(
+        make_run(make_model("detector", ("size", "fail", "too big", 6)), head_sha="a" * 40), results
+    )
+    newer = load_event("pull_request_opened", pull_request__head__sha="d" * 40)
+    runner = Runner(tmp_path / "r", github, "pull_request", newer)
+    assert publish(results, None, None, "sticky", env=runner.env) == 0
+    assert (
+        "not posting: these results tested aaaaaaa, but this run's pull request event"
+        in capsys.readouterr().out
+    )
+    assert github.comments_on(17) == []
+    same = load_event("pull_request_opened", pull_request__head__sha="a" * 40)
+    assert (
+        publish(results, None, None, "sticky", env=Runner(tmp_path / "s", github, "pull_request", same).env)
+        == 0
+    )
+    (comment,) = github.comments_on(17)
+    assert "commit aaaaaaa" in comment["body"]
+
+
+def test_publish_says_which_repository_is_missing(tmp_path, github, capsys):
+    good = tmp_path / "results.json"
+    write_results(make_run(make_model("detector", ("size", "fail", "too big", 6))), good)
+    runner = Runner(tmp_path / "r", github, "workflow_dispatch", {})
+    env = {k: v for k, v in runner.env.items() if k != "GITHUB_REPOSITORY"}
+    assert publish(good, 5, None, "sticky", env=env) == 2
+    said = capsys.readouterr().out
+    assert "which repository? pass --repo owner/name (GITHUB_REPOSITORY is not set)" in said
+    assert "None" not in said
+    assert publish(good, 5, "not a repo", "sticky", env=runner.env) == 2
+    assert "--repo 'not a repo': expected owner/name" in capsys.readouterr().out
+
+
+def test_publish_without_a_results_file_says_could_not_run_on_the_pr(tmp_path, github, capsys):
+    """The sharded pattern's comment job after a gate job crashed before uploading: the PR is told
+    this push was not gated (exit 2), not left with an earlier push's verdict."""
+    earlier = tmp_path / "earlier.json"
+    write_results(make_run(make_model("detector", ("size", "pass", "fine", 6)), head_sha="a" * 40), earlier)
+    old = load_event("pull_request_opened", pull_request__head__sha="a" * 40)
+    assert (
+        publish(earlier, None, None, "sticky", env=Runner(tmp_path / "old", github, "pull_request", old).env)
+        == 0
+    )
+    event = load_event("pull_request_opened", pull_request__head__sha="d" * 40)
+    runner = Runner(tmp_path / "r", github, "pull_request", event)
+    missing = tmp_path / "shards" / "*" / "results.json"
+    assert publish(missing, None, None, "sticky", env=runner.env) == 2
+    (comment,) = github.comments_on(17)
+    assert "## 💥 EdgeGate could not run" in comment["body"] and "commit ddddddd" in comment["body"]
+    assert "no results file: the gate job stopped before it wrote one" in comment["body"]
+    assert runner.outputs["status"] == "error" and "could not run" in runner.summary
+
+
+def test_a_pull_request_whose_base_has_no_policy_says_code_running_settings_are_off(
+    repo, github, tmp_path, monkeypatch, tflite_models
+):
+    """Where it is true (a pull request's run trusts only the base's policy), the note stays."""
+    repo.write("README.md", "models\n")
+    repo.base = repo.commit("base")
+    repo.git("checkout", "-qb", "feature")
+    repo.write("edgegate.yml", POLICY)
+    repo.write("models/detector.tflite", tflite_models["small"])
+    repo.write("models/keyword.tflite", tflite_models["small"])
+    repo.head = repo.commit("adopt EdgeGate")
+    monkeypatch.chdir(repo.root)
+    runner = Runner(tmp_path / "run", github, "pull_request", pr_event(repo))
+    gate(runner, comment="off")
+    notes = read_results(runner.out / "results.json").notes
+    assert "the base commit has no edgegate.yml: every setting that runs code is off" in notes

@@ -144,6 +144,7 @@ TARGET_KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("gpu", "min_delegated_written"): ("min_delegated", "50%"),
     ("gpu", "fp16_overflow"): ("fp16_overflow", "off"),
     ("gpu", "max_samples"): ("max_samples", 4),
+    ("gpu", "timeout_s"): ("timeout_s", 60),
     ("gpu", "vs_base"): ("vs_base", False),
     ("ethos-u", "level"): ("level", "warn"),
     ("ethos-u", "accelerator"): ("accelerator", "ethos-u55-64"),

@@ -828,7 +828,7 @@ def test_results_to_a_read_only_folder_fail_with_the_path_and_leave_no_file(repo
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     assert f"{folder}/r.json: cannot write the results file (Read-only file system)" in proc.stderr
     assert f"{folder}/r.md: cannot write the report (Read-only file system)" in proc.stderr
-    assert proc.stdout.splitlines()[-1] == "no model changed: nothing to gate"  # the table; ls shows nothing
+    assert proc.stdout.splitlines()[-1] == "✅ EdgeGate: no model changed"  # the table; ls shows nothing
 
 
 @needs_mount
