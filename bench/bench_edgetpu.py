@@ -26,7 +26,7 @@ def time_static_check(path: Path) -> None:
     """Runs in a child process so the timing never includes (or benefits from) TensorFlow."""
     sys.path.insert(0, str(ROOT))
     start = time.perf_counter()
-    from edgegate.edgetpu.static import StaticAnalyzer
+    from edgegate.targets.edgetpu.static import StaticAnalyzer
 
     analyzer = StaticAnalyzer(compiler_version=16)
     result = analyzer.analyze(path)

@@ -26,7 +26,7 @@ RUNS = 5
 def time_analysis(path: Path) -> None:
     """Runs in a child process so the timing never includes (or benefits from) TensorFlow."""
     sys.path.insert(0, str(ROOT))
-    from edgegate.targets.ethos_u import EthosUSettings, EthosUTarget, size_text
+    from edgegate.targets.ethos_u.target import EthosUSettings, EthosUTarget, size_text
 
     print(f"model: MobileNetV2 0.35 96x96 int8, {path.stat().st_size / 1e6:.2f} MB")
     for accelerator in ("ethos-u55-128", "ethos-u65-256"):

@@ -35,9 +35,9 @@ def time_analysis(path: Path) -> None:
     import time
 
     sys.path.insert(0, str(ROOT))
-    from edgegate.edgetpu.flatbuffer import read_tflite
-    from edgegate.targets import gpu_analyzer
-    from edgegate.targets.gpu import GpuSettings, GpuTarget
+    from edgegate.targets.flatbuffer import read_tflite
+    from edgegate.targets.gpu import analyzer as gpu_analyzer
+    from edgegate.targets.gpu.target import GpuSettings, GpuTarget
 
     target = GpuTarget(GpuSettings())
     start = time.perf_counter()

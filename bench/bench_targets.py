@@ -43,8 +43,8 @@ def time_targets(paths: list[Path]) -> None:
     """Runs in a child process, so no timing includes (or benefits from) TensorFlow."""
     sys.path.insert(0, str(ROOT))
     start = time.perf_counter()
-    from edgegate.targets.compute import ComputeTarget, format_macs
-    from edgegate.targets.mcu import McuTarget
+    from edgegate.targets.compute.target import ComputeTarget, format_macs
+    from edgegate.targets.mcu.target import McuTarget
 
     imports = time.perf_counter() - start
     print(f"imports of both target modules: {imports * 1000:.0f} ms")

@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgegate.edgetpu.compiled import is_partition  # noqa: E402
-from edgegate.edgetpu.flatbuffer import TfliteModel, read_tflite  # noqa: E402
-from edgegate.edgetpu.static import StaticAnalyzer  # noqa: E402
+from edgegate.targets.edgetpu.compiled import is_partition  # noqa: E402
+from edgegate.targets.flatbuffer import TfliteModel, read_tflite  # noqa: E402
+from edgegate.targets.edgetpu.static import StaticAnalyzer  # noqa: E402
 
 RUNS = 20
 

@@ -114,12 +114,12 @@ def test_growth_without_a_base_figure_is_a_skip_that_says_why() -> None:
 def test_every_target_skips_and_fails_through_the_one_implementation() -> None:
     from edgegate.policy.load import parse_edgetpu
     from edgegate.status import Level
-    from edgegate.targets.compute import ComputeSettings, ComputeTarget
-    from edgegate.targets.ethos_u import EthosUSettings, EthosUTarget
-    from edgegate.targets.gpu import GpuSettings, GpuTarget
+    from edgegate.targets.compute.target import ComputeSettings, ComputeTarget
+    from edgegate.targets.ethos_u.target import EthosUSettings, EthosUTarget
+    from edgegate.targets.gpu.target import GpuSettings, GpuTarget
     from edgegate.targets.interface import PolicyPlace
-    from edgegate.targets.edgetpu import EdgeTpuTarget
-    from edgegate.targets.mcu import McuSettings, McuTarget
+    from edgegate.targets.edgetpu.target import EdgeTpuTarget
+    from edgegate.targets.mcu.target import McuSettings, McuTarget
 
     where = PolicyPlace("models[0].targets.x", 9)
     cases = [

@@ -38,8 +38,8 @@ def test_wheel_contains_templates_and_data(tmp_path):
     for required in (
         "edgegate/templates/report.md.j2",
         "edgegate/schema/policy.schema.json",
-        "edgegate/edgetpu/ops.json",
-        "edgegate/edgetpu/op_versions.json",
+        "edgegate/targets/edgetpu/ops.json",
+        "edgegate/targets/edgetpu/op_versions.json",
         "edgegate/recipes/unsafe_ops.json",
         "edgegate/cli/main.py",
     ):

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from edgegate.cli.errors import ERROR_PREFIX
-from edgegate.edgetpu.interface import EdgeTpuResult
-from edgegate.edgetpu.select import analyze
+from edgegate.targets.edgetpu.interface import EdgeTpuResult
+from edgegate.targets.edgetpu.select import analyze
 from edgegate.errors import InputError, PolicyError
 from edgegate.log_output import say
 from edgegate.policy.load import parse_edgetpu

@@ -60,8 +60,8 @@ def find_models(root: Path) -> list[FoundModel]:
 
 
 def _integer(path: Path) -> bool:
-    from edgegate.edgetpu.flatbuffer import read_tflite
-    from edgegate.edgetpu.rules import computes_in_eight_bit
+    from edgegate.targets.flatbuffer import read_tflite
+    from edgegate.targets.edgetpu.rules import computes_in_eight_bit
     from edgegate.errors import InputError
 
     try:

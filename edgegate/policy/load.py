@@ -5,8 +5,9 @@ work starts, so a user fixes the file in one pass: only a file that cannot be re
 stops early. The top level, ``defaults:`` and each model are validated on their own, and
 every model whose entry (or what is left of it without the keys the schema refused) validates
 is resolved, so a bad unit in one model hides neither another model's bad ``deploy:`` nor its
-own. ``load_policy_checked`` returns what resolved together with the problems, for the run to
-add the targets' (``edgegate.targets.target_problems``) before raising one ``PolicyError``.
+own. Each ``targets:`` section is checked against its target's written form and parsed by the
+target (found through ``edgegate/target_registry.py``), its problems among the others.
+``load_policy_checked`` returns what resolved together with the problems.
 The line table stays here: each section of the returned ``Policy`` carries its own key and line.
 
 ``parse_recipe``, ``parse_dataset``, ... turn one section's YAML-like value into its frozen
@@ -15,6 +16,7 @@ value through the same schema, for code that makes a section outside a policy fi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import posixpath
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, cast, get_args
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from edgegate import units as q
 from edgegate.errors import PolicyError
@@ -46,7 +48,6 @@ from edgegate.policy.schema import (
 from edgegate.policy.sections import (
     DEFAULT_RECIPES,
     DEPLOY_SELECTORS,
-    TARGET_NAMES,
     Budget,
     BudgetMetric,
     Calibration,
@@ -64,6 +65,7 @@ from edgegate.policy.sections import (
 from edgegate.policy.problems import PolicyProblem, policy_error
 from edgegate.policy.yaml_reader import Loc, YamlDocument, YamlProblems, format_key, read_yaml
 from edgegate.status import Level
+from edgegate.target_registry import TargetKind, section_kinds
 
 Lines = Mapping[Loc, int]
 S = TypeVar("S", bound=BaseModel)
@@ -91,9 +93,13 @@ def _clean(msg: str) -> str:
     return msg
 
 
+# pydantic's "unknown key": of a model, and of a plain dataclass (a target's written form).
+_UNKNOWN_KEY = ("extra_forbidden", "unexpected_keyword_argument")
+
+
 def _message(err: Any) -> str:
     """What one pydantic error says to the user (its location is reported separately)."""
-    if err["type"] == "extra_forbidden":
+    if err["type"] in _UNKNOWN_KEY:
         return "unknown key (see docs/policy.md for the keys this section takes)"
     if err["type"] == "missing":
         return f"missing required key {err['loc'][-1]!r}"
@@ -211,7 +217,7 @@ def _add_schema_problems(error: ValidationError, at: Loc, lines: Lines, problems
         loc = at + tuple(err["loc"])
         data_loc, line = _line_for(loc, lines)
         # Report the key the user wrote: union branches add type names to pydantic's loc.
-        if err["type"] == "extra_forbidden":
+        if err["type"] in _UNKNOWN_KEY:
             data_loc, line = loc, lines.get(loc, line)
         found.append(_SchemaProblem(data_loc, err["type"], line, _message(err)))
     kept: list[_SchemaProblem] = []
@@ -224,7 +230,7 @@ def _add_schema_problems(error: ValidationError, at: Loc, lines: Lines, problems
         if not shadowed and p not in kept:
             kept.append(p)
     for p in kept:
-        problems.add(p.loc, p.line, p.message, about_the_key=p.kind == "extra_forbidden")
+        problems.add(p.loc, p.line, p.message, about_the_key=p.kind in _UNKNOWN_KEY)
 
 
 @dataclass(frozen=True)
@@ -422,7 +428,7 @@ def _resolve(
             at.pick("latency") or LatencySpec.model_validate({}), **at.written("latency")
         ),
         trust_code=bool(at.pick("trust_code")),
-        targets=_targets(entry.targets, d.targets, at.loc, lines),
+        targets=_targets(entry.targets, d.targets, at.loc, lines, problems),
         line=lines.get(at.loc),
         path_line=lines.get(at.loc + ("path",)),
     )
@@ -510,18 +516,50 @@ def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], b
 
 
 def _targets(
-    own: dict[str, dict[str, Any]] | None, inherited: dict[str, dict[str, Any]] | None, loc: Loc, lines: Lines
+    own: dict[str, dict[str, Any]] | None,
+    inherited: dict[str, dict[str, Any]] | None,
+    loc: Loc,
+    lines: Lines,
+    problems: _Problems,
 ) -> tuple[TargetSection, ...]:
-    """Each target the model's own ``targets:`` names, else the one ``defaults:`` names."""
+    """Each registered target the model's own ``targets:`` names, else the one ``defaults:``
+    names: validated against the target's written form, then parsed into its settings by the
+    target (quantities). A section with problems is left out, its problems added."""
     found = []
-    for name in TARGET_NAMES:
+    for kind in section_kinds():
         for start, written in ((loc, own), (("defaults",), inherited)):
-            if written and name in written:
-                at = start + ("targets", name)
-                text = json.dumps(written[name] or {}, sort_keys=True)
-                found.append(TargetSection(name, format_key(at), lines.get(at), text))
+            if written and kind.name in written:
+                at = start + ("targets", kind.name)
+                raw = written[kind.name] or {}
+                settings = _target_settings(kind, raw, at, lines, problems)
+                if settings is not None:
+                    text = json.dumps(raw, sort_keys=True)
+                    found.append(TargetSection(kind.name, format_key(at), lines.get(at), text, settings))
                 break
     return tuple(found)
+
+
+@functools.lru_cache(maxsize=None)
+def _written_form(written: type) -> TypeAdapter[Any]:
+    return TypeAdapter(written)
+
+
+def _target_settings(kind: TargetKind, raw: Any, at: Loc, lines: Lines, problems: _Problems) -> Any:
+    """One ``targets:`` section's settings; None (its problems added) when it has problems."""
+    assert kind.written is not None and kind.parse is not None  # section_kinds() have both
+    try:
+        _written_form(kind.written).validate_python(raw)
+    except ValidationError as e:
+        _add_schema_problems(e, at, lines, problems)
+        return None
+    key, line = format_key(at), lines.get(at) or 1
+    try:
+        return kind.parse(raw, key)
+    except PolicyError as e:  # one problem per line, each naming its key
+        problems.found += [PolicyProblem(problems.shown, line, p) for p in e.problems]
+    except ValueError as e:
+        problems.found.append(PolicyProblem(problems.shown, line, f"{key}: {e}"))
+    return None
 
 
 def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ...]:

@@ -26,8 +26,8 @@ from edgegate.policy.sections import (
     PruneSchedule,
     Scale,
     recipe_stages,
-    TARGET_NAMES,
 )
+from edgegate.target_registry import section_kinds
 
 
 class _Strict(BaseModel):
@@ -417,8 +417,8 @@ class ModelSettings(_Strict):
     latency: LatencySpec | None = None
     targets: dict[str, dict[str, Any]] | None = Field(
         None,
-        description="Devices the candidates are checked against, each with its budgets: compute (MACs), "
-        "mcu (TFLite Micro RAM), ethos-u (Arm Vela), gpu (LiteRT GPU delegate). See docs/targets.md.",
+        description="Devices the candidates are checked against, each with its budgets (the targets "
+        "registered in edgegate/target_registry.py). See docs/targets.md.",
     )
     trust_code: bool | None = Field(
         None, description="Allow Lambda layers / custom objects (runs model code)."
@@ -427,9 +427,10 @@ class ModelSettings(_Strict):
     @field_validator("targets")
     @classmethod
     def _known_targets(cls, v):
-        unknown = sorted(set(v or {}) - set(TARGET_NAMES))
+        names = [k.name for k in section_kinds()]
+        unknown = sorted(set(v or {}) - set(names))
         if unknown:
-            raise ValueError(f"unknown target {unknown[0]!r}; targets are {', '.join(TARGET_NAMES)}")
+            raise ValueError(f"unknown target {unknown[0]!r}; targets are {', '.join(names)}")
         return v
 
     @field_validator("recipes", mode="before")

@@ -23,7 +23,6 @@ from edgegate.status import Level
 CONVERSIONS = ("float32", "float16", "dynamic", "int8", "int16x8")
 TRAININGS = ("prune", "cluster", "qat")
 DEPLOY_SELECTORS = ("best", "smallest", "fastest", "most_accurate", "all")
-TARGET_NAMES = ("compute", "mcu", "ethos-u", "gpu")  # under targets:; the Edge TPU has its own key
 
 MetricName = Literal["top1", "topk", "mae", "mse", "rmse", "fidelity"]
 Objective = Literal["smallest", "fastest", "most_accurate"]
@@ -268,13 +267,14 @@ class Budget:
 
 @dataclass(frozen=True)
 class TargetSection:
-    """One ``targets:`` entry as written: each target parses (and validates) its own settings
-    (``targets/``), so the policy keeps the mapping as canonical JSON text (hashable, picklable)."""
+    """One ``targets:`` entry: validated against the target's written form and parsed into its
+    settings by the loader, through the target registry (``edgegate/target_registry.py``)."""
 
-    name: str  # one of TARGET_NAMES
+    name: str  # a registered target's name ("mcu")
     key: str  # "models[0].targets.mcu" or "defaults.targets.mcu"
     line: int | None
-    settings_json: str
+    settings_json: str  # the mapping as written, as canonical JSON text (the policy diff walks it)
+    settings: object = None  # the target's frozen settings (None only in a policy with problems)
 
 
 @dataclass(frozen=True)

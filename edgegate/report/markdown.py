@@ -21,6 +21,7 @@ from edgegate.results.codec import write_text_atomic
 from edgegate.results.model import PairedInterval
 from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
 from edgegate.status import Status
+from edgegate.target_registry import kind, kinds
 from edgegate.untrusted_text import html_text, md_cell, md_code, md_text, md_url
 
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "➖"}
@@ -160,10 +161,18 @@ def _url(url: str | None) -> str:
     return (md_url(url) or "") if url else ""
 
 
+def _target_part(name: str) -> str | None:
+    """``target:NAME``: that registered target's part of the report (``TargetKind.markdown``)."""
+    target = kind(name.removeprefix("target:")) if name.startswith("target:") else None
+    return target.markdown.read_text(encoding="utf-8") if target and target.markdown else None
+
+
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_template_dirs()),
+        loader=jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(_template_dirs()), jinja2.FunctionLoader(_target_part)]
+        ),
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -181,6 +190,7 @@ def _environment() -> jinja2.Environment:
         accuracy_vs_base=_safe(_accuracy_vs_base),
         accuracy_intervals=_safe(_accuracy_intervals),
         with_intervals=_with_intervals,
+        with_report=lambda candidates, target: [c for c in candidates if c.report(target) is not None],
         chart=_safe(mermaid_chart),
         # Untrusted text (names, labels, paths, messages that quote them), by where it stands:
         text=_safe(md_text),  # a heading, a list item, a paragraph
@@ -247,6 +257,7 @@ def render_markdown(run: RunResult, *, max_chars: int | None = None, details_url
             level=level,
             details_url=details_url,
             Status=Status,
+            target_parts=[k.name for k in kinds() if k.markdown is not None],
         )
         if max_chars is None or len(text) <= max_chars:
             return text

@@ -4,7 +4,8 @@
 each field against the model's own annotations, so a malformed or hostile file is refused
 with the path of the bad field (``models[0].candidates[2].size_bytes: expected an integer``),
 never a traceback or a half-read run. Schema 2 added ``skip_reason`` (schema 1 wrote a skip as
-an ``error`` starting with ``skipped:``); schema 1 files are still read.
+an ``error`` starting with ``skipped:``); schema 3 keeps each target's report in one slot,
+``targets`` (schemas 1 and 2 gave each target a field of its own). Older files are still read.
 """
 
 from __future__ import annotations
@@ -21,11 +22,20 @@ from typing import Any
 
 from edgegate.errors import OutputError, UsageError
 from edgegate.exception_text import first_line
-from edgegate.results.model import CandidateResult, RunResult
+from edgegate.results.model import CandidateResult, RunResult, TargetReports
+from edgegate.target_registry import kind, kinds
 
-SCHEMA = "edgegate.results/2"
-_READABLE = ("edgegate.results/1", SCHEMA)
+SCHEMA = "edgegate.results/3"
+_READABLE = ("edgegate.results/1", "edgegate.results/2", SCHEMA)
 _LEGACY_SKIP = "skipped: "
+# Schemas 1 and 2: a candidate's field for each target's report → the target's registered name.
+_LEGACY_TARGET_FIELDS = {
+    "edgetpu": "edgetpu",
+    "compute": "compute",
+    "mcu": "mcu",
+    "ethos_u": "ethos-u",
+    "gpu": "gpu",
+}
 MAX_BYTES = 64 * 1024 * 1024  # far above any real run; a bigger file is not ours
 
 
@@ -65,8 +75,10 @@ def decode_run(text: str | bytes) -> RunResult:
             f"schema: {_shown(schema)} is not a results schema this EdgeGate reads ({', '.join(_READABLE)})"
         )
     body = {k: v for k, v in data.items() if k != "schema"}
+    if schema != SCHEMA:
+        _one_target_slot(body)
     run = decode(RunResult, body, "")
-    return _upgrade(run) if schema != SCHEMA else run
+    return _upgrade(run) if schema == "edgegate.results/1" else run
 
 
 def write_results(run: RunResult, path: Path) -> None:
@@ -168,6 +180,8 @@ def decode(tp: Any, value: Any, path: str = "") -> Any:
         except (ValueError, TypeError):
             allowed = ", ".join(str(m.value) for m in tp)
             raise ValueError(f"{_where(path)}: {_shown(value)} is not one of {allowed}") from None
+    if tp is TargetReports:
+        return _decode_reports(value, path)
     if dataclasses.is_dataclass(tp):
         return _decode_dataclass(tp, value, path)
     if tp is bool:
@@ -202,6 +216,34 @@ def _decode_dataclass(tp: Any, value: Any, path: str) -> Any:
             continue
         kwargs[f.name] = decode(hints[f.name], value[f.name], sub)
     return tp(**kwargs)
+
+
+def _decode_reports(value: Any, path: str) -> TargetReports:
+    """Each target's report as the type its target declares; an unknown target is refused."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{_where(path)}: expected an object, got {_shown(value)}")
+    reports = TargetReports()
+    for name, report in value.items():
+        target = kind(name)
+        if target is None:
+            known = ", ".join(k.name for k in kinds())
+            raise ValueError(f"{_where(path)}: {_shown(name)} is not a target this EdgeGate knows ({known})")
+        reports[name] = decode(target.report, report, f"{path}.{name}")
+    return reports
+
+
+def _one_target_slot(body: dict[str, Any]) -> None:
+    """Schemas 1 and 2 → 3, in the JSON data: each candidate's per-target fields into ``targets``
+    (what is not a mapping is left for ``decode`` to refuse with its path)."""
+    models = body.get("models")
+    for model in models if isinstance(models, list) else ():
+        if not isinstance(model, dict):
+            continue
+        candidates = model.get("candidates")
+        for c in [model.get("reference"), *(candidates if isinstance(candidates, list) else ())]:
+            if isinstance(c, dict) and "targets" not in c:
+                legacy = {name: c.pop(f) for f, name in _LEGACY_TARGET_FIELDS.items() if f in c}
+                c["targets"] = {name: report for name, report in legacy.items() if report is not None}
 
 
 def _upgrade(run: RunResult) -> RunResult:

@@ -5,13 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from edgegate.checks import Check
-from edgegate.target_reports.compute import ComputeReport
-from edgegate.target_reports.edgetpu import EdgeTpuResult
-from edgegate.target_reports.ethos_u import EthosUReport
-from edgegate.target_reports.gpu import GpuReport
-from edgegate.target_reports.mcu import McuReport
 from edgegate.status import Status
 
 NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
@@ -77,6 +73,12 @@ class LayerError:
     hint: str = ""
 
 
+class TargetReports(dict[str, Any]):
+    """Each target's report by the target's registered name ("mcu", "ethos-u"): the one slot of a
+    candidate for them. Each report is the frozen dataclass its target declares
+    (``edgegate/target_registry.py``: ``KIND.report``); the codec reads each back as that type."""
+
+
 @dataclass(frozen=True)
 class CandidateResult:
     recipe: str  # the label in the report (recipe string unless named)
@@ -93,11 +95,7 @@ class CandidateResult:
     skip_reason: str | None = None  # not built on purpose (e.g. no training data): why; status SKIP
     not_runnable: str | None = None  # the stock interpreter cannot run it: accuracy and latency skip
     artifact: str | None = None  # where the .tflite was written (relative to --out)
-    edgetpu: EdgeTpuResult | None = None
-    compute: ComputeReport | None = None
-    mcu: McuReport | None = None
-    ethos_u: EthosUReport | None = None
-    gpu: GpuReport | None = None
+    targets: TargetReports = field(default_factory=TargetReports)  # what each target's analysis found
     target_lines: tuple[str, ...] = ()  # one line per target analysis: "MCU: arena 92.3 KiB · flash 55.9 KB"
     training: TrainingFigures | None = None
     worst_layers: tuple[LayerError, ...] = ()
@@ -107,6 +105,10 @@ class CandidateResult:
     @property
     def failed_checks(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.status.fails)
+
+    def report(self, target: str) -> Any | None:
+        """The report of the target of that name ("edgetpu"); None when it has none."""
+        return self.targets.get(target)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from edgegate.metrics.paired import NotPaired, paired_change
 from edgegate.results import Accuracy, BaseFigures, CandidateResult, ModelResult
-from edgegate.results.model import PairedInterval
+from edgegate.results.model import PairedInterval, TargetReports
 from edgegate.run.figures import CandidateFigures, ModelFigures
 from edgegate.run.jobs import AS_IS
 from edgegate.status import Status
@@ -55,11 +55,7 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
         skip_reason=c.skip_reason if c.error is None else None,
         not_runnable=c.not_runnable,
         artifact=str(c.path) if c.path else None,
-        edgetpu=c.targets.get("edgetpu"),
-        compute=c.targets.get("compute"),
-        mcu=c.targets.get("mcu"),
-        ethos_u=c.targets.get("ethos-u"),
-        gpu=c.targets.get("gpu"),
+        targets=_target_reports(m, c),
         target_lines=_target_lines(m, c),
         training=c.built.training if c.built else None,
         notes=c.built.notes if c.built else (),
@@ -138,6 +134,12 @@ def _target_checks(m: ModelFigures, label: str, c: CandidateFigures) -> tuple[Ch
         elif target.name in c.target_errors:
             checks += target.failed(c.target_errors[target.name], place)
     return tuple(checks)
+
+
+def _target_reports(m: ModelFigures, c: CandidateFigures) -> TargetReports:
+    """Each target's report, in the plan's order (the registry's)."""
+    names = [placed.target.name for placed in m.plan.targets]
+    return TargetReports((name, c.targets[name]) for name in names if name in c.targets)
 
 
 def _target_lines(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:

@@ -224,33 +224,27 @@ class CacheKeys:
         return (stable(spec, skip=tuple(written)), tuple(files))
 
     def _target_settings(self, target: Any) -> tuple[Any, ...]:
-        """A target's fields: its settings as values, a file it reads (the GPU target's
-        samples) by content, and for the Edge TPU the compiler it would run (by its bytes), not
-        the repository folder a relative compiler path is resolved in."""
-        from edgegate.targets.edgetpu import EdgeTpuTarget
+        """A target's fields: its settings as values, a file it reads (the GPU target's samples)
+        by content, and a field standing for files it reads (``Target.read_files``: the Edge TPU's
+        compiler) by those files' bytes, not by the field (the repository folder it is found in)."""
+        from edgegate.errors import EdgeGateError
 
+        try:
+            read = target.read_files()
+        except EdgeGateError as e:  # the analysis reports it, by name
+            raise Uncacheable(str(e)) from None
         if not dataclasses.is_dataclass(target):
             raise Uncacheable(f"the {target.title} target is not a frozen dataclass")
         parts: list[Any] = []
         for f in dataclasses.fields(target):
             value = getattr(target, f.name)
-            if isinstance(target, EdgeTpuTarget) and f.name == "root":
-                parts.append(("compiler", self._edgetpu_compiler(target)))
+            if f.name in read:
+                parts.append((f.name, self.content(read[f.name]) if read[f.name] is not None else "none"))
             elif isinstance(value, Path):
                 parts.append((f.name, self.content(value) if value.exists() else "absent"))
             else:
                 parts.append((f.name, stable(value)))
         return tuple(parts)
-
-    def _edgetpu_compiler(self, target: Any) -> str:
-        from edgegate.edgetpu.select import find_compiler
-        from edgegate.errors import EdgeGateError
-
-        try:
-            binary = find_compiler(target.settings.compiler, target.root)
-        except EdgeGateError as e:  # the analysis reports it, by name
-            raise Uncacheable(str(e)) from None
-        return "static rules" if binary is None else self.content(binary)
 
     # --- content ------------------------------------------------------------------------------
 

@@ -56,16 +56,13 @@ def select(options: CheckOptions, source: ChangeSource) -> Selection:
 
 
 def _checked_policy(options: CheckOptions, root: Path) -> Policy:
-    """The policy with its targets' settings checked; one ``PolicyError`` lists every problem."""
+    """The policy, its targets' settings checked; one ``PolicyError`` lists every problem."""
     from edgegate.errors import UsageError
     from edgegate.policy.load import load_policy_checked
     from edgegate.policy.problems import policy_error
-    from edgegate.targets import target_problems
 
     checked = load_policy_checked(options.policy or root / "edgegate.yml", root=root)
-    # The targets' settings are checked on what the loader resolved, problems or not: one error
-    # lists every problem of the file.
-    problems = [*checked.problems, *target_problems(checked.policy)]
+    problems = list(checked.problems)  # the targets' settings among them: one error lists them all
     if problems:
         from edgegate.changes.select import expand_targets_checked
 

@@ -30,7 +30,7 @@ from edgegate.policy.sections import ModelPolicy, Policy
 from edgegate.policy.trust import TRUST_DOC
 from edgegate.run.plan import ModelPlan
 from edgegate.targets import PlacedTarget
-from edgegate.targets.edgetpu import EdgeTpuTarget
+from edgegate.targets.edgetpu.target import EdgeTpuTarget
 
 # What the import system loads from a folder on sys.path: sources, bytecode, extension modules;
 # .pth and archives only when something adds them to the path (base code may).

@@ -14,7 +14,7 @@ run in different places:
    ``failed`` are written once, here, over the target's ``places``.
 
 A target is a frozen dataclass holding its policy settings, so a job can carry it to a worker.
-Adding a target is one module here plus its settings section in ``policy/`` (see
+Adding a target is one folder here plus one line in ``edgegate/target_registry.py`` (see
 docs/architecture.md).
 """
 
@@ -55,6 +55,12 @@ class Target(abc.ABC, Generic[Report]):
     def needs_base(self) -> bool:
         """Whether its checks compare with the base version (then the base is analyzed too)."""
         return False
+
+    def read_files(self) -> dict[str, Path | None]:
+        """Files the analysis reads besides the model, by the field of the target they stand for
+        (a cache key holds their bytes instead of that field; None: that field reads none).
+        ``EdgeGateError`` when they cannot be found (the analysis reports it)."""
+        return {}
 
     @abc.abstractmethod
     def analyze(self, model: Path) -> Report:

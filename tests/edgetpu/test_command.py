@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from edgegate.cli.edgetpu import edgetpu
-from edgegate.edgetpu.interface import EdgeTpuResult
+from edgegate.targets.edgetpu.interface import EdgeTpuResult
 from edgegate.results.codec import decode
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edgegate.edgetpu.compiled import CompiledModelAnalyzer
-from edgegate.edgetpu.interface import AFTER_CUT, BAD_TYPE, MAPPED, UNSPECIFIED, UNSUPPORTED
+from edgegate.targets.edgetpu.compiled import CompiledModelAnalyzer
+from edgegate.targets.edgetpu.interface import AFTER_CUT, BAD_TYPE, MAPPED, UNSPECIFIED, UNSUPPORTED
 from edgegate.errors import InputError
 
 

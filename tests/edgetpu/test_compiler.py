@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from edgegate.edgetpu.compiler import CompilerAnalyzer, parse_stdout
-from edgegate.edgetpu.interface import AFTER_CUT, BAD_TYPE, MAPPED, UNSPECIFIED, UNSUPPORTED
+from edgegate.targets.edgetpu.compiler import CompilerAnalyzer, parse_stdout
+from edgegate.targets.edgetpu.interface import AFTER_CUT, BAD_TYPE, MAPPED, UNSPECIFIED, UNSUPPORTED
 from edgegate.errors import InputError
 
 V16_HEADER = """Edge TPU Compiler version 16.0.384591198

@@ -7,8 +7,8 @@ import pytest
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
-from edgegate.edgetpu.flatbuffer import read_tflite
-from edgegate.edgetpu.static import StaticAnalyzer
+from edgegate.targets.flatbuffer import read_tflite
+from edgegate.targets.edgetpu.static import StaticAnalyzer
 from edgegate.errors import InputError
 
 NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if isinstance(v, int)}

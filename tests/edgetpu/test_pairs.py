@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from edgegate.edgetpu.compiled import CompiledModelAnalyzer, is_partition
-from edgegate.edgetpu.flatbuffer import read_tflite
-from edgegate.edgetpu.static import StaticAnalyzer
+from edgegate.targets.edgetpu.compiled import CompiledModelAnalyzer, is_partition
+from edgegate.targets.flatbuffer import read_tflite
+from edgegate.targets.edgetpu.static import StaticAnalyzer
 
 PAIRS = Path(__file__).resolve().parents[2].parent / "shared" / "edgetpu-pairs"
 ABSENT = (

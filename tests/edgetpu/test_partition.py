@@ -11,14 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from edgegate.edgetpu import graph
-from edgegate.edgetpu.compiled import CompiledModelAnalyzer
-from edgegate.edgetpu.flatbuffer import read_tflite
-from edgegate.edgetpu.interface import AFTER_CUT, BAD_TYPE, MAPPED, UNSPECIFIED, UNSUPPORTED, EdgeTpuResult
-from edgegate.edgetpu.static import StaticAnalyzer
+from edgegate.targets.edgetpu import graph
+from edgegate.targets.edgetpu.compiled import CompiledModelAnalyzer
+from edgegate.targets.flatbuffer import read_tflite
+from edgegate.targets.edgetpu.interface import (
+    AFTER_CUT,
+    BAD_TYPE,
+    MAPPED,
+    UNSPECIFIED,
+    UNSUPPORTED,
+    EdgeTpuResult,
+)
+from edgegate.targets.edgetpu.static import StaticAnalyzer
 from edgegate.policy.load import parse_edgetpu
 from edgegate.status import Status
-from edgegate.targets.edgetpu import edgetpu_checks
+from edgegate.targets.edgetpu.target import edgetpu_checks
 
 
 Corpus = Callable[[str], Path]  # the ``model`` fixture: corpus name -> converted .tflite

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgegate.edgetpu.select import analyze, why_never_compiles
+from edgegate.targets.edgetpu.select import analyze, why_never_compiles
 from edgegate.errors import InputError
 from edgegate.policy.load import parse_edgetpu
 from edgegate.policy.sections import Recipe

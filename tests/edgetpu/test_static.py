@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgegate.edgetpu.interface import (
+from edgegate.targets.edgetpu.interface import (
     AFTER_CUT,
     BAD_RANK,
     BAD_TYPE,
@@ -18,8 +18,8 @@ from edgegate.edgetpu.interface import (
     UNSPECIFIED,
     UNSUPPORTED,
 )
-from edgegate.edgetpu.flatbuffer import read_tflite
-from edgegate.edgetpu.static import StaticAnalyzer
+from edgegate.targets.flatbuffer import read_tflite
+from edgegate.targets.edgetpu.static import StaticAnalyzer
 
 
 def static(path, compiler=16, runtime=None):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edgegate.edgetpu.static import StaticAnalyzer
+from edgegate.targets.edgetpu.static import StaticAnalyzer
 from edgegate.policy.load import parse_edgetpu
-from edgegate.targets.edgetpu import edgetpu_checks
+from edgegate.targets.edgetpu.target import edgetpu_checks
 from edgegate.status import Status
 
 KEY = "models[0].edgetpu"
@@ -97,7 +97,7 @@ def test_more_partitions_than_allowed(model):
 
 
 def test_min_mapped_is_skipped_for_compiled_input(model):
-    from edgegate.edgetpu.compiled import CompiledModelAnalyzer
+    from edgegate.targets.edgetpu.compiled import CompiledModelAnalyzer
 
     r = CompiledModelAnalyzer().analyze(model("leaky_relu_middle_edgetpu"))
     assert checks(r, level="error", min_mapped="50%")["edgetpu.min_mapped"].status == Status.SKIP

@@ -54,6 +54,6 @@ def test_a_custom_op_model_gets_size_and_static_checks_and_says_why_the_rest_ski
     assert checks["size"].status == Status.PASS
     for name in ("latency", "accuracy"):
         assert checks[name].status == Status.SKIP and "Igamma" in checks[name].message
-    assert c.edgetpu is not None and checks["edgetpu.compiles"].status != Status.SKIP
+    assert c.report("edgetpu") is not None and checks["edgetpu.compiles"].status != Status.SKIP
     assert c.latency_ms is None and c.accuracy is None
     assert m.status != Status.ERROR

@@ -19,10 +19,8 @@ import pytest
 from edgegate.policy.diff import WEAKENS, PolicyChange, changes_between, policy_changes
 from edgegate.policy.load import load_policy
 from edgegate.policy.schema import ModelEntry, ModelSettings
-from edgegate.targets.compute import ComputeSettings
-from edgegate.targets.ethos_u import EthosUSettings, VsBase
-from edgegate.targets.gpu import GpuSettings
-from edgegate.targets.mcu import McuSettings
+from edgegate.target_registry import kind, section_kinds
+from edgegate.targets.ethos_u.target import EthosUSettings, VsBase
 
 # Every section written, most keys away from their defaults, so that changing one shows.
 SETTINGS: dict[str, Any] = {
@@ -162,18 +160,16 @@ TARGET_KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("ethos-u", "vs_base.flash"): ("vs_base.flash", "50%"),
     ("ethos-u", "vs_base.latency"): ("vs_base.latency", "50%"),
 }
-SETTINGS_CLASSES = {
-    "compute": ComputeSettings,
-    "mcu": McuSettings,
-    "gpu": GpuSettings,
-    "ethos-u": EthosUSettings,
-}
 
 
 def parse_target(name: str, raw: dict[str, Any]) -> Any:
-    if name == "ethos-u":
-        return EthosUSettings.from_policy(raw)
-    return SETTINGS_CLASSES[name].parse(raw)  # type: ignore[attr-defined]
+    found = kind(name)
+    assert found is not None and found.parse is not None
+    return found.parse(raw, f"targets.{name}")
+
+
+# Every registered target with a targets: section, by its settings class: a new one is walked too.
+SETTINGS_CLASSES = {k.name: type(parse_target(k.name, {})) for k in section_kinds()}
 
 
 # --- walking the schema ---------------------------------------------------------------------------

@@ -89,7 +89,10 @@ def test_a_pr_run_never_executes_the_compiler_its_policy_names(repo, tmp_path):
     assert any("'tools/evil.sh' names a program" in n for n in run.notes)
     assert any("size budget 80 KB → 200 KB, level error → warn" in c for c in run.policy_changes)
     (m,) = run.models
-    assert m.candidates[0].edgetpu is not None and m.candidates[0].edgetpu.analyzer == "static"
+    assert (
+        m.candidates[0].report("edgetpu") is not None
+        and m.candidates[0].report("edgetpu").analyzer == "static"
+    )
     # Locally the working tree is trusted: the same run executes the script.
     real_run(CheckOptions(repo=repo.root, base="main", latency=False))
     assert sentinel.exists()

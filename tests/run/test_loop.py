@@ -285,7 +285,7 @@ def test_the_parent_side_of_a_run_imports_no_tensorflow():
 
     code = (
         "import sys; import edgegate.run, edgegate.run.loop, edgegate.run.jobs, edgegate.run.assemble, "
-        "edgegate.run.pool_runner, edgegate.targets.edgetpu; "
+        "edgegate.run.pool_runner, edgegate.targets.edgetpu.target; "
         "print(sorted(m for m in ('tensorflow', 'tf_keras', 'tensorflow_model_optimization') if m in sys.modules))"
     )
     root = Path(__file__).resolve().parents[2]

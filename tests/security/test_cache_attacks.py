@@ -103,7 +103,7 @@ def results(path: Path) -> dict[str, Any]:
 def compute_total(run: dict[str, Any]) -> int:
     (model,) = run["models"]
     (candidate,) = model["candidates"]
-    return candidate["compute"]["total"]
+    return candidate["targets"]["compute"]["total"]
 
 
 def compute_entry(cache: Path) -> Path:

@@ -220,7 +220,7 @@ def test_every_hostile_name_reached_the_results(results):
     by_name = {m.name: m for m in results.models}
     hostile = by_name[MODEL_NAME]
     assert hostile.path == FILE_NAME
-    tensor = next(c for c in hostile.candidates if c.edgetpu).edgetpu.rejection
+    tensor = next(c for c in hostile.candidates if c.report("edgetpu")).report("edgetpu").rejection
     assert TENSOR_NAME.format(i=0).splitlines()[0] in tensor  # the name as the analyzer quotes it
     assert "<details open><img src=x onerror=alert(1)> @octocat #9 |k| ## fake" in by_name["layers"].error
     assert {c.recipe for c in by_name["labels"].candidates} == {LABEL, CODE_LABEL}

@@ -34,6 +34,8 @@ from edgegate.publishers.job_summary import JobSummaryPublisher
 from edgegate.report.markdown import _chart_label, mermaid_chart, render_markdown
 from edgegate.results import ResultsFileError, RunResult, read_results
 from edgegate.results.codec import SCHEMA, encode_run
+from edgegate.results.model import TargetReports
+from edgegate.target_registry import kinds
 from edgegate.untrusted_text import visible
 from tests.github.conftest import BOT, FakeGitHub, actions_env, load_event
 from tests.gitrepo import edgegate_cli as edgegate
@@ -61,6 +63,8 @@ def _filled(tp: Any, *, intervals: bool) -> Any:
     """A value of ``tp``; optional text left out (its presence changes what renders: it is
     planted on its own), optional intervals only when ``intervals``."""
     origin = typing.get_origin(tp)
+    if tp is TargetReports:  # every registered target's report, each filled
+        return TargetReports({k.name: _filled(k.report, intervals=intervals) for k in kinds()})
     if origin in (typing.Union, types.UnionType):
         options = [t for t in typing.get_args(tp) if t is not type(None)]
         if options == [str] or (not intervals and getattr(options[0], "__name__", "") == "PairedInterval"):
@@ -101,6 +105,8 @@ def _optional_text(tp: Any) -> list[tuple[str, ...]]:
             found += [(f.name, 0, *p) for p in _optional_text(typing.get_args(t)[0])]
         elif dataclasses.is_dataclass(t):
             found += [(f.name, *p) for p in _optional_text(t)]
+        elif t is TargetReports:
+            found += [(f.name, k.name, *p) for k in kinds() for p in _optional_text(k.report)]
     return found
 
 
@@ -311,6 +317,8 @@ def test_forged_recipe_labels_are_reduced_and_cut_in_the_chart():
 
 def test_publish_posts_a_forged_drop_unpaired_as_text(tmp_path):
     data = json.loads(encode_run(_filled(RunResult, intervals=False)))
+    # publish posts only results of the PR's current head (the pull_request event's head sha).
+    data["head"]["sha"] = load_event("pull_request_opened")["pull_request"]["head"]["sha"]
     plain, forged = tmp_path / "plain.json", tmp_path / "forged.json"
     place = ("models", 0, "candidates", 0, "accuracy", "drop_unpaired")
     plain.write_text(json.dumps(_planted(data, place, "the samples differ")), encoding="utf-8")

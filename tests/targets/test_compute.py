@@ -9,7 +9,7 @@ import pytest
 
 from edgegate.errors import InputError
 from edgegate.status import Level, Status
-from edgegate.targets.compute import (
+from edgegate.targets.compute.target import (
     ComputeSettings,
     ComputeTarget,
     count,
@@ -18,7 +18,7 @@ from edgegate.targets.compute import (
     parse_macs_change,
 )
 from edgegate.targets.interface import AS_IS, PolicyPlace
-from edgegate.edgetpu.flatbuffer import read_tflite
+from edgegate.targets.flatbuffer import read_tflite
 
 WHERE = PolicyPlace("models[0].targets.compute", 12)
 

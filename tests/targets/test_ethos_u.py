@@ -25,10 +25,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from edgegate.errors import InputError, PolicyError
 from edgegate.status import Status
-from edgegate.targets import _vela
-from edgegate.targets._vela import VelaError
+from edgegate.targets.ethos_u import vela as _vela
+from edgegate.targets.ethos_u.vela import VelaError
 from edgegate.targets.child_process import child_env
-from edgegate.targets.ethos_u import EthosUReport, EthosUSettings, EthosUTarget, VsBase
+from edgegate.targets.ethos_u.target import EthosUReport, EthosUSettings, EthosUTarget, VsBase
 from edgegate.targets.interface import AS_IS, PolicyPlace
 from edgegate.units import parse_change
 
@@ -618,8 +618,8 @@ def test_a_cpu_op_missing_from_the_source_counts_against_the_npu(
     """The NPU share is never overstated: Vela's real output, its CPU op renamed so no source op matches."""
     from ai_edge_litert.tools import flatbuffer_utils
 
-    from edgegate.edgetpu.flatbuffer import read_tflite
-    from edgegate.targets.ethos_u import build_report
+    from edgegate.targets.flatbuffer import read_tflite
+    from edgegate.targets.ethos_u.target import build_report
 
     assert real_run.compiled is not None and real_run.summary_csv is not None
     (tmp_path / "out.tflite").write_bytes(real_run.compiled)

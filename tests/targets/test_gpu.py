@@ -21,9 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from edgegate.errors import InputError
 from edgegate.policy.load import parse_dataset
 from edgegate.status import Status
-from edgegate.targets import gpu_analyzer
+from edgegate.targets.gpu import analyzer as gpu_analyzer
 from edgegate.target_reports.gpu import GpuFallback, GpuReport
-from edgegate.targets.gpu import FP16_MAX, GpuSettings, GpuTarget
+from edgegate.targets.gpu.target import FP16_MAX, GpuSettings, GpuTarget
 from edgegate.targets.interface import AS_IS, PolicyPlace
 
 WHERE = PolicyPlace("models[0].targets.gpu", 7)
@@ -183,7 +183,7 @@ def test_installed_checker_passes_the_canary_so_edgegates_rules_decide(models):
 def test_checker_output_in_the_format_of_a_build_with_gpu_rules(models):
     """The live checker's format (model_analyzer.cc; strings TensorFlow's analyzer_test asserts),
     laid into the real output of the installed analyzer for the same model."""
-    from edgegate.edgetpu.flatbuffer import read_tflite
+    from edgegate.targets.flatbuffer import read_tflite
 
     so = gpu_analyzer._analyzer_extension()
     assert so is not None
@@ -282,7 +282,7 @@ def test_int8_model_is_taken_whole(models):
 
 
 def test_float16_weights_behind_dequantize_count_as_constants(models):
-    from edgegate.edgetpu.flatbuffer import read_tflite
+    from edgegate.targets.flatbuffer import read_tflite
 
     assert "DEQUANTIZE" in {op.op for op in read_tflite(models["float16"]).operators}
     report = target().analyze(models["float16"])
@@ -437,7 +437,7 @@ def test_report_survives_pickling_for_the_worker(models):
 
 def test_analysis_never_imports_tensorflow(models):
     code = (
-        "import sys; from pathlib import Path; from edgegate.targets.gpu import GpuSettings, GpuTarget; "
+        "import sys; from pathlib import Path; from edgegate.targets.gpu.target import GpuSettings, GpuTarget; "
         f"r = GpuTarget(GpuSettings()).analyze(Path({str(models['argmax'])!r})); "
         "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; print(r.ops_delegated)"
     )

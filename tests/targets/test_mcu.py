@@ -19,9 +19,9 @@ import pytest
 from edgegate.errors import InputError
 from edgegate.status import Level, Status
 from edgegate.targets.interface import AS_IS, PolicyPlace
-from edgegate.targets.mcu import McuReport, McuSettings, McuTarget, _Child
+from edgegate.targets.mcu.target import McuReport, McuSettings, McuTarget, _Child
 from edgegate.units import parse_change
-from edgegate.edgetpu.flatbuffer import read_tflite
+from edgegate.targets.flatbuffer import read_tflite
 
 ROOT = Path(__file__).resolve().parents[2]
 WHERE = PolicyPlace("models[0].targets.mcu", 7)
@@ -262,7 +262,7 @@ def test_child_survives_its_crashes(models, tmp_path):
 def test_tflm_runs_only_in_children(models):
     """The parent never imports TFLite Micro or TensorFlow, neither at import nor during analyze."""
     code = (
-        "import sys; from pathlib import Path; from edgegate.targets import mcu, compute; "
+        "import sys; from pathlib import Path; from edgegate.targets.mcu import target as mcu; from edgegate.targets.compute import target as compute; "
         "before = {m for m in ('tflite_micro', 'tensorflow') if m in sys.modules}; "
         f"r = mcu.McuTarget().analyze(Path({str(models('conv_stack_int8'))!r})); "
         "after = {m for m in ('tflite_micro', 'tensorflow') if m in sys.modules}; "
@@ -365,7 +365,7 @@ def test_settings_parse():
 
 def test_damaged_files_give_an_input_error_or_a_report(models, tmp_path):
     """Bytes flipped at random: never a traceback, never a dead parent (a fixed seed, 20 files)."""
-    from edgegate.targets.compute import ComputeReport, ComputeTarget
+    from edgegate.targets.compute.target import ComputeReport, ComputeTarget
 
     import random
 
@@ -393,7 +393,7 @@ def test_damaged_files_give_an_input_error_or_a_report(models, tmp_path):
 
 
 def test_a_model_over_the_arena_cap_is_refused_as_such(models, monkeypatch):
-    import edgegate.targets.mcu as mcu
+    import edgegate.targets.mcu.target as mcu
 
     monkeypatch.setattr(mcu, "ARENA_CAP", 4096)  # conv_stack_int8 needs 6,912 bytes
     report = McuTarget().analyze(models("conv_stack_int8"))
@@ -427,7 +427,7 @@ def test_a_tensor_no_arena_can_hold_gets_no_arena_figure(models, tmp_path):
 
 
 def test_an_arena_smaller_than_a_tensor_is_not_believed(models, tmp_path, monkeypatch):
-    import edgegate.targets.mcu as mcu
+    import edgegate.targets.mcu.target as mcu
 
     # Past the first check, TFLM measures it (raising=False: without the guard the test still runs).
     monkeypatch.setattr(mcu, "_beyond_any_arena", lambda model: None, raising=False)

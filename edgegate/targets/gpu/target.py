@@ -279,7 +279,7 @@ class GpuTarget(Target[GpuReport]):
         return self.settings.vs_base
 
     def analyze(self, model: Path) -> GpuReport:
-        from edgegate.targets.gpu_analyzer import analyze
+        from edgegate.targets.gpu.analyzer import analyze
 
         root = Path(self.repository) if self.repository is not None else None
         return analyze(model, self.settings, self.data, root)

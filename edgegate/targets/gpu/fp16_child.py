@@ -2,7 +2,7 @@
 
 The model is a pull request's: a WHILE loop whose condition is always true, tensors of
 gigabytes, a kernel that crashes. So LiteRT's interpreter never runs it in an EdgeGate
-process: ``gpu_analyzer.observe_fp16`` starts ``python -I gpu_fp16_child.py JOB`` in a private
+process: ``gpu_analyzer.observe_fp16`` starts ``python -I fp16_child.py JOB`` in a private
 folder under ``child_process.run_child``'s time and memory limits, and reads one JSON object.
 
 It imports only the standard library, numpy and ``ai_edge_litert`` (never EdgeGate).

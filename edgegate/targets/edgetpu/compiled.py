@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgegate.edgetpu import graph as dataflow
-from edgegate.edgetpu import oplog
-from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
-from edgegate.edgetpu.interface import (
+from edgegate.targets.edgetpu import graph as dataflow
+from edgegate.targets.edgetpu import oplog
+from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
+from edgegate.targets.edgetpu.interface import (
     AFTER_CUT,
     MAPPED,
     UNSPECIFIED,
@@ -24,8 +24,8 @@ from edgegate.edgetpu.interface import (
     EdgeTpuResult,
 )
 from edgegate.target_reports.edgetpu import OpMapping
-from edgegate.edgetpu.rules import Finding, evaluate_op
-from edgegate.edgetpu.static import make_target
+from edgegate.targets.edgetpu.rules import Finding, evaluate_op
+from edgegate.targets.edgetpu.static import make_target
 from edgegate.errors import InputError
 
 EDGETPU_CUSTOM_OP = "edgetpu-custom-op"

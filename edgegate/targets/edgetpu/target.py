@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from edgegate.edgetpu.interface import EdgeTpuResult
-from edgegate.edgetpu.select import why_never_compiles
+from edgegate.targets.edgetpu.interface import EdgeTpuResult
+from edgegate.targets.edgetpu.select import why_never_compiles
 from edgegate.policy.sections import EdgeTpuSettings
 from edgegate.checks import Check, Place, all_on, budget, percent, share, within
 from edgegate.status import Level, Status
@@ -152,8 +152,14 @@ class EdgeTpuTarget(Target[EdgeTpuResult]):
     def never_applies(self, conversion: Conversion) -> str | None:
         return None if conversion == AS_IS else why_never_compiles(conversion)
 
+    def read_files(self) -> dict[str, Path | None]:
+        """The compiler it runs, found through ``root`` (None: the static rules)."""
+        from edgegate.targets.edgetpu.select import find_compiler
+
+        return {"root": find_compiler(self.settings.compiler, self.root)}
+
     def analyze(self, model: Path) -> EdgeTpuResult:
-        from edgegate.edgetpu.select import analyze
+        from edgegate.targets.edgetpu.select import analyze
 
         return analyze(model, self.settings, self.root)
 

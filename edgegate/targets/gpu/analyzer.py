@@ -27,7 +27,7 @@ fp16: the model runs on LiteRT's CPU interpreter with ``experimental_preserve_al
 (and without the XNNPACK delegate, which would hide intermediate tensors) on the model's eval
 samples, read through ``datasets/`` as evaluation reads them, or on seeded random inputs when
 there are none; each op output's largest magnitude is kept. The model is the pull request's,
-so it runs in a child process (``gpu_fp16_child.py``) under the time limit (``timeout_s``) and
+so it runs in a child process (``fp16_child.py``) under the time limit (``timeout_s``) and
 memory limit every child of this analysis gets (``child_process.run_child``), and only after
 the sizes its tensors declare are checked: a model that cannot run within them is reported as
 not observed, with the reason, never a pass and never a hung worker.
@@ -45,14 +45,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel, parse_tflite
+from edgegate.targets.flatbuffer import OperatorInfo, TensorInfo, TfliteModel, parse_tflite
 from edgegate.errors import InputError
 from edgegate.exception_text import bounded, first_line
 from edgegate.model_files import is_lfs_pointer
 from edgegate.target_reports.gpu import Fp16Risk, GpuFallback, GpuReport
 from edgegate.targets.child_process import child_env, death, run_child
-from edgegate.targets.gpu import FP16_MAX, NEAR_FACTOR, GpuSettings
-from edgegate.targets.mcu import activation_bytes
+from edgegate.targets.gpu.target import FP16_MAX, NEAR_FACTOR, GpuSettings
+from edgegate.targets.mcu.target import activation_bytes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from edgegate.policy.sections import Dataset
 
 RANDOM_SAMPLES = 8  # inputs the fp16 observation draws when the run gives no samples
-FP16_CHILD = Path(__file__).with_name("gpu_fp16_child.py")
+FP16_CHILD = Path(__file__).with_name("fp16_child.py")
 # Bounds of the fp16 observation (a PR's model declares its tensors' sizes; nothing trusts them):
 MAX_INPUT_BYTES, MAX_INPUT_SHOWN = 256 << 20, "256 MiB"  # one sample of all its inputs
 MAX_TENSOR_BYTES, MAX_TENSOR_SHOWN = 1 << 30, "1 GiB"  # all its non-constant tensors (every one is kept)
@@ -711,7 +711,7 @@ def observe_fp16(
 ) -> tuple[tuple[Fp16Risk, ...], tuple[Fp16Risk, ...], int, str]:
     """Ops whose outputs exceed float16's range, and those near it; samples used; what they were.
 
-    The model runs in ``gpu_fp16_child.py`` under the analysis's time limit and memory limit,
+    The model runs in ``fp16_child.py`` under the analysis's time limit and memory limit,
     after its declared tensors are checked against ``MAX_INPUT_BYTES`` / ``MAX_TENSOR_BYTES``;
     when it cannot run, the source says why (``not observed: could not run: ...``).
     ``InputError`` naming the data when the eval data is unusable (read through ``datasets/``).

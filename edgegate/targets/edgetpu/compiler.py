@@ -19,10 +19,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgegate.edgetpu import hints, oplog
-from edgegate.edgetpu.compiled import explain_compiled, is_partition
-from edgegate.edgetpu.flatbuffer import TfliteModel, read_tflite
-from edgegate.edgetpu.interface import (
+from edgegate.targets.edgetpu import hints, oplog
+from edgegate.targets.edgetpu.compiled import explain_compiled, is_partition
+from edgegate.targets.flatbuffer import TfliteModel, read_tflite
+from edgegate.targets.edgetpu.interface import (
     AFTER_CUT,
     MAPPED,
     UNSPECIFIED,
@@ -30,7 +30,7 @@ from edgegate.edgetpu.interface import (
     EdgeTpuResult,
 )
 from edgegate.target_reports.edgetpu import OpMapping
-from edgegate.edgetpu.rules import DEFAULT_RUNTIME, Target, evaluate_op, introduced_in
+from edgegate.targets.edgetpu.rules import DEFAULT_RUNTIME, Target, evaluate_op, introduced_in
 from edgegate.errors import InputError
 from edgegate.workers.lifetime import child_options
 

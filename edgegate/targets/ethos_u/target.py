@@ -20,12 +20,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from edgegate.edgetpu.flatbuffer import TfliteModel, parse_tflite, read_tflite
+from edgegate.targets.flatbuffer import TfliteModel, parse_tflite, read_tflite
 from edgegate.errors import InputError, PolicyError
 from edgegate.checks import Check, Place, all_on, budget, growth, share
 from edgegate.status import Level, Status
-from edgegate.targets import _vela
-from edgegate.targets._vela import VelaError
+from edgegate.targets.ethos_u import vela as _vela
+from edgegate.targets.ethos_u.vela import VelaError
 from edgegate.targets.child_process import death
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change, format_ms, parse_accuracy, parse_change, parse_duration_ms, parse_size

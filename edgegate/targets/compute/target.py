@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
-from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
+from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.status import Level, Status
 from edgegate.targets.interface import Conversion, PolicyPlace, Target
 from edgegate.units import Change

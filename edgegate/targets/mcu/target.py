@@ -35,7 +35,7 @@ from pathlib import Path
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Mapping, TypeVar
 
-from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
+from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
 from edgegate.python_child import start_python
 from edgegate.status import Level, Status

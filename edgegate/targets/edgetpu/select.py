@@ -13,11 +13,11 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from edgegate.edgetpu.compiled import CompiledModelAnalyzer, is_compiled
-from edgegate.edgetpu.compiler import CompilerAnalyzer
-from edgegate.edgetpu.flatbuffer import read_tflite
-from edgegate.edgetpu.interface import EdgeTpuResult
-from edgegate.edgetpu.static import StaticAnalyzer
+from edgegate.targets.edgetpu.compiled import CompiledModelAnalyzer, is_compiled
+from edgegate.targets.edgetpu.compiler import CompilerAnalyzer
+from edgegate.targets.flatbuffer import read_tflite
+from edgegate.targets.edgetpu.interface import EdgeTpuResult
+from edgegate.targets.edgetpu.static import StaticAnalyzer
 from edgegate.errors import InputError
 from edgegate.policy.sections import EdgeTpuSettings
 

@@ -22,10 +22,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable
 
-from edgegate.edgetpu import graph as dataflow
-from edgegate.edgetpu import hints
-from edgegate.edgetpu.flatbuffer import OperatorInfo, TensorInfo, TfliteModel
-from edgegate.edgetpu.interface import (
+from edgegate.targets.edgetpu import graph as dataflow
+from edgegate.targets.edgetpu import hints
+from edgegate.targets.flatbuffer import OperatorInfo, TensorInfo, TfliteModel
+from edgegate.targets.edgetpu.interface import (
     BAD_RANK,
     BAD_TYPE,
     BAD_VERSION,
@@ -136,7 +136,7 @@ class _Support:
 @lru_cache(maxsize=1)
 def op_table() -> dict[str, tuple[_Support, ...]]:
     """Coral's supported-operation table (``ops.json``), by TFLite builtin name."""
-    data = json.loads(resources.files("edgegate.edgetpu").joinpath("ops.json").read_text())
+    data = json.loads(resources.files("edgegate.targets.edgetpu").joinpath("ops.json").read_text())
     table: dict[str, list[_Support]] = {}
     for row in data["ops"]:
         table.setdefault(row["tflite_builtin"], []).append(
@@ -147,7 +147,7 @@ def op_table() -> dict[str, tuple[_Support, ...]]:
 
 @lru_cache(maxsize=1)
 def _versions() -> dict:
-    return json.loads(resources.files("edgegate.edgetpu").joinpath("op_versions.json").read_text())
+    return json.loads(resources.files("edgegate.targets.edgetpu").joinpath("op_versions.json").read_text())
 
 
 def _tf(version: str) -> tuple[int, ...]:

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgegate.edgetpu import graph as dataflow
-from edgegate.edgetpu import oplog
-from edgegate.edgetpu.flatbuffer import OperatorInfo, TfliteModel, read_tflite
-from edgegate.edgetpu.interface import AFTER_CUT, EdgeTpuAnalyzer, EdgeTpuResult
+from edgegate.targets.edgetpu import graph as dataflow
+from edgegate.targets.edgetpu import oplog
+from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
+from edgegate.targets.edgetpu.interface import AFTER_CUT, EdgeTpuAnalyzer, EdgeTpuResult
 from edgegate.target_reports.edgetpu import OpMapping
-from edgegate.edgetpu.rules import (
+from edgegate.targets.edgetpu.rules import (
     DEFAULT_RUNTIME,
     MAX_RUNTIME,
     Finding,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-from edgegate.edgetpu.flatbuffer import TfliteModel
+from edgegate.targets.flatbuffer import TfliteModel
 
 
 @dataclass(frozen=True)

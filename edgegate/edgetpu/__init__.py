@@ -1,1 +1,0 @@
-"""Edge TPU compilability checks (static prediction, real compiler, compiled-model reader)."""
