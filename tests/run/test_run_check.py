@@ -128,7 +128,8 @@ def test_run_check_gates_a_tflite_over_an_injected_change_source_and_runner(tmp_
     assert model.name == "dense" and model.error is None
     (candidate,) = model.candidates
     assert candidate.size_bytes == len(dense_tflite)
-    assert candidate.compute is not None and candidate.compute.total == 32
+    compute = candidate.report("compute")
+    assert compute is not None and compute.total == 32
     assert candidate.latency_ms is not None and candidate.latency_ms > 0
     checks = {c.name: c.status for c in candidate.checks}
     assert checks["size"] == Status.PASS and checks["compute.macs"] == Status.FAIL
