@@ -6,20 +6,20 @@ secrets in their environment (``workers/environment.py``), but defence in depth 
 must not trust that: every outcome is scrubbed of the values of the parent's secret-looking
 variables (``TOKEN``, ``SECRET``, ``PASSWORD``, ``KEY``, ... in the name), in the forms a secret
 travels in: as it is, URL-encoded, JSON-escaped, and base64 at any alignment (a token inside a
-longer base64 text such as git's ``AUTHORIZATION: basic …`` header). A pure leaf: it imports
-nothing from EdgeGate and reads no environment of its own.
+longer base64 text such as git's ``AUTHORIZATION: basic …`` header). A leaf: it imports only
+the leaf ``text_walk.py`` and reads no environment of its own.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from pathlib import PurePath
-from typing import Any, Mapping, TypeVar
+from typing import Mapping, TypeVar
 from urllib.parse import quote, quote_plus
+
+from edgegate.text_walk import map_text
 
 MASK = "***"
 # Shorter values are left alone: "1", "true" or a short path would be masked all over every
@@ -91,34 +91,8 @@ class Redactor:
         return text
 
     def scrub_value(self, value: T) -> T:
-        """``value`` with every string inside scrubbed: strings, paths, tuples, lists, dicts, sets
-        and dataclasses (rebuilt, frozen or not). Anything else comes back as it is."""
+        """``value`` with every string inside scrubbed (``text_walk.map_text``: strings, paths,
+        tuples, lists, dicts, sets and dataclasses, rebuilt where something changed)."""
         if not self.needles:
             return value
-        return self._deep(value)
-
-    def _deep(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.scrub(value)
-        if isinstance(value, PurePath):
-            scrubbed = self.scrub(str(value))
-            return value if scrubbed == str(value) else type(value)(scrubbed)
-        if isinstance(value, tuple):
-            items = [self._deep(v) for v in value]
-            return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
-        if isinstance(value, list):
-            return [self._deep(v) for v in value]
-        if isinstance(value, (set, frozenset)):
-            return type(value)(self._deep(v) for v in value)
-        if isinstance(value, dict):
-            return {self._deep(k): self._deep(v) for k, v in value.items()}
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            changes = {}
-            for f in dataclasses.fields(value):
-                if f.init:
-                    old = getattr(value, f.name)
-                    new = self._deep(old)
-                    if new is not old:
-                        changes[f.name] = new
-            return dataclasses.replace(value, **changes) if changes else value
-        return value
+        return map_text(value, self.scrub)

@@ -11,7 +11,8 @@ from edgegate.cli.outputs import write_run_outputs
 from edgegate.log_output import say
 from edgegate.progress import RichProgress
 from edgegate.report.terminal import print_summary
-from edgegate.run import CheckOptions, run_check
+from edgegate.cli.real_run import real_run
+from edgegate.run import CheckOptions
 
 
 def check(
@@ -24,10 +25,10 @@ def check(
     """Run the gate; a usage or policy error propagates (nothing was gated)."""
     console = Console()
     if quiet or not console.is_terminal:  # a redrawn bar only where a person watches it
-        run = run_check(options)
+        run = real_run(options)
     else:
         with RichProgress(console) as progress:
-            run = run_check(options, progress)
+            run = real_run(options, progress)
     try:
         write_run_outputs(run, results_path, report_path)
     finally:

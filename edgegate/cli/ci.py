@@ -26,6 +26,7 @@ from edgegate.cli.errors import FailOn, exit_code
 from edgegate.cli.github_log import Log, could_not_run
 from edgegate.cli.outputs import write_run_outputs
 from edgegate.cli.pr_number import write_pr_number
+from edgegate.cli.real_run import real_run
 from edgegate.errors import EdgeGateError, OutputError
 from edgegate.github.client import GitHubClient
 from edgegate.github.environment import GitHubEnvironment, valid_repository
@@ -39,7 +40,7 @@ from edgegate.publishers.pr_comment import PrCommentPublisher, marker
 from edgegate.publishers.step_outputs import StepOutputsPublisher
 from edgegate.results import GitRef, RunResult
 from edgegate.status import Status
-from edgegate.run import CheckOptions, run_check
+from edgegate.run import CheckOptions
 from edgegate.shards import parse_shard
 
 DOCS = "docs/github-action.md"
@@ -95,7 +96,7 @@ def ci(
         cache_fresh_only=pr is not None,
     )
     try:
-        run = run_check(options, LogProgress())
+        run = real_run(options, LogProgress())
     except EdgeGateError as e:
         return _not_gated(e, github, log, pr, mode, (results_path, report_path))
     if pr:
@@ -114,6 +115,24 @@ def ci(
     _print_table(run)
     log.info(f"results: {results_path}; report: {report_path}")
 
+    _publish(run, github, log, pr, mode, (results_path, report_path))
+
+    code = exit_code(run, gate)
+    log.info(f"EdgeGate: status {run.status.value}, fail-on {gate.value}: exit {code}")
+    return code
+
+
+def _publish(
+    run: RunResult,
+    github: GitHubEnvironment,
+    log: Log,
+    pr: PullRequestEvent | None,
+    mode: CommentMode,
+    written: tuple[Path, Path],
+) -> None:
+    """The PR comment (a pull request's, as ``mode`` says), the job summary, the annotations and
+    the step outputs of a finished run whose results and report are ``written``."""
+    results_path, report_path = written
     publication = Publication(
         run, results_path, report_path, github.run_url, commit=pr.head_sha if pr else github.sha
     )
@@ -131,10 +150,6 @@ def ci(
     if github.actions:
         AnnotationsPublisher().publish(publication)
     StepOutputsPublisher(github.output, {"comment-url": commented.url or ""}).publish(publication)
-
-    code = exit_code(run, gate)
-    log.info(f"EdgeGate: status {run.status.value}, fail-on {gate.value}: exit {code}")
-    return code
 
 
 def _default_out(github: GitHubEnvironment) -> Path:

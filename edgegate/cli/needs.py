@@ -22,15 +22,16 @@ from edgegate.run.needs import INSTALL_TENSORFLOW, RunNeeds, needs_of
 def needs(
     policy: Path | None, base: str | None, shard: str | None, env: Mapping[str, str] = os.environ
 ) -> int:
-    from edgegate.run import select
+    from edgegate.cli.real_run import change_source
+    from edgegate.run.selection import select
     from edgegate.shards import parse_shard
 
     try:
         options = CheckOptions(
             repo=Path.cwd(), policy=policy, base=base, shard=parse_shard(shard) if shard else None
         )
-        repo, _, _, changed = select(options)
-        found = needs_of(changed, repo.root)
+        source = change_source(options)
+        found = needs_of(select(options, source).models, source.root)
     except EdgeGateError as e:
         say(f"edgegate needs: {e}; deciding without it (edgegate ci reports it)")
         found = RunNeeds(())

@@ -395,80 +395,19 @@ def _resolve(
     ``refused``: keys of the model the schema refused (left out of ``entry``); they are not
     inherited from ``defaults:`` either, and no check that depends on them (or on keys refused
     in ``defaults:`` that the model inherits) runs: it would judge a value nobody wrote."""
-    loc: Loc = ("models", i)
     d = defaults.model_copy(update={f: None for f in refused if f in ModelSettings.model_fields})
+    at = _Entry(entry, d, ("models", i), lines, problems)
     unknown = refused | {f for f in refused_in_defaults if getattr(entry, f, None) is None}
-
-    def pick(field: str) -> Any:
-        own = getattr(entry, field)
-        return own if own is not None else getattr(d, field)
-
-    def origin(field: str) -> Loc:
-        """Where the value ``pick`` chose was written: the model, else ``defaults:``."""
-        return loc if getattr(entry, field) is not None else ("defaults",)
-
-    def where(field_loc: Loc) -> tuple[Loc, int]:
-        """The model's own key if written there, else the defaults' key."""
-        for start in (loc, ("defaults",)):
-            for n in range(len(field_loc), 0, -1):  # a shorthand value has no deeper keys
-                candidate = start + field_loc[:n]
-                if candidate in lines:
-                    return candidate, lines[candidate]
-        return loc, lines.get(loc, 1)
-
-    def problem(field_loc: Loc, msg: str) -> None:
-        k, line = where(field_loc)
-        problems.add(k, line, msg)
-
-    for key, p in [(("path",), entry.path)] + [(("watch", j), w) for j, w in enumerate(entry.watch)]:
-        why = path_problem(p, glob=True)
-        if why is not None:
-            problem(key, why)
-    for section in ("eval", "calibration", "training"):
-        spec = pick(section)
-        data = getattr(spec, "data", None) if spec is not None else None
-        if data is not None:
-            for attr in ("path", "x", "y", "images"):
-                v = getattr(data, attr)
-                why = path_problem(v, glob=False) if v else None
-                if why is not None:
-                    problem((section, "data", attr), why)
-
-    recipes_value = pick("recipes")
-    auto = recipes_value == "auto"
-    recipes = (
-        tuple(convert.recipe(r) for r in recipes_value) if recipes_value and not auto else DEFAULT_RECIPES
-    )
-    labels = [r.label for r in recipes]
-    dup = sorted({x for x in labels if labels.count(x) > 1})
-    if dup:
-        problem(("recipes",), f"two recipes are labelled {dup[0]!r}; give one a distinct name:")
-
-    deploy = pick("deploy") or ("best" if auto else (labels[0] if len(labels) == 1 else "smallest"))
-    if deploy not in DEPLOY_SELECTORS and deploy not in labels and not {"recipes", "deploy"} & unknown:
-        problem(
-            ("deploy",),
-            f"{deploy!r} is neither a recipe of this model ({', '.join(labels)}) nor one of "
-            f"{', '.join(DEPLOY_SELECTORS)}",
-        )
-    objective: Objective = pick("objective") or (
-        cast(Objective, deploy) if deploy in get_args(Objective) else "smallest"
-    )
-
-    def written(field: str, data: bool = False) -> dict[str, Any]:
-        """Key and line of the section ``pick`` chose (and of its ``data:``)."""
-        at = origin(field) + (field,)
-        found = {"key": format_key(at), "line": lines.get(at)}
-        return {**found, "data_line": lines.get(at + ("data",))} if data else found
-
-    eval_spec, calibration_spec, training_spec = pick("eval"), pick("calibration"), pick("training")
-    evaluation = convert.evaluation(eval_spec, **written("eval", data=True)) if eval_spec else None
+    _path_problems(at)
+    recipes, auto, deploy, objective = _recipes(at, unknown)
+    eval_spec, calibration_spec, training_spec = at.pick("eval"), at.pick("calibration"), at.pick("training")
+    evaluation = convert.evaluation(eval_spec, **at.written("eval", data=True)) if eval_spec else None
     calibration = (
-        convert.calibration(calibration_spec, **written("calibration", data=True))
+        convert.calibration(calibration_spec, **at.written("calibration", data=True))
         if calibration_spec
         else None
     )
-    training = convert.training(training_spec, **written("training", data=True)) if training_spec else None
+    training = convert.training(training_spec, **at.written("training", data=True)) if training_spec else None
     return ModelPolicy(
         name=entry.name,
         path=entry.path,
@@ -481,14 +420,99 @@ def _resolve(
         eval=evaluation,
         calibration=calibration,
         training=training,
-        budgets=_budgets(entry.budgets, d.budgets, loc, lines),
-        edgetpu=convert.edgetpu(pick("edgetpu") or EdgeTpuSpec.model_validate({}), **written("edgetpu")),
-        latency=convert.latency(pick("latency") or LatencySpec.model_validate({}), **written("latency")),
-        trust_code=bool(pick("trust_code")),
-        targets=_targets(entry.targets, d.targets, loc, lines, problems),
-        line=lines.get(loc),
-        path_line=lines.get(loc + ("path",)),
+        budgets=_budgets(entry.budgets, d.budgets, at.loc, lines),
+        edgetpu=convert.edgetpu(
+            at.pick("edgetpu") or EdgeTpuSpec.model_validate({}), **at.written("edgetpu")
+        ),
+        latency=convert.latency(
+            at.pick("latency") or LatencySpec.model_validate({}), **at.written("latency")
+        ),
+        trust_code=bool(at.pick("trust_code")),
+        targets=_targets(entry.targets, d.targets, at.loc, lines, problems),
+        line=lines.get(at.loc),
+        path_line=lines.get(at.loc + ("path",)),
     )
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One model entry with the defaults it inherits: each setting's value and where it was written."""
+
+    entry: ModelEntry
+    defaults: ModelSettings  # without the keys the schema refused in the entry
+    loc: Loc
+    lines: Lines
+    problems: _Problems
+
+    def pick(self, field: str) -> Any:
+        own = getattr(self.entry, field)
+        return own if own is not None else getattr(self.defaults, field)
+
+    def origin(self, field: str) -> Loc:
+        """Where the value ``pick`` chose was written: the model, else ``defaults:``."""
+        return self.loc if getattr(self.entry, field) is not None else ("defaults",)
+
+    def where(self, field_loc: Loc) -> tuple[Loc, int]:
+        """The model's own key if written there, else the defaults' key."""
+        for start in (self.loc, ("defaults",)):
+            for n in range(len(field_loc), 0, -1):  # a shorthand value has no deeper keys
+                candidate = start + field_loc[:n]
+                if candidate in self.lines:
+                    return candidate, self.lines[candidate]
+        return self.loc, self.lines.get(self.loc, 1)
+
+    def problem(self, field_loc: Loc, msg: str) -> None:
+        k, line = self.where(field_loc)
+        self.problems.add(k, line, msg)
+
+    def written(self, field: str, data: bool = False) -> dict[str, Any]:
+        """Key and line of the section ``pick`` chose (and of its ``data:``)."""
+        at = self.origin(field) + (field,)
+        found = {"key": format_key(at), "line": self.lines.get(at)}
+        return {**found, "data_line": self.lines.get(at + ("data",))} if data else found
+
+
+def _path_problems(at: _Entry) -> None:
+    """A model's path, its ``watch:`` paths and its data paths that lead nowhere allowed."""
+    entry = at.entry
+    for key, p in [(("path",), entry.path)] + [(("watch", j), w) for j, w in enumerate(entry.watch)]:
+        why = path_problem(p, glob=True)
+        if why is not None:
+            at.problem(key, why)
+    for section in ("eval", "calibration", "training"):
+        spec = at.pick(section)
+        data = getattr(spec, "data", None) if spec is not None else None
+        if data is not None:
+            for attr in ("path", "x", "y", "images"):
+                v = getattr(data, attr)
+                why = path_problem(v, glob=False) if v else None
+                if why is not None:
+                    at.problem((section, "data", attr), why)
+
+
+def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], bool, str, Objective]:
+    """The model's recipes, whether they are ``auto``, what it deploys and its objective."""
+    recipes_value = at.pick("recipes")
+    auto = recipes_value == "auto"
+    recipes = (
+        tuple(convert.recipe(r) for r in recipes_value) if recipes_value and not auto else DEFAULT_RECIPES
+    )
+    labels = [r.label for r in recipes]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        at.problem(("recipes",), f"two recipes are labelled {dup[0]!r}; give one a distinct name:")
+
+    deploy = at.pick("deploy") or ("best" if auto else (labels[0] if len(labels) == 1 else "smallest"))
+    if deploy not in DEPLOY_SELECTORS and deploy not in labels and not {"recipes", "deploy"} & unknown:
+        at.problem(
+            ("deploy",),
+            f"{deploy!r} is neither a recipe of this model ({', '.join(labels)}) nor one of "
+            f"{', '.join(DEPLOY_SELECTORS)}",
+        )
+    objective: Objective = at.pick("objective") or (
+        cast(Objective, deploy) if deploy in get_args(Objective) else "smallest"
+    )
+    return recipes, auto, deploy, objective
 
 
 def _targets(
@@ -562,48 +586,10 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
             key_loc = origin + section
             list_loc = key_loc + (j,)
             line = lines.get(list_loc + (field_name,), lines.get(list_loc, lines.get(key_loc)))
-            key = format_key(key_loc)
-            level = Level(item.level)
             raw = getattr(item, field_name)
-            if raw is None:
-                continue
-            written = str(raw)
-            if against == "absolute":
-                if metric in ("size", "gzip_size"):
-                    value = float(q.parse_size(raw))
-                elif metric == "latency":
-                    value = q.parse_duration_ms(raw)
-                else:
-                    value = q.parse_accuracy(raw)
-                budgets.append(
-                    Budget(
-                        metric,
-                        "absolute",
-                        level,
-                        written,
-                        key,
-                        line,
-                        bound="min" if field_name == "min" else "max",
-                        value=value,
-                    )
-                )
-            else:
-                quantity = "size" if metric in ("size", "gzip_size") else metric
-                change = q.parse_change(raw, quantity)
-                judge: Judge = getattr(item, "judge", "point")  # only accuracy changes have a judge
-                budgets.append(
-                    Budget(
-                        metric,
-                        against,
-                        level,
-                        written,
-                        key,
-                        line,
-                        change=change,
-                        judge=judge,
-                        on_missing_base=missing_base,
-                    )
-                )
+            if raw is not None:
+                where = (format_key(key_loc), line)
+                budgets.append(_budget(metric, against, field_name, item, raw, where, missing_base))
 
     plain: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency")
     for metric in plain:
@@ -626,6 +612,35 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
             metric, "base", field_name, getattr(base_own, metric, None), getattr(base_def, metric, None), True
         )
     return tuple(budgets)
+
+
+def _budget(
+    metric: BudgetMetric,
+    against: Literal["absolute", "float", "base"],
+    field_name: str,
+    item: Any,
+    raw: Any,
+    where: tuple[str, int | None],
+    missing_base: Level,
+) -> Budget:
+    """One budget: ``raw`` (the value written at ``item.<field_name>``) parsed, at its key and line."""
+    key, line = where
+    level, written = Level(item.level), str(raw)
+    if against == "absolute":
+        if metric in ("size", "gzip_size"):
+            value = float(q.parse_size(raw))
+        elif metric == "latency":
+            value = q.parse_duration_ms(raw)
+        else:
+            value = q.parse_accuracy(raw)
+        bound: Literal["min", "max"] = "min" if field_name == "min" else "max"
+        return Budget(metric, "absolute", level, written, key, line, bound=bound, value=value)
+    quantity = "size" if metric in ("size", "gzip_size") else metric
+    change = q.parse_change(raw, quantity)
+    judge: Judge = getattr(item, "judge", "point")  # only accuracy changes have a judge
+    return Budget(
+        metric, against, level, written, key, line, change=change, judge=judge, on_missing_base=missing_base
+    )
 
 
 # --- one section at a time ------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 
 from edgegate.errors import OutputError, UsageError
 from edgegate.exception_text import first_line
-from edgegate.results.model import RunResult, TargetReports
+from edgegate.results.model import CandidateResult, RunResult, TargetReports
 from edgegate.target_registry import kind, kinds
 
 SCHEMA = "edgegate.results/3"
@@ -249,13 +249,17 @@ def _one_target_slot(body: dict[str, Any]) -> None:
 def _upgrade(run: RunResult) -> RunResult:
     """Schema 1 → 2: a skip was an ``error`` starting with ``skipped:``; it is ``skip_reason`` now."""
 
-    def fix(c):
-        if c is not None and c.error and c.error.startswith(_LEGACY_SKIP):
+    def fix(c: CandidateResult) -> CandidateResult:
+        if c.error and c.error.startswith(_LEGACY_SKIP):
             return dataclasses.replace(c, error=None, skip_reason=c.error[len(_LEGACY_SKIP) :])
         return c
 
     models = tuple(
-        dataclasses.replace(m, reference=fix(m.reference), candidates=tuple(fix(c) for c in m.candidates))
+        dataclasses.replace(
+            m,
+            reference=None if m.reference is None else fix(m.reference),
+            candidates=tuple(fix(c) for c in m.candidates),
+        )
         for m in run.models
     )
     return dataclasses.replace(run, models=models)

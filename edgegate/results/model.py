@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -158,9 +159,9 @@ class RunResult:
         return tuple(f"{i}/{count}" for i in range(1, count + 1) if i != index)
 
     @staticmethod
-    def status_of(models) -> Status:
+    def status_of(models: Iterable[ModelResult]) -> Status:
         return Status.worst(m.status for m in models)
 
-    def with_models(self, models) -> "RunResult":
+    def with_models(self, models: Iterable[ModelResult]) -> "RunResult":
         models = tuple(models)
         return replace(self, models=models, status=self.status_of(models))

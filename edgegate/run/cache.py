@@ -53,6 +53,7 @@ from edgegate.results.codec import decode, encode
 from edgegate.run.cache_keys import CacheKeys, Uncacheable
 from edgegate.run.jobs import BuildJob, Evaluated, EvaluateJob, Job, JobOutcome, LayerAnalysisJob, TargetJob
 from edgegate.run.loop import Runner
+from edgegate.run.options import CheckOptions
 
 FORMAT = "edgegate.cache/1"
 LAYOUT = "v1"  # the folder under DIR: a new layout starts beside the old one, never reads it
@@ -342,7 +343,7 @@ _PLACE = "{{edgegate-cache:%s}}"
 _MIN_PLACE_CHARS = 4  # shorter texts are too likely to occur in words
 
 
-def _places(job: Job) -> tuple[tuple[str, str], ...]:
+def _places(job: Job[Any]) -> tuple[tuple[str, str], ...]:
     if isinstance(job, (BuildJob, LayerAnalysisJob)):
         r = job.request
         named = {"out_dir": str(r.out_dir), "source": str(r.source.path), "root": str(r.root)}
@@ -381,7 +382,7 @@ def _portable(value: Any, tp: Any, places: Sequence[tuple[str, str]]) -> Any:
     return data
 
 
-def pack(job: Job, value: Any) -> Packed | None:
+def pack(job: Job[Any], value: Any) -> Packed | None:
     """The entry for a job's successful value; None when it is not to be stored (a candidate
     that failed to build: it may have been a transient failure) or cannot be stored faithfully."""
     try:
@@ -403,7 +404,7 @@ def pack(job: Job, value: Any) -> Packed | None:
     return None
 
 
-def unpack(job: Job, entry: Entry) -> Any:
+def unpack(job: Job[Any], entry: Entry) -> Any:
     """The job's value from its entry, files restored; ``CorruptEntry``/``ValueError``/... when
     the entry cannot be it."""
     places = _places(job)
@@ -629,15 +630,17 @@ class CachingRunner:
         self._uncacheable: Counter[str] = Counter()
         self._reasons: dict[str, None] = {}  # ordered, unique
         self._stored = 0
-        self._pending: dict[int, tuple[Job, str]] = {}  # id(job) → (job, key) of misses running
+        self._pending: dict[int, tuple[Job[Any], str]] = {}  # id(job) → (job, key) of misses running
 
     def expect(self, jobs: int) -> None:
         self.inner.expect(jobs)
 
-    def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None:
+    def run(
+        self, jobs: Sequence[Job[Any]], on_outcome: Callable[[JobOutcome[Any]], Iterable[Job[Any]]]
+    ) -> None:
         stored_before = self._stored
 
-        def answer(todo: Iterable[Job]) -> list[Job]:
+        def answer(todo: Iterable[Job[Any]]) -> list[Job[Any]]:
             """The jobs to run: every hit is answered here, and its follow-ups looked up too."""
             queue, run = deque(todo), []
             while queue:
@@ -655,7 +658,7 @@ class CachingRunner:
                 run.append(job)
             return run
 
-        def finished(outcome: JobOutcome) -> list[Job]:
+        def finished(outcome: JobOutcome[Any]) -> list[Job[Any]]:
             pending = self._pending.pop(id(outcome.job), None)
             if pending is not None and pending[0] is outcome.job and outcome.ok:
                 self._store(outcome.job, pending[1], outcome.value)
@@ -677,7 +680,7 @@ class CachingRunner:
             self._stored,
         )
 
-    def _key(self, job: Job) -> str | None:
+    def _key(self, job: Job[Any]) -> str | None:
         if type(job) not in _KINDS:
             return None  # latency, and any kind the cache does not know: always run
         try:
@@ -687,7 +690,7 @@ class CachingRunner:
             self._reasons[str(e)] = None
             return None
 
-    def _lookup(self, job: Job, key: str) -> Any:
+    def _lookup(self, job: Job[Any], key: str) -> Any:
         sources = [] if self.base is None else [self.base]
         if not self.fresh_only or key in self._written:
             sources.append(self.cache)
@@ -701,8 +704,42 @@ class CachingRunner:
                 cache.discard(key)  # (never in a read-only cache)
         return _MISS
 
-    def _store(self, job: Job, key: str, value: Any) -> None:
+    def _store(self, job: Job[Any], key: str, value: Any) -> None:
         packed = pack(job, value)
         if packed is not None and self.cache.put(key, packed):
             self._stored += 1
             self._written.add(key)
+
+
+@dataclass(frozen=True)
+class RunCache:
+    """The results cache a run is given: where it writes (``store``), the read-only entries it
+    may also answer from (``base``), and whether only what this run stored is read back."""
+
+    store: ResultsCache
+    base: ResultsCache | None = None
+    fresh_only: bool = False
+
+    def runner(self, inner: Runner) -> CachingRunner:
+        return CachingRunner(inner, self.store, base=self.base, fresh_only=self.fresh_only)
+
+
+def run_cache(options: CheckOptions) -> RunCache | None:
+    """The cache ``--cache`` (and ``--cache-base``) name, or None; ``UsageError`` for a folder it
+    cannot use, or ``--cache-base`` without ``--cache`` (where the run writes)."""
+    from edgegate.errors import UsageError
+
+    if options.cache_dir is None:
+        if options.cache_base_dir is not None:
+            raise UsageError(
+                f"--cache-base {options.cache_base_dir}: also give --cache DIR (where this run writes)"
+            )
+        return None
+    try:
+        store = ResultsCache(Path(options.cache_dir), options.cache_max_bytes or DEFAULT_MAX_BYTES)
+    except OSError as e:
+        raise UsageError(f"--cache {options.cache_dir}: cannot use this folder ({e.strerror or e})") from None
+    base = (
+        None if options.cache_base_dir is None else ResultsCache(Path(options.cache_base_dir), read_only=True)
+    )
+    return RunCache(store, base, fresh_only=options.cache_fresh_only)

@@ -118,7 +118,7 @@ class CacheKeys:
     def __init__(self) -> None:
         self._digests: dict[tuple[str, int, int, int], str] = {}
 
-    def key(self, job: Job) -> str | None:
+    def key(self, job: Job[Any]) -> str | None:
         """``Uncacheable`` when this job's value cannot be keyed."""
         if isinstance(job, LatencyJob):
             return None  # timing is measured fresh, every run

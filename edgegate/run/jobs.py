@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from edgegate.policy.sections import Dataset, Metric
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate
@@ -27,6 +27,7 @@ Side = Literal["head", "base"]
 AS_IS = "as-is"  # the label of a .tflite source measured as it is
 BUILD_TIMEOUT_S = 3600
 EVAL_TIMEOUT_S = 1800
+R = TypeVar("R")  # what a job's worker function returns
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class CandidateRef:
 
 
 @dataclass(frozen=True)
-class Job:
-    """Base of every job. ``label`` is what the terminal shows while it runs."""
+class Job(Generic[R]):
+    """Base of every job; ``R`` is what its worker function returns. ``label`` is what the
+    terminal shows while it runs."""
 
     func: ClassVar[str]  # "module:function" a worker calls with the job
     exclusive: ClassVar[bool] = False  # nothing else may run meanwhile (timing)
@@ -63,7 +65,7 @@ class Job:
 
 
 @dataclass(frozen=True)
-class BuildJob(Job):
+class BuildJob(Job[tuple[BuiltCandidate, ...]]):
     """Build (or, for a .tflite source, just take) candidates of one version of a model.
 
     The recipes of one request share their training stages, so a fine-tuned parent is
@@ -85,8 +87,17 @@ class BuildJob(Job):
         return f"{self.model.name} · {', '.join(self.labels)}{base} · convert"
 
 
+@dataclass(frozen=True, eq=False)  # eq=False: the scores are an array
+class Evaluated:
+    """What an ``EvaluateJob`` returns: the accuracy, and each sample's score for the paired
+    intervals (kept in the parent's figures, never written to the results)."""
+
+    accuracy: Accuracy
+    scores: SampleScores | None = None
+
+
 @dataclass(frozen=True)
-class EvaluateJob(Job):
+class EvaluateJob(Job[Evaluated]):
     """Accuracy of one candidate on the eval set (``save_outputs``: keep them as the reference)."""
 
     func: ClassVar[str] = "edgegate.run.jobs:evaluate"
@@ -107,17 +118,8 @@ class EvaluateJob(Job):
         return f"{self.candidate.shown} · evaluate"
 
 
-@dataclass(frozen=True, eq=False)  # eq=False: the scores are an array
-class Evaluated:
-    """What an ``EvaluateJob`` returns: the accuracy, and each sample's score for the paired
-    intervals (kept in the parent's figures, never written to the results)."""
-
-    accuracy: Accuracy
-    scores: SampleScores | None = None
-
-
 @dataclass(frozen=True)
-class LatencyJob(Job):
+class LatencyJob(Job[tuple[tuple[CandidateRef, "LatencyFigures"], ...]]):
     """Time every candidate of one model together, interleaved, with nothing else running."""
 
     func: ClassVar[str] = "edgegate.run.jobs:latency"
@@ -135,7 +137,7 @@ class LatencyJob(Job):
 
 
 @dataclass(frozen=True)
-class TargetJob(Job):
+class TargetJob(Job[object]):  # a report of the target's own type
     """One target's analysis of one candidate (Edge TPU mapping, MCU arena, MACs, ...)."""
 
     func: ClassVar[str] = "edgegate.run.jobs:analyze_target"
@@ -149,7 +151,7 @@ class TargetJob(Job):
 
 
 @dataclass(frozen=True)
-class LayerAnalysisJob(Job):
+class LayerAnalysisJob(Job[tuple["LayerError", ...]]):
     """Per-layer quantization error of one candidate that lost accuracy (why it dropped)."""
 
     func: ClassVar[str] = "edgegate.run.jobs:worst_layers"
@@ -162,9 +164,11 @@ class LayerAnalysisJob(Job):
 
 
 @dataclass(frozen=True)
-class JobOutcome:
-    job: Job
-    value: Any = None
+class JobOutcome(Generic[R]):
+    """What became of a job: its worker function's value, or why there is none (``error``)."""
+
+    job: Job[R]
+    value: R | None = None
     error: str | None = None  # the job's exception message, or how its worker died
 
     @property
@@ -233,7 +237,7 @@ def latency(job: LatencyJob) -> tuple[tuple[CandidateRef, LatencyFigures], ...]:
     return tuple((keys[k], v) for k, v in figures.items())
 
 
-def analyze_target(job: TargetJob) -> Any:
+def analyze_target(job: TargetJob) -> object:
     return job.target.analyze(job.model_path)
 
 

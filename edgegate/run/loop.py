@@ -20,13 +20,15 @@ from edgegate.conversions import CONVERSIONS
 from edgegate.transforms import TRANSFORMS
 from edgegate.policy.sections import Calibration, ModelPolicy, Recipe
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, is_float_reference, training_key
-from edgegate.results import ModelResult
+from edgegate.measurements.interface import LatencyFigures
+from edgegate.results import LayerError, ModelResult
 from edgegate.run import assemble
 from edgegate.run.figures import CandidateFigures, ModelFigures
 from edgegate.run.jobs import (
     AS_IS,
     BuildJob,
     CandidateRef,
+    Evaluated,
     EvaluateJob,
     Job,
     JobOutcome,
@@ -59,7 +61,9 @@ class Runner(Protocol):
         up front and only shrink when a failure cancels the measurements of what it would
         have built."""
 
-    def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None: ...
+    def run(
+        self, jobs: Sequence[Job[Any]], on_outcome: Callable[[JobOutcome[Any]], Iterable[Job[Any]]]
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -187,13 +191,13 @@ class _Loop:
 
     # --- what follows a build ---------------------------------------------------------------
 
-    def _measurements(self, m: ModelFigures, side: Side, label: str) -> list[Job]:
+    def _measurements(self, m: ModelFigures, side: Side, label: str) -> list[Job[Any]]:
         """What to measure of a candidate that was just built: its targets and its accuracy."""
         c = m.side(side)[label]
         if c.path is None or m.error:
             return []
         ref = CandidateRef(m.plan.ref, side, label)
-        jobs: list[Job] = [
+        jobs: list[Job[Any]] = [
             TargetJob(ref, c.path, target) for target in self._analyzed_targets(m, side, label)
         ]
         evaluation = self._evaluation(m, side, label, c.path)
@@ -258,50 +262,64 @@ class _Loop:
 
     # --- outcomes -----------------------------------------------------------------------------
 
-    def _on_outcome(self, outcome: JobOutcome) -> list[Job]:
+    def _on_outcome(self, outcome: JobOutcome[Any]) -> list[Job[Any]]:
+        # The value crossed a process boundary untyped; each route below takes it as what its
+        # kind of job returns.
         job = outcome.job
         if isinstance(job, BuildJob):
             return self._built(job, outcome)
         if isinstance(job, EvaluateJob):
             return self._evaluated(job, outcome)
         if isinstance(job, TargetJob):
-            c = self._candidate(job.candidate)
-            if outcome.ok:
-                c.targets[job.target.name] = outcome.value
-            else:
-                c.target_errors[job.target.name] = outcome.error or "unknown error"
-            return []
+            return self._analyzed(job, outcome)
         if isinstance(job, LatencyJob):
-            m = self.models[job.model.index]
-            for ref, figures in outcome.value or ():
-                self._candidate(ref).latency = figures
-            if not outcome.ok:
-                if m.plan.measured_as_is:
-                    m.error = m.error or outcome.error
-                m.notes.append(f"latency could not be measured: {outcome.error}")
-            return []
+            return self._timed(job, outcome)
         if isinstance(job, LayerAnalysisJob):
-            m, label = self.models[job.candidate.model.index], job.candidate.label
-            if outcome.ok and outcome.value:
-                m.worst_layers[label] = tuple(outcome.value)
-            elif outcome.ok:
-                from edgegate.recipes.layer_errors import NOTABLE
-
-                m.layer_notes[label] = NO_LAYER_STANDS_OUT.format(notable=NOTABLE)
-            else:
-                m.layer_notes[label] = f"the per-layer error analysis failed: {outcome.error}"
-            return []
+            return self._layers_analyzed(job, outcome)
         raise TypeError(f"no route for {type(job).__name__}")  # a programming error
+
+    def _analyzed(self, job: TargetJob, outcome: JobOutcome[object]) -> list[Job[Any]]:
+        c = self._candidate(job.candidate)
+        if outcome.ok:
+            c.targets[job.target.name] = outcome.value
+        else:
+            c.target_errors[job.target.name] = outcome.error or "unknown error"
+        return []
+
+    def _timed(
+        self, job: LatencyJob, outcome: JobOutcome[tuple[tuple[CandidateRef, LatencyFigures], ...]]
+    ) -> list[Job[Any]]:
+        m = self.models[job.model.index]
+        for ref, figures in outcome.value or ():
+            self._candidate(ref).latency = figures
+        if not outcome.ok:
+            if m.plan.measured_as_is:
+                m.error = m.error or outcome.error
+            m.notes.append(f"latency could not be measured: {outcome.error}")
+        return []
+
+    def _layers_analyzed(
+        self, job: LayerAnalysisJob, outcome: JobOutcome[tuple[LayerError, ...]]
+    ) -> list[Job[Any]]:
+        m, label = self.models[job.candidate.model.index], job.candidate.label
+        if outcome.ok and outcome.value:
+            m.worst_layers[label] = tuple(outcome.value)
+        elif outcome.ok:
+            from edgegate.recipes.layer_errors import NOTABLE
+
+            m.layer_notes[label] = NO_LAYER_STANDS_OUT.format(notable=NOTABLE)
+        else:
+            m.layer_notes[label] = f"the per-layer error analysis failed: {outcome.error}"
+        return []
 
     def _candidate(self, ref: CandidateRef) -> CandidateFigures:
         return self.models[ref.model.index].side(ref.side)[ref.label]
 
-    def _built(self, job: BuildJob, outcome: JobOutcome) -> list[Job]:
+    def _built(self, job: BuildJob, outcome: JobOutcome[tuple[BuiltCandidate, ...]]) -> list[Job[Any]]:
         m = self.models[job.model.index]
         store = m.side(job.side)
         if outcome.ok:
-            built: Sequence[BuiltCandidate] = outcome.value
-            for b in built:
+            for b in outcome.value or ():
                 store[b.label].built = b
                 store[b.label].error = b.error
         else:
@@ -310,7 +328,7 @@ class _Loop:
         reference = m.plan.reference_label
         if job.side == "head" and reference in job.labels and store[reference].path is None:
             self._reference_failed(m, store[reference].error)
-        follow: list[Job] = []
+        follow: list[Job[Any]] = []
         waiting = len(m.waiting)
         for label in job.labels:
             if store[label].path is not None:
@@ -319,11 +337,11 @@ class _Loop:
         self.runner.expect(len(follow) + deferred - self._announced.pop(id(job), 0))
         return follow
 
-    def _evaluated(self, job: EvaluateJob, outcome: JobOutcome) -> list[Job]:
+    def _evaluated(self, job: EvaluateJob, outcome: JobOutcome[Evaluated]) -> list[Job[Any]]:
         m = self.models[job.candidate.model.index]
         c = self._candidate(job.candidate)
         head = job.candidate.side == "head"
-        if outcome.ok:
+        if outcome.ok and outcome.value is not None:
             c.accuracy, c.scores = outcome.value.accuracy, outcome.value.scores
         else:
             c.error = f"evaluation failed: {outcome.error}"
@@ -348,7 +366,7 @@ class _Loop:
 
     # --- latency and layer analyses ---------------------------------------------------------------
 
-    def _latency(self, m: ModelFigures, recipes: list[Recipe]) -> list[Job]:
+    def _latency(self, m: ModelFigures, recipes: list[Recipe]) -> list[Job[Any]]:
         labels = {r.label for r in recipes} or {AS_IS}
         sides: tuple[Side, ...] = ("head",) if m.plan.base_same else ("head", "base")
         timed = tuple(
@@ -362,11 +380,11 @@ class _Loop:
         spec = m.plan.policy.latency
         return [LatencyJob(m.plan.ref, timed, spec.runs, spec.warmup, self._threads(m))]
 
-    def _layer_analyses(self, m: ModelFigures) -> list[Job]:
+    def _layer_analyses(self, m: ModelFigures) -> list[Job[Any]]:
         """Quantized candidates that fail an accuracy budget: which layers lose the most."""
         if m.plan.head is None or m.plan.measured_as_is or m.error:
             return []
-        jobs: list[Job] = []
+        jobs: list[Job[Any]] = []
         for r in m.results:
             recipe = m.head[r.recipe].recipe
             failed = any(ch.name in ("accuracy", "accuracy_drop") and ch.status.fails for ch in r.checks)
@@ -378,7 +396,7 @@ class _Loop:
         return jobs
 
 
-def _start_rank(job: Job) -> int:
+def _start_rank(job: Job[Any]) -> int:
     """Which builds start first: the float reference, then the longest (fine-tuning, calibrating).
 
     The reference goes first because every other candidate is judged against it (and fidelity

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from edgegate.progress import Progress
 from edgegate.run.jobs import Job, JobOutcome
 from edgegate.workers.interface import Task, TaskOutcome
 from edgegate.workers.pool import WorkerPool
+
+MAX_WORKERS = 8
 
 
 class PoolRunner:
@@ -20,10 +27,12 @@ class PoolRunner:
     def expect(self, jobs: int) -> None:
         self.progress.plan(jobs)
 
-    def run(self, jobs: Sequence[Job], on_outcome: Callable[[JobOutcome], Iterable[Job]]) -> None:
-        running: dict[str, Job] = {}
+    def run(
+        self, jobs: Sequence[Job[Any]], on_outcome: Callable[[JobOutcome[Any]], Iterable[Job[Any]]]
+    ) -> None:
+        running: dict[str, Job[Any]] = {}
 
-        def task(job: Job) -> Task:
+        def task(job: Job[Any]) -> Task:
             key = str(next(self._ids))
             running[key] = job
             return Task(key, job.func, (job,), job.label, exclusive=job.exclusive, timeout_s=job.timeout_s)
@@ -37,3 +46,18 @@ class PoolRunner:
         if not jobs:
             return
         self.pool.run([task(j) for j in jobs], finished, on_start=lambda t: self.progress.started(t.label))
+
+
+@dataclass(frozen=True)
+class WorkerPoolRunners:
+    """Opens a ``PoolRunner`` over a new worker pool of ``jobs`` processes (default: one per core,
+    at most ``MAX_WORKERS``) for the length of a run: what ``run_check`` is given as ``runner``."""
+
+    progress: Progress
+    jobs: int | None = None
+
+    @contextmanager
+    def __call__(self, log_dir: Path) -> Iterator[PoolRunner]:
+        size = max(1, min(self.jobs or os.cpu_count() or 1, MAX_WORKERS))
+        with WorkerPool(size=size, log_dir=log_dir) as pool:
+            yield PoolRunner(pool, self.progress)

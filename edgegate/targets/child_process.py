@@ -17,6 +17,8 @@ What a child reads is a pull request's model: it may crash the C++ that reads it
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import os
 import signal
@@ -93,7 +95,7 @@ def run_child(
 
 
 def run_script_child(
-    script: Path, job: dict, work: Path, *, timeout_s: float, memory_bytes: int | None = None
+    script: Path, job: dict[str, Any], work: Path, *, timeout_s: float, memory_bytes: int | None = None
 ) -> ChildRun:
     """Run ``python -I SCRIPT work/job.json`` in ``work`` (a private folder; its ``home`` the
     child's HOME): how a child script that reads one JSON job is started."""

@@ -48,7 +48,8 @@ def test_a_newcomers_first_check_has_no_error_rows(repo, capsys):
     from rich.console import Console
 
     from edgegate.report.terminal import print_summary
-    from edgegate.run import CheckOptions, run_check
+    from edgegate.cli.real_run import real_run
+    from edgegate.run import CheckOptions
     from edgegate.status import Status
     from tests.pipeline.conftest import keras_model
 
@@ -57,7 +58,7 @@ def test_a_newcomers_first_check_has_no_error_rows(repo, capsys):
     write_starter_policy(repo.root, None)
     assert "synthetic: true" in (repo.root / "edgegate.yml").read_text()
     repo.commit("add a model")
-    run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (m,) = run.models
     assert m.error is None and m.status != Status.ERROR
     assert [c.recipe for c in m.candidates] == ["float16", "dynamic", "int8"]

@@ -67,8 +67,9 @@ def test_without_tensorflow_the_tflite_models_are_gated_and_the_others_say_what_
         import sys
         sys.modules["tensorflow"] = None  # Python's own way to make a package not importable
         from pathlib import Path
-        from edgegate.run import CheckOptions, run_check
-        run = run_check(CheckOptions(repo=Path({str(repo.root)!r}), base="main", latency=False))
+        from edgegate.cli.real_run import real_run
+        from edgegate.run import CheckOptions
+        run = real_run(CheckOptions(repo=Path({str(repo.root)!r}), base="main", latency=False))
         for m in run.models:
             print(m.name, "|", m.status.value, "|", m.error or "", "|", [c.size_bytes for c in m.candidates])
     """)

@@ -11,7 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from edgegate.run import CheckOptions, run_check
+from edgegate.cli.real_run import real_run
+
+from edgegate.run import CheckOptions
 from edgegate.status import Status
 from tests.pipeline.conftest import dataset, keras_model, trained_model
 
@@ -76,7 +78,7 @@ def test_bad_inputs_are_named_and_do_not_hide_the_good_model(repo):
 """,
     )
     repo.commit()
-    run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
     models = by_name(run)
     good = models["good"]
     assert good.status == Status.PASS, good
@@ -165,7 +167,7 @@ def test_base_comparison_rename_and_exit_codes(repo, tmp_path):
     assert "vs_base.size" in report
 
     # Latency on: each candidate gets a median and p90 from interleaved runs.
-    run = run_check(CheckOptions(repo=repo.root, base="main", paths=("models/renamed.keras",)))
+    run = real_run(CheckOptions(repo=repo.root, base="main", paths=("models/renamed.keras",)))
     (b_only,) = run.models
     assert all(c.latency_ms and c.latency_p90_ms >= c.latency_ms for c in b_only.candidates)
     assert b_only.reference.latency_ms > 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgegate.run import CheckOptions, run_check
+from edgegate.cli.real_run import real_run
+
+from edgegate.run import CheckOptions
 from edgegate.status import Status
 
 POLICY = """\
@@ -43,7 +45,7 @@ def test_a_custom_op_model_gets_size_and_static_checks_and_says_why_the_rest_ski
     np.savez(repo.root / "data/eval.npz", x=np.ones((8, 4), np.float32), y=np.zeros((8,), np.int64))
     repo.write("edgegate.yml", POLICY)
     repo.commit("add the model")
-    run = run_check(CheckOptions(repo=repo.root, all_models=True))
+    run = real_run(CheckOptions(repo=repo.root, all_models=True))
     (m,) = run.models
     assert m.error is None  # not an input error: the run does not exit 2
     (c,) = m.candidates

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgegate.run import CheckOptions, run_check
+from edgegate.cli.real_run import real_run
+
+from edgegate.run import CheckOptions
 from edgegate.status import Status
 from tests.pipeline.conftest import dataset
 
@@ -78,7 +80,7 @@ def test_keras3_model_is_gated_on_its_own_figures(repo):
     repo.commit()
     keras_accuracy = float(np.mean(np.argmax(model.predict(xe, verbose=0), axis=1) == ye))
 
-    runs = [run_check(CheckOptions(repo=repo.root, all_models=True, latency=False, jobs=2)) for _ in range(2)]
+    runs = [real_run(CheckOptions(repo=repo.root, all_models=True, latency=False, jobs=2)) for _ in range(2)]
     k3 = {m.name: m for m in runs[0].models}["k3"]
     assert k3.error is None and k3.status == Status.PASS, k3
     assert abs(k3.reference.accuracy.value - keras_accuracy) < 1e-9, (k3.reference.accuracy, keras_accuracy)

@@ -8,7 +8,8 @@ import pytest
 from edgegate.errors import PolicyError
 from edgegate.report.markdown import render_markdown
 from edgegate.results import decode_run, encode_run
-from edgegate.run import CheckOptions, run_check
+from edgegate.cli.real_run import real_run
+from edgegate.run import CheckOptions
 from edgegate.status import Status
 from tests.pipeline.conftest import dataset, keras_model
 
@@ -46,7 +47,7 @@ def test_every_target_reports_and_gates_the_shipped_candidate(repo):
     repo.git("checkout", "-qb", "feature")
     commit_model(repo, units=32, seed=1)  # twice the hidden units: more MACs and more arena
     repo.commit("grow")
-    run = run_check(CheckOptions(repo=repo.root, base="main", latency=False))
+    run = real_run(CheckOptions(repo=repo.root, base="main", latency=False))
     (m,) = run.models
     c = {c.recipe: c for c in m.candidates}
     int8 = c["int8"]
@@ -83,6 +84,6 @@ def test_a_bad_target_setting_is_a_policy_error_with_its_line(repo):
     commit_model(repo, units=16, seed=0)
     repo.commit("base")
     with pytest.raises(PolicyError) as err:
-        run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+        real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (problem,) = err.value.problems
     assert problem.startswith("edgegate.yml:13: models[0].targets.mcu: ") and "lots" in problem

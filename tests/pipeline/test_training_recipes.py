@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgegate.run import CheckOptions, run_check
+from edgegate.cli.real_run import real_run
+
+from edgegate.run import CheckOptions
 from edgegate.status import Status
 from tests.pipeline.conftest import dataset, trained_model
 
@@ -36,7 +38,7 @@ def test_prune_parent_is_shared_and_sparsity_reaches_the_report(repo):
     deploy: all
 """,
     )
-    run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (m,) = run.models
     assert m.error is None, m.error
     prune, prune_int8 = m.candidates
@@ -60,7 +62,7 @@ def test_training_recipes_without_data_are_skipped_with_the_reason(repo):
     deploy: int8
 """,
     )
-    run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (m,) = run.models
     qat = next(c for c in m.candidates if c.recipe == "qat")
     assert qat.error is None and "training" in qat.skip_reason
@@ -80,7 +82,7 @@ def test_auto_search_stops_at_the_first_passing_ptq_batch(repo):
     budgets: {accuracy: {max_drop: 10pt}, size: 1 MB}
 """,
     )
-    run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (m,) = run.models
     assert {c.recipe for c in m.candidates} == {"float16", "dynamic", "int8"}
     assert m.deploy in ("dynamic", "int8") and m.status == Status.PASS
@@ -99,7 +101,7 @@ def test_failing_accuracy_names_the_layers_that_lose_the_most(repo):
     budgets: {accuracy: {min: 100.1%}}
 """,
     )
-    run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (int8,) = run.models[0].candidates
     assert int8.status == Status.FAIL
     # This small model loses nothing notable to int8 (the budget is unreachable on purpose), so

@@ -11,7 +11,8 @@ import pytest
 from edgegate.errors import PolicyError
 from edgegate.policy.load import load_policy, load_policy_checked
 from edgegate.policy.problems import PolicyProblem, policy_error
-from edgegate.run import select
+from edgegate.changes.git import GitRepo
+from edgegate.run.selection import select
 from edgegate.run.options import CheckOptions
 
 UNIT = "unknown size unit 'KBB' in '12 KBB'; use B, KB, MB, GB, KiB, MiB or GiB"
@@ -69,7 +70,7 @@ def test_every_stage_of_every_model_is_reported_in_one_run_in_file_order(repo):
     repo.write("edgegate.yml", POLICY)
     repo.commit()
     with pytest.raises(PolicyError) as e:
-        select(CheckOptions(repo=repo.root, all_models=True))
+        select(CheckOptions(repo=repo.root, all_models=True), GitRepo(repo.root))
     assert e.value.problems == ALL_PROBLEMS
 
 
@@ -208,7 +209,7 @@ def test_what_only_the_file_system_tells_comes_in_the_same_run(repo, tmp_path):
     )
     repo.commit()
     with pytest.raises(PolicyError) as e:
-        select(CheckOptions(repo=repo.root, all_models=True))
+        select(CheckOptions(repo=repo.root, all_models=True), GitRepo(repo.root))
     deploy, path = e.value.problems
     assert deploy.startswith("edgegate.yml:3: models[0].deploy: 'nope' is neither")
     assert path.startswith(

@@ -9,7 +9,8 @@ import stat
 from edgegate.policy.diff import policy_changes
 from edgegate.policy.load import load_policy
 from edgegate.policy.trust import restrict_to_trusted
-from edgegate.run import CheckOptions, run_check
+from edgegate.cli.real_run import real_run
+from edgegate.run import CheckOptions
 
 BASE = """\
 version: 1
@@ -83,7 +84,7 @@ def test_a_pr_run_never_executes_the_compiler_its_policy_names(repo, tmp_path):
     repo.write("edgegate.yml", HOSTILE.replace('    eval: {data: {hook: "evil:load"}}\n', ""))
     (repo.root / "m.tflite").write_bytes(custom_op_model() + b"\0")
     repo.commit("pr")
-    run = run_check(CheckOptions(repo=repo.root, base="main", latency=False, trust="base"))
+    run = real_run(CheckOptions(repo=repo.root, base="main", latency=False, trust="base"))
     assert not sentinel.exists()
     assert any("'tools/evil.sh' names a program" in n for n in run.notes)
     assert any("size budget 80 KB → 200 KB, level error → warn" in c for c in run.policy_changes)
@@ -93,5 +94,5 @@ def test_a_pr_run_never_executes_the_compiler_its_policy_names(repo, tmp_path):
         and m.candidates[0].report("edgetpu").analyzer == "static"
     )
     # Locally the working tree is trusted: the same run executes the script.
-    run_check(CheckOptions(repo=repo.root, base="main", latency=False))
+    real_run(CheckOptions(repo=repo.root, base="main", latency=False))
     assert sentinel.exists()

@@ -19,7 +19,7 @@ def upload_patterns() -> list[str]:
 
 def test_the_artifact_holds_results_report_pr_number_and_candidates_only(tmp_path):
     out = tmp_path / "edgegate"
-    written = {  # what `edgegate ci --out OUT` leaves there (cli/ci.py, run/__init__.py)
+    written = {  # what `edgegate ci --out OUT` leaves there (cli/ci.py, run/check.py)
         "results.json": "{}",
         "report.md": "# EdgeGate",
         PR_NUMBER_FILE: "7\n",

@@ -14,7 +14,8 @@ pytest.importorskip("tensorflow")
 
 from edgegate.results.codec import encode_run  # noqa: E402
 from edgegate.report.markdown import render_markdown  # noqa: E402
-from edgegate.run import CheckOptions, run_check  # noqa: E402
+from edgegate.cli.real_run import real_run  # noqa: E402
+from edgegate.run import CheckOptions  # noqa: E402
 from edgegate.status import Status  # noqa: E402
 from tests.security import hostile  # noqa: E402
 
@@ -44,7 +45,7 @@ def test_hostile_savedmodels_are_refused_in_a_real_run(repo, tmp_path, monkeypat
     repo.commit()
     monkeypatch.chdir(tmp_path)
 
-    run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False, out_dir=Path("out")))
+    run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False, out_dir=Path("out")))
 
     models = {m.name: m for m in run.models}
     assert "models/evil (SavedModel): refused: function __inference__initializer_" in models["evil"].error

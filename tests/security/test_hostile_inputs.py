@@ -36,7 +36,8 @@ from edgegate.errors import InputError, PolicyError
 from edgegate.policy import yaml_reader
 from edgegate.policy.globs import compile_glob
 from edgegate.policy.load import load_policy, parse_dataset
-from edgegate.run import CheckOptions, run_check
+from edgegate.cli.real_run import real_run
+from edgegate.run import CheckOptions
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the EdgeGate the subprocesses must import
 GIT_ID = {
@@ -391,7 +392,7 @@ def named_run(tmp_path_factory):
         )
         repo.commit("models")
         out = tmp / "work" / "out"
-        run = run_check(CheckOptions(repo=repo.root, all_models=True, latency=False, out_dir=out))
+        run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False, out_dir=out))
     finally:
         for k, v in old.items():
             if v is None:

@@ -23,7 +23,8 @@ from edgegate.report.markdown import render_markdown
 from edgegate.results import read_results, write_results
 from edgegate.results.codec import decode_run, encode_run
 from edgegate.results.model import RunResult
-from edgegate.run import CheckOptions, run_check
+from edgegate.cli.real_run import real_run
+from edgegate.run import CheckOptions
 from edgegate.status import Status
 from edgegate.units import format_bytes
 from edgegate.workers import pool
@@ -57,7 +58,7 @@ def _policy_problems(repo, toy_settings: str) -> list[str]:
     repo.write("edgegate.yml", POLICY.replace("{TOY}", toy_settings))
     repo.commit()
     with pytest.raises(PolicyError) as err:
-        run_check(CheckOptions(repo=repo.root, all_models=True, latency=False))
+        real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
     return err.value.problems
 
 
@@ -84,7 +85,7 @@ def test_a_toy_target_is_analyzed_in_a_worker_checked_cached_and_reported(repo, 
     repo.commit()
     options = CheckOptions(repo=repo.root, all_models=True, latency=False, cache_dir=tmp_path / "cache")
 
-    cold, warm = run_check(options), run_check(options)
+    cold, warm = real_run(options), real_run(options)
 
     (candidate,) = cold.models[0].candidates
     report = candidate.report("toy")

@@ -23,6 +23,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # types only: the child imports numpy where it uses it
+    import numpy as np
+
+Detail = dict[str, Any]  # one of the interpreter's input or tensor details, as LiteRT gives it
 
 RANDOM_FLOAT_RANGE = (-1.0, 1.0)  # a float input records no range: the usual normalized image range
 
@@ -32,11 +38,11 @@ def _first_line(e: BaseException) -> str:
     return (lines[0] if lines else type(e).__name__)[:300]
 
 
-def _to_input(real, detail: dict):
+def _to_input(real: np.ndarray, detail: Detail) -> np.ndarray:
     """Real-valued samples as the input tensor takes them: quantized for a quantized integer input."""
     import numpy as np
 
-    dtype = np.dtype(detail["dtype"])
+    dtype: np.dtype[Any] = np.dtype(detail["dtype"])
     params = detail["quantization_parameters"]
     if dtype.kind in "iu" and len(params["scales"]):
         # Per-tensor: model inputs are quantized with one scale (per-channel is for weights).
@@ -46,14 +52,14 @@ def _to_input(real, detail: dict):
     return np.ascontiguousarray(real, dtype=dtype)
 
 
-def _random_feed(inputs: list[dict], rng) -> list:
+def _random_feed(inputs: list[Detail], rng: np.random.Generator) -> list[np.ndarray]:
     """One seeded random input per input tensor, in its range (a quantized one's, or ±1 for floats)."""
     import numpy as np
 
     feed = []
     for d in inputs:
         shape = tuple(max(int(s), 1) for s in d["shape"])
-        dtype = np.dtype(d["dtype"])
+        dtype: np.dtype[Any] = np.dtype(d["dtype"])
         if dtype.kind == "f":
             feed.append(rng.uniform(*RANDOM_FLOAT_RANGE, size=shape).astype(dtype))
         elif dtype.kind in "iu" and len(d["quantization_parameters"]["scales"]):
@@ -64,7 +70,7 @@ def _random_feed(inputs: list[dict], rng) -> list:
     return feed
 
 
-def _random_kinds(inputs: list[dict]) -> list[str]:
+def _random_kinds(inputs: list[Detail]) -> list[str]:
     """What the random inputs were, per kind of input."""
     import numpy as np
 
@@ -80,7 +86,7 @@ def _random_kinds(inputs: list[dict]) -> list[str]:
     )
 
 
-def _real(raw, detail: dict):
+def _real(raw: np.ndarray, detail: Detail) -> np.ndarray:
     """A tensor's values as real numbers: dequantized when it is quantized."""
     import numpy as np
 
@@ -100,7 +106,7 @@ def _real(raw, detail: dict):
     return np.asarray(raw, np.float32)
 
 
-def _invoke(interpreter, inputs: list[dict], feed: list) -> str | None:
+def _invoke(interpreter: Any, inputs: list[Detail], feed: list[np.ndarray]) -> str | None:
     """One invoke on ``feed``; the interpreter's complaint when it cannot run the model."""
     try:
         for detail, value in zip(inputs, feed):
@@ -115,7 +121,7 @@ def _invoke(interpreter, inputs: list[dict], feed: list) -> str | None:
     return None
 
 
-def observe(job: dict) -> dict:
+def observe(job: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 

@@ -32,7 +32,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Mapping, TypeVar
 
 from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, read_tflite
 from edgegate.errors import EdgeGateError
@@ -219,7 +220,7 @@ _ITEM_BYTES = {"int8": 1, "uint8": 1, "bool": 1, "int16": 2, "uint16": 2, "float
 _ITEM_BYTES |= {"uint64": 8, "float64": 8, "complex64": 8, "complex128": 16, "int4": 1}
 
 
-def activation_bytes(model: TfliteModel, tensors) -> int:
+def activation_bytes(model: TfliteModel, tensors: Iterable[int]) -> int:
     """The bytes the non-constant ones of ``tensors`` declare in their stored shapes (a dynamic
     dimension counted as 1; 4 bytes an element of a type not listed)."""
     total = 0
@@ -230,7 +231,7 @@ def activation_bytes(model: TfliteModel, tensors) -> int:
     return total
 
 
-def _first_guess(model: TfliteModel, tensors) -> int:
+def _first_guess(model: TfliteModel, tensors: Iterable[int]) -> int:
     """An arena large enough for most models at once: activations twice over plus TFLM's structs."""
     structs = 512 * (len(model.tensors) + len(model.operators))
     guess = 2 * activation_bytes(model, tensors) + structs + 64 * 1024
@@ -464,7 +465,10 @@ class McuSettings:
         )
 
 
-def _read(parse, text: Any, key: str) -> Any:
+T = TypeVar("T")
+
+
+def _read(parse: Callable[[Any], T], text: Any, key: str) -> T:
     try:
         return parse(text)
     except ValueError as e:

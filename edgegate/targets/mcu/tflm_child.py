@@ -38,6 +38,8 @@ import copy
 import json
 import os
 import sys
+from collections.abc import Iterable
+from typing import Any, NotRequired, TypedDict
 
 
 class _Ops:
@@ -62,11 +64,11 @@ class _Ops:
         graph = model.subgraphs[0]
         op = copy.copy(graph.operators[index])
 
-        def constant(t) -> bool:
+        def constant(t: Any) -> bool:  # a tensor of the schema's object API (untyped)
             data = model.buffers[t.buffer].data if 0 < t.buffer < len(model.buffers) else None
             return data is not None and len(data) > 0
 
-        def listed(v) -> list[int]:
+        def listed(v: Iterable[int] | None) -> list[int]:
             return [int(i) for i in v] if v is not None else []
 
         own = sorted({t for t in listed(op.inputs) + listed(op.outputs) + listed(op.intermediates) if t >= 0})
@@ -100,6 +102,22 @@ class _Ops:
         return bytes(builder.Output()), len(alone.inputs)
 
 
+class _Reply(TypedDict):
+    """One attempt's answer to the parent, a JSON line (``targets/mcu.py`` reads it)."""
+
+    ok: bool  # the interpreter was built with the arena
+    error: str | None  # why it was not
+    log: str  # what TFLM printed meanwhile
+    allocations: NotRequired[str | None]  # its allocation record, when asked
+    invoke_error: NotRequired[str | None]  # why invoking failed, when asked to invoke
+
+
+class _Started(TypedDict):
+    """The first line to the parent: TFLM imported, at this version."""
+
+    version: str
+
+
 class _Attempts:
     def __init__(self, log_path: str):
         self.log = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -119,19 +137,25 @@ class _Attempts:
         size = os.fstat(self.log).st_size
         return os.pread(self.log, min(size, 64 * 1024), 0).decode("utf-8", "replace")
 
-    def answer(self, reply: dict) -> None:
+    def answer(self, reply: _Reply | _Started) -> None:
         self.reply.write(json.dumps(reply) + "\n")
         self.reply.flush()
 
 
 def _try(
-    data: bytes, arena: int, record: bool, invoke: bool, inputs: int, attempts: _Attempts, fills=(0,)
-) -> dict:
+    data: bytes,
+    arena: int,
+    record: bool,
+    invoke: bool,
+    inputs: int,
+    attempts: _Attempts,
+    fills: tuple[float, ...] = (0,),
+) -> _Reply:
     import numpy as np
     from tflite_micro import runtime
 
     attempts.start()
-    reply: dict = {"ok": False, "error": None, "log": "", "allocations": None, "invoke_error": None}
+    reply: _Reply = {"ok": False, "error": None, "log": "", "allocations": None, "invoke_error": None}
     try:
         interpreter = runtime.Interpreter.from_bytes(data, arena_size=arena)
     except Exception as e:  # TFLM's refusals are RuntimeError/ValueError; its words are in the log
