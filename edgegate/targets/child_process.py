@@ -17,8 +17,6 @@ What a child reads is a pull request's model: it may crash the C++ that reads it
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import os
 import signal
@@ -26,6 +24,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgegate.workers.lifetime import child_options
 
