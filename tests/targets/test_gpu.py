@@ -23,7 +23,8 @@ from edgegate.policy.load import parse_dataset
 from edgegate.status import Status
 from edgegate.targets.gpu import analyzer as gpu_analyzer
 from edgegate.target_reports.gpu import GpuFallback, GpuReport
-from edgegate.targets.gpu.target import FP16_MAX, GpuSettings, GpuTarget
+from edgegate.targets.gpu.settings import FP16_MAX
+from edgegate.targets.gpu.target import GpuSettings, GpuTarget
 from edgegate.targets.interface import AS_IS, PolicyPlace
 
 WHERE = PolicyPlace("models[0].targets.gpu", 7)

@@ -10,7 +10,7 @@ from edgegate.targets.gpu.settings import GpuSection
 
 
 def _parse(raw: Mapping[str, Any], key: str) -> Any:
-    from edgegate.targets.gpu.target import GpuSettings
+    from edgegate.targets.gpu.settings import GpuSettings
 
     return GpuSettings.parse(raw)
 

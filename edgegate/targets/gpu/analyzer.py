@@ -52,7 +52,7 @@ from edgegate.exception_text import bounded, first_line
 from edgegate.model_files import is_lfs_pointer
 from edgegate.target_reports.gpu import Fp16Risk, GpuFallback, GpuReport
 from edgegate.targets.child_process import child_env, death, run_child, run_script_child
-from edgegate.targets.gpu.target import FP16_MAX, NEAR_FACTOR, GpuSettings
+from edgegate.targets.gpu.settings import FP16_MAX, NEAR_FACTOR, GpuSettings
 from edgegate.targets.mcu.target import activation_bytes
 
 if TYPE_CHECKING:
