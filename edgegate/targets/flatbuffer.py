@@ -18,8 +18,12 @@ import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from edgegate.errors import InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 TFLITE_IDENTIFIER = b"TFL3"
 
@@ -109,7 +113,7 @@ class TfliteModel:
     def tensor(self, index: int) -> TensorInfo | None:
         return self.tensors[index] if 0 <= index < len(self.tensors) else None
 
-    def constant_values(self, index: int):
+    def constant_values(self, index: int) -> NDArray[Any] | None:
         """The constant data of one tensor as a flat numpy array, or None when it is not constant."""
         import numpy as np
 
@@ -138,7 +142,7 @@ def _enum_names() -> tuple[dict[int, str], dict[int, str], dict[int, str], dict[
     """Names of the schema's enums (operators, tensor types, options tables, activations)."""
     from ai_edge_litert import schema_py_generated as schema
 
-    def names(cls) -> dict[int, str]:
+    def names(cls: type) -> dict[int, str]:
         return {v: k for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, int)}
 
     return (
@@ -181,7 +185,7 @@ class _Table:
         if not o:
             return None
         at = self.pos + o
-        return at + _U32.unpack_from(self.buf, at)[0]
+        return at + int(_U32.unpack_from(self.buf, at)[0])
 
     def table(self, slot: int) -> _Table | None:
         at = self._target(slot)
@@ -195,7 +199,7 @@ class _Table:
         count = _U32.unpack_from(self.buf, at)[0]
         return at + 4, count
 
-    def numbers(self, slot: int, code: str) -> tuple:
+    def numbers(self, slot: int, code: str) -> tuple[Any, ...]:
         span = self.vector(slot)
         return struct.unpack_from(f"<{span[1]}{code}", self.buf, span[0]) if span and span[1] else ()
 

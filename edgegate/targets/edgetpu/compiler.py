@@ -281,7 +281,7 @@ class CompilerAnalyzer(EdgeTpuAnalyzer):
         runtime: int,
         report: CompilerReport,
         notes: list[str],
-    ):
+    ) -> tuple[tuple[OpMapping, ...], int | None, OpMapping | None, str | None]:
         """Per-op mappings: CPU ops found in the compiled file, statuses taken from the compiler's table."""
         if run.output is None:
             notes.append("the compiler wrote no *_edgetpu.tflite, so per-op results are not available")

@@ -133,7 +133,7 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
-def hint(rule: str, **values) -> str:
+def hint(rule: str, **values: object) -> str:
     return _HINTS[rule].format(**values)
 
 

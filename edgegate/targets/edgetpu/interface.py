@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
-from edgegate.target_reports.edgetpu import EdgeTpuResult
+from edgegate.target_reports.edgetpu import (
+    EdgeTpuResult as EdgeTpuResult,
+)  # re-exported: the analyzers return it
 
 # Status strings exactly as edgetpu_compiler writes them in its operation log.
 MAPPED = "Mapped to Edge TPU"

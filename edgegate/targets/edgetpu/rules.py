@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Callable
+from typing import Any, Callable, cast
 
 from edgegate.targets.edgetpu import graph as dataflow
 from edgegate.targets.edgetpu import hints
@@ -146,8 +146,11 @@ def op_table() -> dict[str, tuple[_Support, ...]]:
 
 
 @lru_cache(maxsize=1)
-def _versions() -> dict:
-    return json.loads(resources.files("edgegate.targets.edgetpu").joinpath("op_versions.json").read_text())
+def _versions() -> dict[str, Any]:
+    return cast(
+        "dict[str, Any]",
+        json.loads(resources.files("edgegate.targets.edgetpu").joinpath("op_versions.json").read_text()),
+    )
 
 
 def _tf(version: str) -> tuple[int, ...]:
@@ -156,11 +159,13 @@ def _tf(version: str) -> tuple[int, ...]:
 
 def introduced_in(op: str, version: int) -> str | None:
     """The TFLite release that introduced ``op`` version ``version``; None when unknown (newer)."""
-    return _versions()["ops"].get(op, {}).get(str(version))
+    first: str | None = _versions()["ops"].get(op, {}).get(str(version))
+    return first
 
 
 def compiler_tflite(compiler_version: int) -> str:
-    return _versions()["compiler_tflite"][str(compiler_version)]
+    release: str = _versions()["compiler_tflite"][str(compiler_version)]
+    return release
 
 
 def compiler_reads(op: str, version: int, compiler_version: int) -> bool:
@@ -169,7 +174,8 @@ def compiler_reads(op: str, version: int, compiler_version: int) -> bool:
 
 
 def edgetpu_max_version(op: str) -> int | None:
-    return _versions()["edgetpu_max_version"].get(op)
+    most: int | None = _versions()["edgetpu_max_version"].get(op)
+    return most
 
 
 def min_runtime(op: str) -> int | None:
