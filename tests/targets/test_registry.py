@@ -27,7 +27,7 @@ from edgegate.cli.real_run import real_run
 from edgegate.run import CheckOptions
 from edgegate.status import Status
 from edgegate.units import format_bytes
-from edgegate.workers import pool
+from edgegate.run import pool_runner
 from tests.security.test_results_strings import _filled
 from tests.targets.toy.report import ToyReport
 
@@ -51,7 +51,10 @@ def toy(monkeypatch: pytest.MonkeyPatch) -> None:
     """The toy's registry line; and the checkout on the workers' import path, as the pool's tests
     do (``import_paths``), so a worker can load the toy target from the test folder."""
     monkeypatch.setattr(target_registry, "PACKAGES", (*target_registry.PACKAGES, "tests.targets.toy"))
-    monkeypatch.setattr(pool, "WorkerPool", functools.partial(pool.WorkerPool, import_paths=(ROOT,)))
+    # Patched where the run's pool is built (pool_runner binds the name when it is first imported).
+    monkeypatch.setattr(
+        pool_runner, "WorkerPool", functools.partial(pool_runner.WorkerPool, import_paths=(ROOT,))
+    )
 
 
 def _policy_problems(repo, toy_settings: str) -> list[str]:
