@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource
 from edgegate.run.options import CheckOptions
-from edgegate.run.selection import Selection, base_policy, select, trusted_only
+from edgegate.run.selection import Selection, select, trusted_only
 
 if TYPE_CHECKING:
     from edgegate.changes.select import ModelMaterializer
@@ -55,7 +55,7 @@ def run_check(
     started = time.monotonic()
     selection = select(options, changes)
     notes = [*selection.changes.notes, *options.extra_notes]
-    at_merge_base = base_policy(changes, selection.policy, selection.changes.base_sha)
+    at_merge_base = selection.at_merge_base
     if at_merge_base[1] and options.trust != "base":
         # Nothing is turned off in a local run: only the comparison of the two policies is missing.
         notes.append(f"{at_merge_base[1]}: the policy's changes since the base are not listed")

@@ -24,6 +24,7 @@ class Selection:
     policy: Policy
     changes: ChangeSet
     models: tuple[ChangedModel, ...]  # of ``changes.models``, this shard's share
+    at_merge_base: BasePolicy  # the base's policy at the merge base (read once: selection needs it too)
 
 
 def select(options: CheckOptions, source: ChangeSource) -> Selection:
@@ -34,6 +35,15 @@ def select(options: CheckOptions, source: ChangeSource) -> Selection:
     from edgegate.shards import select_shard
 
     policy = _checked_policy(options, source.root)
+    loaded: dict[str, BasePolicy] = {}
+
+    def at(sha: str | None) -> BasePolicy:
+        if sha is None:
+            return None, None
+        if sha not in loaded:
+            loaded[sha] = base_policy(source, policy, sha)
+        return loaded[sha]
+
     changes = (
         every_model_without_base(policy, source)
         if isinstance(source, NoBase)  # check --all without git or a base branch: nothing to compare
@@ -45,14 +55,14 @@ def select(options: CheckOptions, source: ChangeSource) -> Selection:
             paths=options.paths,
             # A model is the one its name names: its base version is where the base branch's
             # policy had it, wherever the pull request's policy moved it.
-            base_policy=lambda sha: base_policy(source, policy, sha)[0],
+            base_policy=lambda sha: at(sha)[0],
         )
     )
     models = changes.models
     if options.shard:
         names = select_shard([c.target.name for c in models], *options.shard)
         models = tuple(c for c in models if c.target.name in names)
-    return Selection(policy, changes, models)
+    return Selection(policy, changes, models, at(changes.base_sha))
 
 
 def _checked_policy(options: CheckOptions, root: Path) -> Policy:
