@@ -26,7 +26,7 @@ class PairedInterval:
     high: float
     samples: int  # paired samples (accuracy), paired timed rounds (latency)
     # "tango": score interval on the discordant pairs (0/1 outcomes); "bootstrap": paired;
-    # "hodges-lehmann": the Wilcoxon signed-rank interval of the per-round log-ratios (latency)
+    # "sign-test": order statistics of the per-round log-ratios at the sign test's ranks (latency)
     method: str
     p_value: float | None = None  # exact McNemar p of "no change" (0/1 outcomes only)
 

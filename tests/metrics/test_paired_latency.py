@@ -1,5 +1,6 @@
-"""The paired latency interval (Hodges–Lehmann on per-round log-ratios) on synthetic timed rounds
-with a known true slowdown: coverage over seeds, robustness, the exact ranks, refusals."""
+"""The paired latency interval (the median of the per-round log-ratios, the sign test's interval) on
+synthetic timed rounds with a known true slowdown: coverage over seeds, robustness, the exact
+ranks, refusals."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from edgegate.metrics.paired import NotPaired
 from edgegate.metrics.paired_latency import (
     EXACT_ROUNDS,
     critical_rank,
-    hodges_lehmann,
     latency_change,
     log_ratios,
-    walsh_order_statistic,
+    paired_estimate,
 )
 
 
@@ -43,7 +43,7 @@ def test_the_interval_covers_the_true_slowdown_about_95_percent_of_the_time(n, s
         head, base = rounds(np.random.default_rng(seed), n, slowdown)
         interval = latency_change(head, base)
         covered += interval.low <= slowdown <= interval.high
-        assert interval.samples == n and interval.method == "hodges-lehmann"
+        assert interval.samples == n and interval.method == "sign-test"
     assert 0.92 <= covered / 400 <= 0.985, covered
 
 
@@ -66,7 +66,7 @@ def test_a_few_wild_rounds_move_it_a_little_where_they_move_a_mean_a_lot():
     stormy = latency_change(wild, base)
     mean_shift = float(np.mean(np.log(wild / base)) - np.mean(np.log(head / base)))
     assert mean_shift > 0.2  # 3 × ln 10 / 30: a mean's estimate would read +25 % more
-    assert abs(stormy.low - calm.low) < 0.03 and abs(stormy.high - calm.high) < 0.06
+    assert abs(stormy.low - calm.low) < 0.02 and abs(stormy.high - calm.high) < 0.03
     assert stormy.low <= 0.07 <= stormy.high
 
 
@@ -77,24 +77,28 @@ def test_swapping_the_models_inverts_the_interval():
     assert math.isclose(1 + forward.high, 1 / (1 + backward.low), rel_tol=1e-12)
 
 
-def test_walsh_order_statistics_and_the_estimate_match_the_brute_force():
-    d = np.sort(np.random.default_rng(4).standard_t(3, 23))
-    walsh = np.sort(np.add.outer(d, d)[np.triu_indices(len(d))] / 2)
-    for k in range(1, len(walsh) + 1):
-        assert math.isclose(walsh_order_statistic(d, k), walsh[k - 1], rel_tol=1e-12, abs_tol=1e-15)
-    assert math.isclose(hodges_lehmann(d), float(np.median(walsh)), rel_tol=1e-12)
-    assert hodges_lehmann(np.array([1.0, 1.0, 1.0])) == 1.0  # ties: no bisection needed
+def test_the_interval_is_the_order_statistics_at_the_sign_tests_ranks():
+    head, base = rounds(np.random.default_rng(4), 30, 0.07)
+    d = np.sort(np.log(np.array(head) / np.array(base)))
+    interval = latency_change(head, base)
+    # n = 30: P(X ≤ 9) = 0.021 ≤ 2.5 % < P(X ≤ 10) = 0.049, so the 10th smallest and 10th largest.
+    assert interval.low == pytest.approx(math.expm1(d[9]), rel=1e-12)
+    assert interval.high == pytest.approx(math.expm1(d[20]), rel=1e-12)
+    estimate = paired_estimate(head, base)
+    assert estimate == pytest.approx(math.expm1((d[14] + d[15]) / 2), rel=1e-12)
+    assert interval.low <= estimate <= interval.high
 
 
-def test_critical_ranks_are_the_signed_rank_tables():
-    # Two-sided 5 % critical values of the Wilcoxon signed-rank test (reject when T ≤ value): the
-    # interval's rank is value + 1. n = 6 → 0, n = 10 → 8, n = 20 → 52, n = 30 → 137.
-    assert [critical_rank(n) for n in (6, 10, 20, 30)] == [1, 9, 53, 138]
-    # The normal approximation takes over smoothly where the exact distribution stops.
-    exact = critical_rank(EXACT_ROUNDS)
-    approximate = critical_rank(EXACT_ROUNDS + 1)
-    step = EXACT_ROUNDS / 2  # the centre N/2 moves by (n + 1)/2 per round added, less the wider sd
-    assert 0 < approximate - exact < step
+def test_critical_ranks_are_the_binomial_tables():
+    # Two-sided 5 % sign test: the largest k with P(X ≤ k − 1) ≤ 2.5 %, X ~ Binomial(n, ½).
+    assert [critical_rank(n) for n in (5, 6, 10, 20, 30, 100)] == [0, 1, 2, 6, 10, 40]
+    for n in (6, 30, 100, EXACT_ROUNDS):  # checked against the tail in exact integers
+        k = critical_rank(n)
+        tail = sum(math.comb(n, i) for i in range(k)) / 2**n
+        beyond = tail + math.comb(n, k) / 2**n
+        assert tail <= 0.025 < beyond
+    # The normal approximation takes over where the exact tails stop, conservative by a rank at most.
+    assert critical_rank(EXACT_ROUNDS + 1) in (critical_rank(EXACT_ROUNDS), critical_rank(EXACT_ROUNDS) + 1)
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ def test_significant_fails_a_many_times_slower_model_and_judges_the_other_on_its
 
     slower = models["slower"]
     interval = slower["latency_changes"]["vs_base"]
-    assert interval["samples"] == 20 and interval["method"] == "hodges-lehmann"
+    assert interval["samples"] == 20 and interval["method"] == "sign-test"
     assert interval["low"] > 1.0  # several times the base's time, whatever the machine's load
     (check,) = (c for c in slower["checks"] if c["name"] == "vs_base.latency")
     assert check["status"] == "fail" and check["line"] == 6

@@ -86,7 +86,7 @@ def test_the_run_pairs_each_candidate_with_the_float_model_and_its_base_version(
         and changes.vs_float.high - changes.vs_float.low < 0.05
     )
     assert changes.vs_base.low < 0.25 < changes.vs_base.high and changes.vs_base.samples == ROUNDS
-    assert changes.vs_float.method == changes.vs_base.method == "hodges-lehmann"
+    assert changes.vs_float.method == changes.vs_base.method == "sign-test"
     assert changes.float_unpaired is None and changes.base_unpaired is None
     check = checks_of(int8)["vs_base.latency"]
     assert check.status == Status.FAIL and check.message.endswith(
@@ -158,7 +158,7 @@ def budgets_of(tmp_path, latency: str):
 
 def slower(head_ms: float, base_ms: float, low: float, high: float) -> CandidateResult:
     """A candidate timed at ``head_ms`` (median) beside its base at ``base_ms``, its change's interval ``low … high``."""
-    interval = PairedInterval(low, high, ROUNDS, "hodges-lehmann")
+    interval = PairedInterval(low, high, ROUNDS, "sign-test")
     return CandidateResult(
         "int8",
         "int8",
@@ -246,16 +246,14 @@ def run_with(*candidates: CandidateResult, reference: CandidateResult | None = N
 
 
 def test_the_report_shows_each_latency_change_with_its_interval():
-    float_interval = PairedInterval(-0.52, -0.47, ROUNDS, "hodges-lehmann")
+    float_interval = PairedInterval(-0.52, -0.47, ROUNDS, "sign-test")
     c = CandidateResult(
         "int8",
         "int8",
         Status.PASS,
         latency_ms=1.07,
         base=BaseFigures(latency_ms=1.0),
-        latency_changes=LatencyChanges(
-            float_interval, PairedInterval(0.051, 0.093, ROUNDS, "hodges-lehmann")
-        ),
+        latency_changes=LatencyChanges(float_interval, PairedInterval(0.051, 0.093, ROUNDS, "sign-test")),
         deploy=True,
     )
     reference = CandidateResult("float32", "float32", Status.PASS, latency_ms=2.14)
@@ -288,7 +286,7 @@ def test_the_reason_for_no_interval_is_escaped_in_the_report():
 
 def test_latency_changes_round_trip_through_the_results_file_and_schema_3_files_still_read():
     changes = LatencyChanges(
-        PairedInterval(-0.52, -0.47, ROUNDS, "hodges-lehmann"), None, None, "the base was not timed"
+        PairedInterval(-0.52, -0.47, ROUNDS, "sign-test"), None, None, "the base was not timed"
     )
     run = run_with(CandidateResult("int8", "int8", Status.PASS, latency_ms=1.0, latency_changes=changes))
     text = encode_run(run)
