@@ -15,16 +15,8 @@ from edgegate.checks import Check
 from edgegate.measurements.interface import LatencyFigures
 from edgegate.policy.load import load_policy
 from edgegate.report.markdown import render_markdown
-from edgegate.results import (
-    BaseFigures,
-    CandidateResult,
-    GitRef,
-    ModelResult,
-    RunResult,
-    decode_run,
-    encode_run,
-)
-from edgegate.results.model import LatencyChanges, PairedInterval
+from edgegate.results import BaseFigures, CandidateResult, decode_run, encode_run
+from edgegate.results.model import GitRef, LatencyChanges, ModelResult, PairedInterval, RunResult
 from edgegate.run import loop
 from edgegate.run.jobs import Job, LatencyJob
 from edgegate.status import Status
@@ -156,16 +148,23 @@ def budgets_of(tmp_path, latency: str):
     return load_policy(tmp_path / "edgegate.yml", root=tmp_path).models[0].budgets
 
 
-def slower(head_ms: float, base_ms: float, low: float, high: float) -> CandidateResult:
-    """A candidate timed at ``head_ms`` (median) beside its base at ``base_ms``, its change's interval ``low … high``."""
-    interval = PairedInterval(low, high, ROUNDS, "sign-test")
+def timed_candidate(head_ms: float, base_ms: float, changes: LatencyChanges, **more: Any) -> CandidateResult:
+    """A candidate timed at ``head_ms`` (median) beside its base at ``base_ms``, with those ``changes``."""
     return CandidateResult(
         "int8",
         "int8",
         Status.PASS,
         latency_ms=head_ms,
         base=BaseFigures(latency_ms=base_ms),
-        latency_changes=LatencyChanges(vs_base=interval),
+        latency_changes=changes,
+        **more,
+    )
+
+
+def slower(head_ms: float, base_ms: float, low: float, high: float) -> CandidateResult:
+    """Timed so, the interval of its change vs base ``low … high``."""
+    return timed_candidate(
+        head_ms, base_ms, LatencyChanges(vs_base=PairedInterval(low, high, ROUNDS, "sign-test"))
     )
 
 
@@ -247,15 +246,8 @@ def run_with(*candidates: CandidateResult, reference: CandidateResult | None = N
 
 def test_the_report_shows_each_latency_change_with_its_interval():
     float_interval = PairedInterval(-0.52, -0.47, ROUNDS, "sign-test")
-    c = CandidateResult(
-        "int8",
-        "int8",
-        Status.PASS,
-        latency_ms=1.07,
-        base=BaseFigures(latency_ms=1.0),
-        latency_changes=LatencyChanges(float_interval, PairedInterval(0.051, 0.093, ROUNDS, "sign-test")),
-        deploy=True,
-    )
+    base_interval = PairedInterval(0.051, 0.093, ROUNDS, "sign-test")
+    c = timed_candidate(1.07, 1.0, LatencyChanges(float_interval, base_interval), deploy=True)
     reference = CandidateResult("float32", "float32", Status.PASS, latency_ms=2.14)
     text = render_markdown(run_with(c, reference=reference))
     row = next(line for line in text.splitlines() if line.startswith("| 🚀 | int8 |"))
@@ -269,15 +261,7 @@ def test_the_report_shows_each_latency_change_with_its_interval():
 
 def test_the_reason_for_no_interval_is_escaped_in_the_report():
     hostile = "<img src=x onerror=alert(1)> [link](http://evil)"
-    c = CandidateResult(
-        "int8",
-        "int8",
-        Status.PASS,
-        latency_ms=1.0,
-        base=BaseFigures(latency_ms=1.0),
-        latency_changes=LatencyChanges(base_unpaired=hostile),
-        deploy=True,
-    )
+    c = timed_candidate(1.0, 1.0, LatencyChanges(base_unpaired=hostile), deploy=True)
     text = render_markdown(run_with(c))
     assert "vs base: no paired interval (&lt;img src=x onerror=alert(1)&gt; \\[link\\](" in text
     assert "<img" not in text
