@@ -51,6 +51,10 @@ class BaseFigures:
     latency_ms: float | None = None
     accuracy: float | None = None
     error: str | None = None  # the base candidate could not be built / measured
+    memory_bytes: int | None = (
+        None  # schema 4: peak memory at inference (measured for a vs_base memory budget)
+    )
+    memory_error: str | None = None  # schema 4: why it could not be measured
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,10 @@ class CandidateResult:
     worst_layers: tuple[LayerError, ...] = ()
     notes: tuple[str, ...] = ()
     deploy: bool = False  # the candidate that ships
+    # Schema 4: the peak resident memory the interpreter needs to load, allocate and run it
+    # (measurements/memory.py), measured when a memory budget asks; why it could not be, if so.
+    memory_bytes: int | None = None
+    memory_error: str | None = None
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:
