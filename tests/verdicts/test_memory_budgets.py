@@ -76,3 +76,32 @@ def test_a_model_the_interpreter_cannot_run_skips_with_why(tmp_path):
 def test_a_new_model_has_no_base_memory_to_compare(tmp_path):
     growth = judged(tmp_path, cand(9_000_000)).checks[2]
     assert growth.status == Status.SKIP and "the model is new in this change" in growth.message
+
+
+def test_the_results_file_keeps_the_figures_and_reads_a_schema_3_file():
+    import json
+
+    from edgegate.results import GitRef, ModelResult, RunResult
+    from edgegate.results.codec import decode_run, encode_run
+
+    c = cand(12_000_000, BaseFigures(memory_bytes=10_000_000))
+    run = RunResult(
+        Status.PASS,
+        GitRef("main", None),
+        GitRef("pr", None),
+        (ModelResult("m", "m.keras", Status.PASS, candidates=(c,)),),
+    )
+    text = encode_run(run)
+    assert json.loads(text)["schema"] == "edgegate.results/4" and decode_run(text) == run
+    older = json.loads(text)
+    older["schema"] = "edgegate.results/3"
+    written = older["models"][0]["candidates"][0]
+    del (
+        written["memory_bytes"],
+        written["memory_error"],
+        written["base"]["memory_bytes"],
+        written["base"]["memory_error"],
+    )
+    read = decode_run(json.dumps(older)).models[0].candidates[0]
+    assert read.memory_bytes is None and read.base is not None and read.base.memory_bytes is None
+    assert read.size_bytes == 1000
