@@ -34,17 +34,9 @@ def test_memory_budgets_through_the_cli(repo, tmp_path):
     repo.commit("widen")
 
     out = tmp_path / "out"
-    args = (
-        "check",
-        "--base",
-        "main",
-        "--no-latency",
-        "--json",
-        str(out / "r.json"),
-        "--report",
-        str(out / "r.md"),
-    )
-    proc = edgegate_cli(*args, "--quiet", cwd=repo.root)
+    outputs = {"--json": out / "r.json", "--report": out / "r.md"}
+    written = [arg for flag, path in outputs.items() for arg in (flag, str(path))]
+    proc = edgegate_cli("check", "--base", "main", "--no-latency", "--quiet", *written, cwd=repo.root)
     # int8 ships, with a warning: the run passes (a failing float16 is not what ships).
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     results = json.loads((out / "r.json").read_text())
