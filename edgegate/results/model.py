@@ -51,10 +51,9 @@ class BaseFigures:
     latency_ms: float | None = None
     accuracy: float | None = None
     error: str | None = None  # the base candidate could not be built / measured
-    memory_bytes: int | None = (
-        None  # schema 4: peak memory at inference (measured for a vs_base memory budget)
-    )
-    memory_error: str | None = None  # schema 4: why it could not be measured
+    # Schema 4: the peak memory at inference (measured for a vs_base memory budget), or why not.
+    memory_bytes: int | None = None
+    memory_error: str | None = None
 
 
 @dataclass(frozen=True)

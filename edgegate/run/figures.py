@@ -31,7 +31,7 @@ class CandidateFigures:
     scores: SampleScores | None = None  # each eval sample's score: the paired intervals vs other models
     latency: LatencyFigures | None = None
     memory: MemoryFigures | None = None
-    memory_error: str | None = None  # the memory measurement failed: why (the memory budgets skip with it)
+    memory_error: str | None = None  # the memory measurement failed: why (it breaks the memory budgets)
     targets: dict[str, Any] = field(default_factory=dict)  # target name → its report
     target_errors: dict[str, str] = field(default_factory=dict)  # target name → why it failed
 

@@ -2,10 +2,10 @@
 
 ``run(plan, runner)`` gates every model of a plan. Each round builds the recipes asked for
 (head and base versions); every build queues the evaluations, target analyses and memory
-measurements of what it built as soon as it finishes, so conversions and measurements overlap across workers. Latency
-is timed after, one model at a time with nothing else running. Then the candidates are judged;
-``recipes: auto`` may ask for another round. Last, candidates that lost accuracy get their
-per-layer analysis. The runner is injected: the worker pool in a real run, an in-process fake
+measurements of what it built as soon as it finishes, so conversions and measurements overlap
+across workers. Latency is timed after, one model at a time with nothing else running. Then the
+candidates are judged; ``recipes: auto`` may ask for another round. Last, candidates that lost
+accuracy get their per-layer analysis. The runner is injected: the worker pool in a real run, an in-process fake
 in the tests.
 """
 

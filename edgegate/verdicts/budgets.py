@@ -2,8 +2,9 @@
 
 Every check says, in one sentence, what was measured against what. A budget that cannot be
 evaluated (no base version, latency not measured, no eval data) is ``skip`` with the reason,
-never a silent pass; a memory budget whose measurement failed is broken (at its level), with why. An accuracy change (vs the float model, vs base) says its 95 % paired
-interval too, and ``judge: significant`` holds the interval, not the point, to the limit.
+never a silent pass; a memory budget whose measurement failed is broken (at its level), with
+why. An accuracy change (vs the float model, vs base) says its 95 % paired interval too, and
+``judge: significant`` holds the interval, not the point, to the limit.
 """
 
 from __future__ import annotations
