@@ -5,8 +5,8 @@
 measurements of what it built as soon as it finishes, so conversions and measurements overlap
 across workers. Latency is timed after, one model at a time with nothing else running. Then the
 candidates are judged; ``recipes: auto`` may ask for another round. Last, candidates that lost
-accuracy get their per-layer analysis. The runner is injected: the worker pool in a real run, an in-process fake
-in the tests.
+accuracy get their per-layer analysis. The runner is injected: the worker pool in a real run, an
+in-process fake in the tests.
 """
 
 from __future__ import annotations
