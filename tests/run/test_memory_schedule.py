@@ -102,7 +102,7 @@ def test_the_key_is_the_candidates_bytes_and_the_threads(tmp_path):
     assert CacheKeys().key(MemoryJob(ref, model, "m (int8)", 1)) != key
 
 
-def test_memory_jobs_wait_for_nothing_but_their_build(tmp_path):
+def test_memory_is_measured_as_builds_finish_before_the_latency_round(tmp_path):
     """Each is a follow-up of the build that made its candidate, queued before the latency round."""
     root = tmp_path / "repo"
     write_repo(root, MEMORY_POLICY)
