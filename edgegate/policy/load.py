@@ -591,7 +591,7 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
                 where = (format_key(key_loc), line)
                 budgets.append(_budget(metric, against, field_name, item, raw, where, missing_base))
 
-    plain: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency")
+    plain: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency", "memory")
     for metric in plain:
         add(metric, "absolute", "max", getattr(own_b, metric, None), getattr(def_b, metric, None), False)
     acc_own, acc_def = getattr(own_b, "accuracy", None), getattr(def_b, "accuracy", None)
@@ -605,7 +605,7 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
     base_own, base_def = getattr(own_b, "vs_base", None), getattr(def_b, "vs_base", None)
     vs_base = base_own if base_own is not None else base_def
     missing_base = Level(vs_base.on_missing_base) if vs_base is not None else Level.WARN
-    every: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency", "accuracy")
+    every: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency", "memory", "accuracy")
     for metric in every:
         field_name = "max_drop" if metric == "accuracy" else "max_increase"
         add(
@@ -627,7 +627,7 @@ def _budget(
     key, line = where
     level, written = Level(item.level), str(raw)
     if against == "absolute":
-        if metric in ("size", "gzip_size"):
+        if metric in ("size", "gzip_size", "memory"):
             value = float(q.parse_size(raw))
         elif metric == "latency":
             value = q.parse_duration_ms(raw)
@@ -635,7 +635,7 @@ def _budget(
             value = q.parse_accuracy(raw)
         bound: Literal["min", "max"] = "min" if field_name == "min" else "max"
         return Budget(metric, "absolute", level, written, key, line, bound=bound, value=value)
-    quantity = "size" if metric in ("size", "gzip_size") else metric
+    quantity = "size" if metric in ("size", "gzip_size", "memory") else metric
     change = q.parse_change(raw, quantity)
     judge: Judge = getattr(item, "judge", "point")  # accuracy and latency changes have a judge
     return Budget(

@@ -331,6 +331,9 @@ class BaseBudgets(_Strict):
     size: list[SizeChange] | None = None
     gzip_size: list[SizeChange] | None = None
     latency: list[LatencyChange] | None = None
+    memory: list[SizeChange] | None = Field(
+        None, description="Growth of the peak memory at inference vs base: 10%, 2 MB."
+    )
     accuracy: list[AccuracyChange] | None = None
     on_missing_base: LevelName = Field(
         "warn",
@@ -338,7 +341,7 @@ class BaseBudgets(_Strict):
         "not be measured (LFS object missing, unreadable, fails to convert): warn, or error (fail).",
     )
 
-    @field_validator("size", "gzip_size", "latency", mode="before")
+    @field_validator("size", "gzip_size", "latency", "memory", mode="before")
     @classmethod
     def _l(cls, v):
         return _listify("max_increase")(v)
@@ -353,10 +356,15 @@ class Budgets(_Strict):
     size: list[SizeLimit] | None = None
     gzip_size: list[SizeLimit] | None = None
     latency: list[LatencyLimit] | None = None
+    memory: list[SizeLimit] | None = Field(
+        None,
+        description="Peak resident memory the LiteRT interpreter needs to load, allocate and run the "
+        "candidate (CPU, XNNPACK), measured in a fresh process: 64 MB.",
+    )
     accuracy: list[AccuracyLimit] | None = None
     vs_base: BaseBudgets | None = None
 
-    @field_validator("size", "gzip_size", "latency", mode="before")
+    @field_validator("size", "gzip_size", "latency", "memory", mode="before")
     @classmethod
     def _l(cls, v):
         return _listify("max")(v)

@@ -266,7 +266,7 @@ class LatencySettings:
 
 # --- budgets, models, the policy --------------------------------------------------------
 
-BudgetMetric = Literal["size", "gzip_size", "latency", "accuracy"]
+BudgetMetric = Literal["size", "gzip_size", "latency", "memory", "accuracy"]
 Against = Literal["absolute", "float", "base"]
 # How an accuracy or latency change is held to its limit: "point", the measured change itself;
 # "significant", only a change whose whole 95 % paired interval is beyond the limit fails
@@ -278,7 +278,8 @@ Judge = Literal["point", "significant"]
 class Budget:
     """One limit. ``against`` says what it compares with:
 
-    - ``absolute``: ``bound`` is "max" or "min" and ``value`` the limit (bytes / ms / metric units);
+    - ``absolute``: ``bound`` is "max" or "min" and ``value`` the limit (bytes for size, gzip size
+      and memory / ms / metric units);
     - ``float``: accuracy loss vs the float model, at most ``change``;
     - ``base``: worsening vs the same candidate on the base branch, at most ``change``.
 

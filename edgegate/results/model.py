@@ -66,6 +66,9 @@ class BaseFigures:
     latency_ms: float | None = None
     accuracy: float | None = None
     error: str | None = None  # the base candidate could not be built / measured
+    # Schema 4: the peak memory at inference (measured for a vs_base memory budget), or why not.
+    memory_bytes: int | None = None
+    memory_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,10 @@ class CandidateResult:
     worst_layers: tuple[LayerError, ...] = ()
     notes: tuple[str, ...] = ()
     deploy: bool = False  # the candidate that ships
+    # Schema 4: the peak resident memory the interpreter needs to load, allocate and run it
+    # (measurements/memory.py), measured when a memory budget asks; why it could not be, if so.
+    memory_bytes: int | None = None
+    memory_error: str | None = None
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:

@@ -34,6 +34,11 @@ DYNAMIC_NOTE = (
     "not quantized); int8 shrinks small models"
 )
 
+UNSTABLE_MEMORY_NOTE = (
+    "memory still grew at invocation {invokes}: the figure is a lower bound (a model whose memory "
+    "grows with every run)"
+)
+
 
 def judged_labels(m: ModelFigures) -> list[str]:
     """The candidates that are gated: every one built, the float reference only if the policy lists it."""
@@ -68,6 +73,8 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
         target_lines=_target_lines(m, c),
         training=c.built.training if c.built else None,
         notes=c.built.notes if c.built else (),
+        memory_bytes=c.memory.peak_bytes if c.memory else None,
+        memory_error=c.memory_error,
     )
     if result.error is None and result.skip_reason is None:
         checks = candidate_checks(result, m.plan.policy.budgets, latency_measured=latency_measured)
@@ -157,6 +164,8 @@ def _base_figures(m: ModelFigures, label: str) -> BaseFigures | None:
         latency_ms=b.latency.median_ms if b.latency else None,
         accuracy=b.accuracy.value if b.accuracy else None,
         error=b.error or b.skip_reason,
+        memory_bytes=b.memory.peak_bytes if b.memory else None,
+        memory_error=b.memory_error,
     )
 
 
@@ -206,6 +215,16 @@ def _hybrid_only(recipe: Recipe) -> bool:
 
 
 def _notes(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:
+    return _memory_notes(c) + _dynamic_notes(m, c)
+
+
+def _memory_notes(c: CandidateFigures) -> tuple[str, ...]:
+    if c.memory is None or c.memory.stable:
+        return ()
+    return (UNSTABLE_MEMORY_NOTE.format(invokes=c.memory.invokes),)
+
+
+def _dynamic_notes(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:
     ref = m.head.get(m.plan.reference_label) if m.plan.reference_label else None
     if c.recipe is None or not _hybrid_only(c.recipe) or ref is None or ref.built is None:
         return ()

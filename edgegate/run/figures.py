@@ -15,7 +15,7 @@ from edgegate.run.jobs import AS_IS
 from edgegate.run.plan import ModelPlan
 
 if TYPE_CHECKING:
-    from edgegate.measurements.interface import LatencyFigures
+    from edgegate.measurements.interface import LatencyFigures, MemoryFigures
     from edgegate.metrics.interface import SampleScores
     from edgegate.results import Accuracy, CandidateResult, LayerError
     from edgegate.run.auto import AutoSearch
@@ -30,6 +30,8 @@ class CandidateFigures:
     accuracy: Accuracy | None = None
     scores: SampleScores | None = None  # each eval sample's score: the paired intervals vs other models
     latency: LatencyFigures | None = None
+    memory: MemoryFigures | None = None
+    memory_error: str | None = None  # the memory measurement failed: why (it breaks the memory budgets)
     targets: dict[str, Any] = field(default_factory=dict)  # target name → its report
     target_errors: dict[str, str] = field(default_factory=dict)  # target name → why it failed
 

@@ -18,7 +18,7 @@ from edgegate.policy.sections import Dataset, Metric
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate
 
 if TYPE_CHECKING:
-    from edgegate.measurements.interface import LatencyFigures
+    from edgegate.measurements.interface import LatencyFigures, MemoryFigures
     from edgegate.metrics.interface import SampleScores
     from edgegate.results import Accuracy, LayerError
     from edgegate.targets.interface import Target
@@ -137,6 +137,26 @@ class LatencyJob(Job[tuple[tuple[CandidateRef, "LatencyFigures"], ...]]):
 
 
 @dataclass(frozen=True)
+class MemoryJob(Job["MemoryFigures"]):
+    """The peak memory one candidate needs at inference, in a fresh process of its own.
+
+    Not exclusive: a resident-memory peak does not depend on what else the machine runs
+    (``bench/bench_memory.py`` measures it beside a busy neighbour), so it runs beside the
+    evaluations and target analyses."""
+
+    func: ClassVar[str] = "edgegate.run.jobs:memory"
+    timeout_s: ClassVar[float] = EVAL_TIMEOUT_S
+    candidate: CandidateRef
+    model_path: Path
+    shown: str  # how messages name the candidate
+    threads: int  # the latency measurement's
+
+    @property
+    def label(self) -> str:
+        return f"{self.candidate.shown} · memory"
+
+
+@dataclass(frozen=True)
 class TargetJob(Job[object]):  # a report of the target's own type
     """One target's analysis of one candidate (Edge TPU mapping, MCU arena, MACs, ...)."""
 
@@ -235,6 +255,12 @@ def latency(job: LatencyJob) -> tuple[tuple[CandidateRef, LatencyFigures], ...]:
         threads=job.threads,
     )
     return tuple((keys[k], v) for k, v in figures.items())
+
+
+def memory(job: MemoryJob) -> MemoryFigures:
+    from edgegate.measurements.memory import measure_memory
+
+    return measure_memory(job.model_path, name=job.shown, threads=job.threads)
 
 
 def analyze_target(job: TargetJob) -> object:

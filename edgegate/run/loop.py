@@ -1,12 +1,12 @@
 """The schedule: which jobs run when, over a ``Runner`` that executes them.
 
 ``run(plan, runner)`` gates every model of a plan. Each round builds the recipes asked for
-(head and base versions); every build queues the evaluations and target analyses of what it
-built as soon as it finishes, so conversions and measurements overlap across workers. Latency
-is timed after, one model at a time with nothing else running. Then the candidates are judged;
-``recipes: auto`` may ask for another round. Last, candidates that lost accuracy get their
-per-layer analysis. The runner is injected: the worker pool in a real run, an in-process fake
-in the tests.
+(head and base versions); every build queues the evaluations, target analyses and memory
+measurements of what it built as soon as it finishes, so conversions and measurements overlap
+across workers. Latency is timed after, one model at a time with nothing else running. Then the
+candidates are judged; ``recipes: auto`` may ask for another round. Last, candidates that lost
+accuracy get their per-layer analysis. The runner is injected: the worker pool in a real run, an
+in-process fake in the tests.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from edgegate.conversions import CONVERSIONS
 from edgegate.transforms import TRANSFORMS
 from edgegate.policy.sections import Calibration, ModelPolicy, Recipe
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, is_float_reference, training_key
-from edgegate.measurements.interface import LatencyFigures
+from edgegate.measurements.interface import LatencyFigures, MemoryFigures
 from edgegate.results import LayerError, ModelResult
 from edgegate.run import assemble
 from edgegate.run.figures import CandidateFigures, ModelFigures
@@ -34,6 +34,7 @@ from edgegate.run.jobs import (
     JobOutcome,
     LatencyJob,
     LayerAnalysisJob,
+    MemoryJob,
     Side,
     TargetJob,
 )
@@ -201,8 +202,20 @@ class _Loop:
         jobs: list[Job[Any]] = [
             TargetJob(ref, c.path, target) for target in self._analyzed_targets(m, side, label)
         ]
+        if self._is_memory_measured(m, side, label):
+            jobs.append(MemoryJob(ref, c.path, m.plan.shown(side, label), self._threads(m)))
         evaluation = self._evaluation(m, side, label, c.path)
         return jobs + ([evaluation] if evaluation else [])
+
+    def _is_memory_measured(self, m: ModelFigures, side: Side, label: str) -> bool:
+        """Whether this candidate's memory is measured once built: when a budget asks for it (a
+        fresh process per candidate), of the judged candidates, and of the base side only for a
+        ``vs_base`` memory budget; never of a model the interpreter cannot run."""
+        budgets = [b for b in m.plan.policy.budgets if b.metric == "memory"]
+        if side == "base":
+            budgets = [b for b in budgets if b.against == "base"]
+        wanted = label in assemble.judged_labels(m) if side == "head" else True
+        return bool(budgets) and wanted and m.side(side)[label].not_runnable is None
 
     def _analyzed_targets(self, m: ModelFigures, side: Side, label: str) -> list[Target[Any]]:
         """The targets that analyze this candidate once it is built."""
@@ -229,7 +242,12 @@ class _Loop:
         if m.error:
             return 0
         evaluated = int(self._is_evaluated(m, job.side))
-        return sum(len(self._analyzed_targets(m, job.side, label)) + evaluated for label in job.labels)
+        return sum(
+            len(self._analyzed_targets(m, job.side, label))
+            + evaluated
+            + int(self._is_memory_measured(m, job.side, label))
+            for label in job.labels
+        )
 
     def _evaluation(self, m: ModelFigures, side: Side, label: str, path: Path) -> EvaluateJob | None:
         policy = m.plan.policy
@@ -275,6 +293,8 @@ class _Loop:
             return self._analyzed(job, outcome)
         if isinstance(job, LatencyJob):
             return self._timed(job, outcome)
+        if isinstance(job, MemoryJob):
+            return self._memory_measured(job, outcome)
         if isinstance(job, LayerAnalysisJob):
             return self._layers_analyzed(job, outcome)
         raise TypeError(f"no route for {type(job).__name__}")  # a programming error
@@ -301,6 +321,14 @@ class _Loop:
             if m.plan.measured_as_is:
                 m.error = m.error or outcome.error
             m.notes.append(f"latency could not be measured: {outcome.error}")
+        return []
+
+    def _memory_measured(self, job: MemoryJob, outcome: JobOutcome[MemoryFigures]) -> list[Job[Any]]:
+        c = self._candidate(job.candidate)
+        if outcome.ok:
+            c.memory = outcome.value
+        else:
+            c.memory_error = outcome.error or "unknown error"
         return []
 
     def _layers_analyzed(

@@ -55,11 +55,13 @@ SETTINGS: dict[str, Any] = {
         "size": {"max": "80 KB", "level": "error"},
         "gzip_size": {"max": "70 KB", "level": "error"},
         "latency": {"max": "5 ms", "level": "error"},
+        "memory": {"max": "64 MB", "level": "error"},
         "accuracy": {"max_drop": "1pt", "judge": "point", "level": "error"},
         "vs_base": {
             "size": {"max_increase": "5%", "level": "error"},
             "gzip_size": {"max_increase": "5%", "level": "error"},
             "latency": {"max_increase": "10%", "level": "error"},
+            "memory": {"max_increase": "10%", "level": "error"},
             "accuracy": {"max_drop": "1pt", "judge": "point", "level": "error"},
             "on_missing_base": "error",
         },
@@ -458,6 +460,13 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], str, bool]] = [
     ({"budgets": {"size": "80 KB"}}, {}, "size budget removed (was 80 KB)", True),
     ({"budgets": {"size": "80 KB"}}, {"budgets": {"size": "200 KB"}}, "size budget 80 KB → 200 KB", True),
     ({"budgets": {"size": "200 KB"}}, {"budgets": {"size": "80 KB"}}, "size budget 200 KB → 80 KB", False),
+    ({"budgets": {"memory": "32 MB"}}, {"budgets": {"memory": "64 MB"}}, "memory budget 32 MB → 64 MB", True),
+    (
+        {"budgets": {"vs_base": {"memory": "5%"}}},
+        {"budgets": {"vs_base": {"memory": "20%"}}},
+        "vs_base memory budget 5% → 20%",
+        True,
+    ),
     (
         {"budgets": {"accuracy": {"min": 0.9}}},
         {"budgets": {"accuracy": {"min": 0.8}}},
