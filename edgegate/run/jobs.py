@@ -184,8 +184,12 @@ def build(job: BuildJob) -> tuple[BuiltCandidate, ...]:
     from edgegate.measurements.size import measure_size
 
     request = job.request
-    if request.source.format.measured_as_is:
+    if request.source.format.measured_as_is and not request.recipes:
         built: tuple[BuiltCandidate, ...] = (BuiltCandidate(AS_IS, request.source.path),)
+    elif request.source.format.measured_as_is:  # its recipes' transforms on the file itself
+        from edgegate.recipes.build import build_from_tflite
+
+        built = tuple(build_from_tflite(request))
     else:
         from edgegate.recipes.build import build_candidates
 

@@ -121,8 +121,11 @@ class _Loop:
 
     def _initial(self, m: ModelFigures) -> list[Recipe]:
         policy = m.plan.policy
-        if m.plan.measured_as_is:
-            return []  # a .tflite is its own only candidate: nothing to build
+        if m.plan.measured_as_is:  # itself, and the recipes the policy wrote for it (the quantizer's)
+            recipes = policy.recipes
+            return [
+                r for r in recipes if not self.settings.only_recipes or r.label in self.settings.only_recipes
+            ]
         if self.settings.only_recipes:
             return [r for r in policy.recipes if r.label in self.settings.only_recipes]
         if policy.auto:
@@ -152,6 +155,11 @@ class _Loop:
                 if AS_IS not in store:
                     store[AS_IS] = CandidateFigures(None)
                     jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, ())))
+                # Its own recipes transform the file (a converted head's recipes need a converter).
+                for r in recipes:
+                    if r.label not in store and r.transforms and not r.trainings:
+                        store[r.label] = CandidateFigures(r)
+                        jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, (r,))))
                 continue
             wanted = [r for r in recipes if r.label not in store]
             reference = m.plan.reference_label
