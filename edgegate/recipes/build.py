@@ -18,7 +18,7 @@ import numpy as np
 
 from edgegate.conversions import CONVERSIONS
 from edgegate.conversions.interface import Representative
-from edgegate.errors import EdgeGateError, InputError
+from edgegate.errors import EdgeGateError, InputError, PolicyError
 from edgegate.policy.sections import Recipe
 from edgegate.exception_text import bounded, first_line
 from edgegate.recipes.conversions import convert, make_converter
@@ -204,11 +204,13 @@ class _Engines:
         return self.made[engine]
 
 
-def _transform(transform: TfliteTransform, engines: _Engines, path: Path, recipe: Recipe) -> Applied:
-    """Replace the ``.tflite`` at ``path`` with ``transform``'s output (written beside it first)."""
+def _transform(
+    transform: TfliteTransform, engines: _Engines, model: Path, path: Path, recipe: Recipe
+) -> Applied:
+    """Write ``transform``'s output of ``model`` to ``path`` (written beside it first)."""
     out = path.with_name(f"{path.stem}.{transform.name}.tflite")
     try:
-        applied = transform.apply(engines[transform.engine], path, out, recipe)
+        applied = transform.apply(engines[transform.engine], model, out, recipe)
         if not out.is_file():
             raise InputError(f"{transform.name} ({transform.engine}) wrote no model")
         out.replace(path)
@@ -217,13 +219,17 @@ def _transform(transform: TfliteTransform, engines: _Engines, path: Path, recipe
     return applied
 
 
-def _transforms(request: BuildRequest, engines: _Engines, path: Path, recipe: Recipe) -> list[str]:
-    """Run the recipe's ``.tflite → .tflite`` stages on ``path`` in order; their notes, and the
+def _transforms(
+    request: BuildRequest, engines: _Engines, path: Path, recipe: Recipe, source: Path | None = None
+) -> list[str]:
+    """Run the recipe's ``.tflite → .tflite`` stages in order, the first on ``source`` (a .tflite
+    source, so messages name its file) or on ``path``, each writing ``path``; their notes, and the
     per-layer evidence of the last that has any written as Model Explorer node data beside it."""
     notes: list[str] = []
     layers: tuple[Any, ...] = ()
     for name in recipe.transforms:
-        applied = _transform(TRANSFORMS[name], engines, path, recipe)
+        applied = _transform(TRANSFORMS[name], engines, source or path, path, recipe)
+        source = None
         notes += applied.notes
         layers = applied.layers or layers
     if layers:
@@ -243,11 +249,11 @@ def build_from_tflite(request: BuildRequest) -> list[BuiltCandidate]:
     for recipe in request.recipes:
         path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
         try:
-            path.write_bytes(request.source.path.read_bytes())
-            notes = _transforms(request, engines, path, recipe)
+            notes = _transforms(request, engines, path, recipe, source=request.source.path)
             built.append(BuiltCandidate(recipe.label, path, notes=tuple(notes)))
+        except PolicyError as e:  # a keep_float pattern matching no layer: said at its policy line
+            built.append(BuiltCandidate(recipe.label, None, error="; ".join(e.problems)))
         except EdgeGateError as e:
-            path.unlink(missing_ok=True)
             built.append(BuiltCandidate(recipe.label, None, error=str(e)))
     return built
 

@@ -8,11 +8,13 @@ with them. ``ENGINES``: one line per engine.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
+from edgegate.distribution import install_command
 from edgegate.errors import InputError
 from edgegate.policy.sections import Recipe
 from edgegate.recipes.interface import BuildRequest
@@ -28,6 +30,12 @@ class LiteRtQuantizerEngine:
 
     def quantize(self, model: Path, out: Path, name: str, recipe: Recipe) -> Applied:
         from edgegate.recipes.litert_quantize import quantize
+
+        if importlib.util.find_spec("litert_quantizer") is None:  # the child runs this interpreter
+            raise InputError(
+                f"{recipe.label} runs on the LiteRT Quantizer, which is not installed in this environment: "
+                f"{install_command('quantizer')} (edgegate needs says so before a run)"
+            )
         from edgegate.recipes.quantizer_recipes import RECIPES, KeepFloat, with_granularity
 
         chosen = RECIPES[name]

@@ -228,7 +228,7 @@ class _Loop:
     def _is_evaluated(self, m: ModelFigures, side: Side) -> bool:
         """Whether this side's candidates are evaluated once built (when the interpreter runs them)."""
         policy = m.plan.policy
-        return policy.eval is not None and (side == "head" or _has_base_accuracy_budget(policy))
+        return m.plan.evaluation is not None and (side == "head" or _has_base_accuracy_budget(policy))
 
     def _expected_measurements(self, job: BuildJob) -> int:
         """How many jobs follow ``job`` if all it builds can be measured (progress totals)."""
@@ -239,8 +239,8 @@ class _Loop:
         return sum(len(self._analyzed_targets(m, job.side, label)) + evaluated for label in job.labels)
 
     def _evaluation(self, m: ModelFigures, side: Side, label: str, path: Path) -> EvaluateJob | None:
-        policy = m.plan.policy
-        if policy.eval is None or m.error or m.side(side)[label].not_runnable:
+        evaluation = m.plan.evaluation
+        if evaluation is None or m.error or m.side(side)[label].not_runnable:
             return None
         if not self._is_evaluated(m, side):
             return None
@@ -249,14 +249,14 @@ class _Loop:
             CandidateRef(m.plan.ref, side, label),
             path,
             m.plan.shown(side, label),
-            policy.eval.data,
-            policy.eval.metric,
+            evaluation.data,
+            evaluation.metric,
             self.settings.root,
-            policy.eval.batch_size,
+            evaluation.batch_size,
             self._threads(m),
             save_outputs=m.plan.work / "reference_outputs.npy" if is_reference else None,
         )
-        needs_reference = policy.eval.metric.name == "fidelity" and not is_reference
+        needs_reference = evaluation.metric.name == "fidelity" and not is_reference
         if not needs_reference or m.plan.reference_label is None:
             return job
         if m.reference_outputs is not None:

@@ -20,7 +20,7 @@ from edgegate.exception_text import first_line
 from edgegate.conversions import reference_name
 from edgegate.formats import FORMATS, find_model_paths, format_of
 from edgegate.formats.interface import Reference
-from edgegate.policy.sections import ModelPolicy
+from edgegate.policy.sections import Eval, Metric, ModelPolicy
 from edgegate.recipes.interface import SourceModel
 from edgegate.run.jobs import AS_IS, ModelRef
 from edgegate.targets import PlacedTarget, targets_for
@@ -56,6 +56,21 @@ class ModelPlan:
             and self.policy.recipes_written
             and not self.policy.auto
             and bool(self.policy.recipes)
+        )
+
+    @property
+    def evaluation(self) -> Eval | None:
+        """What its candidates are evaluated on: the policy's ``eval``; for a .tflite the quantizer
+        makes candidates of and no eval set, label-free fidelity to the file on its calibration data
+        (every output compared, so multi-output models are gated too)."""
+        policy = self.policy
+        if policy.eval is not None or not self.quantizes:
+            return policy.eval
+        calibration = policy.calibration
+        if calibration is None or calibration.data is None:
+            return None
+        return Eval(
+            key=calibration.key, line=calibration.line, data=calibration.data, metric=Metric(name="fidelity")
         )
 
     @property
@@ -184,6 +199,15 @@ def _materialized(planned: ModelPlan, changed: ChangedModel, materializer: Model
         except ValueError as e:
             return replace(
                 planned, error=f"{planned.policy_file}: {model.key}.recipes: {e}", notes=tuple(notes)
+            )
+        if (
+            policy.recipes
+            and policy.eval is None
+            and (policy.calibration is None or policy.calibration.data is None)
+        ):
+            notes.append(
+                "fidelity to the float .tflite not measured: the policy gives no eval or calibration "
+                "data to compare the quantized candidates on (synthetic inputs are no evidence)"
             )
         if not policy.recipes:
             notes.append(
