@@ -158,12 +158,9 @@ def light_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Complete
     )
 
 
-def test_a_tflite_only_repository_is_gated_with_the_light_install(tmp_path):
+def test_a_tflite_only_repository_is_gated_with_the_light_install(repo, tmp_path):
     """`edgegate needs` asks for the quantizer extra, never TensorFlow; the check builds, gates and
     reports the quantized candidates without TensorFlow (its import is made impossible)."""
-    repo = GitRepo(tmp_path / "repo")
-    repo.root.mkdir()
-    repo.git("init", "-q", "-b", "main")
     repo.write("README.md", "a model repository\n")
     repo.commit("base")
     repo.git("checkout", "-qb", "feature")
