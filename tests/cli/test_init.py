@@ -127,4 +127,7 @@ def test_init_proposes_quantizer_recipes_for_a_float_tflite_and_none_for_an_inte
     assert all(c.error is None for c in found["float"].candidates), [
         c.error for c in found["float"].candidates
     ]
+    int8 = next(c for c in found["float"].candidates if c.recipe == "int8")
+    assert any("synthetic inputs" in n for n in int8.notes)  # synthetic: true, said on the candidate
+    assert any("no eval or calibration data" in n for n in found["float"].notes)  # no fidelity: why
     assert [c.recipe for c in found["integer"].candidates] == ["as-is"]

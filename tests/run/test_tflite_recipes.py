@@ -202,3 +202,25 @@ def test_a_tflite_only_repository_is_gated_with_the_light_install(repo, tmp_path
     assert found["as-is"]["status"] == "fail"  # 118 KB > 80 KB
     assert found["int8"]["status"] == found["dynamic"]["status"] == "pass"
     assert m["deploy"] in ("int8", "dynamic") and m["status"] == "pass"
+
+
+def test_a_changed_tflite_is_compared_with_the_same_recipe_of_its_base_version(repo, tmp_path):
+    """Base comparison: the base branch's file gets the same quantizer recipes, each candidate its
+    base figures."""
+    import tensorflow as tf
+
+    repo.write("edgegate.yml", "version: 1\nmodels:\n  - {name: m, path: m.tflite, recipes: [dynamic]}\n")
+    repo.write("m.tflite", convert(keras_model()))
+    repo.commit("base")
+    repo.git("checkout", "-qb", "feature")
+    wider = tf.keras.Sequential([tf.keras.Input((16,)), tf.keras.layers.Dense(256), tf.keras.layers.Dense(8)])
+    repo.write("m.tflite", convert(wider))
+    repo.commit("a wider model")
+    results = tmp_path / "results.json"
+    done = edgegate_cli("check", "--base", "main", "--no-latency", "--json", str(results), cwd=repo.root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (m,) = json.loads(results.read_text())["models"]
+    found = {c["recipe"]: c for c in m["candidates"]}
+    base = found["dynamic"]["base"]
+    assert base["error"] is None and 0 < base["size_bytes"] < 0.5 * found["as-is"]["base"]["size_bytes"]
+    assert base["size_bytes"] != found["dynamic"]["size_bytes"]
