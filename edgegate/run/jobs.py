@@ -224,6 +224,8 @@ def evaluate(job: EvaluateJob) -> Evaluated:
         reference=reference,
     )
     if job.save_outputs:
+        # A .tflite source's folder may not exist yet: nothing was built of it when it is the reference.
+        job.save_outputs.parent.mkdir(parents=True, exist_ok=True)
         np.save(job.save_outputs, result.outputs)
     return Evaluated(result.accuracy, result.scores)
 

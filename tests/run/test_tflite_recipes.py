@@ -224,3 +224,35 @@ def test_a_changed_tflite_is_compared_with_the_same_recipe_of_its_base_version(r
     base = found["dynamic"]["base"]
     assert base["error"] is None and 0 < base["size_bytes"] < 0.5 * found["as-is"]["base"]["size_bytes"]
     assert base["size_bytes"] != found["dynamic"]["size_bytes"]
+
+
+def test_a_multi_output_model_is_gated_on_fidelity_without_labels(repo, tmp_path):
+    """Landmarks and a score, as MediaPipe's models have: every output is compared with the float
+    file's, so an accuracy floor (fidelity) gates the quantized candidates."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((16, 16, 3), name="image")
+    x = tf.keras.layers.Conv2D(8, 3, activation="relu")(inputs)
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    landmarks = tf.keras.layers.Dense(12, name="landmarks")(x)
+    score = tf.keras.layers.Dense(1, activation="sigmoid", name="score")(x)
+    model = tf.keras.Model(inputs, [landmarks, score])
+    repo.write("m.tflite", convert(model))
+    np.savez(
+        repo.root / "cal.npz", x=np.random.default_rng(2).uniform(0, 1, (12, 16, 16, 3)).astype(np.float32)
+    )
+    repo.write(
+        "edgegate.yml",
+        "version: 1\nmodels:\n  - name: m\n    path: m.tflite\n    calibration: {data: cal.npz}\n"
+        "    recipes: [int8]\n    budgets:\n      accuracy: {min: 0.9}\n",
+    )
+    repo.commit("a two-output model")
+    results = tmp_path / "results.json"
+    done = edgegate_cli("check", "--all", "--no-latency", "--json", str(results), cwd=repo.root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (m,) = json.loads(results.read_text())["models"]
+    int8 = {c["recipe"]: c for c in m["candidates"]}["int8"]
+    assert int8["error"] is None and int8["accuracy"]["metric"] == "fidelity"
+    assert int8["accuracy"]["samples"] == 12 and int8["accuracy"]["snr_db"] > 10
+    assert any(check["name"] == "accuracy" for check in int8["checks"])  # gated, not only shown
