@@ -416,6 +416,7 @@ def _resolve(
         watch=tuple(entry.watch),
         recipes=recipes,
         recipes_written=bool(at.pick("recipes")) and not auto,
+        recipes_inherited=at.entry.recipes is None,
         auto=auto,
         deploy=deploy,
         objective=objective,
@@ -502,7 +503,8 @@ def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], b
         else DEFAULT_RECIPES
     )
     if recipes_value and not auto:
-        tflite = _names_a_tflite(at.entry.path)
+        # Recipes inherited from defaults: that a .tflite cannot take are left out (the plan notes it).
+        tflite = _names_a_tflite(at.entry.path) and at.entry.recipes is not None
         for j, r in enumerate(recipes):
             try:
                 why = None if tflite else r.quantizer_options_unused

@@ -408,6 +408,7 @@ class ModelPolicy:
     watch: tuple[str, ...] = ()
     recipes: tuple[Recipe, ...] = DEFAULT_RECIPES
     recipes_written: bool = False  # the policy wrote them (a .tflite source builds none otherwise)
+    recipes_inherited: bool = False  # written under ``defaults:``, not in the model's own entry
     auto: bool = False  # recipes: auto — search the decision path instead of a fixed list
     deploy: str = "smallest"
     objective: Objective = "smallest"
@@ -432,10 +433,31 @@ class ModelPolicy:
     def recipes_for_tflite(self) -> tuple[Recipe, ...]:
         """What a ``.tflite`` source of this model builds besides itself: the recipes the policy
         wrote, each on the LiteRT Quantizer (``Recipe.on_tflite``); none when it wrote none (the
-        defaults are conversions) or ``auto``. ``ValueError`` for a recipe a .tflite cannot take."""
+        defaults are conversions) or ``auto``. ``ValueError`` for a recipe of its own a .tflite
+        cannot take; one inherited from ``defaults:`` (written for converted models) is left out
+        (``recipes_not_for_tflite`` says which, for the model's notes)."""
         if not self.recipes_written or self.auto:
             return ()
-        return tuple(r.on_tflite() for r in self.recipes)
+        taken = []
+        for r in self.recipes:
+            try:
+                taken.append(r.on_tflite())
+            except ValueError:
+                if not self.recipes_inherited:
+                    raise
+        return tuple(taken)
+
+    def recipes_not_for_tflite(self) -> tuple[str, ...]:
+        """Why each recipe inherited from ``defaults:`` is not built for a ``.tflite`` source."""
+        if not self.recipes_written or self.auto or not self.recipes_inherited:
+            return ()
+        reasons = []
+        for r in self.recipes:
+            try:
+                r.on_tflite()
+            except ValueError as e:
+                reasons.append(f"defaults.recipes: {e}: not built for this .tflite")
+        return tuple(reasons)
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,7 @@ def _materialized(planned: ModelPlan, changed: ChangedModel, materializer: Model
     if head.format.measured_as_is:
         try:  # its recipes run on the LiteRT Quantizer (the policy checked a path naming a .tflite)
             policy = replace(model, recipes=model.recipes_for_tflite())
+            notes += model.recipes_not_for_tflite()
         except ValueError as e:
             return replace(
                 planned, error=f"{planned.policy_file}: {model.key}.recipes: {e}", notes=tuple(notes)

@@ -64,3 +64,18 @@ def test_what_a_tflite_cannot_take_and_unused_options_are_policy_errors_at_their
         "p.yml:11: models[1].recipes[0]: recipe 'int8': keep_float and block_size are options of the LiteRT "
         "Quantizer; on a converted model write engine: litert-quantizer",
     ]
+
+
+def test_defaults_recipes_a_tflite_cannot_take_are_left_out_and_said(tmp_path):
+    """`defaults: recipes` written for Keras models (training) do not make a .tflite's policy invalid."""
+    (tmp_path / "p.yml").write_text(
+        "version: 1\ndefaults:\n  recipes: [prune+int8, dynamic]\n"
+        "models:\n  - {name: k, path: k.keras}\n  - {name: t, path: t.tflite}\n"
+    )
+    k, t = load_policy(tmp_path / "p.yml", root=tmp_path).models
+    assert [r.recipe for r in k.recipes] == ["prune+int8", "dynamic"]
+    assert [(r.recipe, r.transforms) for r in t.recipes_for_tflite()] == [("dynamic", ("dynamic",))]
+    assert t.recipes_not_for_tflite() == (
+        "defaults.recipes: recipe 'prune+int8': training stages fine-tune a Keras model, not a .tflite: "
+        "not built for this .tflite",
+    )
