@@ -38,10 +38,18 @@ def _copy(spec: BaseModel, section: type[T], **given: Any) -> T:
     return section(**{**values, **given})
 
 
-def recipe(spec: schema.RecipeSpec) -> Recipe:
+def recipe(
+    spec: schema.RecipeSpec,
+    *,
+    keep_float_key: str = "keep_float",
+    keep_float_lines: tuple[int | None, ...] = (),
+) -> Recipe:
     return _copy(
         spec,
         Recipe,
+        keep_float=tuple(spec.keep_float),
+        keep_float_key=keep_float_key,
+        keep_float_lines=keep_float_lines,
         int8=_copy(spec.int8, Int8Options),
         int16x8=_copy(spec.int16x8, Int16x8Options),
         prune=_copy(spec.prune, PruneOptions),

@@ -29,6 +29,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from edgegate import units as q
 from edgegate.errors import PolicyError
+from edgegate.formats import FORMATS
 from edgegate.repo_paths import is_lexically_inside, real_path, resolves_inside
 from edgegate.policy import convert
 from edgegate.policy.globs import GlobError, compile_glob, is_glob
@@ -414,6 +415,8 @@ def _resolve(
         index=i,
         watch=tuple(entry.watch),
         recipes=recipes,
+        recipes_written=bool(at.pick("recipes")) and not auto,
+        recipes_inherited=at.entry.recipes is None,
         auto=auto,
         deploy=deploy,
         objective=objective,
@@ -495,8 +498,21 @@ def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], b
     recipes_value = at.pick("recipes")
     auto = recipes_value == "auto"
     recipes = (
-        tuple(convert.recipe(r) for r in recipes_value) if recipes_value and not auto else DEFAULT_RECIPES
+        tuple(_recipe(at, j, r) for j, r in enumerate(recipes_value))
+        if recipes_value and not auto
+        else DEFAULT_RECIPES
     )
+    if recipes_value and not auto:
+        # Recipes inherited from defaults: that a .tflite cannot take are left out (the plan notes it).
+        tflite = _names_a_tflite(at.entry.path) and at.entry.recipes is not None
+        for j, r in enumerate(recipes):
+            try:
+                why = None if tflite else r.quantizer_options_unused
+                r.on_tflite() if tflite else None
+            except ValueError as e:
+                why = str(e)
+            if why:
+                at.problem(("recipes", j), why)
     labels = [r.label for r in recipes]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:
@@ -513,6 +529,18 @@ def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], b
         cast(Objective, deploy) if deploy in get_args(Objective) else "smallest"
     )
     return recipes, auto, deploy, objective
+
+
+def _recipe(at: _Entry, j: int, spec: RecipeSpec) -> Recipe:
+    """One written recipe, its ``keep_float`` patterns' key and lines kept for the quantizer's messages."""
+    where = at.origin("recipes") + ("recipes", j, "keep_float")
+    lines = tuple(at.lines.get(where + (k,)) for k in range(len(spec.keep_float)))
+    return convert.recipe(spec, keep_float_key=format_key(where), keep_float_lines=lines)
+
+
+def _names_a_tflite(path: str) -> bool:
+    """The model's path (a glob too) names a format measured as it is (by its name)."""
+    return any(f.measured_as_is and f.named(path) for f in FORMATS.values())
 
 
 def _targets(

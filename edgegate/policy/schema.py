@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from edgegate import units as q
 from edgegate.policy.sections import (
+    BlockSize,
     ClusterInit,
+    Engine,
     Color,
     CompilerVersion,
     EdgeTpuLevel,
@@ -24,6 +26,7 @@ from edgegate.policy.sections import (
     MetricName,
     Objective,
     PruneSchedule,
+    Recipe,
     Scale,
     recipe_stages,
 )
@@ -183,8 +186,26 @@ class QatOptions(_Strict):
 class RecipeSpec(_Strict):
     """One candidate to build: stages joined by '+', e.g. ``int8``, ``prune+int8``, ``cluster+qat``."""
 
+    # (Before ``recipe``: the grammar reads it, and fields validate in this order.)
+    engine: Engine | None = Field(
+        None,
+        description="What quantizes: tensorflow-converter (LiteRT's converter; the default for .keras, "
+        ".h5 and SavedModel sources) or litert-quantizer (the LiteRT Quantizer on the float .tflite: "
+        "the only engine for a .tflite source; on a converted source it quantizes the float32 "
+        "reference). See docs/quantizer.md.",
+    )
     recipe: str
     name: str | None = Field(None, description="Label in the report; default: the recipe string.")
+    keep_float: list[str] = Field(
+        default_factory=list,
+        description="Layers the LiteRT Quantizer leaves float: op names (CONV_2D) or regexes over op "
+        "output tensor names; each must match a layer of the model.",
+    )
+    block_size: BlockSize | None = Field(
+        None,
+        description="int4 recipes (weight_int4, dynamic_int4): weights in blocks of 32/64/128; "
+        "default per channel.",
+    )
     int8: Int8Options = Int8Options()
     int16x8: Int16x8Options = Int16x8Options()
     prune: PruneOptions = PruneOptions()
@@ -200,8 +221,18 @@ class RecipeSpec(_Strict):
 
     @field_validator("recipe")
     @classmethod
-    def _grammar(cls, v: str) -> str:
-        return "+".join(recipe_stages(v))
+    def _grammar(cls, v: str, info: ValidationInfo) -> str:
+        return "+".join(recipe_stages(v, info.data.get("engine")))
+
+    @model_validator(mode="after")
+    def _options(self):
+        Recipe(
+            recipe=self.recipe,
+            engine=self.engine,
+            keep_float=tuple(self.keep_float),
+            block_size=self.block_size,
+        )
+        return self
 
 
 # --- budgets --------------------------------------------------------------------------

@@ -12,9 +12,9 @@ Defaults here mirror the schema's; a test keeps them in step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal, Sequence, cast
 
 from edgegate import units as q
 from edgegate.conversions import conversion_names, produced_by, reference_name
@@ -36,27 +36,33 @@ Color = Literal["rgb", "grayscale"]
 Scale = Literal["0..1", "-1..1", "0..255"]
 PruneSchedule = Literal["constant", "polynomial"]
 ClusterInit = Literal["kmeans_plus_plus", "linear", "random", "density"]
+# What quantizes a recipe: LiteRT's converter, or the LiteRT Quantizer on a float .tflite (``engine_names``).
+Engine = Literal["tensorflow-converter", "litert-quantizer"]
+BlockSize = Literal[32, 64, 128]
 
 
 # --- recipes --------------------------------------------------------------------------
 
 
-def recipe_stages(text: str) -> tuple[str, ...]:
-    """The stages of a recipe (``prune+int8``), checked; ``ValueError`` says what is wrong.
+def recipe_stages(text: str, engine: str | None = None) -> tuple[str, ...]:
+    """The stages of a recipe (``prune+int8``) on ``engine``, checked; ``ValueError`` says what is wrong.
 
     The schema validates with this too, so a policy and a recipe made in code obey one grammar.
     """
     stages = tuple(s.strip() for s in text.split("+"))
-    conversions, transforms = conversion_names(), tuple(TRANSFORMS)
+    conversions, transforms = stage_names(engine)
     unknown = [s for s in stages if s not in conversions + TRAININGS + transforms]
     if unknown:
+        on = f" on the {engine} engine" if engine else ""
         raise ValueError(
-            f"unknown recipe {unknown[0]!r} in {text!r}; recipes are built from "
+            f"unknown recipe {unknown[0]!r} in {text!r}{on}; recipes are built from "
             f"{', '.join(conversions + TRAININGS + transforms)} joined by '+' (e.g. prune+int8)"
         )
     first = next((i for i, s in enumerate(stages) if s in transforms), len(stages))
     if any(s not in transforms for s in stages[first:]):
         raise ValueError(f"{text!r}: .tflite transforms ({', '.join(transforms)}) come last")
+    if engine not in (None, CONVERTER) and first == len(stages):
+        raise ValueError(f"{text!r}: no stage of it runs on the {engine} engine ({', '.join(transforms)})")
     _check_transforms(text, stages[:first], stages[first:])
     convs = [s for s in stages[:first] if s in conversions]
     trains = [s for s in stages if s in TRAININGS]
@@ -67,6 +73,32 @@ def recipe_stages(text: str) -> tuple[str, ...]:
     if "qat" in trains and convs and convs[0] != AFTER_QAT:
         raise ValueError(f"{text!r}: qat produces a full-integer model; only '+{AFTER_QAT}' may follow it")
     return stages
+
+
+# The engine of every conversion (LiteRT's TFLiteConverter): a recipe's ``engine`` when it names none.
+CONVERTER: Engine = "tensorflow-converter"
+
+
+def stage_names(engine: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The conversion and the transform names a recipe on ``engine`` is built from.
+
+    A name both a conversion and a transform declare (``int8``: the converter's and the LiteRT
+    Quantizer's) is the conversion's by default and the transform's on the transform's engine;
+    a name only a transform declares (``weight_int4``) is a transform unless the recipe asks for
+    the converter."""
+    names = conversion_names()
+    if engine == CONVERTER:
+        transforms: tuple[str, ...] = ()
+    elif engine is None:
+        transforms = tuple(n for n in TRANSFORMS if n not in names)
+    else:
+        transforms = tuple(n for n, t in TRANSFORMS.items() if t.engine == engine)
+    return tuple(n for n in names if n not in transforms), transforms
+
+
+def engine_names() -> tuple[str, ...]:
+    """What a recipe's ``engine`` may name: the converter and each transform's engine."""
+    return (CONVERTER, *dict.fromkeys(t.engine for t in TRANSFORMS.values()))
 
 
 def _check_transforms(text: str, before: Sequence[str], transforms: Sequence[str]) -> None:
@@ -129,21 +161,42 @@ class QatOptions:
 class Recipe:
     """One candidate to build: stages joined by '+' (normalized: no spaces), with each stage's options.
 
-    Not tied to a policy line: the auto search and the float reference are recipes too.
+    Not tied to a policy line: the auto search and the float reference are recipes too (the
+    ``keep_float`` key and lines only say where its patterns were written, for messages).
     """
 
     recipe: str
     name: str | None = None  # label in the report; default: the recipe string
+    engine: Engine | None = None  # None: the converter for a converted source, the quantizer for a .tflite
+    keep_float: tuple[str, ...] = ()  # layers left float: op names (CONV_2D) or regexes over tensor names
+    block_size: BlockSize | None = None  # int4 weights in blocks of this many; None: per channel
     int8: Int8Options = Int8Options()
     int16x8: Int16x8Options = Int16x8Options()
     prune: PruneOptions = PruneOptions()
     cluster: ClusterOptions = ClusterOptions()
     qat: QatOptions = QatOptions()
+    keep_float_key: str = field(default="keep_float", compare=False)
+    keep_float_lines: tuple[int | None, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # A recipe made in code obeys the policy's grammar, or its stages would be guessed.
-        if "+".join(recipe_stages(self.recipe)) != self.recipe:
+        if "+".join(recipe_stages(self.recipe, self.engine)) != self.recipe:
             raise ValueError(f"recipe {self.recipe!r}: write the stages without spaces")
+        why = self._options_problem()
+        if why:
+            raise ValueError(f"recipe {self.recipe!r}: {why}")
+
+    def _options_problem(self) -> str | None:
+        # Without an engine the options are checked as the quantizer takes them: a .tflite source's
+        # recipe runs on it (``on_tflite``), and a converted source's is refused where it is built.
+        last = self.recipe.split("+")[-1]
+        made_by = TRANSFORMS.get(self.made_by if self.transforms else last if self.engine is None else "")
+        if self.keep_float and made_by is None:
+            return "keep_float names layers the LiteRT Quantizer leaves float (engine: litert-quantizer)"
+        if self.block_size is not None and not (made_by and made_by.takes_block_size):
+            blocks = [n for n, t in TRANSFORMS.items() if t.takes_block_size]
+            return f"block_size is an option of {', '.join(blocks)} (int4 weights)"
+        return None
 
     @property
     def label(self) -> str:
@@ -157,18 +210,53 @@ class Recipe:
     @property
     def conversion(self) -> str:
         """The conversion it ends with; ``qat`` alone converts to int8, training alone to float32."""
-        return conversion_of(self.recipe.split("+"))
+        transforms = self.transforms
+        return conversion_of([s for s in self.recipe.split("+") if s not in transforms])
 
     @property
     def transforms(self) -> tuple[str, ...]:
         """The ``.tflite → .tflite`` transforms applied after the conversion, in order."""
-        return tuple(s for s in self.recipe.split("+") if s in TRANSFORMS)
+        _, names = stage_names(self.engine)
+        return tuple(s for s in self.recipe.split("+") if s in names)
 
     @property
     def made_by(self) -> str:
         """The stage whose output the candidate is (what targets ask about): the last transform, else
         the conversion."""
         return self.transforms[-1] if self.transforms else self.conversion
+
+    @property
+    def quantizer_options_unused(self) -> str | None:
+        """Why this recipe's quantizer options would be ignored: it runs on the converter."""
+        if (self.keep_float or self.block_size) and not self.transforms:
+            return (
+                f"recipe {self.recipe!r}: keep_float and block_size are options of the LiteRT Quantizer; "
+                "on a converted model write engine: litert-quantizer"
+            )
+        return None
+
+    def on_tflite(self) -> Recipe:
+        """This recipe for a ``.tflite`` source, which nothing converts: its stages on the engine of
+        the transform its last stage names; ``ValueError`` saying why it cannot be (training, the
+        converter asked for, a stage no transform makes)."""
+        if self.trainings:
+            raise ValueError(
+                f"recipe {self.recipe!r}: training stages fine-tune a Keras model, not a .tflite"
+            )
+        if self.engine == CONVERTER:
+            raise ValueError(
+                f"recipe {self.recipe!r}: a .tflite is not converted; the {CONVERTER} engine "
+                "takes .keras, .h5 and SavedModel sources"
+            )
+        last = self.recipe.split("+")[-1]
+        made = TRANSFORMS.get(last)
+        if made is None or "+" in self.recipe:
+            raise ValueError(
+                f"recipe {self.recipe!r}: a .tflite source takes one quantizer recipe "
+                f"({', '.join(TRANSFORMS)})"
+            )
+        engine = cast(Engine, made.engine)  # a transform's engine is one of ``Engine`` (a test checks)
+        return self if self.engine == engine else replace(self, engine=engine)
 
 
 DEFAULT_RECIPES = (Recipe(recipe="float16"), Recipe(recipe="dynamic"), Recipe(recipe="int8"))
@@ -321,6 +409,8 @@ class ModelPolicy:
     index: int  # position in models:
     watch: tuple[str, ...] = ()
     recipes: tuple[Recipe, ...] = DEFAULT_RECIPES
+    recipes_written: bool = False  # the policy wrote them (a .tflite source builds none otherwise)
+    recipes_inherited: bool = False  # written under ``defaults:``, not in the model's own entry
     auto: bool = False  # recipes: auto — search the decision path instead of a fixed list
     deploy: str = "smallest"
     objective: Objective = "smallest"
@@ -341,6 +431,35 @@ class ModelPolicy:
     @property
     def key(self) -> str:
         return f"models[{self.index}]"
+
+    def recipes_for_tflite(self) -> tuple[Recipe, ...]:
+        """What a ``.tflite`` source of this model builds besides itself: the recipes the policy
+        wrote, each on the LiteRT Quantizer (``Recipe.on_tflite``); none when it wrote none (the
+        defaults are conversions) or ``auto``. ``ValueError`` for a recipe of its own a .tflite
+        cannot take; one inherited from ``defaults:`` (written for converted models) is left out
+        (``recipes_not_for_tflite`` says which, for the model's notes)."""
+        if not self.recipes_written or self.auto:
+            return ()
+        taken = []
+        for r in self.recipes:
+            try:
+                taken.append(r.on_tflite())
+            except ValueError:
+                if not self.recipes_inherited:
+                    raise
+        return tuple(taken)
+
+    def recipes_not_for_tflite(self) -> tuple[str, ...]:
+        """Why each recipe inherited from ``defaults:`` is not built for a ``.tflite`` source."""
+        if not self.recipes_written or self.auto or not self.recipes_inherited:
+            return ()
+        reasons = []
+        for r in self.recipes:
+            try:
+                r.on_tflite()
+            except ValueError as e:
+                reasons.append(f"defaults.recipes: {e}: not built for this .tflite")
+        return tuple(reasons)
 
 
 @dataclass(frozen=True)

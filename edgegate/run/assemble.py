@@ -44,7 +44,8 @@ def judged_labels(m: ModelFigures) -> list[str]:
     """The candidates that are gated: every one built, the float reference only if the policy lists it."""
     reference = m.plan.reference_label
     listed = {r.label for r in m.plan.policy.recipes} if not m.plan.policy.auto else set()
-    return [label for label in m.head if label != reference or label in listed]
+    # A .tflite source is its own float reference and still a candidate that may ship.
+    return [label for label in m.head if label != reference or label in listed or label == AS_IS]
 
 
 def judge(m: ModelFigures, *, latency_measured: bool) -> tuple[CandidateResult, ...]:
@@ -259,7 +260,7 @@ def model_result(m: ModelFigures, *, latency_measured: bool, keep_in: Path | Non
             notes=tuple(m.notes),
         )
     reference = None
-    if plan.reference_label and plan.reference_label in m.head:
+    if plan.reference_label and plan.reference_label in m.head and plan.reference_label != AS_IS:
         c = m.head[plan.reference_label]
         reference = candidate_result(m, plan.reference_label, latency_measured=latency_measured)
         reference = replace(reference, checks=(), status=Status.SKIP if c.error else Status.PASS)

@@ -56,6 +56,8 @@ DISTRIBUTIONS = (
     "keras",
     "tensorflow-model-optimization",
     "ai-edge-litert",
+    "litert-quantizer",  # a .tflite's recipes (docs/quantizer.md)
+    "scipy",  # the quantizer's
     "tflite-micro",
     "ethos-u-vela",
     "numpy",

@@ -204,8 +204,12 @@ def build(job: BuildJob) -> tuple[BuiltCandidate, ...]:
     from edgegate.measurements.size import measure_size
 
     request = job.request
-    if request.source.format.measured_as_is:
+    if request.source.format.measured_as_is and not request.recipes:
         built: tuple[BuiltCandidate, ...] = (BuiltCandidate(AS_IS, request.source.path),)
+    elif request.source.format.measured_as_is:  # its recipes' transforms on the file itself
+        from edgegate.recipes.build import build_from_tflite
+
+        built = tuple(build_from_tflite(request))
     else:
         from edgegate.recipes.build import build_candidates
 
@@ -240,6 +244,8 @@ def evaluate(job: EvaluateJob) -> Evaluated:
         reference=reference,
     )
     if job.save_outputs:
+        # A .tflite source's folder may not exist yet: nothing was built of it when it is the reference.
+        job.save_outputs.parent.mkdir(parents=True, exist_ok=True)
         np.save(job.save_outputs, result.outputs)
     return Evaluated(result.accuracy, result.scores)
 

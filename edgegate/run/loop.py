@@ -123,8 +123,11 @@ class _Loop:
 
     def _initial(self, m: ModelFigures) -> list[Recipe]:
         policy = m.plan.policy
-        if m.plan.measured_as_is:
-            return []  # a .tflite is its own only candidate: nothing to build
+        if m.plan.measured_as_is:  # itself, and the recipes the policy wrote for it (the quantizer's)
+            recipes = policy.recipes
+            return [
+                r for r in recipes if not self.settings.only_recipes or r.label in self.settings.only_recipes
+            ]
         if self.settings.only_recipes:
             return [r for r in policy.recipes if r.label in self.settings.only_recipes]
         if policy.auto:
@@ -154,6 +157,11 @@ class _Loop:
                 if AS_IS not in store:
                     store[AS_IS] = CandidateFigures(None)
                     jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, ())))
+                # Its own recipes transform the file (a converted head's recipes need a converter).
+                for r in recipes:
+                    if r.label not in store and r.transforms and not r.trainings:
+                        store[r.label] = CandidateFigures(r)
+                        jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, (r,))))
                 continue
             wanted = [r for r in recipes if r.label not in store]
             reference = m.plan.reference_label
@@ -234,7 +242,7 @@ class _Loop:
     def _is_evaluated(self, m: ModelFigures, side: Side) -> bool:
         """Whether this side's candidates are evaluated once built (when the interpreter runs them)."""
         policy = m.plan.policy
-        return policy.eval is not None and (side == "head" or _has_base_accuracy_budget(policy))
+        return m.plan.evaluation is not None and (side == "head" or _has_base_accuracy_budget(policy))
 
     def _expected_measurements(self, job: BuildJob) -> int:
         """How many jobs follow ``job`` if all it builds can be measured (progress totals)."""
@@ -250,8 +258,8 @@ class _Loop:
         )
 
     def _evaluation(self, m: ModelFigures, side: Side, label: str, path: Path) -> EvaluateJob | None:
-        policy = m.plan.policy
-        if policy.eval is None or m.error or m.side(side)[label].not_runnable:
+        evaluation = m.plan.evaluation
+        if evaluation is None or m.error or m.side(side)[label].not_runnable:
             return None
         if not self._is_evaluated(m, side):
             return None
@@ -260,14 +268,14 @@ class _Loop:
             CandidateRef(m.plan.ref, side, label),
             path,
             m.plan.shown(side, label),
-            policy.eval.data,
-            policy.eval.metric,
+            evaluation.data,
+            evaluation.metric,
             self.settings.root,
-            policy.eval.batch_size,
+            evaluation.batch_size,
             self._threads(m),
             save_outputs=m.plan.work / "reference_outputs.npy" if is_reference else None,
         )
-        needs_reference = policy.eval.metric.name == "fidelity" and not is_reference
+        needs_reference = evaluation.metric.name == "fidelity" and not is_reference
         if not needs_reference or m.plan.reference_label is None:
             return job
         if m.reference_outputs is not None:

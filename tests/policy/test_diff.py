@@ -24,7 +24,16 @@ from edgegate.targets.ethos_u.target import EthosUSettings, VsBase
 
 # Every section written, most keys away from their defaults, so that changing one shows.
 SETTINGS: dict[str, Any] = {
-    "recipes": [{"recipe": "prune+int8", "name": "pruned"}, "float16"],
+    "recipes": [
+        {
+            "recipe": "prune+dynamic_int4",
+            "name": "pruned",
+            "engine": "litert-quantizer",
+            "keep_float": ["dense_1", "CONV_2D"],
+            "block_size": 32,
+        },
+        "float16",
+    ],
     "deploy": "smallest",
     "objective": "smallest",
     "eval": {
@@ -110,14 +119,15 @@ SETTINGS: dict[str, Any] = {
     },
     "trust_code": False,
 }
-MODEL = {"name": "digits", "path": "models/*.tflite", "watch": ["data/**", "src/model.py"], **SETTINGS}
+MODEL = {"name": "digits", "path": "models/*.keras", "watch": ["data/**", "src/model.py"], **SETTINGS}
 
 # A value for a key whose current value cannot be changed by rule (see ``_changed``).
 VALUES: dict[str, Any] = {
     "deploy": "fastest",
     "objective": "fastest",
     "recipes": "auto",
-    "recipes.recipe": "cluster+int8",
+    "recipes.recipe": "cluster+weight_int4",
+    "recipes.engine": None,  # the default: a name only the quantizer makes runs on it
     "recipes.prune.structured": "2:4",
     "eval.data.hook": "evalhook:load",
     "calibration.data.hook": "calhook:load",

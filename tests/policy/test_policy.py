@@ -61,7 +61,7 @@ def test_every_problem_listed_with_line_and_key(tmp_path):
     )
     assert found == [
         "edgegate.yml:5: models[0].recipes[0]: unknown recipe 'int9' in 'int9'; recipes are built from float32, "
-        "float16, dynamic, int8, int16x8, prune, cluster, qat joined by '+' (e.g. prune+int8)",
+        "float16, dynamic, int8, int16x8, prune, cluster, qat, weight_int8, weight_int4, dynamic_int4 joined by '+' (e.g. prune+int8)",
         "edgegate.yml:7: models[0].budgets.size: unknown size unit 'KBB' in '12 KBB'; use B, KB, MB, GB, KiB, "
         "MiB or GiB",
         "edgegate.yml:8: models[0].budgets.latency[0].levl: unknown key (see docs/policy.md for the keys this "
