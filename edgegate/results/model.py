@@ -124,6 +124,9 @@ class ModelResult:
     error: str | None = None  # the model as a whole could not be gated
     notes: tuple[str, ...] = ()
     decision: tuple[str, ...] = ()  # recipes: auto — the path taken, one line per step
+    # Seconds its jobs ran in workers, summed (schema 4; None: none ran): what cost-balanced
+    # shards pack by (shards.py).
+    duration_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class RunResult:
     notes: tuple[str, ...] = ()
     missing_shards: tuple[str, ...] = ()  # merged from shards of a split, these "I/N" were not given
     policy_changes: tuple[str, ...] = ()  # what this change did to the policy (policy/diff.py)
+    shard_plan: str | None = None  # the digest of the split a shard was chosen by (schema 4; shards.py)
 
     @property
     def absent_shards(self) -> tuple[str, ...]:

@@ -54,7 +54,7 @@ def run_check(
 
     started = time.monotonic()
     selection = select(options, changes)
-    notes = [*selection.changes.notes, *options.extra_notes]
+    notes = [*selection.changes.notes, *selection.shard_notes, *options.extra_notes]
     at_merge_base = selection.at_merge_base
     if at_merge_base[1] and options.trust != "base":
         # Nothing is turned off in a local run: only the comparison of the two policies is missing.
@@ -207,6 +207,7 @@ def _result(
             f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
             tuple(notes),
             policy_changes=policy_changes,
+            shard_plan=selection.shard_plan.digest if selection.shard_plan else None,
         ),
         encodable,
     )

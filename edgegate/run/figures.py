@@ -72,6 +72,7 @@ class ModelFigures:
     results: tuple[CandidateResult, ...] = ()  # the candidates judged so far
     worst_layers: dict[str, tuple[LayerError, ...]] = field(default_factory=dict)
     layer_notes: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0  # its jobs' run time in workers, summed: its cost (ModelResult.duration_s)
 
     def __post_init__(self) -> None:
         self.error = self.plan.error

@@ -36,6 +36,7 @@ from edgegate.run.jobs import (
     LayerAnalysisJob,
     Side,
     TargetJob,
+    model_of,
 )
 from edgegate.run.plan import ModelPlan
 from edgegate.targets.interface import Target
@@ -266,6 +267,8 @@ class _Loop:
         # The value crossed a process boundary untyped; each route below takes it as what its
         # kind of job returns.
         job = outcome.job
+        if outcome.seconds:
+            self.models[model_of(job).index].seconds += outcome.seconds
         if isinstance(job, BuildJob):
             return self._built(job, outcome)
         if isinstance(job, EvaluateJob):
