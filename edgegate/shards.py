@@ -4,7 +4,7 @@
 by the SHA-256 of each name and deals them out round-robin: shard ``I`` of ``N`` (1-based) takes
 positions ``I-1, I-1+N, ...`` (sizes differ by at most one; hashing rather than sorting by name
 keeps families of similarly named models spread out). With costs (the seconds each model's jobs
-took in an earlier run: ``ModelResult.duration_s`` of a results file, ``read_costs``) it packs
+took in an earlier run: ``RunResult.model_seconds`` of a results file, ``read_costs``) it packs
 them so the shards finish together: the costliest first, each onto the least-loaded shard (LPT);
 a model without a known cost counts as the median known cost, ties broken by the name's hash.
 Either way the plan depends only on the set of names and the costs, never on their order or on
@@ -147,7 +147,7 @@ def shard_notes(plan: ShardPlan, costs: ShardCosts | None) -> tuple[str, ...]:
 
 
 def read_costs(path: Path) -> ShardCosts:
-    """Each model's cost from a results file (``duration_s`` of its models: the base branch's last
+    """Each model's cost from a results file (its ``model_seconds``: the base branch's last
     results, or a file a pull request could have written). Untrusted data: a regular file only,
     within the results file's bound; a file that cannot be read, or a value that is not a finite
     positive number of seconds, is ignored with a note, never an error (the split falls back)."""
@@ -159,14 +159,11 @@ def read_costs(path: Path) -> ShardCosts:
         return ShardCosts(source=str(path), notes=(why,))
     seconds: dict[str, float] = {}
     ignored: list[str] = []
-    for m in run.models:
-        value = m.duration_s
-        if value is None:
-            continue
+    for name, value in run.model_seconds.items():
         if isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= MAX_COST_S:
-            seconds[m.name] = float(value)
+            seconds[name] = float(value)
         else:
-            ignored.append(m.name)
+            ignored.append(name)
     notes: tuple[str, ...] = ()
     if ignored:
         more = len(ignored) - SHOWN_IGNORED
@@ -243,6 +240,7 @@ def merge_results(runs: Sequence[RunResult], sources: Sequence[str] = ()) -> Run
         first,
         shard=None,
         shard_plan=None,
+        model_seconds={name: s for r in runs for name, s in r.model_seconds.items()},
         notes=tuple(notes),
         duration_s=max(durations) if durations else None,
         missing_shards=tuple(missing),

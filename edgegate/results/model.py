@@ -124,9 +124,6 @@ class ModelResult:
     error: str | None = None  # the model as a whole could not be gated
     notes: tuple[str, ...] = ()
     decision: tuple[str, ...] = ()  # recipes: auto — the path taken, one line per step
-    # Seconds its jobs ran in workers, summed (schema 4; None: none ran): what cost-balanced
-    # shards pack by (shards.py).
-    duration_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +146,9 @@ class RunResult:
     missing_shards: tuple[str, ...] = ()  # merged from shards of a split, these "I/N" were not given
     policy_changes: tuple[str, ...] = ()  # what this change did to the policy (policy/diff.py)
     shard_plan: str | None = None  # the digest of the split a shard was chosen by (schema 4; shards.py)
+    # Schema 4: each gated model's cost, the seconds its jobs ran in workers (summed), by name: what
+    # cost-balanced shards pack by (shards.py). A timing, like latency: kept beside the models.
+    model_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def absent_shards(self) -> tuple[str, ...]:

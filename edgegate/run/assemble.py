@@ -199,7 +199,6 @@ def model_result(m: ModelFigures, *, latency_measured: bool, keep_in: Path | Non
             plan.base_path,
             error=m.error,
             notes=tuple(m.notes),
-            duration_s=_cost(m),
         )
     reference = None
     if plan.reference_label and plan.reference_label in m.head:
@@ -224,12 +223,7 @@ def model_result(m: ModelFigures, *, latency_measured: bool, keep_in: Path | Non
         None,
         tuple(m.notes) + (decision.note,),
         lines,
-        _cost(m),
     )
-
-
-def _cost(m: ModelFigures) -> float | None:
-    return round(m.seconds, 3) if m.seconds > 0 else None
 
 
 def _artifact(path: str | None, keep_in: Path | None) -> str | None:

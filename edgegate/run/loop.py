@@ -79,7 +79,16 @@ class Settings:
 
 
 def run(plans: Sequence[ModelPlan], runner: Runner, settings: Settings) -> tuple[ModelResult, ...]:
-    return _Loop(plans, runner, settings).run()
+    return run_timed(plans, runner, settings)[0]
+
+
+def run_timed(
+    plans: Sequence[ModelPlan], runner: Runner, settings: Settings
+) -> tuple[tuple[ModelResult, ...], dict[str, float]]:
+    """``run``, and each model's cost: the seconds its jobs ran in workers (models none ran left out)."""
+    loop = _Loop(plans, runner, settings)
+    results = loop.run()
+    return results, {m.plan.ref.name: round(m.seconds, 3) for m in loop.models if m.seconds > 0}
 
 
 class _Loop:

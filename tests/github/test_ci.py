@@ -471,7 +471,7 @@ def test_shards_balanced_by_the_seconds_an_earlier_run_measured(
     earlier = Runner(tmp_path / "earlier", github, "pull_request", event)
     gate(earlier, comment="off")
     costs = earlier.out / "results.json"
-    measured = {m.name: m.duration_s for m in read_results(costs).models}
+    measured = read_results(costs).model_seconds
     assert set(measured) == {"detector", "keyword"}
     assert all(s is not None and s > 0 for s in measured.values()), measured  # real worker seconds
 

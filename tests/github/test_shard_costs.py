@@ -72,17 +72,16 @@ def test_a_model_of_unknown_cost_counts_as_the_median_known_cost():
 
 
 def _results_with(tmp_path, durations: dict[str, object]):
-    run = make_run(*(dataclasses.replace(make_model(n), duration_s=d) for n, d in durations.items()))
+    run = dataclasses.replace(make_run(*map(make_model, durations)), model_seconds=durations)
     path = tmp_path / "base-results.json"
     write_results(run, path)
     return path
 
 
 def test_costs_come_from_a_results_files_model_seconds_and_bad_values_are_ignored_with_a_note(tmp_path):
-    path = _results_with(tmp_path, {"a": 12.5, "b": None, "c": 3.0})
+    path = _results_with(tmp_path, {"a": 12.5, "c": 3.0})
     data = json.loads(path.read_text())
-    data["models"][2]["duration_s"] = -1.0  # c: forged
-    data["models"].append({**data["models"][0], "name": "d", "duration_s": 1e300})
+    data["model_seconds"].update(c=-1.0, d=1e300)  # forged
     path.write_text(json.dumps(data))
     costs = read_costs(path)
     assert dict(costs.seconds) == {"a": 12.5}
