@@ -21,7 +21,9 @@ import hashlib
 import heapq
 import json
 import math
+import os
 import re
+import stat
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -148,33 +150,67 @@ def shard_notes(plan: ShardPlan, costs: ShardCosts | None) -> tuple[str, ...]:
 
 def read_costs(path: Path) -> ShardCosts:
     """Each model's cost from a results file (its ``model_seconds``: the base branch's last
-    results, or a file a pull request could have written). Untrusted data: a regular file only,
-    within the results file's bound; a file that cannot be read, or a value that is not a finite
-    positive number of seconds, is ignored with a note, never an error (the split falls back)."""
+    results), or from every ``*.json`` in a folder and its subfolders one level down (the shards'
+    results of a sharded run, as downloaded: ``shards/edgegate-shard-1-of-4/results.json``).
+
+    Untrusted data (a cache or an artifact a pull request could have written): regular files
+    only, never through a symlink, at most ``MAX_SHARDS`` files and ``MAX_BYTES`` in all; a file
+    that cannot be read, or a value that is not a finite number of seconds in (0, a week], is
+    ignored with a note, never an error (with nothing usable the split falls back to the hash)."""
     shown = printable(str(path))
     try:
-        run = decode_run(read_regular(path, MAX_BYTES))
-    except (OSError, ValueError, RecursionError) as e:
-        why = f"shard costs: {shown} not read ({first_line(e, 200)}); the shards are split by hash"
-        return ShardCosts(source=str(path), notes=(why,))
+        files = _costs_files(path)
+    except OSError as e:
+        return ShardCosts(source=str(path), notes=(_unread(shown, e),))
     seconds: dict[str, float] = {}
     ignored: list[str] = []
-    for name, value in run.model_seconds.items():
-        if isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= MAX_COST_S:
-            seconds[name] = float(value)
-        else:
-            ignored.append(name)
-    notes: tuple[str, ...] = ()
+    notes: list[str] = []
+    budget = MAX_BYTES
+    for file in files:
+        try:
+            raw = read_regular(file, budget)
+            run = decode_run(raw)
+        except (OSError, ValueError, RecursionError) as e:
+            notes.append(_unread(printable(str(file)), e))
+            continue
+        budget -= len(raw)
+        for name, value in run.model_seconds.items():
+            if isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= MAX_COST_S:
+                seconds[name] = float(value)
+            else:
+                ignored.append(name)
     if ignored:
         more = len(ignored) - SHOWN_IGNORED
-        listed = ", ".join(printable(n[:80]) for n in ignored[:SHOWN_IGNORED]) + (
-            f" and {more} more" if more > 0 else ""
+        listed = ", ".join(printable(n[:80]) for n in ignored[:SHOWN_IGNORED])
+        notes.append(
+            f"shard costs: {shown}: ignored the cost of {listed}{f' and {more} more' if more > 0 else ''} "
+            f"(not a number of seconds between 0 and {MAX_COST_S:.0f}); those count as unknown"
         )
-        notes = (
-            f"shard costs: {shown}: ignored the cost of {listed} (not a number of seconds between 0 and "
-            f"{MAX_COST_S:.0f}); those count as unknown",
-        )
-    return ShardCosts(seconds, str(path), notes)
+    return ShardCosts(seconds, str(path), tuple(notes))
+
+
+def _costs_files(path: Path) -> list[Path]:
+    """``path`` itself, or the ``*.json`` files of the folder ``path`` (not a link) and of its
+    subfolders (not links), sorted, at most ``MAX_SHARDS``; ``OSError`` when there are none."""
+    if not stat.S_ISDIR(os.lstat(path).st_mode):
+        return [path]
+    found = []
+    with os.scandir(path) as top:
+        for entry in sorted(top, key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as inner:
+                    found += sorted(Path(e.path) for e in inner if e.name.endswith(".json"))
+            elif entry.name.endswith(".json"):
+                found.append(Path(entry.path))
+            if len(found) > MAX_SHARDS:
+                raise OSError(f"more than {MAX_SHARDS} results files in the folder")
+    if not found:
+        raise OSError("no results file (*.json) in the folder or its subfolders")
+    return found
+
+
+def _unread(shown: str, e: BaseException) -> str:
+    return f"shard costs: {shown} not read ({first_line(e, 200)}); its models' costs are unknown"
 
 
 def merge_results(runs: Sequence[RunResult], sources: Sequence[str] = ()) -> RunResult:

@@ -50,7 +50,7 @@ def _exit(command: Callable[..., int], *args: Any, **kwargs: Any) -> NoReturn:
 
 
 COSTS_HELP = (
-    "A results file (the base branch's last results) whose models' seconds balance --shard by cost; "
+    "A results file or a folder of them (the base branch's last shard results) whose models' seconds balance --shard by cost; "
     "give every shard the same file (env EDGEGATE_COSTS; see docs/github-action.md)."
 )
 CACHE_HELP = (

@@ -104,7 +104,7 @@ def test_an_unusable_costs_file_is_a_note_and_the_hash_split(tmp_path, make, sai
     make(path)
     costs = read_costs(path)
     assert costs.seconds == {} and len(costs.notes) == 1
-    assert said in costs.notes[0] and "split by hash" in costs.notes[0]
+    assert said in costs.notes[0] and "costs are unknown" in costs.notes[0]
     assert plan_shards(NAMES, 3, costs).by == "hash"
 
 
@@ -128,3 +128,23 @@ def test_merge_refuses_shards_of_different_plans():
         merge_results([one, two])
     same = merge_results([one, dataclasses.replace(two, shard_plan="1111")])
     assert {m.name for m in same.models} == {"a", "b"} and same.shard_plan is None
+
+
+def test_costs_from_a_folder_of_shard_results_join_and_skip_what_is_not_a_results_file(tmp_path):
+    """The base branch's sharded run, downloaded as artifacts: one folder per shard."""
+    shards = tmp_path / "shards"
+    for i, seconds in ((1, {"a": 10.0}), (2, {"b": 4.0})):
+        (shards / f"edgegate-shard-{i}-of-2").mkdir(parents=True)
+        run = dataclasses.replace(make_run(), model_seconds=seconds)
+        write_results(run, shards / f"edgegate-shard-{i}-of-2/results.json")
+    (shards / "edgegate-shard-2-of-2/report.md").write_text("# not a results file")
+    os.symlink("/etc/passwd", shards / "edgegate-shard-2-of-2/stolen.json")
+    os.symlink(tmp_path, shards / "linked")  # a folder reached through a link is not read
+    costs = read_costs(shards)
+    assert dict(costs.seconds) == {"a": 10.0, "b": 4.0}
+    (note,) = costs.notes
+    assert "stolen.json not read" in note
+    assert plan_shards(["a", "b", "c"], 2, costs).by == "cost"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no results file" in read_costs(empty).notes[0]
