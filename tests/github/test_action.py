@@ -340,12 +340,18 @@ def test_no_concurrency_group_makes_pushes_to_main_cancel_each_other():
     assert groups and all("github.event.pull_request.number || github.sha" in g for g in groups), groups
 
 
-def test_action_steps_gate_shards_name_artifacts_merge_and_publish(models_repo_for_action, github, tmp_path):
-    repo = models_repo_for_action
+def edgegate_wrapper(tmp_path: Path) -> Path:
+    """``edgegate`` as the install step's output names it: this checkout's CLI."""
     wrapper = tmp_path / "bin" / "edgegate"
     wrapper.parent.mkdir()
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edgegate "$@"\n')
     wrapper.chmod(0o755)
+    return wrapper
+
+
+def test_action_steps_gate_shards_name_artifacts_merge_and_publish(models_repo_for_action, github, tmp_path):
+    repo = models_repo_for_action
+    wrapper = edgegate_wrapper(tmp_path)
     event = tmp_path / "event.json"
     event.write_text(
         json.dumps(
@@ -546,10 +552,7 @@ def test_the_plan_step_outputs_a_matrix_every_shard_given_the_same_costs_agrees_
     from edgegate.status import Status
 
     repo = models_repo_for_action
-    wrapper = tmp_path / "bin" / "edgegate"
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edgegate "$@"\n')
-    wrapper.chmod(0o755)
+    wrapper = edgegate_wrapper(tmp_path)
     costs = tmp_path / "costs.json"
     seconds = {"detector": 90.0, "keyword": 2.0}
     write_results(
