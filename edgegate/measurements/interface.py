@@ -25,6 +25,10 @@ class LatencyFigures:
     median_ms: float
     p90_ms: float
     runs: int  # timed invocations (after warm-up)
+    # Each round's time in round order: the rounds pair up with the other models timed in the same
+    # session (the paired latency intervals, metrics/paired_latency.py; never in the results).
+    rounds_ms: tuple[float, ...] = ()
+    session: int = 0  # which measure_latency call timed it (the loop numbers them): rounds pair within one
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to a single bool

@@ -637,7 +637,7 @@ def _budget(
         return Budget(metric, "absolute", level, written, key, line, bound=bound, value=value)
     quantity = "size" if metric in ("size", "gzip_size") else metric
     change = q.parse_change(raw, quantity)
-    judge: Judge = getattr(item, "judge", "point")  # only accuracy changes have a judge
+    judge: Judge = getattr(item, "judge", "point")  # accuracy and latency changes have a judge
     return Budget(
         metric, against, level, written, key, line, change=change, judge=judge, on_missing_base=missing_base
     )

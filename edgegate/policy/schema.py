@@ -285,6 +285,12 @@ class SizeChange(_Limit):
 
 class LatencyChange(_Limit):
     max_increase: Quantity
+    judge: Judge = Field(
+        "point",
+        description="How the increase is held to max_increase: 'point' (the change of the medians) or "
+        "'significant' (fail only when the whole 95% paired interval of the change is beyond it); "
+        "see docs/latency.md.",
+    )
 
     @field_validator("max_increase")
     @classmethod

@@ -268,8 +268,9 @@ class LatencySettings:
 
 BudgetMetric = Literal["size", "gzip_size", "latency", "accuracy"]
 Against = Literal["absolute", "float", "base"]
-# How an accuracy change is held to its limit: "point", the measured change itself; "significant",
-# only a change whose whole 95 % paired interval is beyond the limit fails (docs/accuracy.md).
+# How an accuracy or latency change is held to its limit: "point", the measured change itself;
+# "significant", only a change whose whole 95 % paired interval is beyond the limit fails
+# (docs/accuracy.md, docs/latency.md).
 Judge = Literal["point", "significant"]
 
 
@@ -281,8 +282,8 @@ class Budget:
     - ``float``: accuracy loss vs the float model, at most ``change``;
     - ``base``: worsening vs the same candidate on the base branch, at most ``change``.
 
-    ``judge`` says how an accuracy change (``float``, ``base``) is held to its limit; every
-    other budget is judged on its measured value ("point").
+    ``judge`` says how an accuracy change (``float``, ``base``) or a latency change (``base``) is
+    held to its limit; every other budget is judged on its measured value ("point").
     """
 
     metric: BudgetMetric

@@ -17,14 +17,29 @@ _SHARD = re.compile(r"([0-9]{1,3})/([0-9]{1,3})")  # "I/N" as written by `edgega
 
 @dataclass(frozen=True)
 class PairedInterval:
-    """The 95 % interval of a worsening (positive = worse, metric units), from a paired test: both
-    models scored on the same samples, compared sample by sample (docs/accuracy.md)."""
+    """The 95 % interval of a worsening (positive = worse), from a paired test: both models scored
+    on the same samples, compared sample by sample (docs/accuracy.md), or timed in the same rounds,
+    compared round by round (docs/latency.md). Accuracy: in metric units; latency: relative
+    (0.05 = 5 % slower)."""
 
     low: float
     high: float
-    samples: int  # paired samples
-    method: str  # "tango": score interval on the discordant pairs (0/1 outcomes); "bootstrap": paired
+    samples: int  # paired samples (accuracy), paired timed rounds (latency)
+    # "tango": score interval on the discordant pairs (0/1 outcomes); "bootstrap": paired;
+    # "sign-test": order statistics of the per-round log-ratios at the sign test's ranks (latency)
+    method: str
     p_value: float | None = None  # exact McNemar p of "no change" (0/1 outcomes only)
+
+
+@dataclass(frozen=True)
+class LatencyChanges:
+    """The 95 % intervals of a candidate's latency changes (relative: 0.05 = 5 % slower), from the
+    rounds it was timed in beside the float model and beside its base version (docs/latency.md)."""
+
+    vs_float: PairedInterval | None = None
+    vs_base: PairedInterval | None = None
+    float_unpaired: str | None = None  # why there is no ``vs_float`` although both were timed
+    base_unpaired: str | None = None  # why there is no ``vs_base`` although both were timed
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,7 @@ class CandidateResult:
     gzip_bytes: int | None = None
     latency_ms: float | None = None  # median
     latency_p90_ms: float | None = None
+    latency_changes: LatencyChanges | None = None  # results/4: the intervals of the latency changes
     accuracy: Accuracy | None = None
     base: BaseFigures | None = None
     checks: tuple[Check, ...] = ()

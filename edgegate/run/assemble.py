@@ -2,26 +2,32 @@
 
 Nothing is measured here: sizes, accuracies, latencies and target reports all came back from
 jobs. This applies the budgets and the targets' checks, fills in the accuracy drop vs the
-float reference (with the paired intervals of the accuracy changes, from the per-sample scores)
-and the base version's figures, and picks the candidate that ships.
+float reference (with the paired intervals of the accuracy changes, from the per-sample scores,
+and of the latency changes, from the rounds timed together) and the base version's figures, and
+picks the candidate that ships.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgegate.conversions import produced_by
 from edgegate.metrics.paired import NotPaired, paired_change
+from edgegate.metrics.paired_latency import latency_change
 from edgegate.policy.sections import Recipe
 from edgegate.results import Accuracy, BaseFigures, CandidateResult, ModelResult
-from edgegate.results.model import PairedInterval, TargetReports
+from edgegate.results.model import LatencyChanges, PairedInterval, TargetReports
 from edgegate.run.figures import CandidateFigures, ModelFigures
 from edgegate.run.jobs import AS_IS
 from edgegate.status import Status
 from edgegate.verdicts.budgets import candidate_checks, candidate_status
 from edgegate.verdicts.deploy import choose
 from edgegate.checks import Check
+
+if TYPE_CHECKING:
+    from edgegate.measurements.interface import LatencyFigures
 
 DYNAMIC_NOTE = (
     "dynamic-range quantization left most weights in float (tensors under 1024 elements are "
@@ -51,6 +57,7 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
         gzip_bytes=size.gzip_bytes if size else None,
         latency_ms=c.latency.median_ms if c.latency else None,
         latency_p90_ms=c.latency.p90_ms if c.latency else None,
+        latency_changes=_latency_changes(m, label, c),
         accuracy=_with_changes(m, label, c),
         base=_base_figures(m, label),
         error=c.error,
@@ -99,6 +106,38 @@ def _paired(
         return None, "the evaluation kept no per-sample scores"
     try:
         return paired_change(c.scores, other.scores, higher_is_better=higher_is_better), None
+    except NotPaired as e:
+        return None, str(e)
+
+
+def _latency_changes(m: ModelFigures, label: str, c: CandidateFigures) -> LatencyChanges | None:
+    """The intervals of the candidate's latency changes vs the float reference and vs its base
+    version, each from the rounds they were timed in together (None: nothing to compare with)."""
+    if c.latency is None:
+        return None
+    ref = m.reference_latency.get(c.latency.session)
+    is_reference = label == m.plan.reference_label  # the float model itself: its change is exactly 0
+    vs_float, float_unpaired = _paired_latency(c.latency, None if is_reference else ref)
+    base = m.base.get(label) if m.plan.base is not None else None
+    # ``base is c`` when the base holds the same bytes (its figures are head's): a change of exactly 0.
+    timed_base = base.latency if base is not None and base is not c else None
+    vs_base, base_unpaired = _paired_latency(c.latency, timed_base)
+    if vs_float is None and vs_base is None and float_unpaired is None and base_unpaired is None:
+        return None
+    return LatencyChanges(vs_float, vs_base, float_unpaired, base_unpaired)
+
+
+def _paired_latency(
+    timed: LatencyFigures, other: LatencyFigures | None
+) -> tuple[PairedInterval | None, str | None]:
+    """The interval of how much slower ``timed`` is than ``other``, or why there is none (None, None:
+    there is no ``other``)."""
+    if other is None:
+        return None, None
+    if timed.session != other.session:
+        return None, "the two were timed in different sessions, so their rounds do not pair up"
+    try:
+        return latency_change(timed.rounds_ms, other.rounds_ms), None
     except NotPaired as e:
         return None, str(e)
 

@@ -71,6 +71,9 @@ class ModelFigures:
     search: AutoSearch | None = None  # recipes: auto
     results: tuple[CandidateResult, ...] = ()  # the candidates judged so far
     worst_layers: dict[str, tuple[LayerError, ...]] = field(default_factory=dict)
+    # The float reference's latency per timing session: each round of recipes: auto times it
+    # again beside that round's candidates, and a candidate pairs with its own session's.
+    reference_latency: dict[int, LatencyFigures] = field(default_factory=dict)
     layer_notes: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0  # its jobs' run time in workers, summed: its cost (ModelResult.duration_s)
 

@@ -12,7 +12,7 @@ in the tests.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -97,6 +97,7 @@ class _Loop:
         self.runner = runner
         self.settings = settings
         self._announced: dict[int, int] = {}  # id(build job) → the measurements expected of it
+        self._sessions = 0  # latency jobs timed so far
 
     def run(self) -> tuple[ModelResult, ...]:
         pending = {m.plan.ref.index: self._initial(m) for m in self.models if not m.error}
@@ -302,8 +303,12 @@ class _Loop:
         self, job: LatencyJob, outcome: JobOutcome[tuple[tuple[CandidateRef, LatencyFigures], ...]]
     ) -> list[Job[Any]]:
         m = self.models[job.model.index]
+        self._sessions += 1  # the rounds of this job's models pair up with each other only
         for ref, figures in outcome.value or ():
+            figures = replace(figures, session=self._sessions)
             self._candidate(ref).latency = figures
+            if ref.side == "head" and ref.label == m.plan.reference_label:
+                m.reference_latency[self._sessions] = figures  # re-timed each round of recipes: auto
         if not outcome.ok:
             if m.plan.measured_as_is:
                 m.error = m.error or outcome.error
@@ -437,6 +442,4 @@ def _has_base_accuracy_budget(policy: ModelPolicy) -> bool:
 
 
 def _with_reference(job: EvaluateJob, outputs: Path) -> EvaluateJob:
-    from dataclasses import replace
-
     return replace(job, reference_outputs=outputs)

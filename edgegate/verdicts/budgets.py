@@ -2,8 +2,9 @@
 
 Every check says, in one sentence, what was measured against what. A budget that cannot be
 evaluated (no base version, latency not measured, no eval data) is ``skip`` with the reason,
-never a silent pass. An accuracy change (vs the float model, vs base) says its 95 % paired
-interval too, and ``judge: significant`` holds the interval, not the point, to the limit.
+never a silent pass. An accuracy change (vs the float model, vs base) and a latency change vs
+base say their 95 % paired interval too, and ``judge: significant`` holds the interval, not the
+point, to the limit.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from edgegate.units import (
     format_accuracy_interval,
     format_bytes,
     format_ms,
+    format_percent_change,
+    format_percent_interval,
 )
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
-from edgegate.checks import Check, Place, Topic, budget, growth, no_base, within
-from edgegate.results.model import PairedInterval
+from edgegate.checks import Check, Place, Topic, budget, growth, no_base, signed, within
+from edgegate.results.model import LatencyChanges, PairedInterval
 from edgegate.status import Level, Status
 
 
@@ -73,7 +76,7 @@ def _uncertainty(
 
 
 def _judged(b: Budget, worsening: float, allowed: float, interval: PairedInterval | None) -> tuple[bool, str]:
-    """Whether an accuracy change keeps to its limit, and the verdict's words.
+    """Whether a change (accuracy, latency) keeps to its limit, and the verdict's words.
 
     ``judge: point`` holds the measured worsening to the limit. ``judge: significant`` fails only
     when the whole interval is beyond it (its low end above the limit): a one-sided test at
@@ -195,6 +198,8 @@ def _vs_base(b: Budget, c: CandidateResult, p: Place, what: str) -> Check:
     assert b.change is not None  # a 'base' budget always has a change
     if b.metric == "accuracy":
         return _accuracy_vs_base(b, c, p, value, base)
+    if b.metric == "latency":
+        return _latency_vs_base(b, c, p, value, base)
 
     def show(v: float) -> str:
         return _fmt(b.metric, v)
@@ -218,6 +223,31 @@ def _accuracy_vs_base(b: Budget, c: CandidateResult, p: Place, value: float, bas
         f"({_fmt(b.metric, base, metric)} → {_fmt(b.metric, value, metric)}); {verdict}."
     )
     return p.verdict(ok, msg, f"drop ≤ {b.written}", shown)
+
+
+def _latency_vs_base(b: Budget, c: CandidateResult, p: Place, value: float, base: float) -> Check:
+    """The latency change vs base (medians), judged by ``judge``: ``point`` holds the change of the
+    medians to the limit, ``significant`` the low end of its paired interval (docs/latency.md)."""
+    assert b.change is not None  # a 'base' budget always has a change
+    changes = c.latency_changes or LatencyChanges()
+    ratio = changes.vs_base
+    # The interval is of the ratio; in ms of the base's median it meets a limit in % or in ms alike.
+    in_ms = replace(ratio, low=ratio.low * base, high=ratio.high * base) if ratio else None
+    ok, verdict = _judged(b, value - base, b.change.allowed(base), in_ms)
+    shown = signed(value - base, format_ms)
+    pct = format_percent_change(value - base, base) if base else ""
+    spread = (
+        f"95% CI {format_percent_interval(ratio.low, ratio.high)} on {ratio.samples} paired rounds"
+        if ratio
+        else f"no paired interval: {changes.base_unpaired}"
+        if changes.base_unpaired
+        else ""
+    )
+    said = "; ".join(part for part in (pct, spread) if part)
+    said = f" ({said})" if said else ""
+    verb = "grew" if value > base else "shrank" if value < base else "did not change"
+    msg = f"latency {verb} {shown}{said} vs base ({format_ms(base)} → {format_ms(value)}); {verdict}."
+    return p.verdict(ok, msg, f"max +{b.change.text}", f"{shown} ({pct})" if pct else shown)
 
 
 def candidate_checks(

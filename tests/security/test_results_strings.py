@@ -243,6 +243,8 @@ def test_a_payload_in_any_string_of_a_results_file_forges_nothing(tmp_path, inte
     assert {
         "models.0.candidates.0.accuracy.drop_unpaired",
         "models.0.candidates.0.accuracy.base_unpaired",
+        "models.0.candidates.0.latency_changes.float_unpaired",
+        "models.0.candidates.0.latency_changes.base_unpaired",
         "models.0.name",
         "models.0.error",
         "models.0.candidates.0.recipe",
