@@ -22,7 +22,12 @@ from edgegate.run.needs import INSTALL_TENSORFLOW, optional_extras, RunNeeds, ne
 
 
 def needs(
-    policy: Path | None, base: str | None, shard: str | None, env: Mapping[str, str] = os.environ
+    policy: Path | None,
+    base: str | None,
+    shard: str | None,
+    env: Mapping[str, str] = os.environ,
+    *,
+    costs: Path | None = None,
 ) -> int:
     from edgegate.cli.real_run import change_source
     from edgegate.run.selection import select
@@ -30,7 +35,11 @@ def needs(
 
     try:
         options = CheckOptions(
-            repo=Path.cwd(), policy=policy, base=base, shard=parse_shard(shard) if shard else None
+            repo=Path.cwd(),
+            policy=policy,
+            base=base,
+            shard=parse_shard(shard) if shard else None,
+            costs=costs,
         )
         source = change_source(options)
         found = needs_of(select(options, source).models, source.root)

@@ -168,6 +168,10 @@ class RunResult:
     notes: tuple[str, ...] = ()
     missing_shards: tuple[str, ...] = ()  # merged from shards of a split, these "I/N" were not given
     policy_changes: tuple[str, ...] = ()  # what this change did to the policy (policy/diff.py)
+    shard_plan: str | None = None  # the digest of the split a shard was chosen by (schema 4; shards.py)
+    # Schema 4: each gated model's cost, the seconds its jobs ran in workers (summed), by name: what
+    # cost-balanced shards pack by (shards.py). A timing, like latency: kept beside the models.
+    model_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def absent_shards(self) -> tuple[str, ...]:

@@ -77,6 +77,7 @@ class ModelFigures:
     # again beside that round's candidates, and a candidate pairs with its own session's.
     reference_latency: dict[int, LatencyFigures] = field(default_factory=dict)
     layer_notes: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0  # its jobs' run time in workers, summed: its cost (RunResult.model_seconds)
 
     def __post_init__(self) -> None:
         self.error = self.plan.error

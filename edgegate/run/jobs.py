@@ -190,10 +190,20 @@ class JobOutcome(Generic[R]):
     job: Job[R]
     value: R | None = None
     error: str | None = None  # the job's exception message, or how its worker died
+    seconds: float | None = None  # how long a worker ran it; None: answered without running (cache)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def model_of(job: Job[Any]) -> ModelRef:
+    """The model a job works for (its run time counts toward that model's cost)."""
+    if isinstance(job, (BuildJob, LatencyJob)):
+        return job.model
+    if isinstance(job, (EvaluateJob, TargetJob, LayerAnalysisJob)):
+        return job.candidate.model
+    raise TypeError(f"no model for {type(job).__name__}")  # a programming error
 
 
 # --- the worker functions ------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from edgegate.run.jobs import (
     MemoryJob,
     Side,
     TargetJob,
+    model_of,
 )
 from edgegate.run.plan import ModelPlan
 from edgegate.targets.interface import Target
@@ -79,7 +80,16 @@ class Settings:
 
 
 def run(plans: Sequence[ModelPlan], runner: Runner, settings: Settings) -> tuple[ModelResult, ...]:
-    return _Loop(plans, runner, settings).run()
+    return run_timed(plans, runner, settings)[0]
+
+
+def run_timed(
+    plans: Sequence[ModelPlan], runner: Runner, settings: Settings
+) -> tuple[tuple[ModelResult, ...], dict[str, float]]:
+    """``run``, and each model's cost: the seconds its jobs ran in workers (models none ran left out)."""
+    loop = _Loop(plans, runner, settings)
+    results = loop.run()
+    return results, {m.plan.ref.name: round(m.seconds, 3) for m in loop.models if m.seconds > 0}
 
 
 class _Loop:
@@ -293,6 +303,8 @@ class _Loop:
         # The value crossed a process boundary untyped; each route below takes it as what its
         # kind of job returns.
         job = outcome.job
+        if outcome.seconds:
+            self.models[model_of(job).index].seconds += outcome.seconds
         if isinstance(job, BuildJob):
             return self._built(job, outcome)
         if isinstance(job, EvaluateJob):
