@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edgegate.checks import Check
+from edgegate.model_diff.interface import ModelDiff
 from edgegate.status import Status
 
 NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
@@ -101,6 +102,7 @@ class CandidateResult:
     worst_layers: tuple[LayerError, ...] = ()
     notes: tuple[str, ...] = ()
     deploy: bool = False  # the candidate that ships
+    diff: ModelDiff | None = None  # what changed inside it vs the base version's (docs/model-diff.md)
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:

@@ -17,6 +17,7 @@ from edgegate.run.plan import ModelPlan
 if TYPE_CHECKING:
     from edgegate.measurements.interface import LatencyFigures
     from edgegate.metrics.interface import SampleScores
+    from edgegate.model_diff.interface import ModelDiff
     from edgegate.results import Accuracy, CandidateResult, LayerError
     from edgegate.run.auto import AutoSearch
     from edgegate.run.jobs import EvaluateJob
@@ -72,6 +73,7 @@ class ModelFigures:
     results: tuple[CandidateResult, ...] = ()  # the candidates judged so far
     worst_layers: dict[str, tuple[LayerError, ...]] = field(default_factory=dict)
     layer_notes: dict[str, str] = field(default_factory=dict)
+    diffs: dict[str, ModelDiff] = field(default_factory=dict)  # by label: read once per run
 
     def __post_init__(self) -> None:
         self.error = self.plan.error

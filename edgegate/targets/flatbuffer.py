@@ -100,6 +100,14 @@ class OperatorInfo:
 
 
 @dataclass(frozen=True)
+class MetadataEntry:
+    """One ``Model.metadata`` entry: a named buffer (TFLite metadata, the converter's runtime version)."""
+
+    name: str
+    buffer: int
+
+
+@dataclass(frozen=True)
 class TfliteModel:
     path: Path
     subgraphs: int
@@ -107,6 +115,8 @@ class TfliteModel:
     operators: tuple[OperatorInfo, ...]  # of the first subgraph, in execution order
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+    description: str | None = None
+    metadata: tuple[MetadataEntry, ...] = ()
     _data: bytes = field(repr=False, compare=False, default=b"")
     _buffers: tuple[tuple[int, int] | None, ...] = field(repr=False, compare=False, default=())
 
@@ -124,6 +134,12 @@ class TfliteModel:
             return None
         start, size = span
         return np.frombuffer(self._data, dtype=dtype, count=size // np.dtype(dtype).itemsize, offset=start)
+
+    def buffer_bytes(self, index: int) -> memoryview:
+        """The bytes buffer ``index`` holds (empty when it holds none): weights, or a metadata
+        buffer; a view, not a copy."""
+        span = self._buffers[index] if 0 <= index < len(self._buffers) else None
+        return memoryview(self._data)[span[0] : span[0] + span[1]] if span else memoryview(b"")
 
 
 _NUMPY_TYPES = {
@@ -223,7 +239,11 @@ class _Table:
 
 # Field slots of the TFLite schema (vtable offsets, as in ai_edge_litert.schema_py_generated).
 class _Model:
-    OPERATOR_CODES, SUBGRAPHS, BUFFERS = 6, 8, 12
+    OPERATOR_CODES, SUBGRAPHS, DESCRIPTION, BUFFERS, METADATA = 6, 8, 10, 12, 16
+
+
+class _Metadata:
+    NAME, BUFFER = 4, 6
 
 
 class _OperatorCode:
@@ -339,6 +359,11 @@ def _parse(data: bytes, path: Path) -> TfliteModel:
         operators=tuple(operators),
         inputs=inputs,
         outputs=outputs,
+        description=model.string(_Model.DESCRIPTION),
+        metadata=tuple(
+            MetadataEntry(m.string(_Metadata.NAME) or "", m.scalar(_Metadata.BUFFER, _U32))
+            for m in model.tables(_Model.METADATA)
+        ),
         _data=data,
         _buffers=tuple(_buffer_span(b, data, path) for b in buffers),
     )
