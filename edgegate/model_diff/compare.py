@@ -80,14 +80,15 @@ def _read(path: Path, shown: str) -> tuple[bytes, TfliteModel]:
         raise _Unreadable(f"not compared: {e}") from None
     except OSError as e:
         too_big = e.errno == errno.EFBIG  # over the limit (file_digest.RefusedFile)
-        why = f"over the {LIMIT_SHOWN} the diff reads" if too_big else first_line(e)
+        why = f"over the {LIMIT_SHOWN} the diff reads" if too_big else e.strerror or first_line(e)
         raise _Unreadable(f"not compared: {shown}: {why}") from None
 
 
 def diff_models(base_data: bytes, base: TfliteModel, head_data: bytes, head: TfliteModel) -> ModelDiff:
     b_layers, h_layers = _layers(base), _layers(head)
-    ops, omitted = _op_changes(b_layers, h_layers)
-    shapes = _shape_changes(b_layers, h_layers)
+    pairs = _pairs(b_layers, h_layers)
+    ops, omitted = _op_changes(pairs)
+    shapes = _shape_changes(pairs)
     metadata = _metadata_changes(base_data, base, head_data, head)
     return ModelDiff(
         bytes_changed=base_data != head_data,
@@ -95,10 +96,10 @@ def diff_models(base_data: bytes, base: TfliteModel, head_data: bytes, head: Tfl
         metadata_changed=bool(metadata),
         base_ops=len(base.operators),
         head_ops=len(head.operators),
-        base_params=sum(layer.params for layer in b_layers.values()),
-        head_params=sum(layer.params for layer in h_layers.values()),
-        base_weight_bytes=sum(layer.weight_bytes for layer in b_layers.values()),
-        head_weight_bytes=sum(layer.weight_bytes for layer in h_layers.values()),
+        base_params=sum(layer.params for layer in b_layers),
+        head_params=sum(layer.params for layer in h_layers),
+        base_weight_bytes=sum(layer.weight_bytes for layer in b_layers),
+        head_weight_bytes=sum(layer.weight_bytes for layer in h_layers),
         op_kinds=_kind_counts(base, head),
         ops=ops,
         ops_omitted=omitted,
@@ -122,6 +123,7 @@ def op_kind(op: OperatorInfo) -> str:
 
 @dataclass(frozen=True)
 class _Layer:
+    name: str
     index: int
     kind: str
     output_shape: tuple[int, ...]
@@ -129,46 +131,85 @@ class _Layer:
     weight_bytes: int
     weight_shape: tuple[int, ...]
 
+    @property
+    def scope(self) -> str:
+        """The layer it belongs to: the name without its last part (``net/head`` of ``net/head/MatMul1``)."""
+        return self.name.rsplit("/", 1)[0]
 
-def _layers(model: TfliteModel) -> dict[str, _Layer]:
-    """Each op by the name it is matched on (its output tensor's, ``#2`` after a repeated one)."""
-    layers: dict[str, _Layer] = {}
+
+@dataclass(frozen=True)
+class _Pair:
+    base: _Layer | None
+    head: _Layer | None
+
+    @property
+    def name(self) -> str:
+        shown = self.head or self.base
+        assert shown is not None
+        return shown.name
+
+
+def _layers(model: TfliteModel) -> list[_Layer]:
+    """Each op, named by its output tensor (``#2`` after a repeated name), in execution order."""
+    layers = []
     seen: Counter[str] = Counter()
     for op in model.operators:
         out = model.tensor(op.outputs[0]) if op.outputs else None
         base_name = out.name.split(";")[0] if out is not None else f"op_{op.index}"
         seen[base_name] += 1
-        name = base_name if seen[base_name] == 1 else f"{base_name}#{seen[base_name]}"
         weights = [t for i in op.inputs if (t := model.tensor(i)) is not None and t.constant]
         largest = max(weights, key=lambda t: t.elements, default=None)
-        layers[name] = _Layer(
-            index=op.index,
-            kind=op_kind(op),
-            output_shape=out.shape if out is not None else (),
-            params=sum(t.elements for t in weights),
-            weight_bytes=sum(len(model.buffer_bytes(t.buffer)) for t in weights),
-            weight_shape=largest.shape if largest is not None else (),
+        layers.append(
+            _Layer(
+                name=base_name if seen[base_name] == 1 else f"{base_name}#{seen[base_name]}",
+                index=op.index,
+                kind=op_kind(op),
+                output_shape=out.shape if out is not None else (),
+                params=sum(t.elements for t in weights),
+                weight_bytes=sum(len(model.buffer_bytes(t.buffer)) for t in weights),
+                weight_shape=largest.shape if largest is not None else (),
+            )
         )
     return layers
 
 
-def _op_changes(base: dict[str, _Layer], head: dict[str, _Layer]) -> tuple[tuple[OpChange, ...], int]:
+def _pairs(base: list[_Layer], head: list[_Layer]) -> list[_Pair]:
+    """Each op matched with its counterpart: the same name, else the same layer and kind in order
+    (the converter numbers names to keep them unique: ``net/head/MatMul2`` → ``MatMul1``)."""
+    left = {b.name: b for b in base}
+    pairs, unmatched = [], []
+    for h in head:
+        b = left.pop(h.name, None)
+        if b is not None:
+            pairs.append(_Pair(b, h))
+        else:
+            unmatched.append(h)
+    queues: dict[tuple[str, str], list[_Layer]] = {}
+    for b in left.values():
+        queues.setdefault((b.scope, b.kind), []).append(b)
+    for h in unmatched:
+        queue = queues.get((h.scope, h.kind))
+        pairs.append(_Pair(queue.pop(0) if queue else None, h))
+    pairs += [_Pair(b, None) for queue in queues.values() for b in queue]
+    return pairs
+
+
+def _op_changes(pairs: list[_Pair]) -> tuple[tuple[OpChange, ...], int]:
     changes = []
-    for name in head.keys() | base.keys():
-        b, h = base.get(name), head.get(name)
+    for pair in pairs:
+        b, h = pair.base, pair.head
         if b is not None and h is not None:
-            same = (b.kind, b.params, b.weight_bytes, b.weight_shape) == (
+            if (b.kind, b.params, b.weight_bytes, b.weight_shape) == (
                 h.kind,
                 h.params,
                 h.weight_bytes,
                 h.weight_shape,
-            )
-            if same:
+            ):
                 continue
         change: Change = "added" if b is None else "removed" if h is None else "changed"
         changes.append(
             OpChange(
-                name=name,
+                name=pair.name,
                 change=change,
                 kind=h.kind if h is not None else b.kind if b is not None else "",
                 base_kind=b.kind if b is not None else None,
@@ -191,13 +232,13 @@ def _op_changes(base: dict[str, _Layer], head: dict[str, _Layer]) -> tuple[tuple
     return tuple(changes[:MAX_OPS_LISTED]), max(0, len(changes) - MAX_OPS_LISTED)
 
 
-def _shape_changes(base: dict[str, _Layer], head: dict[str, _Layer]) -> list[ShapeChange]:
-    found = [
-        ShapeChange(name, h.kind, b.output_shape, h.output_shape)
-        for name, h in sorted(head.items(), key=lambda item: item[1].index)
-        if (b := base.get(name)) is not None and b.output_shape != h.output_shape
+def _shape_changes(pairs: list[_Pair]) -> list[ShapeChange]:
+    matched = sorted((p for p in pairs if p.base and p.head), key=lambda p: p.head.index if p.head else 0)
+    return [
+        ShapeChange(p.name, p.head.kind, p.base.output_shape, p.head.output_shape)
+        for p in matched
+        if p.base is not None and p.head is not None and p.base.output_shape != p.head.output_shape
     ]
-    return found
 
 
 def _kind_counts(base: TfliteModel, head: TfliteModel) -> tuple[OpKindCount, ...]:
