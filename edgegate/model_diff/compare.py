@@ -174,12 +174,13 @@ def _layers(model: TfliteModel) -> list[_Layer]:
 
 
 def _pairs(base: list[_Layer], head: list[_Layer]) -> list[_Pair]:
-    """Each op matched with its counterpart: the same name, else the same layer and kind in order
-    (the converter numbers names to keep them unique: ``net/head/MatMul2`` → ``MatMul1``)."""
-    left = {b.name: b for b in base}
+    """Each op matched with its counterpart: the same name and kind, else the same layer and kind in
+    order (the converter numbers names to keep them unique, so ``net/head/MatMul2`` may be another
+    op in the other version)."""
+    left = {(b.name, b.kind): b for b in base}
     pairs, unmatched = [], []
     for h in head:
-        b = left.pop(h.name, None)
+        b = left.pop((h.name, h.kind), None)
         if b is not None:
             pairs.append(_Pair(b, h))
         else:

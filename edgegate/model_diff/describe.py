@@ -6,8 +6,18 @@ the backtick-quoted names as code, whatever characters they hold).
 
 from __future__ import annotations
 
+import re
+
 from edgegate.model_diff.interface import ModelDiff, SignatureChange, TensorSignature
 from edgegate.units import format_bytes
+
+
+def quoted(name: str) -> str:
+    """``name`` between backticks, a fence longer than any backtick run in it: the report's
+    ``md_text`` then shows the whole name as one code span, whatever it holds."""
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", name)), default=0))
+    pad = " " if name.startswith("`") or name.endswith("`") else ""
+    return f"{fence}{pad}{name}{pad}{fence}"
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -24,7 +34,7 @@ def quantization_text(t: TensorSignature) -> str:
 
 
 def tensor_text(t: TensorSignature) -> str:
-    return f"`{t.name}` {t.dtype}[{shape_text(t.shape)}]"
+    return f"{quoted(t.name)} {t.dtype}[{shape_text(t.shape)}]"
 
 
 def signature_change_text(c: SignatureChange) -> str:
@@ -38,14 +48,14 @@ def signature_change_text(c: SignatureChange) -> str:
     parts = []
     for what in c.what:
         if what == "name":
-            parts.append(f"name `{c.base.name}` → `{c.head.name}`")
+            parts.append(f"name {quoted(c.base.name)} → {quoted(c.head.name)}")
         elif what == "dtype":
             parts.append(f"dtype {c.base.dtype} → {c.head.dtype}")
         elif what == "shape":
             parts.append(f"shape {shape_text(c.base.shape)} → {shape_text(c.head.shape)}")
         else:
             parts.append(f"quantization {quantization_text(c.base)} → {quantization_text(c.head)}")
-    named = "" if "name" in c.what else f" `{c.head.name}`"
+    named = "" if "name" in c.what else f" {quoted(c.head.name)}"
     return f"{where}{named}: {', '.join(parts)}"
 
 

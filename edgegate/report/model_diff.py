@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from edgegate.model_diff.describe import (
     headline,
+    quoted,
     kinds_text,
     shape_text,
     signature_change_text,
@@ -57,7 +58,7 @@ def diff_lines(m: ModelResult) -> str:
 
 
 def _metadata_names(d: ModelDiff) -> list[str]:
-    return [f"{c.part} `{c.name}` {c.change}" for c in d.metadata[:4]] + (
+    return [f"{c.part} {quoted(c.name)} {c.change}" for c in d.metadata[:4]] + (
         [f"{len(d.metadata) - 4} more"] if len(d.metadata) > 4 else []
     )
 

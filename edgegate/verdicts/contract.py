@@ -11,7 +11,7 @@ never a pass (a file nobody could read cannot be shown to keep the contract).
 from __future__ import annotations
 
 from edgegate.checks import Check, Place, no_base
-from edgegate.model_diff.describe import signature_change_text
+from edgegate.model_diff.describe import quoted, signature_change_text
 from edgegate.model_diff.interface import HeadOps, ModelDiff
 from edgegate.policy.sections import Contract, OpsContract
 from edgegate.status import Level
@@ -96,4 +96,4 @@ def _ops(
 
 def _named(kinds: list[str]) -> str:
     more = f" and {len(kinds) - MAX_NAMED} more" if len(kinds) > MAX_NAMED else ""
-    return ", ".join(f"`{k}`" for k in kinds[:MAX_NAMED]) + more
+    return ", ".join(quoted(k) for k in kinds[:MAX_NAMED]) + more
