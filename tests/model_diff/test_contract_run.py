@@ -150,3 +150,29 @@ def test_a_hostile_tensor_name_reaches_the_comment_escaped(repo, tmp_path, base_
         assert not re.search(r"(?<![\w`])@[A-Za-z0-9]|#\d", r.prose), "a live mention or reference"
         # ... and the name is shown whole, on one line, as one code span.
         assert any(f"`{one_line(HOSTILE)}`" in seen(inline) for inline in r.inlines)
+
+
+def test_an_allowed_list_holds_a_new_model_without_a_base(repo, tmp_path, base_tflite):
+    """A model new in the PR: the op kinds are read from head alone and held to the hand-written list;
+    the signature has nothing to compare with and says so (no silent pass)."""
+    repo.write("edgegate.yml", "version: 1\nmodels: [{name: other, path: other.tflite}]\n")
+    repo.commit("base")
+    repo.git("checkout", "-qb", "feature")
+    repo.write("models/net.tflite", base_tflite)
+    repo.write(
+        "edgegate.yml",
+        TFLITE_POLICY
+        + "      ops:\n        allowed: [CONV_2D, MEAN, FULLY_CONNECTED]\n        level: warn\n",
+    )
+    repo.commit("a new model")
+
+    proc = check(repo, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # the op check is a warning
+    (c,) = read_results(tmp_path / "r.json").models[0].candidates
+    checks = {ch.name: ch for ch in c.checks}
+    assert c.diff is None and checks["contract_signature"].status == Status.SKIP
+    assert "the model is new in this change" in checks["contract_signature"].message
+    ops = checks["contract_ops"]
+    assert (
+        ops.status == Status.WARN and ops.line == 7 and "outside the allowed list: `SOFTMAX`" in ops.message
+    )
