@@ -103,10 +103,7 @@ def _ops(d: ModelDiff) -> str:
         rows.append(
             f"| {md_code(c.name, in_table=True)} | {c.change} | {md_cell(kind)} | {where} | {params}{shape} | {weights} |"
         )
-    more = len(d.ops) - MAX_TABLE_ROWS + d.ops_omitted
-    if more > 0:
-        rows.append(f"\n{more} more op changes in the results file.")
-    return "\n".join(rows) + "\n"
+    return _closed(rows, len(d.ops) + d.ops_omitted, "op changes")
 
 
 def _shapes(d: ModelDiff) -> str:
@@ -117,10 +114,13 @@ def _shapes(d: ModelDiff) -> str:
         rows.append(
             f"| {md_code(s.name, in_table=True)} | {md_cell(s.kind)} | {shape_text(s.base)} | {shape_text(s.head)} |"
         )
-    more = len(d.shapes) - MAX_TABLE_ROWS + d.shapes_omitted
-    if more > 0:
-        rows.append(f"\n{more} more shape changes in the results file.")
-    return "\n".join(rows) + "\n"
+    return _closed(rows, len(d.shapes) + d.shapes_omitted, "shape changes")
+
+
+def _closed(rows: list[str], total: int, what: str) -> str:
+    """The table's rows, and how many of ``total`` it left to the results file."""
+    more = total - MAX_TABLE_ROWS
+    return "\n".join(rows + ([f"\n{more} more {what} in the results file."] if more > 0 else [])) + "\n"
 
 
 def _signature(d: ModelDiff) -> str:
