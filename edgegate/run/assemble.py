@@ -129,7 +129,9 @@ def _missing_base(m: ModelFigures, label: str) -> str | None:
     if m.plan.base is None:
         if m.plan.base_error is not None:
             return f"the base version could not be read: {m.plan.base_error}"
-        return "the model is new in this change" if m.plan.base_path is None else "no base version"
+        if m.plan.change == "added":
+            return "the model is new in this change"
+        return "no base to compare with" if m.plan.base_path is None else "no base version"
     b = m.base.get(label)
     if b is None:
         return "the base version has no such candidate"
