@@ -36,7 +36,7 @@ from edgegate.model_diff.interface import (
     SignatureChange,
     TensorSignature,
 )
-from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, TensorInfo, parse_tflite
+from edgegate.targets.flatbuffer import OperatorInfo, TfliteModel, TensorInfo, options_text, parse_tflite
 
 MAX_MODEL_BYTES = 1 << 30  # the largest .tflite the diff reads (into the parent's memory)
 LIMIT_SHOWN = "1 GiB"
@@ -92,7 +92,7 @@ def diff_models(base_data: bytes, base: TfliteModel, head_data: bytes, head: Tfl
     metadata = _metadata_changes(base_data, base, head_data, head)
     return ModelDiff(
         bytes_changed=base_data != head_data,
-        graph_changed=_graph_digest(base) != _graph_digest(head),
+        graph_changed=_graph_digest(base_data, base) != _graph_digest(head_data, head),
         metadata_changed=bool(metadata),
         base_ops=len(base.operators),
         head_ops=len(head.operators),
@@ -248,11 +248,12 @@ def _kind_counts(base: TfliteModel, head: TfliteModel) -> tuple[OpKindCount, ...
     return tuple(OpKindCount(k, b[k], h[k]) for k in sorted(b.keys() | h.keys()))
 
 
-def _graph_digest(model: TfliteModel) -> str:
-    """What runs: the first subgraph's ops, tensors and weight bytes (names included), and how many
-    subgraphs there are; not the description, metadata or files appended to the model."""
+def _graph_digest(data: bytes, model: TfliteModel) -> str:
+    """What runs: the first subgraph's ops (with every option), tensors and weight bytes (names
+    included), and how many subgraphs there are; not the description, metadata or appended files."""
     digest = hashlib.sha256()
     digest.update(repr((model.subgraphs, model.inputs, model.outputs, model.operators)).encode())
+    digest.update(repr(options_text(data)).encode())
     for t in model.tensors:
         digest.update(repr((t.name, t.dtype, t.shape, t.signature, t.quantization, t.constant)).encode())
         if t.constant:

@@ -75,6 +75,8 @@ def headline(d: ModelDiff) -> str:
         return "identical bytes"
     if not d.graph_changed:
         return "only metadata changed: same ops, tensors and weights"
+    if not d.ops and not d.shapes and not d.signature:
+        return f"{d.head_ops} ops of the same kinds, weights and shapes; op options or tensor names or quantization changed"
     added = sum(1 for c in d.ops if c.change == "added")
     removed = sum(1 for c in d.ops if c.change == "removed")
     changed = sum(1 for c in d.ops if c.change == "changed")

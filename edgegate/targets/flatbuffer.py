@@ -497,3 +497,54 @@ def _options(op: _Table) -> OpOptions:
         axis=raw.get("axis", d.axis),
         beta=float(raw.get("beta", d.beta)),
     )
+
+
+def options_text(data: bytes) -> tuple[str, ...] | None:
+    """Every builtin and custom option of each op of the first subgraph, as text (what the model
+    diff digests: an option ``OpOptions`` does not read, a LeakyRelu's alpha, counts too). Read
+    with the generated accessors, field by field; None when they cannot read the file."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    _, _, option_names, _ = _enum_names()
+    second = {
+        v: k for k, v in vars(schema.BuiltinOptions2).items() if not k.startswith("_") and isinstance(v, int)
+    }
+    try:
+        graph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
+        found = []
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            custom = b"" if op.CustomOptionsIsNone() else op.CustomOptionsAsNumpy().tobytes()
+            found.append(
+                " | ".join(
+                    (
+                        _fields(schema, option_names.get(op.BuiltinOptionsType()), op.BuiltinOptions()),
+                        _fields(schema, second.get(op.BuiltinOptions2Type()), op.BuiltinOptions2()),
+                        repr((custom, op.CustomOptionsFormat(), op.LargeCustomOptionsSize())),
+                    )
+                )
+            )
+        return tuple(found)
+    except (struct.error, ValueError, IndexError, TypeError, AttributeError, UnicodeError):
+        return None
+
+
+def _fields(schema: Any, name: str | None, table: Any) -> str:
+    """``Alpha=0.2, …``: each field of one options table, by its accessor (one taking no argument)."""
+    cls = getattr(schema, name, None) if name else None
+    if cls is None or table is None:
+        return ""
+    options = cls()
+    options.Init(table.Bytes, table.Pos)
+    shown = []
+    for attr in sorted(vars(cls)):
+        if attr.startswith(("_", "Init", "GetRootAs")) or attr.endswith("BufferHasIdentifier"):
+            continue
+        try:
+            value = getattr(options, attr)()
+        except TypeError:  # an element accessor (NewShape(j)): its AsNumpy twin reads the vector
+            continue
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        shown.append(f"{attr}={value!r}" if isinstance(value, (int, float, bool, bytes, str, list)) else attr)
+    return ", ".join(shown)

@@ -65,3 +65,23 @@ def renamed_input(data: bytes, name: str) -> bytes:
     graph = model.subgraphs[0]
     graph.tensors[graph.inputs[0]].name = name
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def with_conv_padding_flipped(data: bytes) -> bytes:
+    """``data`` with its first CONV_2D's padding flipped (SAME ↔ VALID), nothing else: an option
+    the Edge TPU rules never read, and no stored shape changes."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    conv = next(
+        op
+        for op in model.subgraphs[0].operators
+        if max(
+            model.operatorCodes[op.opcodeIndex].builtinCode,
+            model.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode,
+        )
+        == schema.BuiltinOperator.CONV_2D
+    )
+    conv.builtinOptions.padding = 1 - conv.builtinOptions.padding
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

@@ -9,7 +9,7 @@ from pathlib import Path
 from edgegate.model_diff import compare
 from edgegate.model_diff.compare import diff_files
 from edgegate.model_diff.describe import headline, kinds_text
-from tests.model_diff.models import with_metadata
+from tests.model_diff.models import with_conv_padding_flipped, with_metadata
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -91,3 +91,15 @@ def test_what_is_no_model_gives_a_reason_not_a_traceback(tmp_path, base_tflite, 
     monkeypatch.setattr(compare, "MAX_MODEL_BYTES", len(base_tflite) - 1)
     d = diff_files(good, good, shown="m")
     assert d.error == f"not compared: m (head): over the {compare.LIMIT_SHOWN} the diff reads"
+
+
+def test_an_option_the_reader_never_looks_at_is_still_a_graph_change(tmp_path, base_tflite):
+    """A conv's padding flipped and nothing else (no shape, no weight): not "only metadata"."""
+    edited = with_conv_padding_flipped(base_tflite)
+    d = diff_files(write(tmp_path, "a.tflite", base_tflite), write(tmp_path, "b.tflite", edited), shown="m")
+    assert d.bytes_changed and d.graph_changed and not d.metadata_only
+    assert not d.ops and not d.shapes and not d.signature  # in no table: the headline says what it can
+    assert (
+        headline(d)
+        == "4 ops of the same kinds, weights and shapes; op options or tensor names or quantization changed"
+    )
