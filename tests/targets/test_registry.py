@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -120,10 +121,23 @@ def test_a_report_of_a_target_this_edgegate_does_not_know_is_refused(repo):
         decode_run(text)
 
 
+def _without_diffs(run: RunResult) -> RunResult:
+    """``run`` as a file older than schema 4 holds it: no model diff."""
+
+    def strip(c):
+        return None if c is None else replace(c, diff=None)
+
+    models = tuple(
+        replace(m, reference=strip(m.reference), candidates=tuple(strip(c) for c in m.candidates))
+        for m in run.models
+    )
+    return replace(run, models=models)
+
+
 def test_a_schema_2_file_written_before_the_registry_is_read_into_the_one_slot():
     run = read_results(RESULTS_V2)
     assert json.loads(RESULTS_V2.read_text())["schema"] == "edgegate.results/2"
-    assert run == _filled(RunResult, intervals=True)  # every target's report, in its slot
+    assert run == _without_diffs(_filled(RunResult, intervals=True))  # every target's report, in its slot
     candidate = run.models[0].candidates[0]
     assert set(candidate.targets) == {k.name for k in target_registry.kinds()}
     assert decode_run(encode_run(run)) == run and '"schema": "edgegate.results/4"' in encode_run(run)
