@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from edgegate.errors import InputError
 
@@ -359,13 +359,31 @@ def _parse(data: bytes, path: Path) -> TfliteModel:
         operators=tuple(operators),
         inputs=inputs,
         outputs=outputs,
-        description=model.string(_Model.DESCRIPTION),
-        metadata=tuple(
-            MetadataEntry(m.string(_Metadata.NAME) or "", m.scalar(_Metadata.BUFFER, _U32))
-            for m in model.tables(_Model.METADATA)
-        ),
+        description=_optional(lambda: model.string(_Model.DESCRIPTION), _UNREADABLE_TEXT),
+        metadata=_optional(lambda: _metadata(model), (MetadataEntry(UNREADABLE, -1),)),
         _data=data,
         _buffers=tuple(_buffer_span(b, data, path) for b in buffers),
+    )
+
+
+UNREADABLE = "(unreadable)"  # a description or metadata table that points outside the file
+_UNREADABLE_TEXT: str | None = UNREADABLE
+T = TypeVar("T")
+
+
+def _optional(read: Callable[[], T], unreadable: T) -> T:
+    """A part nothing runs from (the description, the metadata table): a damaged one is shown as
+    ``unreadable``, and the model is still read (its ops and tensors are what the rules need)."""
+    try:
+        return read()
+    except (struct.error, ValueError, IndexError, UnicodeError):
+        return unreadable
+
+
+def _metadata(model: _Table) -> tuple[MetadataEntry, ...]:
+    return tuple(
+        MetadataEntry(m.string(_Metadata.NAME) or "", m.scalar(_Metadata.BUFFER, _U32))
+        for m in model.tables(_Model.METADATA)
     )
 
 

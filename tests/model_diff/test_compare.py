@@ -4,6 +4,7 @@ to be metadata alone, and a file that is no model gives a reason, never a traceb
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 from edgegate.model_diff import compare
@@ -103,3 +104,18 @@ def test_an_option_the_reader_never_looks_at_is_still_a_graph_change(tmp_path, b
         headline(d)
         == "4 ops of the same kinds, weights and shapes; op options or tensor names or quantization changed"
     )
+
+
+def test_a_description_pointing_outside_the_file_is_shown_unreadable_not_fatal(tmp_path, base_tflite):
+    """The Model table's description string moved far past the end (as Vela's crash test does):
+    the graph is still read and compared; the description is the one thing that changed."""
+    d = bytearray(base_tflite)
+    root = struct.unpack_from("<I", d, 0)[0]
+    vtable = root - struct.unpack_from("<i", d, root)[0]
+    offset = struct.unpack_from("<H", d, vtable + 4 + 2 * 3)[0]  # field 3 of Model: description
+    struct.pack_into("<I", d, root + offset, 0x7FFFFFF0)
+    diff = diff_files(
+        write(tmp_path, "a.tflite", base_tflite), write(tmp_path, "b.tflite", bytes(d)), shown="m"
+    )
+    assert diff.error is None and diff.metadata_only
+    assert [(c.part, c.change) for c in diff.metadata] == [("description", "changed")]
