@@ -80,7 +80,7 @@ def headline(d: ModelDiff) -> str:
     added = sum(1 for c in d.ops if c.change == "added")
     removed = sum(1 for c in d.ops if c.change == "removed")
     changed = sum(1 for c in d.ops if c.change == "changed")
-    more = f" (+{d.ops_omitted} more listed in the results file)" if d.ops_omitted else ""
+    more = f" (and {d.ops_omitted} more ops changed, not listed)" if d.ops_omitted else ""
     parts = [
         f"{d.base_ops} → {d.head_ops} ops",
         f"parameters {d.base_params:,} → {d.head_params:,} ({signed_count(d.head_params - d.base_params)})",

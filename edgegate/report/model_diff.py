@@ -103,7 +103,7 @@ def _ops(d: ModelDiff) -> str:
         rows.append(
             f"| {md_code(c.name, in_table=True)} | {c.change} | {md_cell(kind)} | {where} | {params}{shape} | {weights} |"
         )
-    return _closed(rows, len(d.ops) + d.ops_omitted, "op changes")
+    return _closed(rows, len(d.ops), d.ops_omitted, "op changes")
 
 
 def _shapes(d: ModelDiff) -> str:
@@ -114,13 +114,16 @@ def _shapes(d: ModelDiff) -> str:
         rows.append(
             f"| {md_code(s.name, in_table=True)} | {md_cell(s.kind)} | {shape_text(s.base)} | {shape_text(s.head)} |"
         )
-    return _closed(rows, len(d.shapes) + d.shapes_omitted, "shape changes")
+    return _closed(rows, len(d.shapes), d.shapes_omitted, "shape changes")
 
 
-def _closed(rows: list[str], total: int, what: str) -> str:
-    """The table's rows, and how many of ``total`` it left to the results file."""
-    more = total - MAX_TABLE_ROWS
-    return "\n".join(rows + ([f"\n{more} more {what} in the results file."] if more > 0 else [])) + "\n"
+def _closed(rows: list[str], listed: int, omitted: int, what: str) -> str:
+    """The table's rows, and what it left out: to the results file (which lists ``listed``), or
+    not listed at all (``omitted``, beyond the results file's bound)."""
+    more = max(0, listed - MAX_TABLE_ROWS)
+    said = [f"{more} more in the results file"] if more else []
+    said += [f"{omitted} more not listed"] if omitted else []
+    return "\n".join(rows + ([f"\n{what}: {', '.join(said)}."] if said else [])) + "\n"
 
 
 def _signature(d: ModelDiff) -> str:

@@ -14,6 +14,7 @@ Anything that is not a complete TFLite flatbuffer raises ``InputError``.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -532,7 +533,8 @@ def options_text(data: bytes) -> tuple[str, ...] | None:
         found = []
         for i in range(graph.OperatorsLength()):
             op = graph.Operators(i)
-            custom = b"" if op.CustomOptionsIsNone() else op.CustomOptionsAsNumpy().tobytes()
+            # An Edge TPU custom op's options are the compiled model (megabytes): its digest stands in.
+            custom = "" if op.CustomOptionsIsNone() else hashlib.sha256(op.CustomOptionsAsNumpy()).hexdigest()
             found.append(
                 " | ".join(
                     (
