@@ -14,9 +14,12 @@ from pydantic import BaseModel
 
 from edgegate import units as q
 from edgegate.policy import schema
+from edgegate.status import Level
 from edgegate.policy.sections import (
     Calibration,
     ClusterOptions,
+    Contract,
+    OpsContract,
     Dataset,
     EdgeTpuSettings,
     Eval,
@@ -103,3 +106,24 @@ def edgetpu(spec: schema.EdgeTpuSpec, *, key: str, line: int | None) -> EdgeTpuS
 
 def latency(spec: schema.LatencySpec, *, key: str, line: int | None) -> LatencySettings:
     return _copy(spec, LatencySettings, key=key, line=line)
+
+
+def contract(
+    spec: schema.ContractSpec, *, key: str, line: int | None, signature_line: int | None, ops_line: int | None
+) -> Contract:
+    ops = spec.ops
+    return Contract(
+        key=key,
+        line=line,
+        signature=spec.signature,
+        signature_line=signature_line,
+        ops=None
+        if ops is None
+        else OpsContract(
+            key=f"{key}.ops",
+            line=ops_line,
+            allowed=tuple(ops.allowed) if ops.allowed is not None else None,
+            no_new_kinds=ops.no_new_kinds,
+            level=Level(ops.level),
+        ),
+    )

@@ -52,6 +52,7 @@ from edgegate.policy.sections import (
     Budget,
     BudgetMetric,
     Calibration,
+    Contract,
     Dataset,
     EdgeTpuSettings,
     Judge,
@@ -432,6 +433,7 @@ def _resolve(
         ),
         trust_code=bool(at.pick("trust_code")),
         targets=_targets(entry.targets, d.targets, at.loc, lines, problems),
+        contract=_contract(at),
         line=lines.get(at.loc),
         path_line=lines.get(at.loc + ("path",)),
     )
@@ -473,6 +475,20 @@ class _Entry:
         at = self.origin(field) + (field,)
         found = {"key": format_key(at), "line": self.lines.get(at)}
         return {**found, "data_line": self.lines.get(at + ("data",))} if data else found
+
+
+def _contract(at: _Entry) -> Contract | None:
+    spec = at.pick("contract")
+    if spec is None:
+        return None
+    where = at.origin("contract") + ("contract",)
+    return convert.contract(
+        spec,
+        key=format_key(where),
+        line=at.lines.get(where),
+        signature_line=at.lines.get(where + ("signature",)) or at.lines.get(where),
+        ops_line=at.lines.get(where + ("ops",)),
+    )
 
 
 def _path_problems(at: _Entry) -> None:

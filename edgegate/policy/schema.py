@@ -8,6 +8,7 @@ validated file into the frozen values of ``sections.py``. Only ``policy/`` impor
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -19,6 +20,7 @@ from edgegate.policy.sections import (
     Engine,
     Color,
     CompilerVersion,
+    ContractLevel,
     EdgeTpuLevel,
     Int8Io,
     Int16x8Io,
@@ -437,6 +439,48 @@ class EdgeTpuSpec(_Strict):
         return v
 
 
+# --- the app's contract ------------------------------------------------------------------
+
+_OP_KIND = re.compile(r"[A-Z][A-Z0-9_]*|CUSTOM:\S.*")
+
+
+class ContractOpsSpec(_Strict):
+    allowed: list[str] | None = Field(
+        None,
+        description="The op kinds a candidate may hold, as TFLite names them (CONV_2D, FULLY_CONNECTED; "
+        "a custom op as CUSTOM:<its code>): what the app's op resolver registers.",
+    )
+    no_new_kinds: bool = Field(False, description="No op kind the base version's candidate does not have.")
+    level: LevelName = Field("error", description="What an op outside the contract does.")
+
+    @field_validator("allowed")
+    @classmethod
+    def _kinds(cls, v):
+        for name in v or ():
+            if not _OP_KIND.fullmatch(name):
+                hint = f" (did you mean {name.upper()!r}?)" if _OP_KIND.fullmatch(name.upper()) else ""
+                raise ValueError(
+                    f"{name!r} is not an op kind as TFLite writes it{hint}: builtin ops in upper case "
+                    "(CONV_2D), custom ops as CUSTOM:<code>"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.allowed is None and not self.no_new_kinds:
+            raise ValueError("give allowed: [op kinds] or no_new_kinds: true (or both)")
+        return self
+
+
+class ContractSpec(_Strict):
+    signature: ContractLevel = Field(
+        "error",
+        description="When an input or output changes name, shape, dtype or quantization vs base: "
+        "error, warn or off.",
+    )
+    ops: ContractOpsSpec | None = Field(None, description="Which op kinds a candidate may hold.")
+
+
 # --- models ---------------------------------------------------------------------------
 
 
@@ -467,6 +511,11 @@ class ModelSettings(_Strict):
     )
     trust_code: bool | None = Field(
         None, description="Allow Lambda layers / custom objects (runs model code)."
+    )
+    contract: ContractSpec | None = Field(
+        None,
+        description="What the app loading the model relies on: its I/O signature and the op kinds "
+        "it registers, checked vs base. See docs/policy.md.",
     )
 
     @field_validator("targets")

@@ -352,6 +352,33 @@ class LatencySettings:
     threads: int = 1  # fixed, so numbers are comparable
 
 
+# --- the app's contract -----------------------------------------------------------------
+
+ContractLevel = Literal["error", "warn", "off"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpsContract:
+    """``contract.ops``: the op kinds a candidate may hold (what the app's op resolver registers)."""
+
+    key: str
+    line: int | None = None
+    allowed: tuple[str, ...] | None = None  # CONV_2D, CUSTOM:<code>, ...; None: no list
+    no_new_kinds: bool = False  # no op kind the base version's candidate lacks
+    level: Level = Level.ERROR
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contract:
+    """``contract:``: what the app that loads the model relies on (docs/policy.md)."""
+
+    key: str
+    line: int | None = None
+    signature: ContractLevel = "error"  # inputs and outputs keep names, shapes, dtypes, quantization
+    signature_line: int | None = None
+    ops: OpsContract | None = None
+
+
 # --- budgets, models, the policy --------------------------------------------------------
 
 BudgetMetric = Literal["size", "gzip_size", "latency", "memory", "accuracy"]
@@ -422,6 +449,7 @@ class ModelPolicy:
     latency: LatencySettings = LatencySettings(key="defaults.latency")
     trust_code: bool = False
     targets: tuple[TargetSection, ...] = ()
+    contract: Contract | None = None
     line: int | None = None  # of the entry
     path_line: int | None = None  # of its path: key
     refused: str | None = (

@@ -19,6 +19,7 @@ from edgegate.units import format_bytes, format_ms, format_percent_change, forma
 from edgegate.results import NO_CHANGE_NOTE, CandidateResult, ModelResult, RunResult
 from edgegate.results.codec import write_text_atomic
 from edgegate.results.model import PairedInterval
+from edgegate.report.model_diff import diff_lines, diff_table
 from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
 from edgegate.status import Status
 from edgegate.target_registry import kind, kinds
@@ -233,6 +234,8 @@ def _environment() -> jinja2.Environment:
         code=_safe(md_code),  # a code span of the whole value
         summary=_safe(html_text),  # inside <summary> or other HTML
         url=_safe(_url),  # the destination of a link EdgeGate builds
+        diff_lines=_safe(diff_lines),  # the model diff (report/model_diff.py escapes its names)
+        diff_table=_safe(diff_table),
     )
     return env
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edgegate.checks import Check
+from edgegate.model_diff.interface import ModelDiff
 from edgegate.status import Status
 
 NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
@@ -124,6 +125,7 @@ class CandidateResult:
     # (measurements/memory.py), measured when a memory budget asks; why it could not be, if so.
     memory_bytes: int | None = None
     memory_error: str | None = None
+    diff: ModelDiff | None = None  # what changed inside it vs the base version's (docs/model-diff.md)
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:

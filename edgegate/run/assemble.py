@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgegate.conversions import produced_by
+from edgegate.model_diff.compare import diff_files, head_ops
+from edgegate.model_diff.interface import HeadOps, ModelDiff
 from edgegate.metrics.paired import NotPaired, paired_change
 from edgegate.metrics.paired_latency import latency_change
 from edgegate.policy.sections import Recipe
@@ -23,6 +25,7 @@ from edgegate.run.figures import CandidateFigures, ModelFigures
 from edgegate.run.jobs import AS_IS
 from edgegate.status import Status
 from edgegate.verdicts.budgets import candidate_checks, candidate_status
+from edgegate.verdicts.contract import contract_checks
 from edgegate.verdicts.deploy import choose
 from edgegate.checks import Check
 
@@ -76,12 +79,12 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
         notes=c.built.notes if c.built else (),
         memory_bytes=c.memory.peak_bytes if c.memory else None,
         memory_error=c.memory_error,
+        diff=_diff(m, label, c),
     )
     if result.error is None and result.skip_reason is None:
         checks = candidate_checks(result, m.plan.policy.budgets, latency_measured=latency_measured)
-        result = replace(
-            result, checks=checks + _target_checks(m, label, c), notes=result.notes + _notes(m, c)
-        )
+        checks += _target_checks(m, label, c) + _contract_checks(m, label, c, result.diff)
+        result = replace(result, checks=checks, notes=result.notes + _notes(m, c))
     return replace(result, status=candidate_status(result))
 
 
@@ -168,6 +171,48 @@ def _base_figures(m: ModelFigures, label: str) -> BaseFigures | None:
         memory_bytes=b.memory.peak_bytes if b.memory else None,
         memory_error=b.memory_error,
     )
+
+
+def _missing_base(m: ModelFigures, label: str) -> str | None:
+    """Why this candidate has no base version to compare with; None when it has one."""
+    if m.plan.base is None:
+        if m.plan.base_error is not None:
+            return f"the base version could not be read: {m.plan.base_error}"
+        if m.plan.change == "added":
+            return "the model is new in this change"
+        return "no base to compare with" if m.plan.base_path is None else "no base version"
+    b = m.base.get(label)
+    if b is None:
+        return "the base version has no such candidate"
+    if b.path is None or b.error is not None:
+        return f"the base version's candidate was not built: {b.error or b.skip_reason or 'no file'}"
+    return None
+
+
+def _diff(m: ModelFigures, label: str, c: CandidateFigures) -> ModelDiff | None:
+    """The candidate vs the base version's (docs/model-diff.md); read once per run, in the parent:
+    a bounded struct read of two files the run built or checked out, nothing of them runs."""
+    if label in m.diffs:
+        return m.diffs[label]
+    b = m.base.get(label)
+    if c.path is None or c.error is not None or b is None or _missing_base(m, label) is not None:
+        return None
+    assert b.path is not None
+    m.diffs[label] = diff_files(b.path, c.path, shown=m.plan.shown("head", label))
+    return m.diffs[label]
+
+
+def _contract_checks(
+    m: ModelFigures, label: str, c: CandidateFigures, diff: ModelDiff | None
+) -> tuple[Check, ...]:
+    contract = m.plan.policy.contract
+    if contract is None:
+        return ()
+    head = HeadOps()
+    wants_kinds = contract.ops is not None and contract.ops.allowed is not None
+    if diff is None and wants_kinds and c.path is not None:
+        head = head_ops(c.path, shown=m.plan.shown("head", label))
+    return contract_checks(contract, diff, head, _missing_base(m, label))
 
 
 def _target_checks(m: ModelFigures, label: str, c: CandidateFigures) -> tuple[Check, ...]:

@@ -17,6 +17,7 @@ from edgegate.run.plan import ModelPlan
 if TYPE_CHECKING:
     from edgegate.measurements.interface import LatencyFigures, MemoryFigures
     from edgegate.metrics.interface import SampleScores
+    from edgegate.model_diff.interface import ModelDiff
     from edgegate.results import Accuracy, CandidateResult, LayerError
     from edgegate.run.auto import AutoSearch
     from edgegate.run.jobs import EvaluateJob
@@ -78,6 +79,7 @@ class ModelFigures:
     reference_latency: dict[int, LatencyFigures] = field(default_factory=dict)
     layer_notes: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0  # its jobs' run time in workers, summed: its cost (RunResult.model_seconds)
+    diffs: dict[str, ModelDiff] = field(default_factory=dict)  # by label: read once per run
 
     def __post_init__(self) -> None:
         self.error = self.plan.error

@@ -175,12 +175,8 @@ class _Loop:
                 continue
             wanted = [r for r in recipes if r.label not in store]
             reference = m.plan.reference_label
-            if (
-                side == "head"
-                and reference is not None
-                and reference not in store
-                and all(r.label != reference for r in wanted)
-            ):
+            # The base version's float reference too: the model diff compares the two (built only).
+            if reference is not None and reference not in store and all(r.label != reference for r in wanted):
                 wanted.insert(0, Recipe(recipe=reference, name=reference))
             # Recipes sharing a fine-tuned parent build together (it is trained once); plain
             # conversions are separate jobs, so the workers convert them in parallel.
@@ -232,14 +228,14 @@ class _Loop:
         budgets = [b for b in m.plan.policy.budgets if b.metric == "memory"]
         if side == "base":
             budgets = [b for b in budgets if b.against == "base"]
-        wanted = label in assemble.judged_labels(m) if side == "head" else True
+        wanted = label in assemble.judged_labels(m) if side == "head" else not self._diff_only(m, side, label)
         return bool(budgets) and wanted and m.side(side)[label].not_runnable is None
 
     def _analyzed_targets(self, m: ModelFigures, side: Side, label: str) -> list[Target[Any]]:
         """The targets that analyze this candidate once it is built."""
         # The base side is analyzed only for targets that compare with it; the float reference
         # only when it is itself a judged candidate.
-        wanted = label in assemble.judged_labels(m) if side == "head" else True
+        wanted = label in assemble.judged_labels(m) if side == "head" else not self._diff_only(m, side, label)
         conversion = m.side(side)[label].conversion
         return [
             placed.target
@@ -262,16 +258,21 @@ class _Loop:
         evaluated = int(self._is_evaluated(m, job.side))
         return sum(
             len(self._analyzed_targets(m, job.side, label))
-            + evaluated
+            + (evaluated and not self._diff_only(m, job.side, label))
             + int(self._is_memory_measured(m, job.side, label))
             for label in job.labels
         )
+
+    def _diff_only(self, m: ModelFigures, side: Side, label: str) -> bool:
+        """The base version's float reference, when it is no judged candidate: built for the model
+        diff, not measured."""
+        return side == "base" and label == m.plan.reference_label and label not in assemble.judged_labels(m)
 
     def _evaluation(self, m: ModelFigures, side: Side, label: str, path: Path) -> EvaluateJob | None:
         evaluation = m.plan.evaluation
         if evaluation is None or m.error or m.side(side)[label].not_runnable:
             return None
-        if not self._is_evaluated(m, side):
+        if not self._is_evaluated(m, side) or self._diff_only(m, side, label):
             return None
         is_reference = side == "head" and label == m.plan.reference_label
         job = EvaluateJob(
@@ -426,7 +427,10 @@ class _Loop:
             (CandidateRef(m.plan.ref, side, label), c.path)
             for side in sides
             for label, c in m.side(side).items()
-            if c.usable and c.path is not None and (label in labels or label == m.plan.reference_label)
+            if c.usable
+            and c.path is not None
+            and (label in labels or label == m.plan.reference_label)
+            and not self._diff_only(m, side, label)
         )
         if not timed or m.error:
             return []

@@ -117,6 +117,10 @@ SETTINGS: dict[str, Any] = {
             "vs_base": {"sram": "5%", "flash": "5%", "latency": "10%"},
         },
     },
+    "contract": {
+        "signature": "error",
+        "ops": {"allowed": ["CONV_2D", "FULLY_CONNECTED"], "no_new_kinds": True, "level": "error"},
+    },
     "trust_code": False,
 }
 MODEL = {"name": "digits", "path": "models/*.keras", "watch": ["data/**", "src/model.py"], **SETTINGS}
@@ -420,6 +424,22 @@ def test_a_pr_that_loosens_its_targets_is_shown_as_weakening_the_gate(tmp_path):
         f"{WEAKENS} — digits: vs_base on_missing_base error → warn; targets.compute removed (was macs.max "
         "300M); targets.mcu.arena 1 KiB → 10 MiB; targets.mcu.level error → warn",
     )
+
+
+def test_a_pr_that_loosens_its_contract_is_shown_as_weakening_the_gate(tmp_path):
+    """Issue 18.2: a signature check switched to warn, an op kind allowed, no_new_kinds dropped."""
+    contract = {"signature": "error", "ops": {"allowed": ["CONV_2D"], "no_new_kinds": True}}
+    looser = {"signature": "warn", "ops": {"allowed": ["CONV_2D", "RESHAPE"], "no_new_kinds": False}}
+    base, head = pair(tmp_path, {"contract": contract}, {"contract": looser})
+    (line,) = policy_changes(base, head)
+    assert line.startswith(f"{WEAKENS} — digits: ")
+    for part in ("contract.signature error → warn", "contract.ops.allowed [CONV_2D] → [CONV_2D, RESHAPE]"):
+        assert part in line
+    assert "contract.ops.no_new_kinds true → false" in line
+    base, head = pair(tmp_path, {"contract": looser}, {"contract": contract})
+    assert not any(WEAKENS in text for text in policy_changes(base, head))  # tightened: not marked
+    base, head = pair(tmp_path, {"contract": contract}, {})
+    assert policy_changes(base, head)[0].startswith(f"{WEAKENS} — digits: contract removed")
 
 
 def test_a_pr_that_swaps_its_eval_data_and_drops_watch_is_shown_as_weakening_the_gate(tmp_path):

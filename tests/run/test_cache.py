@@ -321,7 +321,10 @@ def _mutations() -> dict[str, Callable[[Path], None]]:
     }
 
 
-BUILT = {"head": ("float32", "float16", "int8"), "base": ("float16", "int8")}  # base: no reference
+BUILT = {
+    "head": ("float32", "float16", "int8"),
+    "base": ("float32", "float16", "int8"),
+}  # base: its reference for the model diff
 
 
 def _model_jobs(m: str) -> set[tuple[str, str, str, str]]:

@@ -56,6 +56,7 @@ BRANCH = "fix/</details><img/src=x/onerror=alert(1)>@octocat#12|`x`"
 RUN_URL = "https://github.com/octo-org/vision-models/actions/runs/4242"
 EDGEGATE_HTML = re.compile(
     r"^(<details><summary>Details: checks, sizes, Edge TPU, notes</summary>|</details>|<sub>|</sub>"
+    r"|<details><summary>Model diff: ops, weights, tensor shapes, I/O, metadata</summary>"
     r"|<!-- edgegate-report -->|<!-- edgegate-run: [0-9a-f]{32} -->)$"
 )
 

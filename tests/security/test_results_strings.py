@@ -251,8 +251,12 @@ def test_a_payload_in_any_string_of_a_results_file_forges_nothing(tmp_path, inte
         "models.0.candidates.0.target_lines.0",
         "notes.0",
         "head.ref",
+        "models.0.candidates.0.diff.ops.0.name",  # the model diff's names (issue 18)
+        "models.0.candidates.0.diff.signature.0.head.name",
+        "models.0.candidates.0.diff.metadata.0.name",
     } <= named
-    assert {str(p[-1]) for p in refused} == {"schema", "status", "topic"}  # the enums: no other text is read
+    # The enums and the model diff's literals (change, side, part): no other text is read.
+    assert {str(p[-1]) for p in refused} == {"schema", "status", "topic", "change", "side", "part"}
 
 
 def test_a_string_where_the_model_has_a_number_is_refused_naming_the_field(tmp_path):

@@ -123,12 +123,13 @@ def test_a_report_of_a_target_this_edgegate_does_not_know_is_refused(repo):
 
 
 def _before_schema_4(run: RunResult) -> RunResult:
-    """``run`` without the fields schema 4 added (latency intervals, memory figures): what an older
+    """``run`` without the fields schema 4 added (latency intervals, memory
+    figures, model diffs): what an older
     file reads as."""
 
     def older(c):
         base = None if c.base is None else replace(c.base, memory_bytes=None)
-        return replace(c, memory_bytes=None, base=base, latency_changes=None)
+        return replace(c, memory_bytes=None, base=base, latency_changes=None, diff=None)
 
     models = [
         replace(
