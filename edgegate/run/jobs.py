@@ -201,7 +201,7 @@ def model_of(job: Job[Any]) -> ModelRef:
     """The model a job works for (its run time counts toward that model's cost)."""
     if isinstance(job, (BuildJob, LatencyJob)):
         return job.model
-    if isinstance(job, (EvaluateJob, TargetJob, LayerAnalysisJob)):
+    if isinstance(job, (EvaluateJob, MemoryJob, TargetJob, LayerAnalysisJob)):
         return job.candidate.model
     raise TypeError(f"no model for {type(job).__name__}")  # a programming error
 
