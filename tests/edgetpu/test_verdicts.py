@@ -8,12 +8,13 @@ from edgegate.targets.edgetpu.static import StaticAnalyzer
 from edgegate.policy.load import parse_edgetpu
 from edgegate.targets.edgetpu.target import edgetpu_checks
 from edgegate.status import Status
+from edgegate.targets.interface import PolicyPlace
 
 KEY = "models[0].edgetpu"
 
 
 def checks(result, **spec):
-    found = edgetpu_checks(result, parse_edgetpu(spec, key=KEY, line=7), KEY, 7)
+    found = edgetpu_checks(result, parse_edgetpu(spec, key=KEY, line=7), PolicyPlace(KEY, 7))
     assert all(c.key == KEY and c.line == 7 for c in found)
     return {c.name: c for c in found}
 
