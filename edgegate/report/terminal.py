@@ -24,7 +24,6 @@ from edgegate.report.markdown import (
     _headline,
 )
 from edgegate.report import glance
-from edgegate.report.glance import status_text
 from edgegate.results import ModelResult, RunResult
 from edgegate.status import Status
 from edgegate.log_output import say_rendered
@@ -87,7 +86,8 @@ def _print_summary(run: RunResult, console: Console) -> None:
                 _delta_ms(c.latency_ms, base.latency_ms if base else None),
                 _accuracy(c),
                 _accuracy_drop(c),
-                Text(_name(status_text(c)), style=_STYLE[c.status.value]),
+                # The why is printed under the table, each reason once (a narrow column would wrap it).
+                Text("skipped" if c.skip_reason else c.status.value, style=_STYLE[c.status.value]),
             )
         console.print(table)
         _print_reasons(m, console)

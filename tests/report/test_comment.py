@@ -1,0 +1,164 @@
+"""The comment reads at a glance (issue 18 item 4): one line per failing check outside the
+collapsed details, each reason said once per model, and the whole fits one screen.
+
+One screen, the rule these tests hold every comment to: at most ``SCREEN_LINES`` non-blank
+source lines outside ``<details>`` blocks (the marker comment aside; a ``<details>`` line counts,
+its summary shows). A list item, a table row or a paragraph each renders as about one line on
+a reviewer's screen; 40 is what a laptop shows of a pull request's conversation at once.
+
+Rendered for real: the bundled example's pull request (docs/samples, a real run: see
+tests/report/sample_comment.py) and a one-model ``.tflite`` pull request gated by ``edgegate ci``
+in a real git repository, the comment read back from the local GitHub API server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from edgegate.cli.ci import ci
+from edgegate.report.markdown import render_markdown
+from edgegate.results import RunResult, read_results
+from edgegate.status import Status
+from edgegate.untrusted_text import md_text
+from tests.github.conftest import REPO, WRITE_TOKEN, github, load_event, tflite_models  # noqa: F401 (fixtures)
+from tests.report import sample_comment
+
+SCREEN_LINES = 40
+
+
+def outside_details(body: str) -> list[str]:
+    """The non-blank lines a reader sees without opening anything (see the module's rule)."""
+    seen, depth = [], 0
+    for line in body.splitlines():
+        opens, closes = line.count("<details"), line.count("</details>")
+        if depth == 0 and line.strip() and not line.startswith("<!--"):
+            seen.append(line)
+        depth += opens - closes
+    assert depth == 0, "unbalanced <details>"
+    return seen
+
+
+def reasons(run: RunResult) -> list[str]:
+    """Every reason the results give: broken or skipped checks, errors, skips, Edge TPU rejections."""
+    found = []
+    for m in run.models:
+        for c in m.candidates:
+            found += [ch.message for ch in c.checks if ch.status != Status.PASS]
+            found += [t for t in (c.error, c.skip_reason, c.not_runnable) if t]
+            tpu = c.report("edgetpu")
+            found += [t for t in (getattr(tpu, "rejection", None), getattr(tpu, "hint", None)) if t]
+    return list(dict.fromkeys(found))
+
+
+def gating_failures(run: RunResult) -> list[str]:
+    """The broken checks that gate: the shipped candidate's, or every candidate's when none ships."""
+    found = []
+    for m in run.models:
+        for c in [c for c in m.candidates if c.deploy] or m.candidates:
+            found += [ch.message for ch in c.checks if ch.status.fails or ch.status == Status.WARN]
+    return found
+
+
+def assert_at_a_glance(run: RunResult, body: str) -> None:
+    visible = outside_details(body)
+    assert len(visible) <= SCREEN_LINES, f"{len(visible)} lines outside the details:\n" + "\n".join(visible)
+    said = [r for r in reasons(run) if body.count(md_text(r)) > 1]
+    assert said == [], f"said more than once: {said}"
+    seen = "\n".join(visible)
+    hidden = [m for m in gating_failures(run) if md_text(m) not in seen]
+    assert hidden == [], f"failing checks only inside the details: {hidden}"
+    headers = re.findall(r"^\| \| Candidate \|.*$", body, re.M)
+    for header in headers:
+        cells = [h.strip() for h in header.strip("|").split("|") if h.strip()]
+        assert len(cells) == len(set(cells)), f"repeated column headers: {header}"
+
+
+def test_the_bundled_examples_pull_request_comment_fits_one_screen_and_says_each_reason_once():
+    run = read_results(sample_comment.RESULTS)
+    body = render_markdown(run)
+    assert gating_failures(run), "the sample is a failing pull request"
+    assert_at_a_glance(run, body)
+    # Every failed candidate says why in its status cell, by the checks' names.
+    assert "❌ fail: size, gzip\\_size, vs\\_base.size, vs\\_base.accuracy |" in body
+    # The size chart starts at 0 and draws the base beside this change.
+    assert re.search(r'y-axis "KB" 0 --> [\d.]+\n  bar \[.*\]\n  line \[', body)
+
+
+def test_the_readme_and_docs_show_what_the_renderer_writes_for_the_sample_run():
+    for page, form in sample_comment.PAGES.items():
+        assert sample_comment.shown(page) == sample_comment.block(form), (
+            f"{page.name}'s sample comment is stale: run python -m tests.report.sample_comment"
+        )
+
+
+POLICY = """\
+version: 1
+models:
+  - name: detector
+    path: models/detector.tflite
+    budgets:
+      size: 4 KB
+      gzip_size: {max: 1 MiB}
+      vs_base: {size: 5%}
+    edgetpu:
+      level: error
+      min_mapped: 90%
+"""
+EDGETPU_LINE = 9
+
+
+def test_a_one_model_tflite_pull_request_comment_fits_one_screen(
+    repo, github, tflite_models, tmp_path, capsys
+):  # noqa: F811
+    repo.write("edgegate.yml", POLICY)
+    repo.write("models/detector.tflite", tflite_models["small"])
+    base = repo.commit("base")
+    repo.git("checkout", "-qb", "feature")
+    repo.write("models/detector.tflite", tflite_models["big"])
+    head = repo.commit("grow the detector")
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            load_event("pull_request_opened", pull_request__base__sha=base, pull_request__head__sha=head)
+        )
+    )
+    (tmp_path / "summary.md").write_text("")
+    (tmp_path / "output").write_text("")
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_API_URL": github.url,
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_SHA": head,
+        "GITHUB_RUN_ID": "1",
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "RUNNER_TEMP": str(tmp_path / "temp"),
+        "GITHUB_TOKEN": WRITE_TOKEN,
+    }
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(repo.root)
+    try:
+        code = ci(None, None, "sticky", "error", None, None, None, None, env=env)
+    finally:
+        os.chdir(cwd)
+    log = capsys.readouterr().out
+    assert code == 1, log
+    (comment,) = github.comments_on(17)
+    body = comment["body"]
+    run = read_results(tmp_path / "temp" / "edgegate" / "results.json")
+    assert_at_a_glance(run, body)
+    # The budgets read as written; the Edge TPU's reason once, and outside the details.
+    assert "≤ 4 KB" in body and "≤ 1 MiB" in body and "1.0 MB" not in body
+    (tpu,) = [ch for c in run.models[0].candidates for ch in c.checks if ch.name == "edgetpu.compiles"]
+    assert tpu.status == Status.FAIL and md_text(tpu.message) in "\n".join(outside_details(body))
+    # One candidate: no chart.
+    assert "mermaid" not in body
+    # Annotated at the edgetpu: key's line, not at the model's `- name:` line (3).
+    assert (
+        f"::error file=edgegate.yml,line={EDGETPU_LINE},title=EdgeGate · detector · edgetpu.compiles::" in log
+    )
