@@ -40,15 +40,16 @@ def block(form: str) -> str:
 def shown(page: Path) -> str:
     """The block between the markers on ``page`` as it is now."""
     text = page.read_text(encoding="utf-8")
-    found = re.search(re.escape(START) + r"\n(.*?)\n" + re.escape(END), text, re.S)
+    found = re.search(re.escape(START) + r"\n(.*?)" + re.escape(END), text, re.S)
     assert found, f"{page}: no {START} … {END} block"
-    return found.group(1)
+    return found.group(1).removesuffix("\n")
 
 
 def write() -> None:
     for page, form in PAGES.items():
         text = page.read_text(encoding="utf-8")
-        new = text.replace(f"{START}\n{shown(page)}\n{END}", f"{START}\n{block(form)}\n{END}")
+        span = re.compile(re.escape(START) + r"\n.*?" + re.escape(END), re.S)
+        new = span.sub(lambda _: f"{START}\n{block(form)}\n{END}", text, count=1)
         page.write_text(new, encoding="utf-8")
         print(f"{page.relative_to(ROOT)}: sample comment {'rewritten' if new != text else 'unchanged'}")
 
