@@ -49,7 +49,10 @@ def write() -> None:
     for page, form in PAGES.items():
         text = page.read_text(encoding="utf-8")
         span = re.compile(re.escape(START) + r"\n.*?" + re.escape(END), re.S)
-        new = span.sub(lambda _: f"{START}\n{block(form)}\n{END}", text, count=1)
+        replacement = f"{START}\n{block(form)}\n{END}"
+        found = span.search(text)
+        assert found, f"{page}: no {START} … {END} block"
+        new = text[: found.start()] + replacement + text[found.end() :]
         page.write_text(new, encoding="utf-8")
         print(f"{page.relative_to(ROOT)}: sample comment {'rewritten' if new != text else 'unchanged'}")
 

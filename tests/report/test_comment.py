@@ -14,6 +14,7 @@ in a real git repository, the comment read back from the local GitHub API server
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from edgegate.cli.ci import ci
@@ -109,8 +110,12 @@ EDGETPU_LINE = 9
 
 
 def test_a_one_model_tflite_pull_request_comment_fits_one_screen(
-    repo, github, tflite_models, tmp_path, capsys
-):  # noqa: F811
+    repo,
+    github,  # noqa: F811
+    tflite_models,  # noqa: F811
+    tmp_path,
+    capsys,
+):
     repo.write("edgegate.yml", POLICY)
     repo.write("models/detector.tflite", tflite_models["small"])
     base = repo.commit("base")
@@ -138,8 +143,6 @@ def test_a_one_model_tflite_pull_request_comment_fits_one_screen(
         "RUNNER_TEMP": str(tmp_path / "temp"),
         "GITHUB_TOKEN": WRITE_TOKEN,
     }
-    import os
-
     cwd = os.getcwd()
     os.chdir(repo.root)
     try:
