@@ -18,7 +18,7 @@ import jinja2
 from edgegate.units import format_bytes, format_ms, format_percent_change
 from edgegate.results import NO_CHANGE_NOTE, CandidateResult, ModelResult, RunResult
 from edgegate.results.codec import write_text_atomic
-from edgegate.results.model import PairedInterval
+from edgegate.results.model import PairedInterval, TrendFigure
 from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
 from edgegate.report import glance
 from edgegate.status import Status
@@ -138,6 +138,31 @@ def _ci(interval: PairedInterval, metric: str | None, *, flip: bool) -> str:
     return f"95% CI {format_accuracy_interval(low, high, metric)}, {_method(interval)}"
 
 
+def _trend_figure(f: TrendFigure, metric: str | None) -> str:
+    show = {"size": format_bytes, "latency": format_ms}.get(f.what, lambda v: format_accuracy(v, metric))
+    if f.below == f.runs:
+        where = f"higher than all {f.runs}"
+    elif f.above == f.runs:
+        where = f"lower than all {f.runs}"
+    else:
+        where = f"higher than {f.below} of {f.runs}"
+    low, high = show(f.low), show(f.high)
+    spread = f"{low} in each" if low == high else f"{low} … {high}, median {show(f.median)}"
+    return f"{f.what} {show(f.value)}, {where} ({spread})"
+
+
+def _trend(m: ModelResult) -> str:
+    """One line: where the shipped candidate's figures sit on the default branch's last runs."""
+    t = m.trend
+    if t is None or not t.figures:
+        return ""
+    c = next((c for c in m.candidates if c.recipe == t.candidate), None)
+    metric = c.accuracy.metric if c and c.accuracy else None
+    figures = " · ".join(_trend_figure(f, metric) for f in t.figures)
+    runs = f"{t.runs} run{'s' if t.runs > 1 else ''}"
+    return f"**Default branch's last {runs}** ({md_code(t.candidate)}): {figures}"
+
+
 class _Markdown(str):
     """Text a filter already made safe markdown: the template's finalize passes it through."""
 
@@ -193,6 +218,7 @@ def _environment() -> jinja2.Environment:
         with_intervals=_with_intervals,
         with_report=lambda candidates, target: [c for c in candidates if c.report(target) is not None],
         chart=_safe(mermaid_chart),
+        trend=_safe(_trend),
         headline=glance.headline,
         details=glance.details,
         candidate_notes=glance.notes,

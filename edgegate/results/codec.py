@@ -5,7 +5,9 @@ each field against the model's own annotations, so a malformed or hostile file i
 with the path of the bad field (``models[0].candidates[2].size_bytes: expected an integer``),
 never a traceback or a half-read run. Schema 2 added ``skip_reason`` (schema 1 wrote a skip as
 an ``error`` starting with ``skipped:``); schema 3 keeps each target's report in one slot,
-``targets`` (schemas 1 and 2 gave each target a field of its own). Older files are still read.
+``targets`` (schemas 1 and 2 gave each target a field of its own); schema 4 added a model's
+``trend`` (optional: where its figures sit on the default branch's history). Older files are
+still read.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from edgegate.exception_text import first_line
 from edgegate.results.model import CandidateResult, RunResult, TargetReports
 from edgegate.target_registry import kind, kinds
 
-SCHEMA = "edgegate.results/3"
-_READABLE = ("edgegate.results/1", "edgegate.results/2", SCHEMA)
+SCHEMA = "edgegate.results/4"
+_READABLE = ("edgegate.results/1", "edgegate.results/2", "edgegate.results/3", SCHEMA)
 _LEGACY_SKIP = "skipped: "
 # Schemas 1 and 2: a candidate's field for each target's report → the target's registered name.
 _LEGACY_TARGET_FIELDS = {
@@ -75,7 +77,7 @@ def decode_run(text: str | bytes) -> RunResult:
             f"schema: {_shown(schema)} is not a results schema this EdgeGate reads ({', '.join(_READABLE)})"
         )
     body = {k: v for k, v in data.items() if k != "schema"}
-    if schema != SCHEMA:
+    if schema in ("edgegate.results/1", "edgegate.results/2"):
         _one_target_slot(body)
     run = decode(RunResult, body, "")
     return _upgrade(run) if schema == "edgegate.results/1" else run
