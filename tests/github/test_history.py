@@ -243,3 +243,55 @@ def test_no_history_yet_shows_nothing_and_the_history_keeps_the_last_runs(tmp_pa
         record(replace(run, head=GitRef("main", f"{i:040d}")), path)
     kept = read_history(path).runs
     assert [r.sha for r in kept] == [f"{i:040d}" for i in range(3, KEEP + 3)]  # the newest, in order
+
+
+def test_a_history_restored_from_the_pull_requests_own_scope_is_not_used(tmp_path):
+    """Only a workflow the pull request changed can have saved a history in its scope: the check
+    step asks GitHub (a stand-in on 127.0.0.1) and removes that folder, with a warning."""
+    from tests.run.test_cache import _bash, _Caches
+
+    api = _Caches()
+    key = "edgegate-history-v1-Linux-123-99-1"
+    folder = tmp_path / "edgegate-history"
+    env = {
+        "PYTHON": sys.executable,
+        "GITHUB_TOKEN": "tok-123",
+        "API": api.url,
+        "REPOSITORY": "o/r",
+        "OWN_REF": "refs/pull/7/merge",
+        "EVENT": "pull_request",
+        "MATCHED": "",
+        "DIR": "",  # cache: false — the history is checked all the same
+        "HISTORY_MATCHED": key,
+        "HISTORY_DIR": str(folder),
+    }
+    step = "Check that the restored caches are the base branch's"
+    try:
+        # GitHub's answer for the PR's own ref: another key only (used), the restored key (not used).
+        own_ref = "refs/pull/7/merge"
+        for caches, used in (
+            ([{"key": key + "-2", "ref": own_ref}], True),
+            ([{"key": key, "ref": own_ref}], False),
+        ):
+            folder.mkdir(exist_ok=True)
+            (folder / "history.json").write_text("{}")
+            api.caches = caches
+            proc = _bash(step, env, tmp_path)
+            assert proc.returncode == 0, proc.stderr
+            if used:  # GitHub lists no cache of that key in the PR's own ref
+                assert folder.is_dir() and proc.stdout == ""
+            else:
+                assert not folder.exists()
+                assert proc.stdout.startswith(
+                    "::warning title=EdgeGate::the restored history of the default branch is not used: "
+                    "it was saved in the cache scope of this pull request"
+                )
+        assert (
+            api.asked[-1][0]
+            == f"/repos/o/r/actions/caches?key={key}&ref=refs%2Fpull%2F7%2Fmerge&per_page=100"
+        )
+    finally:
+        api.server.shutdown()
+    # A push's run (its own scope is its branch's) asks nothing.
+    folder.mkdir()
+    assert _bash(step, {**env, "EVENT": "push"}, tmp_path).returncode == 0 and folder.is_dir()

@@ -957,7 +957,7 @@ def test_a_restored_folder_from_the_pull_requests_own_scope_is_not_used(tmp_path
         "MATCHED": key,
         "DIR": str(base_dir),
     }
-    step = "Check that the restored results cache is the base branch's"
+    step = "Check that the restored caches are the base branch's"
     cases = [
         (200, [{"key": key + "-shard-1-of-2", "ref": "refs/pull/7/merge"}], None),  # another key
         (200, [{"key": key, "ref": "refs/pull/7/merge"}], "saved in the cache scope of this pull request"),
