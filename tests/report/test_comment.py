@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 
 from edgegate.cli.ci import ci
 from edgegate.report.markdown import render_markdown
@@ -165,3 +166,31 @@ def test_a_one_model_tflite_pull_request_comment_fits_one_screen(
     assert (
         f"::error file=edgegate.yml,line={EDGETPU_LINE},title=EdgeGate · detector · edgetpu.compiles::" in log
     )
+
+
+def test_the_terminal_table_says_why_each_failed_candidate_failed_once():
+    import io
+
+    from rich.console import Console
+
+    from edgegate.report.terminal import print_summary
+
+    run = read_results(sample_comment.RESULTS)
+    # The bundled example with one candidate shipping: the others' failures are said too.
+    m = run.models[0]
+    shipped = replace(m.candidates[1], status=Status.PASS, checks=(), deploy=True)
+    run = replace(run, models=(replace(m, candidates=(m.candidates[0], shipped, *m.candidates[2:])),))
+    out = io.StringIO()
+    print_summary(run, Console(file=out, width=200, force_terminal=False))
+    text = out.getvalue()
+    header = next(line for line in text.splitlines() if "candidate" in line)
+    assert header.split() == [
+        "candidate", "size", "size", "vs", "base", "latency", "latency", "vs", "base",
+        "accuracy", "acc.", "vs", "float", "status",
+    ]  # fmt: skip
+    for c in run.models[0].candidates:
+        for ch in c.checks:
+            if ch.status.fails:
+                assert text.count(ch.message) == 1, ch.message  # said once, grouped by candidate
+                line = next(x for x in text.splitlines() if ch.message in x)
+                assert c.recipe in line and ch.name in line
