@@ -21,8 +21,8 @@ import pytest
 from edgegate.report.markdown import render_markdown
 from edgegate.results import GitRef, read_results
 from edgegate.results.history import KEEP, MAX_BYTES, SCHEMA, read_history, record, with_trends
-from tests.github.conftest import REPO, WRITE_TOKEN, github, load_event, tflite_models  # noqa: F401 (fixtures)
-from tests.github.test_action import run_step, run_step_named
+from tests.github.conftest import github, load_event, tflite_models  # noqa: F401 (fixtures)
+from tests.github.test_action import run_step, run_step_named, runner_env
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = """\
@@ -81,30 +81,14 @@ def test_only_a_push_to_the_default_branch_records(tmp_path):
 
 
 def gate_env(tmp_path: Path, github, event_name: str, event: dict, name: str) -> dict[str, str]:  # noqa: F811
-    wrapper = tmp_path / "bin" / "edgegate"
-    if not wrapper.exists():
-        wrapper.parent.mkdir(parents=True)
-        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edgegate "$@"\n')
-        wrapper.chmod(0o755)
-    (tmp_path / f"{name}.json").write_text(json.dumps(event))
+    """The gate step's env for one job (``name``): the runner's, and the step's own ``env:``."""
     (tmp_path / f"{name}-output").write_text("")
     (tmp_path / f"{name}-summary").write_text("")
     return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_API_URL": github.url,
-        "GITHUB_EVENT_NAME": event_name,
-        "GITHUB_EVENT_PATH": str(tmp_path / f"{name}.json"),
+        **runner_env(tmp_path, github, event_name, event, name),
         "GITHUB_OUTPUT": str(tmp_path / f"{name}-output"),
         "GITHUB_STEP_SUMMARY": str(tmp_path / f"{name}-summary"),
-        "GITHUB_RUN_ID": "7",
         "RUNNER_TEMP": str(tmp_path / name),
-        "EDGEGATE": str(wrapper),
-        "GITHUB_TOKEN": WRITE_TOKEN,
-        "TF_CPP_MIN_LOG_LEVEL": "3",
         "POLICY": "",
         "BASE": "",
         "COMMENT": "sticky",

@@ -13,17 +13,15 @@ in a real git repository, the comment read back from the local GitHub API server
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from dataclasses import replace
 
-from edgegate.cli.ci import ci
 from edgegate.report.markdown import render_markdown
 from edgegate.results import RunResult, read_results
 from edgegate.status import Status
 from edgegate.untrusted_text import md_text
-from tests.github.conftest import REPO, WRITE_TOKEN, github, load_event, tflite_models  # noqa: F401 (fixtures)
+from tests.github.conftest import github, tflite_models  # noqa: F401 (fixtures)
+from tests.github.test_ci import Runner, gate, pr_event
 from tests.report import sample_comment
 
 SCREEN_LINES = 40
@@ -116,45 +114,22 @@ def test_a_one_model_tflite_pull_request_comment_fits_one_screen(
     tflite_models,  # noqa: F811
     tmp_path,
     capsys,
+    monkeypatch,
 ):
     repo.write("edgegate.yml", POLICY)
     repo.write("models/detector.tflite", tflite_models["small"])
-    base = repo.commit("base")
+    repo.base = repo.commit("base")
     repo.git("checkout", "-qb", "feature")
     repo.write("models/detector.tflite", tflite_models["big"])
-    head = repo.commit("grow the detector")
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps(
-            load_event("pull_request_opened", pull_request__base__sha=base, pull_request__head__sha=head)
-        )
-    )
-    (tmp_path / "summary.md").write_text("")
-    (tmp_path / "output").write_text("")
-    env = {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_API_URL": github.url,
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_SHA": head,
-        "GITHUB_RUN_ID": "1",
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-        "GITHUB_OUTPUT": str(tmp_path / "output"),
-        "RUNNER_TEMP": str(tmp_path / "temp"),
-        "GITHUB_TOKEN": WRITE_TOKEN,
-    }
-    cwd = os.getcwd()
-    os.chdir(repo.root)
-    try:
-        code = ci(None, None, "sticky", "error", None, None, None, None, env=env)
-    finally:
-        os.chdir(cwd)
+    repo.head = repo.commit("grow the detector")
+    monkeypatch.chdir(repo.root)
+    runner = Runner(tmp_path / "pr", github, "pull_request", pr_event(repo), sha=repo.head)
+    code = gate(runner)
     log = capsys.readouterr().out
     assert code == 1, log
     (comment,) = github.comments_on(17)
     body = comment["body"]
-    run = read_results(tmp_path / "temp" / "edgegate" / "results.json")
+    run = read_results(runner.out / "results.json")
     assert_at_a_glance(run, body)
     # The budgets read as written; the Edge TPU's reason once, and outside the details.
     assert "≤ 4 KB" in body and "≤ 1 MiB" in body and "1.0 MB" not in body
