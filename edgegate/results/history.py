@@ -15,6 +15,7 @@ import math
 import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from edgegate.exception_text import first_line
 from edgegate.file_digest import read_regular
@@ -25,6 +26,7 @@ SCHEMA = "edgegate.history/1"
 KEEP = 50  # runs kept, newest last
 MAX_BYTES = 1024 * 1024  # 50 runs of a large zoo stay far below it
 MAX_TEXT = 300  # characters of a name, a label or a commit
+Figure = Literal["size", "latency", "accuracy"]
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def _with_trend(m: ModelResult, history: History) -> ModelResult:
     if m.error or c is None or not same:
         return m
     accuracy = c.accuracy.value if c.accuracy else None
-    pairs: tuple[tuple[str, float | None, list[float | None]], ...] = (
+    pairs: tuple[tuple[Figure, float | None, list[float | None]], ...] = (
         ("size", c.size_bytes, [f.size_bytes for f in same]),
         ("latency", c.latency_ms, [f.latency_ms for f in same]),
         ("accuracy", accuracy, [f.accuracy for f in same]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from edgegate.checks import Check
 from edgegate.status import Status
@@ -115,7 +115,7 @@ class CandidateResult:
 class TrendFigure:
     """Where one figure of this change sits among the default branch's recent runs (``results/history.py``)."""
 
-    what: str  # "size" (bytes) | "latency" (ms) | "accuracy" (metric units)
+    what: Literal["size", "latency", "accuracy"]  # bytes, ms, metric units
     value: float  # this change's
     low: float  # the runs' lowest, median and highest
     median: float

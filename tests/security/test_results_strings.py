@@ -247,10 +247,12 @@ def test_a_payload_in_any_string_of_a_results_file_forges_nothing(tmp_path, inte
         "models.0.error",
         "models.0.candidates.0.recipe",
         "models.0.candidates.0.target_lines.0",
+        "models.0.trend.candidate",
         "notes.0",
         "head.ref",
     } <= named
-    assert {str(p[-1]) for p in refused} == {"schema", "status", "topic"}  # the enums: no other text is read
+    # The enums and fixed values (a trend figure's `what`): no other text is read.
+    assert {str(p[-1]) for p in refused} == {"schema", "status", "topic", "what"}
 
 
 def test_a_string_where_the_model_has_a_number_is_refused_naming_the_field(tmp_path):
@@ -299,7 +301,8 @@ def test_forged_recipe_labels_are_reduced_and_cut_in_the_chart():
     label = 'x"] \n  bar [999, 999]\n```\n## forged @octocat ' + "y" * 60
     model = dataclasses.replace(
         run.models[0],
-        candidates=tuple(dataclasses.replace(c, recipe=label) for c in run.models[0].candidates),
+        # Two candidates: one alone draws no chart.
+        candidates=tuple(dataclasses.replace(c, recipe=label) for c in run.models[0].candidates * 2),
     )
     chart = mermaid_chart(model)
     assert chart.count("```mermaid") == chart.count("\n```\n") >= 1
@@ -307,7 +310,7 @@ def test_forged_recipe_labels_are_reduced_and_cut_in_the_chart():
     assert re.fullmatch(r'"[A-Za-z0-9 +_.:-]{1,40}"', shown) and len(shown) == 42  # reduced and cut
     for line in chart.splitlines():
         if line.strip().startswith("x-axis"):
-            assert line == f"  x-axis [{shown}]"
+            assert line == f"  x-axis [{shown}, {shown}]"
         if line.strip().startswith(("bar", "line")):
             assert re.fullmatch(r"  (bar|line) \[[0-9., ]*\]", line) and "999" not in line
 
