@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,16 +22,10 @@ from edgegate.results import GitRef, read_results
 from edgegate.results.history import KEEP, MAX_BYTES, SCHEMA, read_history, record, with_trends
 from tests.github.conftest import github, load_event, tflite_models  # noqa: F401 (fixtures)
 from tests.github.test_action import run_step, run_step_named, runner_env
+from tests.github.test_ci import ONE_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
-POLICY = """\
-version: 1
-models:
-  - name: detector
-    path: models/detector.tflite
-    budgets:
-      size: 64 KB
-"""
+POLICY = ONE_MODEL.replace("size: 4 KB", "size: 64 KB")
 SAMPLE = ROOT / "docs" / "samples" / "widen-dense.results.json"
 
 
@@ -232,18 +225,13 @@ def test_no_history_yet_shows_nothing_and_the_history_keeps_the_last_runs(tmp_pa
 def test_a_history_restored_from_the_pull_requests_own_scope_is_not_used(tmp_path):
     """Only a workflow the pull request changed can have saved a history in its scope: the check
     step asks GitHub (a stand-in on 127.0.0.1) and removes that folder, with a warning."""
-    from tests.run.test_cache import _bash, _Caches
+    from tests.run.test_cache import _bash, _Caches, origin_check_env
 
     api = _Caches()
     key = "edgegate-history-v1-Linux-123-99-1"
     folder = tmp_path / "edgegate-history"
     env = {
-        "PYTHON": sys.executable,
-        "GITHUB_TOKEN": "tok-123",
-        "API": api.url,
-        "REPOSITORY": "o/r",
-        "OWN_REF": "refs/pull/7/merge",
-        "EVENT": "pull_request",
+        **origin_check_env(api.url),
         "MATCHED": "",
         "DIR": "",  # cache: false — the history is checked all the same
         "HISTORY_MATCHED": key,

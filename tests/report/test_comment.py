@@ -21,7 +21,7 @@ from edgegate.results import RunResult, read_results
 from edgegate.status import Status
 from edgegate.untrusted_text import md_text
 from tests.github.conftest import github, tflite_models  # noqa: F401 (fixtures)
-from tests.github.test_ci import Runner, gate, pr_event
+from tests.github.test_ci import ONE_MODEL, Runner, gate, pr_event
 from tests.report import sample_comment
 
 SCREEN_LINES = 40
@@ -92,19 +92,13 @@ def test_the_readme_and_docs_show_what_the_renderer_writes_for_the_sample_run():
         )
 
 
-POLICY = """\
-version: 1
-models:
-  - name: detector
-    path: models/detector.tflite
-    budgets:
-      size: 4 KB
-      gzip_size: {max: 1 MiB}
-      vs_base: {size: 5%}
-    edgetpu:
-      level: error
-      min_mapped: 90%
-"""
+POLICY = ONE_MODEL + (
+    "      gzip_size: {max: 1 MiB}\n"
+    "      vs_base: {size: 5%}\n"
+    "    edgetpu:\n"
+    "      level: error\n"
+    "      min_mapped: 90%\n"
+)
 EDGETPU_LINE = 9
 
 
