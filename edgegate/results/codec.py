@@ -7,7 +7,8 @@ never a traceback or a half-read run. Schema 2 added ``skip_reason`` (schema 1 w
 an ``error`` starting with ``skipped:``); schema 3 keeps each target's report in one slot,
 ``targets`` (schemas 1 and 2 gave each target a field of its own); schema 4 adds optional fields
 that older files lack (a candidate's ``latency_changes``, its model ``diff`` vs base; the memory
-figures ``memory_bytes``, ``memory_error``): they read as None. Older files are still read.
+figures ``memory_bytes``, ``memory_error``; a model's ``trend`` on the default branch's history):
+they read as None. Older files are still read.
 """
 
 from __future__ import annotations

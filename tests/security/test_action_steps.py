@@ -278,7 +278,7 @@ def runner(tmp_path: Path, checkout: GitRepo, github, proxy: PackageIndex) -> Ru
     runner.env.update(GITHUB_API_URL=github.url, GITHUB_RUN_ID="7", GITHUB_RUN_ATTEMPT="1")
     runner.values.update({"inputs.github-token": TOKEN, "inputs.comment-header": "", "inputs.comment": "off"})
     runner.values.update({"inputs.fail-on": "never", "steps.cache-key.outputs.dir": ""})
-    runner.values.update({"steps.cache-key.outputs.base-dir": ""})
+    runner.values.update({"steps.cache-key.outputs.base-dir": "", "steps.history.outputs.file": ""})
     return runner
 
 
