@@ -43,8 +43,7 @@ def test_memory_budgets_at_their_levels_with_key_and_line(tmp_path):
         Topic.MEMORY,
     )
     assert (
-        warn.status == Status.WARN
-        and warn.message == "memory 12.0 MB is over the ≤ 10 MB budget by 2.0 MB."
+        warn.status == Status.WARN and warn.message == "memory 12.0 MB is over the ≤ 10 MB budget by 2.0 MB."
     )
     assert growth.name == "vs_base.memory" and growth.status == Status.FAIL
     assert (
