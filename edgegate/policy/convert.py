@@ -22,6 +22,8 @@ from edgegate.policy.sections import (
     Eval,
     Int8Options,
     Int16x8Options,
+    KeepFloat,
+    KeepFloatSearch,
     LatencySettings,
     Metric,
     PruneOptions,
@@ -38,7 +40,9 @@ def _copy(spec: BaseModel, section: type[T], **given: Any) -> T:
     return section(**{**values, **given})
 
 
-def recipe(spec: schema.RecipeSpec) -> Recipe:
+def recipe(spec: schema.RecipeSpec, keep_float_lines: tuple[int | None, ...] = ()) -> Recipe:
+    """``keep_float_lines``: the policy line of each ``keep_float`` pattern (where its error points)."""
+    lines = keep_float_lines or (None,) * len(spec.keep_float)
     return _copy(
         spec,
         Recipe,
@@ -47,6 +51,7 @@ def recipe(spec: schema.RecipeSpec) -> Recipe:
         prune=_copy(spec.prune, PruneOptions),
         cluster=_copy(spec.cluster, ClusterOptions),
         qat=_copy(spec.qat, QatOptions),
+        keep_float=tuple(KeepFloat(p, line) for p, line in zip(spec.keep_float, lines)),
     )
 
 
@@ -91,6 +96,10 @@ def edgetpu(spec: schema.EdgeTpuSpec, *, key: str, line: int | None) -> EdgeTpuS
         min_mapped=q.parse_accuracy(raw) if raw is not None else None,
         min_mapped_written=str(raw) if raw is not None else None,
     )
+
+
+def keep_float_search(spec: schema.KeepFloatSearchSpec, *, key: str, line: int | None) -> KeepFloatSearch:
+    return _copy(spec, KeepFloatSearch, key=key, line=line)
 
 
 def latency(spec: schema.LatencySpec, *, key: str, line: int | None) -> LatencySettings:

@@ -37,6 +37,7 @@ from edgegate.policy.schema import (
     CalibrationSpec,
     DatasetSpec,
     EdgeTpuSpec,
+    KeepFloatSearchSpec,
     LatencySpec,
     MetricSpec,
     ModelEntry,
@@ -61,6 +62,7 @@ from edgegate.policy.sections import (
     Recipe,
     TargetSection,
     Training,
+    why_not_kept_float,
 )
 from edgegate.policy.problems import PolicyProblem, policy_error
 from edgegate.policy.yaml_reader import Loc, YamlDocument, YamlProblems, format_key, read_yaml
@@ -427,6 +429,10 @@ def _resolve(
         latency=convert.latency(
             at.pick("latency") or LatencySpec.model_validate({}), **at.written("latency")
         ),
+        keep_float_search=convert.keep_float_search(
+            at.pick("keep_float_search") or KeepFloatSearchSpec.model_validate({}),
+            **at.written("keep_float_search"),
+        ),
         trust_code=bool(at.pick("trust_code")),
         targets=_targets(entry.targets, d.targets, at.loc, lines, problems),
         line=lines.get(at.loc),
@@ -495,7 +501,9 @@ def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], b
     recipes_value = at.pick("recipes")
     auto = recipes_value == "auto"
     recipes = (
-        tuple(convert.recipe(r) for r in recipes_value) if recipes_value and not auto else DEFAULT_RECIPES
+        tuple(_recipe(at, j, r) for j, r in enumerate(recipes_value))
+        if recipes_value and not auto
+        else DEFAULT_RECIPES
     )
     labels = [r.label for r in recipes]
     dup = sorted({x for x in labels if labels.count(x) > 1})
@@ -513,6 +521,16 @@ def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], b
         cast(Objective, deploy) if deploy in get_args(Objective) else "smallest"
     )
     return recipes, auto, deploy, objective
+
+
+def _recipe(at: _Entry, j: int, spec: RecipeSpec) -> Recipe:
+    """One listed recipe, each ``keep_float`` pattern with its line; ``keep_float`` on a recipe
+    whose engine has no way to keep layers float is a problem at its line."""
+    lines = tuple(at.where(("recipes", j, "keep_float", k))[1] for k in range(len(spec.keep_float)))
+    recipe = convert.recipe(spec, lines)
+    if recipe.keep_float and why_not_kept_float(recipe):
+        at.problem(("recipes", j, "keep_float"), f"recipe {recipe.label!r}: {why_not_kept_float(recipe)}")
+    return recipe
 
 
 def _targets(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from edgegate import units as q
-from edgegate.conversions import conversion_names, produced_by, reference_name
+from edgegate.conversions import CONVERSIONS, conversion_names, produced_by, reference_name
 from edgegate.status import Level
 from edgegate.transforms import TRANSFORMS
 
@@ -125,6 +125,21 @@ class QatOptions:
     io: Int8Io = "int8"
 
 
+@dataclass(frozen=True)
+class KeepFloat:
+    """One layer (or kind of op) a recipe leaves float: a regex searched in an op's output tensor
+    names, or an op name (``CONV_2D``: every op of that kind), with the policy line that asked for
+    it. The engine making the recipe's candidate validates it against the model (a pattern
+    matching nothing is an error at that line)."""
+
+    pattern: str
+    line: int | None = None
+
+    @property
+    def is_op_name(self) -> bool:
+        return self.pattern.isupper() and self.pattern.replace("_", "").isalnum()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Recipe:
     """One candidate to build: stages joined by '+' (normalized: no spaces), with each stage's options.
@@ -139,6 +154,7 @@ class Recipe:
     prune: PruneOptions = PruneOptions()
     cluster: ClusterOptions = ClusterOptions()
     qat: QatOptions = QatOptions()
+    keep_float: tuple[KeepFloat, ...] = ()  # layers left float (the rest quantized as the recipe says)
 
     def __post_init__(self) -> None:
         # A recipe made in code obeys the policy's grammar, or its stages would be guessed.
@@ -169,6 +185,26 @@ class Recipe:
         """The stage whose output the candidate is (what targets ask about): the last transform, else
         the conversion."""
         return self.transforms[-1] if self.transforms else self.conversion
+
+
+def why_not_kept_float(recipe: Recipe) -> str | None:
+    """Why the stage making ``recipe``'s candidate cannot keep layers float (None: it can)."""
+    if recipe.transforms:
+        if TRANSFORMS[recipe.made_by].keeps_float is None:
+            return f"{recipe.made_by} cannot keep layers float (keep_float)"
+        return None
+    if recipe.trainings:
+        return "keep_float applies to post-training quantization (a recipe without training stages)"
+    if CONVERSIONS[recipe.conversion].keeps_float is None:
+        able = [name for name, c in CONVERSIONS.items() if c.keeps_float]
+        return f"keep_float applies to {', '.join(able)} (the layers {recipe.conversion} keeps float are its own)"
+    return None
+
+
+def keeps_float_by(recipe: Recipe) -> str | None:
+    """How the stage making ``recipe``'s candidate keeps layers float (its engine's way), or None."""
+    stage = TRANSFORMS[recipe.made_by] if recipe.transforms else CONVERSIONS[recipe.conversion]
+    return stage.keeps_float
 
 
 DEFAULT_RECIPES = (Recipe(recipe="float16"), Recipe(recipe="dynamic"), Recipe(recipe="int8"))
@@ -256,6 +292,22 @@ class EdgeTpuSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class KeepFloatSearch:
+    """When an integer candidate breaks an accuracy budget: rebuild it with its worst 1, 2, 4 …
+    layers kept float, up to ``max_layers`` (0: never), and stop at the first within budget.
+    ``ship``: None — the chooser may ship what it finds under ``recipes: auto`` only (listed
+    recipes: reported, with the recipe to write); True — with listed recipes too; False — never."""
+
+    key: str
+    line: int | None = None
+    max_layers: int = 4
+    ship: bool | None = None
+
+    def ships(self, auto: bool) -> bool:
+        return self.ship if self.ship is not None else auto
+
+
+@dataclass(frozen=True, kw_only=True)
 class LatencySettings:
     key: str
     line: int | None = None
@@ -328,6 +380,7 @@ class ModelPolicy:
     budgets: tuple[Budget, ...] = ()
     edgetpu: EdgeTpuSettings = EdgeTpuSettings(key="defaults.edgetpu")
     latency: LatencySettings = LatencySettings(key="defaults.latency")
+    keep_float_search: KeepFloatSearch = KeepFloatSearch(key="defaults.keep_float_search")
     trust_code: bool = False
     targets: tuple[TargetSection, ...] = ()
     line: int | None = None  # of the entry

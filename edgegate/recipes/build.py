@@ -21,6 +21,7 @@ from edgegate.errors import InputError
 from edgegate.policy.sections import Recipe
 from edgegate.exception_text import bounded, first_line
 from edgegate.recipes.conversions import convert, make_converter
+from edgegate.recipes.denylist import convert_keeping_float
 from edgegate.recipes.interface import (
     BuildRequest,
     BuiltCandidate,
@@ -258,7 +259,11 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             converter = make_converter(
                 keras_model=model, saved_model_dir=saved_model_dir, signature=signature, name=source.display
             )
-            blob = convert(converter, conversion, recipe, rep if calibrates else None, after_qat=after_qat)
+            if recipe.keep_float and not recipe.transforms:  # the converter's own selective path
+                assert rep is not None  # keep_float is refused (policy) where nothing calibrates
+                blob = convert_keeping_float(converter, conversion, recipe, rep, model=request.model_name)
+            else:
+                blob = convert(converter, conversion, recipe, rep if calibrates else None, after_qat=after_qat)
             del converter  # its Keras 3 export folder goes with it
             path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)

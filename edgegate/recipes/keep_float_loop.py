@@ -26,6 +26,11 @@ class Judged:
     drop_pt: float  # accuracy (or fidelity) lost against the float model, in points
     within_budget: bool
     size_bytes: int
+    drop_text: str = ""  # the drop as the report shows it ("−2.10 pt", "+0.013" for an error metric)
+
+    @property
+    def drop(self) -> str:
+        return self.drop_text or f"−{self.drop_pt:.1f} pt"
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,10 @@ def counts(available: int, bound: int) -> list[int]:
 
 def keep_for(layers: Sequence[str]) -> tuple[KeepFloat, ...]:
     """The recipe option keeping exactly these output tensors float (names escaped, anchored)."""
-    # The quantizer searches a regex in an op's scope (its output tensor names joined by ";");
-    # a converter's fused name is itself ";"-joined, and its first part names the layer.
-    return tuple(KeepFloat(re.escape(name.split(";")[0])) for name in layers)
+    # The quantizer searches a regex in an op's scope (its output tensor names joined by ";"),
+    # the converter's denylist in each output name; a converter's fused name is itself
+    # ";"-joined, and its first part names the layer. Anchored: "dense/MatMul" is not "dense/MatMul_1".
+    return tuple(KeepFloat(f"^{re.escape(name.split(';')[0])}(;|$)") for name in layers)
 
 
 def run_loop(
@@ -97,13 +103,13 @@ def describe(result: LoopResult) -> str:
     if shipped is not None and shipped.kept_float:
         grew = shipped.judged.size_bytes - plain.judged.size_bytes
         parts.append(
-            f"{result.recipe} except {', '.join(shipped.kept_float)}: −{shipped.judged.drop_pt:.1f} pt "
+            f"{result.recipe} except {', '.join(shipped.kept_float)}: {shipped.judged.drop} "
             f"at +{format_bytes(grew)}"
         )
-    parts.append(f"plain {result.recipe}: −{plain.judged.drop_pt:.1f} pt")
+    parts.append(f"plain {result.recipe}: {plain.judged.drop}")
     for step in result.steps[1:]:
         if step is not shipped:
-            parts.append(f"{len(step.kept_float)} float: −{step.judged.drop_pt:.1f} pt")
+            parts.append(f"{len(step.kept_float)} float: {step.judged.drop}")
     if shipped is None:
         parts.append(f"no step within budget (up to {len(result.steps[-1].kept_float)} layers float)")
     return "; ".join(parts)

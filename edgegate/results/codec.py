@@ -5,7 +5,9 @@ each field against the model's own annotations, so a malformed or hostile file i
 with the path of the bad field (``models[0].candidates[2].size_bytes: expected an integer``),
 never a traceback or a half-read run. Schema 2 added ``skip_reason`` (schema 1 wrote a skip as
 an ``error`` starting with ``skipped:``); schema 3 keeps each target's report in one slot,
-``targets`` (schemas 1 and 2 gave each target a field of its own). Older files are still read.
+``targets`` (schemas 1 and 2 gave each target a field of its own); schema 4 adds optional fields
+(a candidate's ``kept_float``, a model's ``keep_float`` lines, a layer's ``node``), absent from
+older files. Older files are still read.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from edgegate.exception_text import first_line
 from edgegate.results.model import CandidateResult, RunResult, TargetReports
 from edgegate.target_registry import kind, kinds
 
-SCHEMA = "edgegate.results/3"
-_READABLE = ("edgegate.results/1", "edgegate.results/2", SCHEMA)
+SCHEMA = "edgegate.results/4"
+_READABLE = ("edgegate.results/1", "edgegate.results/2", "edgegate.results/3", SCHEMA)
 _LEGACY_SKIP = "skipped: "
 # Schemas 1 and 2: a candidate's field for each target's report → the target's registered name.
 _LEGACY_TARGET_FIELDS = {

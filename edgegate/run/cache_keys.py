@@ -45,8 +45,7 @@ from edgegate.repo_paths import real_path, resolves_inside
 from edgegate.run.jobs import BuildJob, EvaluateJob, Job, LatencyJob, LayerAnalysisJob, TargetJob
 
 # Bumped when a key recipe changes meaning, so old entries are never read under a new recipe.
-RECIPE_VERSION = 1
-LAYER_ANALYSIS_TOP = 5  # jobs.worst_layers' default: the number of layers reported
+RECIPE_VERSION = 2  # 2: a layer analysis names each layer's node (the keep-float search takes it)
 _WHERE = ("key", "line")  # where a policy section was written: never part of a key
 
 # Distributions whose version changes what a job returns (those not installed count as absent).
@@ -162,7 +161,7 @@ class CacheKeys:
 
     def layer_analysis_key(self, job: LayerAnalysisJob) -> str:
         return _digest(
-            "layers", self._request(job.request), ("label", job.candidate.label), ("top", LAYER_ANALYSIS_TOP)
+            "layers", self._request(job.request), ("label", job.candidate.label), ("top", job.top)
         )
 
     # --- the parts ----------------------------------------------------------------------------

@@ -37,9 +37,11 @@ from edgegate.run.jobs import (
     Side,
     TargetJob,
 )
+from edgegate.run.keep_float import KeepFloatSearches, breaks_accuracy
 from edgegate.run.plan import ModelPlan
 from edgegate.targets.interface import Target
 
+LAYERS_SHOWN = 5  # the layers a per-layer analysis names (a keep-float search asks for its bound)
 NO_LAYER_STANDS_OUT = (
     "per-layer analysis: no layer's int8 error stands out (RMSE/scale ≤ {notable} everywhere); "
     "the loss is spread over the model — try int16x8 or qat"
@@ -106,6 +108,7 @@ class _Loop:
                 self.runner.run(timed, self._on_outcome)
             for m in active:
                 m.results = assemble.judge(m, latency_measured=self.settings.latency)
+            self._rank(active)
             pending = {m.plan.ref.index: nxt for m in active if not m.error for nxt in [self._next(m)] if nxt}
         analyses = [job for m in self.models for job in self._layer_analyses(m)]
         self.runner.expect(len(analyses))  # known only once the candidates are judged
@@ -123,6 +126,7 @@ class _Loop:
         policy = m.plan.policy
         if m.plan.measured_as_is:
             return []  # a .tflite is its own only candidate: nothing to build
+        m.keep_float = KeepFloatSearches(policy.keep_float_search, auto=policy.auto)
         if self.settings.only_recipes:
             return [r for r in policy.recipes if r.label in self.settings.only_recipes]
         if policy.auto:
@@ -137,9 +141,37 @@ class _Loop:
         return list(policy.recipes)
 
     def _next(self, m: ModelFigures) -> list[Recipe]:
+        if m.keep_float is not None:  # repairs first: a step within budget may end the auto search
+            repairs = m.keep_float.next_recipes({r.recipe: r for r in m.results})
+            if repairs:
+                return [r for r in repairs if r.label not in m.head]
         if m.search is None:
             return []
-        return [r for r in m.search.next_recipes(m.results) if r.label not in m.head]
+        return [r for r in m.search.next_recipes(assemble.shippable(m)) if r.label not in m.head]
+
+    def _rank(self, models: list[ModelFigures]) -> None:
+        """The per-layer ranking of each candidate a keep-float search starts from (run now: the
+        next round builds on it)."""
+        jobs: list[Job[Any]] = []
+        for m in models:
+            if m.keep_float is None or m.error:
+                continue
+            for r in m.results:
+                recipe = m.head[r.recipe].recipe
+                if m.keep_float.wants_ranking(r, recipe):
+                    top = max(LAYERS_SHOWN, m.plan.policy.keep_float_search.max_layers)
+                    ref = CandidateRef(m.plan.ref, "head", r.recipe)
+                    jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,)), top))
+        if not jobs:
+            return
+        self.runner.expect(len(jobs))
+        self.runner.run(jobs, self._on_outcome)
+        for job in jobs:
+            assert isinstance(job, LayerAnalysisJob)
+            m, label = self.models[job.candidate.model.index], job.candidate.label
+            recipe = m.head[label].recipe
+            assert m.keep_float is not None and recipe is not None
+            m.keep_float.start(recipe, m.worst_layers.get(label, ()), m.layer_notes.get(label))
 
     def _builds(self, m: ModelFigures, recipes: list[Recipe]) -> list[BuildJob]:
         jobs: list[BuildJob] = []
@@ -154,6 +186,8 @@ class _Loop:
                     jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, ())))
                 continue
             wanted = [r for r in recipes if r.label not in store]
+            if side == "base" and m.keep_float is not None:  # a search's steps repair head's candidate
+                wanted = [r for r in wanted if m.keep_float.kept(r.label) is None]
             reference = m.plan.reference_label
             if (
                 side == "head"
@@ -387,10 +421,11 @@ class _Loop:
         jobs: list[Job[Any]] = []
         for r in m.results:
             recipe = m.head[r.recipe].recipe
-            failed = any(ch.name in ("accuracy", "accuracy_drop") and ch.status.fails for ch in r.checks)
+            analyzed = r.recipe in m.worst_layers or r.recipe in m.layer_notes  # for a keep-float search
             # The quantization debugger compares calibrated ranges, re-running the conversion only.
             calibrated = recipe is not None and CONVERSIONS[recipe.conversion].needs_calibration
-            if recipe and failed and calibrated and not recipe.transforms and "qat" not in recipe.trainings:
+            plain = recipe is not None and not recipe.transforms and not recipe.keep_float
+            if recipe and plain and not analyzed and breaks_accuracy(r) and calibrated and "qat" not in recipe.trainings:
                 ref = CandidateRef(m.plan.ref, "head", r.recipe)
                 jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,))))
         return jobs

@@ -31,6 +31,7 @@ class TfliteTransform(abc.ABC):
     needs_calibration: ClassVar[bool] = False
     produces: ClassVar[Produces]  # what its output holds (asked by targets, like a conversion's)
     duration_rank: ClassVar[int] = 0  # next to the conversions' ranks (the schedule starts the longest first)
+    keeps_float: ClassVar[str | None] = None  # as a Conversion declares it: how it keeps layers float
 
     @abc.abstractmethod
     def takes(self, model: Produces | None) -> str | None:

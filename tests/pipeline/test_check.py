@@ -146,7 +146,7 @@ def test_base_comparison_rename_and_exit_codes(repo, tmp_path):
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     results = json.loads((out / "r.json").read_text())
-    assert results["schema"] == "edgegate.results/3" and results["status"] == "fail"
+    assert results["schema"] == "edgegate.results/4" and results["status"] == "fail"
     models = {m["name"]: m for m in results["models"]}
     a, b = models["a"], models["b"]
     assert a["status"] == "fail" and b["change"] == "renamed" and b["base_path"] == "models/b.keras"

@@ -126,7 +126,7 @@ def test_a_schema_2_file_written_before_the_registry_is_read_into_the_one_slot()
     assert run == _filled(RunResult, intervals=True)  # every target's report, in its slot
     candidate = run.models[0].candidates[0]
     assert set(candidate.targets) == {k.name for k in target_registry.kinds()}
-    assert decode_run(encode_run(run)) == run and '"schema": "edgegate.results/3"' in encode_run(run)
+    assert decode_run(encode_run(run)) == run and '"schema": "edgegate.results/4"' in encode_run(run)
 
 
 def test_reading_results_imports_no_analyzer():
