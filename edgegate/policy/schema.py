@@ -204,7 +204,9 @@ class RecipeSpec(_Strict):
             try:
                 re.compile(pattern)
             except re.error as e:
-                raise ValueError(f"keep_float pattern {pattern!r} is not a regular expression ({e})") from None
+                raise ValueError(
+                    f"keep_float pattern {pattern!r} is not a regular expression ({e})"
+                ) from None
         return v
 
     @model_validator(mode="before")

@@ -193,8 +193,8 @@ def why_not_kept_float(recipe: Recipe) -> str | None:
         if TRANSFORMS[recipe.made_by].keeps_float is None:
             return f"{recipe.made_by} cannot keep layers float (keep_float)"
         return None
-    if recipe.trainings:
-        return "keep_float applies to post-training quantization (a recipe without training stages)"
+    if "qat" in recipe.trainings:
+        return "keep_float applies to post-training quantization; after qat the int8 ranges are trained in"
     if CONVERSIONS[recipe.conversion].keeps_float is None:
         able = [name for name, c in CONVERSIONS.items() if c.keeps_float]
         return f"keep_float applies to {', '.join(able)} (the layers {recipe.conversion} keeps float are its own)"

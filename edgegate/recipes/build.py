@@ -263,7 +263,9 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
                 assert rep is not None  # keep_float is refused (policy) where nothing calibrates
                 blob = convert_keeping_float(converter, conversion, recipe, rep, model=request.model_name)
             else:
-                blob = convert(converter, conversion, recipe, rep if calibrates else None, after_qat=after_qat)
+                blob = convert(
+                    converter, conversion, recipe, rep if calibrates else None, after_qat=after_qat
+                )
             del converter  # its Keras 3 export folder goes with it
             path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)

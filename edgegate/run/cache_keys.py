@@ -160,9 +160,7 @@ class CacheKeys:
         )
 
     def layer_analysis_key(self, job: LayerAnalysisJob) -> str:
-        return _digest(
-            "layers", self._request(job.request), ("label", job.candidate.label), ("top", job.top)
-        )
+        return _digest("layers", self._request(job.request), ("label", job.candidate.label), ("top", job.top))
 
     # --- the parts ----------------------------------------------------------------------------
 

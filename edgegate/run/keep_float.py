@@ -142,7 +142,9 @@ class KeepFloatSearches:
             out += self._outcome(search, loop, results)
         return tuple(out)
 
-    def _outcome(self, search: _Search, loop: LoopResult[str], results: dict[str, CandidateResult]) -> list[str]:
+    def _outcome(
+        self, search: _Search, loop: LoopResult[str], results: dict[str, CandidateResult]
+    ) -> list[str]:
         failed = [results[s] for s in search.steps if s in results and results[s].error]
         if failed:
             return [f"{failed[0].recipe} could not be built: {failed[0].error}"]

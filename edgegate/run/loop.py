@@ -158,7 +158,7 @@ class _Loop:
                 continue
             for r in m.results:
                 recipe = m.head[r.recipe].recipe
-                if m.keep_float.wants_ranking(r, recipe):
+                if recipe is not None and m.keep_float.wants_ranking(r, recipe):
                     top = max(LAYERS_SHOWN, m.plan.policy.keep_float_search.max_layers)
                     ref = CandidateRef(m.plan.ref, "head", r.recipe)
                     jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,)), top))
@@ -425,7 +425,14 @@ class _Loop:
             # The quantization debugger compares calibrated ranges, re-running the conversion only.
             calibrated = recipe is not None and CONVERSIONS[recipe.conversion].needs_calibration
             plain = recipe is not None and not recipe.transforms and not recipe.keep_float
-            if recipe and plain and not analyzed and breaks_accuracy(r) and calibrated and "qat" not in recipe.trainings:
+            if (
+                recipe
+                and plain
+                and not analyzed
+                and breaks_accuracy(r)
+                and calibrated
+                and "qat" not in recipe.trainings
+            ):
                 ref = CandidateRef(m.plan.ref, "head", r.recipe)
                 jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,))))
         return jobs

@@ -96,7 +96,9 @@ def test_auto_ships_int8_with_the_sensitive_layer_float_and_the_report_names_it(
     # One step was enough: the search stopped at the first candidate within budget.
     assert [c.recipe for c in m.candidates if c.kept_float] == ["int8 except sensitive"]
     (line,) = m.keep_float
-    assert re.match(r"int8 except sensitive: [−±+]\d+\.\d\d pt at \+[\d.]+ KB; plain int8: −\d+\.\d\d pt", line)
+    assert re.match(
+        r"int8 except sensitive: [−±+]\d+\.\d\d pt at \+[\d.]+ KB; plain int8: −\d+\.\d\d pt", line
+    )
     assert ENGINE in line
     assert decode_run(encode_run(run)) == run  # the results file keeps all of it
     markdown, terminal = reports(run)
@@ -122,7 +124,9 @@ def test_listed_recipe_reports_the_recipe_to_write_and_that_recipe_ships(repo):
         "edgegate.yml",
         (repo.root / "edgegate.yml")
         .read_text()
-        .replace("recipes: [int8]", f"recipes: [{{recipe: int8, name: int8-kept, keep_float: [{patterns}]}}]"),
+        .replace(
+            "recipes: [int8]", f"recipes: [{{recipe: int8, name: int8-kept, keep_float: [{patterns}]}}]"
+        ),
     )
     repo.commit()
     again = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
@@ -156,8 +160,14 @@ def test_the_search_stops_at_the_bound_and_nothing_ships(repo):
 
 
 def test_a_keep_float_pattern_matching_no_layer_names_its_line(repo):
-    setup(repo, ("sensitive",), "    recipes:\n      - recipe: int8\n        keep_float:\n          - no_such_layer\n")
+    setup(
+        repo,
+        ("sensitive",),
+        "    recipes:\n      - recipe: int8\n        keep_float:\n          - no_such_layer\n",
+    )
     run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
     (int8,) = run.models[0].candidates
-    assert int8.error.startswith("int8: keep_float (policy line 11): 'no_such_layer' matches no layer of model 'm'")
+    assert int8.error.startswith(
+        "int8: keep_float (policy line 11): 'no_such_layer' matches no layer of model 'm'"
+    )
     assert "sensitive" in int8.error  # the model's layers are listed

@@ -115,6 +115,8 @@ VALUES: dict[str, Any] = {
     "deploy": "fastest",
     "objective": "fastest",
     "recipes": "auto",
+    "recipes.keep_float": ["dense"],
+    "keep_float_search.ship": True,
     "recipes.recipe": "cluster+int8",
     "recipes.prune.structured": "2:4",
     "eval.data.hook": "evalhook:load",
