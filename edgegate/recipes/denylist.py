@@ -10,18 +10,24 @@ the debugger's per-layer statistics report (``layer_errors``), so a layer the ra
 found by its own name: a regex is searched in each name, an op name (``CONV_2D``) takes every
 op of that kind. A pattern matching nothing is an ``InputError`` naming its policy line and the
 model's layers; one that leaves no layer quantized is one too (it would be a float model).
+The patterns and the names both come from the pull request: a pattern that backtracks is
+stopped after ``MATCH_SECONDS`` (docs/security.md, "Tiny inputs cannot stop the job").
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import Any
+import signal
+import threading
+from typing import Any, Iterator
 
 from edgegate.conversions.interface import Conversion, Representative
 from edgegate.errors import InputError
 from edgegate.policy.sections import KeepFloat, Recipe
 
 SHOWN_LAYERS = 12  # how many of the model's layer names an unmatched pattern's error lists
+MATCH_SECONDS = 5.0  # one pattern against every layer name: far above any plain pattern's time
 
 
 def op_outputs(model: bytes) -> list[tuple[str, str]]:
@@ -36,11 +42,51 @@ def op_outputs(model: bytes) -> list[tuple[str, str]]:
     ]
 
 
+class _Runaway(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _bounded(seconds: float) -> Iterator[None]:
+    """Raise ``_Runaway`` in the block after ``seconds`` (the regex engine checks signals while it
+    backtracks); a no-op off the main thread, where no signal arrives (workers run jobs on it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(*_: object) -> None:
+        raise _Runaway
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _matches(k: KeepFloat, ops: list[tuple[str, str]], label: str) -> list[str]:
+    """The output names ``k`` matches; a pattern from a pull request that backtracks over the
+    model's (also its) names for more than ``MATCH_SECONDS`` is an ``InputError``, not a stalled build."""
+    if k.is_op_name:
+        return [t for op, t in ops if op == k.pattern]
+    try:
+        with _bounded(MATCH_SECONDS):
+            return [t for _, t in ops if re.search(k.pattern, t)]
+    except _Runaway:
+        where = f" (policy line {k.line})" if k.line else ""
+        raise InputError(
+            f"{label}: keep_float{where}: {k.pattern!r} took over {MATCH_SECONDS:g} s to match the "
+            "model's layer names (a pattern that backtracks); write a plainer one"
+        ) from None
+
+
 def resolve(keep: tuple[KeepFloat, ...], ops: list[tuple[str, str]], *, model: str, label: str) -> list[str]:
     """The output tensor names ``keep`` leaves float; ``InputError`` for a pattern matching none."""
     nodes: list[str] = []
     for k in keep:
-        found = [t for op, t in ops if (op == k.pattern if k.is_op_name else re.search(k.pattern, t))]
+        found = _matches(k, ops, label)
         if not found:
             where = f" (policy line {k.line})" if k.line else ""
             shown = ", ".join(repr(t) for _, t in ops[:SHOWN_LAYERS])

@@ -124,9 +124,10 @@ class _Loop:
 
     def _initial(self, m: ModelFigures) -> list[Recipe]:
         policy = m.plan.policy
+        # Every model's: a candidate whose stage cannot keep layers float is never searched.
+        m.keep_float = KeepFloatSearches(policy.keep_float_search, auto=policy.auto)
         if m.plan.measured_as_is:
             return []  # a .tflite is its own only candidate: nothing to build
-        m.keep_float = KeepFloatSearches(policy.keep_float_search, auto=policy.auto)
         if self.settings.only_recipes:
             return [r for r in policy.recipes if r.label in self.settings.only_recipes]
         if policy.auto:
