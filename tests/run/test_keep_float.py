@@ -121,3 +121,30 @@ def test_the_kept_float_set_is_in_the_build_key_and_its_policy_lines_are_not(tmp
     plain, one, other = key(), key(KeepFloat("a")), key(KeepFloat("b"))
     assert len({plain, one, other}) == 3
     assert key(KeepFloat("a", line=7)) == one
+
+
+def test_the_results_file_keeps_the_search_and_a_schema_3_file_still_reads():
+    import json
+
+    from edgegate.results import GitRef, ModelResult, RunResult, decode_run, encode_run
+    from edgegate.results.model import KeptFloat
+
+    kept = KeptFloat(("l0",), ("^m/l0/MatMul(;|$)",), "TensorFlow converter, …", of="int8")
+    step = result("int8 except l0", 0.0)
+    layer = LayerError("l0", "FULLY_CONNECTED", 9.0, node="m/l0/MatMul")
+    plain = CandidateResult("int8", "int8", Status.FAIL, worst_layers=(layer,))
+    candidates = (plain, CandidateResult(step.recipe, "int8", Status.PASS, kept_float=kept))
+    model = ModelResult("m", "m.h5", Status.PASS, candidates=candidates, keep_float=("int8 except l0: …",))
+    run = RunResult(Status.PASS, GitRef("main", None), GitRef(None, None), (model,))
+    text = encode_run(run)
+    assert json.loads(text)["schema"] == "edgegate.results/4" and decode_run(text) == run
+    old = json.loads(text)
+    old["schema"] = "edgegate.results/3"
+    m = old["models"][0]
+    del m["keep_float"]
+    for c in m["candidates"]:
+        del c["kept_float"]
+    del m["candidates"][0]["worst_layers"][0]["node"]
+    (read,) = decode_run(json.dumps(old)).models
+    assert read.keep_float == () and all(c.kept_float is None for c in read.candidates)
+    assert read.candidates[0].worst_layers[0].node == ""
