@@ -5,7 +5,9 @@ first), rebuilds the recipe with the worst 1, 2, 4 … layers kept float (up to 
 judges each, and stops at the first within budget. Building and judging are injected
 (``build``: layers kept float → a built candidate; ``judge``: candidate → its ``Judged``), so
 the same loop serves the LiteRT Quantizer here and could serve another engine; the tests run
-it on real models. ``describe`` is the report's line: what each step bought.
+it on real models. ``describe`` is the report's line: what each step bought. In a run the steps
+are rounds of the schedule instead (``run/keep_float.py`` takes ``counts``, ``keep_for`` and
+``describe`` from here).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from edgegate.results import Accuracy, BaseFigures, CandidateResult, ModelResult
 from edgegate.results.model import PairedInterval, TargetReports
 from edgegate.run.figures import CandidateFigures, ModelFigures
 from edgegate.run.jobs import AS_IS
-from edgegate.run.keep_float import listed_kept_float
+from edgegate.run.keep_float import breaks_accuracy, listed_kept_float
 from edgegate.status import Status
 from edgegate.verdicts.budgets import candidate_checks, candidate_status
 from edgegate.verdicts.deploy import choose
@@ -179,10 +179,15 @@ def _notes(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:
 
 
 def shippable(m: ModelFigures) -> tuple[CandidateResult, ...]:
-    """The candidates the chooser picks from: a keep-float search's steps only where the policy
-    lets it ship them (``keep_float_search.ship``; by default under ``recipes: auto``)."""
-    ships = m.keep_float is None or m.keep_float.ships
-    return tuple(r for r in m.results if ships or r.kept_float is None or r.kept_float.of is None)
+    """The candidates the chooser picks from (and ``deploy: all`` gates): of a keep-float search's
+    steps only the one within budget, and only where the policy lets it ship (``keep_float_search.ship``;
+    by default under ``recipes: auto``). The steps before it are the search's record, not candidates."""
+    ships = m.keep_float is not None and m.keep_float.ships
+    return tuple(
+        r
+        for r in m.results
+        if r.kept_float is None or r.kept_float.of is None or (ships and not breaks_accuracy(r))
+    )
 
 
 def with_layer_analyses(m: ModelFigures) -> tuple[CandidateResult, ...]:
