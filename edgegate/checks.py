@@ -37,6 +37,7 @@ class Topic(str, enum.Enum):
 
     SIZE = "size"  # the .tflite file: size, gzip size
     LATENCY = "latency"
+    MEMORY = "memory"  # the peak resident memory at inference
     ACCURACY = "accuracy"
 
 

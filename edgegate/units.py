@@ -168,6 +168,11 @@ def format_accuracy_interval(low: float, high: float, metric: str | None) -> str
     return f"{end(low)} … {end(high)}{' pt' if _is_fraction(metric) else ''}"
 
 
+def format_percent_interval(low: float, high: float) -> str:
+    """An interval of a relative change (0.05 = +5 %), each end as ``format_percent_change``: ``−2.0% … +3.1%``."""
+    return f"{format_percent_change(low, 1.0)} … {format_percent_change(high, 1.0)}"
+
+
 def format_percent_change(delta: float, base: float) -> str:
     """``+4.2%`` / ``−0.4%`` (a real minus sign, as every change EdgeGate writes); ``±0.0%`` when it rounds to zero."""
     text = f"{abs(delta) / abs(base) * 100:.1f}%"

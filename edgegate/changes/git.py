@@ -54,6 +54,7 @@ class GitRepo(ChangeSource):
         self.root = Path(top)
         self._trees: dict[str, dict[str, tuple[str, str, str]]] = {}
         self._links: dict[str, dict[str, str]] = {}
+        self._folders: dict[str, set[str]] = {}
 
     # --- running git ----------------------------------------------------------------------
 
@@ -169,11 +170,25 @@ class GitRepo(ChangeSource):
             return _parse_name_status(self._checked(*diff, env=env))
 
     def exists_at(self, sha: str, path: str) -> bool:
-        if self._git("cat-file", "-e", f"{sha}:{path}").returncode == 0:
+        # Looked up in the commit's listing (one ``ls-tree`` per commit, cached), never one git
+        # process per model: a zoo of thousands asks this of every model.
+        if self._in_tree(sha, path):
             return True
         # Through a symlinked folder (``models`` → ``store``), which git does not follow.
         real = self.resolve_at(sha, path)
-        return real not in (None, path) and self._git("cat-file", "-e", f"{sha}:{real}").returncode == 0
+        return real not in (None, path) and self._in_tree(sha, real)
+
+    def _in_tree(self, sha: str, path: str) -> bool:
+        """``path`` is a file, symlink, submodule or folder of ``sha``'s tree (as ``cat-file -e``)."""
+        if sha not in self._folders:
+            folders = {""}  # the top: ``cat-file -e sha:`` names the root tree
+            for entry in self._tree(sha):
+                folder = entry.rpartition("/")[0]
+                while folder not in folders:  # every folder on the way, once
+                    folders.add(folder)
+                    folder = folder.rpartition("/")[0]
+            self._folders[sha] = folders
+        return path in self._tree(sha) or path in self._folders[sha]
 
     def _tree(self, sha: str) -> dict[str, tuple[str, str, str]]:
         """Every file, symlink and submodule of ``sha``'s tree: path → (mode, kind, object id)."""

@@ -15,11 +15,13 @@ import os
 import posixpath
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource, ModelTarget, PathChange
 from edgegate.changes.lfs import check_not_lfs_pointer
+from edgegate.changes.path_index import ChangeIndex, LinkIndex
 from edgegate.errors import EdgeGateError, InputError, UsageError
 from edgegate.formats import ModelKind, model_kind, model_suffixes
 from edgegate.model_files import SAVED_MODEL_FILES, is_saved_model
@@ -135,10 +137,11 @@ def _glob_names(entry: ModelPolicy, matches: list[str]) -> list[str]:
     not UTF-8, a newline) is escaped, so the name prints; the model itself is refused when read
     (``ModelMaterializer.head``)."""
     stems = [PurePosixPath(m).stem for m in matches]
+    uses = Counter(stems)
     prefix = _fixed_prefix(_normalize(entry.path))
     return [
         printable(f"{entry.name}/{stem}")
-        if stems.count(stem) == 1
+        if uses[stem] == 1
         else printable(f"{entry.name}/{m[len(prefix) + 1 :] if prefix else m}")
         for m, stem in zip(matches, stems)
     ]
@@ -249,10 +252,10 @@ def listed_paths(paths: list[str]) -> str:
     return ", ".join(map(printable, paths[:SHOWN_PATHS])) + (f" and {more} more" if more > 0 else "")
 
 
-def _renamed_from(target: ModelTarget, changes: list[PathChange]) -> str | None:
+def _renamed_from(target: ModelTarget, changes: ChangeIndex) -> str | None:
     """The base path of a target that is the new side of a rename (for folders: of files inside it)."""
     inside = []
-    for c in changes:
+    for c in changes.under(target.path):
         if c.status != "R" or c.old_path is None or not _under(c.path, target.path):
             continue
         if c.path == target.path:
@@ -266,11 +269,6 @@ def _renamed_from(target: ModelTarget, changes: list[PathChange]) -> str | None:
 def _unchanged_copy(c: PathChange, target: ModelTarget, old: str) -> bool:
     """``c`` moved a file of the target from ``old`` without touching its content."""
     return c.status == "R" and c.similarity == 100 and c.old_path == old + c.path[len(target.path) :]
-
-
-def _touches(c: PathChange, top: str) -> bool:
-    """``c`` changed ``top``, a path inside it, or a folder on its way (a symlink retargeted)."""
-    return any(p is not None and (_under(p, top) or _under(top, p)) for p in (c.path, c.old_path))
 
 
 def _head_paths(root: Path, path: str) -> set[str]:
@@ -288,20 +286,25 @@ def _head_paths(root: Path, path: str) -> set[str]:
     return {r.relative_to(real_root).as_posix() for r in reals if r.is_relative_to(real_root)}
 
 
-def _base_paths(repo: ChangeSource, base_sha: str, path: str) -> set[str]:
+def _base_paths(repo: ChangeSource, base_sha: str, path: str, links: LinkIndex) -> set[str]:
     """Where a model's base path and the symlinks inside its folder lead in the base commit's tree."""
     try:
         real = repo.resolve_at(base_sha, path)
         if real is None:
             return set()
-        inner = [p for p in repo.links_at(base_sha) if p.startswith(real + "/")]
+        inner = links.inside(real)
         return {real} | {r for r in map(lambda p: repo.resolve_at(base_sha, p), inner) if r is not None}
     except EdgeGateError:  # a symlink loop: its export says so, on this model
         return set()
 
 
 def _classify(
-    target: ModelTarget, changes: list[PathChange], repo: ChangeSource, base_sha: str, named: str | None
+    target: ModelTarget,
+    changes: ChangeIndex,
+    repo: ChangeSource,
+    base_sha: str,
+    named: str | None,
+    links: LinkIndex,
 ) -> ChangedModel | None:
     """Whether ``target`` changed, and its base version: ``named`` (what the base branch's policy
     called this model by its name, if it exists there), else the same path, else a rename's old path.
@@ -310,16 +313,14 @@ def _classify(
     a link on its way, changes the model, in the working tree and in the base commit."""
     root = Path(repo.root)
     base_path = named or target.path
-    tops = {target.path, base_path} | _head_paths(root, target.path) | _base_paths(repo, base_sha, base_path)
-    own = [c for c in changes if any(_touches(c, top) for top in tops)]
-    watched = sorted(
-        {
-            p
-            for c in changes
-            for p in (c.path, c.old_path)
-            if p and any(_matches(_normalize(w), p) for w in target.model.watch)
-        }
+    tops = (
+        {target.path, base_path}
+        | _head_paths(root, target.path)
+        | _base_paths(repo, base_sha, base_path, links)
     )
+    own = changes.touching(tops)
+    watch = target.model.watch
+    watched = list(changes.watched(watch, lambda p: any(_matches(_normalize(w), p) for w in watch)))
     watch_reason = (f"watched path changed: {listed_paths(watched)}",) if watched else ()
     paths = sorted({c.path for c in own})
     linked = " (through a symlink)" if any(not _under(p, target.path) for p in paths) else ""
@@ -347,7 +348,11 @@ def _tree_models(paths: tuple[str, ...], pattern: str) -> list[str]:
     saved = {posixpath.dirname(p) for p in paths if posixpath.basename(p) in SAVED_MODEL_FILES} - {""}
 
     def in_saved(p: str) -> bool:
-        return any(str(parent) in saved for parent in PurePosixPath(p).parents)
+        while saved and p:  # a folder on the way is a SavedModel (string steps: thousands of paths)
+            p = p.rpartition("/")[0]
+            if p in saved:
+                return True
+        return False
 
     files = [p for p in paths if PurePosixPath(p).suffix.lower() in model_suffixes() and not in_saved(p)]
     return sorted(m for m in [*files, *saved] if matcher.fullmatch(m) and not in_saved(m))
@@ -400,9 +405,9 @@ def _requested(policy: Policy, targets: list[ModelTarget], paths: tuple[str, ...
     return chosen
 
 
-def _moved_to(path: str, changes: list[PathChange]) -> str | None:
+def _moved_to(path: str, changes: ChangeIndex) -> str | None:
     """Where a removed file or folder went, when the change renamed it rather than deleting it."""
-    for c in changes:
+    for c in changes.under(path):
         if c.status == "R" and c.old_path is not None and _under(c.old_path, path):
             rel = c.old_path[len(path) :]  # "" for the file itself, "/…" for a file in the folder
             if c.path.endswith(rel):
@@ -410,7 +415,7 @@ def _moved_to(path: str, changes: list[PathChange]) -> str | None:
     return None
 
 
-def _gone_note(policy: Policy, entry: ModelPolicy, name: str, path: str, changes: list[PathChange]) -> str:
+def _gone_note(policy: Policy, entry: ModelPolicy, name: str, path: str, changes: ChangeIndex) -> str:
     moved = _moved_to(path, changes)
     if moved:
         return (
@@ -458,7 +463,8 @@ def find_changes(
     base_ref = base or repo.default_base()
     base_commit = repo.resolve(base_ref)
     base_sha = repo.merge_base(base_ref, "HEAD") if head_sha else base_commit
-    changes = repo.changed_paths(base_sha)
+    changes = ChangeIndex(repo.changed_paths(base_sha))
+    links = LinkIndex(lambda: repo.links_at(base_sha))
     named = base_models(base_policy(base_sha), repo, base_sha) if base_policy and base_sha else {}
 
     models: list[ChangedModel] = []
@@ -482,7 +488,7 @@ def find_changes(
                 ChangedModel(t, "added", None, (f"check {t.model.key}.path in {policy.display_path}",))
             )
             continue
-        changed = _classify(t, changes, repo, base_sha, named.get(t.name))
+        changed = _classify(t, changes, repo, base_sha, named.get(t.name), links)
         if changed is None and (all_models or paths):
             why = "--all" if all_models else requested[t.path]
             base_path = t.path if repo.exists_at(base_sha, t.path) else None
@@ -493,7 +499,7 @@ def find_changes(
             models.append(changed)
 
     followed = {m.base_path for m in models if m.change in ("renamed", "moved")}
-    removed = sorted(_removed_models(root, changes) - followed)
+    removed = sorted(_removed_models(root, changes.changes) - followed)
     for entry in policy.models:
         pattern = _normalize(entry.path)
         if not _is_glob(pattern):

@@ -60,6 +60,7 @@ def ci(
     cache_dir: Path | None = None,
     cache_max: int | None = None,
     cache_base: Path | None = None,
+    costs: Path | None = None,
 ) -> int:
     github = GitHubEnvironment.from_env(env)
     log = Log(github.actions)
@@ -87,6 +88,7 @@ def ci(
         base=base_ref,
         out_dir=out / "candidates",
         shard=shard_spec,
+        costs=costs,
         trust="base" if pr else "working-tree",  # a PR's own policy never switches on code
         # A pull request's figures come only from the base branch's entries (--cache-base, read
         # only) or from this run: never from entries its earlier pushes wrote (docs/cache.md).

@@ -33,11 +33,24 @@ class FoundModel:
     size_bytes: int  # the file, or every file of a SavedModel folder
     integer: bool  # a .tflite computing on 8-bit tensors (what the Edge TPU runs)
     data: tuple[str, ...] = ()  # .npz files beside it
+    recipes: tuple[str, ...] | None = None  # a .tflite's: what its weights can take; None: by kind
 
 
 def proposed_recipes(kind: ModelKind) -> tuple[str, ...]:
-    """The recipes that apply to a model of this kind (none: it is measured as it is)."""
+    """The recipes that apply to a model of this kind (a .tflite's depend on its weights: none here)."""
     return () if format_named(kind).measured_as_is else CONVERTED_RECIPES
+
+
+def _tflite_recipes(path: Path) -> tuple[str, ...] | None:
+    """The LiteRT Quantizer's recipes a .tflite's weights can take (none for an integer model;
+    None when it cannot be read)."""
+    from edgegate.errors import InputError
+    from edgegate.recipes.quantizer_proposals import proposals
+
+    try:
+        return proposals(path)
+    except InputError:  # not a readable .tflite: `check` says so
+        return None
 
 
 def find_models(root: Path) -> list[FoundModel]:
@@ -55,7 +68,9 @@ def find_models(root: Path) -> list[FoundModel]:
             if full.is_dir()
             else full.stat().st_size
         )
-        found.append(FoundModel(path, kind, size, format_named(kind).measured_as_is and _integer(full), npz))
+        as_is = format_named(kind).measured_as_is
+        recipes = _tflite_recipes(full) if as_is else None
+        found.append(FoundModel(path, kind, size, as_is and _integer(full), npz, recipes))
     return found
 
 
@@ -115,12 +130,21 @@ HEADER = [
 
 def _model_lines(model: FoundModel, taken: set[str]) -> list[str]:
     lines = [f"  - name: {_quoted(_name(model.path, taken))}", f"    path: {_quoted(model.path)}"]
-    recipes = proposed_recipes(model.kind)
-    if recipes:
+    recipes = proposed_recipes(model.kind) if model.recipes is None else model.recipes
+    if recipes and model.recipes is not None:
+        lines += [
+            f"    recipes: [{', '.join(recipes)}]   # the LiteRT Quantizer's, on the float file (docs/quantizer.md)",
+            "    deploy: smallest          # ship the smallest candidate that passes (the file itself too)",
+        ]
+    elif recipes:
         lines += [
             f"    recipes: [{', '.join(recipes)}]   # candidates to build (training-based ones: see docs)",
             "    deploy: smallest          # ship the smallest candidate that passes every budget",
         ]
+    elif model.recipes is not None:
+        lines.append(
+            f"    # an integer {format_named(model.kind).title}: measured as it is, nothing to quantize"
+        )
     else:
         lines.append(
             f"    # a {format_named(model.kind).title} is measured as it is: no recipe applies to it"

@@ -49,6 +49,10 @@ def _exit(command: Callable[..., int], *args: Any, **kwargs: Any) -> NoReturn:
     raise typer.Exit(guarded(command, *args, **kwargs))
 
 
+COSTS_HELP = (
+    "A results file or a folder of them (the base branch's last shard results) whose models' seconds balance --shard by cost; "
+    "give every shard the same file (env EDGEGATE_COSTS; see docs/github-action.md)."
+)
 CACHE_HELP = (
     "Reuse figures of unchanged inputs from this results cache folder, and add new ones "
     "(env EDGEGATE_CACHE; see docs/cache.md). Latency is always measured."
@@ -177,6 +181,7 @@ def ci(
     comment: str = typer.Option("sticky", "--comment", help="sticky | new | off"),
     fail_on: str = typer.Option("error", "--fail-on", help="error | warn | never"),
     shard: Optional[str] = typer.Option(None, "--shard", help="I/N: gate this share of the changed models."),
+    costs: Optional[Path] = typer.Option(None, "--costs", envvar="EDGEGATE_COSTS", help=COSTS_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for results.json, report.md, candidates."),
     json_out: Optional[Path] = typer.Option(None, "--json"),
     report: Optional[Path] = typer.Option(None, "--report"),
@@ -204,6 +209,7 @@ def ci(
         cache_dir=cache,
         cache_max=cache_max,
         cache_base=cache_base,
+        costs=costs,
     )
 
 
@@ -212,11 +218,26 @@ def needs(
     policy: Optional[Path] = typer.Option(None, "--policy", "-p"),
     base: Optional[str] = typer.Option(None, "--base", help="Compare with this ref (as `edgegate ci`)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="I/N: only this share of the changed models."),
+    costs: Optional[Path] = typer.Option(None, "--costs", envvar="EDGEGATE_COSTS", help=COSTS_HELP),
 ) -> None:
     """Say whether this run needs TensorFlow (the action installs it only then)."""
     from edgegate.cli.needs import needs as run_needs
 
-    _exit(run_needs, policy, base, shard)
+    _exit(run_needs, policy, base, shard, costs=costs)
+
+
+@app.command(cls=_Command)
+def shards(
+    plan: int = typer.Option(..., "--plan", min=1, help="N: split the changed models over N shards."),
+    policy: Optional[Path] = typer.Option(None, "--policy", "-p"),
+    base: Optional[str] = typer.Option(None, "--base", help="Compare with this ref (as `edgegate ci`)."),
+    costs: Optional[Path] = typer.Option(None, "--costs", envvar="EDGEGATE_COSTS", help=COSTS_HELP),
+    as_json: bool = _flag(False, "--json", help="Print the plan as JSON (a dynamic matrix)."),
+) -> None:
+    """Print which changed models each shard of N gates and its predicted seconds."""
+    from edgegate.cli.shards import shards as command
+
+    _exit(command, plan, policy, base, costs, as_json)
 
 
 @app.command(cls=_Command)

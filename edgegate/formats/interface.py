@@ -50,7 +50,9 @@ class ModelFormat(abc.ABC):
 
     def detect(self, path: Path) -> bool:
         """``path`` holds a model of this format (by name, or by layout for a folder format)."""
-        return not path.is_dir() and self.named(path.name)
+        # The name first: a zoo's thousands of paths are each asked of every format, and only a
+        # matching name is worth a file-system call.
+        return self.named(path.name) and not path.is_dir()
 
     def named(self, name: str) -> bool:
         """A file of this name would be of this format (for paths not on disk, e.g. a base version)."""

@@ -35,7 +35,7 @@ def evaluate(
 ) -> Evaluation:
     """Score ``model`` on ``data``. ``reference``: the float model's outputs on the same data (for fidelity)."""
     interpreter = open_interpreter(model, name=name, threads=threads)
-    inp, out = _single_io(interpreter, name)
+    inp, outs = _io(interpreter, name, several_outputs=not metric.needs_labels)
     if metric.needs_labels and data.y is None:
         raise missing_labels(metric, data.source)
     if reference is not None and len(reference) != len(data):
@@ -44,8 +44,12 @@ def evaluate(
             f"{data.source} has {len(data)}; evaluate both on the same data"
         )
     feed = to_input(_fitted(data, inp, name), inp)
-    raw = _run(interpreter, feed, inp["index"], out["index"], batch_size, name, data.source)
-    outputs = from_output(raw, out)
+    raws = _run(interpreter, feed, inp["index"], [o["index"] for o in outs], batch_size, name, data.source)
+    outputs = (
+        from_output(raws[0], outs[0])
+        if len(outs) == 1  # several (landmarks and a score): each sample's values side by side
+        else np.concatenate([per_sample(from_output(r, o)) for r, o in zip(raws, outs)], axis=1)
+    )
     bad = ~np.isfinite(per_sample(outputs)).all(axis=1)
     if bad.any():
         raise InputError(
@@ -72,18 +76,23 @@ def evaluate(
     )
 
 
-def _single_io(interpreter: Interpreter, name: str) -> tuple[dict, dict]:
-    for kind, details in (
-        ("inputs", interpreter.get_input_details()),
-        ("outputs", interpreter.get_output_details()),
-    ):
-        if len(details) != 1:
+def _io(interpreter: Interpreter, name: str, *, several_outputs: bool) -> tuple[dict, list[dict]]:
+    """The one input and the outputs; several outputs only for a label-free metric (fidelity), in
+    the order of their names (a quantizer keeps the names, not always the order)."""
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    for kind, details in (("inputs", inputs), ("outputs", [] if several_outputs else outputs)):
+        if len(details) > 1:
             raise InputError(
                 f"model {name} has {len(details)} {kind} ({', '.join(d['name'] for d in details)}); "
-                f"accuracy evaluation supports single-input, single-output models only for now; "
-                "remove eval: for this model to gate its size and latency"
+                f"accuracy evaluation supports single-input, single-output models only for now "
+                f"(metric fidelity: several outputs); remove eval: for this model to gate its size and latency"
             )
-    return interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    if len(inputs) != 1 or not outputs:
+        raise InputError(
+            f"model {name} has {len(inputs)} inputs and {len(outputs)} outputs; accuracy evaluation "
+            "needs one input and an output; remove eval: for this model to gate its size and latency"
+        )
+    return inputs[0], sorted(outputs, key=lambda d: d["name"]) if len(outputs) > 1 else outputs
 
 
 def _fitted(data: Dataset, inp: dict, name: str) -> np.ndarray:
@@ -105,11 +114,11 @@ def _run(
     interpreter: Interpreter,
     feed: np.ndarray,
     in_index: int,
-    out_index: int,
+    out_indices: list[int],
     batch_size: int,
     name: str,
     source: str,
-) -> np.ndarray:
+) -> list[np.ndarray]:
     """Raw outputs for every sample, in batches of ``batch_size`` (or 1 if the model cannot be resized)."""
     sample_shape = list(feed.shape[1:])
     batch = min(batch_size, len(feed))
@@ -117,7 +126,7 @@ def _run(
         try:
             interpreter.resize_tensor_input(in_index, [batch, *sample_shape])
             interpreter.allocate_tensors()
-            return _batches(interpreter, feed, in_index, out_index, batch, name, source)
+            return _batches(interpreter, feed, in_index, out_indices, batch, name, source)
         except (_BatchRefused, RuntimeError, ValueError):  # a fixed batch size: resize or allocation refused
             pass
     try:
@@ -128,7 +137,7 @@ def _run(
             f"model {name} cannot be prepared for samples of shape {tuple(sample_shape)} from "
             f"{source} ({first_line(e)})"
         ) from None
-    return _batches(interpreter, feed, in_index, out_index, 1, name, source)
+    return _batches(interpreter, feed, in_index, out_indices, 1, name, source)
 
 
 class _BatchRefused(Exception):
@@ -139,12 +148,12 @@ def _batches(
     interpreter: Interpreter,
     feed: np.ndarray,
     in_index: int,
-    out_index: int,
+    out_indices: list[int],
     batch: int,
     name: str,
     source: str,
-) -> np.ndarray:
-    raw = None
+) -> list[np.ndarray]:
+    raws: list[np.ndarray] | None = None
     for start in range(0, len(feed), batch):
         chunk = feed[start : start + batch]
         count = len(chunk)
@@ -159,14 +168,20 @@ def _batches(
             raise InputError(
                 f"model {name} failed on {source} (samples {start}..{start + count - 1}): {first_line(e)}"
             ) from None
-        result = interpreter.get_tensor(out_index)
-        if result.ndim == 0 or result.shape[0] != batch:
-            if batch > 1:
-                raise _BatchRefused
-            result = result[None]  # an output without a batch axis: the whole tensor is the sample's output
-        if raw is None:
-            raw = np.empty((len(feed), *result.shape[1:]), result.dtype)
-        raw[start : start + count] = result[:count]
-    if raw is None:  # the loaders refuse empty datasets; a Dataset built by hand may still be one
+        results = [_per_batch(interpreter.get_tensor(i), batch) for i in out_indices]
+        if raws is None:
+            raws = [np.empty((len(feed), *r.shape[1:]), r.dtype) for r in results]
+        for raw, result in zip(raws, results):
+            raw[start : start + count] = result[:count]
+    if raws is None:  # the loaders refuse empty datasets; a Dataset built by hand may still be one
         raise InputError(f"model {name}: {source} has no samples to evaluate")
-    return raw
+    return raws
+
+
+def _per_batch(result: np.ndarray, batch: int) -> np.ndarray:
+    """One output of a batch, one row per sample; ``_BatchRefused`` when a batch gave no batch axis."""
+    if result.ndim == 0 or result.shape[0] != batch:
+        if batch > 1:
+            raise _BatchRefused
+        return result[None]  # an output without a batch axis: the whole tensor is the sample's output
+    return result

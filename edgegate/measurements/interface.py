@@ -1,4 +1,4 @@
-"""Measurements of one ``.tflite`` file: its size, its latency, and its accuracy on the eval set.
+"""Measurements of one ``.tflite`` file: its size, its latency, its memory, and its accuracy on the eval set.
 
 Each function here runs on numpy and ai_edge_litert alone (no TensorFlow), so measuring a
 candidate is cheap for any worker.
@@ -25,6 +25,20 @@ class LatencyFigures:
     median_ms: float
     p90_ms: float
     runs: int  # timed invocations (after warm-up)
+    # Each round's time in round order: the rounds pair up with the other models timed in the same
+    # session (the paired latency intervals, metrics/paired_latency.py; never in the results).
+    rounds_ms: tuple[float, ...] = ()
+    session: int = 0  # which measure_latency call timed it (the loop numbers them): rounds pair within one
+
+
+@dataclass(frozen=True)
+class MemoryFigures:
+    """The peak resident memory of a fresh process loading, allocating and running the model,
+    above that process's baseline just before loading (``measurements/memory.py``)."""
+
+    peak_bytes: int
+    invokes: int  # invocations until one no longer raised the peak (or the most tried)
+    stable: bool  # False: the peak still grew at the last invocation, so the figure is a lower bound
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to a single bool

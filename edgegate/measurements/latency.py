@@ -23,7 +23,8 @@ from edgegate.measurements.interpreter import open_interpreter
 def measure_latency(
     models: dict[str, Path], *, runs: int, warmup: int, threads: int, seed: int = 0
 ) -> dict[str, LatencyFigures]:
-    """Median and p90 of ``runs`` timed invocations of each model (keyed like ``models``)."""
+    """Median and p90 of ``runs`` timed invocations of each model (keyed like ``models``), and each
+    round's time: round ``r`` of every model was timed back to back, so the rounds pair up."""
     if not models:
         return {}
     interpreters = {name: _prepared(path, name, threads, seed) for name, path in models.items()}
@@ -45,7 +46,10 @@ def measure_latency(
         raise InputError(f"model {name} failed to run ({first_line(e)})") from None
     return {
         name: LatencyFigures(
-            median_ms=float(np.median(ns)) / 1e6, p90_ms=float(np.percentile(ns, 90)) / 1e6, runs=runs
+            median_ms=float(np.median(ns)) / 1e6,
+            p90_ms=float(np.percentile(ns, 90)) / 1e6,
+            runs=runs,
+            rounds_ms=tuple(t / 1e6 for t in ns),
         )
         for name, ns in timings.items()
     }

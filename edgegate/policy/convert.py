@@ -14,15 +14,17 @@ from pydantic import BaseModel
 
 from edgegate import units as q
 from edgegate.policy import schema
+from edgegate.status import Level
 from edgegate.policy.sections import (
     Calibration,
     ClusterOptions,
+    Contract,
+    OpsContract,
     Dataset,
     EdgeTpuSettings,
     Eval,
     Int8Options,
     Int16x8Options,
-    KeepFloat,
     KeepFloatSearch,
     LatencySettings,
     Metric,
@@ -40,18 +42,23 @@ def _copy(spec: BaseModel, section: type[T], **given: Any) -> T:
     return section(**{**values, **given})
 
 
-def recipe(spec: schema.RecipeSpec, keep_float_lines: tuple[int | None, ...] = ()) -> Recipe:
-    """``keep_float_lines``: the policy line of each ``keep_float`` pattern (where its error points)."""
-    lines = keep_float_lines or (None,) * len(spec.keep_float)
+def recipe(
+    spec: schema.RecipeSpec,
+    *,
+    keep_float_key: str = "keep_float",
+    keep_float_lines: tuple[int | None, ...] = (),
+) -> Recipe:
     return _copy(
         spec,
         Recipe,
+        keep_float=tuple(spec.keep_float),
+        keep_float_key=keep_float_key,
+        keep_float_lines=keep_float_lines,
         int8=_copy(spec.int8, Int8Options),
         int16x8=_copy(spec.int16x8, Int16x8Options),
         prune=_copy(spec.prune, PruneOptions),
         cluster=_copy(spec.cluster, ClusterOptions),
         qat=_copy(spec.qat, QatOptions),
-        keep_float=tuple(KeepFloat(p, line) for p, line in zip(spec.keep_float, lines)),
     )
 
 
@@ -104,3 +111,24 @@ def keep_float_search(spec: schema.KeepFloatSearchSpec, *, key: str, line: int |
 
 def latency(spec: schema.LatencySpec, *, key: str, line: int | None) -> LatencySettings:
     return _copy(spec, LatencySettings, key=key, line=line)
+
+
+def contract(
+    spec: schema.ContractSpec, *, key: str, line: int | None, signature_line: int | None, ops_line: int | None
+) -> Contract:
+    ops = spec.ops
+    return Contract(
+        key=key,
+        line=line,
+        signature=spec.signature,
+        signature_line=signature_line,
+        ops=None
+        if ops is None
+        else OpsContract(
+            key=f"{key}.ops",
+            line=ops_line,
+            allowed=tuple(ops.allowed) if ops.allowed is not None else None,
+            no_new_kinds=ops.no_new_kinds,
+            level=Level(ops.level),
+        ),
+    )

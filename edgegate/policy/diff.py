@@ -29,7 +29,7 @@ from edgegate.policy.sections import Budget, ModelPolicy, Policy, Recipe
 WEAKENS = "⚠ weakens the gate"
 
 # Where a value was written, not what it is; and fields shown through another one.
-_WHERE = frozenset({"key", "line", "index", "path_line", "refused"})
+_WHERE = frozenset({"key", "line", "index", "path_line", "refused", "signature_line"})
 _DERIVED = frozenset(
     {
         "min_mapped_written",  # min_mapped is shown as written
@@ -362,6 +362,13 @@ def _items_removed(old: Any, new: Any) -> bool:
     return bool(set(old or ()) - set(new or ()))
 
 
+def _items_added(old: Any, new: Any) -> bool:
+    """An allow-list: more items, or none at all (nothing restricted), is looser."""
+    if old is None:
+        return False
+    return new is None or bool(set(new) - set(old))
+
+
 def _narrowed(old: Any, new: Any) -> bool:
     """A glob that now matches only part of what it did (``models/*`` → ``models/a*``)."""
     if not (isinstance(old, str) and isinstance(new, str) and is_glob(old)) or old == new:
@@ -400,6 +407,12 @@ _LOOSENING: tuple[tuple[str, Rule], ...] = (
     ("budgets.vs_base.on_missing_base", _ranked(_LEVELS, "warn")),
     ("budgets.*.judge", _ranked(("significant", "point"), "point")),
     ("budgets.vs_base.*.judge", _ranked(("significant", "point"), "point")),
+    ("contract", _switched_off),
+    ("contract.signature", _ranked(_LEVELS, "error")),
+    ("contract.ops", _switched_off),
+    ("contract.ops.allowed", _items_added),
+    ("contract.ops.no_new_kinds", _switched_off),
+    ("contract.ops.level", _ranked(_LEVELS, "error")),
     ("targets.*", _switched_off),  # a target removed: none of its checks run
     ("targets.*.level", _ranked(_LEVELS, "error")),
     ("targets.gpu.fp16_overflow", _ranked(_LEVELS, "warn")),

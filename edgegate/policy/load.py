@@ -29,6 +29,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from edgegate import units as q
 from edgegate.errors import PolicyError
+from edgegate.formats import FORMATS
 from edgegate.repo_paths import is_lexically_inside, real_path, resolves_inside
 from edgegate.policy import convert
 from edgegate.policy.globs import GlobError, compile_glob, is_glob
@@ -52,6 +53,7 @@ from edgegate.policy.sections import (
     Budget,
     BudgetMetric,
     Calibration,
+    Contract,
     Dataset,
     EdgeTpuSettings,
     Judge,
@@ -62,7 +64,6 @@ from edgegate.policy.sections import (
     Recipe,
     TargetSection,
     Training,
-    why_not_kept_float,
 )
 from edgegate.policy.problems import PolicyProblem, policy_error
 from edgegate.policy.yaml_reader import Loc, YamlDocument, YamlProblems, format_key, read_yaml
@@ -416,6 +417,8 @@ def _resolve(
         index=i,
         watch=tuple(entry.watch),
         recipes=recipes,
+        recipes_written=bool(at.pick("recipes")) and not auto,
+        recipes_inherited=at.entry.recipes is None,
         auto=auto,
         deploy=deploy,
         objective=objective,
@@ -435,6 +438,7 @@ def _resolve(
         ),
         trust_code=bool(at.pick("trust_code")),
         targets=_targets(entry.targets, d.targets, at.loc, lines, problems),
+        contract=_contract(at),
         line=lines.get(at.loc),
         path_line=lines.get(at.loc + ("path",)),
     )
@@ -478,6 +482,20 @@ class _Entry:
         return {**found, "data_line": self.lines.get(at + ("data",))} if data else found
 
 
+def _contract(at: _Entry) -> Contract | None:
+    spec = at.pick("contract")
+    if spec is None:
+        return None
+    where = at.origin("contract") + ("contract",)
+    return convert.contract(
+        spec,
+        key=format_key(where),
+        line=at.lines.get(where),
+        signature_line=at.lines.get(where + ("signature",)) or at.lines.get(where),
+        ops_line=at.lines.get(where + ("ops",)),
+    )
+
+
 def _path_problems(at: _Entry) -> None:
     """A model's path, its ``watch:`` paths and its data paths that lead nowhere allowed."""
     entry = at.entry
@@ -505,6 +523,18 @@ def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], b
         if recipes_value and not auto
         else DEFAULT_RECIPES
     )
+    if recipes_value and not auto:
+        # Recipes inherited from defaults: that a .tflite cannot take are left out (the plan notes it).
+        tflite = _names_a_tflite(at.entry.path) and at.entry.recipes is not None
+        for j, r in enumerate(recipes):
+            try:
+                why = None if tflite else r.quantizer_options_unused
+                r.on_tflite() if tflite else None
+            except ValueError as e:
+                why = str(e)
+            if why:  # keep_float the converter cannot honour: said at its own key
+                kept = not tflite and r.keep_float and not r.block_size
+                at.problem(("recipes", j, "keep_float") if kept else ("recipes", j), why)
     labels = [r.label for r in recipes]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:
@@ -524,13 +554,15 @@ def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], b
 
 
 def _recipe(at: _Entry, j: int, spec: RecipeSpec) -> Recipe:
-    """One listed recipe, each ``keep_float`` pattern with its line; ``keep_float`` on a recipe
-    whose engine has no way to keep layers float is a problem at its line."""
-    lines = tuple(at.where(("recipes", j, "keep_float", k))[1] for k in range(len(spec.keep_float)))
-    recipe = convert.recipe(spec, lines)
-    if recipe.keep_float and why_not_kept_float(recipe):
-        at.problem(("recipes", j, "keep_float"), f"recipe {recipe.label!r}: {why_not_kept_float(recipe)}")
-    return recipe
+    """One written recipe, its ``keep_float`` patterns' key and lines kept for the quantizer's messages."""
+    where = at.origin("recipes") + ("recipes", j, "keep_float")
+    lines = tuple(at.lines.get(where + (k,)) for k in range(len(spec.keep_float)))
+    return convert.recipe(spec, keep_float_key=format_key(where), keep_float_lines=lines)
+
+
+def _names_a_tflite(path: str) -> bool:
+    """The model's path (a glob too) names a format measured as it is (by its name)."""
+    return any(f.measured_as_is and f.named(path) for f in FORMATS.values())
 
 
 def _targets(
@@ -609,7 +641,7 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
                 where = (format_key(key_loc), line)
                 budgets.append(_budget(metric, against, field_name, item, raw, where, missing_base))
 
-    plain: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency")
+    plain: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency", "memory")
     for metric in plain:
         add(metric, "absolute", "max", getattr(own_b, metric, None), getattr(def_b, metric, None), False)
     acc_own, acc_def = getattr(own_b, "accuracy", None), getattr(def_b, "accuracy", None)
@@ -623,7 +655,7 @@ def _budgets(own_b: Any, def_b: Any, loc: Loc, lines: Lines) -> tuple[Budget, ..
     base_own, base_def = getattr(own_b, "vs_base", None), getattr(def_b, "vs_base", None)
     vs_base = base_own if base_own is not None else base_def
     missing_base = Level(vs_base.on_missing_base) if vs_base is not None else Level.WARN
-    every: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency", "accuracy")
+    every: tuple[BudgetMetric, ...] = ("size", "gzip_size", "latency", "memory", "accuracy")
     for metric in every:
         field_name = "max_drop" if metric == "accuracy" else "max_increase"
         add(
@@ -645,7 +677,7 @@ def _budget(
     key, line = where
     level, written = Level(item.level), str(raw)
     if against == "absolute":
-        if metric in ("size", "gzip_size"):
+        if metric in ("size", "gzip_size", "memory"):
             value = float(q.parse_size(raw))
         elif metric == "latency":
             value = q.parse_duration_ms(raw)
@@ -653,9 +685,9 @@ def _budget(
             value = q.parse_accuracy(raw)
         bound: Literal["min", "max"] = "min" if field_name == "min" else "max"
         return Budget(metric, "absolute", level, written, key, line, bound=bound, value=value)
-    quantity = "size" if metric in ("size", "gzip_size") else metric
+    quantity = "size" if metric in ("size", "gzip_size", "memory") else metric
     change = q.parse_change(raw, quantity)
-    judge: Judge = getattr(item, "judge", "point")  # only accuracy changes have a judge
+    judge: Judge = getattr(item, "judge", "point")  # accuracy and latency changes have a judge
     return Budget(
         metric, against, level, written, key, line, change=change, judge=judge, on_missing_base=missing_base
     )

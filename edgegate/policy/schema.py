@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from edgegate import units as q
 from edgegate.policy.sections import (
+    BlockSize,
     ClusterInit,
+    Engine,
     Color,
     CompilerVersion,
+    ContractLevel,
     EdgeTpuLevel,
     Int8Io,
     Int16x8Io,
@@ -25,6 +28,7 @@ from edgegate.policy.sections import (
     MetricName,
     Objective,
     PruneSchedule,
+    Recipe,
     Scale,
     recipe_stages,
 )
@@ -184,18 +188,32 @@ class QatOptions(_Strict):
 class RecipeSpec(_Strict):
     """One candidate to build: stages joined by '+', e.g. ``int8``, ``prune+int8``, ``cluster+qat``."""
 
+    # (Before ``recipe``: the grammar reads it, and fields validate in this order.)
+    engine: Engine | None = Field(
+        None,
+        description="What quantizes: tensorflow-converter (LiteRT's converter; the default for .keras, "
+        ".h5 and SavedModel sources) or litert-quantizer (the LiteRT Quantizer on the float .tflite: "
+        "the only engine for a .tflite source; on a converted source it quantizes the float32 "
+        "reference). See docs/quantizer.md.",
+    )
     recipe: str
     name: str | None = Field(None, description="Label in the report; default: the recipe string.")
+    keep_float: list[str] = Field(
+        default_factory=list,
+        description="Layers left float: op names (CONV_2D) or regexes searched in op output tensor "
+        "names; each must match a layer of the model. The LiteRT Quantizer's recipes, and int8 on the "
+        "TensorFlow converter (its QuantizationDebugger denylist).",
+    )
+    block_size: BlockSize | None = Field(
+        None,
+        description="int4 recipes (weight_int4, dynamic_int4): weights in blocks of 32/64/128; "
+        "default per channel.",
+    )
     int8: Int8Options = Int8Options()
     int16x8: Int16x8Options = Int16x8Options()
     prune: PruneOptions = PruneOptions()
     cluster: ClusterOptions = ClusterOptions()
     qat: QatOptions = QatOptions()
-    keep_float: list[str] = Field(
-        default_factory=list,
-        description="Layers left float: regexes searched in an op's output tensor names, or op names "
-        "(CONV_2D). Each must match a layer of the model.",
-    )
 
     @field_validator("keep_float")
     @classmethod
@@ -218,8 +236,18 @@ class RecipeSpec(_Strict):
 
     @field_validator("recipe")
     @classmethod
-    def _grammar(cls, v: str) -> str:
-        return "+".join(recipe_stages(v))
+    def _grammar(cls, v: str, info: ValidationInfo) -> str:
+        return "+".join(recipe_stages(v, info.data.get("engine")))
+
+    @model_validator(mode="after")
+    def _options(self):
+        Recipe(
+            recipe=self.recipe,
+            engine=self.engine,
+            keep_float=tuple(self.keep_float),
+            block_size=self.block_size,
+        )
+        return self
 
 
 # --- budgets --------------------------------------------------------------------------
@@ -303,6 +331,12 @@ class SizeChange(_Limit):
 
 class LatencyChange(_Limit):
     max_increase: Quantity
+    judge: Judge = Field(
+        "point",
+        description="How the increase is held to max_increase: 'point' (the change of the medians) or "
+        "'significant' (fail only when the whole 95% paired interval of the change is beyond it); "
+        "see docs/latency.md.",
+    )
 
     @field_validator("max_increase")
     @classmethod
@@ -343,6 +377,9 @@ class BaseBudgets(_Strict):
     size: list[SizeChange] | None = None
     gzip_size: list[SizeChange] | None = None
     latency: list[LatencyChange] | None = None
+    memory: list[SizeChange] | None = Field(
+        None, description="Growth of the peak memory at inference vs base: 10%, 2 MB."
+    )
     accuracy: list[AccuracyChange] | None = None
     on_missing_base: LevelName = Field(
         "warn",
@@ -350,7 +387,7 @@ class BaseBudgets(_Strict):
         "not be measured (LFS object missing, unreadable, fails to convert): warn, or error (fail).",
     )
 
-    @field_validator("size", "gzip_size", "latency", mode="before")
+    @field_validator("size", "gzip_size", "latency", "memory", mode="before")
     @classmethod
     def _l(cls, v):
         return _listify("max_increase")(v)
@@ -365,10 +402,15 @@ class Budgets(_Strict):
     size: list[SizeLimit] | None = None
     gzip_size: list[SizeLimit] | None = None
     latency: list[LatencyLimit] | None = None
+    memory: list[SizeLimit] | None = Field(
+        None,
+        description="Peak resident memory the LiteRT interpreter needs to load, allocate and run the "
+        "candidate (CPU, XNNPACK), measured in a fresh process: 64 MB.",
+    )
     accuracy: list[AccuracyLimit] | None = None
     vs_base: BaseBudgets | None = None
 
-    @field_validator("size", "gzip_size", "latency", mode="before")
+    @field_validator("size", "gzip_size", "latency", "memory", mode="before")
     @classmethod
     def _l(cls, v):
         return _listify("max")(v)
@@ -408,6 +450,48 @@ class EdgeTpuSpec(_Strict):
             if not 0 <= val <= 1:
                 raise ValueError(f"min_mapped must be between 0% and 100%, got {v!r}")
         return v
+
+
+# --- the app's contract ------------------------------------------------------------------
+
+_OP_KIND = re.compile(r"[A-Z][A-Z0-9_]*|CUSTOM:\S.*")
+
+
+class ContractOpsSpec(_Strict):
+    allowed: list[str] | None = Field(
+        None,
+        description="The op kinds a candidate may hold, as TFLite names them (CONV_2D, FULLY_CONNECTED; "
+        "a custom op as CUSTOM:<its code>): what the app's op resolver registers.",
+    )
+    no_new_kinds: bool = Field(False, description="No op kind the base version's candidate does not have.")
+    level: LevelName = Field("error", description="What an op outside the contract does.")
+
+    @field_validator("allowed")
+    @classmethod
+    def _kinds(cls, v):
+        for name in v or ():
+            if not _OP_KIND.fullmatch(name):
+                hint = f" (did you mean {name.upper()!r}?)" if _OP_KIND.fullmatch(name.upper()) else ""
+                raise ValueError(
+                    f"{name!r} is not an op kind as TFLite writes it{hint}: builtin ops in upper case "
+                    "(CONV_2D), custom ops as CUSTOM:<code>"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.allowed is None and not self.no_new_kinds:
+            raise ValueError("give allowed: [op kinds] or no_new_kinds: true (or both)")
+        return self
+
+
+class ContractSpec(_Strict):
+    signature: ContractLevel = Field(
+        "error",
+        description="When an input or output changes name, shape, dtype or quantization vs base: "
+        "error, warn or off.",
+    )
+    ops: ContractOpsSpec | None = Field(None, description="Which op kinds a candidate may hold.")
 
 
 # --- models ---------------------------------------------------------------------------
@@ -456,6 +540,11 @@ class ModelSettings(_Strict):
     )
     trust_code: bool | None = Field(
         None, description="Allow Lambda layers / custom objects (runs model code)."
+    )
+    contract: ContractSpec | None = Field(
+        None,
+        description="What the app loading the model relies on: its I/O signature and the op kinds "
+        "it registers, checked vs base. See docs/policy.md.",
     )
 
     @field_validator("targets")

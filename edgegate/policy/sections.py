@@ -12,9 +12,9 @@ Defaults here mirror the schema's; a test keeps them in step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal, Sequence, cast
 
 from edgegate import units as q
 from edgegate.conversions import CONVERSIONS, conversion_names, produced_by, reference_name
@@ -36,27 +36,33 @@ Color = Literal["rgb", "grayscale"]
 Scale = Literal["0..1", "-1..1", "0..255"]
 PruneSchedule = Literal["constant", "polynomial"]
 ClusterInit = Literal["kmeans_plus_plus", "linear", "random", "density"]
+# What quantizes a recipe: LiteRT's converter, or the LiteRT Quantizer on a float .tflite (``engine_names``).
+Engine = Literal["tensorflow-converter", "litert-quantizer"]
+BlockSize = Literal[32, 64, 128]
 
 
 # --- recipes --------------------------------------------------------------------------
 
 
-def recipe_stages(text: str) -> tuple[str, ...]:
-    """The stages of a recipe (``prune+int8``), checked; ``ValueError`` says what is wrong.
+def recipe_stages(text: str, engine: str | None = None) -> tuple[str, ...]:
+    """The stages of a recipe (``prune+int8``) on ``engine``, checked; ``ValueError`` says what is wrong.
 
     The schema validates with this too, so a policy and a recipe made in code obey one grammar.
     """
     stages = tuple(s.strip() for s in text.split("+"))
-    conversions, transforms = conversion_names(), tuple(TRANSFORMS)
+    conversions, transforms = stage_names(engine)
     unknown = [s for s in stages if s not in conversions + TRAININGS + transforms]
     if unknown:
+        on = f" on the {engine} engine" if engine else ""
         raise ValueError(
-            f"unknown recipe {unknown[0]!r} in {text!r}; recipes are built from "
+            f"unknown recipe {unknown[0]!r} in {text!r}{on}; recipes are built from "
             f"{', '.join(conversions + TRAININGS + transforms)} joined by '+' (e.g. prune+int8)"
         )
     first = next((i for i, s in enumerate(stages) if s in transforms), len(stages))
     if any(s not in transforms for s in stages[first:]):
         raise ValueError(f"{text!r}: .tflite transforms ({', '.join(transforms)}) come last")
+    if engine not in (None, CONVERTER) and first == len(stages):
+        raise ValueError(f"{text!r}: no stage of it runs on the {engine} engine ({', '.join(transforms)})")
     _check_transforms(text, stages[:first], stages[first:])
     convs = [s for s in stages[:first] if s in conversions]
     trains = [s for s in stages if s in TRAININGS]
@@ -67,6 +73,32 @@ def recipe_stages(text: str) -> tuple[str, ...]:
     if "qat" in trains and convs and convs[0] != AFTER_QAT:
         raise ValueError(f"{text!r}: qat produces a full-integer model; only '+{AFTER_QAT}' may follow it")
     return stages
+
+
+# The engine of every conversion (LiteRT's TFLiteConverter): a recipe's ``engine`` when it names none.
+CONVERTER: Engine = "tensorflow-converter"
+
+
+def stage_names(engine: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The conversion and the transform names a recipe on ``engine`` is built from.
+
+    A name both a conversion and a transform declare (``int8``: the converter's and the LiteRT
+    Quantizer's) is the conversion's by default and the transform's on the transform's engine;
+    a name only a transform declares (``weight_int4``) is a transform unless the recipe asks for
+    the converter."""
+    names = conversion_names()
+    if engine == CONVERTER:
+        transforms: tuple[str, ...] = ()
+    elif engine is None:
+        transforms = tuple(n for n in TRANSFORMS if n not in names)
+    else:
+        transforms = tuple(n for n, t in TRANSFORMS.items() if t.engine == engine)
+    return tuple(n for n in names if n not in transforms), transforms
+
+
+def engine_names() -> tuple[str, ...]:
+    """What a recipe's ``engine`` may name: the converter and each transform's engine."""
+    return (CONVERTER, *dict.fromkeys(t.engine for t in TRANSFORMS.values()))
 
 
 def _check_transforms(text: str, before: Sequence[str], transforms: Sequence[str]) -> None:
@@ -144,22 +176,45 @@ class KeepFloat:
 class Recipe:
     """One candidate to build: stages joined by '+' (normalized: no spaces), with each stage's options.
 
-    Not tied to a policy line: the auto search and the float reference are recipes too.
+    Not tied to a policy line: the auto search and the float reference are recipes too (the
+    ``keep_float`` key and lines only say where its patterns were written, for messages).
     """
 
     recipe: str
     name: str | None = None  # label in the report; default: the recipe string
+    engine: Engine | None = None  # None: the converter for a converted source, the quantizer for a .tflite
+    keep_float: tuple[str, ...] = ()  # layers left float: op names (CONV_2D) or regexes over tensor names
+    block_size: BlockSize | None = None  # int4 weights in blocks of this many; None: per channel
     int8: Int8Options = Int8Options()
     int16x8: Int16x8Options = Int16x8Options()
     prune: PruneOptions = PruneOptions()
     cluster: ClusterOptions = ClusterOptions()
     qat: QatOptions = QatOptions()
-    keep_float: tuple[KeepFloat, ...] = ()  # layers left float (the rest quantized as the recipe says)
+    keep_float_key: str = field(default="keep_float", compare=False)
+    keep_float_lines: tuple[int | None, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # A recipe made in code obeys the policy's grammar, or its stages would be guessed.
-        if "+".join(recipe_stages(self.recipe)) != self.recipe:
+        if "+".join(recipe_stages(self.recipe, self.engine)) != self.recipe:
             raise ValueError(f"recipe {self.recipe!r}: write the stages without spaces")
+        why = self._options_problem()
+        if why:
+            raise ValueError(f"recipe {self.recipe!r}: {why}")
+
+    def _options_problem(self) -> str | None:
+        # Without an engine the options are checked as either engine takes them: a .tflite source's
+        # recipe runs on the quantizer (``on_tflite``), a converted source's on the converter
+        # (``quantizer_options_unused`` says so where the policy is read, and where it is built).
+        last = self.recipe.split("+")[-1]
+        made_by = TRANSFORMS.get(self.made_by if self.transforms else last if self.engine is None else "")
+        if self.keep_float and not (made_by and made_by.keeps_float):
+            why = why_not_kept_float(self)  # the converter's own selective path (int8's denylist)
+            if why:
+                return why
+        if self.block_size is not None and not (made_by and made_by.takes_block_size):
+            blocks = [n for n, t in TRANSFORMS.items() if t.takes_block_size]
+            return f"block_size is an option of {', '.join(blocks)} (int4 weights)"
+        return None
 
     @property
     def label(self) -> str:
@@ -173,18 +228,63 @@ class Recipe:
     @property
     def conversion(self) -> str:
         """The conversion it ends with; ``qat`` alone converts to int8, training alone to float32."""
-        return conversion_of(self.recipe.split("+"))
+        transforms = self.transforms
+        return conversion_of([s for s in self.recipe.split("+") if s not in transforms])
 
     @property
     def transforms(self) -> tuple[str, ...]:
         """The ``.tflite → .tflite`` transforms applied after the conversion, in order."""
-        return tuple(s for s in self.recipe.split("+") if s in TRANSFORMS)
+        _, names = stage_names(self.engine)
+        return tuple(s for s in self.recipe.split("+") if s in names)
 
     @property
     def made_by(self) -> str:
         """The stage whose output the candidate is (what targets ask about): the last transform, else
         the conversion."""
         return self.transforms[-1] if self.transforms else self.conversion
+
+    @property
+    def keep_float_at(self) -> tuple[KeepFloat, ...]:
+        """Each ``keep_float`` pattern with the policy line it was written on (what errors name)."""
+        lines = self.keep_float_lines + (None,) * (len(self.keep_float) - len(self.keep_float_lines))
+        return tuple(KeepFloat(p, line) for p, line in zip(self.keep_float, lines))
+
+    @property
+    def quantizer_options_unused(self) -> str | None:
+        """Why this recipe's options cannot be honoured on the converter (no transform of it runs):
+        ``block_size``, or ``keep_float`` where the conversion cannot keep layers float."""
+        if self.transforms:
+            return None
+        if self.block_size:
+            return (
+                f"recipe {self.recipe!r}: block_size is an option of the LiteRT Quantizer; "
+                "on a converted model write engine: litert-quantizer"
+            )
+        why = why_not_kept_float(self) if self.keep_float else None
+        return f"recipe {self.recipe!r}: {why}" if why else None
+
+    def on_tflite(self) -> Recipe:
+        """This recipe for a ``.tflite`` source, which nothing converts: its stages on the engine of
+        the transform its last stage names; ``ValueError`` saying why it cannot be (training, the
+        converter asked for, a stage no transform makes)."""
+        if self.trainings:
+            raise ValueError(
+                f"recipe {self.recipe!r}: training stages fine-tune a Keras model, not a .tflite"
+            )
+        if self.engine == CONVERTER:
+            raise ValueError(
+                f"recipe {self.recipe!r}: a .tflite is not converted; the {CONVERTER} engine "
+                "takes .keras, .h5 and SavedModel sources"
+            )
+        last = self.recipe.split("+")[-1]
+        made = TRANSFORMS.get(last)
+        if made is None or "+" in self.recipe:
+            raise ValueError(
+                f"recipe {self.recipe!r}: a .tflite source takes one quantizer recipe "
+                f"({', '.join(TRANSFORMS)})"
+            )
+        engine = cast(Engine, made.engine)  # a transform's engine is one of ``Engine`` (a test checks)
+        return self if self.engine == engine else replace(self, engine=engine)
 
 
 def why_not_kept_float(recipe: Recipe) -> str | None:
@@ -197,7 +297,11 @@ def why_not_kept_float(recipe: Recipe) -> str | None:
         return "keep_float applies to post-training quantization; after qat the int8 ranges are trained in"
     if CONVERSIONS[recipe.conversion].keeps_float is None:
         able = [name for name, c in CONVERSIONS.items() if c.keeps_float]
-        return f"keep_float applies to {', '.join(able)} (the layers {recipe.conversion} keeps float are its own)"
+        return (
+            f"keep_float applies to {', '.join(able)} on the {CONVERTER} (the layers "
+            f"{recipe.conversion} keeps float are its own), or to a recipe on the LiteRT Quantizer "
+            "(engine: litert-quantizer)"
+        )
     return None
 
 
@@ -316,12 +420,40 @@ class LatencySettings:
     threads: int = 1  # fixed, so numbers are comparable
 
 
+# --- the app's contract -----------------------------------------------------------------
+
+ContractLevel = Literal["error", "warn", "off"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpsContract:
+    """``contract.ops``: the op kinds a candidate may hold (what the app's op resolver registers)."""
+
+    key: str
+    line: int | None = None
+    allowed: tuple[str, ...] | None = None  # CONV_2D, CUSTOM:<code>, ...; None: no list
+    no_new_kinds: bool = False  # no op kind the base version's candidate lacks
+    level: Level = Level.ERROR
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contract:
+    """``contract:``: what the app that loads the model relies on (docs/policy.md)."""
+
+    key: str
+    line: int | None = None
+    signature: ContractLevel = "error"  # inputs and outputs keep names, shapes, dtypes, quantization
+    signature_line: int | None = None
+    ops: OpsContract | None = None
+
+
 # --- budgets, models, the policy --------------------------------------------------------
 
-BudgetMetric = Literal["size", "gzip_size", "latency", "accuracy"]
+BudgetMetric = Literal["size", "gzip_size", "latency", "memory", "accuracy"]
 Against = Literal["absolute", "float", "base"]
-# How an accuracy change is held to its limit: "point", the measured change itself; "significant",
-# only a change whose whole 95 % paired interval is beyond the limit fails (docs/accuracy.md).
+# How an accuracy or latency change is held to its limit: "point", the measured change itself;
+# "significant", only a change whose whole 95 % paired interval is beyond the limit fails
+# (docs/accuracy.md, docs/latency.md).
 Judge = Literal["point", "significant"]
 
 
@@ -329,12 +461,13 @@ Judge = Literal["point", "significant"]
 class Budget:
     """One limit. ``against`` says what it compares with:
 
-    - ``absolute``: ``bound`` is "max" or "min" and ``value`` the limit (bytes / ms / metric units);
+    - ``absolute``: ``bound`` is "max" or "min" and ``value`` the limit (bytes for size, gzip size
+      and memory / ms / metric units);
     - ``float``: accuracy loss vs the float model, at most ``change``;
     - ``base``: worsening vs the same candidate on the base branch, at most ``change``.
 
-    ``judge`` says how an accuracy change (``float``, ``base``) is held to its limit; every
-    other budget is judged on its measured value ("point").
+    ``judge`` says how an accuracy change (``float``, ``base``) or a latency change (``base``) is
+    held to its limit; every other budget is judged on its measured value ("point").
     """
 
     metric: BudgetMetric
@@ -371,6 +504,8 @@ class ModelPolicy:
     index: int  # position in models:
     watch: tuple[str, ...] = ()
     recipes: tuple[Recipe, ...] = DEFAULT_RECIPES
+    recipes_written: bool = False  # the policy wrote them (a .tflite source builds none otherwise)
+    recipes_inherited: bool = False  # written under ``defaults:``, not in the model's own entry
     auto: bool = False  # recipes: auto — search the decision path instead of a fixed list
     deploy: str = "smallest"
     objective: Objective = "smallest"
@@ -383,6 +518,7 @@ class ModelPolicy:
     keep_float_search: KeepFloatSearch = KeepFloatSearch(key="defaults.keep_float_search")
     trust_code: bool = False
     targets: tuple[TargetSection, ...] = ()
+    contract: Contract | None = None
     line: int | None = None  # of the entry
     path_line: int | None = None  # of its path: key
     refused: str | None = (
@@ -392,6 +528,35 @@ class ModelPolicy:
     @property
     def key(self) -> str:
         return f"models[{self.index}]"
+
+    def recipes_for_tflite(self) -> tuple[Recipe, ...]:
+        """What a ``.tflite`` source of this model builds besides itself: the recipes the policy
+        wrote, each on the LiteRT Quantizer (``Recipe.on_tflite``); none when it wrote none (the
+        defaults are conversions) or ``auto``. ``ValueError`` for a recipe of its own a .tflite
+        cannot take; one inherited from ``defaults:`` (written for converted models) is left out
+        (``recipes_not_for_tflite`` says which, for the model's notes)."""
+        if not self.recipes_written or self.auto:
+            return ()
+        taken = []
+        for r in self.recipes:
+            try:
+                taken.append(r.on_tflite())
+            except ValueError:
+                if not self.recipes_inherited:
+                    raise
+        return tuple(taken)
+
+    def recipes_not_for_tflite(self) -> tuple[str, ...]:
+        """Why each recipe inherited from ``defaults:`` is not built for a ``.tflite`` source."""
+        if not self.recipes_written or self.auto or not self.recipes_inherited:
+            return ()
+        reasons = []
+        for r in self.recipes:
+            try:
+                r.on_tflite()
+            except ValueError as e:
+                reasons.append(f"defaults.recipes: {e}: not built for this .tflite")
+        return tuple(reasons)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from edgegate.conversions import CONVERSIONS
 from edgegate.conversions.interface import Representative
-from edgegate.errors import InputError
+from edgegate.errors import EdgeGateError, InputError, PolicyError
 from edgegate.policy.sections import Recipe
 from edgegate.exception_text import bounded, first_line
 from edgegate.recipes.conversions import convert, make_converter
@@ -38,7 +39,7 @@ from edgegate.recipes.reference_check import (
 )
 from edgegate.repo_paths import safe_name
 from edgegate.transforms import TRANSFORMS
-from edgegate.transforms.interface import TfliteTransform
+from edgegate.transforms.interface import Applied, TfliteTransform
 
 
 def _failure_text(e: BaseException) -> str:
@@ -189,18 +190,73 @@ class _Samples:
         return self.made
 
 
+class _Engines:
+    """The worker's engine objects of one build, made on first need (``transform_engines.ENGINES``)."""
+
+    def __init__(self, request: BuildRequest):
+        self.request = request
+        self.made: dict[str, Any] = {}
+
+    def __getitem__(self, engine: str) -> Any:
+        if engine not in self.made:
+            from edgegate.recipes.transform_engines import ENGINES
+
+            self.made[engine] = ENGINES[engine](self.request)
+        return self.made[engine]
+
+
 def _transform(
-    transform: TfliteTransform, path: Path, recipe: Recipe, samples: Representative | None
-) -> None:
-    """Replace the ``.tflite`` at ``path`` with ``transform``'s output (written beside it first)."""
+    transform: TfliteTransform, engines: _Engines, model: Path, path: Path, recipe: Recipe
+) -> Applied:
+    """Write ``transform``'s output of ``model`` to ``path`` (written beside it first)."""
     out = path.with_name(f"{path.stem}.{transform.name}.tflite")
     try:
-        transform.apply(path, out, recipe, samples)
+        applied = transform.apply(engines[transform.engine], model, out, recipe)
         if not out.is_file():
             raise InputError(f"{transform.name} ({transform.engine}) wrote no model")
         out.replace(path)
     finally:
         out.unlink(missing_ok=True)
+    return applied
+
+
+def _transforms(
+    request: BuildRequest, engines: _Engines, path: Path, recipe: Recipe, source: Path | None = None
+) -> list[str]:
+    """Run the recipe's ``.tflite → .tflite`` stages in order, the first on ``source`` (a .tflite
+    source, so messages name its file) or on ``path``, each writing ``path``; their notes, and the
+    per-layer evidence of the last that has any written as Model Explorer node data beside it."""
+    notes: list[str] = []
+    layers: tuple[Any, ...] = ()
+    for name in recipe.transforms:
+        applied = _transform(TRANSFORMS[name], engines, source or path, path, recipe)
+        source = None
+        notes += applied.notes
+        layers = applied.layers or layers
+    if layers:
+        from edgegate.recipes.node_data import HOW_TO_OPEN, write_node_data
+
+        written = write_node_data(request.out_dir, recipe.label, layers)
+        notes.append(f"per-layer evidence: {written.name}, beside the candidate's .tflite; {HOW_TO_OPEN}")
+    return notes
+
+
+def build_from_tflite(request: BuildRequest) -> list[BuiltCandidate]:
+    """A ``.tflite`` source's recipes: each a copy of the file through its transforms (no TensorFlow).
+    One recipe's failure (nothing quantized, a keep_float pattern matching no layer) is its own."""
+    request.out_dir.mkdir(parents=True, exist_ok=True)
+    engines = _Engines(request)
+    built: list[BuiltCandidate] = []
+    for recipe in request.recipes:
+        path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
+        try:
+            notes = _transforms(request, engines, path, recipe, source=request.source.path)
+            built.append(BuiltCandidate(recipe.label, path, notes=tuple(notes)))
+        except PolicyError as e:  # a keep_float pattern matching no layer: said at its policy line
+            built.append(BuiltCandidate(recipe.label, None, error="; ".join(e.problems)))
+        except EdgeGateError as e:
+            built.append(BuiltCandidate(recipe.label, None, error=str(e)))
+    return built
 
 
 def _builds_reference(request: BuildRequest) -> bool:
@@ -245,16 +301,18 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
     input_shape = _model_input_shape(model) if model is not None else None
     built: list[BuiltCandidate] = []
     samples = _Samples(request, input_shape)
+    engines = _Engines(request)
     for recipe in request.recipes:
         _, conversion_name = stages_of(recipe)
         conversion = CONVERSIONS[conversion_name]
         own_notes = list(notes)
-        transforms = [TRANSFORMS[t] for t in recipe.transforms]
         try:
+            if recipe.quantizer_options_unused:  # a glob the policy could not tell was no .tflite
+                raise InputError(recipe.quantizer_options_unused)
             after_qat = "qat" in trainings
             rep = None
             calibrates = conversion.needs_calibration and not after_qat
-            if calibrates or any(t.needs_calibration for t in transforms):
+            if calibrates:
                 rep = samples.get(recipe, own_notes)
             converter = make_converter(
                 keras_model=model, saved_model_dir=saved_model_dir, signature=signature, name=source.display
@@ -269,8 +327,7 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             del converter  # its Keras 3 export folder goes with it
             path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)
-            for transform in transforms:  # the .tflite → .tflite stages, in the recipe's order
-                _transform(transform, path, recipe, rep if transform.needs_calibration else None)
+            own_notes += _transforms(request, engines, path, recipe)  # the .tflite → .tflite stages
             if is_float_reference(recipe):
                 note = _check_reference(request, runner, path, input_shape)
                 own_notes += [note] if note else []

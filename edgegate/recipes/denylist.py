@@ -108,7 +108,7 @@ def convert_keeping_float(
     conversion.configure(converter, tf, recipe, representative, after_qat=False)
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=representative)
     ops = op_outputs(debugger.calibrated_model)
-    nodes = resolve(recipe.keep_float, ops, model=model, label=recipe.label)
+    nodes = resolve(recipe.keep_float_at, ops, model=model, label=recipe.label)
     quantizable = {t for op, t in ops if op not in ("QUANTIZE", "DEQUANTIZE")}
     if quantizable <= set(nodes):
         raise InputError(

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Callable, Generic, Sequence, TypeVar
 
 from edgegate.recipes.litert_quantize import LayerNoise, NothingQuantized
-from edgegate.recipes.quantizer_recipes import KeepFloat
 from edgegate.units import format_bytes
 
 Built = TypeVar("Built")
@@ -65,12 +64,12 @@ def counts(available: int, bound: int) -> list[int]:
     return out
 
 
-def keep_for(layers: Sequence[str]) -> tuple[KeepFloat, ...]:
-    """The recipe option keeping exactly these output tensors float (names escaped, anchored)."""
+def keep_for(layers: Sequence[str]) -> tuple[str, ...]:
+    """The recipe's ``keep_float`` keeping exactly these output tensors float (names escaped, anchored)."""
     # The quantizer searches a regex in an op's scope (its output tensor names joined by ";"),
     # the converter's denylist in each output name; a converter's fused name is itself
     # ";"-joined, and its first part names the layer. Anchored: "dense/MatMul" is not "dense/MatMul_1".
-    return tuple(KeepFloat(f"^{re.escape(name.split(';')[0])}(;|$)") for name in layers)
+    return tuple(f"^{re.escape(name.split(';')[0])}(;|$)" for name in layers)
 
 
 def run_loop(

@@ -1,7 +1,6 @@
 """Which quantizer recipes a ``.tflite`` can take, read from its weights (parent-side, pure).
 
-What ``edgegate init`` will propose for a ``.tflite`` source once the quantizer stage is wired
-into the policy (docs/quantizer.md): the weights of the ops that carry them (convolutions,
+What ``edgegate init`` proposes for a ``.tflite`` source (docs/quantizer.md): the weights of the ops that carry them (convolutions,
 fully-connected, embeddings) say what the file is. Float32 weights: ``float16``, ``dynamic``,
 ``int8``. Float16 weights (MediaPipe's: each behind a DEQUANTIZE, unpacked before quantizing):
 ``dynamic``, ``int8`` (float16 is what it already is). Integer weights only: nothing.

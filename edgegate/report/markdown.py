@@ -15,10 +15,11 @@ from pathlib import Path
 
 import jinja2
 
-from edgegate.units import format_bytes, format_ms, format_percent_change
+from edgegate.units import format_bytes, format_ms, format_percent_change, format_percent_interval
 from edgegate.results import NO_CHANGE_NOTE, CandidateResult, ModelResult, RunResult
 from edgegate.results.codec import write_text_atomic
 from edgegate.results.model import PairedInterval
+from edgegate.report.model_diff import diff_lines, diff_table
 from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
 from edgegate.status import Status
 from edgegate.target_registry import kind, kinds
@@ -131,6 +132,39 @@ def _accuracy_intervals(c: CandidateResult) -> str:
     return f"{on}: " + "; ".join(parts) if parts else ""
 
 
+def _latency_vs_base(c: CandidateResult) -> str:
+    """The latency change vs base (of the medians) with its paired interval: ``+7.3% (+5.1% … +9.4%)``."""
+    change = _delta_ms(c.latency_ms, c.base.latency_ms if c.base else None)
+    interval = c.latency_changes.vs_base if c.latency_changes else None
+    if interval is None or change == "–":
+        return change
+    return f"{change} ({format_percent_interval(interval.low, interval.high)})"
+
+
+def _with_latency_intervals(candidates) -> bool:
+    """Whether any latency change in the table shows an interval (then the table says what it is)."""
+    return any(c.latency_changes and c.latency_changes.vs_base for c in candidates)
+
+
+def _latency_intervals(c: CandidateResult, reference: CandidateResult | None) -> str:
+    """The details line on the latency changes (of the medians): each interval, or why there is none."""
+    changes = c.latency_changes
+    if changes is None or c.latency_ms is None:
+        return ""
+    parts = []
+    for against, other, interval, unpaired in (
+        ("float", reference.latency_ms if reference else None, changes.vs_float, changes.float_unpaired),
+        ("base", c.base.latency_ms if c.base else None, changes.vs_base, changes.base_unpaired),
+    ):
+        if interval is not None and other:
+            change = format_percent_change(c.latency_ms - other, other)
+            ci = format_percent_interval(interval.low, interval.high)
+            parts.append(f"vs {against} {change} (95% CI {ci} on {interval.samples} paired rounds)")
+        elif unpaired:  # text from the results file (an untrusted job's, for publish): escaped
+            parts.append(f"vs {against}: no paired interval ({md_text(unpaired)})")
+    return "; ".join(parts)
+
+
 def _ci(interval: PairedInterval, metric: str | None, *, flip: bool) -> str:
     """``95% CI −1.76 … 0.17 pt, Tango score interval, exact McNemar p = 0.25``, of the change shown."""
     low, high = (-interval.high, -interval.low) if flip else (interval.low, interval.high)
@@ -184,12 +218,14 @@ def _environment() -> jinja2.Environment:
         ms=_safe(format_ms),
         icon=_safe(lambda s: ICON[Status(s).value]),
         delta_bytes=_safe(_delta_bytes),
-        delta_ms=_safe(_delta_ms),
         accuracy=_safe(_accuracy),
         accuracy_drop=_safe(_accuracy_drop_interval),
         accuracy_vs_base=_safe(_accuracy_vs_base),
         accuracy_intervals=_safe(_accuracy_intervals),
         with_intervals=_with_intervals,
+        latency_vs_base=_safe(_latency_vs_base),
+        latency_intervals=_safe(_latency_intervals),
+        with_latency_intervals=_with_latency_intervals,
         with_report=lambda candidates, target: [c for c in candidates if c.report(target) is not None],
         chart=_safe(mermaid_chart),
         # Untrusted text (names, labels, paths, messages that quote them), by where it stands:
@@ -198,6 +234,8 @@ def _environment() -> jinja2.Environment:
         code=_safe(md_code),  # a code span of the whole value
         summary=_safe(html_text),  # inside <summary> or other HTML
         url=_safe(_url),  # the destination of a link EdgeGate builds
+        diff_lines=_safe(diff_lines),  # the model diff (report/model_diff.py escapes its names)
+        diff_table=_safe(diff_table),
     )
     return env
 

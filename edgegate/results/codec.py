@@ -6,8 +6,9 @@ with the path of the bad field (``models[0].candidates[2].size_bytes: expected a
 never a traceback or a half-read run. Schema 2 added ``skip_reason`` (schema 1 wrote a skip as
 an ``error`` starting with ``skipped:``); schema 3 keeps each target's report in one slot,
 ``targets`` (schemas 1 and 2 gave each target a field of its own); schema 4 adds optional fields
-(a candidate's ``kept_float``, a model's ``keep_float`` lines, a layer's ``node``), absent from
-older files. Older files are still read.
+(a candidate's ``latency_changes``, its model ``diff`` vs base, ``kept_float``; the memory figures
+``memory_bytes``, ``memory_error``; a model's ``keep_float`` lines; a layer's ``node``) that older
+files lack: they read at their defaults (None, empty). Older files are still read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from edgegate.results.model import CandidateResult, RunResult, TargetReports
 from edgegate.target_registry import kind, kinds
 
 SCHEMA = "edgegate.results/4"
-_READABLE = ("edgegate.results/1", "edgegate.results/2", "edgegate.results/3", SCHEMA)
+_ONE_FIELD_PER_TARGET = ("edgegate.results/1", "edgegate.results/2")
+_READABLE = (*_ONE_FIELD_PER_TARGET, "edgegate.results/3", SCHEMA)
 _LEGACY_SKIP = "skipped: "
 # Schemas 1 and 2: a candidate's field for each target's report → the target's registered name.
 _LEGACY_TARGET_FIELDS = {
@@ -77,7 +79,7 @@ def decode_run(text: str | bytes) -> RunResult:
             f"schema: {_shown(schema)} is not a results schema this EdgeGate reads ({', '.join(_READABLE)})"
         )
     body = {k: v for k, v in data.items() if k != "schema"}
-    if schema != SCHEMA:
+    if schema in _ONE_FIELD_PER_TARGET:
         _one_target_slot(body)
     run = decode(RunResult, body, "")
     return _upgrade(run) if schema == "edgegate.results/1" else run

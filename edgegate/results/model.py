@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edgegate.checks import Check
+from edgegate.model_diff.interface import ModelDiff
 from edgegate.status import Status
 
 NO_CHANGE_NOTE = "no model changed: nothing to gate"  # RunResult.notes of a run with nothing to gate
@@ -17,14 +18,29 @@ _SHARD = re.compile(r"([0-9]{1,3})/([0-9]{1,3})")  # "I/N" as written by `edgega
 
 @dataclass(frozen=True)
 class PairedInterval:
-    """The 95 % interval of a worsening (positive = worse, metric units), from a paired test: both
-    models scored on the same samples, compared sample by sample (docs/accuracy.md)."""
+    """The 95 % interval of a worsening (positive = worse), from a paired test: both models scored
+    on the same samples, compared sample by sample (docs/accuracy.md), or timed in the same rounds,
+    compared round by round (docs/latency.md). Accuracy: in metric units; latency: relative
+    (0.05 = 5 % slower)."""
 
     low: float
     high: float
-    samples: int  # paired samples
-    method: str  # "tango": score interval on the discordant pairs (0/1 outcomes); "bootstrap": paired
+    samples: int  # paired samples (accuracy), paired timed rounds (latency)
+    # "tango": score interval on the discordant pairs (0/1 outcomes); "bootstrap": paired;
+    # "sign-test": order statistics of the per-round log-ratios at the sign test's ranks (latency)
+    method: str
     p_value: float | None = None  # exact McNemar p of "no change" (0/1 outcomes only)
+
+
+@dataclass(frozen=True)
+class LatencyChanges:
+    """The 95 % intervals of a candidate's latency changes (relative: 0.05 = 5 % slower), from the
+    rounds it was timed in beside the float model and beside its base version (docs/latency.md)."""
+
+    vs_float: PairedInterval | None = None
+    vs_base: PairedInterval | None = None
+    float_unpaired: str | None = None  # why there is no ``vs_float`` although both were timed
+    base_unpaired: str | None = None  # why there is no ``vs_base`` although both were timed
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,9 @@ class BaseFigures:
     latency_ms: float | None = None
     accuracy: float | None = None
     error: str | None = None  # the base candidate could not be built / measured
+    # Schema 4: the peak memory at inference (measured for a vs_base memory budget), or why not.
+    memory_bytes: int | None = None
+    memory_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +118,7 @@ class CandidateResult:
     gzip_bytes: int | None = None
     latency_ms: float | None = None  # median
     latency_p90_ms: float | None = None
+    latency_changes: LatencyChanges | None = None  # results/4: the intervals of the latency changes
     accuracy: Accuracy | None = None
     base: BaseFigures | None = None
     checks: tuple[Check, ...] = ()
@@ -113,6 +133,11 @@ class CandidateResult:
     notes: tuple[str, ...] = ()
     deploy: bool = False  # the candidate that ships
     kept_float: KeptFloat | None = None  # layers its recipe (or the keep-float search) left float
+    # Schema 4: the peak resident memory the interpreter needs to load, allocate and run it
+    # (measurements/memory.py), measured when a memory budget asks; why it could not be, if so.
+    memory_bytes: int | None = None
+    memory_error: str | None = None
+    diff: ModelDiff | None = None  # what changed inside it vs the base version's (docs/model-diff.md)
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:
@@ -158,6 +183,10 @@ class RunResult:
     notes: tuple[str, ...] = ()
     missing_shards: tuple[str, ...] = ()  # merged from shards of a split, these "I/N" were not given
     policy_changes: tuple[str, ...] = ()  # what this change did to the policy (policy/diff.py)
+    shard_plan: str | None = None  # the digest of the split a shard was chosen by (schema 4; shards.py)
+    # Schema 4: each gated model's cost, the seconds its jobs ran in workers (summed), by name: what
+    # cost-balanced shards pack by (shards.py). A timing, like latency: kept beside the models.
+    model_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def absent_shards(self) -> tuple[str, ...]:

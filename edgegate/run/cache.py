@@ -47,11 +47,21 @@ from pathlib import Path
 from typing import Any
 
 from edgegate.file_digest import open_regular, read_blocks, read_regular
+from edgegate.measurements.interface import MemoryFigures
 from edgegate.recipes.interface import BuiltCandidate
 from edgegate.results import Accuracy, LayerError
 from edgegate.results.codec import decode, encode
 from edgegate.run.cache_keys import CacheKeys, Uncacheable
-from edgegate.run.jobs import BuildJob, Evaluated, EvaluateJob, Job, JobOutcome, LayerAnalysisJob, TargetJob
+from edgegate.run.jobs import (
+    BuildJob,
+    Evaluated,
+    EvaluateJob,
+    Job,
+    JobOutcome,
+    LayerAnalysisJob,
+    MemoryJob,
+    TargetJob,
+)
 from edgegate.run.loop import Runner
 from edgegate.run.options import CheckOptions
 
@@ -63,12 +73,19 @@ STALE_S = 24 * 3600  # a temp folder this old belongs to a writer that died
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _TMP, _TRASH = ".tmp-", ".trash-"
-_KINDS = {BuildJob: "build", EvaluateJob: "evaluate", TargetJob: "target", LayerAnalysisJob: "layers"}
+_KINDS = {
+    BuildJob: "build",
+    EvaluateJob: "evaluate",
+    TargetJob: "target",
+    LayerAnalysisJob: "layers",
+    MemoryJob: "memory",
+}
 _SHOWN = {
     "build": "builds",
     "evaluate": "evaluations",
     "target": "target analyses",
     "layers": "layer analyses",
+    "memory": "memory measurements",
 }
 
 
@@ -399,6 +416,8 @@ def pack(job: Job[Any], value: Any) -> Packed | None:
             return Packed(
                 "layers", "LayerError", _portable(tuple(value), tuple[LayerError, ...], _places(job))
             )
+        if isinstance(job, MemoryJob):
+            return Packed("memory", "MemoryFigures", _portable(value, MemoryFigures, ()))
     except (TypeError, ValueError, OSError):
         return None
     return None
@@ -422,6 +441,8 @@ def unpack(job: Job[Any], entry: Entry) -> Any:
         return decode(tp, _relocate(entry.value, places, back=True))
     if isinstance(job, LayerAnalysisJob):
         return decode(tuple[LayerError, ...], _relocate(entry.value, places, back=True))
+    if isinstance(job, MemoryJob):
+        return decode(MemoryFigures, entry.value, "memory")
     raise CorruptEntry(f"no entries for {type(job).__name__}")
 
 

@@ -42,7 +42,7 @@ from edgegate.file_digest import file_sha256
 from edgegate.policy.sections import Dataset
 from edgegate.recipes.interface import BuildRequest
 from edgegate.repo_paths import real_path, resolves_inside
-from edgegate.run.jobs import BuildJob, EvaluateJob, Job, LatencyJob, LayerAnalysisJob, TargetJob
+from edgegate.run.jobs import BuildJob, EvaluateJob, Job, LatencyJob, LayerAnalysisJob, MemoryJob, TargetJob
 
 # Bumped when a key recipe changes meaning, so old entries are never read under a new recipe.
 RECIPE_VERSION = 2  # 2: a layer analysis names each layer's node (the keep-float search takes it)
@@ -55,6 +55,8 @@ DISTRIBUTIONS = (
     "keras",
     "tensorflow-model-optimization",
     "ai-edge-litert",
+    "litert-quantizer",  # a .tflite's recipes (docs/quantizer.md)
+    "scipy",  # the quantizer's
     "tflite-micro",
     "ethos-u-vela",
     "numpy",
@@ -129,6 +131,8 @@ class CacheKeys:
             return self.target_key(job)
         if isinstance(job, LayerAnalysisJob):
             return self.layer_analysis_key(job)
+        if isinstance(job, MemoryJob):
+            return self.memory_key(job)
         return None  # a kind of job this module does not know: run it
 
     # --- one recipe per kind of job ------------------------------------------------------------
@@ -161,6 +165,17 @@ class CacheKeys:
 
     def layer_analysis_key(self, job: LayerAnalysisJob) -> str:
         return _digest("layers", self._request(job.request), ("label", job.candidate.label), ("top", job.top))
+
+    def memory_key(self, job: MemoryJob) -> str:
+        """The candidate's bytes and the thread count, like an evaluation; plus the kernel's release,
+        whose page accounting the figure is (the libraries, Python and the machine are in every key).
+        Its run-to-run spread is a few pages (docs/cache.md), so a stored figure stands for a new one."""
+        return _digest(
+            "memory",
+            ("candidate", self.content(job.model_path)),
+            ("threads", job.threads),
+            ("kernel", platform.release()),
+        )
 
     # --- the parts ----------------------------------------------------------------------------
 

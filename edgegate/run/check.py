@@ -54,7 +54,7 @@ def run_check(
 
     started = time.monotonic()
     selection = select(options, changes)
-    notes = [*selection.changes.notes, *options.extra_notes]
+    notes = [*selection.changes.notes, *selection.shard_notes, *options.extra_notes]
     at_merge_base = selection.at_merge_base
     if at_merge_base[1] and options.trust != "base":
         # Nothing is turned off in a local run: only the comparison of the two policies is missing.
@@ -65,20 +65,21 @@ def run_check(
     if options.trust == "base":
         models = trusted_only(changes, selection, at_merge_base, notes)
 
-    def result(gated: tuple[ModelResult, ...], status: Status) -> RunResult:
-        return _result(options, selection, gated, status, notes, said, round(time.monotonic() - started, 3))
+    def result(gated: tuple[ModelResult, ...], status: Status, seconds: dict[str, float]) -> RunResult:
+        took = round(time.monotonic() - started, 3)
+        return _result(options, selection, gated, status, notes, said, took, seconds)
 
     if not models:
         notes.append(NO_CHANGE_NOTE)
-        return result((), Status.PASS)
+        return result((), Status.PASS, {})
     work_root = _work_root(options)
     run = _Run(options, selection.policy, changes, selection.changes, work_root)
     try:
-        gated = _gate(run, models, runner, cache, notes)
+        gated, seconds = _gate(run, models, runner, cache, notes)
     finally:
         if options.out_dir is None:
             shutil.rmtree(work_root, ignore_errors=True)
-    return result(gated, RunResult.status_of(gated))
+    return result(gated, RunResult.status_of(gated), seconds)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def _gate(
     runner: OpenRunner,
     cache: RunCache | None,
     notes: list[str],
-) -> tuple[ModelResult, ...]:
+) -> tuple[tuple[ModelResult, ...], dict[str, float]]:
     from edgegate.changes.select import ModelMaterializer
     from edgegate.run import loop
 
@@ -148,9 +149,9 @@ def _gate(
             notes += said
         with runner(run.work_root / "logs") as jobs_runner:
             if cache is None:
-                return loop.run(plans, jobs_runner, settings)
+                return loop.run_timed(plans, jobs_runner, settings)
             caching = cache.runner(jobs_runner)
-            gated = loop.run(plans, caching, settings)
+            gated = loop.run_timed(plans, caching, settings)
             notes.append(caching.summary().note())
             return gated
 
@@ -186,6 +187,7 @@ def _result(
     notes: list[str],
     policy_changes: tuple[str, ...],
     duration_s: float,
+    model_seconds: dict[str, float],
 ) -> RunResult:
     """The run's result, its text made encodable as UTF-8: a surrogate (a byte of a file name that
     is not UTF-8) is escaped, so the results file, the report, the PR comment and the terminal
@@ -207,6 +209,8 @@ def _result(
             f"{options.shard[0]}/{options.shard[1]}" if options.shard else None,
             tuple(notes),
             policy_changes=policy_changes,
+            shard_plan=selection.shard_plan.digest if selection.shard_plan else None,
+            model_seconds={encodable(name): s for name, s in model_seconds.items()},
         ),
         encodable,
     )

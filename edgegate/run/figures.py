@@ -15,8 +15,9 @@ from edgegate.run.jobs import AS_IS
 from edgegate.run.plan import ModelPlan
 
 if TYPE_CHECKING:
-    from edgegate.measurements.interface import LatencyFigures
+    from edgegate.measurements.interface import LatencyFigures, MemoryFigures
     from edgegate.metrics.interface import SampleScores
+    from edgegate.model_diff.interface import ModelDiff
     from edgegate.results import Accuracy, CandidateResult, LayerError
     from edgegate.run.auto import AutoSearch
     from edgegate.run.keep_float import KeepFloatSearches
@@ -31,6 +32,8 @@ class CandidateFigures:
     accuracy: Accuracy | None = None
     scores: SampleScores | None = None  # each eval sample's score: the paired intervals vs other models
     latency: LatencyFigures | None = None
+    memory: MemoryFigures | None = None
+    memory_error: str | None = None  # the memory measurement failed: why (it breaks the memory budgets)
     targets: dict[str, Any] = field(default_factory=dict)  # target name → its report
     target_errors: dict[str, str] = field(default_factory=dict)  # target name → why it failed
 
@@ -73,7 +76,12 @@ class ModelFigures:
     keep_float: KeepFloatSearches | None = None  # the keep-float searches (every model with recipes)
     results: tuple[CandidateResult, ...] = ()  # the candidates judged so far
     worst_layers: dict[str, tuple[LayerError, ...]] = field(default_factory=dict)
+    # The float reference's latency per timing session: each round of recipes: auto times it
+    # again beside that round's candidates, and a candidate pairs with its own session's.
+    reference_latency: dict[int, LatencyFigures] = field(default_factory=dict)
     layer_notes: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0  # its jobs' run time in workers, summed: its cost (RunResult.model_seconds)
+    diffs: dict[str, ModelDiff] = field(default_factory=dict)  # by label: read once per run
 
     def __post_init__(self) -> None:
         self.error = self.plan.error

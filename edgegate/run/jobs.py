@@ -18,7 +18,7 @@ from edgegate.policy.sections import Dataset, Metric
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate
 
 if TYPE_CHECKING:
-    from edgegate.measurements.interface import LatencyFigures
+    from edgegate.measurements.interface import LatencyFigures, MemoryFigures
     from edgegate.metrics.interface import SampleScores
     from edgegate.results import Accuracy, LayerError
     from edgegate.targets.interface import Target
@@ -137,6 +137,26 @@ class LatencyJob(Job[tuple[tuple[CandidateRef, "LatencyFigures"], ...]]):
 
 
 @dataclass(frozen=True)
+class MemoryJob(Job["MemoryFigures"]):
+    """The peak memory one candidate needs at inference, in a fresh process of its own.
+
+    Not exclusive: a resident-memory peak does not depend on what else the machine runs
+    (``bench/bench_memory.py`` measures it beside a busy neighbour), so it runs beside the
+    evaluations and target analyses."""
+
+    func: ClassVar[str] = "edgegate.run.jobs:memory"
+    timeout_s: ClassVar[float] = EVAL_TIMEOUT_S
+    candidate: CandidateRef
+    model_path: Path
+    shown: str  # how messages name the candidate
+    threads: int  # the latency measurement's
+
+    @property
+    def label(self) -> str:
+        return f"{self.candidate.shown} · memory"
+
+
+@dataclass(frozen=True)
 class TargetJob(Job[object]):  # a report of the target's own type
     """One target's analysis of one candidate (Edge TPU mapping, MCU arena, MACs, ...)."""
 
@@ -171,10 +191,20 @@ class JobOutcome(Generic[R]):
     job: Job[R]
     value: R | None = None
     error: str | None = None  # the job's exception message, or how its worker died
+    seconds: float | None = None  # how long a worker ran it; None: answered without running (cache)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def model_of(job: Job[Any]) -> ModelRef:
+    """The model a job works for (its run time counts toward that model's cost)."""
+    if isinstance(job, (BuildJob, LatencyJob)):
+        return job.model
+    if isinstance(job, (EvaluateJob, MemoryJob, TargetJob, LayerAnalysisJob)):
+        return job.candidate.model
+    raise TypeError(f"no model for {type(job).__name__}")  # a programming error
 
 
 # --- the worker functions ------------------------------------------------------------------------
@@ -185,8 +215,12 @@ def build(job: BuildJob) -> tuple[BuiltCandidate, ...]:
     from edgegate.measurements.size import measure_size
 
     request = job.request
-    if request.source.format.measured_as_is:
+    if request.source.format.measured_as_is and not request.recipes:
         built: tuple[BuiltCandidate, ...] = (BuiltCandidate(AS_IS, request.source.path),)
+    elif request.source.format.measured_as_is:  # its recipes' transforms on the file itself
+        from edgegate.recipes.build import build_from_tflite
+
+        built = tuple(build_from_tflite(request))
     else:
         from edgegate.recipes.build import build_candidates
 
@@ -221,6 +255,8 @@ def evaluate(job: EvaluateJob) -> Evaluated:
         reference=reference,
     )
     if job.save_outputs:
+        # A .tflite source's folder may not exist yet: nothing was built of it when it is the reference.
+        job.save_outputs.parent.mkdir(parents=True, exist_ok=True)
         np.save(job.save_outputs, result.outputs)
     return Evaluated(result.accuracy, result.scores)
 
@@ -236,6 +272,12 @@ def latency(job: LatencyJob) -> tuple[tuple[CandidateRef, LatencyFigures], ...]:
         threads=job.threads,
     )
     return tuple((keys[k], v) for k, v in figures.items())
+
+
+def memory(job: MemoryJob) -> MemoryFigures:
+    from edgegate.measurements.memory import measure_memory
+
+    return measure_memory(job.model_path, name=job.shown, threads=job.threads)
 
 
 def analyze_target(job: TargetJob) -> object:

@@ -41,8 +41,7 @@ def listed_kept_float(recipe: Recipe | None) -> KeptFloat | None:
     """What a listed recipe's own ``keep_float`` leaves float, as the results say it."""
     if recipe is None or not recipe.keep_float:
         return None
-    patterns = tuple(k.pattern for k in recipe.keep_float)
-    return KeptFloat(patterns, patterns, keeps_float_by(recipe) or "")
+    return KeptFloat(recipe.keep_float, recipe.keep_float, keeps_float_by(recipe) or "")
 
 
 @dataclass
@@ -118,9 +117,8 @@ class KeepFloatSearches:
         label = f"{search.parent.label} except {shown}"
         recipe = replace(search.parent, name=label, keep_float=keep_for([layer.node for layer in layers]))
         search.steps.append(label)
-        patterns = tuple(k.pattern for k in recipe.keep_float)
         engine = keeps_float_by(recipe) or ""
-        search.kept[label] = KeptFloat(names, patterns, engine, of=search.parent.label)
+        search.kept[label] = KeptFloat(names, recipe.keep_float, engine, of=search.parent.label)
         return recipe
 
     def lines(self, results: dict[str, CandidateResult]) -> tuple[str, ...]:

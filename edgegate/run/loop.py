@@ -1,18 +1,18 @@
 """The schedule: which jobs run when, over a ``Runner`` that executes them.
 
 ``run(plan, runner)`` gates every model of a plan. Each round builds the recipes asked for
-(head and base versions); every build queues the evaluations and target analyses of what it
-built as soon as it finishes, so conversions and measurements overlap across workers. Latency
-is timed after, one model at a time with nothing else running. Then the candidates are judged;
-``recipes: auto`` may ask for another round. Last, candidates that lost accuracy get their
-per-layer analysis. The runner is injected: the worker pool in a real run, an in-process fake
-in the tests.
+(head and base versions); every build queues the evaluations, target analyses and memory
+measurements of what it built as soon as it finishes, so conversions and measurements overlap
+across workers. Latency is timed after, one model at a time with nothing else running. Then the
+candidates are judged; ``recipes: auto`` may ask for another round. Last, candidates that lost
+accuracy get their per-layer analysis. The runner is injected: the worker pool in a real run, an
+in-process fake in the tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,7 +20,7 @@ from edgegate.conversions import CONVERSIONS
 from edgegate.transforms import TRANSFORMS
 from edgegate.policy.sections import Calibration, ModelPolicy, Recipe
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, is_float_reference, training_key
-from edgegate.measurements.interface import LatencyFigures
+from edgegate.measurements.interface import LatencyFigures, MemoryFigures
 from edgegate.results import LayerError, ModelResult
 from edgegate.run import assemble
 from edgegate.run.figures import CandidateFigures, ModelFigures
@@ -34,8 +34,10 @@ from edgegate.run.jobs import (
     JobOutcome,
     LatencyJob,
     LayerAnalysisJob,
+    MemoryJob,
     Side,
     TargetJob,
+    model_of,
 )
 from edgegate.run.keep_float import KeepFloatSearches, breaks_accuracy
 from edgegate.run.plan import ModelPlan
@@ -80,7 +82,16 @@ class Settings:
 
 
 def run(plans: Sequence[ModelPlan], runner: Runner, settings: Settings) -> tuple[ModelResult, ...]:
-    return _Loop(plans, runner, settings).run()
+    return run_timed(plans, runner, settings)[0]
+
+
+def run_timed(
+    plans: Sequence[ModelPlan], runner: Runner, settings: Settings
+) -> tuple[tuple[ModelResult, ...], dict[str, float]]:
+    """``run``, and each model's cost: the seconds its jobs ran in workers (models none ran left out)."""
+    loop = _Loop(plans, runner, settings)
+    results = loop.run()
+    return results, {m.plan.ref.name: round(m.seconds, 3) for m in loop.models if m.seconds > 0}
 
 
 class _Loop:
@@ -89,6 +100,7 @@ class _Loop:
         self.runner = runner
         self.settings = settings
         self._announced: dict[int, int] = {}  # id(build job) → the measurements expected of it
+        self._sessions = 0  # latency jobs timed so far
 
     def run(self) -> tuple[ModelResult, ...]:
         pending = {m.plan.ref.index: self._initial(m) for m in self.models if not m.error}
@@ -126,8 +138,11 @@ class _Loop:
         policy = m.plan.policy
         # Every model's: a candidate whose stage cannot keep layers float is never searched.
         m.keep_float = KeepFloatSearches(policy.keep_float_search, auto=policy.auto)
-        if m.plan.measured_as_is:
-            return []  # a .tflite is its own only candidate: nothing to build
+        if m.plan.measured_as_is:  # itself, and the recipes the policy wrote for it (the quantizer's)
+            recipes = policy.recipes
+            return [
+                r for r in recipes if not self.settings.only_recipes or r.label in self.settings.only_recipes
+            ]
         if self.settings.only_recipes:
             return [r for r in policy.recipes if r.label in self.settings.only_recipes]
         if policy.auto:
@@ -181,21 +196,22 @@ class _Loop:
             store = m.side(side)
             if source is None or (side == "base" and m.plan.base_same):
                 continue
+            wanted = [r for r in recipes if r.label not in store]
+            if side == "base" and m.keep_float is not None:  # a search's steps repair head's candidate
+                wanted = [r for r in wanted if m.keep_float.kept(r.label) is None]
             if source.format.measured_as_is:
                 if AS_IS not in store:
                     store[AS_IS] = CandidateFigures(None)
                     jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, ())))
+                # Its own recipes transform the file (a converted head's recipes need a converter).
+                for r in wanted:
+                    if r.transforms and not r.trainings:
+                        store[r.label] = CandidateFigures(r)
+                        jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, (r,))))
                 continue
-            wanted = [r for r in recipes if r.label not in store]
-            if side == "base" and m.keep_float is not None:  # a search's steps repair head's candidate
-                wanted = [r for r in wanted if m.keep_float.kept(r.label) is None]
             reference = m.plan.reference_label
-            if (
-                side == "head"
-                and reference is not None
-                and reference not in store
-                and all(r.label != reference for r in wanted)
-            ):
+            # The base version's float reference too: the model diff compares the two (built only).
+            if reference is not None and reference not in store and all(r.label != reference for r in wanted):
                 wanted.insert(0, Recipe(recipe=reference, name=reference))
             # Recipes sharing a fine-tuned parent build together (it is trained once); plain
             # conversions are separate jobs, so the workers convert them in parallel.
@@ -235,14 +251,26 @@ class _Loop:
         jobs: list[Job[Any]] = [
             TargetJob(ref, c.path, target) for target in self._analyzed_targets(m, side, label)
         ]
+        if self._is_memory_measured(m, side, label):
+            jobs.append(MemoryJob(ref, c.path, m.plan.shown(side, label), self._threads(m)))
         evaluation = self._evaluation(m, side, label, c.path)
         return jobs + ([evaluation] if evaluation else [])
+
+    def _is_memory_measured(self, m: ModelFigures, side: Side, label: str) -> bool:
+        """Whether this candidate's memory is measured once built: when a budget asks for it (a
+        fresh process per candidate), of the judged candidates, and of the base side only for a
+        ``vs_base`` memory budget; never of a model the interpreter cannot run."""
+        budgets = [b for b in m.plan.policy.budgets if b.metric == "memory"]
+        if side == "base":
+            budgets = [b for b in budgets if b.against == "base"]
+        wanted = label in assemble.judged_labels(m) if side == "head" else not self._diff_only(m, side, label)
+        return bool(budgets) and wanted and m.side(side)[label].not_runnable is None
 
     def _analyzed_targets(self, m: ModelFigures, side: Side, label: str) -> list[Target[Any]]:
         """The targets that analyze this candidate once it is built."""
         # The base side is analyzed only for targets that compare with it; the float reference
         # only when it is itself a judged candidate.
-        wanted = label in assemble.judged_labels(m) if side == "head" else True
+        wanted = label in assemble.judged_labels(m) if side == "head" else not self._diff_only(m, side, label)
         conversion = m.side(side)[label].conversion
         return [
             placed.target
@@ -255,7 +283,7 @@ class _Loop:
     def _is_evaluated(self, m: ModelFigures, side: Side) -> bool:
         """Whether this side's candidates are evaluated once built (when the interpreter runs them)."""
         policy = m.plan.policy
-        return policy.eval is not None and (side == "head" or _has_base_accuracy_budget(policy))
+        return m.plan.evaluation is not None and (side == "head" or _has_base_accuracy_budget(policy))
 
     def _expected_measurements(self, job: BuildJob) -> int:
         """How many jobs follow ``job`` if all it builds can be measured (progress totals)."""
@@ -263,27 +291,37 @@ class _Loop:
         if m.error:
             return 0
         evaluated = int(self._is_evaluated(m, job.side))
-        return sum(len(self._analyzed_targets(m, job.side, label)) + evaluated for label in job.labels)
+        return sum(
+            len(self._analyzed_targets(m, job.side, label))
+            + (evaluated and not self._diff_only(m, job.side, label))
+            + int(self._is_memory_measured(m, job.side, label))
+            for label in job.labels
+        )
+
+    def _diff_only(self, m: ModelFigures, side: Side, label: str) -> bool:
+        """The base version's float reference, when it is no judged candidate: built for the model
+        diff, not measured."""
+        return side == "base" and label == m.plan.reference_label and label not in assemble.judged_labels(m)
 
     def _evaluation(self, m: ModelFigures, side: Side, label: str, path: Path) -> EvaluateJob | None:
-        policy = m.plan.policy
-        if policy.eval is None or m.error or m.side(side)[label].not_runnable:
+        evaluation = m.plan.evaluation
+        if evaluation is None or m.error or m.side(side)[label].not_runnable:
             return None
-        if not self._is_evaluated(m, side):
+        if not self._is_evaluated(m, side) or self._diff_only(m, side, label):
             return None
         is_reference = side == "head" and label == m.plan.reference_label
         job = EvaluateJob(
             CandidateRef(m.plan.ref, side, label),
             path,
             m.plan.shown(side, label),
-            policy.eval.data,
-            policy.eval.metric,
+            evaluation.data,
+            evaluation.metric,
             self.settings.root,
-            policy.eval.batch_size,
+            evaluation.batch_size,
             self._threads(m),
             save_outputs=m.plan.work / "reference_outputs.npy" if is_reference else None,
         )
-        needs_reference = policy.eval.metric.name == "fidelity" and not is_reference
+        needs_reference = evaluation.metric.name == "fidelity" and not is_reference
         if not needs_reference or m.plan.reference_label is None:
             return job
         if m.reference_outputs is not None:
@@ -301,6 +339,8 @@ class _Loop:
         # The value crossed a process boundary untyped; each route below takes it as what its
         # kind of job returns.
         job = outcome.job
+        if outcome.seconds:
+            self.models[model_of(job).index].seconds += outcome.seconds
         if isinstance(job, BuildJob):
             return self._built(job, outcome)
         if isinstance(job, EvaluateJob):
@@ -309,6 +349,8 @@ class _Loop:
             return self._analyzed(job, outcome)
         if isinstance(job, LatencyJob):
             return self._timed(job, outcome)
+        if isinstance(job, MemoryJob):
+            return self._memory_measured(job, outcome)
         if isinstance(job, LayerAnalysisJob):
             return self._layers_analyzed(job, outcome)
         raise TypeError(f"no route for {type(job).__name__}")  # a programming error
@@ -325,12 +367,24 @@ class _Loop:
         self, job: LatencyJob, outcome: JobOutcome[tuple[tuple[CandidateRef, LatencyFigures], ...]]
     ) -> list[Job[Any]]:
         m = self.models[job.model.index]
+        self._sessions += 1  # the rounds of this job's models pair up with each other only
         for ref, figures in outcome.value or ():
+            figures = replace(figures, session=self._sessions)
             self._candidate(ref).latency = figures
+            if ref.side == "head" and ref.label == m.plan.reference_label:
+                m.reference_latency[self._sessions] = figures  # re-timed each round of recipes: auto
         if not outcome.ok:
             if m.plan.measured_as_is:
                 m.error = m.error or outcome.error
             m.notes.append(f"latency could not be measured: {outcome.error}")
+        return []
+
+    def _memory_measured(self, job: MemoryJob, outcome: JobOutcome[MemoryFigures]) -> list[Job[Any]]:
+        c = self._candidate(job.candidate)
+        if outcome.ok:
+            c.memory = outcome.value
+        else:
+            c.memory_error = outcome.error or "unknown error"
         return []
 
     def _layers_analyzed(
@@ -408,7 +462,10 @@ class _Loop:
             (CandidateRef(m.plan.ref, side, label), c.path)
             for side in sides
             for label, c in m.side(side).items()
-            if c.usable and c.path is not None and (label in labels or label == m.plan.reference_label)
+            if c.usable
+            and c.path is not None
+            and (label in labels or label == m.plan.reference_label)
+            and not self._diff_only(m, side, label)
         )
         if not timed or m.error:
             return []
@@ -468,6 +525,4 @@ def _has_base_accuracy_budget(policy: ModelPolicy) -> bool:
 
 
 def _with_reference(job: EvaluateJob, outputs: Path) -> EvaluateJob:
-    from dataclasses import replace
-
     return replace(job, reference_outputs=outputs)

@@ -20,6 +20,9 @@ class CheckOptions:
     jobs: int | None = None  # parallel worker processes (default: core count)
     out_dir: Path | None = None  # where candidates are written (default: a temp dir, removed)
     shard: tuple[int, int] | None = None  # (index, count), 1-based index: gate this share of models
+    # A results file whose models' ``duration_s`` balance the shards by cost (shards.py); every
+    # shard of a matrix must be given the same file. None: the split by the names' hashes.
+    costs: Path | None = None
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
     # A results cache (docs/cache.md): figures of jobs whose inputs are unchanged are reused from
     # here; None runs every job, as without a cache.

@@ -20,7 +20,7 @@ from edgegate.exception_text import first_line
 from edgegate.conversions import reference_name
 from edgegate.formats import FORMATS, find_model_paths, format_of
 from edgegate.formats.interface import Reference
-from edgegate.policy.sections import ModelPolicy
+from edgegate.policy.sections import Eval, Metric, ModelPolicy
 from edgegate.recipes.interface import SourceModel
 from edgegate.run.jobs import AS_IS, ModelRef
 from edgegate.targets import PlacedTarget, targets_for
@@ -49,11 +49,36 @@ class ModelPlan:
         return self.head is not None and self.head.format.measured_as_is
 
     @property
-    def reference_label(self) -> str | None:
-        """The float32 model accuracy drops are measured against; a format without one (a .tflite
-        source) has none."""
-        if self.head is not None and self.head.format.reference is Reference.NONE:
+    def quantizes(self) -> bool:
+        """Its head is a .tflite the policy wrote recipes for: the LiteRT Quantizer makes candidates."""
+        return (
+            self.measured_as_is
+            and self.policy.recipes_written
+            and not self.policy.auto
+            and bool(self.policy.recipes)
+        )
+
+    @property
+    def evaluation(self) -> Eval | None:
+        """What its candidates are evaluated on: the policy's ``eval``; for a .tflite the quantizer
+        makes candidates of and no eval set, label-free fidelity to the file on its calibration data
+        (every output compared, so multi-output models are gated too)."""
+        policy = self.policy
+        if policy.eval is not None or not self.quantizes:
+            return policy.eval
+        calibration = policy.calibration
+        if calibration is None or calibration.data is None:
             return None
+        return Eval(
+            key=calibration.key, line=calibration.line, data=calibration.data, metric=Metric(name="fidelity")
+        )
+
+    @property
+    def reference_label(self) -> str | None:
+        """The float model accuracy drops are measured against: the float32 conversion; for a
+        .tflite source the file itself when the quantizer makes candidates of it, else none."""
+        if self.head is not None and self.head.format.reference is Reference.NONE:
+            return AS_IS if self.measured_as_is and self.quantizes else None
         return reference_name()
 
     def source(self, side: str) -> SourceModel | None:
@@ -167,12 +192,35 @@ def _materialized(planned: ModelPlan, changed: ChangedModel, materializer: Model
             base_error = str(e)
             notes.append(f"base version not measured: {e}")
     base_same = base is not None and same_content(head.path, base.path)
-    if head.format.measured_as_is and not (len(model.recipes) == 1 and model.recipes[0].label == AS_IS):
-        converted = [f.title for f in FORMATS.values() if not f.measured_as_is]
-        notes.append(
-            f"{head.format.title} sources are measured as they are; the policy's recipes apply to "
-            f"{', '.join(converted[:-1])} and {converted[-1]} sources"
-        )
+    policy = planned.policy
+    if head.format.measured_as_is:
+        try:  # its recipes run on the LiteRT Quantizer (the policy checked a path naming a .tflite)
+            policy = replace(model, recipes=model.recipes_for_tflite())
+            notes += model.recipes_not_for_tflite()
+        except ValueError as e:
+            return replace(
+                planned, error=f"{planned.policy_file}: {model.key}.recipes: {e}", notes=tuple(notes)
+            )
+        if (
+            policy.recipes
+            and policy.eval is None
+            and (policy.calibration is None or policy.calibration.data is None)
+        ):
+            notes.append(
+                "fidelity to the float .tflite not measured: the policy gives no eval or calibration "
+                "data to compare the quantized candidates on (synthetic inputs are no evidence)"
+            )
+        if not policy.recipes:
+            notes.append(
+                f"{head.format.title} sources are measured as they are unless the policy lists their "
+                "recipes (the LiteRT Quantizer's: docs/quantizer.md)"
+            )
     return replace(
-        planned, head=head, base=base, base_same=base_same, base_error=base_error, notes=tuple(notes)
+        planned,
+        policy=policy,
+        head=head,
+        base=base,
+        base_same=base_same,
+        base_error=base_error,
+        notes=tuple(notes),
     )

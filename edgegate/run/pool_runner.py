@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ class PoolRunner:
         self, jobs: Sequence[Job[Any]], on_outcome: Callable[[JobOutcome[Any]], Iterable[Job[Any]]]
     ) -> None:
         running: dict[str, Job[Any]] = {}
+        started: dict[str, float] = {}  # task key → when a worker took it
+
+        def start(t: Task) -> None:
+            started[t.key] = time.monotonic()
+            self.progress.started(t.label)
 
         def task(job: Job[Any]) -> Task:
             key = str(next(self._ids))
@@ -39,13 +45,15 @@ class PoolRunner:
 
         def finished(outcome: TaskOutcome) -> list[Task]:
             job = running.pop(outcome.task.key)
-            follow = list(on_outcome(JobOutcome(job, outcome.value, outcome.error)))
+            since = started.pop(outcome.task.key, None)
+            seconds = round(time.monotonic() - since, 3) if since is not None else None
+            follow = list(on_outcome(JobOutcome(job, outcome.value, outcome.error, seconds)))
             self.progress.finished(job.label, outcome.ok)  # after the loop's correction of the total
             return [task(j) for j in follow]
 
         if not jobs:
             return
-        self.pool.run([task(j) for j in jobs], finished, on_start=lambda t: self.progress.started(t.label))
+        self.pool.run([task(j) for j in jobs], finished, on_start=start)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from edgegate.changes.interface import ChangedModel, ChangeSet, ChangeSource
 from edgegate.policy.sections import Policy
 from edgegate.run.options import CheckOptions
+from edgegate.shards import ShardPlan
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Selection:
     changes: ChangeSet
     models: tuple[ChangedModel, ...]  # of ``changes.models``, this shard's share
     at_merge_base: BasePolicy  # the base's policy at the merge base (read once: selection needs it too)
+    shard_plan: ShardPlan | None = None  # the split ``models`` is this shard's share of
+    shard_notes: tuple[str, ...] = ()  # how the split was made (and costs ignored)
 
 
 def select(options: CheckOptions, source: ChangeSource) -> Selection:
@@ -32,7 +35,7 @@ def select(options: CheckOptions, source: ChangeSource) -> Selection:
     every problem of the policy; ``UsageError`` for a ``--recipes`` label the policy lacks."""
     from edgegate.changes.no_base import NoBase, every_model_without_base
     from edgegate.changes.select import find_changes
-    from edgegate.shards import select_shard
+    from edgegate.shards import plan_shards, read_costs, shard_notes
 
     policy = _checked_policy(options, source.root)
     loaded: dict[str, BasePolicy] = {}
@@ -59,10 +62,15 @@ def select(options: CheckOptions, source: ChangeSource) -> Selection:
         )
     )
     models = changes.models
-    if options.shard:
-        names = select_shard([c.target.name for c in models], *options.shard)
-        models = tuple(c for c in models if c.target.name in names)
-    return Selection(policy, changes, models, at(changes.base_sha))
+    if not options.shard:
+        return Selection(policy, changes, models, at(changes.base_sha))
+    index, count = options.shard
+    costs = read_costs(options.costs) if options.costs else None
+    plan = plan_shards([c.target.name for c in models], count, costs)
+    mine = set(plan.shard_of(index))
+    models = tuple(c for c in models if c.target.name in mine)
+    said = shard_notes(plan, costs)
+    return Selection(policy, changes, models, at(changes.base_sha), plan, said)
 
 
 def _checked_policy(options: CheckOptions, root: Path) -> Policy:

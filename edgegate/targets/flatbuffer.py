@@ -14,11 +14,12 @@ Anything that is not a complete TFLite flatbuffer raises ``InputError``.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from edgegate.errors import InputError
 
@@ -100,6 +101,14 @@ class OperatorInfo:
 
 
 @dataclass(frozen=True)
+class MetadataEntry:
+    """One ``Model.metadata`` entry: a named buffer (TFLite metadata, the converter's runtime version)."""
+
+    name: str
+    buffer: int
+
+
+@dataclass(frozen=True)
 class TfliteModel:
     path: Path
     subgraphs: int
@@ -107,6 +116,8 @@ class TfliteModel:
     operators: tuple[OperatorInfo, ...]  # of the first subgraph, in execution order
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+    description: str | None = None
+    metadata: tuple[MetadataEntry, ...] = ()
     _data: bytes = field(repr=False, compare=False, default=b"")
     _buffers: tuple[tuple[int, int] | None, ...] = field(repr=False, compare=False, default=())
 
@@ -124,6 +135,12 @@ class TfliteModel:
             return None
         start, size = span
         return np.frombuffer(self._data, dtype=dtype, count=size // np.dtype(dtype).itemsize, offset=start)
+
+    def buffer_bytes(self, index: int) -> memoryview:
+        """The bytes buffer ``index`` holds (empty when it holds none): weights, or a metadata
+        buffer; a view, not a copy."""
+        span = self._buffers[index] if 0 <= index < len(self._buffers) else None
+        return memoryview(self._data)[span[0] : span[0] + span[1]] if span else memoryview(b"")
 
 
 _NUMPY_TYPES = {
@@ -223,7 +240,11 @@ class _Table:
 
 # Field slots of the TFLite schema (vtable offsets, as in ai_edge_litert.schema_py_generated).
 class _Model:
-    OPERATOR_CODES, SUBGRAPHS, BUFFERS = 6, 8, 12
+    OPERATOR_CODES, SUBGRAPHS, DESCRIPTION, BUFFERS, METADATA = 6, 8, 10, 12, 16
+
+
+class _Metadata:
+    NAME, BUFFER = 4, 6
 
 
 class _OperatorCode:
@@ -339,8 +360,31 @@ def _parse(data: bytes, path: Path) -> TfliteModel:
         operators=tuple(operators),
         inputs=inputs,
         outputs=outputs,
+        description=_optional(lambda: model.string(_Model.DESCRIPTION), _UNREADABLE_TEXT),
+        metadata=_optional(lambda: _metadata(model), (MetadataEntry(UNREADABLE, -1),)),
         _data=data,
         _buffers=tuple(_buffer_span(b, data, path) for b in buffers),
+    )
+
+
+UNREADABLE = "(unreadable)"  # a description or metadata table that points outside the file
+_UNREADABLE_TEXT: str | None = UNREADABLE
+T = TypeVar("T")
+
+
+def _optional(read: Callable[[], T], unreadable: T) -> T:
+    """A part nothing runs from (the description, the metadata table): a damaged one is shown as
+    ``unreadable``, and the model is still read (its ops and tensors are what the rules need)."""
+    try:
+        return read()
+    except (struct.error, ValueError, IndexError, UnicodeError):
+        return unreadable
+
+
+def _metadata(model: _Table) -> tuple[MetadataEntry, ...]:
+    return tuple(
+        MetadataEntry(m.string(_Metadata.NAME) or "", m.scalar(_Metadata.BUFFER, _U32))
+        for m in model.tables(_Model.METADATA)
     )
 
 
@@ -472,3 +516,55 @@ def _options(op: _Table) -> OpOptions:
         axis=raw.get("axis", d.axis),
         beta=float(raw.get("beta", d.beta)),
     )
+
+
+def options_text(data: bytes) -> tuple[str, ...] | None:
+    """Every builtin and custom option of each op of the first subgraph, as text (what the model
+    diff digests: an option ``OpOptions`` does not read, a LeakyRelu's alpha, counts too). Read
+    with the generated accessors, field by field; None when they cannot read the file."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    _, _, option_names, _ = _enum_names()
+    second = {
+        v: k for k, v in vars(schema.BuiltinOptions2).items() if not k.startswith("_") and isinstance(v, int)
+    }
+    try:
+        graph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
+        found = []
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            # An Edge TPU custom op's options are the compiled model (megabytes): its digest stands in.
+            custom = "" if op.CustomOptionsIsNone() else hashlib.sha256(op.CustomOptionsAsNumpy()).hexdigest()
+            found.append(
+                " | ".join(
+                    (
+                        _fields(schema, option_names.get(op.BuiltinOptionsType()), op.BuiltinOptions()),
+                        _fields(schema, second.get(op.BuiltinOptions2Type()), op.BuiltinOptions2()),
+                        repr((custom, op.CustomOptionsFormat(), op.LargeCustomOptionsSize())),
+                    )
+                )
+            )
+        return tuple(found)
+    except (struct.error, ValueError, IndexError, TypeError, AttributeError, UnicodeError):
+        return None
+
+
+def _fields(schema: Any, name: str | None, table: Any) -> str:
+    """``Alpha=0.2, …``: each field of one options table, by its accessor (one taking no argument)."""
+    cls = getattr(schema, name, None) if name else None
+    if cls is None or table is None:
+        return ""
+    options = cls()
+    options.Init(table.Bytes, table.Pos)
+    shown = []
+    for attr in sorted(vars(cls)):
+        if attr.startswith(("_", "Init", "GetRootAs")) or attr.endswith("BufferHasIdentifier"):
+            continue
+        try:
+            value = getattr(options, attr)()
+        except TypeError:  # an element accessor (NewShape(j)): its AsNumpy twin reads the vector
+            continue
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        shown.append(f"{attr}={value!r}" if isinstance(value, (int, float, bool, bytes, str, list)) else attr)
+    return ", ".join(shown)

@@ -2,8 +2,10 @@
 
 Every check says, in one sentence, what was measured against what. A budget that cannot be
 evaluated (no base version, latency not measured, no eval data) is ``skip`` with the reason,
-never a silent pass. An accuracy change (vs the float model, vs base) says its 95 % paired
-interval too, and ``judge: significant`` holds the interval, not the point, to the limit.
+never a silent pass; a memory budget whose measurement failed is broken (at its level), with
+why. An accuracy change (vs the float model, vs base) and a latency change vs base say their
+95 % paired interval too, and ``judge: significant`` holds the interval, not the point, to the
+limit.
 """
 
 from __future__ import annotations
@@ -17,25 +19,33 @@ from edgegate.units import (
     format_accuracy_interval,
     format_bytes,
     format_ms,
+    format_percent_change,
+    format_percent_interval,
 )
 from edgegate.policy.sections import Budget
 from edgegate.results import CandidateResult
-from edgegate.checks import Check, Place, Topic, budget, growth, no_base, within
-from edgegate.results.model import PairedInterval
+from edgegate.checks import Check, Place, Topic, budget, growth, no_base, signed, within
+from edgegate.results.model import LatencyChanges, PairedInterval
 from edgegate.status import Level, Status
 
 
 def _fmt(metric: str, value: float | None, accuracy_metric: str | None = None) -> str:
     if value is None:
         return "–"
-    if metric in ("size", "gzip_size"):
+    if metric in ("size", "gzip_size", "memory"):
         return format_bytes(value)
     if metric == "latency":
         return format_ms(value)
     return format_accuracy(value, accuracy_metric)
 
 
-_NAMES = {"size": "size", "gzip_size": "gzip size", "latency": "latency", "accuracy": "accuracy"}
+_NAMES = {
+    "size": "size",
+    "gzip_size": "gzip size",
+    "latency": "latency",
+    "memory": "memory",
+    "accuracy": "accuracy",
+}
 
 
 def _value(c: CandidateResult, metric: str) -> float | None:
@@ -45,6 +55,8 @@ def _value(c: CandidateResult, metric: str) -> float | None:
         return c.gzip_bytes
     if metric == "latency":
         return c.latency_ms
+    if metric == "memory":
+        return c.memory_bytes
     return c.accuracy.value if c.accuracy else None
 
 
@@ -52,9 +64,13 @@ def _base_value(c: CandidateResult, metric: str) -> float | None:
     b = c.base
     if b is None:
         return None
-    return {"size": b.size_bytes, "gzip_size": b.gzip_bytes, "latency": b.latency_ms, "accuracy": b.accuracy}[
-        metric
-    ]
+    return {
+        "size": b.size_bytes,
+        "gzip_size": b.gzip_bytes,
+        "latency": b.latency_ms,
+        "memory": b.memory_bytes,
+        "accuracy": b.accuracy,
+    }[metric]
 
 
 def _interval_text(interval: PairedInterval, metric: str | None, *, as_change: bool) -> str:
@@ -73,7 +89,7 @@ def _uncertainty(
 
 
 def _judged(b: Budget, worsening: float, allowed: float, interval: PairedInterval | None) -> tuple[bool, str]:
-    """Whether an accuracy change keeps to its limit, and the verdict's words.
+    """Whether a change (accuracy, latency) keeps to its limit, and the verdict's words.
 
     ``judge: point`` holds the measured worsening to the limit. ``judge: significant`` fails only
     when the whole interval is beyond it (its low end above the limit): a one-sided test at
@@ -100,7 +116,13 @@ def _judged(b: Budget, worsening: float, allowed: float, interval: PairedInterva
     return ok, f"{beyond}, and so is the whole interval (judge: significant)"
 
 
-_TOPICS = {"size": Topic.SIZE, "gzip_size": Topic.SIZE, "latency": Topic.LATENCY, "accuracy": Topic.ACCURACY}
+_TOPICS = {
+    "size": Topic.SIZE,
+    "gzip_size": Topic.SIZE,
+    "latency": Topic.LATENCY,
+    "memory": Topic.MEMORY,
+    "accuracy": Topic.ACCURACY,
+}
 
 
 def _check_name(b: Budget) -> str:
@@ -112,12 +134,23 @@ def _check_name(b: Budget) -> str:
 
 
 def _missing_reason(b: Budget, c: CandidateResult, latency_measured: bool) -> str | None:
-    if b.metric in ("latency", "accuracy") and c.not_runnable:
+    if b.metric in ("latency", "memory", "accuracy") and c.not_runnable:
         return c.not_runnable
     if b.metric == "latency" and not latency_measured:
         return "latency was not measured (--no-latency)"
     if b.metric == "accuracy" and c.accuracy is None:
         return "no accuracy: the model has no eval: data in the policy"
+    return None
+
+
+def _memory_failure(b: Budget, c: CandidateResult) -> str | None:
+    """Why a memory budget's figure (the candidate's, or its base version's) could not be measured."""
+    if b.metric != "memory":
+        return None
+    if c.memory_error:
+        return f"the measurement failed ({c.memory_error.rstrip('.')})"
+    if b.against == "base" and c.base is not None and c.base.memory_error:
+        return f"the base version's measurement failed ({c.base.memory_error.rstrip('.')})"
     return None
 
 
@@ -127,6 +160,10 @@ def budget_check(b: Budget, c: CandidateResult, *, latency_measured: bool) -> Ch
     reason = _missing_reason(b, c, latency_measured)
     if reason:
         return p.skip(f"{what} not checked: {reason}.")
+    failed = _memory_failure(b, c)
+    if failed:
+        # Not a skip: a model whose run crashed or outgrew the child's limit must not pass unseen.
+        return p.broke(f"{what} not checked: {failed.rstrip('.')}.")
     if b.against == "absolute":
         return _absolute(b, c, p, what)
     if b.against == "float":
@@ -195,6 +232,8 @@ def _vs_base(b: Budget, c: CandidateResult, p: Place, what: str) -> Check:
     assert b.change is not None  # a 'base' budget always has a change
     if b.metric == "accuracy":
         return _accuracy_vs_base(b, c, p, value, base)
+    if b.metric == "latency":
+        return _latency_vs_base(b, c, p, value, base)
 
     def show(v: float) -> str:
         return _fmt(b.metric, v)
@@ -218,6 +257,31 @@ def _accuracy_vs_base(b: Budget, c: CandidateResult, p: Place, value: float, bas
         f"({_fmt(b.metric, base, metric)} → {_fmt(b.metric, value, metric)}); {verdict}."
     )
     return p.verdict(ok, msg, f"drop ≤ {b.written}", shown)
+
+
+def _latency_vs_base(b: Budget, c: CandidateResult, p: Place, value: float, base: float) -> Check:
+    """The latency change vs base (medians), judged by ``judge``: ``point`` holds the change of the
+    medians to the limit, ``significant`` the low end of its paired interval (docs/latency.md)."""
+    assert b.change is not None  # a 'base' budget always has a change
+    changes = c.latency_changes or LatencyChanges()
+    ratio = changes.vs_base
+    # The interval is of the ratio; in ms of the base's median it meets a limit in % or in ms alike.
+    in_ms = replace(ratio, low=ratio.low * base, high=ratio.high * base) if ratio else None
+    ok, verdict = _judged(b, value - base, b.change.allowed(base), in_ms)
+    shown = signed(value - base, format_ms)
+    pct = format_percent_change(value - base, base) if base else ""
+    spread = (
+        f"95% CI {format_percent_interval(ratio.low, ratio.high)} on {ratio.samples} paired rounds"
+        if ratio
+        else f"no paired interval: {changes.base_unpaired}"
+        if changes.base_unpaired
+        else ""
+    )
+    said = "; ".join(part for part in (pct, spread) if part)
+    said = f" ({said})" if said else ""
+    verb = "grew" if value > base else "shrank" if value < base else "did not change"
+    msg = f"latency {verb} {shown}{said} vs base ({format_ms(base)} → {format_ms(value)}); {verdict}."
+    return p.verdict(ok, msg, f"max +{b.change.text}", f"{shown} ({pct})" if pct else shown)
 
 
 def candidate_checks(

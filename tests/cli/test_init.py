@@ -92,3 +92,42 @@ def test_every_error_row_in_the_terminal_table_says_why(capsys):
         "int8 [red]: int8 needs calibration data: add it" in out and "qat: skipped: no training data" in out
     )
     assert "m [bold]x[/bold]" in out  # hostile markup printed as text
+
+
+def test_init_proposes_quantizer_recipes_for_a_float_tflite_and_none_for_an_integer_one(repo):
+    """A float .tflite gets the LiteRT Quantizer's recipes its weights can take, an integer one none;
+    the starter's first check builds them (synthetic calibration: no data found) without an error row."""
+    import numpy as np
+    import pytest
+
+    tf = pytest.importorskip("tensorflow")
+    pytest.importorskip("litert_quantizer")
+    from edgegate.run import CheckOptions
+    from edgegate.cli.real_run import real_run
+
+    model = tf.keras.Sequential([tf.keras.Input((8,)), tf.keras.layers.Dense(16), tf.keras.layers.Dense(4)])
+    repo.write("models/float.tflite", tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([np.ones((1, 8), np.float32)] for _ in range(4))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    repo.write("models/integer.tflite", converter.convert())
+    path, _ = write_starter_policy(repo.root, None)
+    text = path.read_text()
+    floated, integer = text.split("name: float", 1)[1].split("name: integer")
+    assert "recipes: [float16, dynamic, int8]" in floated and "synthetic: true" in floated
+    assert (
+        "recipes:" not in integer and "an integer .tflite: measured as it is, nothing to quantize" in integer
+    )
+    repo.commit("two models")
+    run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    found = {m.name: m for m in run.models}
+    assert [c.recipe for c in found["float"].candidates] == ["as-is", "float16", "dynamic", "int8"]
+    assert all(c.error is None for c in found["float"].candidates), [
+        c.error for c in found["float"].candidates
+    ]
+    int8 = next(c for c in found["float"].candidates if c.recipe == "int8")
+    assert any("synthetic inputs" in n for n in int8.notes)  # synthetic: true, said on the candidate
+    assert any("no eval or calibration data" in n for n in found["float"].notes)  # no fidelity: why
+    assert [c.recipe for c in found["integer"].candidates] == ["as-is"]

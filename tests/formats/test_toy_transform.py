@@ -16,7 +16,8 @@ from edgegate.recipes.interface import is_float_reference
 from edgegate.run.jobs import BuildJob, TargetJob
 from edgegate.targets.edgetpu.target import EdgeTpuTarget
 from edgegate.transforms import TRANSFORMS
-from edgegate.transforms.interface import TfliteTransform
+from edgegate.recipes.transform_engines import ENGINES
+from edgegate.transforms.interface import Applied, TfliteTransform
 from tests.formats.test_registry import check_transform
 from tests.run.test_loop import FakeRunner, gate
 
@@ -37,14 +38,28 @@ class ToyQuantizer(TfliteTransform):
     def takes(self, model):
         return "takes float models only" if model is not None and model.integer_only else None
 
-    def apply(self, model, out, recipe, samples):
-        count = sum(1 for _ in samples())
-        out.write_bytes(Path(model).read_bytes() + MARK + str(count).encode())
+    def apply(self, engine, model, out, recipe):
+        out.write_bytes(Path(model).read_bytes() + MARK + str(engine.samples()).encode())
+        return Applied(notes=("toy quantized",))
+
+
+class ToyEngine:
+    """The worker's object for the toy engine: it reads the build's calibration data."""
+
+    def __init__(self, request):
+        self.request = request
+
+    def samples(self) -> int:
+        from edgegate.datasets import load_dataset
+
+        data = self.request.calibration.data
+        return len(load_dataset(data, self.request.root, key=data.key).x[: self.request.calibration.samples])
 
 
 @pytest.fixture
 def toy(monkeypatch):
     monkeypatch.setitem(TRANSFORMS, ToyQuantizer.name, ToyQuantizer())
+    monkeypatch.setitem(ENGINES, ToyQuantizer.engine, ToyEngine)
 
 
 def test_it_declares_every_capability(toy):

@@ -190,7 +190,7 @@ def cli_flags(command: str) -> set[str]:
     return {opt for p in click_command.params for opt in p.opts}
 
 
-@pytest.mark.parametrize("step_id, command", [("gate", "ci"), ("publish", "publish")])
+@pytest.mark.parametrize("step_id, command", [("gate", "ci"), ("publish", "publish"), ("plan", "shards")])
 def test_the_action_passes_only_flags_the_cli_has(step_id, command):
     script = action_step(step_id)["run"]
     passed = set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", script))
@@ -340,12 +340,18 @@ def test_no_concurrency_group_makes_pushes_to_main_cancel_each_other():
     assert groups and all("github.event.pull_request.number || github.sha" in g for g in groups), groups
 
 
-def test_action_steps_gate_shards_name_artifacts_merge_and_publish(models_repo_for_action, github, tmp_path):
-    repo = models_repo_for_action
+def edgegate_wrapper(tmp_path: Path) -> Path:
+    """``edgegate`` as the install step's output names it: this checkout's CLI."""
     wrapper = tmp_path / "bin" / "edgegate"
     wrapper.parent.mkdir()
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edgegate "$@"\n')
     wrapper.chmod(0o755)
+    return wrapper
+
+
+def test_action_steps_gate_shards_name_artifacts_merge_and_publish(models_repo_for_action, github, tmp_path):
+    repo = models_repo_for_action
+    wrapper = edgegate_wrapper(tmp_path)
     event = tmp_path / "event.json"
     event.write_text(
         json.dumps(
@@ -483,7 +489,7 @@ def test_action_fetches_the_history_a_shallow_pull_request_checkout_lacks(tmp_pa
 def test_action_rejects_unknown_command_and_compiler_choice(tmp_path):
     env = {"PATH": os.environ["PATH"], "COMMAND": "gate", "EDGETPU": "skip"}
     proc = run_step_named("Check inputs", env, tmp_path)
-    assert proc.returncode == 2 and "command must be ci or publish, not 'gate'" in proc.stdout
+    assert proc.returncode == 2 and "command must be ci, publish or plan, not 'gate'" in proc.stdout
     proc = run_step_named("Check inputs", {**env, "COMMAND": "ci", "EDGETPU": "yes"}, tmp_path)
     assert proc.returncode == 2 and "edgetpu-compiler must be install or skip" in proc.stdout
     assert run_step_named("Check inputs", {**env, "COMMAND": "publish"}, tmp_path).returncode == 0
@@ -533,3 +539,81 @@ def test_the_status_output_lists_the_same_values_in_the_action_and_the_docs():
     in_action = {w for w in re.findall(r"\w+", described) if w in words}
     in_docs = {w for w in re.findall(r"`(\w+)`", row.split("Never")[0]) if w in words}
     assert in_action == in_docs == {"pass", "warn", "fail", "error"}
+
+
+def test_the_plan_step_outputs_a_matrix_every_shard_given_the_same_costs_agrees_with(
+    models_repo_for_action, tmp_path
+):
+    """Issue 24: ``command: plan`` run as the runner would: its ``plan`` output is the JSON a
+    workflow builds its matrix from, packed by the costs file, the same split ``ci --shard`` makes."""
+    from edgegate.results import RunResult, write_results
+    from edgegate.results.model import GitRef
+    from edgegate.shards import ShardCosts, plan_shards
+    from edgegate.status import Status
+
+    repo = models_repo_for_action
+    wrapper = edgegate_wrapper(tmp_path)
+    costs = tmp_path / "costs.json"
+    seconds = {"detector": 90.0, "keyword": 2.0}
+    write_results(
+        RunResult(Status.PASS, GitRef("main", None), GitRef("main", None), model_seconds=seconds), costs
+    )
+    output = tmp_path / "output"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "EDGEGATE": str(wrapper),
+        "BASE": repo.base,
+        "SHARDS": "3",
+        "POLICY": "",
+        "GITHUB_OUTPUT": str(output),
+    }
+    github_env = tmp_path / "github-env"
+    handed = {**env, "COSTS": str(costs), "GITHUB_ENV": str(github_env)}
+    assert run_step_named("Hand the shard costs file to EdgeGate", handed, repo.root).returncode == 0
+    assert github_env.read_text() == f"EDGEGATE_COSTS={costs}\n"
+    forged = {**handed, "COSTS": "costs.json\nPATH=/tmp/evil"}
+    proc = run_step_named("Hand the shard costs file to EdgeGate", forged, repo.root)
+    assert proc.returncode == 2 and "a path without line breaks" in proc.stdout
+    assert github_env.read_text() == f"EDGEGATE_COSTS={costs}\n"  # nothing more was set
+    env["EDGEGATE_COSTS"] = str(costs)  # as GITHUB_ENV sets it for the steps after
+    proc = run_step("plan", env, repo.root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (line,) = output.read_text().splitlines()
+    assert line.startswith("plan=")
+    plan = json.loads(line[len("plan=") :])
+    assert plan["by"] == "cost" and plan["shard"] == ["1/3", "2/3", "3/3"]
+    expected = plan_shards(["detector", "keyword"], 3, ShardCosts(seconds))
+    assert [s["models"] for s in plan["shards"]] == [list(names) for names in expected.shards]
+    assert [s["seconds"] for s in plan["shards"]] == list(expected.seconds) and plan[
+        "plan"
+    ] == expected.digest
+
+
+def test_zoo_example_builds_its_matrix_from_the_plan_and_gives_every_shard_the_same_costs():
+    workflow = load_workflow(ROOT / "examples/workflows/edgegate-zoo.yml")
+    plan, gate, merge = (workflow["jobs"][j] for j in ("plan", "gate", "merge"))
+    planner = next(s for s in plan["steps"] if OUR_ACTION.match(s.get("uses", "")))
+    assert planner["with"]["command"] == "plan" and planner["id"] == "plan"
+    assert plan["outputs"]["plan"] == "${{ steps.plan.outputs.plan }}"
+    assert gate["needs"] == "plan" and gate["strategy"]["fail-fast"] is False
+    assert gate["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.plan.outputs.plan).shard }}"
+    upload = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    download = next(s for s in gate["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    shard = next(s for s in gate["steps"] if OUR_ACTION.match(s.get("uses", "")))
+    assert shard["with"]["shard"] == "${{ matrix.shard }}" and shard["with"]["comment"] == "off"
+    # The plan and every shard read the same costs: the plan job's, handed on as one artifact.
+    assert upload["with"]["name"] == download["with"]["name"]
+    assert (
+        planner["with"]["costs"]
+        == upload["with"]["path"]
+        == download["with"]["path"]
+        == shard["with"]["costs"]
+    )
+    saved = next(s for s in merge["steps"] if s.get("uses", "").startswith("actions/cache/save@"))
+    restored = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/cache/restore@"))
+    assert saved["if"] == "github.event_name == 'push'" and saved["with"]["path"] == restored["with"]["path"]
+    assert restored["with"]["restore-keys"] == "edgegate-costs-" and saved["with"]["key"].startswith(
+        "edgegate-costs-"
+    )

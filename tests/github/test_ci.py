@@ -457,3 +457,33 @@ def test_a_pull_request_whose_base_has_no_policy_says_code_running_settings_are_
     gate(runner, comment="off")
     notes = read_results(runner.out / "results.json").notes
     assert "the base commit has no edgegate.yml: every setting that runs code is off" in notes
+
+
+def test_shards_balanced_by_the_seconds_an_earlier_run_measured(
+    models_repo, github, tmp_path, monkeypatch, capsys, tflite_models
+):
+    """Issue 24: the base branch's last results hold what each model's jobs took in the workers;
+    shards given that file as --costs agree on one plan, and the merge joins them."""
+    models_repo.write("models/keyword.tflite", tflite_models["big"])
+    models_repo.head = models_repo.commit("grow keyword too")
+    monkeypatch.chdir(models_repo.root)
+    event = pr_event(models_repo)
+    earlier = Runner(tmp_path / "earlier", github, "pull_request", event)
+    gate(earlier, comment="off")
+    costs = earlier.out / "results.json"
+    measured = read_results(costs).model_seconds
+    assert set(measured) == {"detector", "keyword"}
+    assert all(s is not None and s > 0 for s in measured.values()), measured  # real worker seconds
+
+    paths = []
+    for i in (1, 2):
+        runner = Runner(tmp_path / f"shard{i}", github, "pull_request", event)
+        ci(None, None, "off", "error", f"{i}/2", None, None, None, env=runner.env, costs=costs)
+        paths.append(runner.out / "results.json")
+    shards = [read_results(p) for p in paths]
+    assert shards[0].shard_plan and shards[0].shard_plan == shards[1].shard_plan
+    assert sorted(m.name for r in shards for m in r.models) == ["detector", "keyword"]
+    assert any(n.startswith("shards split by cost: 2 of 2 models' costs known") for n in shards[0].notes)
+    merged = tmp_path / "all.json"
+    assert merge(paths, merged) == 0
+    assert {m.name for m in read_results(merged).models} == {"detector", "keyword"}

@@ -20,6 +20,9 @@ def test_models_measured_side_by_side(models):
     assert list(figures) == list(paths)
     for f in figures.values():
         assert f.runs == 7 and 0 < f.median_ms <= f.p90_ms
+        # Each round's time, in round order, for the paired intervals: the median is theirs.
+        assert len(f.rounds_ms) == 7 and min(f.rounds_ms) > 0
+        assert f.median_ms == pytest.approx(float(np.median(f.rounds_ms)))
 
 
 def test_no_models():

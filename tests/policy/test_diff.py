@@ -24,7 +24,16 @@ from edgegate.targets.ethos_u.target import EthosUSettings, VsBase
 
 # Every section written, most keys away from their defaults, so that changing one shows.
 SETTINGS: dict[str, Any] = {
-    "recipes": [{"recipe": "prune+int8", "name": "pruned"}, "float16"],
+    "recipes": [
+        {
+            "recipe": "prune+dynamic_int4",
+            "name": "pruned",
+            "engine": "litert-quantizer",
+            "keep_float": ["dense_1", "CONV_2D"],
+            "block_size": 32,
+        },
+        "float16",
+    ],
     "deploy": "smallest",
     "objective": "smallest",
     "eval": {
@@ -55,11 +64,13 @@ SETTINGS: dict[str, Any] = {
         "size": {"max": "80 KB", "level": "error"},
         "gzip_size": {"max": "70 KB", "level": "error"},
         "latency": {"max": "5 ms", "level": "error"},
+        "memory": {"max": "64 MB", "level": "error"},
         "accuracy": {"max_drop": "1pt", "judge": "point", "level": "error"},
         "vs_base": {
             "size": {"max_increase": "5%", "level": "error"},
             "gzip_size": {"max_increase": "5%", "level": "error"},
             "latency": {"max_increase": "10%", "level": "error"},
+            "memory": {"max_increase": "10%", "level": "error"},
             "accuracy": {"max_drop": "1pt", "judge": "point", "level": "error"},
             "on_missing_base": "error",
         },
@@ -106,18 +117,22 @@ SETTINGS: dict[str, Any] = {
             "vs_base": {"sram": "5%", "flash": "5%", "latency": "10%"},
         },
     },
+    "contract": {
+        "signature": "error",
+        "ops": {"allowed": ["CONV_2D", "FULLY_CONNECTED"], "no_new_kinds": True, "level": "error"},
+    },
     "trust_code": False,
 }
-MODEL = {"name": "digits", "path": "models/*.tflite", "watch": ["data/**", "src/model.py"], **SETTINGS}
+MODEL = {"name": "digits", "path": "models/*.keras", "watch": ["data/**", "src/model.py"], **SETTINGS}
 
 # A value for a key whose current value cannot be changed by rule (see ``_changed``).
 VALUES: dict[str, Any] = {
     "deploy": "fastest",
     "objective": "fastest",
     "recipes": "auto",
-    "recipes.keep_float": ["dense"],
     "keep_float_search.ship": True,
-    "recipes.recipe": "cluster+int8",
+    "recipes.recipe": "cluster+weight_int4",
+    "recipes.engine": None,  # the default: a name only the quantizer makes runs on it
     "recipes.prune.structured": "2:4",
     "eval.data.hook": "evalhook:load",
     "calibration.data.hook": "calhook:load",
@@ -412,6 +427,22 @@ def test_a_pr_that_loosens_its_targets_is_shown_as_weakening_the_gate(tmp_path):
     )
 
 
+def test_a_pr_that_loosens_its_contract_is_shown_as_weakening_the_gate(tmp_path):
+    """Issue 18.2: a signature check switched to warn, an op kind allowed, no_new_kinds dropped."""
+    contract = {"signature": "error", "ops": {"allowed": ["CONV_2D"], "no_new_kinds": True}}
+    looser = {"signature": "warn", "ops": {"allowed": ["CONV_2D", "RESHAPE"], "no_new_kinds": False}}
+    base, head = pair(tmp_path, {"contract": contract}, {"contract": looser})
+    (line,) = policy_changes(base, head)
+    assert line.startswith(f"{WEAKENS} — digits: ")
+    for part in ("contract.signature error → warn", "contract.ops.allowed [CONV_2D] → [CONV_2D, RESHAPE]"):
+        assert part in line
+    assert "contract.ops.no_new_kinds true → false" in line
+    base, head = pair(tmp_path, {"contract": looser}, {"contract": contract})
+    assert not any(WEAKENS in text for text in policy_changes(base, head))  # tightened: not marked
+    base, head = pair(tmp_path, {"contract": contract}, {})
+    assert policy_changes(base, head)[0].startswith(f"{WEAKENS} — digits: contract removed")
+
+
 def test_a_pr_that_swaps_its_eval_data_and_drops_watch_is_shown_as_weakening_the_gate(tmp_path):
     """Issue 22.3: another eval file with limit 4, watch: dropped, judge point → significant,
     latency runs 50 → 1: the policy diff said nothing."""
@@ -460,6 +491,13 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], str, bool]] = [
     ({"budgets": {"size": "80 KB"}}, {}, "size budget removed (was 80 KB)", True),
     ({"budgets": {"size": "80 KB"}}, {"budgets": {"size": "200 KB"}}, "size budget 80 KB → 200 KB", True),
     ({"budgets": {"size": "200 KB"}}, {"budgets": {"size": "80 KB"}}, "size budget 200 KB → 80 KB", False),
+    ({"budgets": {"memory": "32 MB"}}, {"budgets": {"memory": "64 MB"}}, "memory budget 32 MB → 64 MB", True),
+    (
+        {"budgets": {"vs_base": {"memory": "5%"}}},
+        {"budgets": {"vs_base": {"memory": "20%"}}},
+        "vs_base memory budget 5% → 20%",
+        True,
+    ),
     (
         {"budgets": {"accuracy": {"min": 0.9}}},
         {"budgets": {"accuracy": {"min": 0.8}}},

@@ -273,3 +273,44 @@ def test_proposals_follow_the_weights(models, tmp_path):
     integer = tmp_path / "int8.tflite"
     integer.write_bytes(converter.convert())
     assert proposals(integer) == ()
+
+
+def test_a_keras_source_runs_the_quantizer_on_its_float32_reference_only_when_asked(tmp_path):
+    """``engine: litert-quantizer`` quantizes the float32 reference (the bytes of the quantizer called
+    directly on it, with the same calibration samples); ``int8`` without it stays the converter's."""
+    from ai_edge_litert.interpreter import Interpreter
+    from litert_quantizer import quantizer
+    from litert_quantizer import recipe as library
+
+    from edgegate.policy.sections import Calibration, Dataset, Recipe
+    from edgegate.recipes.build import build_candidates
+    from edgegate.recipes.interface import BuildRequest, SourceModel
+
+    keras_model().save(tmp_path / "m.keras")
+    x = np.random.default_rng(0).uniform(0, 1, (8, 16, 16, 3)).astype(np.float32)
+    np.savez(tmp_path / "c.npz", x=x)
+    recipes = (
+        Recipe(recipe="float32"),
+        Recipe(recipe="int8"),
+        Recipe(recipe="int8", name="int8-quantizer", engine="litert-quantizer"),
+    )
+    request = BuildRequest(
+        "m",
+        SourceModel(tmp_path / "m.keras", "keras", "m.keras"),
+        recipes,
+        tmp_path / "out",
+        tmp_path,
+        calibration=Calibration(key="calibration", data=Dataset(key="calibration.data", path="c.npz")),
+    )
+    built = {b.label: b for b in build_candidates(request)}
+    assert all(b.error is None for b in built.values()), built
+    reference = built["float32"].path.read_bytes()
+    (signature,) = Interpreter(model_content=reference).get_signature_list().items()
+    (name,) = signature[1]["inputs"]
+    q = quantizer.Quantizer(reference)
+    q.load_quantization_recipe(library.static_wi8_ai8())
+    calibration = q.calibrate({signature[0]: [{name: x[i : i + 1]} for i in range(len(x))]})
+    expected = bytes(q.quantize(calibration, enable_progress_report=False).quantized_model)
+    assert built["int8-quantizer"].path.read_bytes() == expected
+    assert built["int8"].path.read_bytes() != expected  # the converter's int8, as before
+    assert any("int8-quantizer.node_data.json" in n for n in built["int8-quantizer"].notes)

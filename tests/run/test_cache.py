@@ -321,7 +321,10 @@ def _mutations() -> dict[str, Callable[[Path], None]]:
     }
 
 
-BUILT = {"head": ("float32", "float16", "int8"), "base": ("float16", "int8")}  # base: no reference
+BUILT = {
+    "head": ("float32", "float16", "int8"),
+    "base": ("float32", "float16", "int8"),
+}  # base: its reference for the model diff
 
 
 def _model_jobs(m: str) -> set[tuple[str, str, str, str]]:
@@ -979,7 +982,10 @@ def test_a_restored_folder_from_the_pull_requests_own_scope_is_not_used(tmp_path
     path, auth = api.asked[0]
     assert path == f"/repos/o/r/actions/caches?key={key}&ref=refs%2Fpull%2F7%2Fmerge&per_page=100"
     assert auth == "Bearer tok-123"
+    # Closed, not only stopped: a listening socket nobody answers would hold the step for its
+    # whole 30 s timeout; closed, the connection is refused at once.
     api.server.shutdown()
+    api.server.server_close()
 
     ResultsCache(base_dir).put("a" * 64, Packed("layers", "LayerError", []))  # GitHub unreachable
     proc = _bash(step, env, tmp_path)

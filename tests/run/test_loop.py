@@ -219,6 +219,30 @@ def test_a_different_base_is_built_and_compared(tmp_path):
     assert check.status == Status.FAIL and m.status == Status.FAIL
 
 
+def test_the_base_float_reference_is_built_for_the_model_diff_and_nothing_else(tmp_path):
+    """Issue 18: the diff compares the float reference of both versions, so base's is built; it is
+    no judged candidate, so it is not evaluated, analyzed or timed, and the totals say so."""
+    runner = FakeRunner(base_sizes={"int8": 500})
+    yaml = (
+        "  - {name: m, path: m.keras, recipes: [int8], budgets: {vs_base: {accuracy: {max_drop: 1pt}}}" + EVAL
+    )
+    targets = (replace(CountingTarget(), limit=100),)
+    (m,) = loop.run(
+        plans(tmp_path, yaml, base=True, targets=targets),
+        runner,
+        loop.Settings(root=tmp_path, latency=True),
+    )
+    base_builds = [j for j in runner.of(BuildJob) if j.side == "base"]
+    assert sorted(label for j in base_builds for label in j.labels) == ["float32", "int8"]
+    measured = runner.of(EvaluateJob) + runner.of(TargetJob)
+    assert not [j for j in measured if (j.candidate.side, j.candidate.label) == ("base", "float32")]
+    assert [j.candidate.label for j in runner.of(EvaluateJob) if j.candidate.side == "base"] == ["int8"]
+    timed = [ref for job in runner.of(LatencyJob) for ref, _ in job.candidates]
+    assert ("base", "float32") not in {(ref.side, ref.label) for ref in timed}
+    assert runner.expected == len(runner.ran)
+    assert m.reference is not None and m.reference.base is not None and m.reference.base.size_bytes == 1000
+
+
 def test_fidelity_evaluations_wait_for_the_reference_outputs(tmp_path):
     runner = FakeRunner()
     yaml = "  - {name: m, path: m.keras, recipes: [int8], eval: {data: e.npz, metric: fidelity}, calibration: {data: e.npz}}\n"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import re
 import types
@@ -27,6 +28,7 @@ from typing import Any
 
 import pytest
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from edgegate.publishers.annotations import run_annotations
 from edgegate.publishers.interface import Publication
@@ -151,12 +153,20 @@ def _read(data: dict, tmp_path: Path) -> RunResult:
 
 # --- what GitHub would make of it -----------------------------------------------------------------
 
+_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+@functools.lru_cache(maxsize=8)
+def _tokens(markdown: str) -> tuple[Token, ...]:
+    """The parse of one text, read (never changed) by both walks below: the walk parses each
+    rendering once (it renders thousands; parsing is most of this file's time)."""
+    return tuple(_MARKDOWN.parse(markdown))
+
 
 def structure(markdown: str) -> list[tuple]:
     """The blocks and inline tokens, EdgeGate's HTML and links verbatim; text runs joined."""
-    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     shape: list[tuple] = []
-    for t in md.parse(markdown):
+    for t in _tokens(markdown):
         # Each run's comment carries its own id (<!-- edgegate-run: … -->): the same shape.
         html = re.sub(r"[0-9a-f]{32}", "ID", t.content) if t.type == "html_block" else ""
         shape.append((t.type, t.tag, html))
@@ -173,12 +183,8 @@ def structure(markdown: str) -> list[tuple]:
 
 def live_links(markdown: str) -> list[str]:
     """What GitHub links in text outside code: mentions, references, bare URLs."""
-    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     words = " ".join(
-        c.content
-        for t in md.parse(markdown)
-        for c in (t.children or [])
-        if c.type in ("text", "text_special")
+        c.content for t in _tokens(markdown) for c in (t.children or []) if c.type in ("text", "text_special")
     )
     return re.findall(r"(?<![\w`])@[A-Za-z0-9]|#\d|(?i:\bGH-\d)|(?i:https?://)|(?i:\bwww\.)", words)
 
@@ -197,11 +203,12 @@ def assert_folded_forges_nothing(run: RunResult) -> None:
     """Folded to fit a comment, the cut falls elsewhere for each value: no structure to compare
     with, but nothing but EdgeGate's own headings, HTML and link, and nothing linked."""
     for limit in (600, 1500, 3000):
-        r = read_markdown(render_markdown(run, max_chars=limit, details_url=DETAILS))
+        folded = render_markdown(run, max_chars=limit, details_url=DETAILS)
+        r = read_markdown(folded)
         assert all(EDGEGATE_HTML.match(h) for h in r.html), r.html
         assert r.images == 0 and set(r.links) <= {DETAILS}
         assert [tag for tag, _ in r.headings] in (["h2"], ["h2", "h3"])
-        assert live_links(render_markdown(run, max_chars=limit, details_url=DETAILS)) == []
+        assert live_links(folded) == []
 
 
 def assert_annotations_are_edgegates_own(run: RunResult) -> None:
@@ -243,14 +250,20 @@ def test_a_payload_in_any_string_of_a_results_file_forges_nothing(tmp_path, inte
     assert {
         "models.0.candidates.0.accuracy.drop_unpaired",
         "models.0.candidates.0.accuracy.base_unpaired",
+        "models.0.candidates.0.latency_changes.float_unpaired",
+        "models.0.candidates.0.latency_changes.base_unpaired",
         "models.0.name",
         "models.0.error",
         "models.0.candidates.0.recipe",
         "models.0.candidates.0.target_lines.0",
         "notes.0",
         "head.ref",
+        "models.0.candidates.0.diff.ops.0.name",  # the model diff's names (issue 18)
+        "models.0.candidates.0.diff.signature.0.head.name",
+        "models.0.candidates.0.diff.metadata.0.name",
     } <= named
-    assert {str(p[-1]) for p in refused} == {"schema", "status", "topic"}  # the enums: no other text is read
+    # The enums and the model diff's literals (change, side, part): no other text is read.
+    assert {str(p[-1]) for p in refused} == {"schema", "status", "topic", "change", "side", "part"}
 
 
 def test_a_string_where_the_model_has_a_number_is_refused_naming_the_field(tmp_path):

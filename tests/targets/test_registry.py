@@ -8,11 +8,13 @@ and reported (markdown and the results file).
 
 from __future__ import annotations
 
+
 import functools
 import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -120,30 +122,40 @@ def test_a_report_of_a_target_this_edgegate_does_not_know_is_refused(repo):
         decode_run(text)
 
 
-def _without_schema_4_fields(run: RunResult) -> RunResult:
-    """``run`` with the fields schema 4 added (absent from older files) at their defaults."""
-    from dataclasses import replace
+def _before_schema_4(run: RunResult) -> RunResult:
+    """``run`` without the fields schema 4 added (latency intervals, memory figures, model diffs,
+    what a recipe or the keep-float search left float): what an older file reads as."""
 
-    def candidate(c):
-        return replace(c, kept_float=None, worst_layers=tuple(replace(w, node="") for w in c.worst_layers))
+    def older(c):
+        base = None if c.base is None else replace(c.base, memory_bytes=None)
+        layers = tuple(replace(w, node="") for w in c.worst_layers)
+        return replace(
+            c,
+            memory_bytes=None,
+            base=base,
+            latency_changes=None,
+            diff=None,
+            kept_float=None,
+            worst_layers=layers,
+        )
 
-    models = tuple(
+    models = [
         replace(
             m,
             keep_float=(),
-            reference=candidate(m.reference) if m.reference else None,
-            candidates=tuple(candidate(c) for c in m.candidates),
+            reference=m.reference and older(m.reference),
+            candidates=tuple(older(c) for c in m.candidates),
         )
         for m in run.models
-    )
-    return replace(run, models=models)
+    ]
+    return replace(run, models=tuple(models))
 
 
 def test_a_schema_2_file_written_before_the_registry_is_read_into_the_one_slot():
     run = read_results(RESULTS_V2)
     assert json.loads(RESULTS_V2.read_text())["schema"] == "edgegate.results/2"
-    # Every target's report, in its slot; what schema 4 added, at its defaults.
-    assert run == _without_schema_4_fields(_filled(RunResult, intervals=True))
+    # Every target's report, in its slot; the fields schema 4 added are at their defaults.
+    assert run == _before_schema_4(_filled(RunResult, intervals=True))
     candidate = run.models[0].candidates[0]
     assert set(candidate.targets) == {k.name for k in target_registry.kinds()}
     assert decode_run(encode_run(run)) == run and '"schema": "edgegate.results/4"' in encode_run(run)

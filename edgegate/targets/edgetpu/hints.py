@@ -10,7 +10,8 @@ _HINTS = {
     # whole-model
     "not-quantized-float32": (
         "convert with full-integer quantization (EdgeGate recipe int8: a representative dataset and "
-        "supported_ops=[TFLITE_BUILTINS_INT8])."
+        "supported_ops=[TFLITE_BUILTINS_INT8]; for a float .tflite, recipes: [int8] with calibration "
+        "data runs the LiteRT Quantizer, docs/quantizer.md)."
     ),
     "not-quantized-float16": "float16 weights are not 8-bit: use the int8 recipe instead of float16.",
     "not-quantized-dynamic": (
