@@ -13,6 +13,7 @@ verdicts, the results that store them and the report that shows them can all use
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -103,14 +104,17 @@ def budget(
     detail: str = "",
     cause: str = "",
     show_by: Show[N] | None = None,
+    written: str | None = None,
 ) -> Check:
     """At most ``limit`` (or, a ``floor``, at least): ``what value is within the ≤ limit budget.`` /
     ``… is over the ≤ limit budget by d.`` (``… is under the ≥ limit budget by d.``).
 
     ``detail`` follows the value ("(Shared_Sram)"); ``cause`` follows a broken verdict;
-    ``show_by`` writes the excess when it reads differently from a value (an accuracy change).
+    ``show_by`` writes the excess when it reads differently from a value (an accuracy change);
+    ``written`` is the limit as the policy wrote it ("1 MiB"), shown instead of ``show(limit)``
+    when it carries its unit, so a budget reads in the unit and precision its author chose.
     """
-    limit_text = f"{'≥' if floor else '≤'} {show(limit)}"
+    limit_text = f"{'≥' if floor else '≤'} {written_limit(written) or show(limit)}"
     ok = within(limit, value) if floor else within(value, limit)
     shown = show(value)
     if ok:
@@ -120,6 +124,14 @@ def budget(
         side = "under" if floor else "over"
         message = f"{what} {shown}{detail} is {side} the {limit_text} budget by {by}{_because(cause)}."
     return p.verdict(ok, message, limit_text, shown)
+
+
+def written_limit(written: str | None) -> str | None:
+    """A limit as the policy wrote it, when it says its unit ("1 MiB", "95%"); a bare number
+    ("80000") is left to the quantity's own formatting, which names the unit."""
+    if written is None or not re.search(r"[^\d.\s+-]", written):
+        return None
+    return " ".join(written.split())
 
 
 def percent(part: int, total: int) -> str:

@@ -38,6 +38,7 @@ from edgegate.publishers.interface import CommentMode, Outcome, Publication
 from edgegate.publishers.job_summary import JobSummaryPublisher
 from edgegate.publishers.pr_comment import PrCommentPublisher, marker
 from edgegate.publishers.step_outputs import StepOutputsPublisher
+from edgegate.results.history import read_history, with_trends
 from edgegate.results import GitRef, RunResult
 from edgegate.status import Status
 from edgegate.run import CheckOptions
@@ -61,6 +62,7 @@ def ci(
     cache_max: int | None = None,
     cache_base: Path | None = None,
     costs: Path | None = None,
+    history: Path | None = None,
 ) -> int:
     github = GitHubEnvironment.from_env(env)
     log = Log(github.actions)
@@ -107,6 +109,10 @@ def ci(
         run = replace(
             run, base=GitRef(pr.base_ref, run.base.sha), head=GitRef(pr.head_ref, pr.head_sha or run.head.sha)
         )
+
+    if history is not None:
+        # Read as untrusted data, bounded; a file it cannot use is a note in the report.
+        run = with_trends(run, read_history(Path(history)))
 
     try:
         write_run_outputs(run, results_path, report_path)

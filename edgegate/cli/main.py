@@ -192,6 +192,12 @@ def ci(
     cache_base: Optional[Path] = typer.Option(
         None, "--cache-base", envvar="EDGEGATE_CACHE_BASE", help=CACHE_BASE_HELP
     ),
+    history: Optional[Path] = typer.Option(
+        None,
+        "--history",
+        help="The default branch's history file (read only, as untrusted data): the report shows "
+        "where the shipped candidates' figures sit on it.",
+    ),
 ) -> None:
     """Run in GitHub Actions: gate the PR, comment, annotate, write outputs."""
     from edgegate.cli.ci import ci as command
@@ -210,7 +216,19 @@ def ci(
         cache_max=cache_max,
         cache_base=cache_base,
         costs=costs,
+        history=history,
     )
+
+
+@app.command(cls=_Command)
+def history(
+    results: Path = typer.Argument(..., help="The results JSON of a run on the default branch."),
+    into: Path = typer.Option(..., "--into", help="The history file (created when missing)."),
+) -> None:
+    """Add a default-branch run to its history (the last 50 runs), for `edgegate ci --history`."""
+    from edgegate.cli.history import history as command
+
+    _exit(command, results, into)
 
 
 @app.command(cls=_Command)

@@ -93,13 +93,16 @@ def training(spec: schema.TrainingSpec, *, key: str, line: int | None, data_line
     return _copy(spec, Training, key=key, line=line, data=data)
 
 
-def edgetpu(spec: schema.EdgeTpuSpec, *, key: str, line: int | None) -> EdgeTpuSettings:
+def edgetpu(
+    spec: schema.EdgeTpuSpec, *, key: str, line: int | None, key_lines: tuple[tuple[str, int], ...] = ()
+) -> EdgeTpuSettings:
     raw = spec.min_mapped
     return _copy(
         spec,
         EdgeTpuSettings,
         key=key,
         line=line,
+        key_lines=key_lines,
         min_mapped=q.parse_accuracy(raw) if raw is not None else None,
         min_mapped_written=str(raw) if raw is not None else None,
     )

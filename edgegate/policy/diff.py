@@ -29,7 +29,7 @@ from edgegate.policy.sections import Budget, ModelPolicy, Policy, Recipe
 WEAKENS = "⚠ weakens the gate"
 
 # Where a value was written, not what it is; and fields shown through another one.
-_WHERE = frozenset({"key", "line", "index", "path_line", "refused", "signature_line"})
+_WHERE = frozenset({"key", "line", "index", "path_line", "refused", "signature_line", "key_lines"})
 _DERIVED = frozenset(
     {
         "min_mapped_written",  # min_mapped is shown as written

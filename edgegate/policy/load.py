@@ -427,7 +427,9 @@ def _resolve(
         training=training,
         budgets=_budgets(entry.budgets, d.budgets, at.loc, lines),
         edgetpu=convert.edgetpu(
-            at.pick("edgetpu") or EdgeTpuSpec.model_validate({}), **at.written("edgetpu")
+            at.pick("edgetpu") or EdgeTpuSpec.model_validate({}),
+            **at.written("edgetpu"),
+            key_lines=key_lines(at.origin("edgetpu") + ("edgetpu",), lines),
         ),
         latency=convert.latency(
             at.pick("latency") or LatencySpec.model_validate({}), **at.written("latency")
@@ -584,9 +586,21 @@ def _targets(
                 settings = _target_settings(kind, raw, at, lines, problems)
                 if settings is not None:
                     text = json.dumps(raw, sort_keys=True)
-                    found.append(TargetSection(kind.name, format_key(at), lines.get(at), text, settings))
+                    found.append(
+                        TargetSection(
+                            kind.name, format_key(at), lines.get(at), text, settings, key_lines(at, lines)
+                        )
+                    )
                 break
     return tuple(found)
+
+
+def key_lines(at: Loc, lines: Lines) -> tuple[tuple[str, int], ...]:
+    """The line of every key written under ``at``, by its path relative to it ("vs_base.macs")."""
+    n = len(at)
+    return tuple(
+        sorted((format_key(loc[n:]), line) for loc, line in lines.items() if len(loc) > n and loc[:n] == at)
+    )
 
 
 @functools.lru_cache(maxsize=None)

@@ -393,6 +393,7 @@ class EdgeTpuSettings:
     min_mapped: float | None = None  # lowest share of ops on the Edge TPU, a fraction 0..1
     min_mapped_written: str | None = None  # as the policy wrote it ("90%"), for messages
     max_partitions: int | None = None
+    key_lines: tuple[tuple[str, int], ...] = ()  # each key's line under ``edgetpu:``, for annotations
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -493,6 +494,7 @@ class TargetSection:
     line: int | None
     settings_json: str  # the mapping as written, as canonical JSON text (the policy diff walks it)
     settings: object = None  # the target's frozen settings (None only in a policy with problems)
+    key_lines: tuple[tuple[str, int], ...] = ()  # each key's line under the section, for annotations
 
 
 @dataclass(frozen=True)

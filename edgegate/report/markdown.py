@@ -18,9 +18,10 @@ import jinja2
 from edgegate.units import format_bytes, format_ms, format_percent_change, format_percent_interval
 from edgegate.results import NO_CHANGE_NOTE, CandidateResult, ModelResult, RunResult
 from edgegate.results.codec import write_text_atomic
-from edgegate.results.model import PairedInterval
+from edgegate.results.model import PairedInterval, TrendFigure
 from edgegate.report.model_diff import diff_lines, diff_table
 from edgegate.units import format_accuracy, format_accuracy_change, format_accuracy_interval
+from edgegate.report import glance
 from edgegate.status import Status
 from edgegate.target_registry import kind, kinds
 from edgegate.untrusted_text import html_text, md_cell, md_code, md_text, md_url
@@ -171,6 +172,31 @@ def _ci(interval: PairedInterval, metric: str | None, *, flip: bool) -> str:
     return f"95% CI {format_accuracy_interval(low, high, metric)}, {_method(interval)}"
 
 
+def _trend_figure(f: TrendFigure, metric: str | None) -> str:
+    show = {"size": format_bytes, "latency": format_ms}.get(f.what, lambda v: format_accuracy(v, metric))
+    if f.below == f.runs:
+        where = f"higher than all {f.runs}"
+    elif f.above == f.runs:
+        where = f"lower than all {f.runs}"
+    else:
+        where = f"higher than {f.below} of {f.runs}"
+    low, high = show(f.low), show(f.high)
+    spread = f"{low} in each" if low == high else f"{low} … {high}, median {show(f.median)}"
+    return f"{f.what} {show(f.value)}, {where} ({spread})"
+
+
+def _trend(m: ModelResult) -> str:
+    """One line: where the shipped candidate's figures sit on the default branch's last runs."""
+    t = m.trend
+    if t is None or not t.figures:
+        return ""
+    c = next((c for c in m.candidates if c.recipe == t.candidate), None)
+    metric = c.accuracy.metric if c and c.accuracy else None
+    figures = " · ".join(_trend_figure(f, metric) for f in t.figures)
+    runs = f"{t.runs} run{'s' if t.runs > 1 else ''}"
+    return f"**Default branch's last {runs}** ({md_code(t.candidate)}): {figures}"
+
+
 class _Markdown(str):
     """Text a filter already made safe markdown: the template's finalize passes it through."""
 
@@ -228,6 +254,11 @@ def _environment() -> jinja2.Environment:
         with_latency_intervals=_with_latency_intervals,
         with_report=lambda candidates, target: [c for c in candidates if c.report(target) is not None],
         chart=_safe(mermaid_chart),
+        trend=_safe(_trend),
+        headline=glance.headline,
+        details=glance.details,
+        candidate_notes=glance.notes,
+        status_text=glance.status_text,
         # Untrusted text (names, labels, paths, messages that quote them), by where it stands:
         text=_safe(md_text),  # a heading, a list item, a paragraph
         cell=_safe(md_cell),  # a table cell
@@ -237,6 +268,7 @@ def _environment() -> jinja2.Environment:
         diff_lines=_safe(diff_lines),  # the model diff (report/model_diff.py escapes its names)
         diff_table=_safe(diff_table),
     )
+    env.globals["gating"] = glance.gating
     return env
 
 
@@ -328,33 +360,23 @@ def _chart_label(text: str) -> str:
 
 
 def mermaid_chart(m: ModelResult) -> str:
-    """Each candidate's size (bars) and its base version's (line), and the same for accuracy:
-    a Mermaid chart GitHub draws in the comment itself (no image to host). Empty when there is
-    nothing to draw."""
+    """Each candidate's size (bars) and its base version's (a line), y from 0: a Mermaid chart
+    GitHub draws in the comment itself (no image to host). Empty when it would tell nothing
+    the table does not: fewer than two candidates with a size.
+
+    Only sizes: accuracies differ by tenths of a point, invisible on an axis from 0 (the
+    table gives them with their intervals)."""
     sized = [c for c in m.candidates if c.size_bytes is not None]
-    if not sized:
+    if len(sized) < 2:
         return ""
     labels = ", ".join(_chart_label(c.recipe) for c in sized)
-    blocks = []
-    size = [f"{(c.size_bytes or 0) / 1000:.1f}" for c in sized]
-    base = [c.base.size_bytes if c.base else None for c in sized]
-    lines = ["xychart-beta", f'  title "size (KB): bars this change{", line base" if any(base) else ""}"']
-    lines += [f"  x-axis [{labels}]", '  y-axis "KB"', f"  bar [{', '.join(size)}]"]
-    if all(b is not None for b in base):
-        lines.append(f"  line [{', '.join(f'{b / 1000:.1f}' for b in base if b is not None)}]")
-    blocks.append("\n".join(lines))
-    scored = [c for c in sized if c.accuracy and c.accuracy.value is not None]
-    if len(scored) == len(sized) and scored[0].accuracy and scored[0].accuracy.higher_is_better:
-        values = [
-            f"{c.accuracy.value * 100:.2f}" for c in scored if c.accuracy and c.accuracy.value is not None
-        ]
-        base_acc = [c.base.accuracy if c.base else None for c in scored]
-        lines = [
-            "xychart-beta",
-            f'  title "accuracy (%): bars this change{", line base" if any(base_acc) else ""}"',
-        ]
-        lines += [f"  x-axis [{labels}]", '  y-axis "%"', f"  bar [{', '.join(values)}]"]
-        if all(b is not None for b in base_acc):
-            lines.append(f"  line [{', '.join(f'{b * 100:.2f}' for b in base_acc if b is not None)}]")
-        blocks.append("\n".join(lines))
-    return "\n".join(f"```mermaid\n{block}\n```\n" for block in blocks)
+    size = [(c.size_bytes or 0) / 1000 for c in sized]
+    base = [c.base.size_bytes / 1000 if c.base and c.base.size_bytes is not None else None for c in sized]
+    with_base = all(b is not None for b in base)
+    top = max(size + [b for b in base if b is not None]) * 1.1
+    lines = ["xychart-beta", f'  title "size (KB): bars this change{", line base" if with_base else ""}"']
+    lines += [f"  x-axis [{labels}]", f'  y-axis "KB" 0 --> {top:.1f}']
+    lines.append(f"  bar [{', '.join(f'{v:.1f}' for v in size)}]")
+    if with_base:
+        lines.append(f"  line [{', '.join(f'{b:.1f}' for b in base if b is not None)}]")
+    return "```mermaid\n" + "\n".join(lines) + "\n```\n"

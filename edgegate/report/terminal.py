@@ -23,7 +23,9 @@ from edgegate.report.markdown import (
     _delta_ms,
     _headline,
 )
-from edgegate.results import RunResult
+from edgegate.report import glance
+from edgegate.results import ModelResult, RunResult
+from edgegate.status import Status
 from edgegate.log_output import say_rendered
 from edgegate.untrusted_text import one_line, visible
 
@@ -64,11 +66,11 @@ def _print_summary(run: RunResult, console: Console) -> None:
             ("", "left"),
             ("candidate", "left"),
             ("size", "right"),
-            ("Δ base", "right"),
+            ("size vs base", "right"),
             ("latency", "right"),
-            ("Δ base", "right"),
+            ("latency vs base", "right"),
             ("accuracy", "right"),
-            ("Δ float", "right"),
+            ("acc. vs float", "right"),
             ("status", "left"),
         )
         for col, justify in columns:
@@ -84,33 +86,38 @@ def _print_summary(run: RunResult, console: Console) -> None:
                 _delta_ms(c.latency_ms, base.latency_ms if base else None),
                 _accuracy(c),
                 _accuracy_drop(c),
-                f"[{_STYLE[c.status.value]}]{c.status.value}[/]",
+                # The why is printed under the table, each reason once (a narrow column would wrap it).
+                Text("skipped" if c.skip_reason else c.status.value, style=_STYLE[c.status.value]),
             )
         console.print(table)
-        for c in m.candidates:
-            # Every error or skip row says why, shipped or not; only the shipped candidate's
-            # broken budgets gate, so only its checks are listed.
-            if c.error or c.skip_reason:
-                console.print(
-                    f"  {_name(c.recipe)}: {_message(c.error or 'skipped: ' + str(c.skip_reason))}",
-                    style="red" if c.error else "dim",
-                    highlight=False,
-                    markup=False,
-                    soft_wrap=True,
-                )
-            if m.deploy and not c.deploy:
-                continue
-            for ch in c.checks:
-                if ch.status.fails or ch.status.value == "warn":
-                    console.print(
-                        f"  {ICON[ch.status.value]} {_name(c.recipe)} · {_name(ch.name)}: {_message(ch.message)}",
-                        highlight=False,
-                        markup=False,
-                        soft_wrap=True,
-                    )
+        _print_reasons(m, console)
         for line in m.keep_float:
             console.print(f"  kept float: {_message(line)}", highlight=False, markup=False, soft_wrap=True)
         if m.notes:
             console.print(f"  {_message(m.notes[-1])}", style="dim", highlight=False, markup=False)
     for n in shown_notes(run):
         console.print(_message(n), style="dim", highlight=False, markup=False)
+
+
+def _print_reasons(m: ModelResult, console: Console) -> None:
+    """Why each failed (or warned, errored, skipped) candidate is so, each reason once: the gating
+    candidates' first, then the others' (their status column names the checks)."""
+    first = glance.headline(m)
+    said = {(r.status, r.name, r.message) for r in first}
+    others = [
+        r
+        for r in glance.details(m)
+        if (r.status.fails or r.status == Status.WARN or r.name is None)
+        and (r.status, r.name, r.message) not in said
+    ]
+    for r in (*first, *others):
+        who = ", ".join(_name(w) for w in r.who)
+        name = f" · {_name(r.name)}" if r.name else ""
+        style = "dim" if r.status == Status.SKIP else "red" if r.status.fails else None
+        console.print(
+            f"  {ICON[r.status.value]} {who}{name}: {_message(r.message)}",
+            style=style,
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )

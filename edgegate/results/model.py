@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from edgegate.checks import Check
 from edgegate.model_diff.interface import ModelDiff
@@ -149,6 +149,29 @@ class CandidateResult:
 
 
 @dataclass(frozen=True)
+class TrendFigure:
+    """Where one figure of this change sits among the default branch's recent runs (``results/history.py``)."""
+
+    what: Literal["size", "latency", "accuracy"]  # bytes, ms, metric units
+    value: float  # this change's
+    low: float  # the runs' lowest, median and highest
+    median: float
+    high: float
+    below: int  # runs whose figure was lower than this change's
+    above: int  # runs whose figure was higher
+    runs: int  # runs with this figure
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The shipped candidate's figures against the default branch's last runs (schema 4)."""
+
+    candidate: str
+    runs: int  # default-branch runs that shipped this candidate
+    figures: tuple[TrendFigure, ...] = ()
+
+
+@dataclass(frozen=True)
 class ModelResult:
     name: str
     path: str  # head path, relative to the repository root
@@ -162,6 +185,7 @@ class ModelResult:
     notes: tuple[str, ...] = ()
     decision: tuple[str, ...] = ()  # recipes: auto — the path taken, one line per step
     keep_float: tuple[str, ...] = ()  # the keep-float search: what each step bought, one line per search
+    trend: Trend | None = None  # where the figures sit on the default branch's history (schema 4)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from edgegate.run.jobs import BuildJob, EvaluateJob, Job, LatencyJob, LayerAnaly
 
 # Bumped when a key recipe changes meaning, so old entries are never read under a new recipe.
 RECIPE_VERSION = 2  # 2: a layer analysis names each layer's node (the keep-float search takes it)
-_WHERE = ("key", "line")  # where a policy section was written: never part of a key
+_WHERE = ("key", "line", "key_lines")  # where a policy section was written: never part of a key
 
 # Distributions whose version changes what a job returns (those not installed count as absent).
 DISTRIBUTIONS = (

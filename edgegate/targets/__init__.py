@@ -34,10 +34,19 @@ def targets_for(model: ModelPolicy, root: Path | None = None) -> tuple[PlacedTar
     for kind in kinds():
         if kind.written is None:  # a key of its own (the Edge TPU: ``edgetpu:``)
             target = kind.build(None, model, root)
-            place = PolicyPlace(f"{model.key}.{kind.name}", model.line)
+            own = getattr(model, kind.name, None)  # its settings: where they were written
+            line = getattr(own, "line", None)
+            place = PolicyPlace(
+                f"{model.key}.{kind.name}",
+                model.line if line is None else line,
+                getattr(own, "key_lines", ()),
+            )
         elif kind.name in sections:
             section = sections[kind.name]
-            target, place = kind.build(section.settings, model, root), PolicyPlace(section.key, section.line)
+            target, place = (
+                kind.build(section.settings, model, root),
+                PolicyPlace(section.key, section.line, section.key_lines),
+            )
         else:
             continue
         if target is not None:

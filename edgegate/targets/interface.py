@@ -47,6 +47,19 @@ class PolicyPlace:
 
     key: str  # "models[0].edgetpu"
     line: int | None
+    # The line of each key written under the section ("min_mapped", "vs_base.macs"), so a check
+    # points at its own key, not at the section or the model's ``- name:`` line.
+    key_lines: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str | None) -> int | None:
+        """The line of ``key`` under the section (or of the nearest written key above it), else the section's."""
+        lines = dict(self.key_lines)
+        parts = key.split(".") if key else []
+        for n in range(len(parts), 0, -1):
+            found = lines.get(".".join(parts[:n]))
+            if found is not None:
+                return found
+        return self.line
 
 
 class Target(abc.ABC, Generic[Report]):
@@ -93,7 +106,7 @@ class Target(abc.ABC, Generic[Report]):
         return Place(
             f"{self.name}.{check}" if check else self.name,
             f"{where.key}.{key}" if key else where.key,
-            where.line,
+            where.line_of(key or check),
             self.when_broken() or Status.WARN,
             target=self.name,
         )

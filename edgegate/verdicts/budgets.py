@@ -185,7 +185,7 @@ def _absolute(b: Budget, c: CandidateResult, p: Place, what: str) -> Check:
         return format_accuracy_change(d, metric).lstrip("+")
 
     by_change = by if b.metric == "accuracy" else None
-    return budget(p, what, value, b.value, show, floor=b.bound == "min", show_by=by_change)
+    return budget(p, what, value, b.value, show, floor=b.bound == "min", show_by=by_change, written=b.written)
 
 
 def _vs_float(b: Budget, c: CandidateResult, p: Place) -> Check:

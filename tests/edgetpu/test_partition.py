@@ -26,6 +26,7 @@ from edgegate.targets.edgetpu.static import StaticAnalyzer
 from edgegate.policy.load import parse_edgetpu
 from edgegate.status import Status
 from edgegate.targets.edgetpu.target import edgetpu_checks
+from edgegate.targets.interface import PolicyPlace
 
 
 Corpus = Callable[[str], Path]  # the ``model`` fixture: corpus name -> converted .tflite
@@ -135,7 +136,7 @@ def test_an_op_table_1_lacks_is_uncertain_and_keeps_its_dependents_mapped(model:
     found = {
         c.name: c
         for c in edgetpu_checks(
-            r, parse_edgetpu({"level": "error", "all_mapped": True}), "models[0].edgetpu", 1
+            r, parse_edgetpu({"level": "error", "all_mapped": True}), PolicyPlace("models[0].edgetpu", 1)
         )
     }
     assert (

@@ -8,12 +8,13 @@ from edgegate.targets.edgetpu.static import StaticAnalyzer
 from edgegate.policy.load import parse_edgetpu
 from edgegate.targets.edgetpu.target import edgetpu_checks
 from edgegate.status import Status
+from edgegate.targets.interface import PolicyPlace
 
 KEY = "models[0].edgetpu"
 
 
 def checks(result, **spec):
-    found = edgetpu_checks(result, parse_edgetpu(spec, key=KEY, line=7), KEY, 7)
+    found = edgetpu_checks(result, parse_edgetpu(spec, key=KEY, line=7), PolicyPlace(KEY, 7))
     assert all(c.key == KEY and c.line == 7 for c in found)
     return {c.name: c for c in found}
 
@@ -114,3 +115,52 @@ def test_no_message_ends_a_sentence_twice(model, name):
     found = checks(r, level="error", all_mapped=True, min_mapped="50%", max_partitions=1)
     doubled = [c.message for c in found.values() if re.search(r"(?<!\.)\.\.(?!\.)", c.message)]
     assert doubled == []
+
+
+ANNOTATED_POLICY = """\
+version: 1
+models:
+  - name: kws
+    path: kws.tflite
+    edgetpu:
+      level: error
+      all_mapped: true
+      min_mapped: 50%
+      max_partitions: 1
+    targets:
+      compute:
+        macs: {max: 1M}
+        vs_base:
+          macs: 5%
+"""
+
+
+def test_each_target_check_points_at_its_own_keys_line(model, tmp_path):
+    """A real policy and a real analysis: ``edgetpu.min_mapped`` is annotated at ``min_mapped:``
+    (line 8), not at the model's ``- name:`` line (3); a ``targets:`` check at its own key too."""
+    from edgegate.policy.load import load_policy
+    from edgegate.publishers.annotations import run_annotations
+    from edgegate.results import CandidateResult, GitRef, ModelResult, RunResult
+    from edgegate.targets import targets_for
+
+    (tmp_path / "edgegate.yml").write_text(ANNOTATED_POLICY)
+    policy = load_policy(tmp_path / "edgegate.yml", root=tmp_path).models[0]
+    placed = {p.target.name: p for p in targets_for(policy, tmp_path)}
+    tpu = placed["edgetpu"]
+    found = tpu.target.checks(StaticAnalyzer().analyze(model("leaky_relu_middle")), None, tpu.place)
+    lines = {c.name: c.line for c in found}
+    assert lines == {
+        "edgetpu.compiles": 5,  # the edgetpu: section
+        "edgetpu.all_mapped": 7,
+        "edgetpu.min_mapped": 8,
+        "edgetpu.max_partitions": 9,
+    }
+    compute = placed["compute"]
+    assert [compute.place.line_of(k) for k in ("macs.max", "vs_base.macs", "level")] == [12, 14, 11]
+    assert compute.target.place(compute.place, "vs_base.macs", "vs_base.macs").line == 14
+    # The annotations the action prints land on those lines.
+    c = CandidateResult("as-is", "as-is", Status.FAIL, checks=tuple(found), deploy=True)
+    m = ModelResult("kws", "kws.tflite", Status.FAIL, candidates=(c,), deploy="as-is")
+    run = RunResult(Status.FAIL, GitRef("main", None), GitRef("pr", None), (m,), "edgegate.yml")
+    broken = {a.title.split(" · ")[-1]: a.line for a in run_annotations(run)}
+    assert broken == {"edgetpu.all_mapped": 7, "edgetpu.min_mapped": 8}

@@ -328,6 +328,37 @@ def run_step_named(name: str, env: dict, cwd: Path) -> subprocess.CompletedProce
     return run_script(next(s for s in ACTION["runs"]["steps"] if s["name"] == name)["run"], env, cwd)
 
 
+def edgegate_wrapper(tmp_path: Path) -> Path:
+    """``edgegate`` as the install step's output names it: this checkout's CLI."""
+    wrapper = tmp_path / "bin" / "edgegate"
+    if not wrapper.exists():
+        wrapper.parent.mkdir(parents=True)
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edgegate "$@"\n')
+        wrapper.chmod(0o755)
+    return wrapper
+
+
+def runner_env(tmp_path: Path, github, event_name: str, event: dict, name: str = "event") -> dict[str, str]:
+    """What a runner gives the action's steps: GitHub's variables, the event file (``name``.json)
+    and ``EDGEGATE``, the real command line of this checkout."""
+    wrapper = edgegate_wrapper(tmp_path)
+    (tmp_path / f"{name}.json").write_text(json.dumps(event))
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_API_URL": github.url,
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(tmp_path / f"{name}.json"),
+        "GITHUB_RUN_ID": "7",
+        "EDGEGATE": str(wrapper),
+        "GITHUB_TOKEN": WRITE_TOKEN,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+
+
 def test_no_concurrency_group_makes_pushes_to_main_cancel_each_other():
     """A group of the PR's number alone is `edgegate-` for every push to main: each would cancel
     the one before, the runs that fill the caches included."""
@@ -340,40 +371,12 @@ def test_no_concurrency_group_makes_pushes_to_main_cancel_each_other():
     assert groups and all("github.event.pull_request.number || github.sha" in g for g in groups), groups
 
 
-def edgegate_wrapper(tmp_path: Path) -> Path:
-    """``edgegate`` as the install step's output names it: this checkout's CLI."""
-    wrapper = tmp_path / "bin" / "edgegate"
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edgegate "$@"\n')
-    wrapper.chmod(0o755)
-    return wrapper
-
-
 def test_action_steps_gate_shards_name_artifacts_merge_and_publish(models_repo_for_action, github, tmp_path):
     repo = models_repo_for_action
-    wrapper = edgegate_wrapper(tmp_path)
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps(
-            load_event(
-                "pull_request_opened", pull_request__base__sha=repo.base, pull_request__head__sha=repo.head
-            )
-        )
+    event = load_event(
+        "pull_request_opened", pull_request__base__sha=repo.base, pull_request__head__sha=repo.head
     )
-    base_env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_API_URL": github.url,
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_RUN_ID": "7",
-        "EDGEGATE": str(wrapper),
-        "GITHUB_TOKEN": WRITE_TOKEN,
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-    }
+    base_env = runner_env(tmp_path, github, "pull_request", event)
     codes = []
     for i in (1, 2):
         output = tmp_path / f"output{i}"

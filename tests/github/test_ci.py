@@ -34,6 +34,7 @@ models:
     budgets:
       size: {max: 4 KB, level: warn}
 """
+ONE_MODEL = POLICY.split("  - name: keyword")[0]  # the detector alone
 DETECTOR_SIZE_LINE = 6
 KEYWORD_SIZE_LINE = 10
 OUTPUT_BLOCK = re.compile(r"^([\w-]+)<<(ghadelimiter_[0-9a-f-]+)\n(.*?)\n\2$", re.MULTILINE | re.DOTALL)

@@ -116,7 +116,7 @@ def test_a_tflite_pr_that_changes_only_metadata_says_so_and_keeps_the_contract(r
 
 EDGEGATE_HTML = {
     "<details><summary>Model diff: ops, weights, tensor shapes, I/O, metadata</summary>",
-    "<details><summary>Details: checks, sizes, Edge TPU, notes</summary>",
+    "<details><summary>Details: every check, targets, sizes, notes</summary>",
     "</details>",
     "<sub>",
     "</sub>",

@@ -79,6 +79,6 @@ def test_significant_fails_a_many_times_slower_model_and_judges_the_other_on_its
     assert "paired rounds) vs base (" in check["message"] and "(judge: significant)" in check["message"]
 
     report = (out / "r.md").read_text()
-    assert "Latency Δ: the change of the median and, in parentheses, its 95% interval" in report
-    assert report.count("- latency changes (medians): vs base ") == 2
+    assert "Latency changes: of the median and, in parentheses, their 95% interval" in report
+    assert report.count("latency changes (medians): vs base ") == 2
     assert "on 20 paired rounds" in report

@@ -50,7 +50,7 @@ def test_memory_budgets_through_the_cli(repo, tmp_path):
     assert float16["memory_bytes"] > 10 * MB > int8["memory_bytes"] > 0
     over = checks["float16"]["memory"]
     assert over["status"] == "fail" and over["line"] == 8 and over["key"] == "models[0].budgets.memory"
-    assert over["message"].startswith("memory ") and "is over the ≤ 10.0 MB budget by" in over["message"]
+    assert over["message"].startswith("memory ") and "is over the ≤ 10 MB budget by" in over["message"]
     assert checks["int8"]["memory"]["status"] == "pass"
 
     # The base version (512 units) was measured for the vs_base budget: int8 grew past 20%, a warning.
@@ -60,4 +60,4 @@ def test_memory_budgets_through_the_cli(repo, tmp_path):
     assert model["deploy"] == "int8" and float16["status"] == "fail"
 
     report = (out / "r.md").read_text()
-    assert "`vs_base.memory` (max +20%): memory grew +" in report and "`memory` (≤ 10.0 MB)" in report
+    assert "`vs_base.memory` (max +20%): memory grew +" in report and "`memory` (≤ 10 MB)" in report

@@ -11,6 +11,7 @@ from edgegate.results import decode_run, encode_run
 from edgegate.cli.real_run import real_run
 from edgegate.run import CheckOptions
 from edgegate.status import Status
+from edgegate.untrusted_text import md_text
 from tests.pipeline.conftest import dataset, keras_model
 
 POLICY = """\
@@ -75,7 +76,8 @@ def test_every_target_reports_and_gates_the_shipped_candidate(repo):
     assert starts == ["Compute", "MCU (TFLite Micro)", "Ethos-U55-128", "GPU"], int8.target_lines
     assert f"arena {mcu.arena:,} B" in int8.target_lines[1]
     report = render_markdown(run)
-    assert "**Targets** (int8):" in report and "```mermaid\nxychart-beta" in report
+    # The shipped candidate's target lines, in the details (each reason said once, outside).
+    assert f"- int8 · {md_text(int8.target_lines[0])}" in report and "```mermaid\nxychart-beta" in report
     assert decode_run(encode_run(run)) == run  # every report survives the results file
 
 

@@ -173,7 +173,15 @@ def test_explicit_y_key_is_remembered():
 
 
 # Fields a section adds to what the schema declares: where it was written, and values derived at load.
-DERIVED = {"key", "line", "min_mapped_written", "y_key_written", "keep_float_key", "keep_float_lines"}
+DERIVED = {
+    "key",
+    "line",
+    "key_lines",
+    "min_mapped_written",
+    "y_key_written",
+    "keep_float_key",
+    "keep_float_lines",
+}
 
 
 @pytest.mark.parametrize(

@@ -943,6 +943,18 @@ class _Caches:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+def origin_check_env(api_url: str) -> dict[str, str]:
+    """The env of the step that checks where restored caches come from, in pull request 7's run."""
+    return {
+        "PYTHON": sys.executable,
+        "GITHUB_TOKEN": "tok-123",
+        "API": api_url,
+        "REPOSITORY": "o/r",
+        "OWN_REF": "refs/pull/7/merge",
+        "EVENT": "pull_request",
+    }
+
+
 def test_a_restored_folder_from_the_pull_requests_own_scope_is_not_used(tmp_path):
     """GitHub restores from the run's own scope first; only a workflow the pull request changed can
     have saved there. The step asks GitHub whether the restored key is in the run's own ref, and
@@ -950,17 +962,8 @@ def test_a_restored_folder_from_the_pull_requests_own_scope_is_not_used(tmp_path
     api = _Caches()
     key = "edgegate-results-v2-Linux-X64-py3.11-1.0-abc-99-1"
     base_dir = tmp_path / "edgegate-cache-base"
-    env = {
-        "PYTHON": sys.executable,
-        "GITHUB_TOKEN": "tok-123",
-        "API": api.url,
-        "REPOSITORY": "o/r",
-        "OWN_REF": "refs/pull/7/merge",
-        "EVENT": "pull_request",
-        "MATCHED": key,
-        "DIR": str(base_dir),
-    }
-    step = "Check that the restored results cache is the base branch's"
+    env = {**origin_check_env(api.url), "MATCHED": key, "DIR": str(base_dir)}
+    step = "Check that the restored caches are the base branch's"
     cases = [
         (200, [{"key": key + "-shard-1-of-2", "ref": "refs/pull/7/merge"}], None),  # another key
         (200, [{"key": key, "ref": "refs/pull/7/merge"}], "saved in the cache scope of this pull request"),

@@ -278,7 +278,7 @@ def runner(tmp_path: Path, checkout: GitRepo, github, proxy: PackageIndex) -> Ru
     runner.env.update(GITHUB_API_URL=github.url, GITHUB_RUN_ID="7", GITHUB_RUN_ATTEMPT="1")
     runner.values.update({"inputs.github-token": TOKEN, "inputs.comment-header": "", "inputs.comment": "off"})
     runner.values.update({"inputs.fail-on": "never", "steps.cache-key.outputs.dir": ""})
-    runner.values.update({"steps.cache-key.outputs.base-dir": ""})
+    runner.values.update({"steps.cache-key.outputs.base-dir": "", "steps.history.outputs.file": ""})
     return runner
 
 
@@ -317,7 +317,7 @@ def install_then_gate_steps(
     assert Path(installed["edgegate"]).is_file() and Path(installed["python"]).is_file(), installed
     runner.values.update({f"steps.install.outputs.{k}": v for k, v in installed.items()})
     # The installed console script, started in the checkout (its folder is not on its path).
-    assert run("Ask what this run needs")[1] == {"tensorflow": "true"}
+    assert run("Ask what this run needs")[1] == {"tensorflow": "true", "quantizer": "false"}
     run("Install TensorFlow (only when a changed model must be converted)", **env)
     six = subprocess.run([installed["python"], "-I", "-c", "import six"], cwd=tmp_path, check=False)
     assert six.returncode == 0, "the TensorFlow step installed nothing"

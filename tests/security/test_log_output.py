@@ -71,11 +71,12 @@ def test_needs_quotes_a_newline_laden_file_name_without_starting_a_command(tmp_p
     assert "TensorFlow needed to convert" in shown and "pwned" in shown and "set-output" in shown
     # … and no line of the log is a command: the runner sets no output and shows no annotation.
     assert command_lines(shown) == []
-    # The step output file holds exactly the one output, in the delimited form.
+    # The step output file holds exactly the two outputs, each in the delimited form.
     lines = output.read_text(encoding="utf-8").split("\n")
-    assert len(lines) == 4 and lines[3] == "", lines
-    (name, delimiter), value, end = lines[0].split("<<"), lines[1], lines[2]
-    assert (name, value, end) == ("tensorflow", "true", delimiter) and delimiter.startswith("ghadelimiter_")
+    assert len(lines) == 7 and lines[6] == "", lines
+    for at, expected in ((0, ("tensorflow", "true")), (3, ("quantizer", "false"))):
+        (name, delimiter), value, end = lines[at].split("<<"), lines[at + 1], lines[at + 2]
+        assert (name, value, end) == (*expected, delimiter) and delimiter.startswith("ghadelimiter_")
 
 
 def test_init_names_hostile_model_files_without_starting_a_command(tmp_path):
@@ -101,6 +102,7 @@ PRINTS_ALLOWED = {
     "targets/gpu/analyzer.py": "a child script: its stdout is a pipe to the parent, not the log",
     "targets/gpu/fp16_child.py": "a child process: its stdout is a pipe to the parent, not the log",
     "recipes/quantizer_child.py": "a child process: its stdout is a pipe to the parent, not the log",
+    "measurements/memory_child.py": "a child script: its stdout is a pipe to the parent, not the log",
     "policy/jsonschema.py": "a maintainer's script writing the JSON schema, never run in CI",
     "recipes/unsafe_ops.py": "a maintainer's script (its __main__) writing the op table",
     "workers/child.py": "a worker points its stdout and stderr at its private log file",

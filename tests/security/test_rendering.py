@@ -33,6 +33,7 @@ from edgegate.cli.ci import ci
 from edgegate.cli.publish import publish
 from edgegate.publishers.annotations import run_annotations
 from edgegate.publishers.pr_comment import MARKER, could_not_run_body
+from edgegate.report.glance import status_text
 from edgegate.report.markdown import ICON, render_markdown
 from edgegate.results import read_results
 from edgegate.status import Status
@@ -55,7 +56,7 @@ LAYERS_PATH = "models/layers,1::2 ::warning::x.keras"  # ":" and "," end a comma
 BRANCH = "fix/</details><img/src=x/onerror=alert(1)>@octocat#12|`x`"
 RUN_URL = "https://github.com/octo-org/vision-models/actions/runs/4242"
 EDGEGATE_HTML = re.compile(
-    r"^(<details><summary>Details: checks, sizes, Edge TPU, notes</summary>|</details>|<sub>|</sub>"
+    r"^(<details><summary>Details: every check, targets, sizes, notes</summary>|</details>|<sub>|</sub>"
     r"|<details><summary>Model diff: ops, weights, tensor shapes, I/O, metadata</summary>"
     r"|<!-- edgegate-report -->|<!-- edgegate-run: [0-9a-f]{32} -->)$"
 )
@@ -342,7 +343,8 @@ def test_the_report_shows_every_name_as_text_and_forges_nothing(results):
     labels = next(t for t in r.tables if any(seen(row[1]) == one_line(LABEL) for row in t))
     assert [seen(row[1]) for row in labels[1:]] == ["float32 (reference)", one_line(LABEL), CODE_LABEL]
     candidates = next(m for m in results.models if m.name == "labels").candidates
-    assert [row[-1] for row in labels[2:]] == [f"{ICON[c.status.value]} {c.status.value}" for c in candidates]
+    # The status cell says which checks failed (names EdgeGate made), as text.
+    assert [row[-1] for row in labels[2:]] == [f"{ICON[c.status.value]} {status_text(c)}" for c in candidates]
 
     # The messages quoting the tensor and the layer read as the analyzer and converter wrote them.
     hostile = next(m for m in results.models if m.name == MODEL_NAME)

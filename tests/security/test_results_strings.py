@@ -256,14 +256,16 @@ def test_a_payload_in_any_string_of_a_results_file_forges_nothing(tmp_path, inte
         "models.0.error",
         "models.0.candidates.0.recipe",
         "models.0.candidates.0.target_lines.0",
+        "models.0.trend.candidate",
         "notes.0",
         "head.ref",
         "models.0.candidates.0.diff.ops.0.name",  # the model diff's names (issue 18)
         "models.0.candidates.0.diff.signature.0.head.name",
         "models.0.candidates.0.diff.metadata.0.name",
     } <= named
-    # The enums and the model diff's literals (change, side, part): no other text is read.
-    assert {str(p[-1]) for p in refused} == {"schema", "status", "topic", "change", "side", "part"}
+    # The enums, the model diff's literals (change, side, part) and fixed values (a trend figure's
+    # `what`): no other text is read.
+    assert {str(p[-1]) for p in refused} == {"schema", "status", "topic", "change", "side", "part", "what"}
 
 
 def test_a_string_where_the_model_has_a_number_is_refused_naming_the_field(tmp_path):
@@ -312,7 +314,8 @@ def test_forged_recipe_labels_are_reduced_and_cut_in_the_chart():
     label = 'x"] \n  bar [999, 999]\n```\n## forged @octocat ' + "y" * 60
     model = dataclasses.replace(
         run.models[0],
-        candidates=tuple(dataclasses.replace(c, recipe=label) for c in run.models[0].candidates),
+        # Two candidates: one alone draws no chart.
+        candidates=tuple(dataclasses.replace(c, recipe=label) for c in run.models[0].candidates * 2),
     )
     chart = mermaid_chart(model)
     assert chart.count("```mermaid") == chart.count("\n```\n") >= 1
@@ -320,7 +323,7 @@ def test_forged_recipe_labels_are_reduced_and_cut_in_the_chart():
     assert re.fullmatch(r'"[A-Za-z0-9 +_.:-]{1,40}"', shown) and len(shown) == 42  # reduced and cut
     for line in chart.splitlines():
         if line.strip().startswith("x-axis"):
-            assert line == f"  x-axis [{shown}]"
+            assert line == f"  x-axis [{shown}, {shown}]"
         if line.strip().startswith(("bar", "line")):
             assert re.fullmatch(r"  (bar|line) \[[0-9., ]*\]", line) and "999" not in line
 

@@ -108,7 +108,7 @@ def test_a_toy_target_is_analyzed_in_a_worker_checked_cached_and_reported(repo, 
 
     markdown = render_markdown(warm)
     assert f"**Toy** as-is: {len(model)} bytes, measured in process {report.pid}" in markdown
-    assert f"- Toy: {format_bytes(len(model))}" in markdown and "toy.bytes" in markdown
+    assert f"- {candidate.recipe} · Toy: {format_bytes(len(model))}" in markdown and "toy.bytes" in markdown
     write_results(warm, tmp_path / "results.json")
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["models"][0]["candidates"][0]["targets"] == {"toy": {"size": len(model), "pid": report.pid}}
@@ -124,7 +124,8 @@ def test_a_report_of_a_target_this_edgegate_does_not_know_is_refused(repo):
 
 def _before_schema_4(run: RunResult) -> RunResult:
     """``run`` without the fields schema 4 added (latency intervals, memory figures, model diffs,
-    what a recipe or the keep-float search left float): what an older file reads as."""
+    what a recipe or the keep-float search left float, the default branch's trend): what an older
+    file reads as."""
 
     def older(c):
         base = None if c.base is None else replace(c.base, memory_bytes=None)
@@ -145,6 +146,7 @@ def _before_schema_4(run: RunResult) -> RunResult:
             keep_float=(),
             reference=m.reference and older(m.reference),
             candidates=tuple(older(c) for c in m.candidates),
+            trend=None,
         )
         for m in run.models
     ]

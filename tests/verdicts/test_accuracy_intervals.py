@@ -284,7 +284,7 @@ def test_the_report_shows_each_accuracy_change_with_its_interval(tmp_path):
     )
     text = render_markdown(run_with(c))
     header = next(line for line in text.splitlines() if line.startswith("| | Candidate"))
-    assert header.endswith("| Accuracy (top1) | Δ vs float | Δ vs base | Status |")
+    assert header.endswith("| Accuracy (top1) | Accuracy vs float | Accuracy vs base | Status |")
     row = next(line for line in text.splitlines() if line.startswith("| 🚀 | int8 |"))
     # vs float: −0.60 pt, drop interval −0.17 … 1.76 pt; vs base: 2 samples worse, tango(2, 0).
     low, high = tango_interval(2, 0, N)
@@ -296,7 +296,7 @@ def test_the_report_shows_each_accuracy_change_with_its_interval(tmp_path):
     )
     assert "95% interval from a paired test on the same samples" in text
     assert (
-        "- accuracy changes on 497 paired samples: vs float −0.60 pt (95% CI −1.76 … 0.17 pt, Tango score "
+        "; accuracy changes on 497 paired samples: vs float −0.60 pt (95% CI −1.76 … 0.17 pt, Tango score "
         "interval, exact McNemar p = 0.25); vs base −0.40 pt" in text
     )
 
@@ -307,7 +307,7 @@ def test_the_report_has_no_accuracy_base_column_without_a_base_accuracy():
     )
     text = render_markdown(run_with(c))
     header = next(line for line in text.splitlines() if line.startswith("| | Candidate"))
-    assert header.endswith("| Δ vs float | Status |") and "paired test" not in text
+    assert header.endswith("| Accuracy vs float | Status |") and "paired test" not in text
 
 
 def test_intervals_round_trip_through_the_results_file_and_old_files_still_read():

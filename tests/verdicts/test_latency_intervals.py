@@ -252,9 +252,9 @@ def test_the_report_shows_each_latency_change_with_its_interval():
     text = render_markdown(run_with(c, reference=reference))
     row = next(line for line in text.splitlines() if line.startswith("| 🚀 | int8 |"))
     assert "| 1.07 ms | +7.0% (+5.1% … +9.3%) |" in row
-    assert "Latency Δ: the change of the median and, in parentheses, its 95% interval" in text
+    assert "Latency changes: of the median and, in parentheses, their 95% interval" in text
     assert (
-        "- latency changes (medians): vs float −50.0% (95% CI −52.0% … −47.0% on 30 paired rounds); "
+        "latency changes (medians): vs float −50.0% (95% CI −52.0% … −47.0% on 30 paired rounds); "
         "vs base +7.0% (95% CI +5.1% … +9.3% on 30 paired rounds)" in text
     )
 
@@ -265,7 +265,7 @@ def test_the_reason_for_no_interval_is_escaped_in_the_report():
     text = render_markdown(run_with(c))
     assert "vs base: no paired interval (&lt;img src=x onerror=alert(1)&gt; \\[link\\](" in text
     assert "<img" not in text
-    assert "paired rounds" not in text and "Latency Δ" not in text  # no interval: no legend either
+    assert "paired rounds" not in text and "Latency changes:" not in text  # no interval: no legend either
 
 
 def test_latency_changes_round_trip_through_the_results_file_and_schema_3_files_still_read():

@@ -35,7 +35,7 @@ def cand(memory: int | None, base: BaseFigures | None = None, **kw) -> Candidate
 def test_memory_budgets_at_their_levels_with_key_and_line(tmp_path):
     c = judged(tmp_path, cand(12_000_000, BaseFigures(memory_bytes=10_000_000)))
     error, warn, growth = c.checks
-    assert error.status == Status.PASS and error.message == "memory 12.0 MB is within the ≤ 20.0 MB budget."
+    assert error.status == Status.PASS and error.message == "memory 12.0 MB is within the ≤ 20 MB budget."
     assert (error.name, error.key, error.line, error.topic) == (
         "memory",
         "models[0].budgets.memory",
@@ -43,8 +43,7 @@ def test_memory_budgets_at_their_levels_with_key_and_line(tmp_path):
         Topic.MEMORY,
     )
     assert (
-        warn.status == Status.WARN
-        and warn.message == "memory 12.0 MB is over the ≤ 10.0 MB budget by 2.0 MB."
+        warn.status == Status.WARN and warn.message == "memory 12.0 MB is over the ≤ 10 MB budget by 2.0 MB."
     )
     assert growth.name == "vs_base.memory" and growth.status == Status.FAIL
     assert (

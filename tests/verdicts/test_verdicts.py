@@ -54,10 +54,10 @@ def test_each_budget_kind(tmp_path):
     bs = budgets(tmp_path)
     c = judged(cand("int8", 60_000, 1.5, 0.95, 0.02, BaseFigures(55_000, 55_000, 1.4, 0.96)), bs)
     checks = by_name(c)
-    assert checks[("size", "≤ 100.0 KB")].status == Status.PASS
-    warn = checks[("size", "≤ 50.0 KB")]
+    assert checks[("size", "≤ 100 KB")].status == Status.PASS
+    warn = checks[("size", "≤ 50 KB")]
     assert (
-        warn.status == Status.WARN and warn.message == "size 60.0 KB is over the ≤ 50.0 KB budget by 10.0 KB."
+        warn.status == Status.WARN and warn.message == "size 60.0 KB is over the ≤ 50 KB budget by 10.0 KB."
     )
     assert warn.line == 7 and warn.key == "models[0].budgets.size"
     drop = checks[("accuracy_drop", "drop ≤ 1pt")]
@@ -179,9 +179,9 @@ def test_budget_checks_say_what_they_are_about_and_read_like_every_check(tmp_pat
     bs = budgets(tmp_path)
     c = judged(cand("int8", 50_000, 2.5, 0.85, 0.0, BaseFigures(60_000, 60_000, 1.4, 0.86)), bs)
     topics = {(ch.name, ch.limit): ch.topic for ch in c.checks}
-    assert topics[("size", "≤ 100.0 KB")] is Topic.SIZE and topics[("vs_base.size", "max +5%")] is Topic.SIZE
-    assert topics[("latency", "≤ 2.00 ms")] is Topic.LATENCY
-    assert {topics[("accuracy", "≥ 90.00%")], topics[("accuracy_drop", "drop ≤ 1pt")]} == {Topic.ACCURACY}
+    assert topics[("size", "≤ 100 KB")] is Topic.SIZE and topics[("vs_base.size", "max +5%")] is Topic.SIZE
+    assert topics[("latency", "≤ 2 ms")] is Topic.LATENCY
+    assert {topics[("accuracy", "≥ 90%")], topics[("accuracy_drop", "drop ≤ 1pt")]} == {Topic.ACCURACY}
     assert all(ch.target is None for ch in c.checks)
     checks = by_name(c)
     # A size that fell says so (the kernel's growth rule), and passes.
@@ -190,8 +190,27 @@ def test_budget_checks_say_what_they_are_about_and_read_like_every_check(tmp_pat
     assert (
         shrank.message == "size shrank −10.0 KB (−16.7%) vs base (60.0 KB → 50.0 KB); within the 5% allowed."
     )
-    low = checks[("accuracy", "≥ 90.00%")]
+    low = checks[("accuracy", "≥ 90%")]
     assert low.status is Status.FAIL
-    assert low.message == "accuracy 85.00% is under the ≥ 90.00% budget by 5.00 pt."
-    slow = checks[("latency", "≤ 2.00 ms")]
-    assert slow.message == "latency 2.50 ms is over the ≤ 2.00 ms budget by 500 µs."
+    assert low.message == "accuracy 85.00% is under the ≥ 90% budget by 5.00 pt."
+    slow = checks[("latency", "≤ 2 ms")]
+    assert slow.message == "latency 2.50 ms is over the ≤ 2 ms budget by 500 µs."
+
+
+def test_a_budget_reads_in_the_unit_and_precision_the_policy_wrote(tmp_path):
+    """`gzip_size: 1 MiB` is "≤ 1 MiB", not "≤ 1.0 MB"; a bare number keeps the quantity's own unit."""
+    (tmp_path / "edgegate.yml").write_text(
+        "version: 1\nmodels:\n  - name: m\n    path: m.keras\n"
+        "    budgets: {gzip_size: 1 MiB, size: 1.2 MiB, latency: 2.50 ms, accuracy: {min: 0.9}}\n"
+    )
+    bs = load_policy(tmp_path / "edgegate.yml", root=tmp_path).models[0].budgets
+    c = judged(cand("int8", 1_300_000, 3.0, 0.85, 0.0), bs)
+    limits = {ch.name: ch.limit for ch in c.checks}
+    assert limits == {
+        "gzip_size": "≤ 1 MiB",
+        "size": "≤ 1.2 MiB",
+        "latency": "≤ 2.50 ms",
+        "accuracy": "≥ 90.00%",
+    }
+    over = next(ch for ch in c.checks if ch.name == "gzip_size")
+    assert over.message == "gzip size 1.3 MB is over the ≤ 1 MiB budget by 251.4 KB."
