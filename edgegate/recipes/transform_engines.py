@@ -28,7 +28,7 @@ class LiteRtQuantizerEngine:
         self.request = request
 
     def quantize(self, model: Path, out: Path, name: str, recipe: Recipe) -> Applied:
-        from edgegate.recipes.litert_quantize import quantize
+        from edgegate.recipes.litert_quantize import quantize, stands_out
 
         if importlib.util.find_spec("litert_quantizer") is None:  # the child runs this interpreter
             raise InputError(
@@ -55,7 +55,7 @@ class LiteRtQuantizerEngine:
                 "float32 before quantizing"
             )
         notes.append(f"LiteRT Quantizer {name}: {result.quantized_weights} weight tensors quantized")
-        return Applied(tuple(notes), result.layers)
+        return Applied(tuple(notes), result.layers, stands_out(result.layers))
 
     def _samples(self, model: Path, recipe: Recipe, needed: bool) -> tuple[Any, list[str]]:
         from edgegate.recipes.litert_quantize import calibration_samples

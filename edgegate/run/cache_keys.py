@@ -45,7 +45,9 @@ from edgegate.repo_paths import real_path, resolves_inside
 from edgegate.run.jobs import BuildJob, EvaluateJob, Job, LatencyJob, LayerAnalysisJob, MemoryJob, TargetJob
 
 # Bumped when a key recipe changes meaning, so old entries are never read under a new recipe.
-RECIPE_VERSION = 2  # 2: a layer analysis names each layer's node (the keep-float search takes it)
+# 2: a layer analysis names each layer's node; 3: a build keeps its quantizer's ranking (both for
+# the keep-float search).
+RECIPE_VERSION = 3
 _WHERE = ("key", "line", "key_lines")  # where a policy section was written: never part of a key
 
 # Distributions whose version changes what a job returns (those not installed count as absent).

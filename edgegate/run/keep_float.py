@@ -3,8 +3,11 @@ with its worst layers kept float (issue 17 ★).
 
 When a candidate fails an accuracy (or fidelity) budget and the stage that made it can keep
 layers float (it declares ``keeps_float``: int8 through the TensorFlow converter's
-QuantizationDebugger denylist; a quantizer transform once it declares it), the loop asks for its
-per-layer ranking (``layer_errors``: the layers whose int8 error stands out, worst first). Each
+QuantizationDebugger denylist; every LiteRT Quantizer transform, a no-quantize rule per layer),
+the loop takes its per-layer ranking (worst first): for a converter candidate the debugger's
+(``layer_errors``: the layers whose int8 error stands out, a job of its own), for a quantizer
+candidate the quantizer's own per-layer SNR, computed as it was built (``BuiltCandidate.ranking``:
+the ops that lost the most dB themselves). Each
 later round then builds the recipe again with the worst 1, 2, 4 … layers in its ``keep_float``
 (``recipes.keep_float_loop``: ``counts``, ``keep_for``), up to the policy's
 ``keep_float_search.max_layers``, and the search stops at the first step within its accuracy
@@ -20,11 +23,13 @@ No TensorFlow here: this runs in the parent, over the results the loop judged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 from edgegate.conversions import CONVERSIONS
 from edgegate.policy.sections import KeepFloatSearch, Recipe, keeps_float_by, why_not_kept_float
 from edgegate.recipes.keep_float_loop import Judged, LoopResult, LoopStep, counts, describe, keep_for
-from edgegate.results import CandidateResult, LayerError
+from edgegate.recipes.layer_errors import layer_name
+from edgegate.results import CandidateResult
 from edgegate.results.model import KeptFloat
 from edgegate.units import format_accuracy_change
 
@@ -49,7 +54,7 @@ class _Search:
     """One candidate's search: its recipe, its ranking, the counts still to try, the steps built."""
 
     parent: Recipe
-    ranking: tuple[LayerError, ...]
+    ranking: tuple[str, ...]  # op output tensor names, worst first
     todo: list[int]
     steps: list[str] = field(default_factory=list)  # the labels built, fewest layers first
     kept: dict[str, KeptFloat] = field(default_factory=dict)  # label → what it keeps float
@@ -81,13 +86,15 @@ class KeepFloatSearches:
             and result.recipe not in self._searches
             and result.recipe not in self._empty
             and why_not_kept_float(recipe) is None
-            and CONVERSIONS[recipe.conversion].needs_calibration  # the ranking calibrates
+            # The ranking: the quantizer's per-layer SNR (built with it), or the converter's debugger (calibrates).
+            and bool(recipe.transforms or CONVERSIONS[recipe.conversion].needs_calibration)
             and breaks_accuracy(result)
         )
 
-    def start(self, parent: Recipe, ranking: tuple[LayerError, ...], why_none: str | None = None) -> None:
-        """Search ``parent`` with its ranking (worst first); ``why_none``: why there is none."""
-        named = tuple(layer for layer in ranking if layer.node)
+    def start(self, parent: Recipe, ranking: Sequence[str], why_none: str | None = None) -> None:
+        """Search ``parent`` with its ranking (op output tensor names, worst first: the converter's
+        per-layer analysis, or the quantizer's per-layer SNR); ``why_none``: why there is none."""
+        named = tuple(node for node in ranking if node)
         if not named:
             self._empty[parent.label] = why_none or "no layer's int8 error stands out"
             return
@@ -111,11 +118,11 @@ class KeepFloatSearches:
         return asked
 
     def _step(self, search: _Search, n: int) -> Recipe:
-        layers = search.ranking[:n]
-        names = tuple(layer.name for layer in layers)
+        nodes = search.ranking[:n]
+        names = tuple(layer_name(node) for node in nodes)
         shown = ", ".join(names) if n <= SHORT_LABEL_LAYERS else f"{n} layers"
         label = f"{search.parent.label} except {shown}"
-        recipe = replace(search.parent, name=label, keep_float=keep_for([layer.node for layer in layers]))
+        recipe = replace(search.parent, name=label, keep_float=keep_for(nodes))
         search.steps.append(label)
         engine = keeps_float_by(recipe) or ""
         search.kept[label] = KeptFloat(names, recipe.keep_float, engine, of=search.parent.label)

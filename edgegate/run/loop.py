@@ -20,6 +20,7 @@ from edgegate.conversions import CONVERSIONS
 from edgegate.transforms import TRANSFORMS
 from edgegate.policy.sections import Calibration, ModelPolicy, Recipe
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, is_float_reference, training_key
+from edgegate.recipes.litert_quantize import STANDS_OUT_DB
 from edgegate.measurements.interface import LatencyFigures, MemoryFigures
 from edgegate.results import LayerError, ModelResult
 from edgegate.run import assemble
@@ -44,6 +45,10 @@ from edgegate.run.plan import ModelPlan
 from edgegate.targets.interface import Target
 
 LAYERS_SHOWN = 5  # the layers a per-layer analysis names (a keep-float search asks for its bound)
+QUANTIZER_NOTHING_STANDS_OUT = (
+    "the LiteRT Quantizer's per-layer SNR names no op that lost over {db:g} dB itself (or was not "
+    "computed: the candidate's notes say why)"
+)
 NO_LAYER_STANDS_OUT = (
     "per-layer analysis: no layer's int8 error stands out (RMSE/scale ≤ {notable} everywhere); "
     "the loss is spread over the model — try int16x8 or qat"
@@ -167,17 +172,24 @@ class _Loop:
 
     def _rank(self, models: list[ModelFigures]) -> None:
         """The per-layer ranking of each candidate a keep-float search starts from (run now: the
-        next round builds on it)."""
+        next round builds on it): a quantizer candidate's came with its build; a converter
+        candidate's is a per-layer analysis job."""
         jobs: list[Job[Any]] = []
         for m in models:
             if m.keep_float is None or m.error:
                 continue
             for r in m.results:
-                recipe = m.head[r.recipe].recipe
-                if recipe is not None and m.keep_float.wants_ranking(r, recipe):
-                    top = max(LAYERS_SHOWN, m.plan.policy.keep_float_search.max_layers)
-                    ref = CandidateRef(m.plan.ref, "head", r.recipe)
-                    jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,)), top))
+                c = m.head[r.recipe]
+                recipe = c.recipe
+                if recipe is None or not m.keep_float.wants_ranking(r, recipe):
+                    continue
+                if recipe.transforms:
+                    ranking = c.built.ranking if c.built is not None else ()
+                    m.keep_float.start(recipe, ranking, QUANTIZER_NOTHING_STANDS_OUT.format(db=STANDS_OUT_DB))
+                    continue
+                top = max(LAYERS_SHOWN, m.plan.policy.keep_float_search.max_layers)
+                ref = CandidateRef(m.plan.ref, "head", r.recipe)
+                jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,)), top))
         if not jobs:
             return
         self.runner.expect(len(jobs))
@@ -187,7 +199,8 @@ class _Loop:
             m, label = self.models[job.candidate.model.index], job.candidate.label
             recipe = m.head[label].recipe
             assert m.keep_float is not None and recipe is not None
-            m.keep_float.start(recipe, m.worst_layers.get(label, ()), m.layer_notes.get(label))
+            nodes = [layer.node for layer in m.worst_layers.get(label, ())]
+            m.keep_float.start(recipe, nodes, m.layer_notes.get(label))
 
     def _builds(self, m: ModelFigures, recipes: list[Recipe]) -> list[BuildJob]:
         jobs: list[BuildJob] = []

@@ -37,6 +37,9 @@ class Applied:
 
     notes: tuple[str, ...] = ()
     layers: tuple[Any, ...] = ()
+    # The op output tensor names whose quantization lost the most, worst first, those that stand
+    # out (what a keep-float search keeps float); () when none does or no evidence was computed.
+    ranking: tuple[str, ...] = ()
 
 
 class TfliteTransform(abc.ABC):

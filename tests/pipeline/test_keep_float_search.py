@@ -54,16 +54,23 @@ def sensitive_model(sensitive: tuple[str, ...] = ("sensitive",)):
     return model
 
 
-def setup(repo, sensitive: tuple[str, ...], settings: str) -> None:
+def setup(repo, sensitive: tuple[str, ...], settings: str, *, tflite: bool = False) -> None:
+    """The model (saved as .h5, or converted here to a float .tflite), its data and its policy."""
     (repo.root / "data").mkdir()
     x, y = dataset(256, seed=2)
     np.savez(repo.root / "data/calib.npz", x=x, y=y)
     xe, ye = dataset(200, seed=1)
     np.savez(repo.root / "data/eval.npz", x=xe, y=ye)
-    sensitive_model(sensitive).save(repo.root / "model.h5")
+    model = sensitive_model(sensitive)
+    if tflite:
+        import tensorflow as tf
+
+        repo.write("model.tflite", tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    else:
+        model.save(repo.root / "model.h5")
     repo.write(
         "edgegate.yml",
-        "version: 1\nmodels:\n  - name: m\n    path: model.h5\n"
+        f"version: 1\nmodels:\n  - name: m\n    path: model.{'tflite' if tflite else 'h5'}\n"
         "    eval: {data: data/eval.npz}\n    calibration: {data: data/calib.npz, samples: 64}\n"
         "    budgets: {accuracy: {max_drop: 5pt}}\n" + settings,
     )
@@ -171,3 +178,29 @@ def test_a_keep_float_pattern_matching_no_layer_names_its_line(repo):
         "int8: keep_float (policy line 11): 'no_such_layer' matches no layer of model 'm'"
     )
     assert "sensitive" in int8.error  # the model's layers are listed
+
+
+QUANTIZER = "LiteRT Quantizer, a no-quantize rule per layer"
+
+
+def test_a_float_tflite_ships_int8_with_the_sensitive_layer_float_on_the_quantizer(repo):
+    """A .tflite source: its int8 is the LiteRT Quantizer's, ranked by the quantizer's own per-layer
+    SNR (no TensorFlow debugger), and the search's step is the quantizer's with that layer float."""
+    settings = "    recipes: [int8]\n    deploy: smallest\n    keep_float_search: {ship: true}\n"
+    setup(repo, ("sensitive",), settings, tflite=True)
+    run = real_run(CheckOptions(repo=repo.root, all_models=True, latency=False))
+    (m,) = run.models
+    assert m.error is None, m.error
+    by = {c.recipe: c for c in m.candidates}
+    plain = by["int8"]
+    assert plain.status == Status.FAIL and plain.accuracy.drop > 0.05, plain  # plain int8 breaks max_drop
+    assert m.deploy == "int8 except sensitive", (m.deploy, list(by), m.keep_float)
+    shipped = by["int8 except sensitive"]
+    assert shipped.status == Status.PASS and shipped.accuracy.drop <= 0.05
+    assert shipped.kept_float.layers == ("sensitive",) and shipped.kept_float.of == "int8"
+    assert shipped.kept_float.engine == QUANTIZER
+    assert plain.size_bytes < shipped.size_bytes < by["as-is"].size_bytes  # int8 everywhere else
+    (line,) = m.keep_float
+    assert line.startswith("int8 except sensitive: ") and "plain int8: −" in line and QUANTIZER in line
+    markdown, terminal = reports(run)
+    assert "kept float: `sensitive`" in markdown and "kept float: int8 except sensitive: " in terminal

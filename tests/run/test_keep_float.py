@@ -16,7 +16,7 @@ from edgegate.run.jobs import BuildJob, ModelRef
 from edgegate.run.keep_float import KeepFloatSearches
 from edgegate.status import Status
 
-RANKING = tuple(LayerError(f"l{i}", "FULLY_CONNECTED", 9.0 - i, node=f"m/l{i}/MatMul") for i in range(6))
+RANKING = tuple(f"m/l{i}/MatMul" for i in range(6))  # op output names, worst first
 
 
 def result(label: str, drop: float, size: int = 1000, error: str | None = None) -> CandidateResult:
