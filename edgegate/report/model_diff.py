@@ -24,13 +24,17 @@ from edgegate.untrusted_text import md_cell, md_code, md_text
 MAX_TABLE_ROWS = 12  # op rows in the comment; the results file holds up to model_diff's bound
 
 
-def shown_diffs(m: ModelResult) -> list[tuple[str, ModelDiff]]:
-    """(label, diff) of the float reference and of each candidate that ships (else of every
-    candidate, when none ships), in that order."""
+def shown_diffs(m: ModelResult, *, compact: bool = False) -> list[tuple[str, ModelDiff]]:
+    """(label, diff) of the float reference and of each candidate that ships, in that order; when
+    none ships, of every candidate, except in the ``compact`` lines outside the details (there the
+    reference stands for them when it has a diff: the candidates' lines would say it again, each
+    with its own byte counts, and push the failing checks off the screen)."""
     found = []
     if m.reference is not None and m.reference.diff is not None:
         found.append((f"{m.reference.recipe} (reference)", m.reference.diff))
-    shipped = [c for c in m.candidates if c.deploy] or list(m.candidates)
+    shipped = [c for c in m.candidates if c.deploy]
+    if not shipped and not (compact and found):
+        shipped = list(m.candidates)
     found += [(_label(c), c.diff) for c in shipped if c.diff is not None]
     return found
 
@@ -42,7 +46,7 @@ def _label(c: CandidateResult) -> str:
 def diff_lines(m: ModelResult) -> str:
     """A few markdown list items: what changed inside each shown version of the model."""
     lines = []
-    for label, d in shown_diffs(m):
+    for label, d in shown_diffs(m, compact=True):
         parts = [headline(d)]
         if d.graph_changed and not d.error:
             kinds = kinds_text(d)

@@ -11,6 +11,8 @@ in-process fake in the tests.
 
 from __future__ import annotations
 
+import sys
+
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -270,14 +272,17 @@ class _Loop:
         return jobs + ([evaluation] if evaluation else [])
 
     def _is_memory_measured(self, m: ModelFigures, side: Side, label: str) -> bool:
-        """Whether this candidate's memory is measured once built: when a budget asks for it (a
-        fresh process per candidate), of the judged candidates, and of the base side only for a
-        ``vs_base`` memory budget; never of a model the interpreter cannot run."""
+        """Whether this candidate's memory is measured once built (a fresh process per candidate):
+        each judged candidate when the run measures latency (the figure uses its settings) on
+        Linux (where it can be measured), and always when a memory budget asks for it; the base
+        side only for a ``vs_base`` memory budget; never a model the interpreter cannot run."""
         budgets = [b for b in m.plan.policy.budgets if b.metric == "memory"]
+        if m.side(side)[label].not_runnable is not None:
+            return False
         if side == "base":
-            budgets = [b for b in budgets if b.against == "base"]
-        wanted = label in assemble.judged_labels(m) if side == "head" else not self._diff_only(m, side, label)
-        return bool(budgets) and wanted and m.side(side)[label].not_runnable is None
+            return any(b.against == "base" for b in budgets) and not self._diff_only(m, side, label)
+        shown = self.settings.latency and sys.platform == "linux"
+        return (bool(budgets) or shown) and label in assemble.judged_labels(m)
 
     def _analyzed_targets(self, m: ModelFigures, side: Side, label: str) -> list[Target[Any]]:
         """The targets that analyze this candidate once it is built."""

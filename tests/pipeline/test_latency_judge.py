@@ -80,5 +80,5 @@ def test_significant_fails_a_many_times_slower_model_and_judges_the_other_on_its
 
     report = (out / "r.md").read_text()
     assert "Latency changes: of the median and, in parentheses, their 95% interval" in report
-    assert report.count("latency changes (medians): vs base ") == 2
+    assert report.count("; latency changes (medians): vs base ") == 2
     assert "on 20 paired rounds" in report

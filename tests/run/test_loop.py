@@ -343,9 +343,10 @@ def test_a_rounds_work_is_announced_before_its_first_job(tmp_path):
     yaml = "  - {name: m, path: m.keras, recipes: [float16, int8, dynamic]" + EVAL
     ms = plans(tmp_path, yaml + yaml.replace("name: m,", "name: n,"), targets=(CountingTarget(),))
     loop.run(ms, runner, loop.Settings(root=tmp_path, latency=True))
-    # per model: 4 builds, 4 evaluations, 2 target analyses (int8, dynamic), 1 latency job
-    assert len(runner.ran) == 22
-    assert set(runner.announced_before_each_job) == {22}
+    # per model: 4 builds, 4 evaluations, 2 target analyses (int8, dynamic), 3 memory
+    # measurements (the judged candidates, latency being measured), 1 latency job
+    assert len(runner.ran) == 28
+    assert set(runner.announced_before_each_job) == {28}
 
 
 def test_a_failed_build_takes_its_measurements_off_the_total(tmp_path):

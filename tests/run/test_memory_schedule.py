@@ -11,7 +11,8 @@ from edgegate.measurements.interface import MemoryFigures
 from edgegate.run.cache_keys import CacheKeys
 from edgegate.run.jobs import CandidateRef, Job, MemoryJob, ModelRef
 from edgegate.status import Status
-from tests.run.test_cache import POLICY, FileRunner, _digest, cached, gate, write_repo
+from edgegate.run import loop
+from tests.run.test_cache import POLICY, FileRunner, _digest, cached, gate, plans, write_repo
 
 MEMORY_POLICY = POLICY.replace(
     "    budgets: {accuracy: {max_drop: 5pt}}\n",
@@ -45,19 +46,28 @@ def test_memory_is_measured_for_the_judged_candidates_a_budget_asks_for(tmp_path
     runner = MemoryRunner()
     a, b = gate(root, tmp_path / "w", runner)
     # Model a's judged candidates, and their base versions (vs_base); not the float reference (not
-    # judged), nothing of model b (no memory budget).
+    # judged); model b's judged candidates too, to be seen (a run that measures latency), but not
+    # its base versions (no vs_base memory budget).
     assert runner.measured() == [
         ("a", "base", "float16"),
         ("a", "base", "int8"),
         ("a", "head", "float16"),
         ("a", "head", "int8"),
+        ("b", "head", "float16"),
+        ("b", "head", "int8"),
     ]
     assert runner.expected == len(runner.ran)  # announced up front, like every measurement
     for c in a.candidates:
         assert c.memory_bytes is not None and c.base is not None and c.base.memory_bytes == c.memory_bytes
         checks = {ch.name: ch for ch in c.checks}
         assert checks["memory"].status == Status.PASS and checks["vs_base.memory"].status == Status.PASS
-    assert all(c.memory_bytes is None for c in b.candidates)
+    assert all(
+        c.memory_bytes is not None and not any("memory" in ch.name for ch in c.checks) for c in b.candidates
+    )
+    # Without latency (--no-latency), only what a budget asks for.
+    quiet = MemoryRunner()
+    loop.run(plans(root, tmp_path / "w0"), quiet, loop.Settings(root=root, latency=False))
+    assert [m for m in quiet.measured() if m[0] == "b"] == [] and len(quiet.measured()) == 4
     # Not exclusive: it runs beside the evaluations and target analyses, never with the timing.
     assert not MemoryJob.exclusive
 
@@ -81,9 +91,9 @@ def test_a_warm_run_reuses_every_memory_figure(tmp_path):
     warm_inner = MemoryRunner()
     warm = cached(tmp_path / "cache", warm_inner)
     results = gate(root, tmp_path / "w2", warm)
-    assert len(cold_inner.measured()) == 4 and warm_inner.measured() == []
-    assert warm.summary().reused["memory"] == 4
-    assert "memory measurements 4/4" in warm.summary().note()
+    assert len(cold_inner.measured()) == 6 and warm_inner.measured() == []
+    assert warm.summary().reused["memory"] == 6
+    assert "memory measurements 6/6" in warm.summary().note()
     assert results == gate(root, tmp_path / "w2", MemoryRunner())  # the same figures as measured
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from edgegate.changes.interface import ChangeSource, PathChange
 from edgegate.run import CheckOptions, run_check
-from edgegate.run.jobs import BuildJob, Job, LatencyJob, TargetJob
+from edgegate.run.jobs import BuildJob, Job, LatencyJob, MemoryJob, TargetJob
 from edgegate.status import Status
 from tests.run.inprocess import InProcessRunner
 
@@ -122,7 +122,7 @@ def test_run_check_gates_a_tflite_over_an_injected_change_source_and_runner(tmp_
 
     assert "changed_paths " + NewFolder.BASE in source.asked
     assert runner.opened == [out / "logs"]
-    assert [type(j) for j in runner.ran] == [BuildJob, TargetJob, LatencyJob]
+    assert [type(j) for j in runner.ran] == [BuildJob, TargetJob, MemoryJob, LatencyJob]
     assert runner.expected == len(runner.ran)  # the progress total the loop announced came true
     (model,) = run.models
     assert model.name == "dense" and model.error is None

@@ -254,7 +254,7 @@ def test_the_report_shows_each_latency_change_with_its_interval():
     assert "| 1.07 ms | +7.0% (+5.1% … +9.3%) |" in row
     assert "Latency changes: of the median and, in parentheses, their 95% interval" in text
     assert (
-        "latency changes (medians): vs float −50.0% (95% CI −52.0% … −47.0% on 30 paired rounds); "
+        "; latency changes (medians): vs float −50.0% (95% CI −52.0% … −47.0% on 30 paired rounds); "
         "vs base +7.0% (95% CI +5.1% … +9.3% on 30 paired rounds)" in text
     )
 
