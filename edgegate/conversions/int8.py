@@ -13,6 +13,7 @@ class Int8(Conversion):
     needs_calibration = True
     duration_rank = 1  # calibration
     auto = AutoStep.PTQ
+    keeps_float = "TensorFlow converter, QuantizationDebugger denylisted_nodes"
 
     def configure(self, converter, tf, recipe, representative, after_qat):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

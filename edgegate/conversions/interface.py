@@ -81,6 +81,9 @@ class Conversion(abc.ABC):
     auto: ClassVar[AutoStep | None] = None  # the step of ``recipes: auto`` that tries it; None: none
     # The model's own function in float: what every accuracy drop is measured against.
     reference: ClassVar[bool] = False
+    # How its engine leaves a recipe's ``keep_float`` layers float (the report says it); None: it
+    # cannot, and a recipe asking for it is a policy problem. The keep-float search builds on it.
+    keeps_float: ClassVar[str | None] = None
 
     @abc.abstractmethod
     def configure(

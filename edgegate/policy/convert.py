@@ -25,6 +25,7 @@ from edgegate.policy.sections import (
     Eval,
     Int8Options,
     Int16x8Options,
+    KeepFloatSearch,
     LatencySettings,
     Metric,
     PruneOptions,
@@ -105,6 +106,10 @@ def edgetpu(
         min_mapped=q.parse_accuracy(raw) if raw is not None else None,
         min_mapped_written=str(raw) if raw is not None else None,
     )
+
+
+def keep_float_search(spec: schema.KeepFloatSearchSpec, *, key: str, line: int | None) -> KeepFloatSearch:
+    return _copy(spec, KeepFloatSearch, key=key, line=line)
 
 
 def latency(spec: schema.LatencySpec, *, key: str, line: int | None) -> LatencySettings:

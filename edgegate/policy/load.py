@@ -38,6 +38,7 @@ from edgegate.policy.schema import (
     CalibrationSpec,
     DatasetSpec,
     EdgeTpuSpec,
+    KeepFloatSearchSpec,
     LatencySpec,
     MetricSpec,
     ModelEntry,
@@ -433,6 +434,10 @@ def _resolve(
         latency=convert.latency(
             at.pick("latency") or LatencySpec.model_validate({}), **at.written("latency")
         ),
+        keep_float_search=convert.keep_float_search(
+            at.pick("keep_float_search") or KeepFloatSearchSpec.model_validate({}),
+            **at.written("keep_float_search"),
+        ),
         trust_code=bool(at.pick("trust_code")),
         targets=_targets(entry.targets, d.targets, at.loc, lines, problems),
         contract=_contract(at),
@@ -529,8 +534,9 @@ def _recipes(at: _Entry, unknown: frozenset[str]) -> tuple[tuple[Recipe, ...], b
                 r.on_tflite() if tflite else None
             except ValueError as e:
                 why = str(e)
-            if why:
-                at.problem(("recipes", j), why)
+            if why:  # keep_float the converter cannot honour: said at its own key
+                kept = not tflite and r.keep_float and not r.block_size
+                at.problem(("recipes", j, "keep_float") if kept else ("recipes", j), why)
     labels = [r.label for r in recipes]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:

@@ -200,8 +200,9 @@ class RecipeSpec(_Strict):
     name: str | None = Field(None, description="Label in the report; default: the recipe string.")
     keep_float: list[str] = Field(
         default_factory=list,
-        description="Layers the LiteRT Quantizer leaves float: op names (CONV_2D) or regexes over op "
-        "output tensor names; each must match a layer of the model.",
+        description="Layers left float: op names (CONV_2D) or regexes searched in op output tensor "
+        "names; each must match a layer of the model. The LiteRT Quantizer's recipes, and int8 on the "
+        "TensorFlow converter (its QuantizationDebugger denylist).",
     )
     block_size: BlockSize | None = Field(
         None,
@@ -213,6 +214,18 @@ class RecipeSpec(_Strict):
     prune: PruneOptions = PruneOptions()
     cluster: ClusterOptions = ClusterOptions()
     qat: QatOptions = QatOptions()
+
+    @field_validator("keep_float")
+    @classmethod
+    def _patterns(cls, v):
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(
+                    f"keep_float pattern {pattern!r} is not a regular expression ({e})"
+                ) from None
+        return v
 
     @model_validator(mode="before")
     @classmethod
@@ -490,6 +503,21 @@ class LatencySpec(_Strict):
     threads: int = Field(1, ge=1, description="Interpreter threads; fixed so numbers are comparable.")
 
 
+class KeepFloatSearchSpec(_Strict):
+    max_layers: int = Field(
+        4,
+        ge=0,
+        le=64,
+        description="An integer candidate that breaks an accuracy budget is rebuilt with its worst "
+        "1, 2, 4 … layers kept float, up to this many (0: never).",
+    )
+    ship: bool | None = Field(
+        None,
+        description="Whether the chooser may ship what the search finds; default: with 'recipes: auto' "
+        "only (with listed recipes it is reported, with the recipe to write).",
+    )
+
+
 class ModelSettings(_Strict):
     """Keys a model may set and ``defaults:`` may provide for every model."""
 
@@ -504,6 +532,7 @@ class ModelSettings(_Strict):
     budgets: Budgets | None = None
     edgetpu: EdgeTpuSpec | None = None
     latency: LatencySpec | None = None
+    keep_float_search: KeepFloatSearchSpec | None = None
     targets: dict[str, dict[str, Any]] | None = Field(
         None,
         description="Devices the candidates are checked against, each with its budgets (the targets "

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal, Sequence, cast
 
 from edgegate import units as q
-from edgegate.conversions import conversion_names, produced_by, reference_name
+from edgegate.conversions import CONVERSIONS, conversion_names, produced_by, reference_name
 from edgegate.status import Level
 from edgegate.transforms import TRANSFORMS
 
@@ -157,6 +157,21 @@ class QatOptions:
     io: Int8Io = "int8"
 
 
+@dataclass(frozen=True)
+class KeepFloat:
+    """One layer (or kind of op) a recipe leaves float: a regex searched in an op's output tensor
+    names, or an op name (``CONV_2D``: every op of that kind), with the policy line that asked for
+    it. The engine making the recipe's candidate validates it against the model (a pattern
+    matching nothing is an error at that line)."""
+
+    pattern: str
+    line: int | None = None
+
+    @property
+    def is_op_name(self) -> bool:
+        return self.pattern.isupper() and self.pattern.replace("_", "").isalnum()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Recipe:
     """One candidate to build: stages joined by '+' (normalized: no spaces), with each stage's options.
@@ -187,12 +202,15 @@ class Recipe:
             raise ValueError(f"recipe {self.recipe!r}: {why}")
 
     def _options_problem(self) -> str | None:
-        # Without an engine the options are checked as the quantizer takes them: a .tflite source's
-        # recipe runs on it (``on_tflite``), and a converted source's is refused where it is built.
+        # Without an engine the options are checked as either engine takes them: a .tflite source's
+        # recipe runs on the quantizer (``on_tflite``), a converted source's on the converter
+        # (``quantizer_options_unused`` says so where the policy is read, and where it is built).
         last = self.recipe.split("+")[-1]
         made_by = TRANSFORMS.get(self.made_by if self.transforms else last if self.engine is None else "")
-        if self.keep_float and made_by is None:
-            return "keep_float names layers the LiteRT Quantizer leaves float (engine: litert-quantizer)"
+        if self.keep_float and not (made_by and made_by.keeps_float):
+            why = why_not_kept_float(self)  # the converter's own selective path (int8's denylist)
+            if why:
+                return why
         if self.block_size is not None and not (made_by and made_by.takes_block_size):
             blocks = [n for n, t in TRANSFORMS.items() if t.takes_block_size]
             return f"block_size is an option of {', '.join(blocks)} (int4 weights)"
@@ -226,14 +244,24 @@ class Recipe:
         return self.transforms[-1] if self.transforms else self.conversion
 
     @property
+    def keep_float_at(self) -> tuple[KeepFloat, ...]:
+        """Each ``keep_float`` pattern with the policy line it was written on (what errors name)."""
+        lines = self.keep_float_lines + (None,) * (len(self.keep_float) - len(self.keep_float_lines))
+        return tuple(KeepFloat(p, line) for p, line in zip(self.keep_float, lines))
+
+    @property
     def quantizer_options_unused(self) -> str | None:
-        """Why this recipe's quantizer options would be ignored: it runs on the converter."""
-        if (self.keep_float or self.block_size) and not self.transforms:
+        """Why this recipe's options cannot be honoured on the converter (no transform of it runs):
+        ``block_size``, or ``keep_float`` where the conversion cannot keep layers float."""
+        if self.transforms:
+            return None
+        if self.block_size:
             return (
-                f"recipe {self.recipe!r}: keep_float and block_size are options of the LiteRT Quantizer; "
+                f"recipe {self.recipe!r}: block_size is an option of the LiteRT Quantizer; "
                 "on a converted model write engine: litert-quantizer"
             )
-        return None
+        why = why_not_kept_float(self) if self.keep_float else None
+        return f"recipe {self.recipe!r}: {why}" if why else None
 
     def on_tflite(self) -> Recipe:
         """This recipe for a ``.tflite`` source, which nothing converts: its stages on the engine of
@@ -257,6 +285,30 @@ class Recipe:
             )
         engine = cast(Engine, made.engine)  # a transform's engine is one of ``Engine`` (a test checks)
         return self if self.engine == engine else replace(self, engine=engine)
+
+
+def why_not_kept_float(recipe: Recipe) -> str | None:
+    """Why the stage making ``recipe``'s candidate cannot keep layers float (None: it can)."""
+    if recipe.transforms:
+        if TRANSFORMS[recipe.made_by].keeps_float is None:
+            return f"{recipe.made_by} cannot keep layers float (keep_float)"
+        return None
+    if "qat" in recipe.trainings:
+        return "keep_float applies to post-training quantization; after qat the int8 ranges are trained in"
+    if CONVERSIONS[recipe.conversion].keeps_float is None:
+        able = [name for name, c in CONVERSIONS.items() if c.keeps_float]
+        return (
+            f"keep_float applies to {', '.join(able)} on the {CONVERTER} (the layers "
+            f"{recipe.conversion} keeps float are its own), or to a recipe on the LiteRT Quantizer "
+            "(engine: litert-quantizer)"
+        )
+    return None
+
+
+def keeps_float_by(recipe: Recipe) -> str | None:
+    """How the stage making ``recipe``'s candidate keeps layers float (its engine's way), or None."""
+    stage = TRANSFORMS[recipe.made_by] if recipe.transforms else CONVERSIONS[recipe.conversion]
+    return stage.keeps_float
 
 
 DEFAULT_RECIPES = (Recipe(recipe="float16"), Recipe(recipe="dynamic"), Recipe(recipe="int8"))
@@ -342,6 +394,22 @@ class EdgeTpuSettings:
     min_mapped_written: str | None = None  # as the policy wrote it ("90%"), for messages
     max_partitions: int | None = None
     key_lines: tuple[tuple[str, int], ...] = ()  # each key's line under ``edgetpu:``, for annotations
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeepFloatSearch:
+    """When an integer candidate breaks an accuracy budget: rebuild it with its worst 1, 2, 4 …
+    layers kept float, up to ``max_layers`` (0: never), and stop at the first within budget.
+    ``ship``: None — the chooser may ship what it finds under ``recipes: auto`` only (listed
+    recipes: reported, with the recipe to write); True — with listed recipes too; False — never."""
+
+    key: str
+    line: int | None = None
+    max_layers: int = 4
+    ship: bool | None = None
+
+    def ships(self, auto: bool) -> bool:
+        return self.ship if self.ship is not None else auto
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -449,6 +517,7 @@ class ModelPolicy:
     budgets: tuple[Budget, ...] = ()
     edgetpu: EdgeTpuSettings = EdgeTpuSettings(key="defaults.edgetpu")
     latency: LatencySettings = LatencySettings(key="defaults.latency")
+    keep_float_search: KeepFloatSearch = KeepFloatSearch(key="defaults.keep_float_search")
     trust_code: bool = False
     targets: tuple[TargetSection, ...] = ()
     contract: Contract | None = None

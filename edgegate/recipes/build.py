@@ -22,6 +22,7 @@ from edgegate.errors import EdgeGateError, InputError, PolicyError
 from edgegate.policy.sections import Recipe
 from edgegate.exception_text import bounded, first_line
 from edgegate.recipes.conversions import convert, make_converter
+from edgegate.recipes.denylist import convert_keeping_float
 from edgegate.recipes.interface import (
     BuildRequest,
     BuiltCandidate,
@@ -221,23 +222,25 @@ def _transform(
 
 def _transforms(
     request: BuildRequest, engines: _Engines, path: Path, recipe: Recipe, source: Path | None = None
-) -> list[str]:
+) -> Applied:
     """Run the recipe's ``.tflite → .tflite`` stages in order, the first on ``source`` (a .tflite
     source, so messages name its file) or on ``path``, each writing ``path``; their notes, and the
-    per-layer evidence of the last that has any written as Model Explorer node data beside it."""
+    per-layer evidence (and ranking) of the last that has any, written as Model Explorer node data
+    beside it."""
     notes: list[str] = []
     layers: tuple[Any, ...] = ()
+    ranking: tuple[str, ...] = ()
     for name in recipe.transforms:
         applied = _transform(TRANSFORMS[name], engines, source or path, path, recipe)
         source = None
         notes += applied.notes
-        layers = applied.layers or layers
+        layers, ranking = (applied.layers, applied.ranking) if applied.layers else (layers, ranking)
     if layers:
         from edgegate.recipes.node_data import HOW_TO_OPEN, write_node_data
 
         written = write_node_data(request.out_dir, recipe.label, layers)
         notes.append(f"per-layer evidence: {written.name}, beside the candidate's .tflite; {HOW_TO_OPEN}")
-    return notes
+    return Applied(tuple(notes), layers, ranking)
 
 
 def build_from_tflite(request: BuildRequest) -> list[BuiltCandidate]:
@@ -249,8 +252,8 @@ def build_from_tflite(request: BuildRequest) -> list[BuiltCandidate]:
     for recipe in request.recipes:
         path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
         try:
-            notes = _transforms(request, engines, path, recipe, source=request.source.path)
-            built.append(BuiltCandidate(recipe.label, path, notes=tuple(notes)))
+            applied = _transforms(request, engines, path, recipe, source=request.source.path)
+            built.append(BuiltCandidate(recipe.label, path, notes=applied.notes, ranking=applied.ranking))
         except PolicyError as e:  # a keep_float pattern matching no layer: said at its policy line
             built.append(BuiltCandidate(recipe.label, None, error="; ".join(e.problems)))
         except EdgeGateError as e:
@@ -316,15 +319,26 @@ def build_candidates(request: BuildRequest) -> list[BuiltCandidate]:
             converter = make_converter(
                 keras_model=model, saved_model_dir=saved_model_dir, signature=signature, name=source.display
             )
-            blob = convert(converter, conversion, recipe, rep if calibrates else None, after_qat=after_qat)
+            if recipe.keep_float and not recipe.transforms:  # the converter's own selective path
+                assert rep is not None  # keep_float is refused (policy) where nothing calibrates
+                blob = convert_keeping_float(converter, conversion, recipe, rep, model=request.model_name)
+            else:
+                blob = convert(
+                    converter, conversion, recipe, rep if calibrates else None, after_qat=after_qat
+                )
             del converter  # its Keras 3 export folder goes with it
             path = request.out_dir / f"{safe_name(recipe.label)}.tflite"
             path.write_bytes(blob)
-            own_notes += _transforms(request, engines, path, recipe)  # the .tflite → .tflite stages
+            applied = _transforms(request, engines, path, recipe)  # the .tflite → .tflite stages
+            own_notes += applied.notes
             if is_float_reference(recipe):
                 note = _check_reference(request, runner, path, input_shape)
                 own_notes += [note] if note else []
-            built.append(BuiltCandidate(recipe.label, path, training=figures, notes=tuple(own_notes)))
+            built.append(
+                BuiltCandidate(
+                    recipe.label, path, training=figures, notes=tuple(own_notes), ranking=applied.ranking
+                )
+            )
         except InputError as e:
             built.append(BuiltCandidate(recipe.label, None, error=str(e), training=figures))
         except Exception as e:

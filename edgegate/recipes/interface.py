@@ -75,6 +75,7 @@ class BuiltCandidate:
     notes: tuple[str, ...] = ()
     size: SizeFigures | None = None  # measured by the worker that built it
     not_runnable: str | None = None  # why the stock interpreter cannot run it (a custom op)
+    ranking: tuple[str, ...] = ()  # its transform's layers that lost the most, worst first (``Applied``)
 
 
 @dataclass(frozen=True)

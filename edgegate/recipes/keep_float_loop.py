@@ -5,7 +5,9 @@ first), rebuilds the recipe with the worst 1, 2, 4 … layers kept float (up to 
 judges each, and stops at the first within budget. Building and judging are injected
 (``build``: layers kept float → a built candidate; ``judge``: candidate → its ``Judged``), so
 the same loop serves the LiteRT Quantizer here and could serve another engine; the tests run
-it on real models. ``describe`` is the report's line: what each step bought.
+it on real models. ``describe`` is the report's line: what each step bought. In a run the steps
+are rounds of the schedule instead (``run/keep_float.py`` takes ``counts``, ``keep_for`` and
+``describe`` from here).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from dataclasses import dataclass
 from typing import Callable, Generic, Sequence, TypeVar
 
 from edgegate.recipes.litert_quantize import LayerNoise, NothingQuantized
-from edgegate.recipes.quantizer_recipes import KeepFloat
 from edgegate.units import format_bytes
 
 Built = TypeVar("Built")
@@ -26,6 +27,11 @@ class Judged:
     drop_pt: float  # accuracy (or fidelity) lost against the float model, in points
     within_budget: bool
     size_bytes: int
+    drop_text: str = ""  # the drop as the report shows it ("−2.10 pt", "+0.013" for an error metric)
+
+    @property
+    def drop(self) -> str:
+        return self.drop_text or f"−{self.drop_pt:.1f} pt"
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,12 @@ def counts(available: int, bound: int) -> list[int]:
     return out
 
 
-def keep_for(layers: Sequence[str]) -> tuple[KeepFloat, ...]:
-    """The recipe option keeping exactly these output tensors float (names escaped, anchored)."""
-    # The quantizer searches a regex in an op's scope (its output tensor names joined by ";");
-    # a converter's fused name is itself ";"-joined, and its first part names the layer.
-    return tuple(KeepFloat(re.escape(name.split(";")[0])) for name in layers)
+def keep_for(layers: Sequence[str]) -> tuple[str, ...]:
+    """The recipe's ``keep_float`` keeping exactly these output tensors float (names escaped, anchored)."""
+    # The quantizer searches a regex in an op's scope (its output tensor names joined by ";"),
+    # the converter's denylist in each output name; a converter's fused name is itself
+    # ";"-joined, and its first part names the layer. Anchored: "dense/MatMul" is not "dense/MatMul_1".
+    return tuple(f"^{re.escape(name.split(';')[0])}(;|$)" for name in layers)
 
 
 def run_loop(
@@ -97,13 +104,13 @@ def describe(result: LoopResult) -> str:
     if shipped is not None and shipped.kept_float:
         grew = shipped.judged.size_bytes - plain.judged.size_bytes
         parts.append(
-            f"{result.recipe} except {', '.join(shipped.kept_float)}: −{shipped.judged.drop_pt:.1f} pt "
+            f"{result.recipe} except {', '.join(shipped.kept_float)}: {shipped.judged.drop} "
             f"at +{format_bytes(grew)}"
         )
-    parts.append(f"plain {result.recipe}: −{plain.judged.drop_pt:.1f} pt")
+    parts.append(f"plain {result.recipe}: {plain.judged.drop}")
     for step in result.steps[1:]:
         if step is not shipped:
-            parts.append(f"{len(step.kept_float)} float: −{step.judged.drop_pt:.1f} pt")
+            parts.append(f"{len(step.kept_float)} float: {step.judged.drop}")
     if shipped is None:
         parts.append(f"no step within budget (up to {len(result.steps[-1].kept_float)} layers float)")
     return "; ".join(parts)

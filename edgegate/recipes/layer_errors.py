@@ -70,7 +70,7 @@ def hint_for(op: str) -> str:
     return "keep this op in float (selective quantization), try int16x8, or QAT"
 
 
-def _layer_name(tensor_name: str) -> str:
+def layer_name(tensor_name: str) -> str:
     """``model/dense_1/MatMul;model/dense_1/BiasAdd`` → ``dense_1``."""
     parts = tensor_name.split(";")[0].split("/")
     return "/".join(parts[1:-1]) if len(parts) >= 3 else parts[0]
@@ -106,9 +106,12 @@ def worst_layers(
     for row in csv.DictReader(dump):
         scale, mse = float(row["scale"]), float(row["mean_squared_error"])
         if scale > 0 and math.isfinite(mse) and math.sqrt(mse) / scale > NOTABLE:
-            scored.append((math.sqrt(mse) / scale, _layer_name(row["tensor_name"]), row["op_name"]))
+            scored.append((math.sqrt(mse) / scale, row["tensor_name"], row["op_name"]))
     scored.sort(key=lambda s: -s[0])
-    return tuple(LayerError(name, op, round(score, 3), hint_for(op)) for score, name, op in scored[:top])
+    return tuple(
+        LayerError(layer_name(node), op, round(score, 3), hint_for(op), node=node)
+        for score, node, op in scored[:top]
+    )
 
 
 def worst_layers_for_request(request: BuildRequest, label: str, top: int = 5) -> tuple[LayerError, ...]:

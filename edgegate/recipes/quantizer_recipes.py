@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from edgegate.policy.sections import KeepFloat  # the recipe option, as the policy holds it
+
 Mode = Literal["dynamic", "weight_only", "static", "float_cast"]
 Granularity = Literal["channel", 32, 64, 128]
 
@@ -109,19 +111,6 @@ def _op_config(recipe: QuantizerRecipe) -> dict[str, object]:
             "dtype": "INT",
         }
     return config
-
-
-@dataclass(frozen=True)
-class KeepFloat:
-    """Layers a recipe leaves float: a regex over op output tensor names, or an op name
-    (``CONV_2D``), with the policy line that asked for it."""
-
-    pattern: str
-    line: int | None = None
-
-    @property
-    def is_op_name(self) -> bool:
-        return self.pattern.isupper() and self.pattern.replace("_", "").isalnum()
 
 
 def rules(recipe: QuantizerRecipe, keep_float: tuple[KeepFloat, ...] = ()) -> list[Rule]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +28,25 @@ class LiteRtQuantizerEngine:
         self.request = request
 
     def quantize(self, model: Path, out: Path, name: str, recipe: Recipe) -> Applied:
-        from edgegate.recipes.litert_quantize import quantize
+        from edgegate.recipes.litert_quantize import quantize, stands_out
 
         if importlib.util.find_spec("litert_quantizer") is None:  # the child runs this interpreter
             raise InputError(
                 f"{recipe.label} runs on the LiteRT Quantizer, which is not installed in this environment: "
                 f"{install_command('quantizer')} (edgegate needs says so before a run)"
             )
-        from edgegate.recipes.quantizer_recipes import RECIPES, KeepFloat, with_granularity
+        from edgegate.recipes.quantizer_recipes import RECIPES, with_granularity
 
         chosen = RECIPES[name]
         if recipe.block_size is not None:
             chosen = with_granularity(chosen, recipe.block_size)
         samples, notes = self._samples(model, recipe, chosen.needs_calibration)
-        keep = tuple(
-            KeepFloat(pattern, line)
-            for pattern, line in zip_longest(recipe.keep_float, recipe.keep_float_lines)
-            if pattern is not None
-        )
         result = quantize(
-            model, chosen, keep_float=keep, samples=samples, keep_float_key=recipe.keep_float_key
+            model,
+            chosen,
+            keep_float=recipe.keep_float_at,
+            samples=samples,
+            keep_float_key=recipe.keep_float_key,
         )
         out.write_bytes(result.data)
         if result.unpacked_float16:
@@ -57,7 +55,7 @@ class LiteRtQuantizerEngine:
                 "float32 before quantizing"
             )
         notes.append(f"LiteRT Quantizer {name}: {result.quantized_weights} weight tensors quantized")
-        return Applied(tuple(notes), result.layers)
+        return Applied(tuple(notes), result.layers, stands_out(result.layers))
 
     def _samples(self, model: Path, recipe: Recipe, needed: bool) -> tuple[Any, list[str]]:
         from edgegate.recipes.litert_quantize import calibration_samples

@@ -91,6 +91,8 @@ def _print_summary(run: RunResult, console: Console) -> None:
             )
         console.print(table)
         _print_reasons(m, console)
+        for line in m.keep_float:
+            console.print(f"  kept float: {_message(line)}", highlight=False, markup=False, soft_wrap=True)
         if m.notes:
             console.print(f"  {_message(m.notes[-1])}", style="dim", highlight=False, markup=False)
     for n in shown_notes(run):

@@ -6,9 +6,10 @@ with the path of the bad field (``models[0].candidates[2].size_bytes: expected a
 never a traceback or a half-read run. Schema 2 added ``skip_reason`` (schema 1 wrote a skip as
 an ``error`` starting with ``skipped:``); schema 3 keeps each target's report in one slot,
 ``targets`` (schemas 1 and 2 gave each target a field of its own); schema 4 adds optional fields
-that older files lack (a candidate's ``latency_changes``, its model ``diff`` vs base; the memory
-figures ``memory_bytes``, ``memory_error``; a model's ``trend`` on the default branch's history):
-they read as None. Older files are still read.
+(a candidate's ``latency_changes``, its model ``diff`` vs base, ``kept_float``; the memory figures
+``memory_bytes``, ``memory_error``; a model's ``trend`` on the default branch's history, its
+``keep_float`` lines; a layer's ``node``) that older files lack: they read at their defaults
+(None, empty). Older files are still read.
 """
 
 from __future__ import annotations

@@ -90,6 +90,17 @@ class LayerError:
     op: str
     rmse_over_scale: float  # error of the quantized output / its quantization scale
     hint: str = ""
+    node: str = ""  # the op output tensor's full name (what keep_float and the converter's denylist take)
+
+
+@dataclass(frozen=True)
+class KeptFloat:
+    """A candidate whose recipe leaves layers float: which, how, and what asked for it."""
+
+    layers: tuple[str, ...]  # the layers (short names) or the recipe's own patterns, as written
+    patterns: tuple[str, ...]  # the recipe's keep_float patterns (what a policy would write)
+    engine: str  # how the selective model was made ("TensorFlow converter, QuantizationDebugger …")
+    of: str | None = None  # the keep-float search: the label of the candidate it repairs; None: listed
 
 
 class TargetReports(dict[str, Any]):
@@ -121,6 +132,7 @@ class CandidateResult:
     worst_layers: tuple[LayerError, ...] = ()
     notes: tuple[str, ...] = ()
     deploy: bool = False  # the candidate that ships
+    kept_float: KeptFloat | None = None  # layers its recipe (or the keep-float search) left float
     # Schema 4: the peak resident memory the interpreter needs to load, allocate and run it
     # (measurements/memory.py), measured when a memory budget asks; why it could not be, if so.
     memory_bytes: int | None = None
@@ -172,6 +184,7 @@ class ModelResult:
     error: str | None = None  # the model as a whole could not be gated
     notes: tuple[str, ...] = ()
     decision: tuple[str, ...] = ()  # recipes: auto — the path taken, one line per step
+    keep_float: tuple[str, ...] = ()  # the keep-float search: what each step bought, one line per search
     trend: Trend | None = None  # where the figures sit on the default branch's history (schema 4)
 
 

@@ -23,6 +23,7 @@ from edgegate.results import Accuracy, BaseFigures, CandidateResult, ModelResult
 from edgegate.results.model import LatencyChanges, PairedInterval, TargetReports
 from edgegate.run.figures import CandidateFigures, ModelFigures
 from edgegate.run.jobs import AS_IS
+from edgegate.run.keep_float import breaks_accuracy, listed_kept_float
 from edgegate.status import Status
 from edgegate.verdicts.budgets import candidate_checks, candidate_status
 from edgegate.verdicts.contract import contract_checks
@@ -77,6 +78,7 @@ def candidate_result(m: ModelFigures, label: str, *, latency_measured: bool) -> 
         target_lines=_target_lines(m, c),
         training=c.built.training if c.built else None,
         notes=c.built.notes if c.built else (),
+        kept_float=(m.keep_float.kept(label) if m.keep_float else None) or listed_kept_float(c.recipe),
         memory_bytes=c.memory.peak_bytes if c.memory else None,
         memory_error=c.memory_error,
         diff=_diff(m, label, c),
@@ -280,6 +282,18 @@ def _dynamic_notes(m: ModelFigures, c: CandidateFigures) -> tuple[str, ...]:
     return ()
 
 
+def shippable(m: ModelFigures) -> tuple[CandidateResult, ...]:
+    """The candidates the chooser picks from (and ``deploy: all`` gates): of a keep-float search's
+    steps only the one within budget, and only where the policy lets it ship (``keep_float_search.ship``;
+    by default under ``recipes: auto``). The steps before it are the search's record, not candidates."""
+    ships = m.keep_float is not None and m.keep_float.ships
+    return tuple(
+        r
+        for r in m.results
+        if r.kept_float is None or r.kept_float.of is None or (ships and not breaks_accuracy(r))
+    )
+
+
 def with_layer_analyses(m: ModelFigures) -> tuple[CandidateResult, ...]:
     return tuple(
         replace(
@@ -309,12 +323,13 @@ def model_result(m: ModelFigures, *, latency_measured: bool, keep_in: Path | Non
         c = m.head[plan.reference_label]
         reference = candidate_result(m, plan.reference_label, latency_measured=latency_measured)
         reference = replace(reference, checks=(), status=Status.SKIP if c.error else Status.PASS)
-    decision = choose(plan.policy.deploy, plan.policy.objective, m.results)
+    decision = choose(plan.policy.deploy, plan.policy.objective, shippable(m))
     candidates = tuple(replace(r, deploy=(r.recipe == decision.label)) for r in m.results)
     candidates = tuple(replace(c, artifact=_artifact(c.artifact, keep_in)) for c in candidates)
     if reference is not None:
         reference = replace(reference, artifact=_artifact(reference.artifact, keep_in))
     lines = m.search.decision() if m.search is not None else ()
+    kept_lines = m.keep_float.lines({r.recipe: r for r in m.results}) if m.keep_float is not None else ()
     return ModelResult(
         plan.ref.name,
         plan.head_path,
@@ -327,6 +342,7 @@ def model_result(m: ModelFigures, *, latency_measured: bool, keep_in: Path | Non
         None,
         tuple(m.notes) + (decision.note,),
         lines,
+        kept_lines,
     )
 
 

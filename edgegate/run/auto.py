@@ -80,9 +80,11 @@ class AutoSearch:
             return self._ask("ptq", tried_by_auto(AutoStep.PTQ))
         if self._step == "done":
             return []
-        by_label = {r.recipe: r for r in results}
+        by_label = {r.recipe: r for r in results if r.kept_float is None or r.kept_float.of is None}
         self._lines.append("; ".join(_describe(label, by_label.get(label)) for label in self._asked))
-        if any(label in by_label and passes(by_label[label]) for label in self._asked):
+        # A keep-float step within budget repairs the candidate it was made of (run/keep_float.py).
+        repaired = {r.kept_float.of for r in results if r.kept_float and r.kept_float.of and passes(r)}
+        if any(label in repaired or (label in by_label and passes(by_label[label])) for label in self._asked):
             return self._finish(results)
         return self._escalate(by_label)
 

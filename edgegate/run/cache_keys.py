@@ -45,8 +45,9 @@ from edgegate.repo_paths import real_path, resolves_inside
 from edgegate.run.jobs import BuildJob, EvaluateJob, Job, LatencyJob, LayerAnalysisJob, MemoryJob, TargetJob
 
 # Bumped when a key recipe changes meaning, so old entries are never read under a new recipe.
-RECIPE_VERSION = 1
-LAYER_ANALYSIS_TOP = 5  # jobs.worst_layers' default: the number of layers reported
+# 2: a layer analysis names each layer's node; 3: a build keeps its quantizer's ranking (both for
+# the keep-float search).
+RECIPE_VERSION = 3
 _WHERE = ("key", "line", "key_lines")  # where a policy section was written: never part of a key
 
 # Distributions whose version changes what a job returns (those not installed count as absent).
@@ -165,9 +166,7 @@ class CacheKeys:
         )
 
     def layer_analysis_key(self, job: LayerAnalysisJob) -> str:
-        return _digest(
-            "layers", self._request(job.request), ("label", job.candidate.label), ("top", LAYER_ANALYSIS_TOP)
-        )
+        return _digest("layers", self._request(job.request), ("label", job.candidate.label), ("top", job.top))
 
     def memory_key(self, job: MemoryJob) -> str:
         """The candidate's bytes and the thread count, like an evaluation; plus the kernel's release,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from edgegate.model_diff.interface import ModelDiff
     from edgegate.results import Accuracy, CandidateResult, LayerError
     from edgegate.run.auto import AutoSearch
+    from edgegate.run.keep_float import KeepFloatSearches
     from edgegate.run.jobs import EvaluateJob
 
 
@@ -72,6 +73,7 @@ class ModelFigures:
     reference_done: bool = False  # the reference was evaluated, or failed
     waiting: list[EvaluateJob] = field(default_factory=list)  # evaluations that need those outputs
     search: AutoSearch | None = None  # recipes: auto
+    keep_float: KeepFloatSearches | None = None  # the keep-float searches (every model with recipes)
     results: tuple[CandidateResult, ...] = ()  # the candidates judged so far
     worst_layers: dict[str, tuple[LayerError, ...]] = field(default_factory=dict)
     # The float reference's latency per timing session: each round of recipes: auto times it

@@ -177,6 +177,7 @@ class LayerAnalysisJob(Job[tuple["LayerError", ...]]):
     func: ClassVar[str] = "edgegate.run.jobs:worst_layers"
     candidate: CandidateRef
     request: BuildRequest
+    top: int = 5  # layers reported (the keep-float search asks for as many as it may keep float)
 
     @property
     def label(self) -> str:
@@ -283,10 +284,10 @@ def analyze_target(job: TargetJob) -> object:
     return job.target.analyze(job.model_path)
 
 
-def worst_layers(job: LayerAnalysisJob, top: int = 5) -> tuple[LayerError, ...]:
+def worst_layers(job: LayerAnalysisJob) -> tuple[LayerError, ...]:
     from edgegate.recipes.layer_errors import worst_layers_for_request
 
-    return tuple(worst_layers_for_request(job.request, job.candidate.label, top))
+    return tuple(worst_layers_for_request(job.request, job.candidate.label, job.top))
 
 
 @functools.lru_cache(maxsize=4)

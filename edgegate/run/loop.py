@@ -20,6 +20,7 @@ from edgegate.conversions import CONVERSIONS
 from edgegate.transforms import TRANSFORMS
 from edgegate.policy.sections import Calibration, ModelPolicy, Recipe
 from edgegate.recipes.interface import BuildRequest, BuiltCandidate, is_float_reference, training_key
+from edgegate.recipes.litert_quantize import STANDS_OUT_DB
 from edgegate.measurements.interface import LatencyFigures, MemoryFigures
 from edgegate.results import LayerError, ModelResult
 from edgegate.run import assemble
@@ -39,9 +40,15 @@ from edgegate.run.jobs import (
     TargetJob,
     model_of,
 )
+from edgegate.run.keep_float import KeepFloatSearches, breaks_accuracy
 from edgegate.run.plan import ModelPlan
 from edgegate.targets.interface import Target
 
+LAYERS_SHOWN = 5  # the layers a per-layer analysis names (a keep-float search asks for its bound)
+QUANTIZER_NOTHING_STANDS_OUT = (
+    "the LiteRT Quantizer's per-layer SNR names no op that lost over {db:g} dB itself (or was not "
+    "computed: the candidate's notes say why)"
+)
 NO_LAYER_STANDS_OUT = (
     "per-layer analysis: no layer's int8 error stands out (RMSE/scale ≤ {notable} everywhere); "
     "the loss is spread over the model — try int16x8 or qat"
@@ -118,6 +125,7 @@ class _Loop:
                 self.runner.run(timed, self._on_outcome)
             for m in active:
                 m.results = assemble.judge(m, latency_measured=self.settings.latency)
+            self._rank(active)
             pending = {m.plan.ref.index: nxt for m in active if not m.error for nxt in [self._next(m)] if nxt}
         analyses = [job for m in self.models for job in self._layer_analyses(m)]
         self.runner.expect(len(analyses))  # known only once the candidates are judged
@@ -133,6 +141,8 @@ class _Loop:
 
     def _initial(self, m: ModelFigures) -> list[Recipe]:
         policy = m.plan.policy
+        # Every model's: a candidate whose stage cannot keep layers float is never searched.
+        m.keep_float = KeepFloatSearches(policy.keep_float_search, auto=policy.auto)
         if m.plan.measured_as_is:  # itself, and the recipes the policy wrote for it (the quantizer's)
             recipes = policy.recipes
             return [
@@ -152,9 +162,45 @@ class _Loop:
         return list(policy.recipes)
 
     def _next(self, m: ModelFigures) -> list[Recipe]:
+        if m.keep_float is not None:  # repairs first: a step within budget may end the auto search
+            repairs = m.keep_float.next_recipes({r.recipe: r for r in m.results})
+            if repairs:
+                return [r for r in repairs if r.label not in m.head]
         if m.search is None:
             return []
-        return [r for r in m.search.next_recipes(m.results) if r.label not in m.head]
+        return [r for r in m.search.next_recipes(assemble.shippable(m)) if r.label not in m.head]
+
+    def _rank(self, models: list[ModelFigures]) -> None:
+        """The per-layer ranking of each candidate a keep-float search starts from (run now: the
+        next round builds on it): a quantizer candidate's came with its build; a converter
+        candidate's is a per-layer analysis job."""
+        jobs: list[Job[Any]] = []
+        for m in models:
+            if m.keep_float is None or m.error:
+                continue
+            for r in m.results:
+                c = m.head[r.recipe]
+                recipe = c.recipe
+                if recipe is None or not m.keep_float.wants_ranking(r, recipe):
+                    continue
+                if recipe.transforms:
+                    ranking = c.built.ranking if c.built is not None else ()
+                    m.keep_float.start(recipe, ranking, QUANTIZER_NOTHING_STANDS_OUT.format(db=STANDS_OUT_DB))
+                    continue
+                top = max(LAYERS_SHOWN, m.plan.policy.keep_float_search.max_layers)
+                ref = CandidateRef(m.plan.ref, "head", r.recipe)
+                jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,)), top))
+        if not jobs:
+            return
+        self.runner.expect(len(jobs))
+        self.runner.run(jobs, self._on_outcome)
+        for job in jobs:
+            assert isinstance(job, LayerAnalysisJob)
+            m, label = self.models[job.candidate.model.index], job.candidate.label
+            recipe = m.head[label].recipe
+            assert m.keep_float is not None and recipe is not None
+            nodes = [layer.node for layer in m.worst_layers.get(label, ())]
+            m.keep_float.start(recipe, nodes, m.layer_notes.get(label))
 
     def _builds(self, m: ModelFigures, recipes: list[Recipe]) -> list[BuildJob]:
         jobs: list[BuildJob] = []
@@ -163,17 +209,19 @@ class _Loop:
             store = m.side(side)
             if source is None or (side == "base" and m.plan.base_same):
                 continue
+            wanted = [r for r in recipes if r.label not in store]
+            if side == "base" and m.keep_float is not None:  # a search's steps repair head's candidate
+                wanted = [r for r in wanted if m.keep_float.kept(r.label) is None]
             if source.format.measured_as_is:
                 if AS_IS not in store:
                     store[AS_IS] = CandidateFigures(None)
                     jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, ())))
                 # Its own recipes transform the file (a converted head's recipes need a converter).
-                for r in recipes:
-                    if r.label not in store and r.transforms and not r.trainings:
+                for r in wanted:
+                    if r.transforms and not r.trainings:
                         store[r.label] = CandidateFigures(r)
                         jobs.append(BuildJob(m.plan.ref, side, self._request(m, side, (r,))))
                 continue
-            wanted = [r for r in recipes if r.label not in store]
             reference = m.plan.reference_label
             # The base version's float reference too: the model diff compares the two (built only).
             if reference is not None and reference not in store and all(r.label != reference for r in wanted):
@@ -444,10 +492,18 @@ class _Loop:
         jobs: list[Job[Any]] = []
         for r in m.results:
             recipe = m.head[r.recipe].recipe
-            failed = any(ch.name in ("accuracy", "accuracy_drop") and ch.status.fails for ch in r.checks)
+            analyzed = r.recipe in m.worst_layers or r.recipe in m.layer_notes  # for a keep-float search
             # The quantization debugger compares calibrated ranges, re-running the conversion only.
             calibrated = recipe is not None and CONVERSIONS[recipe.conversion].needs_calibration
-            if recipe and failed and calibrated and not recipe.transforms and "qat" not in recipe.trainings:
+            plain = recipe is not None and not recipe.transforms and not recipe.keep_float
+            if (
+                recipe
+                and plain
+                and not analyzed
+                and breaks_accuracy(r)
+                and calibrated
+                and "qat" not in recipe.trainings
+            ):
                 ref = CandidateRef(m.plan.ref, "head", r.recipe)
                 jobs.append(LayerAnalysisJob(ref, self._request(m, "head", (recipe,))))
         return jobs

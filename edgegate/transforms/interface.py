@@ -37,6 +37,9 @@ class Applied:
 
     notes: tuple[str, ...] = ()
     layers: tuple[Any, ...] = ()
+    # The op output tensor names whose quantization lost the most, worst first, those that stand
+    # out (what a keep-float search keeps float); () when none does or no evidence was computed.
+    ranking: tuple[str, ...] = ()
 
 
 class TfliteTransform(abc.ABC):
@@ -49,6 +52,7 @@ class TfliteTransform(abc.ABC):
     produces: Produces  # what its output holds (asked by targets, like a conversion's)
     duration_rank: int = 0  # next to the conversions' ranks (the schedule starts the longest first)
     takes_block_size: ClassVar[bool] = False  # its weights may be quantized in blocks (``block_size``)
+    keeps_float: str | None = None  # as a Conversion declares it: how it keeps layers float (None: cannot)
 
     @abc.abstractmethod
     def takes(self, model: Produces | None) -> str | None:

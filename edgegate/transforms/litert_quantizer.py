@@ -26,6 +26,8 @@ def _produces(weights: tuple[str, ...], activations: tuple[str, ...]) -> Produce
 class LiteRtQuantizer(TfliteTransform):
     engine = ENGINE
     install = QUANTIZER
+    # Its recipe's keep_float: one no-quantize rule per pattern, after the recipe's rule (later rules win).
+    keeps_float = "LiteRT Quantizer, a no-quantize rule per layer"
 
     def __init__(self, name: str, produces: Produces, *, calibrates: bool = False, int4: bool = False):
         self.name = name

@@ -130,6 +130,7 @@ VALUES: dict[str, Any] = {
     "deploy": "fastest",
     "objective": "fastest",
     "recipes": "auto",
+    "keep_float_search.ship": True,
     "recipes.recipe": "cluster+weight_int4",
     "recipes.engine": None,  # the default: a name only the quantizer makes runs on it
     "recipes.prune.structured": "2:4",

@@ -152,3 +152,40 @@ def test_missing_policy_says_how_to_start(tmp_path):
 def test_shipped_json_schema_is_current():
     assert SCHEMA_FILE.read_text() == policy_json_schema(), "run: python -m edgegate.policy.jsonschema"
     assert "models" in json.loads(SCHEMA_FILE.read_text())["properties"]
+
+
+KEEP_FLOAT_HEAD = "version: 1\nmodels:\n  - name: m\n    path: m.h5\n    recipes:\n"
+
+
+def test_keep_float_patterns_carry_their_lines_and_are_refused_where_nothing_keeps_layers_float(tmp_path):
+    found = problems(
+        tmp_path,
+        KEEP_FLOAT_HEAD
+        + "      - {recipe: int8, keep_float: [dense_1, 'conv_(2|3)']}\n"
+        + "      - {recipe: float16, keep_float: [dense_1]}\n",
+    )
+    assert len(found) == 1 and found[0].startswith("edgegate.yml:7: models[0].recipes[1].keep_float:")
+    assert "recipe 'float16': keep_float applies to int8" in found[0]
+    # qat is refused by the recipe's own grammar (no engine keeps a trained model's layers float).
+    found = problems(tmp_path, KEEP_FLOAT_HEAD + "      - {recipe: qat, name: q, keep_float: [dense_1]}\n")
+    assert len(found) == 1 and found[0].startswith("edgegate.yml:6:") and "after qat" in found[0]
+    found = problems(
+        tmp_path,
+        KEEP_FLOAT_HEAD
+        + "      - {recipe: int8, keep_float: ['conv_(']}\n    keep_float_search: {max_layers: -1}\n",
+    )
+    assert found[0].startswith("edgegate.yml:6:") and "'conv_(' is not a regular expression" in found[0]
+    assert found[1].startswith("edgegate.yml:7: models[0].keep_float_search.max_layers:")
+    (tmp_path / "m.h5").write_bytes(b"")
+    text = (
+        KEEP_FLOAT_HEAD
+        + "      - recipe: prune+int8\n        keep_float:\n          - dense_1\n          - CONV_2D\n"
+    )
+    policy = load_policy(write(tmp_path, text), root=tmp_path)
+    (recipe,) = policy.models[0].recipes
+    assert [(k.pattern, k.line, k.is_op_name) for k in recipe.keep_float_at] == [
+        ("dense_1", 8, False),
+        ("CONV_2D", 9, True),
+    ]
+    search = policy.models[0].keep_float_search
+    assert (search.max_layers, search.ships(auto=True), search.ships(auto=False)) == (4, True, False)

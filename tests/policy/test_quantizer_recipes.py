@@ -54,6 +54,7 @@ def test_what_a_tflite_cannot_take_and_unused_options_are_policy_errors_at_their
         "    path: k.keras\n"
         "    recipes:\n"
         "      - {recipe: int8, keep_float: [conv_1]}\n"
+        "      - {recipe: float16, keep_float: [conv_1]}\n"
     )
     with pytest.raises(PolicyError) as raised:
         load_policy(tmp_path / "p.yml", root=tmp_path)
@@ -61,8 +62,10 @@ def test_what_a_tflite_cannot_take_and_unused_options_are_policy_errors_at_their
         "p.yml:6: models[0].recipes[0]: recipe 'prune+int8': training stages fine-tune a Keras model, not a .tflite",
         "p.yml:7: models[0].recipes[1]: recipe 'dynamic': a .tflite is not converted; the tensorflow-converter "
         "engine takes .keras, .h5 and SavedModel sources",
-        "p.yml:11: models[1].recipes[0]: recipe 'int8': keep_float and block_size are options of the LiteRT "
-        "Quantizer; on a converted model write engine: litert-quantizer",
+        # int8 keeps layers float on the converter too (its QuantizationDebugger denylist); float16 does not.
+        "p.yml:12: models[1].recipes[1].keep_float: recipe 'float16': keep_float applies to int8 on the "
+        "tensorflow-converter (the layers float16 keeps float are its own), or to a recipe on the LiteRT "
+        "Quantizer (engine: litert-quantizer)",
     ]
 
 

@@ -12,6 +12,7 @@ pytest.importorskip("litert_quantizer")
 
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 
+from edgegate.policy.sections import KeepFloat  # noqa: E402
 from edgegate.recipes import litert_quantize as lq  # noqa: E402
 from edgegate.recipes.keep_float_loop import Judged, counts, describe, keep_for, run_loop  # noqa: E402
 from edgegate.recipes.quantizer_recipes import RECIPES  # noqa: E402
@@ -78,7 +79,9 @@ def test_the_loop_keeps_the_sensitive_layer_float_and_says_so(tmp_path):
     samples = lq.match_inputs(path.read_bytes(), x[:64], "calibration.data", path)
 
     def build(kept: tuple[str, ...]) -> lq.QuantizedModel:
-        return lq.quantize(path, RECIPES["int8"], samples=samples, keep_float=keep_for(kept))
+        return lq.quantize(
+            path, RECIPES["int8"], samples=samples, keep_float=tuple(KeepFloat(p) for p in keep_for(kept))
+        )
 
     def judge(made: lq.QuantizedModel) -> Judged:
         drop = 100.0 * float(np.mean(predictions(made.data, x) != labels))

@@ -124,15 +124,26 @@ def test_a_report_of_a_target_this_edgegate_does_not_know_is_refused(repo):
 
 def _before_schema_4(run: RunResult) -> RunResult:
     """``run`` without the fields schema 4 added (latency intervals, memory figures, model diffs,
-    the default branch's trend): what an older file reads as."""
+    what a recipe or the keep-float search left float, the default branch's trend): what an older
+    file reads as."""
 
     def older(c):
         base = None if c.base is None else replace(c.base, memory_bytes=None)
-        return replace(c, memory_bytes=None, base=base, latency_changes=None, diff=None)
+        layers = tuple(replace(w, node="") for w in c.worst_layers)
+        return replace(
+            c,
+            memory_bytes=None,
+            base=base,
+            latency_changes=None,
+            diff=None,
+            kept_float=None,
+            worst_layers=layers,
+        )
 
     models = [
         replace(
             m,
+            keep_float=(),
             reference=m.reference and older(m.reference),
             candidates=tuple(older(c) for c in m.candidates),
             trend=None,
