@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -61,39 +60,48 @@ class Finished:
     peak_rss_bytes: int  # the largest of the run's processes (the parent or a worker)
 
 
+# Starts the command and reports its own peak: Linux folds the resident memory a forked child
+# inherited into its ``ru_maxrss`` at exec, so a child of a large pytest process (an xdist worker
+# that imported TensorFlow) would look as large as pytest. A small launcher keeps the figure the
+# command's own (and its workers', which it waits for).
+_LAUNCHER = r"""
+import os, resource, subprocess, sys
+limit, report = int(sys.argv[1]), sys.argv[2]
+if limit:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+proc = subprocess.Popen(sys.argv[3:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(report, "w") as f:
+    f.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss * 1024}")
+"""
+
+
 def edgegate(
     *args: str, cwd: Path, env: dict[str, str] | None = None, limit_memory: bool = False
 ) -> Finished:
     """The real command line, bounded in time (a hang fails the test) and optionally in memory."""
     log = cwd.parent / f"run-{time.monotonic_ns()}.log"
+    report = cwd.parent / f"run-{time.monotonic_ns()}.exit"
     full_env = {**os.environ, "PYTHONPATH": str(CHECKOUT), "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
-
-    def limits() -> None:
-        if limit_memory:
-            resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-
+    limit = str(ADDRESS_SPACE if limit_memory else 0)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "edgegate", *args],
+            [sys.executable, "-c", _LAUNCHER, limit, str(report), sys.executable, "-m", "edgegate", *args],
             cwd=cwd,
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its workers too: a hang is killed as a group
-            preexec_fn=limits,
         )
-        deadline = time.monotonic() + HANG_S
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                pytest.fail(f"edgegate {' '.join(args)} hung for {HANG_S:.0f} s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting again
-    return Finished(proc.returncode, log.read_text(errors="replace"), usage.ru_maxrss * 1024)
+        try:
+            proc.wait(timeout=HANG_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            pytest.fail(f"edgegate {' '.join(args)} hung for {HANG_S:.0f} s:\n{log.read_text()[-3000:]}")
+    assert proc.returncode == 0 and report.is_file(), f"the launcher failed:\n{log.read_text()[-3000:]}"
+    code, peak = (int(v) for v in report.read_text().split())
+    return Finished(code, log.read_text(errors="replace"), peak)
 
 
 def results(path: Path) -> dict[str, Any]:
