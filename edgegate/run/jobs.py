@@ -63,6 +63,11 @@ class Job(Generic[R]):
     def label(self) -> str:
         raise NotImplementedError
 
+    @property
+    def model_ref(self) -> ModelRef:
+        """The model it works for (its run time counts toward that model's cost)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class BuildJob(Job[tuple[BuiltCandidate, ...]]):
@@ -85,6 +90,10 @@ class BuildJob(Job[tuple[BuiltCandidate, ...]]):
     def label(self) -> str:
         base = " (base)" if self.side == "base" else ""
         return f"{self.model.name} · {', '.join(self.labels)}{base} · convert"
+
+    @property
+    def model_ref(self) -> ModelRef:
+        return self.model
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: the scores are an array
@@ -117,6 +126,10 @@ class EvaluateJob(Job[Evaluated]):
     def label(self) -> str:
         return f"{self.candidate.shown} · evaluate"
 
+    @property
+    def model_ref(self) -> ModelRef:
+        return self.candidate.model
+
 
 @dataclass(frozen=True)
 class LatencyJob(Job[tuple[tuple[CandidateRef, "LatencyFigures"], ...]]):
@@ -134,6 +147,10 @@ class LatencyJob(Job[tuple[tuple[CandidateRef, "LatencyFigures"], ...]]):
     @property
     def label(self) -> str:
         return f"{self.model.name} · latency"
+
+    @property
+    def model_ref(self) -> ModelRef:
+        return self.model
 
 
 @dataclass(frozen=True)
@@ -155,6 +172,10 @@ class MemoryJob(Job["MemoryFigures"]):
     def label(self) -> str:
         return f"{self.candidate.shown} · memory"
 
+    @property
+    def model_ref(self) -> ModelRef:
+        return self.candidate.model
+
 
 @dataclass(frozen=True)
 class TargetJob(Job[object]):  # a report of the target's own type
@@ -168,6 +189,10 @@ class TargetJob(Job[object]):  # a report of the target's own type
     @property
     def label(self) -> str:
         return f"{self.candidate.shown} · {self.target.title}"
+
+    @property
+    def model_ref(self) -> ModelRef:
+        return self.candidate.model
 
 
 @dataclass(frozen=True)
@@ -183,6 +208,10 @@ class LayerAnalysisJob(Job[tuple["LayerError", ...]]):
     def label(self) -> str:
         return f"{self.candidate.shown} · per-layer error"
 
+    @property
+    def model_ref(self) -> ModelRef:
+        return self.candidate.model
+
 
 @dataclass(frozen=True)
 class JobOutcome(Generic[R]):
@@ -196,15 +225,6 @@ class JobOutcome(Generic[R]):
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def model_of(job: Job[Any]) -> ModelRef:
-    """The model a job works for (its run time counts toward that model's cost)."""
-    if isinstance(job, (BuildJob, LatencyJob)):
-        return job.model
-    if isinstance(job, (EvaluateJob, MemoryJob, TargetJob, LayerAnalysisJob)):
-        return job.candidate.model
-    raise TypeError(f"no model for {type(job).__name__}")  # a programming error
 
 
 # --- the worker functions ------------------------------------------------------------------------

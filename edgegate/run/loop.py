@@ -38,7 +38,6 @@ from edgegate.run.jobs import (
     MemoryJob,
     Side,
     TargetJob,
-    model_of,
 )
 from edgegate.run.keep_float import KeepFloatSearches, breaks_accuracy
 from edgegate.run.plan import ModelPlan
@@ -276,14 +275,14 @@ class _Loop:
         budgets = [b for b in m.plan.policy.budgets if b.metric == "memory"]
         if side == "base":
             budgets = [b for b in budgets if b.against == "base"]
-        wanted = label in assemble.judged_labels(m) if side == "head" else not self._diff_only(m, side, label)
+        wanted = self._is_judged(m, side, label)
         return bool(budgets) and wanted and m.side(side)[label].not_runnable is None
 
     def _analyzed_targets(self, m: ModelFigures, side: Side, label: str) -> list[Target[Any]]:
         """The targets that analyze this candidate once it is built."""
         # The base side is analyzed only for targets that compare with it; the float reference
         # only when it is itself a judged candidate.
-        wanted = label in assemble.judged_labels(m) if side == "head" else not self._diff_only(m, side, label)
+        wanted = self._is_judged(m, side, label)
         conversion = m.side(side)[label].conversion
         return [
             placed.target
@@ -310,6 +309,11 @@ class _Loop:
             + int(self._is_memory_measured(m, job.side, label))
             for label in job.labels
         )
+
+    def _is_judged(self, m: ModelFigures, side: Side, label: str) -> bool:
+        """A head candidate the verdicts judge, or any base version but the float reference built
+        for the model diff alone: what memory and target analyses may measure."""
+        return label in assemble.judged_labels(m) if side == "head" else not self._diff_only(m, side, label)
 
     def _diff_only(self, m: ModelFigures, side: Side, label: str) -> bool:
         """The base version's float reference, when it is no judged candidate: built for the model
@@ -353,7 +357,7 @@ class _Loop:
         # kind of job returns.
         job = outcome.job
         if outcome.seconds:
-            self.models[model_of(job).index].seconds += outcome.seconds
+            self.models[job.model_ref.index].seconds += outcome.seconds
         if isinstance(job, BuildJob):
             return self._built(job, outcome)
         if isinstance(job, EvaluateJob):

@@ -380,13 +380,6 @@ def test_a_failed_job_is_never_stored(tmp_path):
 # --- a damaged cache ---------------------------------------------------------------------------
 
 
-def _model_of(job: Job) -> str:
-    if isinstance(job, (BuildJob, LatencyJob)):
-        return job.model.name
-    assert isinstance(job, (EvaluateJob, TargetJob, LayerAnalysisJob))
-    return job.candidate.model.name
-
-
 def _entry(tmp_path: Path, job: Job) -> Path:
     key = CacheKeys().key(job)
     assert key is not None
@@ -510,7 +503,7 @@ def test_a_corrupt_entry_is_a_miss_and_the_figures_equal_an_uncached_run(tmp_pat
     write_repo(root)
     cold = FileRunner()
     gate(root, tmp_path / "w1", cached(tmp_path / "cache", cold))
-    jobs = [j for j in cold.ran if WHICH[which](j) and _model_of(j) == "a"]
+    jobs = [j for j in cold.ran if WHICH[which](j) and j.model_ref.name == "a"]
     (entry,) = {_entry(tmp_path, job) for job in jobs}
     assert (entry / "value.json").is_file()
     CORRUPTIONS[damage](entry)
@@ -518,7 +511,7 @@ def test_a_corrupt_entry_is_a_miss_and_the_figures_equal_an_uncached_run(tmp_pat
     inner = FileRunner()
     results = gate(root, tmp_path / "w2", cached(tmp_path / "cache", inner))
     assert results == gate(root, tmp_path / "w2", FileRunner())
-    reran = [j for j in inner.ran if WHICH[which](j) and _model_of(j) == "a"]
+    reran = [j for j in inner.ran if WHICH[which](j) and j.model_ref.name == "a"]
     assert len(reran) == len(jobs)
     others = [j for j in inner.ran if not isinstance(j, LatencyJob) and j not in reran]
     # Only the damaged entry's job (and nothing it feeds: the rebuilt bytes are the same) ran.
@@ -613,7 +606,7 @@ def test_a_read_only_base_serves_hits_and_is_never_written_touched_or_cleaned(tm
     gate(root, tmp_path / "w1", cached(tmp_path / "base", cold))
     (tmp_path / "base" / "v1" / "ab").mkdir(exist_ok=True)
     (tmp_path / "base" / "v1" / "ab" / ".trash-x").mkdir()  # a writer's leftovers: not ours to clean
-    job = next(j for j in cold.ran if WHICH["the int8 build"](j) and _model_of(j) == "a")
+    job = next(j for j in cold.ran if WHICH["the int8 build"](j) and j.model_ref.name == "a")
     damaged = CacheKeys().key(job)
     assert damaged is not None
     _flip_file_byte(tmp_path / "base" / "v1" / damaged[:2] / damaged)
